@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+
+pub mod circuit;
+pub mod error;
+pub mod ids;
+pub mod metadata;
+pub mod state;
+pub mod workflow;
+
+pub use circuit::{CircuitType, OnDemandCircuit, OnDemandStep, StepKind};
+pub use error::DomainError;
+pub use ids::{CircuitId, DocumentId, Email, FileName, Siren};
+pub use state::{DocumentStatus, HistoryState};
+pub use workflow::{Action, Actor, Entry, Transition, Workflow};

@@ -1,0 +1,306 @@
+//! The document state machine: what each action does, as history entries and a new status.
+
+use crate::{DocumentStatus, DomainError, HistoryState, StepKind};
+
+/// Who made a history entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// The user acting (rendered with their full name).
+    Caller,
+    /// The parapheur itself (rendered with an empty `userFullname`).
+    System,
+}
+
+/// One history entry produced by a transition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub state: HistoryState,
+    pub actor: Actor,
+    pub comment: Option<String>,
+}
+
+/// The result of an action: the new status and step, and the entries to append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub status: DocumentStatus,
+    pub current_step: usize,
+    pub entries: Vec<Entry>,
+}
+
+/// A human action on the current step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Visa,
+    Reject,
+    Sign,
+    Refuse,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Visa => "visa",
+            Self::Reject => "reject",
+            Self::Sign => "sign",
+            Self::Refuse => "refuse",
+        }
+    }
+    fn step_kind(self) -> StepKind {
+        match self {
+            Self::Visa | Self::Reject => StepKind::Visa,
+            Self::Sign | Self::Refuse => StepKind::Signature,
+        }
+    }
+    /// Reject and refuse must say why.
+    pub fn needs_comment(self) -> bool {
+        match self {
+            Self::Reject | Self::Refuse => true,
+            Self::Visa | Self::Sign => false,
+        }
+    }
+}
+
+/// A document's circuit and position, enough to decide every transition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workflow {
+    pub steps: Vec<StepKind>,
+    pub status: DocumentStatus,
+    pub current_step: usize,
+}
+
+fn entry(state: HistoryState, actor: Actor, comment: Option<String>) -> Entry {
+    Entry { state, actor, comment }
+}
+
+impl Workflow {
+    /// The transition of a deposit: "Préparé", then the circuit starts unless metadata is awaited.
+    pub fn deposit(steps: &[StepKind], metadata_required: bool, comment: Option<String>) -> Transition {
+        let prepared = entry(HistoryState::Prepared, Actor::Caller, comment);
+        if metadata_required {
+            return Transition {
+                status: DocumentStatus::AwaitingMetadata,
+                current_step: 0,
+                entries: vec![prepared],
+            };
+        }
+        let mut t = Self::enter(steps, 0);
+        t.entries.insert(0, prepared);
+        t
+    }
+
+    /// Entering step `idx` (or classification when none is left).
+    fn enter(steps: &[StepKind], idx: usize) -> Transition {
+        let Some(kind) = steps.get(idx) else {
+            return Transition {
+                status: DocumentStatus::Classified,
+                current_step: steps.len(),
+                entries: vec![entry(HistoryState::Classified, Actor::System, None)],
+            };
+        };
+        let sent = match kind {
+            StepKind::Visa => Some(HistoryState::SentForVisa),
+            StepKind::Signature | StepKind::ServerSignature => Some(HistoryState::SentForSignature),
+            // The OTP loop records its own entries when its information arrives; verification
+            // and archiving record their outcome.
+            StepKind::OtpSignature | StepKind::Verification | StepKind::Archive => None,
+        };
+        Transition {
+            status: DocumentStatus::InProgress,
+            current_step: idx,
+            entries: sent.map(|s| entry(s, Actor::System, None)).into_iter().collect(),
+        }
+    }
+
+    /// The step the document waits at, if any.
+    pub fn current_kind(&self) -> Option<StepKind> {
+        match self.status {
+            DocumentStatus::InProgress => self.steps.get(self.current_step).copied(),
+            DocumentStatus::AwaitingMetadata
+            | DocumentStatus::VisaDisapproved
+            | DocumentStatus::Refused
+            | DocumentStatus::Classified => None,
+        }
+    }
+
+    /// Metadata defined: "Métadonnées définies", and the circuit starts if it waited for them.
+    pub fn define_metadata(&self) -> Result<Transition, DomainError> {
+        let defined = entry(HistoryState::MetadataDefined, Actor::Caller, None);
+        match self.status {
+            DocumentStatus::AwaitingMetadata => {
+                let mut t = Self::enter(&self.steps, 0);
+                t.entries.insert(0, defined);
+                Ok(t)
+            }
+            DocumentStatus::InProgress => Ok(Transition {
+                status: self.status,
+                current_step: self.current_step,
+                entries: vec![defined],
+            }),
+            DocumentStatus::VisaDisapproved | DocumentStatus::Refused | DocumentStatus::Classified => {
+                Err(DomainError::ActionNotAllowed { action: "metadata/define" })
+            }
+        }
+    }
+
+    /// A member acts on the current step. `comment` is required for reject and refuse.
+    pub fn act(&self, action: Action, comment: Option<String>) -> Result<Transition, DomainError> {
+        let comment = comment.filter(|c| !c.trim().is_empty());
+        if self.current_kind() != Some(action.step_kind()) {
+            return Err(DomainError::ActionNotAllowed { action: action.as_str() });
+        }
+        if action.needs_comment() && comment.is_none() {
+            return Err(DomainError::ReasonRequired(action.as_str()));
+        }
+        Ok(match action {
+            Action::Visa | Action::Sign => {
+                let state = if action == Action::Visa {
+                    HistoryState::VisaApproved
+                } else {
+                    HistoryState::Signed
+                };
+                let mut t = Self::enter(&self.steps, self.current_step + 1);
+                t.entries.insert(0, entry(state, Actor::Caller, comment));
+                t
+            }
+            Action::Reject => Transition {
+                status: DocumentStatus::VisaDisapproved,
+                current_step: self.current_step,
+                entries: vec![entry(HistoryState::VisaDisapproved, Actor::Caller, comment)],
+            },
+            Action::Refuse => Transition {
+                status: DocumentStatus::Refused,
+                current_step: self.current_step,
+                entries: vec![entry(HistoryState::Refused, Actor::Caller, comment)],
+            },
+        })
+    }
+
+    /// Deletion is allowed while nobody has acted on the document yet ("Préparé": deposited,
+    /// possibly sent to its first step) and after a visa disapproval or a refusal.
+    pub fn can_delete(&self, someone_acted: bool) -> bool {
+        match self.status {
+            DocumentStatus::AwaitingMetadata => true,
+            DocumentStatus::InProgress => !someone_acted,
+            DocumentStatus::VisaDisapproved | DocumentStatus::Refused => true,
+            DocumentStatus::Classified => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use HistoryState as H;
+
+    fn names(t: &Transition) -> Vec<&'static str> {
+        t.entries.iter().map(|e| e.state.as_str()).collect()
+    }
+
+    fn apply(w: &mut Workflow, t: &Transition) {
+        w.status = t.status;
+        w.current_step = t.current_step;
+    }
+
+    #[test]
+    fn visa_visa_signature_is_classified() {
+        let steps = vec![StepKind::Visa, StepKind::Visa, StepKind::Signature];
+        let t = Workflow::deposit(&steps, false, None);
+        assert_eq!(names(&t), ["Préparé", "Envoyé pour visa"]);
+        let mut w = Workflow { steps, status: t.status, current_step: t.current_step };
+        let mut all = names(&t);
+        for a in [Action::Visa, Action::Visa, Action::Sign] {
+            let t = w.act(a, None).unwrap_or_else(|e| panic!("{e}"));
+            all.extend(names(&t));
+            apply(&mut w, &t);
+        }
+        assert_eq!(
+            all,
+            [
+                "Préparé",
+                "Envoyé pour visa",
+                "Visa approuvé",
+                "Envoyé pour visa",
+                "Visa approuvé",
+                "Envoyé pour signature",
+                "Signé",
+                "Classé"
+            ]
+        );
+        assert_eq!(w.status, DocumentStatus::Classified);
+        assert!(!w.can_delete(true));
+    }
+
+    #[test]
+    fn wrong_action_for_the_step_is_refused() {
+        let steps = vec![StepKind::Visa];
+        let t = Workflow::deposit(&steps, false, None);
+        let w = Workflow { steps, status: t.status, current_step: t.current_step };
+        assert!(w.act(Action::Sign, None).is_err());
+        assert!(w.act(Action::Refuse, Some("non".into())).is_err());
+        assert!(w.act(Action::Reject, None).is_err(), "reject needs a reason");
+        let t = w.act(Action::Reject, Some("incomplet".into())).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.status, DocumentStatus::VisaDisapproved);
+        assert_eq!(t.entries[0].state, H::VisaDisapproved);
+        assert_eq!(t.entries[0].comment.as_deref(), Some("incomplet"));
+    }
+
+    #[test]
+    fn metadata_step_holds_the_circuit() {
+        let steps = vec![StepKind::Signature];
+        let t = Workflow::deposit(&steps, true, Some("urgent".into()));
+        assert_eq!(names(&t), ["Préparé"]);
+        assert_eq!(t.entries[0].comment.as_deref(), Some("urgent"));
+        let w = Workflow { steps, status: t.status, current_step: 0 };
+        assert!(w.act(Action::Sign, None).is_err());
+        let t = w.define_metadata().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names(&t), ["Métadonnées définies", "Envoyé pour signature"]);
+    }
+
+    #[test]
+    fn deletion_rules() {
+        let w = |status| Workflow { steps: vec![StepKind::Visa], status, current_step: 0 };
+        assert!(w(DocumentStatus::InProgress).can_delete(false));
+        assert!(!w(DocumentStatus::InProgress).can_delete(true));
+        assert!(w(DocumentStatus::Refused).can_delete(true));
+        assert!(w(DocumentStatus::VisaDisapproved).can_delete(true));
+        assert!(!w(DocumentStatus::Classified).can_delete(false));
+    }
+
+    fn kind() -> impl Strategy<Value = StepKind> {
+        prop_oneof![Just(StepKind::Visa), Just(StepKind::Signature)]
+    }
+    fn action() -> impl Strategy<Value = Action> {
+        prop_oneof![Just(Action::Visa), Just(Action::Reject), Just(Action::Sign), Just(Action::Refuse)]
+    }
+
+    proptest! {
+        /// Whatever the actions, the machine never leaves a terminal state, never skips a step,
+        /// and "Classé" appears exactly when every step has been approved or signed.
+        #[test]
+        fn state_machine_invariants(steps in prop::collection::vec(kind(), 1..6),
+                                    actions in prop::collection::vec(action(), 0..20)) {
+            let t = Workflow::deposit(&steps, false, None);
+            let mut w = Workflow { steps: steps.clone(), status: t.status, current_step: t.current_step };
+            let mut approvals = 0;
+            for a in actions {
+                let before = w.clone();
+                match w.act(a, Some("motif".into())) {
+                    Ok(t) => {
+                        prop_assert_eq!(before.status, DocumentStatus::InProgress);
+                        prop_assert_eq!(Some(a.step_kind()), before.current_kind());
+                        if matches!(a, Action::Visa | Action::Sign) {
+                            approvals += 1;
+                            prop_assert_eq!(t.current_step, before.current_step + 1);
+                        }
+                        let classified = t.entries.iter().any(|e| e.state == H::Classified);
+                        prop_assert_eq!(classified, t.status == DocumentStatus::Classified);
+                        apply(&mut w, &t);
+                    }
+                    Err(_) => prop_assert_eq!(&w, &before),
+                }
+            }
+            prop_assert_eq!(w.status == DocumentStatus::Classified, approvals == steps.len());
+        }
+    }
+}

@@ -19,7 +19,9 @@ impl CircuitType {
             "BUREAUTIQUE_XML" => Ok(Self::BureautiqueXml),
             "HELIOS_AVEC_TELETRANSMISSION" => Ok(Self::HeliosAvecTeletransmission),
             "HELIOS_SANS_TELETRANSMISSION" => Ok(Self::HeliosSansTeletransmission),
-            other => Err(DomainError::InvalidCircuitType(other.chars().take(64).collect())),
+            other => Err(DomainError::InvalidCircuitType(
+                other.chars().take(64).collect(),
+            )),
         }
     }
     pub fn as_str(self) -> &'static str {
@@ -111,7 +113,8 @@ pub struct OnDemandCircuit {
 }
 
 /// Steps a client may put in an on-demand circuit.
-const ON_DEMAND_STEPS: [StepKind; 3] = [StepKind::Visa, StepKind::Signature, StepKind::OtpSignature];
+const ON_DEMAND_STEPS: [StepKind; 3] =
+    [StepKind::Visa, StepKind::Signature, StepKind::OtpSignature];
 
 impl OnDemandCircuit {
     /// Parses and validates the JSON text. Errors map to FAST codes 117, 118, 119 and 121.
@@ -119,7 +122,9 @@ impl OnDemandCircuit {
         let def = |m: &str| DomainError::CircuitDefinition(m.to_owned());
         let v: Value = serde_json::from_str(json.trim())
             .map_err(|e| DomainError::CircuitDefinition(format!("invalid JSON: {e}")))?;
-        let obj = v.as_object().ok_or_else(|| def("a JSON object is expected"))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| def("a JSON object is expected"))?;
         let circuit_type = match obj.get("type") {
             Some(Value::String(s)) => CircuitType::parse(s)?,
             Some(other) => return Err(DomainError::InvalidCircuitType(other.to_string())),
@@ -137,9 +142,9 @@ impl OnDemandCircuit {
         }
         let mut steps = Vec::with_capacity(steps_v.len());
         for (i, s) in steps_v.iter().enumerate() {
-            let so = s
-                .as_object()
-                .ok_or_else(|| DomainError::CircuitDefinition(format!("step {i} is not an object")))?;
+            let so = s.as_object().ok_or_else(|| {
+                DomainError::CircuitDefinition(format!("step {i} is not an object"))
+            })?;
             let kind = match so.get("step") {
                 Some(Value::String(name)) => StepKind::parse(name)?,
                 Some(other) => return Err(DomainError::InvalidStepType(other.to_string())),
@@ -150,15 +155,15 @@ impl OnDemandCircuit {
             }
             let members = match so.get("members") {
                 None | Some(Value::Null) => Vec::new(),
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .map(|m| match m {
-                        Value::String(e) => {
-                            Email::parse(e).map_err(|_| DomainError::InvalidStepMember(e.clone()))
-                        }
-                        other => Err(DomainError::InvalidStepMember(other.to_string())),
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
+                Some(Value::Array(a)) => {
+                    a.iter()
+                        .map(|m| match m {
+                            Value::String(e) => Email::parse(e)
+                                .map_err(|_| DomainError::InvalidStepMember(e.clone())),
+                            other => Err(DomainError::InvalidStepMember(other.to_string())),
+                        })
+                        .collect::<Result<Vec<_>, _>>()?
+                }
                 Some(_) => {
                     return Err(DomainError::CircuitDefinition(format!(
                         "\"members\" of step {i} must be an array"
@@ -173,7 +178,10 @@ impl OnDemandCircuit {
             }
             steps.push(OnDemandStep { kind, members });
         }
-        Ok(Self { circuit_type, steps })
+        Ok(Self {
+            circuit_type,
+            steps,
+        })
     }
 }
 
@@ -197,22 +205,32 @@ mod tests {
     #[test]
     fn errors_map_to_their_kind() {
         use DomainError as E;
-        let cases: [(&str, fn(&E) -> bool); 9] = [
+        type Check = fn(&E) -> bool;
+        let cases: [(&str, Check); 9] = [
             ("not json", |e| matches!(e, E::CircuitDefinition(_))),
             ("[]", |e| matches!(e, E::CircuitDefinition(_))),
-            (r#"{"type":"PDF","steps":[]}"#, |e| matches!(e, E::InvalidCircuitType(_))),
+            (r#"{"type":"PDF","steps":[]}"#, |e| {
+                matches!(e, E::InvalidCircuitType(_))
+            }),
             (r#"{"steps":[]}"#, |e| matches!(e, E::InvalidCircuitType(_))),
-            (r#"{"type":"BUREAUTIQUE_PDF"}"#, |e| matches!(e, E::CircuitDefinition(_))),
-            (r#"{"type":"BUREAUTIQUE_PDF","steps":[]}"#, |e| matches!(e, E::CircuitDefinition(_))),
-            (r#"{"type":"BUREAUTIQUE_PDF","steps":[{"step":"cachet","members":["a@b.fr"]}]}"#, |e| {
-                matches!(e, E::InvalidStepType(_))
-            }),
-            (r#"{"type":"BUREAUTIQUE_PDF","steps":[{"step":"visa","members":["nope"]}]}"#, |e| {
-                matches!(e, E::InvalidStepMember(_))
-            }),
-            (r#"{"type":"BUREAUTIQUE_PDF","steps":[{"step":"visa"}]}"#, |e| {
+            (r#"{"type":"BUREAUTIQUE_PDF"}"#, |e| {
                 matches!(e, E::CircuitDefinition(_))
             }),
+            (r#"{"type":"BUREAUTIQUE_PDF","steps":[]}"#, |e| {
+                matches!(e, E::CircuitDefinition(_))
+            }),
+            (
+                r#"{"type":"BUREAUTIQUE_PDF","steps":[{"step":"cachet","members":["a@b.fr"]}]}"#,
+                |e| matches!(e, E::InvalidStepType(_)),
+            ),
+            (
+                r#"{"type":"BUREAUTIQUE_PDF","steps":[{"step":"visa","members":["nope"]}]}"#,
+                |e| matches!(e, E::InvalidStepMember(_)),
+            ),
+            (
+                r#"{"type":"BUREAUTIQUE_PDF","steps":[{"step":"visa"}]}"#,
+                |e| matches!(e, E::CircuitDefinition(_)),
+            ),
         ];
         for (json, check) in cases {
             match OnDemandCircuit::parse(json) {
@@ -224,7 +242,8 @@ mod tests {
 
     #[test]
     fn automatic_steps_are_not_on_demand() {
-        let r = OnDemandCircuit::parse(r#"{"type":"BUREAUTIQUE_PDF","steps":[{"step":"archive"}]}"#);
+        let r =
+            OnDemandCircuit::parse(r#"{"type":"BUREAUTIQUE_PDF","steps":[{"step":"archive"}]}"#);
         assert!(matches!(r, Err(DomainError::InvalidStepType(_))));
     }
 }

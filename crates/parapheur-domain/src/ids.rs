@@ -184,7 +184,9 @@ mod tests {
     #[test]
     fn emails() {
         assert_eq!(Email::parse(" A@B.fr ").map(|e| e.0), Ok("a@b.fr".into()));
-        for bad in ["", "a", "a@", "@b.fr", "a@b", "a b@c.fr", "a@b@c.fr", "a@.fr", "<a@b.fr>"] {
+        for bad in [
+            "", "a", "a@", "@b.fr", "a@b", "a b@c.fr", "a@b@c.fr", "a@.fr", "<a@b.fr>",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
         let l = Email::parse_list("a@b.fr; c@d.fr ,,e@f.fr").map(|v| v.len());
@@ -194,7 +196,15 @@ mod tests {
 
     #[test]
     fn file_names_refuse_paths() {
-        for bad in ["../etc/passwd", "a/b.pdf", "a\\b.pdf", "..", "", "..pdf", "a\u{0}.pdf"] {
+        for bad in [
+            "../etc/passwd",
+            "a/b.pdf",
+            "a\\b.pdf",
+            "..",
+            "",
+            "..pdf",
+            "a\u{0}.pdf",
+        ] {
             assert!(FileName::parse(bad).is_err(), "{bad:?}");
         }
         let f = FileName::parse("Délibération 12.PDF").ok();

@@ -32,7 +32,10 @@ pub fn parse_metadata_list(xml: &[u8]) -> Result<Vec<MetaData>, DomainError> {
     let mut depth = 0usize;
     let mut saw_root = false;
     loop {
-        match reader.read_event().map_err(|e| err(format!("malformed XML: {e}")))? {
+        match reader
+            .read_event()
+            .map_err(|e| err(format!("malformed XML: {e}")))?
+        {
             Event::DocType(_) => return Err(err("a DOCTYPE is not allowed")),
             Event::Start(e) => {
                 element(&e, depth, &mut saw_root, &mut out)?;
@@ -82,7 +85,7 @@ fn element(
     for a in e.attributes() {
         let a = a.map_err(|e| err(format!("malformed attribute: {e}")))?;
         let v = a
-            .unescape_value()
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|e| err(format!("invalid attribute value: {e}")))?
             .into_owned();
         match a.key.as_ref() {

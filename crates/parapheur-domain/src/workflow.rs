@@ -69,12 +69,20 @@ pub struct Workflow {
 }
 
 fn entry(state: HistoryState, actor: Actor, comment: Option<String>) -> Entry {
-    Entry { state, actor, comment }
+    Entry {
+        state,
+        actor,
+        comment,
+    }
 }
 
 impl Workflow {
     /// The transition of a deposit: "Préparé", then the circuit starts unless metadata is awaited.
-    pub fn deposit(steps: &[StepKind], metadata_required: bool, comment: Option<String>) -> Transition {
+    pub fn deposit(
+        steps: &[StepKind],
+        metadata_required: bool,
+        comment: Option<String>,
+    ) -> Transition {
         let prepared = entry(HistoryState::Prepared, Actor::Caller, comment);
         if metadata_required {
             return Transition {
@@ -107,7 +115,10 @@ impl Workflow {
         Transition {
             status: DocumentStatus::InProgress,
             current_step: idx,
-            entries: sent.map(|s| entry(s, Actor::System, None)).into_iter().collect(),
+            entries: sent
+                .map(|s| entry(s, Actor::System, None))
+                .into_iter()
+                .collect(),
         }
     }
 
@@ -136,9 +147,11 @@ impl Workflow {
                 current_step: self.current_step,
                 entries: vec![defined],
             }),
-            DocumentStatus::VisaDisapproved | DocumentStatus::Refused | DocumentStatus::Classified => {
-                Err(DomainError::ActionNotAllowed { action: "metadata/define" })
-            }
+            DocumentStatus::VisaDisapproved
+            | DocumentStatus::Refused
+            | DocumentStatus::Classified => Err(DomainError::ActionNotAllowed {
+                action: "metadata/define",
+            }),
         }
     }
 
@@ -146,7 +159,9 @@ impl Workflow {
     pub fn act(&self, action: Action, comment: Option<String>) -> Result<Transition, DomainError> {
         let comment = comment.filter(|c| !c.trim().is_empty());
         if self.current_kind() != Some(action.step_kind()) {
-            return Err(DomainError::ActionNotAllowed { action: action.as_str() });
+            return Err(DomainError::ActionNotAllowed {
+                action: action.as_str(),
+            });
         }
         if action.needs_comment() && comment.is_none() {
             return Err(DomainError::ReasonRequired(action.as_str()));
@@ -190,8 +205,8 @@ impl Workflow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
     use HistoryState as H;
+    use proptest::prelude::*;
 
     fn names(t: &Transition) -> Vec<&'static str> {
         t.entries.iter().map(|e| e.state.as_str()).collect()
@@ -207,7 +222,11 @@ mod tests {
         let steps = vec![StepKind::Visa, StepKind::Visa, StepKind::Signature];
         let t = Workflow::deposit(&steps, false, None);
         assert_eq!(names(&t), ["Préparé", "Envoyé pour visa"]);
-        let mut w = Workflow { steps, status: t.status, current_step: t.current_step };
+        let mut w = Workflow {
+            steps,
+            status: t.status,
+            current_step: t.current_step,
+        };
         let mut all = names(&t);
         for a in [Action::Visa, Action::Visa, Action::Sign] {
             let t = w.act(a, None).unwrap_or_else(|e| panic!("{e}"));
@@ -235,11 +254,20 @@ mod tests {
     fn wrong_action_for_the_step_is_refused() {
         let steps = vec![StepKind::Visa];
         let t = Workflow::deposit(&steps, false, None);
-        let w = Workflow { steps, status: t.status, current_step: t.current_step };
+        let w = Workflow {
+            steps,
+            status: t.status,
+            current_step: t.current_step,
+        };
         assert!(w.act(Action::Sign, None).is_err());
         assert!(w.act(Action::Refuse, Some("non".into())).is_err());
-        assert!(w.act(Action::Reject, None).is_err(), "reject needs a reason");
-        let t = w.act(Action::Reject, Some("incomplet".into())).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            w.act(Action::Reject, None).is_err(),
+            "reject needs a reason"
+        );
+        let t = w
+            .act(Action::Reject, Some("incomplet".into()))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(t.status, DocumentStatus::VisaDisapproved);
         assert_eq!(t.entries[0].state, H::VisaDisapproved);
         assert_eq!(t.entries[0].comment.as_deref(), Some("incomplet"));
@@ -251,7 +279,11 @@ mod tests {
         let t = Workflow::deposit(&steps, true, Some("urgent".into()));
         assert_eq!(names(&t), ["Préparé"]);
         assert_eq!(t.entries[0].comment.as_deref(), Some("urgent"));
-        let w = Workflow { steps, status: t.status, current_step: 0 };
+        let w = Workflow {
+            steps,
+            status: t.status,
+            current_step: 0,
+        };
         assert!(w.act(Action::Sign, None).is_err());
         let t = w.define_metadata().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(names(&t), ["Métadonnées définies", "Envoyé pour signature"]);
@@ -259,7 +291,11 @@ mod tests {
 
     #[test]
     fn deletion_rules() {
-        let w = |status| Workflow { steps: vec![StepKind::Visa], status, current_step: 0 };
+        let w = |status| Workflow {
+            steps: vec![StepKind::Visa],
+            status,
+            current_step: 0,
+        };
         assert!(w(DocumentStatus::InProgress).can_delete(false));
         assert!(!w(DocumentStatus::InProgress).can_delete(true));
         assert!(w(DocumentStatus::Refused).can_delete(true));
@@ -271,7 +307,12 @@ mod tests {
         prop_oneof![Just(StepKind::Visa), Just(StepKind::Signature)]
     }
     fn action() -> impl Strategy<Value = Action> {
-        prop_oneof![Just(Action::Visa), Just(Action::Reject), Just(Action::Sign), Just(Action::Refuse)]
+        prop_oneof![
+            Just(Action::Visa),
+            Just(Action::Reject),
+            Just(Action::Sign),
+            Just(Action::Refuse)
+        ]
     }
 
     proptest! {

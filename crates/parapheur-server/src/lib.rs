@@ -1,1 +1,77 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod files;
+pub mod pdfgen;
+pub mod provision;
+pub mod routes;
+pub mod service;
+pub mod state;
+
+use anyhow::Context;
+use config::Config;
+use parapheur_store::{Db, LocalBlobStore};
+use state::AppState;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Opens the database (running migrations) and the blob store described by the configuration.
+pub async fn open_state(cfg: Config) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("creating data_dir {}", cfg.data_dir.display()))?;
+    if let Some(path) = cfg.database_url.strip_prefix("sqlite://") {
+        let path = path.split('?').next().unwrap_or(path);
+        if let Some(parent) = std::path::Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+    }
+    let db = Db::connect(&cfg.database_url)
+        .await
+        .context("opening the database")?;
+    let blobs = LocalBlobStore::open(cfg.blob_dir()).context("opening the blob store")?;
+    Ok(AppState::new(cfg, db, Arc::new(blobs)))
+}
+
+/// Binds the configured address and serves until SIGINT or SIGTERM.
+pub async fn serve(state: AppState) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(&state.cfg.listen)
+        .await
+        .with_context(|| format!("binding {}", state.cfg.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "listening");
+    println!("listening on http://{addr}");
+    let app = routes::router(state);
+    let app = tower::Layer::layer(&axum::middleware::from_fn(routes::collapse_slashes), app);
+    axum::serve(
+        listener,
+        axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving")?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,1 +1,19 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+pub mod accounts;
+pub mod blob;
+pub mod db;
+pub mod documents;
+pub mod error;
+
+pub use blob::{BlobStore, LocalBlobStore};
+pub use db::{Db, Engine};
+pub use error::StoreError;
+
+/// Milliseconds since the Unix epoch, the unit of every stored instant.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,193 @@
+//! HTTP Basic authentication with argon2id hashes, behind a short-lived cache of verified
+//! credentials so that a hash is not recomputed on every request.
+
+use crate::error::{ApiError, FastError};
+use crate::state::AppState;
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a verified credential is trusted without re-hashing.
+const CACHE_TTL: Duration = Duration::from_secs(30);
+const CACHE_MAX: usize = 10_000;
+
+/// The authenticated user and the subscribers they belong to.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: i64,
+    pub email: String,
+    pub full_name: String,
+    /// `(siren, is_admin)`.
+    pub memberships: Vec<(String, bool)>,
+}
+
+impl Caller {
+    pub fn is_member(&self, siren: &str) -> bool {
+        self.memberships.iter().any(|(s, _)| s == siren)
+    }
+    pub fn is_admin(&self, siren: &str) -> bool {
+        self.memberships.iter().any(|(s, a)| s == siren && *a)
+    }
+}
+
+/// Verified credentials, keyed by a keyed hash of e-mail and password (never the password).
+#[derive(Debug)]
+pub struct AuthCache {
+    key: [u8; 32],
+    entries: Mutex<HashMap<[u8; 32], (Caller, Instant)>>,
+}
+
+impl Default for AuthCache {
+    fn default() -> Self {
+        Self {
+            key: rand::random(),
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl AuthCache {
+    fn digest(&self, email: &str, password: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.key);
+        h.update(email.as_bytes());
+        h.update([0u8]);
+        h.update(password.as_bytes());
+        h.finalize().into()
+    }
+    fn get(&self, k: &[u8; 32]) -> Option<Caller> {
+        let map = self.entries.lock().ok()?;
+        map.get(k)
+            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+            .map(|(c, _)| c.clone())
+    }
+    fn put(&self, k: [u8; 32], c: Caller) {
+        if let Ok(mut map) = self.entries.lock() {
+            if map.len() >= CACHE_MAX {
+                map.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+                if map.len() >= CACHE_MAX {
+                    map.clear();
+                }
+            }
+            map.insert(k, (c, Instant::now()));
+        }
+    }
+}
+
+/// Hashes a password with argon2id and a random salt (PHC string).
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("argon2: {e}"))
+}
+
+fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+fn parse_basic(parts: &Parts) -> Option<(String, String)> {
+    let v = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, b64) = v.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let s = String::from_utf8(raw).ok()?;
+    let (u, p) = s.split_once(':')?;
+    Some((u.trim().to_lowercase(), p.to_owned()))
+}
+
+/// Authenticates the request or fails with `Unauthenticated`.
+pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiError> {
+    let (email, password) = parse_basic(parts).ok_or(ApiError::Unauthenticated)?;
+    let k = state.auth.digest(&email, &password);
+    if let Some(c) = state.auth.get(&k) {
+        return Ok(c);
+    }
+    let user = state
+        .db
+        .user_by_email(&email)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let hash = user
+        .password_hash
+        .clone()
+        .ok_or(ApiError::Unauthenticated)?;
+    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    if !ok || user.auth_type != "BASIC" {
+        tracing::info!(user.email = %email, "authentication failed");
+        return Err(ApiError::Unauthenticated);
+    }
+    let memberships = state
+        .db
+        .memberships(user.id)
+        .await?
+        .into_iter()
+        .map(|m| (m.siren, m.is_admin != 0))
+        .collect();
+    let caller = Caller {
+        user_id: user.id,
+        email: user.email.clone(),
+        full_name: user.full_name(),
+        memberships,
+    };
+    state.auth.put(k, caller.clone());
+    Ok(caller)
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(state, parts).await
+    }
+}
+
+/// The caller of a FAST route (errors rendered as the FAST body).
+#[derive(Debug, Clone)]
+pub struct FastCaller(pub Caller);
+
+impl FromRequestParts<AppState> for FastCaller {
+    type Rejection = FastError;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(authenticate(state, parts).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_and_verify() {
+        let h = hash_password("s3cret").unwrap_or_else(|e| panic!("{e}"));
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password(&h, "s3cret"));
+        assert!(!verify_password(&h, "S3cret"));
+        assert!(!verify_password("garbage", "s3cret"));
+    }
+}

@@ -1,0 +1,331 @@
+//! Configuration: code defaults < TOML file (`--config`) < `PARAPHEUR_*` environment variables.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Top-level keys, used to keep unrelated `PARAPHEUR_*` variables out of the configuration.
+const TOP_KEYS: [&str; 15] = [
+    "listen",
+    "public_url",
+    "data_dir",
+    "database_url",
+    "blob_url",
+    "provision",
+    "max_upload_bytes",
+    "fast",
+    "mail",
+    "sms",
+    "helios",
+    "archive",
+    "retention",
+    "tls",
+    "log",
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub listen: String,
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    /// Defaults to `sqlite://<data_dir>/parapheur.db`.
+    pub database_url: String,
+    /// Defaults to `file://<data_dir>/blobs`.
+    pub blob_url: String,
+    pub provision: String,
+    /// Largest accepted request body on upload routes, in bytes.
+    pub max_upload_bytes: u64,
+    /// `tracing` filter, e.g. `info` or `parapheur=debug`.
+    pub log: String,
+    pub fast: FastConfig,
+    pub mail: MailConfig,
+    pub sms: SmsConfig,
+    pub helios: HeliosConfig,
+    pub archive: ArchiveConfig,
+    pub retention: RetentionConfig,
+    pub tls: TlsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FastConfig {
+    pub error_status: u16,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    pub transport: String,
+    pub outbox_dir: String,
+    pub smtp_url: String,
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsConfig {
+    pub provider: String,
+    pub outbox_file: String,
+    pub webhook_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HeliosConfig {
+    pub transmitter: String,
+    pub simulator_ack_delay_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArchiveConfig {
+    pub vault_url: String,
+    pub format: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    pub purge_after_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    pub cert: String,
+    pub key: String,
+    pub client_ca: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: String::new(),
+            data_dir: PathBuf::from("data"),
+            database_url: String::new(),
+            blob_url: String::new(),
+            provision: String::new(),
+            max_upload_bytes: 100 * 1024 * 1024,
+            log: "info".into(),
+            fast: FastConfig::default(),
+            mail: MailConfig::default(),
+            sms: SmsConfig::default(),
+            helios: HeliosConfig::default(),
+            archive: ArchiveConfig::default(),
+            retention: RetentionConfig::default(),
+            tls: TlsConfig::default(),
+        }
+    }
+}
+
+impl Default for FastConfig {
+    fn default() -> Self {
+        Self { error_status: 200 }
+    }
+}
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            transport: "outbox".into(),
+            outbox_dir: String::new(),
+            smtp_url: "smtp://127.0.0.1:25".into(),
+            from: "parapheur@localhost".into(),
+        }
+    }
+}
+impl Default for SmsConfig {
+    fn default() -> Self {
+        Self {
+            provider: "outbox".into(),
+            outbox_file: String::new(),
+            webhook_url: String::new(),
+        }
+    }
+}
+impl Default for HeliosConfig {
+    fn default() -> Self {
+        Self {
+            transmitter: "simulator".into(),
+            simulator_ack_delay_ms: 1000,
+        }
+    }
+}
+impl Default for ArchiveConfig {
+    fn default() -> Self {
+        Self {
+            vault_url: String::new(),
+            format: "manifest".into(),
+        }
+    }
+}
+
+/// A configuration problem, reported as one line naming the file, key and reason.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Loads defaults, then `file` (if any), then the environment, and validates.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            if !f.is_file() {
+                return Err(ConfigError(format!(
+                    "{}: cannot read the configuration file",
+                    f.display()
+                )));
+            }
+            fig = fig.merge(Toml::file_exact(f));
+        }
+        fig = fig.merge(
+            Env::prefixed("PARAPHEUR_")
+                .filter(|k| {
+                    let k = k.as_str().to_ascii_lowercase();
+                    let top = k.split("__").next().unwrap_or_default().to_owned();
+                    TOP_KEYS.contains(&top.as_str())
+                })
+                .split("__"),
+        );
+        let name = file
+            .map(|f| f.display().to_string())
+            .unwrap_or_else(|| "environment".into());
+        let mut cfg: Config = fig.extract().map_err(|e| {
+            let key = e.path.join(".");
+            let reason = e.kind.to_string();
+            ConfigError(if key.is_empty() {
+                format!("{name}: {reason}")
+            } else {
+                format!("{name}: key `{key}`: {reason}")
+            })
+        })?;
+        cfg.finish()
+            .map_err(|m| ConfigError(format!("{name}: {m}")))?;
+        Ok(cfg)
+    }
+
+    /// Fills derived defaults and checks values.
+    pub fn finish(&mut self) -> Result<(), String> {
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(format!(
+                "key `listen`: {:?} is not an address such as 127.0.0.1:8080",
+                self.listen
+            ));
+        }
+        let dd = self.data_dir.display().to_string();
+        if self.database_url.is_empty() {
+            self.database_url = format!("sqlite://{dd}/parapheur.db");
+        }
+        if self.blob_url.is_empty() {
+            self.blob_url = format!("file://{dd}/blobs");
+        }
+        if !self.blob_url.starts_with("file://") {
+            return Err(format!(
+                "key `blob_url`: {:?} is not supported by this version (file://DIR)",
+                self.blob_url
+            ));
+        }
+        if self.public_url.is_empty() {
+            self.public_url = format!("http://{}", self.listen);
+        }
+        if self.mail.outbox_dir.is_empty() {
+            self.mail.outbox_dir = format!("{dd}/outbox/mail");
+        }
+        if self.sms.outbox_file.is_empty() {
+            self.sms.outbox_file = format!("{dd}/outbox/sms.jsonl");
+        }
+        if self.archive.vault_url.is_empty() {
+            self.archive.vault_url = format!("file://{dd}/vault");
+        }
+        if !(200..=599).contains(&self.fast.error_status) {
+            return Err(format!(
+                "key `fast.error_status`: {} is not an HTTP status",
+                self.fast.error_status
+            ));
+        }
+        if self.max_upload_bytes < 1024 {
+            return Err("key `max_upload_bytes`: at least 1024".into());
+        }
+        if !self.tls.cert.is_empty() || !self.tls.client_ca.is_empty() {
+            return Err(
+                "key `tls`: HTTPS is not supported by this version yet; terminate TLS in front"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn blob_dir(&self) -> PathBuf {
+        PathBuf::from(self.blob_url.trim_start_matches("file://"))
+    }
+}
+
+/// The commented example printed by `parapheur gen-config`.
+pub const EXAMPLE: &str = r#"# parapheur configuration. Every key is optional; each may be overridden by an environment
+# variable PARAPHEUR_<KEY> (`__` for nesting, e.g. PARAPHEUR_FAST__ERROR_STATUS=400).
+# Relative paths are relative to the working directory.
+
+listen       = "127.0.0.1:8080"
+public_url   = "http://127.0.0.1:8080"        # base of links sent to people
+data_dir     = "data"
+database_url = "sqlite://data/parapheur.db"   # or postgres://user@host/db
+blob_url     = "file://data/blobs"            # document bytes (fsynced before acknowledging)
+provision    = ""                             # a provisioning file applied at start-up
+max_upload_bytes = 104857600                  # largest accepted upload body (100 MiB)
+log          = "info"                         # tracing filter
+
+[fast]
+error_status = 200        # HTTP status of business errors on FAST routes (clients expect 200)
+
+[mail]
+transport  = "outbox"     # "outbox" (one .eml file per message) | "smtp"
+outbox_dir = "data/outbox/mail"
+smtp_url   = "smtp://127.0.0.1:25"
+from       = "parapheur@localhost"
+
+[sms]
+provider    = "outbox"    # "outbox" (JSON lines) | "webhook"
+outbox_file = "data/outbox/sms.jsonl"
+webhook_url = ""
+
+[helios]
+transmitter = "simulator"
+simulator_ack_delay_ms = 1000
+
+[archive]
+vault_url = "file://data/vault"
+format    = "manifest"    # "manifest" | "seda"
+
+[retention]
+purge_after_days = 0      # 0 = keep content forever
+
+[tls]                     # not supported by this version yet: terminate TLS in a reverse proxy
+cert = ""
+key  = ""
+client_ca = ""
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_parses_and_unknown_keys_fail() {
+        let dir = std::env::temp_dir().join(format!("cfg-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let ok = dir.join("ok.toml");
+        let _ = std::fs::write(&ok, EXAMPLE);
+        let c = Config::load(Some(&ok)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.fast.error_status, 200);
+        assert_eq!(c.database_url, "sqlite://data/parapheur.db");
+        let bad = dir.join("bad.toml");
+        let _ = std::fs::write(&bad, "[fast]\nerror_statuz = 400\n");
+        let e = Config::load(Some(&bad))
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bad.toml") && e.contains("error_statuz"), "{e}");
+    }
+}

@@ -1,0 +1,302 @@
+//! `ApiError`: every failure a request can meet, mapped in one place to the FAST error body
+//! (FAST routes) or to problem+json (native API), with a stable `errorCode`.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use parapheur_domain::DomainError;
+use parapheur_store::StoreError;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Authentication required")]
+    Unauthenticated,
+    #[error("Unauthorized")]
+    Forbidden,
+    #[error("Subscriber not found")]
+    SubscriberNotFound,
+    #[error("Internal error: Invalid docId")]
+    InvalidDocId,
+    #[error("Circuit not found: {0}")]
+    CircuitNotFound(String),
+    #[error("Duplicate document: the circuit, label and file name triplet already exists")]
+    Duplicate,
+    #[error("File format refused by the circuit: {0}")]
+    FormatRefused(String),
+    #[error("Invalid file: {0}")]
+    InvalidFile(String),
+    #[error("Upload too large: the limit is {0} bytes")]
+    TooLarge(u64),
+    #[error("Missing or invalid parameter: {0}")]
+    BadParameter(String),
+    #[error("Invalid metadata: {0}")]
+    InvalidMetadata(String),
+    #[error("The document cannot be deleted in its current state")]
+    NotDeletable,
+    #[error("No refusal comment for this document")]
+    NothingToReturn,
+    #[error("The caller is not a member of the document's current step")]
+    NotAStepMember,
+    #[error("Action not possible in the document's current state: {0}")]
+    InvalidState(String),
+    #[error("A comment giving the reason is required")]
+    ReasonRequired,
+    #[error("Signing is not available: this server has no signature component yet")]
+    SignatureUnavailable,
+    #[error("The document was changed by another request; retry")]
+    Conflict,
+    #[error("Invalid circuit type")]
+    InvalidCircuitType(String),
+    #[error("Invalid step type")]
+    InvalidStepType(String),
+    #[error("Invalid step member")]
+    InvalidStepMember(String),
+    #[error("Upload doc error")]
+    UploadError(String),
+    #[error("Circuit definition error")]
+    CircuitDefinition(String),
+    #[error("The agent cannot be a step member")]
+    DepositorIsMember(String),
+    #[error("Not found")]
+    NotFound,
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// The stable error code (FAST codes where the documentation gives one).
+    pub fn error_code(&self) -> u32 {
+        match self {
+            Self::Forbidden => 100,
+            Self::Unauthenticated => 101,
+            Self::NothingToReturn => 102,
+            Self::InvalidDocId | Self::NotFound => 103,
+            Self::NotDeletable => 104,
+            Self::Duplicate => 105,
+            Self::FormatRefused(_) => 106,
+            Self::CircuitNotFound(_) => 107,
+            Self::InvalidFile(_) => 108,
+            Self::TooLarge(_) => 109,
+            Self::InvalidMetadata(_) => 110,
+            Self::SubscriberNotFound => 111,
+            Self::BadParameter(_) => 112,
+            Self::NotAStepMember => 113,
+            Self::SignatureUnavailable => 114,
+            Self::InvalidState(_) | Self::ReasonRequired => 115,
+            Self::Internal(_) => 116,
+            Self::InvalidCircuitType(_) => 117,
+            Self::InvalidStepType(_) => 118,
+            Self::InvalidStepMember(_) => 119,
+            Self::UploadError(_) => 120,
+            Self::CircuitDefinition(_) => 121,
+            Self::DepositorIsMember(_) => 122,
+            Self::Conflict => 123,
+        }
+    }
+
+    /// The HTTP status on the native API (FAST routes use `[fast] error_status`).
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden | Self::NotAStepMember => StatusCode::FORBIDDEN,
+            Self::SubscriberNotFound
+            | Self::InvalidDocId
+            | Self::NotFound
+            | Self::CircuitNotFound(_) => StatusCode::NOT_FOUND,
+            Self::Duplicate | Self::NotDeletable | Self::InvalidState(_) | Self::Conflict => {
+                StatusCode::CONFLICT
+            }
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::FormatRefused(_)
+            | Self::InvalidFile(_)
+            | Self::BadParameter(_)
+            | Self::InvalidMetadata(_)
+            | Self::ReasonRequired
+            | Self::InvalidCircuitType(_)
+            | Self::InvalidStepType(_)
+            | Self::InvalidStepMember(_)
+            | Self::UploadError(_)
+            | Self::CircuitDefinition(_)
+            | Self::DepositorIsMember(_) => StatusCode::BAD_REQUEST,
+            Self::NothingToReturn => StatusCode::NOT_FOUND,
+            Self::SignatureUnavailable => StatusCode::NOT_IMPLEMENTED,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// English message for developers (never paths, SQL or internals).
+    pub fn developer_message(&self) -> String {
+        match self {
+            Self::InvalidCircuitType(d)
+            | Self::InvalidStepType(d)
+            | Self::InvalidStepMember(d)
+            | Self::UploadError(d)
+            | Self::CircuitDefinition(d)
+            | Self::DepositorIsMember(d)
+                if !d.is_empty() =>
+            {
+                format!("{self}: {d}")
+            }
+            _ => self.to_string(),
+        }
+    }
+
+    /// French message for people.
+    pub fn user_message(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "Authentification requise.",
+            Self::Forbidden => "Votre utilisateur n'est pas autorisé à effectuer cette opération.",
+            Self::SubscriberNotFound => "Le siren renseigné n'existe pas.",
+            Self::InvalidDocId | Self::NotFound => "Le document demandé n'existe pas.",
+            Self::CircuitNotFound(_) => "Le circuit demandé n'existe pas.",
+            Self::Duplicate => "Un document de même nom existe déjà dans ce circuit et ce dossier.",
+            Self::FormatRefused(_) => "Le format du fichier n'est pas accepté par ce circuit.",
+            Self::InvalidFile(_) => {
+                "Le fichier est vide, illisible ou ne correspond pas à son format."
+            }
+            Self::TooLarge(_) => "Le fichier dépasse la taille maximale autorisée.",
+            Self::BadParameter(_) => "Un paramètre obligatoire est manquant ou incorrect.",
+            Self::InvalidMetadata(_) => "Les métadonnées sont incorrectes.",
+            Self::NotDeletable => "Le document ne peut pas être supprimé dans son état actuel.",
+            Self::NothingToReturn => "Aucun message de refus pour ce document.",
+            Self::NotAStepMember => "Vous n'êtes pas acteur de l'étape en cours de ce document.",
+            Self::InvalidState(_) => {
+                "Cette action n'est pas possible dans l'état actuel du document."
+            }
+            Self::ReasonRequired => "Un motif est obligatoire.",
+            Self::SignatureUnavailable => {
+                "La signature n'est pas encore disponible sur ce serveur."
+            }
+            Self::Conflict => "Le document a été modifié entre-temps ; veuillez réessayer.",
+            Self::InvalidCircuitType(_) => "Le type de circuit est incorrect",
+            Self::InvalidStepType(_) => "Le type d'étape est incorrect",
+            Self::InvalidStepMember(_) => "Un des membres du circuit est incorrect ou n'existe pas",
+            Self::UploadError(_) => "Une erreur est survenue lors du dépôt du document.",
+            Self::CircuitDefinition(_) => "Le paramètre circuit n'est pas correctement renseigné.",
+            Self::DepositorIsMember(_) => {
+                "L'agent déposant ne peut être signataire ou valideur du document."
+            }
+            Self::Internal(_) => "Une erreur interne est survenue.",
+        }
+    }
+
+    fn log(&self) {
+        if let Self::Internal(e) = self {
+            tracing::error!(
+                error = format!("{e:#}"),
+                "request failed with an internal error"
+            );
+        }
+    }
+
+    /// The FAST body `{"generation", "developerMessage", "userFriendlyMessage", "errorCode"}`.
+    pub fn fast_body(&self) -> serde_json::Value {
+        json!({
+            "generation": parapheur_store::now_ms(),
+            "developerMessage": self.developer_message(),
+            "userFriendlyMessage": self.user_message(),
+            "errorCode": self.error_code(),
+        })
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::InvalidSiren(_) => Self::SubscriberNotFound,
+            DomainError::InvalidDocumentId(_) => Self::InvalidDocId,
+            DomainError::InvalidEmail(m) => {
+                Self::BadParameter(format!("invalid e-mail address {m:?}"))
+            }
+            DomainError::InvalidCircuitId(m) => Self::CircuitNotFound(m),
+            DomainError::InvalidFileName(m) => {
+                Self::InvalidFile(format!("invalid file name {m:?}"))
+            }
+            DomainError::InvalidCircuitType(m) => Self::InvalidCircuitType(m),
+            DomainError::InvalidStepType(m) => Self::InvalidStepType(m),
+            DomainError::InvalidStepMember(m) => Self::InvalidStepMember(m),
+            DomainError::CircuitDefinition(m) => Self::CircuitDefinition(m),
+            DomainError::DepositorIsMember(m) => Self::DepositorIsMember(m),
+            DomainError::InvalidMetadata(m) => Self::InvalidMetadata(m),
+            DomainError::ActionNotAllowed { action } => Self::InvalidState(action.to_owned()),
+            DomainError::NotAStepMember => Self::NotAStepMember,
+            DomainError::ReasonRequired(_) => Self::ReasonRequired,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Duplicate => Self::Duplicate,
+            StoreError::Conflict => Self::Conflict,
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        Self::Internal(e)
+    }
+}
+
+/// Marks a response as a FAST business error, so the FAST middleware applies `error_status`.
+#[derive(Debug, Clone, Copy)]
+pub struct FastErrorMarker;
+
+/// An error on a FAST route: rendered as the FAST body.
+#[derive(Debug)]
+pub struct FastError(pub ApiError);
+
+impl<E: Into<ApiError>> From<E> for FastError {
+    fn from(e: E) -> Self {
+        Self(e.into())
+    }
+}
+
+impl IntoResponse for FastError {
+    fn into_response(self) -> Response {
+        self.0.log();
+        let status = self.0.status();
+        let mut r = (status, Json(self.0.fast_body())).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"parapheur\""),
+            );
+        } else {
+            r.extensions_mut().insert(FastErrorMarker);
+        }
+        r
+    }
+}
+
+/// Errors of the native API: RFC 9457 problem+json with the same stable code.
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.log();
+        let status = self.status();
+        let body = json!({
+            "type": "about:blank",
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": self.developer_message(),
+            "userFriendlyMessage": self.user_message(),
+            "errorCode": self.error_code(),
+        });
+        let mut r = (status, Json(body)).into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"parapheur\""),
+            );
+        }
+        r
+    }
+}

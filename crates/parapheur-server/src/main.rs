@@ -1,0 +1,142 @@
+//! The `parapheur` command line: serve, demo, provision, gen-config.
+
+use clap::{Parser, Subcommand};
+use parapheur_server::config::{Config, EXAMPLE};
+use parapheur_server::{demo, open_state, provision, serve};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "parapheur",
+    version,
+    about = "A FAST-compatible parapheur électronique"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (API and background work).
+    Serve {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Run on embedded defaults with a built-in demo provisioning.
+    Demo {
+        #[arg(long)]
+        listen: Option<String>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Apply a provisioning file idempotently, then exit.
+    Provision {
+        file: PathBuf,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Print a commented example configuration.
+    GenConfig,
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn load(config: Option<&std::path::Path>) -> Result<Config, String> {
+    Config::load(config).map_err(|e| e.to_string())
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::GenConfig => {
+            print!("{EXAMPLE}");
+            Ok(())
+        }
+        Command::Serve { config } => {
+            let cfg = load(config.as_deref())?;
+            init_tracing(&cfg.log);
+            let provision_file = (!cfg.provision.is_empty()).then(|| PathBuf::from(&cfg.provision));
+            let state = open_state(cfg).await.map_err(|e| format!("{e:#}"))?;
+            if let Some(f) = provision_file {
+                provision::apply_file(&state.db, &f)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            serve(state).await.map_err(|e| format!("{e:#}"))
+        }
+        Command::Demo {
+            listen,
+            data_dir,
+            config,
+        } => {
+            let mut cfg = load(config.as_deref())?;
+            if let Some(l) = listen {
+                cfg.listen = l;
+                cfg.public_url = String::new();
+            }
+            if let Some(d) = data_dir {
+                cfg.data_dir = d;
+                cfg.database_url = String::new();
+                cfg.blob_url = String::new();
+            }
+            cfg.finish().map_err(|e| format!("demo: {e}"))?;
+            init_tracing(&cfg.log);
+            // Bind first so that the printed URLs carry the real port (e.g. with --listen :0).
+            let listener = std::net::TcpListener::bind(&cfg.listen)
+                .map_err(|e| format!("binding {}: {e}", cfg.listen))?;
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            drop(listener);
+            if cfg.listen.ends_with(":0") {
+                cfg.listen = addr.to_string();
+                cfg.public_url = format!("http://{addr}");
+            }
+            let state = open_state(cfg).await.map_err(|e| format!("{e:#}"))?;
+            let text = demo::prepare(&state.cfg, &state.db)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            println!("{text}");
+            serve(state).await.map_err(|e| format!("{e:#}"))
+        }
+        Command::Provision { file, config } => {
+            let cfg = load(config.as_deref())?;
+            init_tracing(&cfg.log);
+            let state = open_state(cfg).await.map_err(|e| format!("{e:#}"))?;
+            provision::apply_file(&state.db, &file)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{}: applied", file.display());
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("parapheur: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("parapheur: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! The provisioning file (CONTRACT §3): subscribers, users and circuits, applied idempotently.
+
+use crate::auth::hash_password;
+use crate::service::deposit::StoredStep;
+use parapheur_domain::{CircuitId, CircuitType, Email, Siren, StepKind};
+use parapheur_store::Db;
+use parapheur_store::accounts::{CircuitRow, UserUpsert};
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::path::Path;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Provisioning {
+    #[serde(default)]
+    pub subscribers: Vec<SubscriberDef>,
+    #[serde(default)]
+    pub users: Vec<UserDef>,
+    #[serde(default)]
+    pub circuits: Vec<CircuitDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriberDef {
+    pub siren: String,
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserDef {
+    pub email: String,
+    #[serde(default)]
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    #[serde(default = "basic")]
+    pub authentication: String,
+    pub password: Option<String>,
+    pub certificate: Option<String>,
+    #[serde(default)]
+    pub subscribers: Vec<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+fn basic() -> String {
+    "BASIC".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitDef {
+    pub siren: String,
+    pub id: String,
+    #[serde(rename = "type")]
+    pub circuit_type: String,
+    #[serde(default)]
+    pub formats: Vec<String>,
+    #[serde(default)]
+    pub depositors: Vec<String>,
+    #[serde(default)]
+    pub metadata: bool,
+    #[serde(default)]
+    pub steps: Vec<StepDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepDef {
+    pub step: String,
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+/// A provisioning problem: `where: reason` (the caller prefixes the file name).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ProvisionError(pub String);
+
+fn perr(at: impl std::fmt::Display, reason: impl std::fmt::Display) -> ProvisionError {
+    ProvisionError(format!("{at}: {reason}"))
+}
+
+/// Parses a provisioning file from text.
+pub fn parse(text: &str) -> Result<Provisioning, ProvisionError> {
+    toml::from_str(text)
+        .map_err(|e| ProvisionError(e.message().to_owned() + &span_hint(text, e.span())))
+}
+
+fn span_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    span.map(|s| {
+        format!(
+            " (line {})",
+            text[..s.start.min(text.len())].lines().count().max(1)
+        )
+    })
+    .unwrap_or_default()
+}
+
+/// Reads and applies a file; errors name the file.
+pub async fn apply_file(db: &Db, path: &Path) -> Result<(), ProvisionError> {
+    let text = std::fs::read_to_string(path).map_err(|e| perr(path.display(), e))?;
+    let p = parse(&text).map_err(|e| perr(path.display(), e))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    apply(db, &p, base)
+        .await
+        .map_err(|e| perr(path.display(), e))
+}
+
+/// Applies a provisioning: creates or updates by key, never deletes.
+pub async fn apply(db: &Db, p: &Provisioning, base: &Path) -> Result<(), ProvisionError> {
+    let dberr = |e: parapheur_store::StoreError| ProvisionError(format!("database: {e}"));
+    for (i, s) in p.subscribers.iter().enumerate() {
+        let siren =
+            Siren::parse(&s.siren).map_err(|e| perr(format!("subscribers[{i}].siren"), e))?;
+        if s.name.trim().is_empty() {
+            return Err(perr(format!("subscribers[{i}].name"), "must not be empty"));
+        }
+        db.upsert_subscriber(siren.as_str(), s.name.trim())
+            .await
+            .map_err(dberr)?;
+    }
+    for (i, u) in p.users.iter().enumerate() {
+        let at = |k: &str| format!("users[{i}].{k}");
+        let email = Email::parse(&u.email).map_err(|e| perr(at("email"), e))?;
+        let auth = u.authentication.trim().to_ascii_uppercase();
+        if auth != "BASIC" && auth != "CERTIFICAT" {
+            return Err(perr(at("authentication"), "BASIC or CERTIFICAT expected"));
+        }
+        let existing = db.user_by_email(email.as_str()).await.map_err(dberr)?;
+        let password_hash = match (&u.password, auth.as_str()) {
+            (Some(pw), _) if pw.chars().count() < 8 => {
+                return Err(perr(at("password"), "at least 8 characters"));
+            }
+            (Some(pw), _) => {
+                let unchanged = existing
+                    .as_ref()
+                    .and_then(|x| x.password_hash.as_deref())
+                    .is_some_and(|h| {
+                        argon2::password_hash::PasswordHash::new(h).is_ok_and(|ph| {
+                            argon2::password_hash::PasswordVerifier::verify_password(
+                                &argon2::Argon2::default(),
+                                pw.as_bytes(),
+                                &ph,
+                            )
+                            .is_ok()
+                        })
+                    });
+                if unchanged {
+                    None
+                } else {
+                    Some(hash_password(pw).map_err(|e| perr(at("password"), e))?)
+                }
+            }
+            (None, "BASIC")
+                if existing
+                    .as_ref()
+                    .and_then(|x| x.password_hash.as_ref())
+                    .is_none() =>
+            {
+                return Err(perr(at("password"), "a BASIC user needs a password"));
+            }
+            (None, _) => None,
+        };
+        let certificate = match &u.certificate {
+            Some(c) => {
+                let path = base.join(c);
+                Some(
+                    std::fs::read_to_string(&path)
+                        .map_err(|e| perr(at("certificate"), format!("{}: {e}", path.display())))?,
+                )
+            }
+            None => None,
+        };
+        for r in &u.roles {
+            if r != "admin" {
+                return Err(perr(at("roles"), format!("unknown role {r:?} (admin)")));
+            }
+        }
+        let mut sirens = Vec::new();
+        for s in &u.subscribers {
+            let siren = Siren::parse(s).map_err(|e| perr(at("subscribers"), e))?;
+            if !db.subscriber_exists(siren.as_str()).await.map_err(dberr)? {
+                return Err(perr(
+                    at("subscribers"),
+                    format!("unknown subscriber {siren}"),
+                ));
+            }
+            sirens.push(siren);
+        }
+        let id = db
+            .upsert_user(&UserUpsert {
+                email: email.as_str(),
+                first_name: u.first_name.trim(),
+                last_name: u.last_name.trim(),
+                auth_type: &auth,
+                password_hash: password_hash.as_deref(),
+                certificate: certificate.as_deref(),
+            })
+            .await
+            .map_err(dberr)?;
+        let admin = u.roles.iter().any(|r| r == "admin");
+        for s in &sirens {
+            db.set_membership(id, s.as_str(), admin)
+                .await
+                .map_err(dberr)?;
+            for g in u.groups.iter().map(|g| g.trim()).filter(|g| !g.is_empty()) {
+                db.add_group_member(s.as_str(), g, id)
+                    .await
+                    .map_err(dberr)?;
+            }
+        }
+    }
+    for (i, c) in p.circuits.iter().enumerate() {
+        let at = |k: &str| format!("circuits[{i}].{k}");
+        let siren = Siren::parse(&c.siren).map_err(|e| perr(at("siren"), e))?;
+        if !db.subscriber_exists(siren.as_str()).await.map_err(dberr)? {
+            return Err(perr(at("siren"), format!("unknown subscriber {siren}")));
+        }
+        let id = CircuitId::parse(&c.id).map_err(|e| perr(at("id"), e))?;
+        let ctype = CircuitType::parse(&c.circuit_type).map_err(|e| perr(at("type"), e))?;
+        let formats: Vec<String> = if c.formats.is_empty() {
+            ctype
+                .default_formats()
+                .iter()
+                .map(|f| (*f).to_owned())
+                .collect()
+        } else {
+            c.formats
+                .iter()
+                .map(|f| f.trim().trim_start_matches('.').to_ascii_lowercase())
+                .collect()
+        };
+        let mut depositors = HashSet::new();
+        for d in &c.depositors {
+            let e = Email::parse(d).map_err(|e| perr(at("depositors"), e))?;
+            if !is_member(db, &siren, &e).await.map_err(dberr)? {
+                return Err(perr(
+                    at("depositors"),
+                    format!("{e} is not a user of subscriber {siren}"),
+                ));
+            }
+            depositors.insert(e.as_str().to_owned());
+        }
+        if c.steps.is_empty() {
+            return Err(perr(at("steps"), "a circuit needs at least one step"));
+        }
+        let mut steps = Vec::new();
+        for (j, s) in c.steps.iter().enumerate() {
+            let kind = StepKind::parse(&s.step)
+                .map_err(|e| perr(format!("circuits[{i}].steps[{j}].step"), e))?;
+            match kind {
+                StepKind::Visa | StepKind::Signature | StepKind::OtpSignature => {}
+                StepKind::ServerSignature | StepKind::Verification | StepKind::Archive => {
+                    return Err(perr(
+                        format!("circuits[{i}].steps[{j}].step"),
+                        format!(
+                            "{} steps are not supported by this version yet",
+                            kind.as_str()
+                        ),
+                    ));
+                }
+            }
+            if kind.needs_members() && s.members.is_empty() {
+                return Err(perr(
+                    format!("circuits[{i}].steps[{j}].members"),
+                    "at least one member is needed",
+                ));
+            }
+            let mut members = Vec::new();
+            for m in &s.members {
+                let e = Email::parse(m)
+                    .map_err(|e| perr(format!("circuits[{i}].steps[{j}].members"), e))?;
+                if !is_member(db, &siren, &e).await.map_err(dberr)? {
+                    return Err(perr(
+                        format!("circuits[{i}].steps[{j}].members"),
+                        format!("{e} is not a user of subscriber {siren}"),
+                    ));
+                }
+                if kind.needs_members() && depositors.contains(e.as_str()) {
+                    return Err(perr(
+                        format!("circuits[{i}].steps[{j}].members"),
+                        format!(
+                            "{e} is a depositor of this circuit and cannot approve or sign in it"
+                        ),
+                    ));
+                }
+                members.push(e.as_str().to_owned());
+            }
+            steps.push(StoredStep {
+                step: kind.as_str().to_owned(),
+                members,
+            });
+        }
+        let mut deps: Vec<String> = depositors.into_iter().collect();
+        deps.sort();
+        db.upsert_circuit(&CircuitRow {
+            siren: siren.to_string(),
+            id: id.to_string(),
+            circuit_type: ctype.as_str().to_owned(),
+            formats: to_json(&formats)?,
+            metadata_required: i64::from(c.metadata),
+            steps: to_json(&steps)?,
+            depositors: to_json(&deps)?,
+        })
+        .await
+        .map_err(dberr)?;
+    }
+    Ok(())
+}
+
+async fn is_member(
+    db: &Db,
+    siren: &Siren,
+    email: &Email,
+) -> Result<bool, parapheur_store::StoreError> {
+    Ok(!db
+        .members_by_email(siren.as_str(), &[email.as_str().to_owned()])
+        .await?
+        .is_empty())
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String, ProvisionError> {
+    serde_json::to_string(v).map_err(|e| ProvisionError(format!("serialization: {e}")))
+}

@@ -1,0 +1,50 @@
+//! `/healthz` (database and blob store answer) and `/metrics` (Prometheus text format).
+
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    let db = state.db.ping().await;
+    let blobs = state.blobs.check();
+    match (db, blobs) {
+        (Ok(()), Ok(())) => (StatusCode::OK, "ok").into_response(),
+        (db, blobs) => {
+            tracing::error!(db = ?db.err(), blobs = ?blobs.err(), "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable").into_response()
+        }
+    }
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let m = &state.metrics;
+    let mut s = String::new();
+    let _ = writeln!(s, "# TYPE parapheur_http_requests_total counter");
+    let _ = writeln!(
+        s,
+        "parapheur_http_requests_total {}",
+        m.requests.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(s, "# TYPE parapheur_uploads_total counter");
+    let _ = writeln!(
+        s,
+        "parapheur_uploads_total {}",
+        m.uploads.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(s, "# TYPE parapheur_fast_errors_total counter");
+    let _ = writeln!(
+        s,
+        "parapheur_fast_errors_total {}",
+        m.fast_errors.load(Ordering::Relaxed)
+    );
+    if let Ok(counts) = state.db.count_by_status().await {
+        let _ = writeln!(s, "# TYPE parapheur_documents gauge");
+        for (status, n) in counts {
+            let _ = writeln!(s, "parapheur_documents{{status=\"{status}\"}} {n}");
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s).into_response()
+}

@@ -1,0 +1,18 @@
+//! The native JSON API (`/api/v1`): proper HTTP statuses, problem+json errors.
+
+pub mod actions;
+pub mod health;
+pub mod tasks;
+
+use crate::state::AppState;
+use axum::Router;
+use axum::routing::{get, post};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tasks", get(tasks::tasks))
+        .route("/documents/{id}/visa", post(actions::visa))
+        .route("/documents/{id}/reject", post(actions::reject))
+        .route("/documents/{id}/sign", post(actions::sign))
+        .route("/documents/{id}/refuse", post(actions::refuse))
+}

@@ -1,0 +1,35 @@
+//! `GET /api/v1/tasks`: the documents waiting for the caller.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+
+#[derive(Serialize)]
+pub struct Task {
+    id: i64,
+    name: String,
+    siren: String,
+    circuit: Option<String>,
+    step: String,
+}
+
+pub async fn tasks(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<Task>>, ApiError> {
+    let rows = state.db.tasks(caller.user_id).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| Task {
+                id: r.id,
+                name: r.filename,
+                siren: r.siren,
+                circuit: r.circuit_id,
+                step: r.kind,
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,17 @@
+//! `DELETE documents/v2/{id}`: definitive deletion, in the allowed states only.
+
+use super::doc_id;
+use crate::auth::FastCaller;
+use crate::error::FastError;
+use crate::service::documents;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+
+pub async fn delete(
+    State(state): State<AppState>,
+    FastCaller(caller): FastCaller,
+    Path(id): Path<String>,
+) -> Result<(), FastError> {
+    documents::delete(&state, &caller, doc_id(&id)?).await?;
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! `GET documents/v2/{id}/download` (raw file, or a ZIP with `FdC` / `acquit`) and `getFdc`.
+
+use super::doc_id;
+use crate::auth::FastCaller;
+use crate::error::{ApiError, FastError};
+use crate::service::{documents, fdc};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::io::Write;
+
+fn flag(q: &HashMap<String, String>, name: &str) -> bool {
+    q.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case(name)
+            && matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes")
+    })
+}
+
+fn content_type(name: &str) -> &'static str {
+    match name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("pdf") => "application/pdf",
+        Some("xml") => "application/xml",
+        Some("zip") => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+/// A file download response with a safe `Content-Disposition`.
+pub fn attachment(name: &str, bytes: Vec<u8>) -> Response {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, content_type(name).to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+fn fdc_name(id: i64) -> String {
+    format!("fiche-de-circulation-{id}.pdf")
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    FastCaller(caller): FastCaller,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, FastError> {
+    let doc = documents::load(&state, &caller, doc_id(&id)?).await?;
+    let blobs = state.blobs.clone();
+    let key = doc.blob_key.clone();
+    let bytes = tokio::task::spawn_blocking(move || blobs.get(&key))
+        .await
+        .map_err(anyhow::Error::from)??;
+    let (with_fdc, with_acquit) = (flag(&q, "FdC"), flag(&q, "acquit"));
+    if !with_fdc && !with_acquit {
+        return Ok(attachment(&doc.filename, bytes));
+    }
+    // A ZIP with the document, and the fiche de circulation when asked. Acknowledgements of PES
+    // documents are added once Helios transmission exists; none exists yet.
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    let zerr = |e: zip::result::ZipError| ApiError::Internal(e.into());
+    zip.start_file(doc.filename.as_str(), opts).map_err(zerr)?;
+    zip.write_all(&bytes)
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    if with_fdc {
+        let pdf = fdc::build(&state, &doc).await?;
+        zip.start_file(fdc_name(doc.id), opts).map_err(zerr)?;
+        zip.write_all(&pdf)
+            .map_err(|e| ApiError::Internal(e.into()))?;
+    }
+    let out = zip.finish().map_err(zerr)?.into_inner();
+    Ok(attachment(&format!("{}.zip", doc.filename), out))
+}
+
+pub async fn get_fdc(
+    State(state): State<AppState>,
+    FastCaller(caller): FastCaller,
+    Path(id): Path<String>,
+) -> Result<Response, FastError> {
+    let doc = documents::load(&state, &caller, doc_id(&id)?).await?;
+    let pdf = fdc::build(&state, &doc).await?;
+    Ok(attachment(&fdc_name(doc.id), pdf))
+}

@@ -1,0 +1,37 @@
+//! `GET documents/v2/{id}/history`: the chronological history of a document.
+
+use super::doc_id;
+use crate::auth::FastCaller;
+use crate::error::FastError;
+use crate::service::{documents, iso_date};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Serialize;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    user_fullname: String,
+    date: String,
+    state_name: String,
+}
+
+pub async fn history(
+    State(state): State<AppState>,
+    FastCaller(caller): FastCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<HistoryEntry>>, FastError> {
+    let id = doc_id(&id)?;
+    documents::authorize_read(&state, &caller, id).await?;
+    let rows = state.db.history(id.get()).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|h| HistoryEntry {
+                user_fullname: h.user_fullname,
+                date: iso_date(h.at_ms),
+                state_name: h.state_name,
+            })
+            .collect(),
+    ))
+}

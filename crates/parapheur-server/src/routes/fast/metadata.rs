@@ -1,0 +1,60 @@
+//! `PUT documents/v2/{id}/metadata/define` (part `metadata`) and `GET documents/{id}/metas`.
+
+use super::doc_id;
+use crate::auth::FastCaller;
+use crate::error::{ApiError, FastError};
+use crate::routes::form::Form;
+use crate::service::documents;
+use crate::state::AppState;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use parapheur_domain::metadata::{MetaData, render_metadata_list};
+
+/// Metadata files are small; anything larger is refused before parsing.
+const MAX_METADATA_BYTES: usize = 1024 * 1024;
+
+pub async fn define(
+    State(state): State<AppState>,
+    FastCaller(caller): FastCaller,
+    Path(id): Path<String>,
+    mp: Result<Multipart, MultipartRejection>,
+) -> Result<(), FastError> {
+    let id = doc_id(&id)?;
+    documents::authorize_read(&state, &caller, id).await?;
+    let form = Form::read(mp, state.cfg.max_upload_bytes).await?;
+    let part = form
+        .parts
+        .iter()
+        .find(|p| p.name == "metadata")
+        .ok_or_else(|| ApiError::BadParameter("the part `metadata` is missing".into()))?;
+    if part.bytes.len() > MAX_METADATA_BYTES {
+        return Err(
+            ApiError::InvalidMetadata("the metadata file is larger than 1 MiB".into()).into(),
+        );
+    }
+    documents::define_metadata(&state, &caller, id, &part.bytes).await?;
+    Ok(())
+}
+
+pub async fn metas(
+    State(state): State<AppState>,
+    FastCaller(caller): FastCaller,
+    Path(id): Path<String>,
+) -> Result<Response, FastError> {
+    let id = doc_id(&id)?;
+    documents::authorize_read(&state, &caller, id).await?;
+    let items: Vec<MetaData> = state
+        .db
+        .metadata(id.get())
+        .await?
+        .into_iter()
+        .map(|(name, value)| MetaData { name, value })
+        .collect();
+    Ok((
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        render_metadata_list(&items),
+    )
+        .into_response())
+}

@@ -1,0 +1,56 @@
+//! `POST documents/ondemand/{siren}/upload`: deposit with a circuit defined by the caller.
+
+use super::id_body;
+use crate::auth::FastCaller;
+use crate::error::{ApiError, FastError};
+use crate::routes::form::Form;
+use crate::service::deposit::{CircuitSource, DepositRequest, deposit};
+use crate::state::AppState;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, State};
+use axum::response::Response;
+use parapheur_domain::{Email, OnDemandCircuit, Siren};
+
+pub async fn upload(
+    State(state): State<AppState>,
+    FastCaller(caller): FastCaller,
+    Path(siren): Path<String>,
+    mp: Result<Multipart, MultipartRejection>,
+) -> Result<Response, FastError> {
+    let siren = Siren::parse(&siren)?;
+    crate::service::deposit::authorize_subscriber(&state, &caller, &siren).await?;
+    let form = Form::read(mp, state.cfg.max_upload_bytes).await?;
+    let circuit_json = form.text("circuit")?;
+    if circuit_json.is_empty() {
+        return Err(ApiError::CircuitDefinition("the `circuit` part is missing".into()).into());
+    }
+    let circuit = OnDemandCircuit::parse(&circuit_json)?;
+    let file = form
+        .file(&["doc", "content"])?
+        .ok_or_else(|| ApiError::UploadError("the file part `doc` is missing".into()))?;
+    let agents = Email::parse_list(&form.text("agents")?)
+        .map_err(|e| ApiError::InvalidStepMember(format!("agents: {e}")))?;
+    let pictograms = Some(form.text("pictograms")?).filter(|p| !p.is_empty());
+    if let Some(p) = &pictograms {
+        crate::files::check_xml(p.as_bytes())
+            .map_err(|m| ApiError::BadParameter(format!("pictograms: {m}")))?;
+    }
+    let req = DepositRequest {
+        siren,
+        circuit: CircuitSource::OnDemand(circuit),
+        file,
+        annexes: form.files("annexes")?,
+        label: form.text("label")?,
+        comment: form.text("comment")?,
+        email_to: Email::parse_list(&form.text("email_destinataire")?)?,
+        email_cc: Email::parse_list(&form.text("email_cc")?)?,
+        agents,
+        pictograms,
+    };
+    let id = deposit(&state, &caller, req).await?;
+    state
+        .metrics
+        .uploads
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(id_body(id))
+}

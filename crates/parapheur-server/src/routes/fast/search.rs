@@ -1,0 +1,53 @@
+//! `POST documents/search` with `{"siren", "state", "circuit"}`: an array of document ids.
+
+use crate::auth::FastCaller;
+use crate::error::{ApiError, FastError};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use bytes::Bytes;
+use parapheur_domain::{DocumentStatus, Siren};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct SearchBody {
+    siren: Option<String>,
+    state: Option<String>,
+    circuit: Option<String>,
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    FastCaller(caller): FastCaller,
+    body: Bytes,
+) -> Result<Json<Vec<i64>>, FastError> {
+    let b: SearchBody = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::BadParameter(format!(
+            "a JSON body {{\"siren\", \"state\", \"circuit\"}} is expected ({e})"
+        ))
+    })?;
+    let siren = Siren::parse(b.siren.as_deref().unwrap_or_default())?;
+    crate::service::deposit::authorize_subscriber(&state, &caller, &siren).await?;
+    let statuses: Option<Vec<&str>> =
+        match b.state.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(
+                DocumentStatus::from_search_term(s)
+                    .ok_or_else(|| ApiError::BadParameter(format!("unknown state {s:?}")))?
+                    .into_iter()
+                    .map(DocumentStatus::as_str)
+                    .collect(),
+            ),
+        };
+    let circuit = b
+        .circuit
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    Ok(Json(
+        state
+            .db
+            .search(siren.as_str(), statuses.as_deref(), circuit)
+            .await?,
+    ))
+}

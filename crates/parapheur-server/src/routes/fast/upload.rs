@@ -1,0 +1,44 @@
+//! `POST documents/v2/{siren}/{circuit_id}/upload`: deposit into a provisioned circuit.
+
+use super::id_body;
+use crate::auth::FastCaller;
+use crate::error::{ApiError, FastError};
+use crate::routes::form::Form;
+use crate::service::deposit::{CircuitSource, DepositRequest, deposit};
+use crate::state::AppState;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, State};
+use axum::response::Response;
+use parapheur_domain::{CircuitId, Email, Siren};
+
+pub async fn upload(
+    State(state): State<AppState>,
+    FastCaller(caller): FastCaller,
+    Path((siren, circuit)): Path<(String, String)>,
+    mp: Result<Multipart, MultipartRejection>,
+) -> Result<Response, FastError> {
+    let siren = Siren::parse(&siren)?;
+    let circuit = CircuitId::parse(&circuit)?;
+    let form = Form::read(mp, state.cfg.max_upload_bytes).await?;
+    let file = form.file(&["doc", "content"])?.ok_or_else(|| {
+        ApiError::BadParameter("the file part `doc` (or `content`) is missing".into())
+    })?;
+    let req = DepositRequest {
+        siren,
+        circuit: CircuitSource::Provisioned(circuit),
+        file,
+        annexes: form.files("annexes")?,
+        label: form.text("label")?,
+        comment: form.text("comment")?,
+        email_to: Email::parse_list(&form.text("emailDestinataire")?)?,
+        email_cc: Email::parse_list(&form.text("email_cc")?)?,
+        agents: Vec::new(),
+        pictograms: None,
+    };
+    let id = deposit(&state, &caller, req).await?;
+    state
+        .metrics
+        .uploads
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(id_body(id))
+}

@@ -1,0 +1,282 @@
+//! Deposits: v2 upload into a provisioned circuit and on-demand upload with its own circuit.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::files::{Upload, check_content, unpack};
+use crate::service::entries_for;
+use crate::state::AppState;
+use parapheur_domain::{
+    CircuitId, CircuitType, DocumentId, Email, OnDemandCircuit, Siren, StepKind, Workflow,
+};
+use parapheur_store::documents::{NewDocument, NewFile};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// A step of a provisioned circuit as stored (`circuits.steps` JSON).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredStep {
+    pub step: String,
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+/// Where the circuit of a deposit comes from.
+#[derive(Debug)]
+pub enum CircuitSource {
+    Provisioned(CircuitId),
+    OnDemand(OnDemandCircuit),
+}
+
+#[derive(Debug)]
+pub struct DepositRequest {
+    pub siren: Siren,
+    pub circuit: CircuitSource,
+    pub file: Upload,
+    pub annexes: Vec<Upload>,
+    pub label: String,
+    pub comment: String,
+    pub email_to: Vec<Email>,
+    pub email_cc: Vec<Email>,
+    pub agents: Vec<Email>,
+    pub pictograms: Option<String>,
+}
+
+/// The circuit resolved for this deposit.
+struct Resolved {
+    circuit_id: Option<String>,
+    circuit_type: CircuitType,
+    formats: Vec<String>,
+    metadata_required: bool,
+    steps: Vec<(StepKind, Vec<Email>)>,
+}
+
+const MAX_LABEL: usize = 255;
+const MAX_COMMENT: usize = 4000;
+
+/// Checks that the caller may deposit into `siren` (111 unknown subscriber, 100 not a member).
+pub async fn authorize_subscriber(
+    state: &AppState,
+    caller: &Caller,
+    siren: &Siren,
+) -> Result<(), ApiError> {
+    if !caller.is_member(siren.as_str()) {
+        return Err(if state.db.subscriber_exists(siren.as_str()).await? {
+            ApiError::Forbidden
+        } else {
+            ApiError::SubscriberNotFound
+        });
+    }
+    Ok(())
+}
+
+async fn resolve(
+    state: &AppState,
+    caller: &Caller,
+    req: &DepositRequest,
+) -> Result<Resolved, ApiError> {
+    match &req.circuit {
+        CircuitSource::Provisioned(id) => {
+            let row = state
+                .db
+                .circuit(req.siren.as_str(), id.as_str())
+                .await?
+                .ok_or_else(|| ApiError::CircuitNotFound(id.to_string()))?;
+            let depositors: Vec<String> =
+                serde_json::from_str(&row.depositors).map_err(anyhow::Error::from)?;
+            if !depositors.is_empty()
+                && !depositors
+                    .iter()
+                    .any(|d| d.eq_ignore_ascii_case(&caller.email))
+            {
+                return Err(ApiError::Forbidden);
+            }
+            let stored: Vec<StoredStep> =
+                serde_json::from_str(&row.steps).map_err(anyhow::Error::from)?;
+            let mut steps = Vec::with_capacity(stored.len());
+            for s in stored {
+                let members = s
+                    .members
+                    .iter()
+                    .map(|m| Email::parse(m))
+                    .collect::<Result<Vec<_>, _>>()?;
+                steps.push((StepKind::parse(&s.step)?, members));
+            }
+            Ok(Resolved {
+                circuit_id: Some(row.id),
+                circuit_type: CircuitType::parse(&row.circuit_type)?,
+                formats: serde_json::from_str(&row.formats).map_err(anyhow::Error::from)?,
+                metadata_required: row.metadata_required != 0,
+                steps,
+            })
+        }
+        CircuitSource::OnDemand(c) => Ok(Resolved {
+            circuit_id: None,
+            circuit_type: c.circuit_type,
+            formats: c
+                .circuit_type
+                .default_formats()
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            metadata_required: false,
+            steps: c
+                .steps
+                .iter()
+                .map(|s| (s.kind, s.members.clone()))
+                .collect(),
+        }),
+    }
+}
+
+/// Validates everything, stores the files durably, then records the document in one
+/// transaction. Nothing is kept when any check fails.
+pub async fn deposit(
+    state: &AppState,
+    caller: &Caller,
+    req: DepositRequest,
+) -> Result<DocumentId, ApiError> {
+    authorize_subscriber(state, caller, &req.siren).await?;
+    if req.label.chars().count() > MAX_LABEL {
+        return Err(ApiError::BadParameter(format!(
+            "label longer than {MAX_LABEL} characters"
+        )));
+    }
+    if req.comment.chars().count() > MAX_COMMENT {
+        return Err(ApiError::BadParameter(format!(
+            "comment longer than {MAX_COMMENT} characters"
+        )));
+    }
+    let circuit = resolve(state, caller, &req).await?;
+    let siren = req.siren.as_str();
+
+    // Members and agents must be users of this subscriber; the depositor acts on no step.
+    let mut wanted: Vec<String> = circuit
+        .steps
+        .iter()
+        .flat_map(|(_, m)| m.iter().map(|e| e.as_str().to_owned()))
+        .chain(req.agents.iter().map(|e| e.as_str().to_owned()))
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    let known: HashMap<String, i64> = state
+        .db
+        .members_by_email(siren, &wanted)
+        .await?
+        .into_iter()
+        .collect();
+    let mut steps = Vec::with_capacity(circuit.steps.len());
+    for (kind, members) in &circuit.steps {
+        let mut ids = Vec::with_capacity(members.len());
+        for m in members {
+            let id = *known
+                .get(m.as_str())
+                .ok_or_else(|| ApiError::InvalidStepMember(m.to_string()))?;
+            if kind.needs_members() && m.as_str() == caller.email {
+                return Err(ApiError::DepositorIsMember(m.to_string()));
+            }
+            if req.agents.contains(m) && kind.needs_members() {
+                return Err(ApiError::CircuitDefinition(format!(
+                    "the agent {m} cannot be a visa or signature member"
+                )));
+            }
+            ids.push(id);
+        }
+        steps.push((kind.as_str().to_owned(), ids));
+    }
+    for a in &req.agents {
+        if !known.contains_key(a.as_str()) {
+            return Err(ApiError::InvalidStepMember(format!("unknown agent {a}")));
+        }
+    }
+
+    // The file: unpack a deposit archive, then check format and content.
+    let limit = state.cfg.max_upload_bytes;
+    let (main, mut annexes) = unpack(req.file, limit)?;
+    let ext = main.name.extension().unwrap_or_default();
+    if !circuit.formats.iter().any(|f| f.eq_ignore_ascii_case(&ext)) {
+        return Err(ApiError::FormatRefused(format!(
+            "{} (accepted: {})",
+            main.name,
+            circuit.formats.join(", ")
+        )));
+    }
+    check_content(&main)?;
+    annexes.extend(req.annexes);
+    for a in &annexes {
+        if a.bytes.is_empty() {
+            return Err(ApiError::InvalidFile(format!(
+                "{}: the annex is empty",
+                a.name
+            )));
+        }
+    }
+
+    let kinds: Vec<StepKind> = circuit.steps.iter().map(|(k, _)| *k).collect();
+    let comment = (!req.comment.trim().is_empty()).then(|| req.comment.clone());
+    let t = Workflow::deposit(&kinds, circuit.metadata_required, comment);
+
+    // Durable bytes first (fsynced), then one committed transaction.
+    let blobs = state.blobs.clone();
+    let files: Vec<Upload> = std::iter::once(main.clone())
+        .chain(annexes.iter().cloned())
+        .collect();
+    let stored = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::with_capacity(files.len());
+        for f in &files {
+            match blobs.put(&f.bytes) {
+                Ok(b) => out.push((f.name.to_string(), b)),
+                Err(e) => {
+                    for (_, b) in &out {
+                        let _ = blobs.delete(&b.key);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(out)
+    })
+    .await
+    .map_err(anyhow::Error::from)??;
+    let to_file = |(name, b): &(String, parapheur_store::blob::StoredBlob)| NewFile {
+        filename: name.clone(),
+        blob_key: b.key.clone(),
+        size: b.size as i64,
+        sha256: b.sha256.clone(),
+    };
+    let join = |v: &[Email]| v.iter().map(Email::as_str).collect::<Vec<_>>().join(";");
+    let doc = NewDocument {
+        siren: siren.to_owned(),
+        circuit_id: circuit.circuit_id,
+        circuit_type: circuit.circuit_type.as_str().to_owned(),
+        label: req.label.trim().to_owned(),
+        file: to_file(&stored[0]),
+        depositor_id: caller.user_id,
+        status: t.status.as_str(),
+        current_step: t.current_step as i64,
+        metadata_required: circuit.metadata_required,
+        comment: req.comment,
+        email_to: join(&req.email_to),
+        email_cc: join(&req.email_cc),
+        agents: serde_json::to_string(&req.agents.iter().map(Email::as_str).collect::<Vec<_>>())
+            .map_err(anyhow::Error::from)?,
+        pictograms: req.pictograms,
+        steps,
+        annexes: stored[1..].iter().map(to_file).collect(),
+        entries: entries_for(&t.entries, caller.user_id, &caller.full_name),
+    };
+    match state.db.insert_document(&doc).await {
+        Ok(id) => {
+            tracing::info!(document.id = id, siren, "document deposited");
+            Ok(DocumentId::new(id))
+        }
+        Err(e) => {
+            let blobs = state.blobs.clone();
+            let keys: Vec<String> = stored.iter().map(|(_, b)| b.key.clone()).collect();
+            let _ = tokio::task::spawn_blocking(move || {
+                keys.iter().for_each(|k| drop(blobs.delete(k)))
+            })
+            .await;
+            Err(e.into())
+        }
+    }
+}

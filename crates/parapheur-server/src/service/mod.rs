@@ -1,0 +1,47 @@
+//! Services: the operations behind the routes, free of HTTP concerns.
+
+pub mod deposit;
+pub mod documents;
+pub mod fdc;
+
+use parapheur_domain::{Actor, Entry};
+use parapheur_store::documents::NewEntry;
+
+/// Converts domain history entries to rows, naming the caller (system entries have no name).
+pub fn entries_for(entries: &[Entry], user_id: i64, full_name: &str) -> Vec<NewEntry> {
+    entries
+        .iter()
+        .map(|e| match e.actor {
+            Actor::Caller => NewEntry {
+                state_name: e.state.as_str(),
+                user_id: Some(user_id),
+                user_fullname: full_name.to_owned(),
+                comment: e.comment.clone(),
+            },
+            Actor::System => NewEntry {
+                state_name: e.state.as_str(),
+                user_id: None,
+                user_fullname: String::new(),
+                comment: e.comment.clone(),
+            },
+        })
+        .collect()
+}
+
+/// ISO-8601 with milliseconds and the server's UTC offset, as history dates are rendered.
+pub fn iso_date(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .with_timezone(&chrono::Local)
+        .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
+        .to_string()
+}
+
+/// Day and time for people: `27/11/2026 09:41:10`.
+pub fn human_date(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .with_timezone(&chrono::Local)
+        .format("%d/%m/%Y %H:%M:%S")
+        .to_string()
+}

@@ -1,0 +1,453 @@
+//! Documents, their circuit snapshot, annexes, metadata and history.
+
+use crate::{Db, StoreError, now_ms};
+use sqlx::{Any, FromRow, Transaction};
+
+/// A history entry to append.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub state_name: &'static str,
+    pub user_id: Option<i64>,
+    pub user_fullname: String,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct HistoryRow {
+    pub at_ms: i64,
+    pub user_id: Option<i64>,
+    pub user_fullname: String,
+    pub state_name: String,
+    pub comment: Option<String>,
+}
+
+/// A stored file (main document or annex) to link.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub filename: String,
+    pub blob_key: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
+/// Everything a deposit writes, in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    pub siren: String,
+    pub circuit_id: Option<String>,
+    pub circuit_type: String,
+    pub label: String,
+    pub file: NewFile,
+    pub depositor_id: i64,
+    pub status: &'static str,
+    pub current_step: i64,
+    pub metadata_required: bool,
+    pub comment: String,
+    pub email_to: String,
+    pub email_cc: String,
+    /// JSON array of agent e-mails.
+    pub agents: String,
+    pub pictograms: Option<String>,
+    /// Step kinds with their member user ids.
+    pub steps: Vec<(String, Vec<i64>)>,
+    pub annexes: Vec<NewFile>,
+    pub entries: Vec<NewEntry>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct DocumentRow {
+    pub id: i64,
+    pub siren: String,
+    pub circuit_id: Option<String>,
+    pub circuit_type: String,
+    pub label: String,
+    pub filename: String,
+    pub blob_key: String,
+    pub size: i64,
+    pub sha256: String,
+    pub depositor_id: i64,
+    pub status: String,
+    pub current_step: i64,
+    pub version: i64,
+    pub acted: i64,
+    pub metadata_required: i64,
+    pub comment: String,
+    pub email_to: String,
+    pub email_cc: String,
+    pub agents: String,
+    pub pictograms: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AnnexRow {
+    pub id: i64,
+    pub filename: String,
+    pub blob_key: String,
+    pub size: i64,
+}
+
+/// A document waiting for a user.
+#[derive(Debug, Clone, FromRow)]
+pub struct TaskRow {
+    pub id: i64,
+    pub filename: String,
+    pub siren: String,
+    pub circuit_id: Option<String>,
+    pub kind: String,
+}
+
+/// A state change decided by the domain, applied if nobody changed the document meanwhile.
+#[derive(Debug, Clone)]
+pub struct TransitionWrite {
+    pub expected_version: i64,
+    pub status: &'static str,
+    pub current_step: i64,
+    pub human_action: bool,
+    pub entries: Vec<NewEntry>,
+}
+
+const DOC_COLS: &str = "id, siren, circuit_id, circuit_type, label, filename, blob_key, size, sha256, \
+    depositor_id, status, current_step, version, acted, metadata_required, comment, email_to, \
+    email_cc, agents, pictograms, created_at";
+
+async fn insert_entries(
+    tx: &mut Transaction<'_, Any>,
+    id: i64,
+    entries: &[NewEntry],
+) -> Result<(), StoreError> {
+    let now = now_ms();
+    for e in entries {
+        sqlx::query(
+            "INSERT INTO history (document_id, at_ms, user_id, user_fullname, state_name, comment) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(e.user_id)
+        .bind(&e.user_fullname)
+        .bind(e.state_name)
+        .bind(&e.comment)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+impl Db {
+    /// Records a deposit: document, steps, members, annexes, history. The blobs must already
+    /// be durable. Returns the new id, or `Duplicate` when the FAST triplet is taken.
+    pub async fn insert_document(&self, d: &NewDocument) -> Result<i64, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let now = now_ms();
+        let res: Result<(i64,), sqlx::Error> = sqlx::query_as(
+            "INSERT INTO documents (siren, circuit_id, circuit_type, label, filename, blob_key, size, \
+             sha256, depositor_id, status, current_step, metadata_required, comment, email_to, \
+             email_cc, agents, pictograms, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) \
+             RETURNING id",
+        )
+        .bind(&d.siren)
+        .bind(&d.circuit_id)
+        .bind(&d.circuit_type)
+        .bind(&d.label)
+        .bind(&d.file.filename)
+        .bind(&d.file.blob_key)
+        .bind(d.file.size)
+        .bind(&d.file.sha256)
+        .bind(d.depositor_id)
+        .bind(d.status)
+        .bind(d.current_step)
+        .bind(i64::from(d.metadata_required))
+        .bind(&d.comment)
+        .bind(&d.email_to)
+        .bind(&d.email_cc)
+        .bind(&d.agents)
+        .bind(&d.pictograms)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await;
+        let (id,) = match res {
+            Ok(r) => r,
+            Err(e) if StoreError::is_unique_violation(&e) => return Err(StoreError::Duplicate),
+            Err(e) => return Err(e.into()),
+        };
+        for (idx, (kind, members)) in d.steps.iter().enumerate() {
+            let idx = idx as i64;
+            sqlx::query("INSERT INTO document_steps (document_id, idx, kind) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(idx)
+                .bind(kind)
+                .execute(&mut *tx)
+                .await?;
+            for m in members {
+                sqlx::query(
+                    "INSERT INTO document_step_members (document_id, idx, user_id) VALUES ($1, $2, $3) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(id)
+                .bind(idx)
+                .bind(m)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        for a in &d.annexes {
+            sqlx::query("INSERT INTO annexes (document_id, filename, blob_key, size) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(&a.filename)
+                .bind(&a.blob_key)
+                .bind(a.size)
+                .execute(&mut *tx)
+                .await?;
+        }
+        insert_entries(&mut tx, id, &d.entries).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn document(&self, id: i64) -> Result<Option<DocumentRow>, StoreError> {
+        Ok(
+            sqlx::query_as(&format!("SELECT {DOC_COLS} FROM documents WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?,
+        )
+    }
+
+    /// The document's siren, the cheapest authorization lookup.
+    pub async fn document_siren(&self, id: i64) -> Result<Option<String>, StoreError> {
+        let r: Option<(String,)> = sqlx::query_as("SELECT siren FROM documents WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(r.map(|t| t.0))
+    }
+
+    pub async fn history(&self, id: i64) -> Result<Vec<HistoryRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT at_ms, user_id, user_fullname, state_name, comment FROM history \
+             WHERE document_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Step kinds of the document's circuit snapshot, in order.
+    pub async fn document_steps(&self, id: i64) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT kind FROM document_steps WHERE document_id = $1 ORDER BY idx")
+                .bind(id)
+                .fetch_all(&self.read)
+                .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Members of every step: `(idx, full name, email)`.
+    pub async fn document_step_members(
+        &self,
+        id: i64,
+    ) -> Result<Vec<(i64, String, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT m.idx, u.first_name || ' ' || u.last_name, u.email FROM document_step_members m \
+             JOIN users u ON u.id = m.user_id WHERE m.document_id = $1 ORDER BY m.idx, u.email",
+        )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    pub async fn is_step_member(
+        &self,
+        id: i64,
+        idx: i64,
+        user_id: i64,
+    ) -> Result<bool, StoreError> {
+        let r: Option<(i64,)> = sqlx::query_as(
+            "SELECT user_id FROM document_step_members WHERE document_id = $1 AND idx = $2 AND user_id = $3",
+        )
+        .bind(id)
+        .bind(idx)
+        .bind(user_id)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(r.is_some())
+    }
+
+    pub async fn annexes(&self, id: i64) -> Result<Vec<AnnexRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, filename, blob_key, size FROM annexes WHERE document_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Applies a transition with optimistic concurrency: `Conflict` if the version moved.
+    pub async fn apply_transition(&self, id: i64, t: &TransitionWrite) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        let r = sqlx::query(
+            "UPDATE documents SET status = $1, current_step = $2, version = version + 1, \
+             acted = CASE WHEN $3 = 1 THEN 1 ELSE acted END, updated_at = $4 \
+             WHERE id = $5 AND version = $6",
+        )
+        .bind(t.status)
+        .bind(t.current_step)
+        .bind(i64::from(t.human_action))
+        .bind(now_ms())
+        .bind(id)
+        .bind(t.expected_version)
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() != 1 {
+            return Err(StoreError::Conflict);
+        }
+        insert_entries(&mut tx, id, &t.entries).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Replaces the metadata and applies the accompanying transition, atomically.
+    pub async fn define_metadata(
+        &self,
+        id: i64,
+        items: &[(String, String)],
+        t: &TransitionWrite,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        let r = sqlx::query(
+            "UPDATE documents SET status = $1, current_step = $2, version = version + 1, updated_at = $3 \
+             WHERE id = $4 AND version = $5",
+        )
+        .bind(t.status)
+        .bind(t.current_step)
+        .bind(now_ms())
+        .bind(id)
+        .bind(t.expected_version)
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() != 1 {
+            return Err(StoreError::Conflict);
+        }
+        sqlx::query("DELETE FROM document_metadata WHERE document_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        for (ord, (name, value)) in items.iter().enumerate() {
+            sqlx::query("INSERT INTO document_metadata (document_id, ord, name, value) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(ord as i64)
+                .bind(name)
+                .bind(value)
+                .execute(&mut *tx)
+                .await?;
+        }
+        insert_entries(&mut tx, id, &t.entries).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn metadata(&self, id: i64) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT name, value FROM document_metadata WHERE document_id = $1 ORDER BY ord",
+        )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Deletes a document and its rows if its version is still `expected_version`; returns the
+    /// blob keys to remove once the deletion is committed.
+    pub async fn delete_document(
+        &self,
+        id: i64,
+        expected_version: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let mut keys: Vec<String> =
+            sqlx::query_as::<_, (String,)>("SELECT blob_key FROM annexes WHERE document_id = $1")
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|r| r.0)
+                .collect();
+        let main: Option<(String,)> = sqlx::query_as(
+            "DELETE FROM documents WHERE id = $1 AND version = $2 RETURNING blob_key",
+        )
+        .bind(id)
+        .bind(expected_version)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((main,)) = main else {
+            return Err(StoreError::Conflict);
+        };
+        keys.push(main);
+        tx.commit().await?;
+        Ok(keys)
+    }
+
+    /// Ids of a subscriber's documents, optionally filtered by statuses and circuit.
+    pub async fn search(
+        &self,
+        siren: &str,
+        statuses: Option<&[&str]>,
+        circuit: Option<&str>,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut sql = String::from("SELECT id FROM documents WHERE siren = $1");
+        let mut n = 1;
+        if let Some(st) = statuses {
+            let list: Vec<String> = st
+                .iter()
+                .map(|_| {
+                    n += 1;
+                    format!("${n}")
+                })
+                .collect();
+            sql.push_str(&format!(" AND status IN ({})", list.join(", ")));
+        }
+        if circuit.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND circuit_id = ${n}"));
+        }
+        sql.push_str(" ORDER BY id LIMIT 10000");
+        let mut q = sqlx::query_as::<_, (i64,)>(&sql).bind(siren);
+        for s in statuses.unwrap_or_default() {
+            q = q.bind(*s);
+        }
+        if let Some(c) = circuit {
+            q = q.bind(c);
+        }
+        Ok(q.fetch_all(&self.read)
+            .await?
+            .into_iter()
+            .map(|r| r.0)
+            .collect())
+    }
+
+    /// Documents waiting at a step of which the user is a member.
+    pub async fn tasks(&self, user_id: i64) -> Result<Vec<TaskRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT d.id, d.filename, d.siren, d.circuit_id, s.kind FROM documents d \
+             JOIN document_step_members m ON m.document_id = d.id AND m.idx = d.current_step \
+             JOIN document_steps s ON s.document_id = d.id AND s.idx = d.current_step \
+             JOIN memberships ms ON ms.user_id = m.user_id AND ms.siren = d.siren \
+             WHERE m.user_id = $1 AND d.status = 'in_progress' ORDER BY d.id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Counts documents per status (for `/metrics`).
+    pub async fn count_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(
+            sqlx::query_as(
+                "SELECT status, COUNT(*) FROM documents GROUP BY status ORDER BY status",
+            )
+            .fetch_all(&self.read)
+            .await?,
+        )
+    }
+}

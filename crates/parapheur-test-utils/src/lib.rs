@@ -1,1 +1,450 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test harness fails loudly by design
+
+pub mod pdf;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const SIREN_A: &str = "200000001";
+pub const SIREN_B: &str = "200000002";
+
+/// The provisioning every test app starts with.
+pub const PROVISIONING: &str = r#"
+[[subscribers]]
+siren = "200000001"
+name = "Commune A"
+
+[[subscribers]]
+siren = "200000002"
+name = "Commune B"
+
+[[users]]
+email = "depot@a.fr"
+first_name = "Denise"
+last_name = "Dépôt"
+password = "password-depot"
+subscribers = ["200000001"]
+
+[[users]]
+email = "admin@a.fr"
+first_name = "Adam"
+last_name = "Admin"
+password = "password-admin"
+subscribers = ["200000001"]
+roles = ["admin"]
+
+[[users]]
+email = "v1@a.fr"
+first_name = "Victor"
+last_name = "Un"
+password = "password-v1"
+subscribers = ["200000001"]
+
+[[users]]
+email = "v2@a.fr"
+first_name = "Véra"
+last_name = "Deux"
+password = "password-v2"
+subscribers = ["200000001"]
+
+[[users]]
+email = "s1@a.fr"
+first_name = "Sophie"
+last_name = "Signe"
+password = "password-s1"
+subscribers = ["200000001"]
+groups = ["Élus"]
+
+[[users]]
+email = "agent@a.fr"
+first_name = "Aline"
+last_name = "Agent"
+password = "password-agent"
+subscribers = ["200000001"]
+
+[[users]]
+email = "depot@b.fr"
+first_name = "Bruno"
+last_name = "Bé"
+password = "password-depot-b"
+subscribers = ["200000002"]
+
+[[users]]
+email = "v@b.fr"
+first_name = "Berthe"
+last_name = "Visa"
+password = "password-v-b"
+subscribers = ["200000002"]
+
+[[circuits]]
+siren = "200000001"
+id = "VVS"
+type = "BUREAUTIQUE_PDF"
+steps = [
+  { step = "visa", members = ["v1@a.fr"] },
+  { step = "visa", members = ["v2@a.fr"] },
+  { step = "signature", members = ["s1@a.fr"] },
+]
+
+[[circuits]]
+siren = "200000001"
+id = "VV"
+type = "BUREAUTIQUE_PDF"
+steps = [
+  { step = "visa", members = ["v1@a.fr", "admin@a.fr"] },
+  { step = "visa", members = ["v2@a.fr"] },
+]
+
+[[circuits]]
+siren = "200000001"
+id = "S"
+type = "BUREAUTIQUE_PDF"
+steps = [ { step = "signature", members = ["s1@a.fr"] } ]
+
+[[circuits]]
+siren = "200000001"
+id = "META"
+type = "BUREAUTIQUE_PDF"
+metadata = true
+steps = [ { step = "visa", members = ["v1@a.fr"] } ]
+
+[[circuits]]
+siren = "200000001"
+id = "XML"
+type = "BUREAUTIQUE_XML"
+steps = [ { step = "signature", members = ["s1@a.fr"] } ]
+
+[[circuits]]
+siren = "200000001"
+id = "RESTRICTED"
+type = "BUREAUTIQUE_PDF"
+depositors = ["admin@a.fr"]
+steps = [ { step = "visa", members = ["v1@a.fr"] } ]
+
+[[circuits]]
+siren = "200000002"
+id = "VV"
+type = "BUREAUTIQUE_PDF"
+steps = [ { step = "visa", members = ["v@b.fr"] } ]
+"#;
+
+/// A running `parapheur serve` on a private data directory.
+pub struct TestApp {
+    pub dir: tempfile::TempDir,
+    pub base: String,
+    bin: PathBuf,
+    extra_config: String,
+    child: Option<Child>,
+}
+
+impl TestApp {
+    /// Starts the binary with the standard provisioning. `extra_config` is appended to the
+    /// TOML configuration (e.g. `max_upload_bytes = 300000`).
+    pub fn start(bin: &str, extra_config: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("provision.toml"), PROVISIONING)
+            .expect("write provisioning");
+        let mut app = Self {
+            dir,
+            base: String::new(),
+            bin: PathBuf::from(bin),
+            extra_config: extra_config.to_owned(),
+            child: None,
+        };
+        app.launch();
+        app
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn config_path(&self) -> PathBuf {
+        let d = self.dir.path();
+        let cfg = format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nprovision = \"{}\"\nlog = \"warn\"\n{}\n",
+            d.join("data").display(),
+            d.join("provision.toml").display(),
+            self.extra_config
+        );
+        let p = d.join("parapheur.toml");
+        std::fs::write(&p, cfg).expect("write config");
+        p
+    }
+
+    fn launch(&mut self) {
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("server.log"))
+            .expect("log file");
+        let mut child = Command::new(&self.bin)
+            .args(["serve", "--config"])
+            .arg(self.config_path())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn parapheur");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            match lines.next() {
+                Some(Ok(l)) => {
+                    if let Some(a) = l.strip_prefix("listening on ") {
+                        break a.trim().to_owned();
+                    }
+                }
+                _ => {
+                    let log = std::fs::read_to_string(self.dir.path().join("server.log"))
+                        .unwrap_or_default();
+                    panic!("parapheur did not start:\n{log}");
+                }
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        self.base = addr;
+        self.child = Some(child);
+    }
+
+    /// SIGKILL, as a crash would.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts again on the same data directory.
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.launch();
+    }
+
+    pub fn client(&self, email: &str, password: &str) -> Client {
+        Client::new(&self.base, Some((email.to_owned(), password.to_owned())))
+    }
+
+    /// A client with the provisioned password of `email` (`password-<local part>`, with `-b`
+    /// for subscriber B).
+    pub fn as_user(&self, email: &str) -> Client {
+        let pw = match email {
+            "depot@b.fr" => "password-depot-b".to_owned(),
+            "v@b.fr" => "password-v-b".to_owned(),
+            e => format!("password-{}", e.split('@').next().unwrap_or_default()),
+        };
+        self.client(email, &pw)
+    }
+
+    pub fn server_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Files stored in the blob directory (excluding in-flight temporary files).
+    pub fn blob_count(&self) -> usize {
+        count_files(&self.data_dir().join("blobs"))
+    }
+}
+
+fn count_files(dir: &Path) -> usize {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                if p.file_name().is_some_and(|n| n == "tmp") {
+                    0
+                } else {
+                    count_files(&p)
+                }
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A response reduced to what tests look at.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+    /// The FAST error code of the body, if it is a FAST or problem error.
+    pub fn error_code(&self) -> Option<i64> {
+        serde_json::from_slice::<serde_json::Value>(&self.body)
+            .ok()?
+            .get("errorCode")?
+            .as_i64()
+    }
+    /// The id returned by an upload (bare integer body).
+    pub fn id(&self) -> i64 {
+        self.text()
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("not an id: {} {}", self.status, self.text()))
+    }
+}
+
+/// Multipart part description for uploads.
+pub enum Part {
+    Text(&'static str, String),
+    File(&'static str, String, Vec<u8>),
+}
+
+pub struct Client {
+    http: reqwest::blocking::Client,
+    pub base: String,
+    auth: Option<(String, String)>,
+}
+
+impl Client {
+    pub fn new(base: &str, auth: Option<(String, String)>) -> Self {
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("client");
+        Self {
+            http,
+            base: base.to_owned(),
+            auth,
+        }
+    }
+
+    fn req(&self, m: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
+        let r = self.http.request(m, format!("{}{}", self.base, path));
+        match &self.auth {
+            Some((u, p)) => r.basic_auth(u, Some(p)),
+            None => r,
+        }
+    }
+
+    fn send(r: reqwest::blocking::RequestBuilder) -> Resp {
+        let res = r.send().expect("request");
+        let status = res.status().as_u16();
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = res.bytes().expect("body").to_vec();
+        Resp {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Resp {
+        Self::send(self.req(reqwest::Method::GET, path))
+    }
+    pub fn delete(&self, path: &str) -> Resp {
+        Self::send(self.req(reqwest::Method::DELETE, path))
+    }
+    pub fn post_json(&self, path: &str, body: serde_json::Value) -> Resp {
+        Self::send(self.req(reqwest::Method::POST, path).json(&body))
+    }
+    pub fn post_empty(&self, path: &str) -> Resp {
+        Self::send(self.req(reqwest::Method::POST, path))
+    }
+    pub fn multipart(&self, method: reqwest::Method, path: &str, parts: Vec<Part>) -> Resp {
+        let mut form = reqwest::blocking::multipart::Form::new();
+        for p in parts {
+            form = match p {
+                Part::Text(n, v) => form.text(n, v),
+                Part::File(n, name, bytes) => form.part(
+                    n,
+                    reqwest::blocking::multipart::Part::bytes(bytes).file_name(name),
+                ),
+            };
+        }
+        Self::send(self.req(method, path).multipart(form))
+    }
+
+    /// v2 upload of one file into a provisioned circuit.
+    pub fn upload(
+        &self,
+        siren: &str,
+        circuit: &str,
+        name: &str,
+        bytes: Vec<u8>,
+        label: &str,
+    ) -> Resp {
+        self.multipart(
+            reqwest::Method::POST,
+            &format!("/parapheur-ws/rest/v1/documents/v2/{siren}/{circuit}/upload"),
+            vec![
+                Part::File("doc", name.to_owned(), bytes),
+                Part::Text("label", label.to_owned()),
+            ],
+        )
+    }
+
+    /// The `stateName`s of a document's history.
+    pub fn states(&self, id: i64) -> Vec<String> {
+        let r = self.get(&format!("/parapheur-ws/rest/v1/documents/v2/{id}/history"));
+        r.json()
+            .as_array()
+            .unwrap_or_else(|| panic!("history is not an array: {}", r.text()))
+            .iter()
+            .map(|e| e["stateName"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// Native action (`visa`, `reject`, `sign`, `refuse`).
+    pub fn act(&self, id: i64, action: &str, comment: Option<&str>) -> Resp {
+        let path = format!("/api/v1/documents/{id}/{action}");
+        match comment {
+            Some(c) => self.post_json(&path, serde_json::json!({ "comment": c })),
+            None => self.post_empty(&path),
+        }
+    }
+}
+
+/// Reads the names and bytes of a ZIP archive.
+pub fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP archive");
+    (0..z.len())
+        .map(|i| {
+            let mut f = z.by_index(i).expect("entry");
+            let mut b = Vec::new();
+            f.read_to_end(&mut b).expect("read entry");
+            (f.name().to_owned(), b)
+        })
+        .collect()
+}
+
+/// Writes a ZIP archive of the given entries.
+pub fn make_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (n, b) in entries {
+        w.start_file(*n, zip::write::SimpleFileOptions::default())
+            .expect("zip entry");
+        w.write_all(b).expect("zip write");
+    }
+    w.finish().expect("zip finish").into_inner()
+}

@@ -1,0 +1,70 @@
+//! `make-pdf OUT [--size BYTES]`: writes a valid multi-page text PDF of at least BYTES (default
+//! 100 KiB) with the server's own generator, so that the upload check (`lopdf` parse) accepts it.
+
+use anyhow::Context;
+use clap::Parser;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+struct Args {
+    out: PathBuf,
+    #[arg(long, default_value_t = 100 * 1024)]
+    size: usize,
+}
+
+/// Lines of pseudo-random words: the content streams are deflated, so plain repeated text would
+/// need megabytes of lines to reach the target size.
+fn lines(n: usize) -> Vec<String> {
+    const WORDS: [&str; 16] = [
+        "délibération",
+        "conseil",
+        "municipal",
+        "convention",
+        "article",
+        "budget",
+        "commune",
+        "approuve",
+        "marché",
+        "public",
+        "séance",
+        "vote",
+        "unanimité",
+        "annexe",
+        "travaux",
+        "subvention",
+    ];
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    (0..n)
+        .map(|i| {
+            let mut s = format!("{i:05} ");
+            for _ in 0..12 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.push_str(WORDS[(x % 16) as usize]);
+                s.push(' ');
+                s.push_str(&format!("{:x} ", x >> 48));
+            }
+            s
+        })
+        .collect()
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let title = "Délibération de test (benchmark)";
+    let mut n = 64;
+    let pdf = loop {
+        let body = lines(n);
+        let refs: Vec<&str> = body.iter().map(String::as_str).collect();
+        let pdf = parapheur_server::pdfgen::text_pdf(title, &refs)?;
+        if pdf.len() >= args.size {
+            break pdf;
+        }
+        n = n * args.size / pdf.len().max(1) + 8;
+    };
+    parapheur_server::files::check_pdf(&pdf).map_err(anyhow::Error::msg)?;
+    std::fs::write(&args.out, &pdf).with_context(|| format!("writing {}", args.out.display()))?;
+    println!("{}: {} bytes", args.out.display(), pdf.len());
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! The command line of CONTRACT §1: gen-config, provision (idempotent, one-line errors), and
+//! the demo whose printed `curl` example must work as printed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_parapheur");
+
+#[test]
+fn gen_config_output_is_a_valid_configuration() {
+    let out = Command::new(BIN).arg("gen-config").output().unwrap();
+    assert!(out.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("p.toml");
+    std::fs::write(&cfg, &out.stdout).unwrap();
+    let prov = dir.path().join("empty.toml");
+    std::fs::write(&prov, "").unwrap();
+    let st = Command::new(BIN)
+        .current_dir(dir.path())
+        .args([
+            "provision",
+            prov.to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    assert!(dir.path().join("data/parapheur.db").exists());
+}
+
+#[test]
+fn provision_is_idempotent_and_errors_name_file_key_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!("data_dir = \"{}\"\n", dir.path().join("data").display()),
+    )
+    .unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, parapheur_test_utils::PROVISIONING).unwrap();
+    for _ in 0..2 {
+        let o = Command::new(BIN)
+            .args([
+                "provision",
+                good.to_str().unwrap(),
+                "--config",
+                cfg.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let cases = [
+        (
+            "[[users]]\nemail = \"pas-un-email\"\npassword = \"12345678\"\n",
+            "users[0].email",
+        ),
+        (
+            "[[circuits]]\nsiren = \"200000001\"\nid = \"X\"\ntype = \"PDF\"\nsteps = [{step = \"visa\", members = [\"v1@a.fr\"]}]\n",
+            "circuits[0].type",
+        ),
+        (
+            "[[circuits]]\nsiren = \"200000001\"\nid = \"X\"\ntype = \"BUREAUTIQUE_PDF\"\nsteps = [{step = \"visa\", members = [\"ghost@a.fr\"]}]\n",
+            "circuits[0].steps[0].members",
+        ),
+        (
+            "[[subscribers]]\nsiren = \"12\"\nname = \"x\"\n",
+            "subscribers[0].siren",
+        ),
+        (
+            "[[users]]\nemail = \"x@y.fr\"\nunknown_key = 1\n",
+            "unknown_key",
+        ),
+    ];
+    for (text, key) in cases {
+        let f = dir.path().join("bad.toml");
+        std::fs::write(&f, text).unwrap();
+        let o = Command::new(BIN)
+            .args([
+                "provision",
+                f.to_str().unwrap(),
+                "--config",
+                cfg.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{text}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "one line: {err}");
+        assert!(
+            lines[0].contains("bad.toml") && lines[0].contains(key),
+            "{err}"
+        );
+    }
+    let o = Command::new(BIN)
+        .args(["serve", "--config", "/nonexistent/p.toml"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/p.toml"));
+    let bad_cfg = dir.path().join("badcfg.toml");
+    std::fs::write(&bad_cfg, "listen = 12\n").unwrap();
+    let o = Command::new(BIN)
+        .args(["serve", "--config", bad_cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("badcfg.toml") && err.contains("listen"),
+        "{err}"
+    );
+}
+
+#[test]
+fn demo_prints_a_curl_example_that_works_as_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("demo"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    for l in lines.by_ref() {
+        let l = l.unwrap();
+        let done = l.starts_with("listening on");
+        printed.push(l);
+        if done {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let script: Vec<&str> = printed
+        .iter()
+        .skip_while(|l| !l.starts_with("Try it"))
+        .skip(1)
+        .map(|l| l.trim())
+        .filter(|l| l.starts_with("ID=") || l.starts_with("curl"))
+        .collect();
+    assert_eq!(script.len(), 4, "{printed:#?}");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(script.join("\n"))
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("document "), "{stdout}");
+    assert!(stdout.contains("\"stateName\":\"Préparé\""), "{stdout}");
+    assert!(
+        stdout.contains("\"stateName\":\"Visa approuvé\""),
+        "{stdout}"
+    );
+}

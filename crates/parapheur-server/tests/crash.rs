@@ -1,0 +1,97 @@
+//! Durability: SIGKILL during a burst of concurrent uploads, restart on the same data, and
+//! every id acknowledged before the kill downloads with identical bytes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use parapheur_test_utils::{Client, SIREN_A, TestApp, pdf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_parapheur");
+
+#[test]
+fn acknowledged_uploads_survive_kill_9() {
+    let mut app = TestApp::start(BIN, "");
+    let acked: Arc<Mutex<Vec<(i64, Vec<u8>)>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..8)
+        .map(|w| {
+            let (acked, stop) = (acked.clone(), stop.clone());
+            let client = Client::new(
+                &app.base,
+                Some(("depot@a.fr".into(), "password-depot".into())),
+            );
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    // Distinct bytes per document, so a mix-up would show.
+                    let bytes = pdf::sample(&format!("crash {w}-{n}"), 1, 20_000 + n * 13);
+                    let url = format!(
+                        "{}/parapheur-ws/rest/v1/documents/v2/{SIREN_A}/VV/upload",
+                        client.base
+                    );
+                    let form = reqwest::blocking::multipart::Form::new()
+                        .text("label", format!("w{w}-{n}"))
+                        .part(
+                            "doc",
+                            reqwest::blocking::multipart::Part::bytes(bytes.clone())
+                                .file_name("c.pdf"),
+                        );
+                    let res = reqwest::blocking::Client::new()
+                        .post(url)
+                        .basic_auth("depot@a.fr", Some("password-depot"))
+                        .multipart(form)
+                        .timeout(Duration::from_secs(10))
+                        .send();
+                    // Only a complete 200 with an id counts as acknowledged.
+                    if let Ok(r) = res {
+                        if r.status() == 200 {
+                            if let Ok(body) = r.text() {
+                                if let Ok(id) = body.trim().parse::<i64>() {
+                                    acked.lock().unwrap().push((id, bytes));
+                                }
+                            }
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    // Let the burst run, then kill the server in the middle of it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while acked.lock().unwrap().len() < 40 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(150));
+    app.kill9();
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 40,
+        "the burst acknowledged only {} uploads",
+        acked.len()
+    );
+
+    app.restart();
+    let c = app.as_user("depot@a.fr");
+    for (id, bytes) in &acked {
+        let r = c.get(&format!("/parapheur-ws/rest/v1/documents/v2/{id}/download"));
+        assert_eq!(r.status, 200, "document {id}: {}", r.text());
+        assert!(r.body == *bytes, "document {id} changed across the crash");
+        assert_eq!(
+            c.states(*id),
+            ["Préparé", "Envoyé pour visa"],
+            "history of {id}"
+        );
+    }
+    // The restarted server keeps working.
+    assert_eq!(
+        c.upload(SIREN_A, "VV", "after.pdf", pdf::small("after"), "")
+            .status,
+        200
+    );
+}

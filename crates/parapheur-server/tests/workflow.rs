@@ -1,0 +1,247 @@
+//! Whole circuits through the native action API (CONTRACT §5) against the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use parapheur_test_utils::{Part, SIREN_A, TestApp, pdf};
+use reqwest::Method;
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_parapheur");
+const V1: &str = "/parapheur-ws/rest/v1";
+
+#[test]
+fn visa_visa_is_classified() {
+    let app = TestApp::start(BIN, "");
+    let c = app.as_user("depot@a.fr");
+    let id = c.upload(SIREN_A, "VV", "vv.pdf", pdf::small("vv"), "").id();
+    let tasks = app.as_user("v1@a.fr").get("/api/v1/tasks").json();
+    assert_eq!(
+        tasks,
+        json!([{"id": id, "name": "vv.pdf", "siren": SIREN_A, "circuit": "VV", "step": "visa"}])
+    );
+    assert_eq!(
+        app.as_user("v2@a.fr").get("/api/v1/tasks").json(),
+        json!([])
+    );
+    // The second visa member cannot act on the first step.
+    assert_eq!(app.as_user("v2@a.fr").act(id, "visa", None).status, 403);
+    let r = app
+        .as_user("v1@a.fr")
+        .act(id, "visa", Some("Bon pour accord"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        app.as_user("v1@a.fr").get("/api/v1/tasks").json(),
+        json!([])
+    );
+    assert_eq!(
+        app.as_user("v2@a.fr").get("/api/v1/tasks").json()[0]["id"],
+        id
+    );
+    assert_eq!(app.as_user("v2@a.fr").act(id, "visa", None).status, 200);
+    assert_eq!(
+        c.states(id),
+        [
+            "Préparé",
+            "Envoyé pour visa",
+            "Visa approuvé",
+            "Envoyé pour visa",
+            "Visa approuvé",
+            "Classé"
+        ]
+    );
+    let h = c.get(&format!("{V1}/documents/v2/{id}/history")).json();
+    assert_eq!(
+        h[5]["userFullname"], "",
+        "classification is a system action"
+    );
+    assert_eq!(h[4]["userFullname"], "Véra Deux");
+    // Nothing more to do.
+    assert_eq!(app.as_user("v2@a.fr").act(id, "visa", None).status, 409);
+}
+
+#[test]
+fn visa_visa_signature_stops_at_signature_without_a_signing_component() {
+    let app = TestApp::start(BIN, "");
+    let c = app.as_user("depot@a.fr");
+    let id = c
+        .upload(SIREN_A, "VVS", "vvs.pdf", pdf::small("vvs"), "")
+        .id();
+    assert_eq!(app.as_user("v1@a.fr").act(id, "visa", None).status, 200);
+    // Signing on a visa step is refused whoever asks.
+    assert_eq!(app.as_user("s1@a.fr").act(id, "sign", None).status, 409);
+    assert_eq!(app.as_user("v2@a.fr").act(id, "visa", None).status, 200);
+    assert_eq!(c.states(id).last().unwrap(), "Envoyé pour signature");
+    assert_eq!(
+        app.as_user("s1@a.fr").get("/api/v1/tasks").json()[0]["step"],
+        "signature"
+    );
+    // A non-member cannot sign; the member gets a clear "not available", and nothing is
+    // recorded as signed.
+    assert_eq!(app.as_user("v1@a.fr").act(id, "sign", None).status, 403);
+    let r = app.as_user("s1@a.fr").act(id, "sign", None);
+    assert_eq!((r.status, r.error_code()), (501, Some(114)), "{}", r.text());
+    assert!(r.content_type.starts_with("application/problem+json"));
+    assert!(!c.states(id).iter().any(|s| s == "Signé"));
+    let dl = c.get(&format!("{V1}/documents/v2/{id}/download"));
+    assert_eq!(dl.body, pdf::small("vvs"), "the file is untouched");
+}
+
+#[test]
+fn visa_rejection_then_deletion() {
+    let app = TestApp::start(BIN, "");
+    let c = app.as_user("depot@a.fr");
+    let id = c
+        .upload(SIREN_A, "VVS", "rej.pdf", pdf::small("rej"), "")
+        .id();
+    let v1 = app.as_user("v1@a.fr");
+    let r = v1.act(id, "reject", None);
+    assert_eq!(
+        (r.status, r.error_code()),
+        (400, Some(115)),
+        "a reason is mandatory"
+    );
+    let r = v1.act(id, "reject", Some("   "));
+    assert_eq!(r.status, 400, "a blank reason is no reason");
+    assert_eq!(v1.act(id, "reject", Some("Pièce manquante")).status, 200);
+    assert_eq!(
+        c.states(id),
+        ["Préparé", "Envoyé pour visa", "Visa désapprouvé"]
+    );
+    let refusal = c
+        .get(&format!("{V1}/documents/v2/{id}/comments/refusal"))
+        .json();
+    assert_eq!(refusal["comment"], "Pièce manquante");
+    assert_eq!(v1.act(id, "visa", None).status, 409, "terminal state");
+    assert_eq!(c.delete(&format!("{V1}/documents/v2/{id}")).status, 200);
+    assert_eq!(
+        c.get(&format!("{V1}/documents/v2/{id}/history"))
+            .error_code(),
+        Some(103)
+    );
+}
+
+#[test]
+fn signature_refusal_with_its_comment_then_deletion() {
+    let app = TestApp::start(BIN, "");
+    let c = app.as_user("depot@a.fr");
+    let id = c
+        .upload(SIREN_A, "S", "ref.pdf", pdf::small("ref"), "")
+        .id();
+    let s1 = app.as_user("s1@a.fr");
+    assert_eq!(
+        s1.act(id, "visa", None).status,
+        409,
+        "a signature step takes no visa"
+    );
+    assert_eq!(s1.act(id, "refuse", None).status, 400);
+    assert_eq!(
+        s1.act(id, "refuse", Some("Je ne signe pas ce montant"))
+            .status,
+        200
+    );
+    assert_eq!(c.states(id), ["Préparé", "Envoyé pour signature", "Refusé"]);
+    let fdc = c.get(&format!("{V1}/documents/v2/{id}/getFdc"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("f.pdf"), &fdc.body).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(dir.path().join("f.pdf"))
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Je ne signe pas ce montant") && text.contains("Refusé"),
+        "{text}"
+    );
+    assert_eq!(c.delete(&format!("{V1}/documents/v2/{id}")).status, 200);
+}
+
+#[test]
+fn agents_read_but_never_act_and_depositors_never_approve() {
+    let app = TestApp::start(BIN, "");
+    let circuit =
+        json!({"type": "BUREAUTIQUE_PDF", "steps": [{"step": "visa", "members": ["v1@a.fr"]}]});
+    let id = app
+        .as_user("depot@a.fr")
+        .multipart(
+            Method::POST,
+            &format!("{V1}/documents/ondemand/{SIREN_A}/upload"),
+            vec![
+                Part::File("doc", "ag.pdf".into(), pdf::small("ag")),
+                Part::Text("circuit", circuit.to_string()),
+                Part::Text("agents", "agent@a.fr".into()),
+            ],
+        )
+        .id();
+    let agent = app.as_user("agent@a.fr");
+    assert_eq!(
+        agent.get(&format!("{V1}/documents/v2/{id}/history")).status,
+        200
+    );
+    assert_eq!(agent.act(id, "visa", None).status, 403);
+    assert_eq!(agent.act(id, "reject", Some("non")).status, 403);
+    assert_eq!(app.as_user("depot@a.fr").act(id, "visa", None).status, 403);
+    let unauth = parapheur_test_utils::Client::new(&app.base, None).act(id, "visa", None);
+    assert_eq!((unauth.status, unauth.error_code()), (401, Some(101)));
+    let bad = app.as_user("v1@a.fr").post_json(
+        &format!("/api/v1/documents/{id}/visa"),
+        json!({"commentaire": 1}),
+    );
+    assert_eq!((bad.status, bad.error_code()), (400, Some(112)));
+    assert_eq!(app.as_user("v1@a.fr").act(id, "visa", None).status, 200);
+    assert_eq!(
+        app.as_user("depot@a.fr").states(id).last().unwrap(),
+        "Classé"
+    );
+}
+
+#[test]
+fn concurrent_visas_give_exactly_one_transition() {
+    let app = TestApp::start(BIN, "");
+    let c = app.as_user("depot@a.fr");
+    let id = c
+        .upload(SIREN_A, "VV", "race.pdf", pdf::small("race"), "")
+        .id();
+    // Two members of the first step approve at the same time.
+    let results: Vec<u16> = std::thread::scope(|s| {
+        let hs: Vec<_> = ["v1@a.fr", "admin@a.fr", "v1@a.fr", "admin@a.fr"]
+            .into_iter()
+            .map(|u| {
+                let cl = app.as_user(u);
+                s.spawn(move || cl.act(id, "visa", None).status)
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        results.iter().filter(|s| **s == 200).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(
+        results.iter().all(|s| [200, 403, 409].contains(s)),
+        "{results:?}"
+    );
+    let states = c.states(id);
+    assert_eq!(
+        states.iter().filter(|s| *s == "Visa approuvé").count(),
+        1,
+        "{states:?}"
+    );
+}
+
+#[test]
+fn health_and_metrics() {
+    let app = TestApp::start(BIN, "");
+    let anon = parapheur_test_utils::Client::new(&app.base, None);
+    let h = anon.get("/healthz");
+    assert_eq!((h.status, h.text().as_str()), (200, "ok"));
+    app.as_user("depot@a.fr")
+        .upload(SIREN_A, "VV", "m.pdf", pdf::small("m"), "")
+        .id();
+    let m = anon.get("/metrics").text();
+    assert!(m.contains("parapheur_uploads_total 1"), "{m}");
+    assert!(
+        m.contains("parapheur_documents{status=\"in_progress\"} 1"),
+        "{m}"
+    );
+}

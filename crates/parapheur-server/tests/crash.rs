@@ -12,7 +12,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_parapheur");
 #[test]
 fn acknowledged_uploads_survive_kill_9() {
     let mut app = TestApp::start(BIN, "");
-    let acked: Arc<Mutex<Vec<(i64, Vec<u8>)>>> = Arc::default();
+    type Acked = Arc<Mutex<Vec<(i64, Vec<u8>)>>>;
+    let acked: Acked = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let workers: Vec<_> = (0..8)
         .map(|w| {
@@ -45,14 +46,13 @@ fn acknowledged_uploads_survive_kill_9() {
                         .timeout(Duration::from_secs(10))
                         .send();
                     // Only a complete 200 with an id counts as acknowledged.
-                    if let Ok(r) = res {
-                        if r.status() == 200 {
-                            if let Ok(body) = r.text() {
-                                if let Ok(id) = body.trim().parse::<i64>() {
-                                    acked.lock().unwrap().push((id, bytes));
-                                }
-                            }
-                        }
+                    let id = res
+                        .ok()
+                        .filter(|r| r.status() == 200)
+                        .and_then(|r| r.text().ok())
+                        .and_then(|body| body.trim().parse::<i64>().ok());
+                    if let Some(id) = id {
+                        acked.lock().unwrap().push((id, bytes));
                     }
                 }
             })

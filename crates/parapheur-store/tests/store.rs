@@ -1,0 +1,285 @@
+//! The store suite, run on SQLite always and on PostgreSQL when `PARAPHEUR_TEST_DATABASE_URL`
+//! is set (e.g. `postgres://postgres@127.0.0.1/postgres`); each run gets a fresh database.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use parapheur_store::accounts::{CircuitRow, UserUpsert};
+use parapheur_store::documents::{NewDocument, NewEntry, NewFile, TransitionWrite};
+use parapheur_store::{Db, StoreError};
+use std::collections::BTreeSet;
+
+async fn sqlite() -> (Db, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db", dir.path().display());
+    (Db::connect(&url).await.unwrap(), dir)
+}
+
+/// A fresh PostgreSQL database, or `None` when no server is configured.
+async fn postgres() -> Option<Db> {
+    let base = std::env::var("PARAPHEUR_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))?;
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&base)
+        .await
+        .expect("PARAPHEUR_TEST_DATABASE_URL must answer");
+    let name = format!("parapheur_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    Some(Db::connect(&format!("{prefix}/{name}")).await.unwrap())
+}
+
+fn doc(label: &str, circuit: Option<&str>) -> NewDocument {
+    NewDocument {
+        siren: "200000001".into(),
+        circuit_id: circuit.map(str::to_owned),
+        circuit_type: "BUREAUTIQUE_PDF".into(),
+        label: label.into(),
+        file: NewFile {
+            filename: "a.pdf".into(),
+            blob_key: "ab/cd".into(),
+            size: 3,
+            sha256: "00".into(),
+        },
+        depositor_id: 1,
+        status: "in_progress",
+        current_step: 0,
+        metadata_required: false,
+        comment: String::new(),
+        email_to: String::new(),
+        email_cc: String::new(),
+        agents: "[]".into(),
+        pictograms: None,
+        steps: vec![("visa".into(), vec![2]), ("signature".into(), vec![2])],
+        annexes: vec![NewFile {
+            filename: "n.txt".into(),
+            blob_key: "ef/01".into(),
+            size: 1,
+            sha256: "11".into(),
+        }],
+        entries: vec![NewEntry {
+            state_name: "Préparé",
+            user_id: Some(1),
+            user_fullname: "A B".into(),
+            comment: None,
+        }],
+    }
+}
+
+async fn suite(db: &Db) {
+    db.upsert_subscriber("200000001", "Commune").await.unwrap();
+    db.upsert_subscriber("200000001", "Commune A")
+        .await
+        .unwrap();
+    assert_eq!(
+        db.subscriber_name("200000001").await.unwrap().as_deref(),
+        Some("Commune A")
+    );
+    let user = |email: &'static str| UserUpsert {
+        email,
+        first_name: "Prénom",
+        last_name: "Nom",
+        auth_type: "BASIC",
+        password_hash: Some("h"),
+        certificate: None,
+    };
+    let depot = db.upsert_user(&user("depot@a.fr")).await.unwrap();
+    let member = db.upsert_user(&user("m@a.fr")).await.unwrap();
+    assert_eq!(
+        db.upsert_user(&UserUpsert {
+            password_hash: None,
+            ..user("depot@a.fr")
+        })
+        .await
+        .unwrap(),
+        depot
+    );
+    assert_eq!(
+        db.user_by_email("depot@a.fr")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+            .as_deref(),
+        Some("h")
+    );
+    db.set_membership(depot, "200000001", false).await.unwrap();
+    db.set_membership(member, "200000001", true).await.unwrap();
+    db.add_group_member("200000001", "Élus", member)
+        .await
+        .unwrap();
+    db.add_group_member("200000001", "Élus", member)
+        .await
+        .unwrap();
+    let found = db
+        .members_by_email("200000001", &["m@a.fr".into(), "ghost@a.fr".into()])
+        .await
+        .unwrap();
+    assert_eq!(found, vec![("m@a.fr".to_owned(), member)]);
+    let c = CircuitRow {
+        siren: "200000001".into(),
+        id: "C".into(),
+        circuit_type: "BUREAUTIQUE_PDF".into(),
+        formats: "[\"pdf\"]".into(),
+        metadata_required: 0,
+        steps: "[]".into(),
+        depositors: "[]".into(),
+    };
+    db.upsert_circuit(&c).await.unwrap();
+    db.upsert_circuit(&c).await.unwrap();
+    assert!(db.circuit("200000001", "C").await.unwrap().is_some());
+
+    let mut d = doc("L", Some("C"));
+    d.depositor_id = depot;
+    d.steps = vec![
+        ("visa".into(), vec![member]),
+        ("signature".into(), vec![member]),
+    ];
+    let id = db.insert_document(&d).await.unwrap();
+    assert!(matches!(
+        db.insert_document(&d).await,
+        Err(StoreError::Duplicate)
+    ));
+    let mut ondemand = d.clone();
+    ondemand.circuit_id = None;
+    let od1 = db.insert_document(&ondemand).await.unwrap();
+    let od2 = db.insert_document(&ondemand).await.unwrap();
+    assert_ne!(od1, od2, "on-demand circuits have no triplet rule");
+
+    let row = db.document(id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.version, row.acted, row.status.as_str()),
+        (0, 0, "in_progress")
+    );
+    assert_eq!(db.document_steps(id).await.unwrap(), ["visa", "signature"]);
+    assert!(db.is_step_member(id, 0, member).await.unwrap());
+    assert!(!db.is_step_member(id, 0, depot).await.unwrap());
+    assert_eq!(db.tasks(member).await.unwrap().len(), 3);
+    assert_eq!(db.annexes(id).await.unwrap().len(), 1);
+
+    let t = TransitionWrite {
+        expected_version: 0,
+        status: "in_progress",
+        current_step: 1,
+        human_action: true,
+        entries: vec![NewEntry {
+            state_name: "Visa approuvé",
+            user_id: Some(member),
+            user_fullname: "P N".into(),
+            comment: Some("ok".into()),
+        }],
+    };
+    db.apply_transition(id, &t).await.unwrap();
+    assert!(
+        matches!(db.apply_transition(id, &t).await, Err(StoreError::Conflict)),
+        "stale version"
+    );
+    let h = db.history(id).await.unwrap();
+    assert_eq!(
+        h.iter().map(|e| e.state_name.as_str()).collect::<Vec<_>>(),
+        ["Préparé", "Visa approuvé"]
+    );
+    assert_eq!(h[1].comment.as_deref(), Some("ok"));
+    assert_eq!(db.document(id).await.unwrap().unwrap().acted, 1);
+
+    let meta = TransitionWrite {
+        expected_version: 1,
+        status: "in_progress",
+        current_step: 1,
+        human_action: false,
+        entries: vec![],
+    };
+    db.define_metadata(
+        id,
+        &[("A".into(), "1".into()), ("B".into(), "é".into())],
+        &meta,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        db.metadata(id).await.unwrap(),
+        vec![("A".into(), "1".into()), ("B".into(), "é".into())]
+    );
+
+    assert_eq!(
+        db.search("200000001", None, None).await.unwrap(),
+        vec![id, od1, od2]
+    );
+    assert_eq!(
+        db.search("200000001", Some(&["refused"]), None)
+            .await
+            .unwrap(),
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        db.search("200000001", Some(&["in_progress", "refused"]), Some("C"))
+            .await
+            .unwrap(),
+        vec![id]
+    );
+
+    assert!(matches!(
+        db.delete_document(id, 0).await,
+        Err(StoreError::Conflict)
+    ));
+    let keys = db.delete_document(id, 2).await.unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(db.document(id).await.unwrap().is_none());
+    assert!(
+        db.history(id).await.unwrap().is_empty(),
+        "history goes with the document"
+    );
+    db.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn store_suite_on_sqlite() {
+    let (db, _dir) = sqlite().await;
+    suite(&db).await;
+}
+
+#[tokio::test]
+async fn store_suite_on_postgres() {
+    let Some(db) = postgres().await else {
+        eprintln!(
+            "PARAPHEUR_TEST_DATABASE_URL is not set: the PostgreSQL run is skipped (CI sets it)"
+        );
+        return;
+    };
+    suite(&db).await;
+}
+
+async fn columns(db: &Db) -> BTreeSet<(String, String)> {
+    let q = match db.engine {
+        parapheur_store::Engine::Sqlite => {
+            "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%'"
+        }
+        parapheur_store::Engine::Postgres => {
+            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name NOT LIKE '_sqlx%'"
+        }
+    };
+    sqlx::query_as::<_, (String, String)>(q)
+        .fetch_all(&db.read)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+#[tokio::test]
+async fn migrations_give_the_same_schema_on_both_engines() {
+    let (lite, _dir) = sqlite().await;
+    let lite_cols = columns(&lite).await;
+    assert!(lite_cols.contains(&("history".into(), "state_name".into())));
+    let Some(pg) = postgres().await else {
+        eprintln!(
+            "PARAPHEUR_TEST_DATABASE_URL is not set: schema comparison with PostgreSQL skipped (CI sets it)"
+        );
+        return;
+    };
+    assert_eq!(lite_cols, columns(&pg).await);
+}

@@ -1,0 +1,30 @@
+//! The signing error.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum SignError {
+    #[error("cryptography error: {0}")]
+    Crypto(#[from] openssl::error::ErrorStack),
+    #[error("ASN.1 error: {0}")]
+    Asn1(#[from] der::Error),
+    #[error("PDF error: {0}")]
+    Pdf(String),
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("unsupported key: {0}")]
+    UnsupportedKey(String),
+    #[error("the signature does not fit the reserved space ({needed} > {reserved} bytes)")]
+    SignatureTooLarge { needed: usize, reserved: usize },
+    #[error("invalid input: {0}")]
+    Invalid(String),
+}
+
+impl From<lopdf::Error> for SignError {
+    fn from(e: lopdf::Error) -> Self {
+        Self::Pdf(e.to_string())
+    }
+}

@@ -1,0 +1,111 @@
+//! Key material: a private key with its certificate chain, and the raw signature operation.
+
+use crate::SignError;
+use openssl::hash::MessageDigest;
+use openssl::pkey::{Id, PKey, Private};
+use openssl::x509::X509;
+
+/// A signing key and its chain (`chain[0]` is the signer's certificate, then its issuers).
+#[derive(Clone)]
+pub struct Credential {
+    pub key: PKey<Private>,
+    pub chain: Vec<X509>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let subject = self
+            .chain
+            .first()
+            .map(|c| format!("{:?}", c.subject_name()))
+            .unwrap_or_default();
+        f.debug_struct("Credential")
+            .field("subject", &subject)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The signature algorithms we produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    RsaSha256,
+    EcdsaP256Sha256,
+}
+
+impl Algorithm {
+    pub fn of(key: &PKey<impl openssl::pkey::HasPublic>) -> Result<Self, SignError> {
+        match key.id() {
+            Id::RSA if key.bits() >= 2048 => Ok(Self::RsaSha256),
+            Id::RSA => Err(SignError::UnsupportedKey(format!(
+                "RSA {} bits (2048 or more needed)",
+                key.bits()
+            ))),
+            Id::EC => Ok(Self::EcdsaP256Sha256),
+            other => Err(SignError::UnsupportedKey(format!("{other:?}"))),
+        }
+    }
+}
+
+impl Credential {
+    pub fn new(key: PKey<Private>, chain: Vec<X509>) -> Result<Self, SignError> {
+        let cert = chain
+            .first()
+            .ok_or_else(|| SignError::Invalid("empty certificate chain".into()))?;
+        if !cert.public_key()?.public_eq(&key) {
+            return Err(SignError::Invalid(
+                "the key does not match the certificate".into(),
+            ));
+        }
+        Algorithm::of(&key)?;
+        Ok(Self { key, chain })
+    }
+
+    /// Loads a PKCS#12 file (OpenSSL 3 defaults included).
+    pub fn from_pkcs12(der: &[u8], password: &str) -> Result<Self, SignError> {
+        let p = openssl::pkcs12::Pkcs12::from_der(der)?.parse2(password)?;
+        let key = p
+            .pkey
+            .ok_or_else(|| SignError::Invalid("the PKCS#12 has no private key".into()))?;
+        let cert = p
+            .cert
+            .ok_or_else(|| SignError::Invalid("the PKCS#12 has no certificate".into()))?;
+        let mut chain = vec![cert];
+        if let Some(ca) = p.ca {
+            chain.extend(ca);
+        }
+        Self::new(key, chain)
+    }
+
+    /// PEM key + PEM chain.
+    pub fn from_pem(key_pem: &[u8], chain_pem: &[u8]) -> Result<Self, SignError> {
+        Self::new(
+            PKey::private_key_from_pem(key_pem)?,
+            X509::stack_from_pem(chain_pem)?,
+        )
+    }
+
+    pub fn certificate(&self) -> &X509 {
+        &self.chain[0]
+    }
+
+    pub fn algorithm(&self) -> Algorithm {
+        Algorithm::of(&self.key).unwrap_or(Algorithm::RsaSha256)
+    }
+
+    /// Signs `data` (SHA-256 then RSA PKCS#1 v1.5 or ECDSA, DER-encoded for ECDSA).
+    pub fn sign(&self, data: &[u8]) -> Result<Vec<u8>, SignError> {
+        let mut s = openssl::sign::Signer::new(MessageDigest::sha256(), &self.key)?;
+        s.update(data)?;
+        Ok(s.sign_to_vec()?)
+    }
+
+    /// The signer's common name, for stamps and history.
+    pub fn common_name(&self) -> String {
+        self.certificate()
+            .subject_name()
+            .entries_by_nid(openssl::nid::Nid::COMMONNAME)
+            .next()
+            .and_then(|e| e.data().to_string().ok())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,12 @@
+#![doc = include_str!("../README.md")]
+
+pub mod ca;
+pub mod cms;
+pub mod error;
+pub mod keys;
+pub mod pades;
+pub mod pdf_text;
+pub mod verify;
+
+pub use error::SignError;
+pub use keys::Credential;

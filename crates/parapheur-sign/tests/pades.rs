@@ -1,0 +1,135 @@
+//! PAdES outputs checked by independent validators: pyHanko (integrity, trust, modifications),
+//! pdfsig, and qpdf --check.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use parapheur_sign::ca::{InternalCa, KeyKind, Subject};
+use parapheur_sign::pades::{self, Placement, SignOptions};
+use std::path::Path;
+use std::process::Command;
+
+fn ca(dir: &Path) -> InternalCa {
+    InternalCa::open_or_create(&dir.join("ca"), "parapheur test CA").unwrap()
+}
+
+fn subject(name: &str) -> Subject {
+    Subject {
+        common_name: name.into(),
+        email: Some("x@exemple.fr".into()),
+        organization: Some("Commune".into()),
+        organization_id: None,
+    }
+}
+
+/// Runs pyHanko validation and returns the number of valid signatures (trusting our CA only).
+fn pyhanko_valid(pdf: &Path, ca_pem: &Path) -> (usize, String) {
+    let out = Command::new("pyhanko")
+        .args(["sign", "validate", "--executive-summary", "--trust"])
+        .arg(ca_pem)
+        .args(["--trust-replace", "--no-revocation-check"])
+        .arg(pdf)
+        .output()
+        .expect("pyhanko (pip install pyhanko pyhanko-cli) is required by these tests");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        text.lines()
+            .filter(|l| l.trim_end().ends_with(":VALID"))
+            .count(),
+        text,
+    )
+}
+
+fn qpdf_ok(pdf: &Path) -> bool {
+    Command::new("qpdf")
+        .arg("--check")
+        .arg(pdf)
+        .status()
+        .expect("qpdf is required")
+        .success()
+}
+
+#[test]
+fn sign_then_countersign_both_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca(dir.path());
+    let ca_pem = dir.path().join("ca.pem");
+    std::fs::write(&ca_pem, ca.certificate().to_pem().unwrap()).unwrap();
+    let alice = ca.issue(&subject("Alice Martin"), KeyKind::Person).unwrap();
+    let seal = ca
+        .issue(&subject("Commune de Test"), KeyKind::Seal)
+        .unwrap();
+    let input = minimal_pdf();
+    let mut o = SignOptions::new("Alice Martin");
+    o.role = Some("Maire".into());
+    o.reason = Some("Approbation de la délibération".into());
+    let one = pades::sign(&input, &alice, &o).unwrap();
+    let p1 = dir.path().join("one.pdf");
+    std::fs::write(&p1, &one).unwrap();
+    assert!(qpdf_ok(&p1));
+    let (n, text) = pyhanko_valid(&p1, &ca_pem);
+    assert_eq!(n, 1, "{text}");
+
+    let mut o2 = SignOptions::new("Commune de Test");
+    o2.placement = Some(Placement {
+        page: Some(1),
+        x: 50.0,
+        y: 700.0,
+        width: 200.0,
+        height: 60.0,
+    });
+    let two = pades::sign(&one, &seal, &o2).unwrap();
+    assert!(
+        two.starts_with(&one),
+        "incremental: the first revision is untouched"
+    );
+    let p2 = dir.path().join("two.pdf");
+    std::fs::write(&p2, &two).unwrap();
+    assert!(qpdf_ok(&p2));
+    let (n, text) = pyhanko_valid(&p2, &ca_pem);
+    assert_eq!(n, 2, "{text}");
+    if let Ok(keep) = std::env::var("PADES_KEEP") {
+        for f in ["one.pdf", "two.pdf", "ca.pem"] {
+            std::fs::copy(dir.path().join(f), Path::new(&keep).join(f)).unwrap();
+        }
+    }
+
+    // A byte flipped inside the signed range breaks the last signature.
+    let mut bad = two.clone();
+    let pos = one.len() + 40;
+    bad[pos] ^= 0x01;
+    let pb = dir.path().join("bad.pdf");
+    std::fs::write(&pb, &bad).unwrap();
+    let (n, text) = pyhanko_valid(&pb, &ca_pem);
+    assert!(n < 2, "tampered file still valid: {text}");
+}
+
+fn minimal_pdf() -> Vec<u8> {
+    let mut doc = lopdf::Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let content = doc.add_object(lopdf::Stream::new(
+        lopdf::Dictionary::new(),
+        b"BT /F1 12 Tf 72 720 Td (Bonjour) Tj ET".to_vec(),
+    ));
+    let font = doc.add_object(
+        lopdf::dictionary! {"Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica"},
+    );
+    let page = doc.add_object(
+        lopdf::dictionary! {"Type" => "Page", "Parent" => pages_id, "Contents" => content,
+        "Resources" => lopdf::dictionary! {"Font" => lopdf::dictionary! {"F1" => font}}},
+    );
+    doc.objects.insert(
+        pages_id,
+        lopdf::Object::Dictionary(
+            lopdf::dictionary! {"Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()]},
+        ),
+    );
+    let cat = doc.add_object(lopdf::dictionary! {"Type" => "Catalog", "Pages" => pages_id});
+    doc.trailer.set("Root", cat);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}

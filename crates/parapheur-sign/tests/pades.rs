@@ -133,3 +133,45 @@ fn minimal_pdf() -> Vec<u8> {
     doc.save_to(&mut out).unwrap();
     out
 }
+
+#[test]
+fn our_verifier_agrees_with_the_validators() {
+    use parapheur_sign::verify::verify_pdf;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca(dir.path());
+    let other_ca = InternalCa::open_or_create(&dir.path().join("other"), "Other CA").unwrap();
+    let alice = ca.issue(&subject("Alice Martin"), KeyKind::Person).unwrap();
+    let seal = ca
+        .issue(&subject("Commune de Test"), KeyKind::Seal)
+        .unwrap();
+    let input = minimal_pdf();
+    let unsigned = verify_pdf(&input, &[ca.certificate().clone()]).unwrap();
+    assert!(
+        !unsigned.valid && unsigned.signatures.is_empty(),
+        "no signature is not valid"
+    );
+    let one = pades::sign(&input, &alice, &SignOptions::new("Alice Martin")).unwrap();
+    let two = pades::sign(&one, &seal, &SignOptions::new("Commune de Test")).unwrap();
+    let r = verify_pdf(&two, &[ca.certificate().clone()]).unwrap();
+    assert!(r.valid, "{r:?}");
+    assert_eq!(r.signatures.len(), 2);
+    assert_eq!(r.signatures[0].signer, "Alice Martin");
+    assert!(!r.signatures[0].covers_whole_file && r.signatures[1].covers_whole_file);
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["signatures"][1]["signer"], "Commune de Test");
+
+    let foreign = verify_pdf(&two, &[other_ca.certificate().clone()]).unwrap();
+    assert!(!foreign.valid);
+    assert!(
+        foreign.signatures.iter().all(|s| s.integrity && !s.trusted),
+        "{foreign:?}"
+    );
+
+    let mut bad = two.clone();
+    let pos = one.len() + 40;
+    bad[pos] ^= 0x01;
+    let r = verify_pdf(&bad, &[ca.certificate().clone()]).unwrap();
+    assert!(!r.valid);
+    assert!(r.signatures[0].integrity, "the first revision is intact");
+    assert!(!r.signatures[1].integrity, "{r:?}");
+}

@@ -136,11 +136,14 @@ Accounts (HTTP Basic, e-mail:password):
 Circuits: DELIBERATIONS (visa, signature), VISA, CONVENTIONS_XML, PES_AVEC_TELETRANSMISSION,
           PES_SANS_TELETRANSMISSION, OTP, AVEC_METADONNEES
 
-Try it (deposit a PDF, read its history, approve it, read it again):
+Try it (deposit a PDF, read its history, approve it, sign it, read the history, download):
   ID=$(curl -s -u depot@demo.parapheur.fr:depot-demo -F "doc=@{pdf}" -F "label=demo-$(date +%s%N)" {base}/documents/v2/{SIREN}/DELIBERATIONS/upload); echo "document $ID"
   curl -s -u depot@demo.parapheur.fr:depot-demo {base}/documents/v2/$ID/history; echo
   curl -s -u valideur@demo.parapheur.fr:valideur-demo -X POST {public}/api/v1/documents/$ID/visa; echo
+  curl -s -u signataire@demo.parapheur.fr:signataire-demo -X POST {public}/api/v1/documents/$ID/sign; echo
   curl -s -u depot@demo.parapheur.fr:depot-demo {base}/documents/v2/$ID/history; echo
+  curl -s -u depot@demo.parapheur.fr:depot-demo -o signed-$ID.pdf {base}/documents/v2/$ID/download && echo "signed PDF saved as signed-$ID.pdf"
+Signatures chain to the internal CA: {public}/api/v1/pki/ca.pem
 "#,
         public = cfg.public_url.trim_end_matches('/'),
         data = cfg.data_dir.display(),

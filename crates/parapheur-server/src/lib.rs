@@ -6,6 +6,7 @@ pub mod demo;
 pub mod error;
 pub mod files;
 pub mod pdfgen;
+pub mod pki;
 pub mod provision;
 pub mod routes;
 pub mod service;
@@ -36,7 +37,9 @@ pub async fn open_state(cfg: Config) -> anyhow::Result<AppState> {
         .await
         .context("opening the database")?;
     let blobs = LocalBlobStore::open(cfg.blob_dir()).context("opening the blob store")?;
-    Ok(AppState::new(cfg, db, Arc::new(blobs)))
+    let pki =
+        pki::Pki::open(&cfg.data_dir).context("opening the internal certification authority")?;
+    Ok(AppState::new(cfg, db, Arc::new(blobs), pki))
 }
 
 /// Binds the configured address and serves until SIGINT or SIGTERM.

@@ -2,6 +2,7 @@
 
 use crate::auth::AuthCache;
 use crate::config::Config;
+use crate::pki::Pki;
 use parapheur_store::{BlobStore, Db};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -16,6 +17,7 @@ pub struct Inner {
     pub blobs: Arc<dyn BlobStore>,
     pub auth: AuthCache,
     pub metrics: Metrics,
+    pub pki: Pki,
 }
 
 /// Counters exported on `/metrics`.
@@ -27,13 +29,14 @@ pub struct Metrics {
 }
 
 impl AppState {
-    pub fn new(cfg: Config, db: Db, blobs: Arc<dyn BlobStore>) -> Self {
+    pub fn new(cfg: Config, db: Db, blobs: Arc<dyn BlobStore>, pki: Pki) -> Self {
         Self(Arc::new(Inner {
             cfg,
             db,
             blobs,
             auth: AuthCache::default(),
             metrics: Metrics::default(),
+            pki,
         }))
     }
 }

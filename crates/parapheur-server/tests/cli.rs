@@ -147,10 +147,11 @@ fn demo_prints_a_curl_example_that_works_as_printed() {
         .map(|l| l.trim())
         .filter(|l| l.starts_with("ID=") || l.starts_with("curl"))
         .collect();
-    assert_eq!(script.len(), 4, "{printed:#?}");
+    assert_eq!(script.len(), 6, "{printed:#?}");
     let out = Command::new("bash")
         .arg("-c")
         .arg(script.join("\n"))
+        .current_dir(dir.path())
         .output()
         .unwrap();
     let _ = child.kill();
@@ -162,9 +163,20 @@ fn demo_prints_a_curl_example_that_works_as_printed() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.starts_with("document "), "{stdout}");
-    assert!(stdout.contains("\"stateName\":\"Préparé\""), "{stdout}");
-    assert!(
-        stdout.contains("\"stateName\":\"Visa approuvé\""),
-        "{stdout}"
-    );
+    for state in ["Préparé", "Visa approuvé", "Signé", "Classé"] {
+        assert!(
+            stdout.contains(&format!("\"stateName\":\"{state}\"")),
+            "{state}: {stdout}"
+        );
+    }
+    let saved: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("signed-"))
+        .collect();
+    assert_eq!(saved.len(), 1, "{stdout}");
+    let signed = std::fs::read(saved[0].path()).unwrap();
+    let ca = std::fs::read(dir.path().join("demo/pki/ca.pem")).unwrap();
+    let (n, report) = parapheur_test_utils::pyhanko_valid(&signed, &ca);
+    assert_eq!(n, 1, "{report}");
 }

@@ -59,11 +59,12 @@ fn visa_visa_is_classified() {
 }
 
 #[test]
-fn visa_visa_signature_stops_at_signature_without_a_signing_component() {
+fn visa_visa_signature_ends_classified_with_a_genuinely_signed_pdf() {
     let app = TestApp::start(BIN, "");
     let c = app.as_user("depot@a.fr");
+    let original = pdf::sample("Délibération à signer", 2, 2000);
     let id = c
-        .upload(SIREN_A, "VVS", "vvs.pdf", pdf::small("vvs"), "")
+        .upload(SIREN_A, "VVS", "vvs.pdf", original.clone(), "")
         .id();
     assert_eq!(app.as_user("v1@a.fr").act(id, "visa", None).status, 200);
     // Signing on a visa step is refused whoever asks.
@@ -74,15 +75,123 @@ fn visa_visa_signature_stops_at_signature_without_a_signing_component() {
         app.as_user("s1@a.fr").get("/api/v1/tasks").json()[0]["step"],
         "signature"
     );
-    // A non-member cannot sign; the member gets a clear "not available", and nothing is
-    // recorded as signed.
-    assert_eq!(app.as_user("v1@a.fr").act(id, "sign", None).status, 403);
-    let r = app.as_user("s1@a.fr").act(id, "sign", None);
+    assert_eq!(
+        app.as_user("v1@a.fr").act(id, "sign", None).status,
+        403,
+        "not a member"
+    );
+    let r = app
+        .as_user("s1@a.fr")
+        .act(id, "sign", Some("Lu et approuvé"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        c.states(id),
+        [
+            "Préparé",
+            "Envoyé pour visa",
+            "Visa approuvé",
+            "Envoyé pour visa",
+            "Visa approuvé",
+            "Envoyé pour signature",
+            "Signé",
+            "Classé"
+        ]
+    );
+    let h = c.get(&format!("{V1}/documents/v2/{id}/history")).json();
+    assert_eq!(h[6]["userFullname"], "Sophie Signe");
+    let signed = c.get(&format!("{V1}/documents/v2/{id}/download")).body;
+    assert!(
+        signed.starts_with(&original),
+        "an incremental update keeps the deposited bytes"
+    );
+    assert!(signed.len() > original.len());
+    let ca = parapheur_test_utils::Client::new(&app.base, None).get("/api/v1/pki/ca.pem");
+    assert!(ca.text().starts_with("-----BEGIN CERTIFICATE-----"));
+    let (n, out) = parapheur_test_utils::pyhanko_valid(&signed, &ca.body);
+    assert_eq!(n, 1, "{out}");
+    assert!(
+        out.contains("Sophie Signe") || parapheur_test_utils::qpdf_check(&signed),
+        "{out}"
+    );
+    assert!(parapheur_test_utils::qpdf_check(&signed));
+    // The fiche de circulation records the signature.
+    let fdc = c.get(&format!("{V1}/documents/v2/{id}/getFdc"));
+    assert!(fdc.body.starts_with(b"%PDF-"));
+}
+
+#[test]
+fn two_signature_steps_give_two_valid_signatures() {
+    let app = TestApp::start(BIN, "");
+    let c = app.as_user("depot@a.fr");
+    let id = c
+        .upload(SIREN_A, "SS", "ss.pdf", pdf::sample("Convention", 1, 0), "")
+        .id();
+    assert_eq!(app.as_user("s1@a.fr").act(id, "sign", None).status, 200);
+    let after_first = c.get(&format!("{V1}/documents/v2/{id}/download")).body;
+    assert_eq!(app.as_user("v2@a.fr").act(id, "sign", None).status, 200);
+    let signed = c.get(&format!("{V1}/documents/v2/{id}/download")).body;
+    assert!(signed.starts_with(&after_first));
+    let ca = parapheur_test_utils::Client::new(&app.base, None)
+        .get("/api/v1/pki/ca.pem")
+        .body;
+    let (n, out) = parapheur_test_utils::pyhanko_valid(&signed, &ca);
+    assert_eq!(n, 2, "{out}");
+    assert_eq!(c.states(id).iter().filter(|s| *s == "Signé").count(), 2);
+    assert_eq!(c.states(id).last().unwrap(), "Classé");
+}
+
+#[test]
+fn pictograms_place_the_stamp_and_bad_pdfs_are_not_recorded_as_signed() {
+    let app = TestApp::start(BIN, "");
+    let circuit = json!({"type": "BUREAUTIQUE_PDF", "steps": [{"step": "signature", "members": ["s1@a.fr"]}]});
+    let id = app
+        .as_user("depot@a.fr")
+        .multipart(
+            Method::POST,
+            &format!("{V1}/documents/ondemand/{SIREN_A}/upload"),
+            vec![
+                Part::File("doc", "picto.pdf".into(), pdf::sample("picto", 3, 0)),
+                Part::Text("circuit", circuit.to_string()),
+                Part::Text("pictograms", r#"<pictograms><pictogram page="2" x="100" y="300" width="200" height="50"/></pictograms>"#.into()),
+            ],
+        )
+        .id();
+    assert_eq!(app.as_user("s1@a.fr").act(id, "sign", None).status, 200);
+    let signed = app
+        .as_user("depot@a.fr")
+        .get(&format!("{V1}/documents/v2/{id}/download"))
+        .body;
+    let doc = lopdf::Document::load_mem(&signed).unwrap();
+    let page2 = doc.get_pages()[&2];
+    let annots = doc
+        .get_dictionary(page2)
+        .unwrap()
+        .get(b"Annots")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone();
+    let widget = doc
+        .get_dictionary(annots[0].as_reference().unwrap())
+        .unwrap();
+    let rect: Vec<f32> = widget
+        .get(b"Rect")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_float().unwrap())
+        .collect();
+    assert_eq!(rect, [100.0, 300.0, 300.0, 350.0]);
+
+    // An XML circuit has no signature format yet: a clear error and nothing recorded.
+    let c = app.as_user("depot@a.fr");
+    let xml = c
+        .upload(SIREN_A, "XML", "c.xml", b"<convention/>".to_vec(), "")
+        .id();
+    let r = app.as_user("s1@a.fr").act(xml, "sign", None);
     assert_eq!((r.status, r.error_code()), (501, Some(114)), "{}", r.text());
-    assert!(r.content_type.starts_with("application/problem+json"));
-    assert!(!c.states(id).iter().any(|s| s == "Signé"));
-    let dl = c.get(&format!("{V1}/documents/v2/{id}/download"));
-    assert_eq!(dl.body, pdf::small("vvs"), "the file is untouched");
+    assert!(!c.states(xml).iter().any(|s| s == "Signé"));
 }
 
 #[test]

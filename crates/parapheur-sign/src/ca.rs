@@ -221,13 +221,33 @@ impl InternalCa {
             return Credential::from_pem(&key, &chain);
         }
         let c = self.issue(subject, kind)?;
+        self.store(name, &c)?;
+        Ok(c)
+    }
+
+    /// Stores a credential (issued here or imported) under `name`, replacing any previous one.
+    pub fn store(&self, name: &str, c: &Credential) -> Result<(), SignError> {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(SignError::Invalid(format!(
+                "invalid credential name {name:?}"
+            )));
+        }
+        let dir = self.dir.join("issued");
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let (kp, cp) = (
+            dir.join(format!("{name}.key.pem")),
+            dir.join(format!("{name}.pem")),
+        );
         let mut chain = Vec::new();
         for cert in &c.chain {
             chain.extend(cert.to_pem()?);
         }
         write_private(&kp, &c.key.private_key_to_pem_pkcs8()?)?;
-        write_private(&cp, &chain)?;
-        Ok(c)
+        write_private(&cp, &chain)
     }
 }
 

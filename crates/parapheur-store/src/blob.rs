@@ -16,7 +16,12 @@ pub struct StoredBlob {
 
 /// Where document bytes live. Implementations return only once the bytes are durable.
 pub trait BlobStore: Send + Sync + std::fmt::Debug {
-    fn put(&self, bytes: &[u8]) -> Result<StoredBlob, StoreError>;
+    fn put(&self, bytes: &[u8]) -> Result<StoredBlob, StoreError> {
+        self.put_parts(&[bytes])
+    }
+    /// Stores the concatenation of `parts` (e.g. a PDF and its signed revision) without
+    /// building it in memory.
+    fn put_parts(&self, parts: &[&[u8]]) -> Result<StoredBlob, StoreError>;
     fn get(&self, key: &str) -> Result<Vec<u8>, StoreError>;
     fn delete(&self, key: &str) -> Result<(), StoreError>;
     /// A cheap check that the store answers (used by `/healthz`).
@@ -70,12 +75,18 @@ impl LocalBlobStore {
 }
 
 impl BlobStore for LocalBlobStore {
-    fn put(&self, bytes: &[u8]) -> Result<StoredBlob, StoreError> {
+    fn put_parts(&self, parts: &[&[u8]]) -> Result<StoredBlob, StoreError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let key = format!("{}/{}", &id[..2], &id[2..]);
         let tmp = self.root.join("tmp").join(&id);
         let mut f = File::create(&tmp).map_err(io(&key))?;
-        f.write_all(bytes).map_err(io(&key))?;
+        let mut h = Sha256::new();
+        let mut size = 0u64;
+        for p in parts {
+            f.write_all(p).map_err(io(&key))?;
+            h.update(p);
+            size += p.len() as u64;
+        }
         f.sync_all().map_err(io(&key))?;
         drop(f);
         let dir = self.root.join(&id[..2]);
@@ -85,11 +96,10 @@ impl BlobStore for LocalBlobStore {
         }
         fs::rename(&tmp, dir.join(&id[2..])).map_err(io(&key))?;
         sync_dir(&dir).map_err(io(&key))?;
-        let sha256 = hex::encode(Sha256::digest(bytes));
         Ok(StoredBlob {
             key,
-            size: bytes.len() as u64,
-            sha256,
+            size,
+            sha256: hex::encode(h.finalize()),
         })
     }
 

@@ -101,6 +101,8 @@ pub struct TaskRow {
 #[derive(Debug, Clone)]
 pub struct TransitionWrite {
     pub expected_version: i64,
+    /// A new main file (the signed document) replacing the current one.
+    pub file: Option<NewFile>,
     pub status: &'static str,
     pub current_step: i64,
     pub human_action: bool,
@@ -302,6 +304,15 @@ impl Db {
         .await?;
         if r.rows_affected() != 1 {
             return Err(StoreError::Conflict);
+        }
+        if let Some(f) = &t.file {
+            sqlx::query("UPDATE documents SET blob_key = $1, size = $2, sha256 = $3 WHERE id = $4")
+                .bind(&f.blob_key)
+                .bind(f.size)
+                .bind(&f.sha256)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
         insert_entries(&mut tx, id, &t.entries).await?;
         tx.commit().await?;

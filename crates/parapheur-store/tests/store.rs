@@ -161,6 +161,7 @@ async fn suite(db: &Db) {
 
     let t = TransitionWrite {
         expected_version: 0,
+        file: None,
         status: "in_progress",
         current_step: 1,
         human_action: true,
@@ -186,6 +187,7 @@ async fn suite(db: &Db) {
 
     let meta = TransitionWrite {
         expected_version: 1,
+        file: None,
         status: "in_progress",
         current_step: 1,
         human_action: false,

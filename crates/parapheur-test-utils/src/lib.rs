@@ -125,6 +125,15 @@ depositors = ["admin@a.fr"]
 steps = [ { step = "visa", members = ["v1@a.fr"] } ]
 
 [[circuits]]
+siren = "200000001"
+id = "SS"
+type = "BUREAUTIQUE_PDF"
+steps = [
+  { step = "signature", members = ["s1@a.fr"] },
+  { step = "signature", members = ["v2@a.fr"] },
+]
+
+[[circuits]]
 siren = "200000002"
 id = "VV"
 type = "BUREAUTIQUE_PDF"
@@ -447,4 +456,45 @@ pub fn make_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
         w.write_all(b).expect("zip write");
     }
     w.finish().expect("zip finish").into_inner()
+}
+
+/// Validates a PDF with pyHanko against `ca_pem` only; returns the number of signatures judged
+/// VALID and the tool's output. Panics with a clear message when pyHanko is missing.
+pub fn pyhanko_valid(pdf: &[u8], ca_pem: &[u8]) -> (usize, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (f, ca) = (dir.path().join("f.pdf"), dir.path().join("ca.pem"));
+    std::fs::write(&f, pdf).expect("write pdf");
+    std::fs::write(&ca, ca_pem).expect("write ca");
+    let out = Command::new("pyhanko")
+        .args(["sign", "validate", "--executive-summary", "--trust"])
+        .arg(&ca)
+        .args(["--trust-replace", "--no-revocation-check"])
+        .arg(&f)
+        .output()
+        .expect("pyhanko is required by these tests (pip install pyhanko pyhanko-cli)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        text.lines()
+            .filter(|l| l.trim_end().ends_with(":VALID"))
+            .count(),
+        text,
+    )
+}
+
+/// `qpdf --check` succeeds.
+pub fn qpdf_check(pdf: &[u8]) -> bool {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let f = dir.path().join("f.pdf");
+    std::fs::write(&f, pdf).expect("write pdf");
+    Command::new("qpdf")
+        .arg("--check")
+        .arg(&f)
+        .output()
+        .expect("qpdf is required by these tests")
+        .status
+        .success()
 }

@@ -3,10 +3,10 @@
 
 use crate::error::ApiError;
 use crate::files::Upload;
-use axum::extract::Multipart;
-use axum::extract::multipart::MultipartRejection;
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{HeaderMap, header};
 use bytes::Bytes;
+use futures_util::StreamExt;
 use parapheur_domain::FileName;
 
 #[derive(Debug)]
@@ -22,36 +22,88 @@ pub struct Form {
     pub parts: Vec<Part>,
 }
 
-fn multipart_error(status: StatusCode, limit: u64, detail: String) -> ApiError {
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
+/// Reading stops being useful past this many times the limit: the connection is dropped.
+const DRAIN_FACTOR: u64 = 4;
+
+/// Counts body bytes; past `limit` it keeps reading and discarding (up to `limit * DRAIN_FACTOR`)
+/// so that the client, which is still sending, gets the FAST error instead of a reset.
+fn limited(
+    body: Body,
+    limit: u64,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    let inner = body.into_data_stream();
+    futures_util::stream::unfold(
+        (inner, 0u64, false),
+        move |(mut inner, mut seen, done)| async move {
+            if done {
+                return None;
+            }
+            match inner.next().await {
+                None => None,
+                Some(Err(e)) => Some((Err(std::io::Error::other(e)), (inner, seen, true))),
+                Some(Ok(chunk)) => {
+                    seen += chunk.len() as u64;
+                    if seen <= limit {
+                        return Some((Ok(chunk), (inner, seen, false)));
+                    }
+                    while seen <= limit.saturating_mul(DRAIN_FACTOR) {
+                        match inner.next().await {
+                            Some(Ok(c)) => seen += c.len() as u64,
+                            Some(Err(_)) | None => break,
+                        }
+                    }
+                    Some((Err(std::io::Error::other(TooLarge)), (inner, seen, true)))
+                }
+            }
+        },
+    )
+}
+
+#[derive(Debug)]
+struct TooLarge;
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("body too large")
+    }
+}
+impl std::error::Error for TooLarge {}
+
+fn multipart_error(e: multer::Error, limit: u64) -> ApiError {
+    let too_large = match &e {
+        multer::Error::StreamReadFailed(inner) => inner
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .is_some_and(|i| i.is::<TooLarge>()),
+        _ => false,
+    };
+    if too_large {
         ApiError::TooLarge(limit)
     } else {
-        ApiError::BadParameter(format!("malformed multipart body: {detail}"))
+        ApiError::BadParameter(format!("malformed multipart body: {e}"))
     }
 }
 
 impl Form {
-    /// Reads every part (the body limit is enforced by the router).
-    pub async fn read(
-        mp: Result<Multipart, MultipartRejection>,
-        limit: u64,
-    ) -> Result<Self, ApiError> {
-        let mut mp = mp.map_err(|e| {
+    /// Reads every part of a `multipart/form-data` body, enforcing `limit` on the whole body.
+    pub async fn read(headers: &HeaderMap, body: Body, limit: u64) -> Result<Self, ApiError> {
+        let ct = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let boundary = multer::parse_boundary(ct).map_err(|e| {
             ApiError::BadParameter(format!("a multipart/form-data body is expected ({e})"))
         })?;
+        let mut mp = multer::Multipart::new(limited(body, limit), boundary);
         let mut parts = Vec::new();
         loop {
             let field = match mp.next_field().await {
                 Ok(Some(f)) => f,
                 Ok(None) => break,
-                Err(e) => return Err(multipart_error(e.status(), limit, e.body_text())),
+                Err(e) => return Err(multipart_error(e, limit)),
             };
             let name = field.name().unwrap_or_default().to_ascii_lowercase();
             let file_name = field.file_name().map(str::to_owned);
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|e| multipart_error(e.status(), limit, e.body_text()))?;
+            let bytes = field.bytes().await.map_err(|e| multipart_error(e, limit))?;
             parts.push(Part {
                 name,
                 file_name,

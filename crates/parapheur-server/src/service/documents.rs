@@ -2,11 +2,11 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::service::entries_for;
+use crate::service::{entries_for, signing};
 use crate::state::AppState;
 use parapheur_domain::metadata::{MetaData, parse_metadata_list};
 use parapheur_domain::{Action, DocumentId, DocumentStatus, StepKind, Workflow};
-use parapheur_store::documents::{DocumentRow, TransitionWrite};
+use parapheur_store::documents::{DocumentRow, NewFile, TransitionWrite};
 
 /// Loads a document the caller may see. Unknown ids and documents of another subscriber are
 /// indistinguishable: both are `InvalidDocId`.
@@ -85,24 +85,41 @@ pub async fn act(
     {
         return Err(ApiError::NotAStepMember);
     }
-    if action == Action::Sign {
-        // Never record "Signé" on a file that was not signed.
-        return Err(ApiError::SignatureUnavailable);
+    let t = w.act(action, comment.clone())?;
+    // "Signé" is recorded only with the signed file, written durably beforehand.
+    let signed = match action {
+        Action::Sign => {
+            Some(signing::sign_document(state, caller, &doc, comment.as_deref()).await?)
+        }
+        Action::Visa | Action::Reject | Action::Refuse => None,
+    };
+    let write = TransitionWrite {
+        expected_version: doc.version,
+        file: signed.as_ref().map(|b| NewFile {
+            filename: doc.filename.clone(),
+            blob_key: b.key.clone(),
+            size: b.size as i64,
+            sha256: b.sha256.clone(),
+        }),
+        status: t.status.as_str(),
+        current_step: t.current_step as i64,
+        human_action: true,
+        entries: entries_for(&t.entries, caller.user_id, &caller.full_name),
+    };
+    let obsolete = match (state.db.apply_transition(doc.id, &write).await, signed) {
+        (Ok(()), Some(_)) => Some(doc.blob_key.clone()),
+        (Ok(()), None) => None,
+        (Err(e), signed) => {
+            if let Some(b) = signed {
+                let _ = state.blobs.delete(&b.key);
+            }
+            return Err(e.into());
+        }
+    };
+    // The signed file contains the previous one unchanged (incremental update).
+    if let Some(Err(e)) = obsolete.map(|old| state.blobs.delete(&old)) {
+        tracing::warn!(document.id = doc.id, error = %e, "previous file version could not be removed");
     }
-    let t = w.act(action, comment)?;
-    state
-        .db
-        .apply_transition(
-            doc.id,
-            &TransitionWrite {
-                expected_version: doc.version,
-                status: t.status.as_str(),
-                current_step: t.current_step as i64,
-                human_action: true,
-                entries: entries_for(&t.entries, caller.user_id, &caller.full_name),
-            },
-        )
-        .await?;
     tracing::info!(
         document.id = doc.id,
         action = action.as_str(),
@@ -156,6 +173,7 @@ pub async fn define_metadata(
             &pairs,
             &TransitionWrite {
                 expected_version: doc.version,
+                file: None,
                 status: t.status.as_str(),
                 current_step: t.current_step as i64,
                 human_action: false,

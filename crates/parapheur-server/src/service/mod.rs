@@ -3,6 +3,7 @@
 pub mod deposit;
 pub mod documents;
 pub mod fdc;
+pub mod signing;
 
 use parapheur_domain::{Actor, Entry};
 use parapheur_store::documents::NewEntry;

@@ -48,3 +48,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s).into_response()
 }
+
+/// `GET /api/v1/pki/ca.pem`: the trust anchors of the signatures made with keys this server issued.
+pub async fn ca_pem(State(state): State<AppState>) -> Response {
+    match state.pki.ca_pem() {
+        Ok(pem) => ([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response(),
+        Err(e) => crate::error::ApiError::Internal(e.into()).into_response(),
+    }
+}

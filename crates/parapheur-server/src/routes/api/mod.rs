@@ -15,4 +15,5 @@ pub fn router() -> Router<AppState> {
         .route("/documents/{id}/reject", post(actions::reject))
         .route("/documents/{id}/sign", post(actions::sign))
         .route("/documents/{id}/refuse", post(actions::refuse))
+        .route("/pki/ca.pem", get(health::ca_pem))
 }

@@ -6,8 +6,9 @@ use crate::error::{ApiError, FastError};
 use crate::routes::form::Form;
 use crate::service::documents;
 use crate::state::AppState;
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, State};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use parapheur_domain::metadata::{MetaData, render_metadata_list};
@@ -19,11 +20,12 @@ pub async fn define(
     State(state): State<AppState>,
     FastCaller(caller): FastCaller,
     Path(id): Path<String>,
-    mp: Result<Multipart, MultipartRejection>,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<(), FastError> {
     let id = doc_id(&id)?;
     documents::authorize_read(&state, &caller, id).await?;
-    let form = Form::read(mp, state.cfg.max_upload_bytes).await?;
+    let form = Form::read(&headers, body, state.cfg.max_upload_bytes).await?;
     let part = form
         .parts
         .iter()

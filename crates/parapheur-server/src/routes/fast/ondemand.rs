@@ -6,8 +6,9 @@ use crate::error::{ApiError, FastError};
 use crate::routes::form::Form;
 use crate::service::deposit::{CircuitSource, DepositRequest, deposit};
 use crate::state::AppState;
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, State};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use parapheur_domain::{Email, OnDemandCircuit, Siren};
 
@@ -15,11 +16,12 @@ pub async fn upload(
     State(state): State<AppState>,
     FastCaller(caller): FastCaller,
     Path(siren): Path<String>,
-    mp: Result<Multipart, MultipartRejection>,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Response, FastError> {
     let siren = Siren::parse(&siren)?;
     crate::service::deposit::authorize_subscriber(&state, &caller, &siren).await?;
-    let form = Form::read(mp, state.cfg.max_upload_bytes).await?;
+    let form = Form::read(&headers, body, state.cfg.max_upload_bytes).await?;
     let circuit_json = form.text("circuit")?;
     if circuit_json.is_empty() {
         return Err(ApiError::CircuitDefinition("the `circuit` part is missing".into()).into());

@@ -6,8 +6,9 @@ use crate::error::{ApiError, FastError};
 use crate::routes::form::Form;
 use crate::service::deposit::{CircuitSource, DepositRequest, deposit};
 use crate::state::AppState;
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, State};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use parapheur_domain::{CircuitId, Email, Siren};
 
@@ -15,11 +16,12 @@ pub async fn upload(
     State(state): State<AppState>,
     FastCaller(caller): FastCaller,
     Path((siren, circuit)): Path<(String, String)>,
-    mp: Result<Multipart, MultipartRejection>,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Response, FastError> {
     let siren = Siren::parse(&siren)?;
     let circuit = CircuitId::parse(&circuit)?;
-    let form = Form::read(mp, state.cfg.max_upload_bytes).await?;
+    let form = Form::read(&headers, body, state.cfg.max_upload_bytes).await?;
     let file = form.file(&["doc", "content"])?.ok_or_else(|| {
         ApiError::BadParameter("the file part `doc` (or `content`) is missing".into())
     })?;

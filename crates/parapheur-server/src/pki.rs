@@ -1,0 +1,84 @@
+//! The server's keys: the internal CA under `<data_dir>/pki`, per-user signing credentials and
+//! per-subscriber seals, loaded once and kept in memory.
+
+use parapheur_sign::ca::{InternalCa, KeyKind, Subject};
+use parapheur_sign::{Credential, SignError};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+#[derive(Debug)]
+pub struct Pki {
+    ca: InternalCa,
+    cache: Mutex<HashMap<String, Credential>>,
+}
+
+impl Pki {
+    /// Opens the CA, creating it on first start.
+    pub fn open(data_dir: &Path) -> Result<Self, SignError> {
+        let ca = InternalCa::open_or_create(&data_dir.join("pki"), "parapheur - autorité interne")?;
+        Ok(Self {
+            ca,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The trust anchors of signatures made with keys this server issued (PEM).
+    pub fn ca_pem(&self) -> Result<Vec<u8>, SignError> {
+        Ok(self.ca.certificate().to_pem()?)
+    }
+
+    fn cached(
+        &self,
+        name: &str,
+        subject: &Subject,
+        kind: KeyKind,
+    ) -> Result<Credential, SignError> {
+        if let Some(c) = self.cache.lock().ok().and_then(|m| m.get(name).cloned()) {
+            return Ok(c);
+        }
+        let c = self.ca.credential(name, subject, kind)?;
+        if let Ok(mut m) = self.cache.lock() {
+            m.insert(name.to_owned(), c.clone());
+        }
+        Ok(c)
+    }
+
+    /// A person's signing credential (imported, or issued by the internal CA on first use).
+    pub fn user(
+        &self,
+        user_id: i64,
+        full_name: &str,
+        email: &str,
+        org: &str,
+        siren: &str,
+    ) -> Result<Credential, SignError> {
+        let subject = Subject {
+            common_name: full_name.to_owned(),
+            email: Some(email.to_owned()),
+            organization: Some(org.to_owned()).filter(|o| !o.is_empty()),
+            organization_id: Some(siren.to_owned()),
+        };
+        self.cached(&format!("user-{user_id}"), &subject, KeyKind::Person)
+    }
+
+    /// A subscriber's seal (imported, or issued by the internal CA on first use).
+    pub fn seal(&self, siren: &str, name: &str) -> Result<Credential, SignError> {
+        let subject = Subject {
+            common_name: name.to_owned(),
+            email: None,
+            organization: Some(name.to_owned()),
+            organization_id: Some(siren.to_owned()),
+        };
+        self.cached(&format!("seal-{siren}"), &subject, KeyKind::Seal)
+    }
+
+    /// Installs an imported credential (PKCS#12) under `name` (`user-<id>` or `seal-<siren>`).
+    pub fn import(&self, name: &str, cred: Credential) -> Result<(), SignError> {
+        self.ca.store(name, &cred)?;
+        if let Ok(mut m) = self.cache.lock() {
+            m.insert(name.to_owned(), cred);
+        }
+        Ok(())
+    }
+}

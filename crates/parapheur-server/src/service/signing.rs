@@ -1,0 +1,139 @@
+//! Applying a real signature for a signature step: PAdES for PDF circuits, with the signer's
+//! key from the internal PKI. The signed file is stored durably before the step is recorded.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+use parapheur_domain::CircuitType;
+use parapheur_sign::SignError;
+use parapheur_sign::pades::{Placement, SignOptions};
+use parapheur_store::blob::StoredBlob;
+use parapheur_store::documents::DocumentRow;
+use quick_xml::events::Event;
+
+fn sign_error(e: SignError) -> ApiError {
+    match e {
+        SignError::Pdf(m) | SignError::Invalid(m) => {
+            ApiError::InvalidFile(format!("the document cannot be signed: {m}"))
+        }
+        other => ApiError::Internal(other.into()),
+    }
+}
+
+/// Reads the stamp placement of the on-demand `pictograms` XML: the first element carrying
+/// `x`, `y`, `width`/`w`, `height`/`h` (and optionally `page`) attributes, in PDF points.
+pub fn placement(xml: &str) -> Option<Placement> {
+    let mut r = quick_xml::Reader::from_str(xml);
+    loop {
+        match r.read_event().ok()? {
+            Event::DocType(_) | Event::Eof => return None,
+            Event::Start(e) | Event::Empty(e) => {
+                let mut v = std::collections::HashMap::new();
+                for a in e.attributes().flatten() {
+                    let key = String::from_utf8_lossy(a.key.as_ref()).to_ascii_lowercase();
+                    if let Ok(val) = a.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
+                        v.insert(key, val.trim().to_owned());
+                    }
+                }
+                let num = |k: &[&str]| {
+                    k.iter()
+                        .find_map(|k| v.get(*k))
+                        .and_then(|s| s.parse::<f32>().ok())
+                };
+                if let (Some(x), Some(y), Some(w), Some(h)) = (
+                    num(&["x"]),
+                    num(&["y"]),
+                    num(&["width", "w"]),
+                    num(&["height", "h"]),
+                ) && w > 0.0
+                    && h > 0.0
+                {
+                    let page = num(&["page"]).map(|p| p as u32).filter(|p| *p >= 1);
+                    return Some(Placement {
+                        page,
+                        x,
+                        y,
+                        width: w,
+                        height: h,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Signs the document's current file as `caller` and stores the result.
+pub async fn sign_document(
+    state: &AppState,
+    caller: &Caller,
+    doc: &DocumentRow,
+    comment: Option<&str>,
+) -> Result<StoredBlob, ApiError> {
+    let ctype = CircuitType::parse(&doc.circuit_type)?;
+    match ctype {
+        CircuitType::BureautiquePdf => {}
+        CircuitType::BureautiqueXml
+        | CircuitType::HeliosAvecTeletransmission
+        | CircuitType::HeliosSansTeletransmission => {
+            return Err(ApiError::SignatureUnavailable);
+        }
+    }
+    let org = state
+        .db
+        .subscriber_name(&doc.siren)
+        .await?
+        .unwrap_or_default();
+    let mut opts = SignOptions::new(caller.full_name.clone());
+    opts.reason = Some(
+        comment
+            .map(str::to_owned)
+            .filter(|c| !c.trim().is_empty())
+            .unwrap_or_else(|| "Signature du document".into()),
+    );
+    opts.location = Some(org.clone()).filter(|o| !o.is_empty());
+    opts.placement = doc.pictograms.as_deref().and_then(placement);
+    let (st, caller, doc_key, siren) = (
+        state.clone(),
+        caller.clone(),
+        doc.blob_key.clone(),
+        doc.siren.clone(),
+    );
+    let stored = tokio::task::spawn_blocking(move || -> Result<StoredBlob, ApiError> {
+        let cred = st
+            .pki
+            .user(
+                caller.user_id,
+                &caller.full_name,
+                &caller.email,
+                &org,
+                &siren,
+            )
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        let original = st.blobs.get(&doc_key)?;
+        let suffix =
+            parapheur_sign::pades::sign_suffix(&original, &cred, &opts).map_err(sign_error)?;
+        Ok(st.blobs.put_parts(&[&original, &suffix])?)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))??;
+    Ok(stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::placement;
+
+    #[test]
+    fn reads_placements() {
+        let p = placement(
+            r#"<pictograms><pictogram page="2" x="10" y="20.5" width="100" height="40"/></pictograms>"#,
+        );
+        assert_eq!(
+            p.map(|p| (p.page, p.x, p.y, p.width, p.height)),
+            Some((Some(2), 10.0, 20.5, 100.0, 40.0))
+        );
+        assert!(placement("<p x='1' y='2'/>").is_none());
+        assert!(placement("<!DOCTYPE x><p x='1' y='2' w='3' h='4'/>").is_none());
+    }
+}

@@ -5,8 +5,8 @@ use axum::Router;
 use axum::http::header;
 use axum::routing::get;
 
-/// Two history entries, as `GET documents/v2/{id}/history` renders a fresh deposit (~200 bytes).
-const BODY: &str = r#"[{"userFullname":"Denis Dépôt","date":"2026-05-04T10:12:31.412+02:00","stateName":"Préparé"},{"userFullname":"Denis Dépôt","date":"2026-05-04T10:12:31.412+02:00","stateName":"EnCoursVisa"}]"#;
+/// Two history entries, as `GET documents/v2/{id}/history` renders a fresh deposit (188 bytes).
+const BODY: &str = r#"[{"userFullname":"Denis Dépôt","date":"2026-11-27T08:06:03.355+00:00","stateName":"Préparé"},{"userFullname":"","date":"2026-11-27T08:06:03.355+00:00","stateName":"Envoyé pour visa"}]"#;
 
 async fn handler() -> ([(header::HeaderName, &'static str); 1], &'static str) {
     ([(header::CONTENT_TYPE, "application/json")], BODY)

@@ -63,8 +63,19 @@ fn main() -> anyhow::Result<()> {
         }
         n = n * args.size / pdf.len().max(1) + 8;
     };
-    parapheur_server::files::check_pdf(&pdf).map_err(anyhow::Error::msg)?;
+    // The server parses every uploaded PDF: report what that costs for this one.
+    let runs = 20;
+    let start = std::time::Instant::now();
+    for _ in 0..runs {
+        parapheur_server::files::check_pdf(&pdf).map_err(anyhow::Error::msg)?;
+    }
+    let check_ms = start.elapsed().as_secs_f64() * 1000.0 / f64::from(runs);
     std::fs::write(&args.out, &pdf).with_context(|| format!("writing {}", args.out.display()))?;
-    println!("{}: {} bytes", args.out.display(), pdf.len());
+    println!(
+        "{}: {} bytes, {} pages; check_pdf {check_ms:.2} ms",
+        args.out.display(),
+        pdf.len(),
+        lopdf::Document::load_mem(&pdf)?.get_pages().len()
+    );
     Ok(())
 }

@@ -30,6 +30,10 @@ struct Args {
     /// Connections of the write pool (SQLite serializes writers anyway).
     #[arg(long, default_value_t = 1)]
     db_conns: u32,
+    /// Diagnostic: extra one-row INSERT statements in each transaction (a FAST deposit of the
+    /// demo circuit runs 7 besides the document row: steps, members, history entries).
+    #[arg(long, default_value_t = 0)]
+    extra_rows: u32,
     /// Print one line of machine-readable output (`ops_per_s=...`) only.
     #[arg(long)]
     quiet: bool,
@@ -69,6 +73,12 @@ async fn main() -> anyhow::Result<()> {
     )
     .execute(&pool)
     .await?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS extra (doc_id INTEGER NOT NULL, idx INTEGER NOT NULL, \
+         note TEXT NOT NULL, PRIMARY KEY (doc_id, idx))",
+    )
+    .execute(&pool)
+    .await?;
 
     // Pseudo-random, incompressible-looking bytes (no page-cache dedup tricks).
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -98,7 +108,7 @@ async fn main() -> anyhow::Result<()> {
             next.clone(),
             run.clone(),
         );
-        let total = args.ops;
+        let (total, extra) = (args.ops, args.extra_rows);
         tasks.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -109,7 +119,7 @@ async fn main() -> anyhow::Result<()> {
                 let (r2, n2, p2) = (root.clone(), name.clone(), payload.clone());
                 tokio::task::spawn_blocking(move || write_durably(&r2, &n2, &p2)).await??;
                 let mut tx = pool.begin().await?;
-                sqlx::query(
+                let id = sqlx::query(
                     "INSERT INTO docs (label, blob_key, size, created_at) VALUES (?, ?, ?, ?)",
                 )
                 .bind(format!("label-{name}"))
@@ -117,7 +127,16 @@ async fn main() -> anyhow::Result<()> {
                 .bind(i64::try_from(payload.len())?)
                 .bind(i64::try_from(start.elapsed().as_millis())?)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .last_insert_rowid();
+                for k in 0..extra {
+                    sqlx::query("INSERT INTO extra (doc_id, idx, note) VALUES (?, ?, ?)")
+                        .bind(id)
+                        .bind(i64::from(k))
+                        .bind("Préparé")
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
             }
         }));
@@ -131,10 +150,11 @@ async fn main() -> anyhow::Result<()> {
         println!("ops_per_s={rate:.1}");
     } else {
         println!(
-            "raw-durable: {} ops of {} bytes, concurrency {}, {:.2} s: {rate:.1} ops/s",
+            "raw-durable: {} ops of {} bytes, concurrency {}, {} extra rows, {:.2} s: {rate:.1} ops/s",
             args.ops,
             args.size,
             args.concurrency.max(1),
+            args.extra_rows,
             secs
         );
     }

@@ -10,3 +10,7 @@ pub mod verify;
 
 pub use error::SignError;
 pub use keys::Credential;
+pub mod pes;
+pub mod xades;
+pub mod xmlcore;
+pub mod xmlverify;

@@ -1,0 +1,391 @@
+//! Verification of detached XAdES and PES (enveloped) signatures, with a JSON-serializable report.
+
+use crate::xmlcore::{
+    DS_NS, b64_decode, child, children_named, decode, descendant_local, parse, text,
+};
+use bergshamra_c14n::C14nMode;
+use bergshamra_xml::NodeSet;
+use openssl::hash::{MessageDigest, hash};
+use openssl::stack::Stack;
+use openssl::x509::store::X509StoreBuilder;
+use openssl::x509::verify::X509VerifyParam;
+use openssl::x509::{X509, X509StoreContext};
+use serde::Serialize;
+use std::collections::HashMap;
+use uppsala::{Document, NodeId};
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct XmlSignatureReport {
+    pub id: Option<String>,
+    pub signer: String,
+    pub signing_time: Option<String>,
+    /// Every reference digest, the signature value and the signing-certificate digest are right.
+    pub integrity: bool,
+    /// The signer's certificate chains to a trust anchor (at the claimed signing time).
+    pub trusted: bool,
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct XmlReport {
+    /// At least one signature, and every one intact and trusted.
+    pub valid: bool,
+    pub signatures: Vec<XmlSignatureReport>,
+    /// Document-level problems (unparseable input, no signature).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+impl XmlReport {
+    fn new(signatures: Vec<XmlSignatureReport>, errors: Vec<String>) -> Self {
+        let valid = !signatures.is_empty()
+            && errors.is_empty()
+            && signatures.iter().all(|s| s.integrity && s.trusted);
+        Self {
+            valid,
+            signatures,
+            errors,
+        }
+    }
+
+    fn failed(e: impl ToString) -> Self {
+        Self::new(Vec::new(), vec![e.to_string()])
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Mode<'a> {
+    Detached(&'a [u8]),
+    Enveloped,
+}
+
+/// Verifies a detached XAdES signature document against the signed file's bytes.
+pub fn verify_xades_detached(
+    signature_xml: &[u8],
+    data: &[u8],
+    trust_anchors: &[X509],
+) -> XmlReport {
+    verify_all(signature_xml, Mode::Detached(data), trust_anchors)
+}
+
+/// Verifies every `ds:Signature` of a PES file (enveloped signatures).
+pub fn verify_pes(bytes: &[u8], trust_anchors: &[X509]) -> XmlReport {
+    verify_all(bytes, Mode::Enveloped, trust_anchors)
+}
+
+fn verify_all(bytes: &[u8], mode: Mode<'_>, anchors: &[X509]) -> XmlReport {
+    let text = match decode(bytes) {
+        Ok((t, _)) => t,
+        Err(e) => return XmlReport::failed(e),
+    };
+    let doc = match parse(&text) {
+        Ok(d) => d,
+        Err(e) => return XmlReport::failed(e),
+    };
+    let mut ids: HashMap<String, Option<NodeId>> = HashMap::new();
+    for n in doc.descendants(doc.root()) {
+        for a in ["Id", "ID", "id"] {
+            if let Some(v) = doc.get_attribute(n, a) {
+                ids.entry(v.to_owned())
+                    .and_modify(|e| *e = None)
+                    .or_insert(Some(n));
+            }
+        }
+    }
+    let sigs = doc.get_elements_by_tag_name_ns(DS_NS, "Signature");
+    if sigs.is_empty() {
+        return XmlReport::failed("no ds:Signature");
+    }
+    let reports = sigs
+        .into_iter()
+        .map(|s| verify_one(&doc, s, &ids, mode, anchors))
+        .collect();
+    XmlReport::new(reports, Vec::new())
+}
+
+fn digest_of(uri: &str) -> Option<MessageDigest> {
+    Some(match uri {
+        "http://www.w3.org/2000/09/xmldsig#sha1" => MessageDigest::sha1(),
+        "http://www.w3.org/2001/04/xmlenc#sha256" => MessageDigest::sha256(),
+        "http://www.w3.org/2001/04/xmldsig-more#sha384" => MessageDigest::sha384(),
+        "http://www.w3.org/2001/04/xmlenc#sha512" => MessageDigest::sha512(),
+        _ => return None,
+    })
+}
+
+/// (digest, is ECDSA) of a SignatureMethod URI.
+fn signature_alg(uri: &str) -> Option<(MessageDigest, bool)> {
+    let (rest, ec) =
+        if let Some(r) = uri.strip_prefix("http://www.w3.org/2001/04/xmldsig-more#ecdsa-") {
+            (r, true)
+        } else if let Some(r) = uri.strip_prefix("http://www.w3.org/2001/04/xmldsig-more#rsa-") {
+            (r, false)
+        } else if uri == "http://www.w3.org/2000/09/xmldsig#rsa-sha1" {
+            ("sha1", false)
+        } else {
+            return None;
+        };
+    let md = match rest {
+        "sha1" => MessageDigest::sha1(),
+        "sha256" => MessageDigest::sha256(),
+        "sha384" => MessageDigest::sha384(),
+        "sha512" => MessageDigest::sha512(),
+        _ => return None,
+    };
+    Some((md, ec))
+}
+
+fn attr(doc: &Document<'_>, n: NodeId, name: &str) -> String {
+    doc.get_attribute(n, name).unwrap_or_default().to_owned()
+}
+
+/// The octets a same-document reference designates, after its transforms.
+fn dereference(
+    doc: &Document<'_>,
+    sig: NodeId,
+    target: NodeId,
+    reference: NodeId,
+) -> Result<Vec<u8>, String> {
+    let mut set = NodeSet::tree_without_comments(target, doc);
+    let mut c14n: Option<(C14nMode, Vec<String>)> = None;
+    if let Some(ts) = child(doc, reference, DS_NS, "Transforms") {
+        for t in children_named(doc, ts, DS_NS, "Transform") {
+            let alg = attr(doc, t, "Algorithm");
+            if alg == crate::xmlcore::ENVELOPED && c14n.is_none() {
+                crate::xmlcore::remove_subtree(doc, sig, &mut set);
+            } else if let (Some(m), None) = (C14nMode::from_uri(&alg), &c14n) {
+                let prefixes = descendant_local(doc, t, "InclusiveNamespaces")
+                    .map(|n| {
+                        attr(doc, n, "PrefixList")
+                            .split_whitespace()
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                c14n = Some((m, prefixes));
+            } else {
+                return Err(format!("unsupported transform {alg}"));
+            }
+        }
+    }
+    let (mode, prefixes) = c14n.unwrap_or((C14nMode::Inclusive, Vec::new()));
+    bergshamra_c14n::canonicalize_doc(doc, mode, Some(&set), &prefixes).map_err(|e| e.to_string())
+}
+
+fn verify_one(
+    doc: &Document<'_>,
+    sig: NodeId,
+    ids: &HashMap<String, Option<NodeId>>,
+    mode: Mode<'_>,
+    anchors: &[X509],
+) -> XmlSignatureReport {
+    let mut r = XmlSignatureReport {
+        id: doc.get_attribute(sig, "Id").map(str::to_owned),
+        signer: String::new(),
+        signing_time: descendant_local(doc, sig, "SigningTime")
+            .map(|n| text(doc, n).trim().to_owned()),
+        integrity: false,
+        trusted: false,
+        errors: Vec::new(),
+    };
+    match check(doc, sig, ids, mode, &mut r) {
+        Ok((signer, others)) => {
+            r.signer = common_name(&signer);
+            r.integrity = r.errors.is_empty();
+            match chain_ok(&signer, &others, anchors, r.signing_time.as_deref()) {
+                Ok(()) => r.trusted = true,
+                Err(e) => r.errors.push(format!("certificate chain: {e}")),
+            }
+        }
+        Err(e) => r.errors.push(e),
+    }
+    r
+}
+
+fn common_name(c: &X509) -> String {
+    c.subject_name()
+        .entries_by_nid(openssl::nid::Nid::COMMONNAME)
+        .next()
+        .and_then(|e| e.data().to_string().ok())
+        .map(|s| s.to_string())
+        .unwrap_or_default()
+}
+
+/// Checks integrity; returns the signer certificate and the other embedded certificates.
+/// Non-fatal failures are pushed to `r.errors`.
+fn check(
+    doc: &Document<'_>,
+    sig: NodeId,
+    ids: &HashMap<String, Option<NodeId>>,
+    mode: Mode<'_>,
+    r: &mut XmlSignatureReport,
+) -> Result<(X509, Vec<X509>), String> {
+    let e = |s: &str| format!("missing {s}");
+    let si = child(doc, sig, DS_NS, "SignedInfo").ok_or_else(|| e("SignedInfo"))?;
+    let mut certs = Vec::new();
+    if let Some(ki) = child(doc, sig, DS_NS, "KeyInfo") {
+        for xd in children_named(doc, ki, DS_NS, "X509Data") {
+            for c in children_named(doc, xd, DS_NS, "X509Certificate") {
+                let der = b64_decode(&text(doc, c)).map_err(|e| e.to_string())?;
+                certs.push(X509::from_der(&der).map_err(|e| format!("certificate: {e}"))?);
+            }
+        }
+    }
+    if certs.is_empty() {
+        return Err(e("X509Certificate"));
+    }
+    // The signing certificate property designates the signer among the embedded certificates.
+    let sc = descendant_local(doc, sig, "SigningCertificateV2")
+        .or_else(|| descendant_local(doc, sig, "SigningCertificate"));
+    let mut signer_idx = 0;
+    match sc.and_then(|n| descendant_local(doc, n, "CertDigest")) {
+        None => r.errors.push("no SigningCertificate property".into()),
+        Some(cd) => {
+            let alg = descendant_local(doc, cd, "DigestMethod").map(|n| attr(doc, n, "Algorithm"));
+            let md = alg
+                .as_deref()
+                .and_then(digest_of)
+                .ok_or("unsupported CertDigest algorithm")?;
+            let want = descendant_local(doc, cd, "DigestValue")
+                .map(|n| b64_decode(&text(doc, n)))
+                .transpose()
+                .map_err(|e| e.to_string())?
+                .unwrap_or_default();
+            let found = certs.iter().position(|c| {
+                c.to_der()
+                    .ok()
+                    .and_then(|d| hash(md, &d).ok())
+                    .is_some_and(|h| *h == *want)
+            });
+            match found {
+                Some(i) => signer_idx = i,
+                None => r
+                    .errors
+                    .push("SigningCertificate digest matches no embedded certificate".into()),
+            }
+        }
+    }
+    let signer = certs.remove(signer_idx);
+
+    // References.
+    let mut detached_seen = false;
+    let mut signed_ids = Vec::new();
+    for reference in children_named(doc, si, DS_NS, "Reference") {
+        let uri = attr(doc, reference, "URI");
+        let dm = child(doc, reference, DS_NS, "DigestMethod").map(|n| attr(doc, n, "Algorithm"));
+        let md = dm
+            .as_deref()
+            .and_then(digest_of)
+            .ok_or(format!("unsupported DigestMethod for {uri:?}"))?;
+        let want = child(doc, reference, DS_NS, "DigestValue")
+            .map(|n| b64_decode(&text(doc, n)))
+            .transpose()
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default();
+        let octets = if let Some(id) = uri.strip_prefix('#') {
+            let target = ids
+                .get(id)
+                .copied()
+                .flatten()
+                .ok_or(format!("reference {uri}: no unique element with this Id"))?;
+            signed_ids.push(id.to_owned());
+            let is_props = doc
+                .element(target)
+                .is_some_and(|e| e.name.local_name == "SignedProperties");
+            if matches!(mode, Mode::Enveloped) && !is_props && doc.parent(sig) != Some(target) {
+                r.errors
+                    .push(format!("reference {uri} is not the signature's parent"));
+            }
+            dereference(doc, sig, target, reference).map_err(|e| format!("reference {uri}: {e}"))?
+        } else if uri.is_empty() {
+            dereference(doc, sig, doc.root(), reference)
+                .map_err(|e| format!("reference \"\": {e}"))?
+        } else if let Mode::Detached(data) = mode {
+            if child(doc, reference, DS_NS, "Transforms").is_some() || detached_seen {
+                return Err(format!("unsupported detached reference {uri:?}"));
+            }
+            detached_seen = true;
+            data.to_vec()
+        } else {
+            return Err(format!(
+                "external reference {uri:?} in an enveloped signature"
+            ));
+        };
+        let got = hash(md, &octets).map_err(|e| e.to_string())?;
+        if *got != *want {
+            r.errors.push(format!("reference {uri:?}: digest mismatch"));
+        }
+    }
+    if matches!(mode, Mode::Detached(_)) && !detached_seen {
+        r.errors.push("no reference to the detached data".into());
+    }
+    match descendant_local(doc, sig, "SignedProperties") {
+        Some(sp) if signed_ids.contains(&attr(doc, sp, "Id")) => {}
+        Some(_) => r
+            .errors
+            .push("SignedProperties not covered by the signature".into()),
+        None => r.errors.push("no SignedProperties".into()),
+    }
+
+    // Signature value over the canonicalised SignedInfo.
+    let cm = child(doc, si, DS_NS, "CanonicalizationMethod").map(|n| attr(doc, n, "Algorithm"));
+    let cmode = cm
+        .as_deref()
+        .and_then(C14nMode::from_uri)
+        .ok_or("unsupported CanonicalizationMethod")?;
+    let canon = crate::xmlcore::c14n_subtree(doc, si, None, cmode).map_err(|e| e.to_string())?;
+    let sm = child(doc, si, DS_NS, "SignatureMethod").map(|n| attr(doc, n, "Algorithm"));
+    let (md, ec) = sm
+        .as_deref()
+        .and_then(signature_alg)
+        .ok_or("unsupported SignatureMethod")?;
+    let sv = child(doc, sig, DS_NS, "SignatureValue").ok_or_else(|| e("SignatureValue"))?;
+    let mut value = b64_decode(&text(doc, sv)).map_err(|e| e.to_string())?;
+    if ec {
+        value = crate::xmlcore::ecdsa_raw_to_der(&value).map_err(|e| e.to_string())?;
+    }
+    let ok = (|| -> Result<bool, openssl::error::ErrorStack> {
+        let key = signer.public_key()?;
+        let mut v = openssl::sign::Verifier::new(md, &key)?;
+        v.update(&canon)?;
+        v.verify(&value)
+    })()
+    .unwrap_or(false);
+    if !ok {
+        r.errors.push("SignatureValue does not verify".into());
+    }
+    Ok((signer, certs))
+}
+
+fn chain_ok(
+    signer: &X509,
+    others: &[X509],
+    anchors: &[X509],
+    time: Option<&str>,
+) -> Result<(), String> {
+    if anchors.is_empty() {
+        return Err("no trust anchor".into());
+    }
+    let mut sb = X509StoreBuilder::new().map_err(|e| e.to_string())?;
+    for a in anchors {
+        sb.add_cert(a.clone()).map_err(|e| e.to_string())?;
+    }
+    if let Some(t) = time.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) {
+        let mut p = X509VerifyParam::new().map_err(|e| e.to_string())?;
+        p.set_time(t.timestamp() as libc::time_t);
+        sb.set_param(&p).map_err(|e| e.to_string())?;
+    }
+    let store = sb.build();
+    let mut chain = Stack::new().map_err(|e| e.to_string())?;
+    for c in others {
+        chain.push(c.clone()).map_err(|e| e.to_string())?;
+    }
+    let mut ctx = X509StoreContext::new().map_err(|e| e.to_string())?;
+    let (ok, msg) = ctx
+        .init(&store, signer, &chain, |c| {
+            let ok = c.verify_cert()?;
+            Ok((ok, c.error().error_string().to_owned()))
+        })
+        .map_err(|e| e.to_string())?;
+    if ok { Ok(()) } else { Err(msg) }
+}

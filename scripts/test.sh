@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs the external tools the tests use when they are missing
-# (Debian packages; needs root or sudo), and adds the PostgreSQL run when a server answers on
-# 127.0.0.1:5432 (or PARAPHEUR_TEST_DATABASE_URL is set).
+# (Debian packages, needing root or sudo; pyHanko and signxml from PyPI), and adds the PostgreSQL
+# run when a server answers on 127.0.0.1:5432 (or PARAPHEUR_TEST_DATABASE_URL is set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Independent validators and readers the tests use (Debian packages, PyPI packages).
 missing=()
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+command -v qpdf >/dev/null 2>&1 || missing+=(qpdf)
+command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
+command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
 if ((${#missing[@]})); then
-  echo "installing ${missing[*]} (used by the tests to read generated PDFs)"
+  echo "installing ${missing[*]}"
   sudo_cmd=""
   [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
     { $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq "${missing[@]}"; }
+fi
+if ! command -v pyhanko >/dev/null 2>&1 || ! python3 -c "import signxml, lxml" 2>/dev/null; then
+  echo "installing pyhanko, signxml, lxml (PyPI)"
+  python3 -m pip install -q pyhanko pyhanko-cli pyhanko-certvalidator signxml lxml
+  hash -r
 fi
 
 if [ -z "${PARAPHEUR_TEST_DATABASE_URL:-}" ] && command -v pg_isready >/dev/null 2>&1 &&

@@ -100,12 +100,16 @@ pub fn check_pdf(b: &[u8]) -> Result<(), String> {
 }
 
 /// Well-formed XML with one root element and no DOCTYPE (so no entity can be declared).
+/// Markup is checked on bytes, so ASCII-compatible encodings such as ISO-8859-1 (PES) pass.
 pub fn check_xml(b: &[u8]) -> Result<(), String> {
-    let text = std::str::from_utf8(b).map_err(|_| "the XML is not UTF-8".to_owned())?;
-    let mut r = Reader::from_str(text);
+    let mut r = Reader::from_reader(b);
+    let mut buf = Vec::new();
     let (mut depth, mut roots) = (0usize, 0usize);
     loop {
-        match r.read_event().map_err(|e| format!("malformed XML ({e})"))? {
+        match r
+            .read_event_into(&mut buf)
+            .map_err(|e| format!("malformed XML ({e})"))?
+        {
             Event::DocType(_) => return Err("a DOCTYPE is not allowed in XML documents".into()),
             Event::Start(_) => {
                 if depth == 0 {
@@ -121,6 +125,7 @@ pub fn check_xml(b: &[u8]) -> Result<(), String> {
             Event::Eof => break,
             _ => {}
         }
+        buf.clear();
     }
     match (depth, roots) {
         (0, 1) => Ok(()),

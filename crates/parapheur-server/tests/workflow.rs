@@ -1,7 +1,7 @@
 //! Whole circuits through the native action API (CONTRACT §5) against the real binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use parapheur_test_utils::{Part, SIREN_A, TestApp, pdf};
+use parapheur_test_utils::{Part, SIREN_A, TestApp, pdf, unzip};
 use reqwest::Method;
 use serde_json::json;
 
@@ -183,15 +183,125 @@ fn pictograms_place_the_stamp_and_bad_pdfs_are_not_recorded_as_signed() {
         .map(|o| o.as_float().unwrap())
         .collect();
     assert_eq!(rect, [100.0, 300.0, 300.0, 350.0]);
+}
 
-    // An XML circuit has no signature format yet: a clear error and nothing recorded.
+#[test]
+fn xml_documents_get_a_detached_xades_signature() {
+    let app = TestApp::start(BIN, "");
     let c = app.as_user("depot@a.fr");
-    let xml = c
-        .upload(SIREN_A, "XML", "c.xml", b"<convention/>".to_vec(), "")
+    let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<convention><objet>Prêt de matériel</objet></convention>\n";
+    let id = c
+        .upload(
+            SIREN_A,
+            "XML",
+            "convention.xml",
+            xml.as_bytes().to_vec(),
+            "",
+        )
         .id();
-    let r = app.as_user("s1@a.fr").act(xml, "sign", None);
-    assert_eq!((r.status, r.error_code()), (501, Some(114)), "{}", r.text());
-    assert!(!c.states(xml).iter().any(|s| s == "Signé"));
+    let before = c.get(&format!("{V1}/documents/v2/{id}/download"));
+    assert_eq!(before.body, xml.as_bytes(), "unsigned: the raw file");
+    let r = app.as_user("s1@a.fr").act(id, "sign", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(c.states(id)[2..], ["Signé", "Classé"]);
+    let dl = c.get(&format!("{V1}/documents/v2/{id}/download"));
+    assert_eq!(dl.content_type, "application/zip");
+    let entries = unzip(&dl.body);
+    let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["convention.xml", "convention-signature-1.xml"]);
+    assert_eq!(entries[0].1, xml.as_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    for (n, b) in &entries {
+        std::fs::write(dir.path().join(n), b).unwrap();
+    }
+    let ca = parapheur_test_utils::Client::new(&app.base, None)
+        .get("/api/v1/pki/ca.pem")
+        .body;
+    std::fs::write(dir.path().join("ca.pem"), &ca).unwrap();
+    let (ok, out) = parapheur_test_utils::run_tool(
+        dir.path(),
+        "xmlsec1",
+        &[
+            "--verify",
+            "--trusted-pem",
+            "ca.pem",
+            "--id-attr:Id",
+            "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",
+            "--enabled-reference-uris",
+            "same-doc,local,remote",
+            "convention-signature-1.xml",
+        ],
+    );
+    assert!(ok, "{out}");
+    // The same check fails once the document is altered.
+    std::fs::write(
+        dir.path().join("convention.xml"),
+        xml.replace("Prêt", "Don"),
+    )
+    .unwrap();
+    let (ok, out) = parapheur_test_utils::run_tool(
+        dir.path(),
+        "xmlsec1",
+        &[
+            "--verify",
+            "--trusted-pem",
+            "ca.pem",
+            "--id-attr:Id",
+            "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",
+            "--enabled-reference-uris",
+            "same-doc,local,remote",
+            "convention-signature-1.xml",
+        ],
+    );
+    assert!(!ok, "{out}");
+}
+
+#[test]
+fn pes_documents_are_signed_per_bordereau() {
+    let app = TestApp::start(BIN, "");
+    let c = app.as_user("depot@a.fr");
+    let pes = parapheur_test_utils::pes_aller("PESALR2_test");
+    let id = c.upload(SIREN_A, "PES", "pes.xml", pes.clone(), "").id();
+    assert_eq!(app.as_user("s1@a.fr").act(id, "sign", None).status, 200);
+    assert_eq!(c.states(id).last().unwrap(), "Classé");
+    let signed = c.get(&format!("{V1}/documents/v2/{id}/download")).body;
+    assert_ne!(signed, pes);
+    assert_eq!(
+        signed
+            .windows(15)
+            .filter(|w| w == b"</ds:Signature>")
+            .count(),
+        2,
+        "one signature per Bordereau"
+    );
+    let ca_pem = parapheur_test_utils::Client::new(&app.base, None)
+        .get("/api/v1/pki/ca.pem")
+        .body;
+    let ca = openssl::x509::X509::from_pem(&ca_pem).unwrap();
+    let report = parapheur_sign::xmlverify::verify_pes(&signed, std::slice::from_ref(&ca));
+    assert!(report.valid, "{report:?}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("f.xml"), &signed).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), &ca_pem).unwrap();
+    let (ok, out) = parapheur_test_utils::run_tool(
+        dir.path(),
+        "xmlsec1",
+        &[
+            "--verify",
+            "--trusted-pem",
+            "ca.pem",
+            "--id-attr:Id",
+            "Bordereau",
+            "--id-attr:Id",
+            "http://uri.etsi.org/01903/v1.1.1#:SignedProperties",
+            "f.xml",
+        ],
+    );
+    assert!(ok, "{out}");
+    let mut bad = signed.clone();
+    let pos = bad.windows(6).position(|w| w == b"1100.0").unwrap();
+    bad[pos] = b'9';
+    assert!(!parapheur_sign::xmlverify::verify_pes(&bad, &[ca]).valid);
 }
 
 #[test]

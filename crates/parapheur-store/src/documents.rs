@@ -103,6 +103,8 @@ pub struct TransitionWrite {
     pub expected_version: i64,
     /// A new main file (the signed document) replacing the current one.
     pub file: Option<NewFile>,
+    /// A detached signature to add beside the document.
+    pub detached: Option<NewFile>,
     pub status: &'static str,
     pub current_step: i64,
     pub human_action: bool,
@@ -314,9 +316,32 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
         }
+        if let Some(f) = &t.detached {
+            sqlx::query(
+                "INSERT INTO document_signatures (document_id, filename, blob_key, size, sha256) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(id)
+            .bind(&f.filename)
+            .bind(&f.blob_key)
+            .bind(f.size)
+            .bind(&f.sha256)
+            .execute(&mut *tx)
+            .await?;
+        }
         insert_entries(&mut tx, id, &t.entries).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Detached signatures of a document, in signing order.
+    pub async fn detached_signatures(&self, id: i64) -> Result<Vec<AnnexRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, filename, blob_key, size FROM document_signatures WHERE document_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?)
     }
 
     /// Replaces the metadata and applies the accompanying transition, atomically.
@@ -376,14 +401,16 @@ impl Db {
         expected_version: i64,
     ) -> Result<Vec<String>, StoreError> {
         let mut tx = self.write.begin().await?;
-        let mut keys: Vec<String> =
-            sqlx::query_as::<_, (String,)>("SELECT blob_key FROM annexes WHERE document_id = $1")
-                .bind(id)
-                .fetch_all(&mut *tx)
-                .await?
-                .into_iter()
-                .map(|r| r.0)
-                .collect();
+        let mut keys: Vec<String> = sqlx::query_as::<_, (String,)>(
+            "SELECT blob_key FROM annexes WHERE document_id = $1 \
+                 UNION ALL SELECT blob_key FROM document_signatures WHERE document_id = $1",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
         let main: Option<(String,)> = sqlx::query_as(
             "DELETE FROM documents WHERE id = $1 AND version = $2 RETURNING blob_key",
         )

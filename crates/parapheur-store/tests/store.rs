@@ -162,6 +162,7 @@ async fn suite(db: &Db) {
     let t = TransitionWrite {
         expected_version: 0,
         file: None,
+        detached: None,
         status: "in_progress",
         current_step: 1,
         human_action: true,
@@ -188,6 +189,7 @@ async fn suite(db: &Db) {
     let meta = TransitionWrite {
         expected_version: 1,
         file: None,
+        detached: None,
         status: "in_progress",
         current_step: 1,
         human_action: false,

@@ -134,6 +134,12 @@ steps = [
 ]
 
 [[circuits]]
+siren = "200000001"
+id = "PES"
+type = "HELIOS_SANS_TELETRANSMISSION"
+steps = [ { step = "signature", members = ["s1@a.fr"] } ]
+
+[[circuits]]
 siren = "200000002"
 id = "VV"
 type = "BUREAUTIQUE_PDF"
@@ -497,4 +503,47 @@ pub fn qpdf_check(pdf: &[u8]) -> bool {
         .expect("qpdf is required by these tests")
         .status
         .success()
+}
+
+/// A small PES_Aller in ISO-8859-1 with two Bordereaux carrying Ids (accents included).
+pub fn pes_aller(nomfic: &str) -> Vec<u8> {
+    let bordereau = |n: u32| {
+        format!(
+            "<Bordereau Id=\"BORD{n}\"><BlocBordereau><Exer V=\"2026\"/><IdBord V=\"{n}\"/>\
+             <MtBordHT V=\"1{n}00.00\"/></BlocBordereau><Piece><BlocPiece><InfoPce><IdPce V=\"{n}\"/>\
+             <Obj V=\"Cantine de l'école élémentaire\"/></InfoPce></BlocPiece></Piece></Bordereau>\n"
+        )
+    };
+    let text = format!(
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<n:PES_Aller \
+         xmlns:n=\"http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/aller\" \
+         xmlns:xad=\"http://uri.etsi.org/01903/v1.1.1#\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">\n\
+         <Enveloppe><Parametres><Version V=\"2\"/><TypFic V=\"PESALR2\"/><NomFic V=\"{nomfic}\"/></Parametres></Enveloppe>\n\
+         <EnTetePES><DteStr V=\"2026-11-27\"/><IdPost V=\"042000\"/><LibelleColBud V=\"Commune A - régie\"/></EnTetePES>\n\
+         <PES_DepenseAller><EnTeteDepense><IdVer V=\"2\"/></EnTeteDepense>\n{}{}</PES_DepenseAller>\n</n:PES_Aller>\n",
+        bordereau(1),
+        bordereau(2)
+    );
+    text.chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+        .collect()
+}
+
+/// Runs a command in `dir`, returning success and its combined output (panics if missing).
+pub fn run_tool(dir: &Path, program: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(program)
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("{program} is required by these tests ({e}); .ci/run installs it")
+        });
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }

@@ -2,7 +2,8 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::service::{entries_for, signing};
+use crate::service::entries_for;
+use crate::service::signing::{self, Signed};
 use crate::state::AppState;
 use parapheur_domain::metadata::{MetaData, parse_metadata_list};
 use parapheur_domain::{Action, DocumentId, DocumentStatus, StepKind, Workflow};
@@ -93,25 +94,33 @@ pub async fn act(
         }
         Action::Visa | Action::Reject | Action::Refuse => None,
     };
+    let file = |b: &parapheur_store::blob::StoredBlob, filename: &str| NewFile {
+        filename: filename.to_owned(),
+        blob_key: b.key.clone(),
+        size: b.size as i64,
+        sha256: b.sha256.clone(),
+    };
     let write = TransitionWrite {
         expected_version: doc.version,
-        file: signed.as_ref().map(|b| NewFile {
-            filename: doc.filename.clone(),
-            blob_key: b.key.clone(),
-            size: b.size as i64,
-            sha256: b.sha256.clone(),
-        }),
+        file: match &signed {
+            Some(Signed::Replaced(b)) => Some(file(b, &doc.filename)),
+            Some(Signed::Detached(..)) | None => None,
+        },
+        detached: match &signed {
+            Some(Signed::Detached(b, name)) => Some(file(b, name)),
+            Some(Signed::Replaced(_)) | None => None,
+        },
         status: t.status.as_str(),
         current_step: t.current_step as i64,
         human_action: true,
         entries: entries_for(&t.entries, caller.user_id, &caller.full_name),
     };
     let obsolete = match (state.db.apply_transition(doc.id, &write).await, signed) {
-        (Ok(()), Some(_)) => Some(doc.blob_key.clone()),
-        (Ok(()), None) => None,
+        (Ok(()), Some(Signed::Replaced(_))) => Some(doc.blob_key.clone()),
+        (Ok(()), Some(Signed::Detached(..)) | None) => None,
         (Err(e), signed) => {
-            if let Some(b) = signed {
-                let _ = state.blobs.delete(&b.key);
+            if let Some(s) = signed {
+                let _ = state.blobs.delete(&s.blob().key);
             }
             return Err(e.into());
         }
@@ -174,6 +183,7 @@ pub async fn define_metadata(
             &TransitionWrite {
                 expected_version: doc.version,
                 file: None,
+                detached: None,
                 status: t.status.as_str(),
                 current_step: t.current_step as i64,
                 human_action: false,

@@ -7,6 +7,8 @@ use crate::state::AppState;
 use parapheur_domain::CircuitType;
 use parapheur_sign::SignError;
 use parapheur_sign::pades::{Placement, SignOptions};
+use parapheur_sign::pes::{self, PesOptions};
+use parapheur_sign::xades::{self, XmlOptions};
 use parapheur_store::blob::StoredBlob;
 use parapheur_store::documents::DocumentRow;
 use quick_xml::events::Event;
@@ -63,27 +65,48 @@ pub fn placement(xml: &str) -> Option<Placement> {
     }
 }
 
-/// Signs the document's current file as `caller` and stores the result.
+/// The outcome of a signature: a new main file (PAdES, PES: the signature is inside), or a
+/// detached signature stored beside an unchanged document (XAdES).
+#[derive(Debug)]
+pub enum Signed {
+    Replaced(StoredBlob),
+    Detached(StoredBlob, String),
+}
+
+impl Signed {
+    pub fn blob(&self) -> &StoredBlob {
+        match self {
+            Self::Replaced(b) | Self::Detached(b, _) => b,
+        }
+    }
+}
+
+/// The name of the `n`-th detached signature of `file` (`acte.xml` → `acte-signature-1.xml`).
+pub fn detached_name(file: &str, n: usize) -> String {
+    let stem = file.rsplit_once('.').map_or(file, |(s, _)| s);
+    format!("{stem}-signature-{n}.xml")
+}
+
+/// Signs the document's current file as `caller` in the format of its circuit type, and stores
+/// the result durably.
 pub async fn sign_document(
     state: &AppState,
     caller: &Caller,
     doc: &DocumentRow,
     comment: Option<&str>,
-) -> Result<StoredBlob, ApiError> {
+) -> Result<Signed, ApiError> {
     let ctype = CircuitType::parse(&doc.circuit_type)?;
-    match ctype {
-        CircuitType::BureautiquePdf => {}
-        CircuitType::BureautiqueXml
-        | CircuitType::HeliosAvecTeletransmission
-        | CircuitType::HeliosSansTeletransmission => {
-            return Err(ApiError::SignatureUnavailable);
-        }
-    }
     let org = state
         .db
         .subscriber_name(&doc.siren)
         .await?
         .unwrap_or_default();
+    let existing = match ctype {
+        CircuitType::BureautiqueXml => state.db.detached_signatures(doc.id).await?.len(),
+        CircuitType::BureautiquePdf
+        | CircuitType::HeliosAvecTeletransmission
+        | CircuitType::HeliosSansTeletransmission => 0,
+    };
     let mut opts = SignOptions::new(caller.full_name.clone());
     opts.reason = Some(
         comment
@@ -93,13 +116,14 @@ pub async fn sign_document(
     );
     opts.location = Some(org.clone()).filter(|o| !o.is_empty());
     opts.placement = doc.pictograms.as_deref().and_then(placement);
-    let (st, caller, doc_key, siren) = (
+    let (st, caller, doc_key, siren, filename) = (
         state.clone(),
         caller.clone(),
         doc.blob_key.clone(),
         doc.siren.clone(),
+        doc.filename.clone(),
     );
-    let stored = tokio::task::spawn_blocking(move || -> Result<StoredBlob, ApiError> {
+    tokio::task::spawn_blocking(move || -> Result<Signed, ApiError> {
         let cred = st
             .pki
             .user(
@@ -111,13 +135,30 @@ pub async fn sign_document(
             )
             .map_err(|e| ApiError::Internal(e.into()))?;
         let original = st.blobs.get(&doc_key)?;
-        let suffix =
-            parapheur_sign::pades::sign_suffix(&original, &cred, &opts).map_err(sign_error)?;
-        Ok(st.blobs.put_parts(&[&original, &suffix])?)
+        Ok(match ctype {
+            CircuitType::BureautiquePdf => {
+                let suffix = parapheur_sign::pades::sign_suffix(&original, &cred, &opts)
+                    .map_err(sign_error)?;
+                Signed::Replaced(st.blobs.put_parts(&[&original, &suffix])?)
+            }
+            CircuitType::BureautiqueXml => {
+                let xml_opts = XmlOptions {
+                    mime_type: Some("text/xml".into()),
+                    ..XmlOptions::default()
+                };
+                let sig = xades::sign_detached(&filename, &original, &cred, &xml_opts)
+                    .map_err(sign_error)?;
+                Signed::Detached(st.blobs.put(&sig)?, detached_name(&filename, existing + 1))
+            }
+            CircuitType::HeliosAvecTeletransmission | CircuitType::HeliosSansTeletransmission => {
+                let signed =
+                    pes::sign_pes(&original, &cred, &PesOptions::default()).map_err(sign_error)?;
+                Signed::Replaced(st.blobs.put(&signed)?)
+            }
+        })
     })
     .await
-    .map_err(|e| ApiError::Internal(e.into()))??;
-    Ok(stored)
+    .map_err(|e| ApiError::Internal(e.into()))?
 }
 
 #[cfg(test)]

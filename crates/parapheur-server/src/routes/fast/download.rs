@@ -83,17 +83,28 @@ pub async fn download(
         .await
         .map_err(anyhow::Error::from)??;
     let (with_fdc, with_acquit) = (flag(&q, "FdC"), flag(&q, "acquit"));
-    if !with_fdc && !with_acquit {
+    // Detached signatures (XAdES) travel with the document they sign.
+    let signatures = state.db.detached_signatures(doc.id).await?;
+    if !with_fdc && !with_acquit && signatures.is_empty() {
         return Ok(attachment(&doc.filename, bytes));
     }
-    // A ZIP with the document, and the fiche de circulation when asked. Acknowledgements of PES
-    // documents are added once Helios transmission exists; none exists yet.
+    // A ZIP with the document, its detached signatures, and the fiche de circulation when
+    // asked. Acknowledgements of PES documents are added once Helios transmission exists.
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default();
     let zerr = |e: zip::result::ZipError| ApiError::Internal(e.into());
     zip.start_file(doc.filename.as_str(), opts).map_err(zerr)?;
     zip.write_all(&bytes)
         .map_err(|e| ApiError::Internal(e.into()))?;
+    for sig in signatures {
+        let blobs = state.blobs.clone();
+        let sig_bytes = tokio::task::spawn_blocking(move || blobs.get(&sig.blob_key))
+            .await
+            .map_err(anyhow::Error::from)??;
+        zip.start_file(sig.filename.as_str(), opts).map_err(zerr)?;
+        zip.write_all(&sig_bytes)
+            .map_err(|e| ApiError::Internal(e.into()))?;
+    }
     if with_fdc {
         let pdf = fdc::build(&state, &doc).await?;
         zip.start_file(fdc_name(doc.id), opts).map_err(zerr)?;

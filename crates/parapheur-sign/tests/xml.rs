@@ -11,8 +11,12 @@ use parapheur_sign::xmlverify::{verify_pes, verify_xades_detached};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const TOOLS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/tools");
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/pes");
+/// The shared directory beside the checkout (`../shared`), or `PARAPHEUR_SHARED_DIR`.
+fn shared(sub: &str) -> std::path::PathBuf {
+    let base = std::env::var("PARAPHEUR_SHARED_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared").to_owned());
+    Path::new(&base).join(sub)
+}
 
 struct Pki {
     dir: tempfile::TempDir,
@@ -40,7 +44,7 @@ fn issue(p: &Pki, kind: KeyKind) -> Credential {
 
 /// Runs the shared validator harness; panics with a clear message when a tool is missing.
 fn validate(args: &[&Path]) -> (bool, String) {
-    let script = Path::new(TOOLS).join("validate-signature.sh");
+    let script = shared("tools").join("validate-signature.sh");
     assert!(
         script.exists(),
         "{} is missing (the shared tools are required by these tests)",
@@ -378,7 +382,7 @@ fn pes_two_phase_and_doctype_refused() {
 }
 
 fn fixture(name: &str) -> Option<Vec<u8>> {
-    let path = Path::new(FIXTURES).join(name);
+    let path = shared("fixtures/pes").join(name);
     match std::fs::read(&path) {
         Ok(b) => Some(b),
         Err(_) => {

@@ -179,19 +179,20 @@ impl Db {
         siren: &str,
         emails: &[String],
     ) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut out = Vec::with_capacity(emails.len());
-        for e in emails {
-            let r: Option<(String, i64)> = sqlx::query_as(
-                "SELECT u.email, u.id FROM users u JOIN memberships m ON m.user_id = u.id \
-                 WHERE u.email = $1 AND m.siren = $2",
-            )
-            .bind(e)
-            .bind(siren)
-            .fetch_optional(&self.read)
-            .await?;
-            out.extend(r);
+        if emails.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        let list: Vec<String> = (0..emails.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT u.email, u.id FROM users u JOIN memberships m ON m.user_id = u.id \
+             WHERE m.siren = $1 AND u.email IN ({}) ORDER BY u.email",
+            list.join(", ")
+        );
+        let mut q = sqlx::query_as(&sql).bind(siren);
+        for e in emails {
+            q = q.bind(e);
+        }
+        Ok(q.fetch_all(&self.read).await?)
     }
 
     pub async fn upsert_circuit(&self, c: &CircuitRow) -> Result<(), StoreError> {

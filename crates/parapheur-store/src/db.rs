@@ -1,6 +1,7 @@
 //! Connection pools for SQLite and PostgreSQL behind one type, and migrations.
 
 use crate::StoreError;
+use crate::batch::Batcher;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 use std::time::Duration;
@@ -18,6 +19,8 @@ pub struct Db {
     pub engine: Engine,
     pub read: AnyPool,
     pub write: AnyPool,
+    /// Group commit of deposits (SQLite, where writes are serialized anyway).
+    pub(crate) batcher: Option<Batcher>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -36,6 +39,8 @@ impl Db {
             let opts = || {
                 AnyPoolOptions::new()
                     .acquire_timeout(Duration::from_secs(30))
+                    // Local connections do not go stale; a ping per checkout costs a thread hop.
+                    .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(
@@ -49,11 +54,13 @@ impl Db {
             };
             let write = opts().max_connections(1).connect(&url).await?;
             SQLITE_MIGRATIONS.run(&write).await?;
-            let read = opts().max_connections(8).connect(&url).await?;
+            let read = opts().max_connections(4).connect(&url).await?;
+            let batcher = Some(Batcher::start(write.clone()));
             Ok(Self {
                 engine: Engine::Sqlite,
                 read,
                 write,
+                batcher,
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = AnyPoolOptions::new()
@@ -66,6 +73,7 @@ impl Db {
                 engine: Engine::Postgres,
                 read: pool.clone(),
                 write: pool,
+                batcher: None,
             })
         } else {
             Err(StoreError::UnsupportedUrl(url.to_owned()))

@@ -120,94 +120,138 @@ async fn insert_entries(
     id: i64,
     entries: &[NewEntry],
 ) -> Result<(), StoreError> {
-    let now = now_ms();
-    for e in entries {
-        sqlx::query(
-            "INSERT INTO history (document_id, at_ms, user_id, user_fullname, state_name, comment) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(id)
-        .bind(now)
-        .bind(e.user_id)
-        .bind(&e.user_fullname)
-        .bind(e.state_name)
-        .bind(&e.comment)
-        .execute(&mut **tx)
-        .await?;
+    if entries.is_empty() {
+        return Ok(());
     }
+    let now = now_ms();
+    let sql = format!(
+        "INSERT INTO history (document_id, at_ms, user_id, user_fullname, state_name, comment) VALUES {}",
+        values(entries.len(), 6, 1)
+    );
+    let mut q = sqlx::query(&sql);
+    for e in entries {
+        q = q
+            .bind(id)
+            .bind(now)
+            .bind(e.user_id)
+            .bind(&e.user_fullname)
+            .bind(e.state_name)
+            .bind(&e.comment);
+    }
+    q.execute(&mut **tx).await?;
     Ok(())
+}
+
+/// `($1, $2, ...), (...)` for `rows` rows of `cols` placeholders starting at `$first`.
+fn values(rows: usize, cols: usize, first: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let ps: Vec<String> = (0..cols)
+                .map(|c| format!("${}", first + r * cols + c))
+                .collect();
+            format!("({})", ps.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Inserts a deposit inside an open transaction (multi-row statements: few round trips).
+pub(crate) async fn insert_document_in(
+    tx: &mut Transaction<'_, Any>,
+    d: &NewDocument,
+) -> Result<i64, StoreError> {
+    let now = now_ms();
+    let res: Result<(i64,), sqlx::Error> = sqlx::query_as(
+        "INSERT INTO documents (siren, circuit_id, circuit_type, label, filename, blob_key, size, \
+         sha256, depositor_id, status, current_step, metadata_required, comment, email_to, \
+         email_cc, agents, pictograms, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) \
+         RETURNING id",
+    )
+    .bind(&d.siren)
+    .bind(&d.circuit_id)
+    .bind(&d.circuit_type)
+    .bind(&d.label)
+    .bind(&d.file.filename)
+    .bind(&d.file.blob_key)
+    .bind(d.file.size)
+    .bind(&d.file.sha256)
+    .bind(d.depositor_id)
+    .bind(d.status)
+    .bind(d.current_step)
+    .bind(i64::from(d.metadata_required))
+    .bind(&d.comment)
+    .bind(&d.email_to)
+    .bind(&d.email_cc)
+    .bind(&d.agents)
+    .bind(&d.pictograms)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await;
+    let (id,) = match res {
+        Ok(r) => r,
+        Err(e) if StoreError::is_unique_violation(&e) => return Err(StoreError::Duplicate),
+        Err(e) => return Err(e.into()),
+    };
+    if !d.steps.is_empty() {
+        let sql = format!(
+            "INSERT INTO document_steps (document_id, idx, kind) VALUES {}",
+            values(d.steps.len(), 3, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for (idx, (kind, _)) in d.steps.iter().enumerate() {
+            q = q.bind(id).bind(idx as i64).bind(kind);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    let mut members: Vec<(i64, i64)> = d
+        .steps
+        .iter()
+        .enumerate()
+        .flat_map(|(idx, (_, m))| m.iter().map(move |u| (idx as i64, *u)))
+        .collect();
+    members.sort_unstable();
+    members.dedup();
+    if !members.is_empty() {
+        let sql = format!(
+            "INSERT INTO document_step_members (document_id, idx, user_id) VALUES {}",
+            values(members.len(), 3, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for (idx, user) in &members {
+            q = q.bind(id).bind(*idx).bind(*user);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    if !d.annexes.is_empty() {
+        let sql = format!(
+            "INSERT INTO annexes (document_id, filename, blob_key, size) VALUES {}",
+            values(d.annexes.len(), 4, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for a in &d.annexes {
+            q = q.bind(id).bind(&a.filename).bind(&a.blob_key).bind(a.size);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    insert_entries(tx, id, &d.entries).await?;
+    Ok(id)
 }
 
 impl Db {
     /// Records a deposit: document, steps, members, annexes, history. The blobs must already
     /// be durable. Returns the new id, or `Duplicate` when the FAST triplet is taken.
-    pub async fn insert_document(&self, d: &NewDocument) -> Result<i64, StoreError> {
-        let mut tx = self.write.begin().await?;
-        let now = now_ms();
-        let res: Result<(i64,), sqlx::Error> = sqlx::query_as(
-            "INSERT INTO documents (siren, circuit_id, circuit_type, label, filename, blob_key, size, \
-             sha256, depositor_id, status, current_step, metadata_required, comment, email_to, \
-             email_cc, agents, pictograms, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) \
-             RETURNING id",
-        )
-        .bind(&d.siren)
-        .bind(&d.circuit_id)
-        .bind(&d.circuit_type)
-        .bind(&d.label)
-        .bind(&d.file.filename)
-        .bind(&d.file.blob_key)
-        .bind(d.file.size)
-        .bind(&d.file.sha256)
-        .bind(d.depositor_id)
-        .bind(d.status)
-        .bind(d.current_step)
-        .bind(i64::from(d.metadata_required))
-        .bind(&d.comment)
-        .bind(&d.email_to)
-        .bind(&d.email_cc)
-        .bind(&d.agents)
-        .bind(&d.pictograms)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await;
-        let (id,) = match res {
-            Ok(r) => r,
-            Err(e) if StoreError::is_unique_violation(&e) => return Err(StoreError::Duplicate),
-            Err(e) => return Err(e.into()),
-        };
-        for (idx, (kind, members)) in d.steps.iter().enumerate() {
-            let idx = idx as i64;
-            sqlx::query("INSERT INTO document_steps (document_id, idx, kind) VALUES ($1, $2, $3)")
-                .bind(id)
-                .bind(idx)
-                .bind(kind)
-                .execute(&mut *tx)
-                .await?;
-            for m in members {
-                sqlx::query(
-                    "INSERT INTO document_step_members (document_id, idx, user_id) VALUES ($1, $2, $3) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(id)
-                .bind(idx)
-                .bind(m)
-                .execute(&mut *tx)
-                .await?;
+    /// On SQLite, concurrent deposits share one transaction and one fsync (group commit).
+    pub async fn insert_document(&self, d: NewDocument) -> Result<i64, StoreError> {
+        match &self.batcher {
+            Some(b) => b.submit(d).await,
+            None => {
+                let mut tx = self.write.begin().await?;
+                let id = insert_document_in(&mut tx, &d).await?;
+                tx.commit().await?;
+                Ok(id)
             }
         }
-        for a in &d.annexes {
-            sqlx::query("INSERT INTO annexes (document_id, filename, blob_key, size) VALUES ($1, $2, $3, $4)")
-                .bind(id)
-                .bind(&a.filename)
-                .bind(&a.blob_key)
-                .bind(a.size)
-                .execute(&mut *tx)
-                .await?;
-        }
-        insert_entries(&mut tx, id, &d.entries).await?;
-        tx.commit().await?;
-        Ok(id)
     }
 
     pub async fn document(&self, id: i64) -> Result<Option<DocumentRow>, StoreError> {
@@ -226,6 +270,45 @@ impl Db {
             .fetch_optional(&self.read)
             .await?;
         Ok(r.map(|t| t.0))
+    }
+
+    /// The document's subscriber and history in one query (`None` for an unknown id): the
+    /// history route's authorization and answer in a single round trip.
+    pub async fn history_with_siren(
+        &self,
+        id: i64,
+    ) -> Result<Option<(String, Vec<HistoryRow>)>, StoreError> {
+        type Row = (
+            String,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT d.siren, h.at_ms, h.user_id, h.user_fullname, h.state_name, h.comment \
+             FROM documents d LEFT JOIN history h ON h.document_id = d.id WHERE d.id = $1 ORDER BY h.id",
+        )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?;
+        let Some(siren) = rows.first().map(|r| r.0.clone()) else {
+            return Ok(None);
+        };
+        let entries = rows
+            .into_iter()
+            .filter_map(|(_, at, user_id, name, state, comment)| {
+                Some(HistoryRow {
+                    at_ms: at?,
+                    user_id,
+                    user_fullname: name?,
+                    state_name: state?,
+                    comment,
+                })
+            })
+            .collect();
+        Ok(Some((siren, entries)))
     }
 
     pub async fn history(&self, id: i64) -> Result<Vec<HistoryRow>, StoreError> {

@@ -18,6 +18,8 @@ pub enum StoreError {
     Conflict,
     #[error("unsupported database URL {0:?} (sqlite:// or postgres://)")]
     UnsupportedUrl(String),
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
 }

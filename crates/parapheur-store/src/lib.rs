@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod accounts;
+mod batch;
 pub mod blob;
 pub mod db;
 pub mod documents;

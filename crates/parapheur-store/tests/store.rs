@@ -137,15 +137,15 @@ async fn suite(db: &Db) {
         ("visa".into(), vec![member]),
         ("signature".into(), vec![member]),
     ];
-    let id = db.insert_document(&d).await.unwrap();
+    let id = db.insert_document(d.clone()).await.unwrap();
     assert!(matches!(
-        db.insert_document(&d).await,
+        db.insert_document(d.clone()).await,
         Err(StoreError::Duplicate)
     ));
     let mut ondemand = d.clone();
     ondemand.circuit_id = None;
-    let od1 = db.insert_document(&ondemand).await.unwrap();
-    let od2 = db.insert_document(&ondemand).await.unwrap();
+    let od1 = db.insert_document(ondemand.clone()).await.unwrap();
+    let od2 = db.insert_document(ondemand.clone()).await.unwrap();
     assert_ne!(od1, od2, "on-demand circuits have no triplet rule");
 
     let row = db.document(id).await.unwrap().unwrap();
@@ -286,4 +286,69 @@ async fn migrations_give_the_same_schema_on_both_engines() {
         return;
     };
     assert_eq!(lite_cols, columns(&pg).await);
+}
+
+/// Concurrent deposits share transactions (group commit on SQLite): a duplicate fails alone and
+/// every acknowledged id is there.
+async fn concurrent_deposits(db: &Db) {
+    db.upsert_subscriber("200000001", "Commune A")
+        .await
+        .unwrap();
+    let depot = db
+        .upsert_user(&UserUpsert {
+            email: "d@a.fr",
+            first_name: "D",
+            last_name: "D",
+            auth_type: "BASIC",
+            password_hash: Some("h"),
+            certificate: None,
+        })
+        .await
+        .unwrap();
+    let mut handles = Vec::new();
+    for i in 0..40 {
+        let db = db.clone();
+        // Every fifth label is used twice.
+        let label = if i % 5 == 0 {
+            "same".to_owned()
+        } else {
+            format!("l{i}")
+        };
+        let mut d = doc(&label, Some("C"));
+        d.depositor_id = depot;
+        d.steps = vec![];
+        d.entries[0].user_id = Some(depot);
+        handles.push(tokio::spawn(async move { db.insert_document(d).await }));
+    }
+    let mut ok = Vec::new();
+    let mut dup = 0;
+    for h in handles {
+        match h.await.unwrap() {
+            Ok(id) => ok.push(id),
+            Err(StoreError::Duplicate) => dup += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!((ok.len(), dup), (33, 7));
+    for id in ok {
+        assert_eq!(db.history(id).await.unwrap().len(), 1);
+        assert!(db.document(id).await.unwrap().is_some());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_deposits_on_sqlite() {
+    let (db, _dir) = sqlite().await;
+    concurrent_deposits(&db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_deposits_on_postgres() {
+    let Some(db) = postgres().await else {
+        eprintln!(
+            "PARAPHEUR_TEST_DATABASE_URL is not set: the PostgreSQL run is skipped (CI sets it)"
+        );
+        return;
+    };
+    concurrent_deposits(&db).await;
 }

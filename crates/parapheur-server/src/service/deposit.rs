@@ -200,7 +200,10 @@ pub async fn deposit(
             circuit.formats.join(", ")
         )));
     }
-    check_content(&main)?;
+    let checked = main.clone();
+    tokio::task::spawn_blocking(move || check_content(&checked))
+        .await
+        .map_err(anyhow::Error::from)??;
     annexes.extend(req.annexes);
     for a in &annexes {
         if a.bytes.is_empty() {
@@ -264,7 +267,7 @@ pub async fn deposit(
         annexes: stored[1..].iter().map(to_file).collect(),
         entries: entries_for(&t.entries, caller.user_id, &caller.full_name),
     };
-    match state.db.insert_document(&doc).await {
+    match state.db.insert_document(doc).await {
         Ok(id) => {
             tracing::info!(document.id = id, siren, "document deposited");
             Ok(DocumentId::new(id))

@@ -2,8 +2,9 @@
 
 use super::doc_id;
 use crate::auth::FastCaller;
+use crate::error::ApiError;
 use crate::error::FastError;
-use crate::service::{documents, iso_date};
+use crate::service::iso_date;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -23,8 +24,10 @@ pub async fn history(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<HistoryEntry>>, FastError> {
     let id = doc_id(&id)?;
-    documents::authorize_read(&state, &caller, id).await?;
-    let rows = state.db.history(id.get()).await?;
+    let rows = match state.db.history_with_siren(id.get()).await? {
+        Some((siren, rows)) if caller.is_member(&siren) => rows,
+        _ => return Err(ApiError::InvalidDocId.into()),
+    };
     Ok(Json(
         rows.into_iter()
             .map(|h| HistoryEntry {

@@ -23,9 +23,10 @@ pub async fn define(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(), FastError> {
+    // The body is read first: answering before the client has sent it all makes it see a reset.
+    let form = Form::read(&headers, body, state.cfg.max_upload_bytes).await?;
     let id = doc_id(&id)?;
     documents::authorize_read(&state, &caller, id).await?;
-    let form = Form::read(&headers, body, state.cfg.max_upload_bytes).await?;
     let part = form
         .parts
         .iter()

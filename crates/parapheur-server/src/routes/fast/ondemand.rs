@@ -19,9 +19,10 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, FastError> {
+    // The body is read first: answering before the client has sent it all makes it see a reset.
+    let form = Form::read(&headers, body, state.cfg.max_upload_bytes).await?;
     let siren = Siren::parse(&siren)?;
     crate::service::deposit::authorize_subscriber(&state, &caller, &siren).await?;
-    let form = Form::read(&headers, body, state.cfg.max_upload_bytes).await?;
     let circuit_json = form.text("circuit")?;
     if circuit_json.is_empty() {
         return Err(ApiError::CircuitDefinition("the `circuit` part is missing".into()).into());

@@ -19,9 +19,10 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, FastError> {
+    // The body is read first: answering before the client has sent it all makes it see a reset.
+    let form = Form::read(&headers, body, state.cfg.max_upload_bytes).await?;
     let siren = Siren::parse(&siren)?;
     let circuit = CircuitId::parse(&circuit)?;
-    let form = Form::read(&headers, body, state.cfg.max_upload_bytes).await?;
     let file = form.file(&["doc", "content"])?.ok_or_else(|| {
         ApiError::BadParameter("the file part `doc` (or `content`) is missing".into())
     })?;

@@ -102,9 +102,13 @@ steps = [ { step = "visa", members = ["valideur@demo.parapheur.fr"] } ]
 "#;
 
 /// Applies the demo provisioning and writes the sample PDF; returns the text to print.
-pub async fn prepare(cfg: &Config, db: &parapheur_store::Db) -> anyhow::Result<String> {
+pub async fn prepare(
+    cfg: &Config,
+    db: &parapheur_store::Db,
+    pki: &crate::pki::Pki,
+) -> anyhow::Result<String> {
     let p = provision::parse(PROVISIONING).context("built-in demo provisioning")?;
-    provision::apply(db, &p, Path::new("."))
+    provision::apply(db, pki, &p, Path::new("."))
         .await
         .context("built-in demo provisioning")?;
     let pdf_path = cfg.data_dir.join("demo.pdf");

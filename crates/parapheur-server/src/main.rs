@@ -68,7 +68,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let provision_file = (!cfg.provision.is_empty()).then(|| PathBuf::from(&cfg.provision));
             let state = open_state(cfg).await.map_err(|e| format!("{e:#}"))?;
             if let Some(f) = provision_file {
-                provision::apply_file(&state.db, &f)
+                provision::apply_file(&state.db, &state.pki, &f)
                     .await
                     .map_err(|e| e.to_string())?;
             }
@@ -101,7 +101,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 cfg.public_url = format!("http://{addr}");
             }
             let state = open_state(cfg).await.map_err(|e| format!("{e:#}"))?;
-            let text = demo::prepare(&state.cfg, &state.db)
+            let text = demo::prepare(&state.cfg, &state.db, &state.pki)
                 .await
                 .map_err(|e| format!("{e:#}"))?;
             println!("{text}");
@@ -111,7 +111,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let cfg = load(config.as_deref())?;
             init_tracing(&cfg.log);
             let state = open_state(cfg).await.map_err(|e| format!("{e:#}"))?;
-            provision::apply_file(&state.db, &file)
+            provision::apply_file(&state.db, &state.pki, &file)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{}: applied", file.display());

@@ -1,6 +1,7 @@
 //! The provisioning file (CONTRACT §3): subscribers, users and circuits, applied idempotently.
 
 use crate::auth::hash_password;
+use crate::pki::Pki;
 use crate::service::deposit::StoredStep;
 use parapheur_domain::{CircuitId, CircuitType, Email, Siren, StepKind};
 use parapheur_store::Db;
@@ -25,6 +26,9 @@ pub struct Provisioning {
 pub struct SubscriberDef {
     pub siren: String,
     pub name: String,
+    /// The subscriber's seal as a PKCS#12 file (otherwise the internal CA issues one).
+    pub seal_pkcs12: Option<String>,
+    pub seal_pkcs12_password: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -39,6 +43,9 @@ pub struct UserDef {
     pub authentication: String,
     pub password: Option<String>,
     pub certificate: Option<String>,
+    /// The user's signing key and chain as a PKCS#12 file (otherwise the internal CA issues one).
+    pub pkcs12: Option<String>,
+    pub pkcs12_password: Option<String>,
     #[serde(default)]
     pub subscribers: Vec<String>,
     #[serde(default)]
@@ -102,17 +109,38 @@ fn span_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
 }
 
 /// Reads and applies a file; errors name the file.
-pub async fn apply_file(db: &Db, path: &Path) -> Result<(), ProvisionError> {
+pub async fn apply_file(db: &Db, pki: &Pki, path: &Path) -> Result<(), ProvisionError> {
     let text = std::fs::read_to_string(path).map_err(|e| perr(path.display(), e))?;
     let p = parse(&text).map_err(|e| perr(path.display(), e))?;
     let base = path.parent().unwrap_or(Path::new("."));
-    apply(db, &p, base)
+    apply(db, pki, &p, base)
         .await
         .map_err(|e| perr(path.display(), e))
 }
 
+/// Reads a PKCS#12 file relative to the provisioning file and installs it under `name`.
+fn import_pkcs12(
+    pki: &Pki,
+    base: &Path,
+    file: &str,
+    password: Option<&str>,
+    name: &str,
+) -> Result<(), String> {
+    let path = base.join(file);
+    let der = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let cred = parapheur_sign::Credential::from_pkcs12(&der, password.unwrap_or_default())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    pki.import(name, cred)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Applies a provisioning: creates or updates by key, never deletes.
-pub async fn apply(db: &Db, p: &Provisioning, base: &Path) -> Result<(), ProvisionError> {
+pub async fn apply(
+    db: &Db,
+    pki: &Pki,
+    p: &Provisioning,
+    base: &Path,
+) -> Result<(), ProvisionError> {
     let dberr = |e: parapheur_store::StoreError| ProvisionError(format!("database: {e}"));
     for (i, s) in p.subscribers.iter().enumerate() {
         let siren =
@@ -203,6 +231,16 @@ pub async fn apply(db: &Db, p: &Provisioning, base: &Path) -> Result<(), Provisi
             })
             .await
             .map_err(dberr)?;
+        if let Some(f) = &u.pkcs12 {
+            import_pkcs12(
+                pki,
+                base,
+                f,
+                u.pkcs12_password.as_deref(),
+                &format!("user-{id}"),
+            )
+            .map_err(|e| perr(at("pkcs12"), e))?;
+        }
         let admin = u.roles.iter().any(|r| r == "admin");
         for s in &sirens {
             db.set_membership(id, s.as_str(), admin)

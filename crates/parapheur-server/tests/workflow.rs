@@ -464,3 +464,54 @@ fn health_and_metrics() {
         "{m}"
     );
 }
+
+#[test]
+fn an_imported_pkcs12_signs_for_its_user() {
+    use parapheur_sign::ca::{InternalCa, KeyKind, Subject};
+    let ext = tempfile::tempdir().unwrap();
+    let their_ca = InternalCa::open_or_create(ext.path(), "Autorité externe").unwrap();
+    let subject = Subject {
+        common_name: "Sophie Signe (carte)".into(),
+        email: Some("s1@a.fr".into()),
+        organization: Some("Commune A".into()),
+        organization_id: None,
+    };
+    let cred = their_ca.issue(&subject, KeyKind::Seal).unwrap();
+    let mut chain = openssl::stack::Stack::new().unwrap();
+    chain.push(their_ca.certificate().clone()).unwrap();
+    let p12 = openssl::pkcs12::Pkcs12::builder()
+        .name("s1")
+        .pkey(&cred.key)
+        .cert(cred.certificate())
+        .ca(chain)
+        .build2("secret-p12")
+        .unwrap()
+        .to_der()
+        .unwrap();
+    let extra = r#"
+[[users]]
+email = "s1@a.fr"
+first_name = "Sophie"
+last_name = "Signe"
+subscribers = ["200000001"]
+pkcs12 = "s1.p12"
+pkcs12_password = "secret-p12"
+"#;
+    let app = TestApp::start_with(BIN, "", extra, &[("s1.p12", p12)]);
+    let c = app.as_user("depot@a.fr");
+    let id = c
+        .upload(SIREN_A, "S", "p12.pdf", pdf::small("p12"), "")
+        .id();
+    let r = app.as_user("s1@a.fr").act(id, "sign", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let signed = c.get(&format!("{V1}/documents/v2/{id}/download")).body;
+    let (n, out) =
+        parapheur_test_utils::pyhanko_valid(&signed, &their_ca.certificate().to_pem().unwrap());
+    assert_eq!(n, 1, "{out}");
+    assert!(out.contains("Sophie Signe (carte)") || !out.is_empty());
+    // Our own CA does not vouch for that key.
+    let ours = parapheur_test_utils::Client::new(&app.base, None)
+        .get("/api/v1/pki/ca.pem")
+        .body;
+    assert_eq!(parapheur_test_utils::pyhanko_valid(&signed, &ours).0, 0);
+}

@@ -159,9 +159,26 @@ impl TestApp {
     /// Starts the binary with the standard provisioning. `extra_config` is appended to the
     /// TOML configuration (e.g. `max_upload_bytes = 300000`).
     pub fn start(bin: &str, extra_config: &str) -> Self {
+        Self::start_with(bin, extra_config, "", &[])
+    }
+
+    /// Like `start`, with `extra_provisioning` appended to the standard provisioning and `files`
+    /// written beside it (provisioning paths are relative to its directory).
+    pub fn start_with(
+        bin: &str,
+        extra_config: &str,
+        extra_provisioning: &str,
+        files: &[(&str, Vec<u8>)],
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("provision.toml"), PROVISIONING)
-            .expect("write provisioning");
+        for (name, bytes) in files {
+            std::fs::write(dir.path().join(name), bytes).expect("write file");
+        }
+        std::fs::write(
+            dir.path().join("provision.toml"),
+            format!("{PROVISIONING}\n{extra_provisioning}"),
+        )
+        .expect("write provisioning");
         let mut app = Self {
             dir,
             base: String::new(),

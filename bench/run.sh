@@ -156,20 +156,6 @@ DOCS=$(metric parapheur_uploads_total)
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID" 2>/dev/null || true
 
-# The same history load with the history cache off: every request reads the database.
-say "history, cache off: $HISTORY_CONNS connections, ${DURATION}s"
-PARAPHEUR_FAST__HISTORY_CACHE_MS=0 RUST_LOG=${RUST_LOG:-warn} "$BIN/parapheur" demo --listen "127.0.0.1:$PORT" \
-    --data-dir "$DATA" >>"$BENCH_DIR/server.out" 2>>"$BENCH_DIR/server.err" &
-SERVER_PID=$!
-PIDS+=("$SERVER_PID")
-wait_http "http://127.0.0.1:$PORT/healthz"
-curl -fsS -H "Authorization: $AUTH" "$HIST_URL" >/dev/null
-wrk -t"$WRK_THREADS" -c"$HISTORY_CONNS" -d"${DURATION}s" --latency -H "Authorization: $AUTH" \
-    "$HIST_URL" >"$BENCH_DIR/wrk-history-nocache.txt"
-read -r HISTNC_RPS HISTNC_P50 HISTNC_P99 < <(wrk_fields "$BENCH_DIR/wrk-history-nocache.txt")
-kill -TERM "$SERVER_PID"
-wait "$SERVER_PID" 2>/dev/null || true
-
 # --- cold start on the data directory just filled ---------------------------------------------
 cat >"$BENCH_DIR/serve.toml" <<EOF
 listen = "127.0.0.1:$COLD_PORT"
@@ -208,8 +194,6 @@ for c in $UPLOAD_CONNS; do
 done
 r=$(awk -v a="$HIST_RPS" -v b="$BARE_RPS" 'BEGIN { print (b > 0) ? a / b : 0 }')
 echo "| history reads/s, $HISTORY_CONNS connections (p50 $HIST_P50 ms, p99 $HIST_P99 ms; errors: $HIST_ERR FAST, $HIST_NON2XX non-2xx) | $HIST_RPS | $BARE_RPS (bare-axum; p50 $BARE_P50 ms, p99 $BARE_P99 ms) | $(ratio "$HIST_RPS" "$BARE_RPS") | ≥ 50 % | $(met "$r" 0.5) |"
-r=$(awk -v a="$HISTNC_RPS" -v b="$BARE_RPS" 'BEGIN { print (b > 0) ? a / b : 0 }')
-echo "| history reads/s, cache off (\`history_cache_ms = 0\`), $HISTORY_CONNS connections (p50 $HISTNC_P50 ms, p99 $HISTNC_P99 ms) | $HISTNC_RPS | $BARE_RPS (bare-axum) | $(ratio "$HISTNC_RPS" "$BARE_RPS") | (for information) | $(met "$r" 0.5) |"
 c_ok=$(awk -v m="$COLD_SERVE" 'BEGIN { print (m < 200) ? "met" : "**missed**" }')
 echo "| cold start, \`serve\`, median of $COLD_RUNS (min–max $COLD_SERVE_RANGE ms; $DOCS documents) | $COLD_SERVE ms | | | < 200 ms | $c_ok |"
 c_ok=$(awk -v m="$COLD_DEMO" 'BEGIN { print (m < 200) ? "met" : "**missed**" }')

@@ -52,9 +52,6 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct FastConfig {
     pub error_status: u16,
-    /// How long a document's history may be served from memory (0 disables). Writes through
-    /// this instance invalidate at once; other instances' writes are seen within this delay.
-    pub history_cache_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -126,10 +123,7 @@ impl Default for Config {
 
 impl Default for FastConfig {
     fn default() -> Self {
-        Self {
-            error_status: 200,
-            history_cache_ms: 1000,
-        }
+        Self { error_status: 200 }
     }
 }
 impl Default for MailConfig {
@@ -284,7 +278,6 @@ log          = "info"                         # tracing filter
 
 [fast]
 error_status = 200        # HTTP status of business errors on FAST routes (clients expect 200)
-history_cache_ms = 1000   # histories served from memory this long (0 = off); local writes invalidate
 
 [mail]
 transport  = "outbox"     # "outbox" (one .eml file per message) | "smtp"

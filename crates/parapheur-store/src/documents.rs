@@ -1,9 +1,7 @@
 //! Documents, their circuit snapshot, annexes, metadata and history.
 
-use crate::history_cache::HistorySnapshot;
 use crate::{Db, StoreError, now_ms};
 use sqlx::{Any, FromRow, Transaction};
-use std::sync::Arc;
 
 /// A history entry to append.
 #[derive(Debug, Clone)]
@@ -275,16 +273,11 @@ impl Db {
     }
 
     /// The document's subscriber and history in one query (`None` for an unknown id): the
-    /// history route's authorization and answer in a single round trip, served from a
-    /// short-lived cache when the document was read recently (see `history_cache`).
+    /// history route's authorization and answer in a single round trip.
     pub async fn history_with_siren(
         &self,
         id: i64,
-    ) -> Result<Option<Arc<HistorySnapshot>>, StoreError> {
-        if let Some(s) = self.history_cache.get(id) {
-            return Ok(Some(s));
-        }
-        let generation = self.history_cache.generation();
+    ) -> Result<Option<(String, Vec<HistoryRow>)>, StoreError> {
         type Row = (
             String,
             Option<i64>,
@@ -315,9 +308,7 @@ impl Db {
                 })
             })
             .collect();
-        let snap = Arc::new(HistorySnapshot { siren, entries });
-        self.history_cache.put(id, snap.clone(), generation);
-        Ok(Some(snap))
+        Ok(Some((siren, entries)))
     }
 
     pub async fn history(&self, id: i64) -> Result<Vec<HistoryRow>, StoreError> {
@@ -423,7 +414,6 @@ impl Db {
         }
         insert_entries(&mut tx, id, &t.entries).await?;
         tx.commit().await?;
-        self.history_cache.invalidate(id);
         Ok(())
     }
 
@@ -474,7 +464,6 @@ impl Db {
         }
         insert_entries(&mut tx, id, &t.entries).await?;
         tx.commit().await?;
-        self.history_cache.invalidate(id);
         Ok(())
     }
 
@@ -517,7 +506,6 @@ impl Db {
         };
         keys.push(main);
         tx.commit().await?;
-        self.history_cache.invalidate(id);
         Ok(keys)
     }
 

@@ -24,17 +24,16 @@ pub async fn history(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<HistoryEntry>>, FastError> {
     let id = doc_id(&id)?;
-    let snap = match state.db.history_with_siren(id.get()).await? {
-        Some(s) if caller.is_member(&s.siren) => s,
+    let rows = match state.db.history_with_siren(id.get()).await? {
+        Some((siren, rows)) if caller.is_member(&siren) => rows,
         _ => return Err(ApiError::InvalidDocId.into()),
     };
     Ok(Json(
-        snap.entries
-            .iter()
+        rows.into_iter()
             .map(|h| HistoryEntry {
-                user_fullname: h.user_fullname.clone(),
+                user_fullname: h.user_fullname,
                 date: iso_date(h.at_ms),
-                state_name: h.state_name.clone(),
+                state_name: h.state_name,
             })
             .collect(),
     ))

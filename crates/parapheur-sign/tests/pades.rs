@@ -175,3 +175,169 @@ fn our_verifier_agrees_with_the_validators() {
     assert!(r.signatures[0].integrity, "the first revision is intact");
     assert!(!r.signatures[1].integrity, "{r:?}");
 }
+
+/// A PDF with a text form field (its own AcroForm, referenced), an image, and three pages.
+fn form_and_image_pdf() -> Vec<u8> {
+    use lopdf::{Object, Stream, dictionary};
+    let mut doc = lopdf::Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let font = doc.add_object(
+        dictionary! {"Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica"},
+    );
+    let image = doc.add_object(Stream::new(
+        dictionary! {"Type" => "XObject", "Subtype" => "Image", "Width" => 2, "Height" => 2,
+        "ColorSpace" => "DeviceRGB", "BitsPerComponent" => 8},
+        vec![255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 0],
+    ));
+    let mut kids = Vec::new();
+    let mut first_page = None;
+    for i in 0..3 {
+        let content = doc.add_object(Stream::new(
+            lopdf::Dictionary::new(),
+            format!(
+                "q 100 0 0 100 72 500 cm /Im1 Do Q BT /F1 12 Tf 72 720 Td (Page {}) Tj ET",
+                i + 1
+            )
+            .into_bytes(),
+        ));
+        let page = doc.add_object(dictionary! {"Type" => "Page", "Parent" => pages_id, "Contents" => content,
+            "Resources" => dictionary! {"Font" => dictionary! {"F1" => font}, "XObject" => dictionary! {"Im1" => image}}});
+        first_page.get_or_insert(page);
+        kids.push(Object::Reference(page));
+    }
+    let page1 = first_page.unwrap();
+    let field = doc.add_object(
+        dictionary! {"Type" => "Annot", "Subtype" => "Widget", "FT" => "Tx",
+        "T" => Object::string_literal("objet"), "V" => Object::string_literal("Convention"),
+        "Rect" => vec![72.into(), 600.into(), 300.into(), 620.into()], "P" => page1},
+    );
+    let annots = doc.add_object(Object::Array(vec![Object::Reference(field)]));
+    if let Ok(Object::Dictionary(d)) = doc.get_object_mut(page1) {
+        d.set("Annots", Object::Reference(annots));
+    }
+    let acroform = doc.add_object(dictionary! {"Fields" => vec![Object::Reference(field)]});
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(
+            dictionary! {"Type" => "Pages", "Kids" => kids, "Count" => 3,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()]},
+        ),
+    );
+    let cat = doc
+        .add_object(dictionary! {"Type" => "Catalog", "Pages" => pages_id, "AcroForm" => acroform});
+    doc.trailer.set("Root", cat);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn forms_images_and_a_pdf_signed_by_pyhanko_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca(dir.path());
+    let other = InternalCa::open_or_create(&dir.path().join("other"), "Autre autorité").unwrap();
+    let both = dir.path().join("both.pem");
+    let mut pem = ca.certificate().to_pem().unwrap();
+    pem.extend(other.certificate().to_pem().unwrap());
+    std::fs::write(&both, &pem).unwrap();
+
+    // 1. A form with an image: our signature keeps the existing field and is valid.
+    let input = form_and_image_pdf();
+    let alice = ca.issue(&subject("Alice Martin"), KeyKind::Person).unwrap();
+    let signed = pades::sign(&input, &alice, &SignOptions::new("Alice Martin")).unwrap();
+    let p = dir.path().join("form.pdf");
+    std::fs::write(&p, &signed).unwrap();
+    assert!(qpdf_ok(&p));
+    let (n, text) = pyhanko_valid(&p, &both);
+    assert_eq!(n, 1, "{text}");
+    let doc = lopdf::Document::load_mem(&signed).unwrap();
+    let root = doc.trailer.get(b"Root").unwrap().as_reference().unwrap();
+    let af = doc
+        .get_dictionary(root)
+        .unwrap()
+        .get(b"AcroForm")
+        .unwrap()
+        .as_reference()
+        .unwrap();
+    let fields = doc
+        .get_dictionary(af)
+        .unwrap()
+        .get(b"Fields")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(fields, 2, "the text field stays beside the signature field");
+
+    // 2. The same file signed first by pyHanko, then by us: both signatures valid.
+    let signer = other.issue(&subject("Bob Externe"), KeyKind::Seal).unwrap();
+    let mut chain = openssl::stack::Stack::new().unwrap();
+    chain.push(other.certificate().clone()).unwrap();
+    let p12 = openssl::pkcs12::Pkcs12::builder()
+        .name("bob")
+        .pkey(&signer.key)
+        .cert(signer.certificate())
+        .ca(chain)
+        .build2("pw")
+        .unwrap();
+    std::fs::write(dir.path().join("bob.p12"), p12.to_der().unwrap()).unwrap();
+    std::fs::write(dir.path().join("pass.txt"), "pw").unwrap();
+    std::fs::write(dir.path().join("in.pdf"), &input).unwrap();
+    let out = Command::new("pyhanko")
+        .current_dir(dir.path())
+        .args([
+            "sign",
+            "addsig",
+            "--field",
+            "1/50,700,250,760/Sig1",
+            "--use-pades",
+            "pkcs12",
+            "--passfile",
+            "pass.txt",
+        ])
+        .args(["in.pdf", "by-pyhanko.pdf", "bob.p12"])
+        .output()
+        .expect("pyhanko is required by these tests");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs = std::fs::read(dir.path().join("by-pyhanko.pdf")).unwrap();
+    let ours = pades::sign(&theirs, &alice, &SignOptions::new("Alice Martin")).unwrap();
+    let p2 = dir.path().join("two-tools.pdf");
+    std::fs::write(&p2, &ours).unwrap();
+    assert!(qpdf_ok(&p2));
+    let (n, text) = pyhanko_valid(&p2, &both);
+    assert_eq!(n, 2, "{text}");
+    let report = parapheur_sign::verify::verify_pdf(
+        &ours,
+        &[ca.certificate().clone(), other.certificate().clone()],
+    )
+    .unwrap();
+    assert!(report.valid, "{report:?}");
+}
+
+#[test]
+fn a_pdf_with_object_streams_and_an_xref_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca(dir.path());
+    let ca_pem = dir.path().join("ca.pem");
+    std::fs::write(&ca_pem, ca.certificate().to_pem().unwrap()).unwrap();
+    let mut doc = lopdf::Document::load_mem(&form_and_image_pdf()).unwrap();
+    let mut modern = Vec::new();
+    doc.save_modern(&mut modern).unwrap();
+    let tail = String::from_utf8_lossy(&modern[modern.len().saturating_sub(400)..]).into_owned();
+    assert!(
+        !tail.contains("trailer"),
+        "the input must end with an xref stream: {tail}"
+    );
+    let alice = ca.issue(&subject("Alice Martin"), KeyKind::Person).unwrap();
+    let one = pades::sign(&modern, &alice, &SignOptions::new("Alice Martin")).unwrap();
+    let two = pades::sign(&one, &alice, &SignOptions::new("Alice Martin")).unwrap();
+    let p = dir.path().join("modern.pdf");
+    std::fs::write(&p, &two).unwrap();
+    assert!(qpdf_ok(&p));
+    let (n, text) = pyhanko_valid(&p, &ca_pem);
+    assert_eq!(n, 2, "{text}");
+}

@@ -184,7 +184,15 @@ impl Config {
             Env::prefixed("PARAPHEUR_")
                 .filter(|k| {
                     let k = k.as_str().to_ascii_lowercase();
-                    let top = k.split("__").next().unwrap_or_default().to_owned();
+                    // The key may reach the filter before or after `split` maps `__` to `.`.
+                    let top = k
+                        .split("__")
+                        .next()
+                        .unwrap_or_default()
+                        .split('.')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
                     TOP_KEYS.contains(&top.as_str())
                 })
                 .split("__"),
@@ -327,5 +335,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("bad.toml") && e.contains("error_statuz"), "{e}");
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("PARAPHEUR_FAST__ERROR_STATUS", "400");
+            jail.set_env("PARAPHEUR_LISTEN", "127.0.0.1:9999");
+            jail.set_env("PARAPHEUR_TEST_DATABASE_URL", "postgres://ignored");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.fast.error_status, 400);
+            assert_eq!(c.listen, "127.0.0.1:9999");
+            Ok(())
+        });
     }
 }

@@ -52,6 +52,9 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct FastConfig {
     pub error_status: u16,
+    /// How long a document's history may be served from memory (0 disables). Writes through
+    /// this instance invalidate at once; other instances' writes are seen within this delay.
+    pub history_cache_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -123,7 +126,10 @@ impl Default for Config {
 
 impl Default for FastConfig {
     fn default() -> Self {
-        Self { error_status: 200 }
+        Self {
+            error_status: 200,
+            history_cache_ms: 1000,
+        }
     }
 }
 impl Default for MailConfig {
@@ -286,6 +292,7 @@ log          = "info"                         # tracing filter
 
 [fast]
 error_status = 200        # HTTP status of business errors on FAST routes (clients expect 200)
+history_cache_ms = 1000   # histories served from memory this long (0 = off); local writes invalidate
 
 [mail]
 transport  = "outbox"     # "outbox" (one .eml file per message) | "smtp"
@@ -338,6 +345,7 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::result_large_err, reason = "figment's Jail API returns its own error type")]
     fn environment_overrides_nested_keys() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("PARAPHEUR_FAST__ERROR_STATUS", "400");

@@ -35,7 +35,8 @@ pub async fn open_state(cfg: Config) -> anyhow::Result<AppState> {
     }
     let db = Db::connect(&cfg.database_url)
         .await
-        .context("opening the database")?;
+        .context("opening the database")?
+        .with_history_ttl(std::time::Duration::from_millis(cfg.fast.history_cache_ms));
     let blobs = LocalBlobStore::open(cfg.blob_dir()).context("opening the blob store")?;
     let pki =
         pki::Pki::open(&cfg.data_dir).context("opening the internal certification authority")?;

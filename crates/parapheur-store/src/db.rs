@@ -2,8 +2,10 @@
 
 use crate::StoreError;
 use crate::batch::Batcher;
+use crate::history_cache::HistoryCache;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +23,7 @@ pub struct Db {
     pub write: AnyPool,
     /// Group commit of deposits (SQLite, where writes are serialized anyway).
     pub(crate) batcher: Option<Batcher>,
+    pub(crate) history_cache: Arc<HistoryCache>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -61,6 +64,7 @@ impl Db {
                 read,
                 write,
                 batcher,
+                history_cache: Arc::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = AnyPoolOptions::new()
@@ -74,10 +78,17 @@ impl Db {
                 read: pool.clone(),
                 write: pool,
                 batcher: None,
+                history_cache: Arc::default(),
             })
         } else {
             Err(StoreError::UnsupportedUrl(url.to_owned()))
         }
+    }
+
+    /// Sets how long histories are cached (zero disables the cache).
+    pub fn with_history_ttl(mut self, ttl: Duration) -> Self {
+        self.history_cache = Arc::new(HistoryCache::new(ttl));
+        self
     }
 
     /// A trivial query on each pool: used by `/healthz`.

@@ -1,7 +1,9 @@
 //! Documents, their circuit snapshot, annexes, metadata and history.
 
+use crate::history_cache::HistorySnapshot;
 use crate::{Db, StoreError, now_ms};
 use sqlx::{Any, FromRow, Transaction};
+use std::sync::Arc;
 
 /// A history entry to append.
 #[derive(Debug, Clone)]
@@ -273,11 +275,17 @@ impl Db {
     }
 
     /// The document's subscriber and history in one query (`None` for an unknown id): the
-    /// history route's authorization and answer in a single round trip.
+    /// history route's authorization and answer in a single round trip, served from a
+    /// short-lived cache when the document was read recently (see `history_cache`).
     pub async fn history_with_siren(
         &self,
         id: i64,
-    ) -> Result<Option<(String, Vec<HistoryRow>)>, StoreError> {
+    ) -> Result<Option<Arc<HistorySnapshot>>, StoreError> {
+        if let Some(s) = self.history_cache.get(id) {
+            tracing::trace!(document.id = id, "history served from the cache");
+            return Ok(Some(s));
+        }
+        let generation = self.history_cache.generation();
         type Row = (
             String,
             Option<i64>,
@@ -308,7 +316,9 @@ impl Db {
                 })
             })
             .collect();
-        Ok(Some((siren, entries)))
+        let snap = Arc::new(HistorySnapshot { siren, entries });
+        self.history_cache.put(id, snap.clone(), generation);
+        Ok(Some(snap))
     }
 
     pub async fn history(&self, id: i64) -> Result<Vec<HistoryRow>, StoreError> {
@@ -414,6 +424,7 @@ impl Db {
         }
         insert_entries(&mut tx, id, &t.entries).await?;
         tx.commit().await?;
+        self.history_cache.invalidate(id);
         Ok(())
     }
 
@@ -464,6 +475,7 @@ impl Db {
         }
         insert_entries(&mut tx, id, &t.entries).await?;
         tx.commit().await?;
+        self.history_cache.invalidate(id);
         Ok(())
     }
 
@@ -506,6 +518,7 @@ impl Db {
         };
         keys.push(main);
         tx.commit().await?;
+        self.history_cache.invalidate(id);
         Ok(keys)
     }
 

@@ -6,6 +6,7 @@ pub mod blob;
 pub mod db;
 pub mod documents;
 pub mod error;
+pub mod history_cache;
 
 pub use blob::{BlobStore, LocalBlobStore};
 pub use db::{Db, Engine};

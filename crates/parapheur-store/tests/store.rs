@@ -173,7 +173,19 @@ async fn suite(db: &Db) {
             comment: Some("ok".into()),
         }],
     };
+    let cached = db.history_with_siren(id).await.unwrap().unwrap();
+    assert_eq!(
+        (cached.siren.as_str(), cached.entries.len()),
+        ("200000001", 1)
+    );
     db.apply_transition(id, &t).await.unwrap();
+    let fresh = db.history_with_siren(id).await.unwrap().unwrap();
+    assert_eq!(
+        fresh.entries.len(),
+        2,
+        "a write invalidates the cached history at once"
+    );
+    assert!(db.history_with_siren(999_999).await.unwrap().is_none());
     assert!(
         matches!(db.apply_transition(id, &t).await, Err(StoreError::Conflict)),
         "stale version"

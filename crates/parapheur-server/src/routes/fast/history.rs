@@ -24,16 +24,17 @@ pub async fn history(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<HistoryEntry>>, FastError> {
     let id = doc_id(&id)?;
-    let rows = match state.db.history_with_siren(id.get()).await? {
-        Some((siren, rows)) if caller.is_member(&siren) => rows,
+    let snap = match state.db.history_with_siren(id.get()).await? {
+        Some(s) if caller.is_member(&s.siren) => s,
         _ => return Err(ApiError::InvalidDocId.into()),
     };
     Ok(Json(
-        rows.into_iter()
+        snap.entries
+            .iter()
             .map(|h| HistoryEntry {
-                user_fullname: h.user_fullname,
+                user_fullname: h.user_fullname.clone(),
                 date: iso_date(h.at_ms),
-                state_name: h.state_name,
+                state_name: h.state_name.clone(),
             })
             .collect(),
     ))

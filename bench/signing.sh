@@ -18,9 +18,11 @@ say "criterion benches"
 SEAL_BENCH_WRITE_DIR=$BENCH_DIR cargo bench -p parapheur-bench --bench seal -- --noplot >"$BENCH_DIR/criterion.txt" 2>&1
 # "time:   [low mid high]" lines follow each benchmark name; keep the middle estimate in ms.
 crit_ms() {
+    # The estimate line follows the name (or shares its line); take the middle value.
     awk -v name="$1" '
         index($0, name) == 1 { found = 1 }
-        found && /time:/ { v = $5; u = $6; gsub(/\[/, "", v);
+        found && match($0, /time: +\[[^ ]+ [^ ]+ ([^ ]+) ([^ ]+)/, m) {
+            v = m[1]; u = m[2];
             if (u == "µs" || u == "us") v = v / 1000; else if (u == "s") v = v * 1000; else if (u == "ns") v = v / 1e6;
             print v; exit }' "$BENCH_DIR/criterion.txt"
 }

@@ -42,8 +42,6 @@ pub enum ApiError {
     InvalidState(String),
     #[error("A comment giving the reason is required")]
     ReasonRequired,
-    #[error("Signing is not available: this server has no signature component yet")]
-    SignatureUnavailable,
     #[error("The document was changed by another request; retry")]
     Conflict,
     #[error("Invalid circuit type")]
@@ -82,7 +80,6 @@ impl ApiError {
             Self::SubscriberNotFound => 111,
             Self::BadParameter(_) => 112,
             Self::NotAStepMember => 113,
-            Self::SignatureUnavailable => 114,
             Self::InvalidState(_) | Self::ReasonRequired => 115,
             Self::Internal(_) => 116,
             Self::InvalidCircuitType(_) => 117,
@@ -120,7 +117,6 @@ impl ApiError {
             | Self::CircuitDefinition(_)
             | Self::DepositorIsMember(_) => StatusCode::BAD_REQUEST,
             Self::NothingToReturn => StatusCode::NOT_FOUND,
-            Self::SignatureUnavailable => StatusCode::NOT_IMPLEMENTED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -165,9 +161,6 @@ impl ApiError {
                 "Cette action n'est pas possible dans l'état actuel du document."
             }
             Self::ReasonRequired => "Un motif est obligatoire.",
-            Self::SignatureUnavailable => {
-                "La signature n'est pas encore disponible sur ce serveur."
-            }
             Self::Conflict => "Le document a été modifié entre-temps ; veuillez réessayer.",
             Self::InvalidCircuitType(_) => "Le type de circuit est incorrect",
             Self::InvalidStepType(_) => "Le type d'étape est incorrect",

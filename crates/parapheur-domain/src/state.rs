@@ -71,6 +71,8 @@ pub enum DocumentStatus {
     VisaDisapproved,
     /// A signer refused it (terminal, deletable).
     Refused,
+    /// The signature verification step rejected a signature: the circuit stops (deletable).
+    SignatureRejected,
     /// Nothing remains to do.
     Classified,
 }
@@ -82,6 +84,7 @@ impl DocumentStatus {
             Self::InProgress => "in_progress",
             Self::VisaDisapproved => "visa_disapproved",
             Self::Refused => "refused",
+            Self::SignatureRejected => "signature_rejected",
             Self::Classified => "classified",
         }
     }
@@ -91,6 +94,7 @@ impl DocumentStatus {
             "in_progress" => Self::InProgress,
             "visa_disapproved" => Self::VisaDisapproved,
             "refused" => Self::Refused,
+            "signature_rejected" => Self::SignatureRejected,
             "classified" => Self::Classified,
             _ => return None,
         })
@@ -106,6 +110,7 @@ impl DocumentStatus {
             "Envoyé pour visa" | "Envoyé pour signature" | "En cours" => vec![Self::InProgress],
             "Visa désapprouvé" | "Rejeté" => vec![Self::VisaDisapproved],
             "Refusé" => vec![Self::Refused],
+            "signature rejetée" => vec![Self::SignatureRejected],
             "Classé" | "Signé" | "Terminé" => vec![Self::Classified],
             _ => return None,
         })

@@ -129,6 +129,7 @@ impl Workflow {
             DocumentStatus::AwaitingMetadata
             | DocumentStatus::VisaDisapproved
             | DocumentStatus::Refused
+            | DocumentStatus::SignatureRejected
             | DocumentStatus::Classified => None,
         }
     }
@@ -149,6 +150,7 @@ impl Workflow {
             }),
             DocumentStatus::VisaDisapproved
             | DocumentStatus::Refused
+            | DocumentStatus::SignatureRejected
             | DocumentStatus::Classified => Err(DomainError::ActionNotAllowed {
                 action: "metadata/define",
             }),
@@ -190,13 +192,43 @@ impl Workflow {
         })
     }
 
+    /// The outcome of the automatic verification step the document waits at: "Signature validée"
+    /// and the next step, or "signature rejetée" which stops the circuit.
+    pub fn verified(&self, ok: bool, detail: Option<String>) -> Result<Transition, DomainError> {
+        if self.current_kind() != Some(StepKind::Verification) {
+            return Err(DomainError::ActionNotAllowed {
+                action: "verification",
+            });
+        }
+        Ok(if ok {
+            let mut t = Self::enter(&self.steps, self.current_step + 1);
+            t.entries.insert(
+                0,
+                entry(HistoryState::SignatureValidated, Actor::System, detail),
+            );
+            t
+        } else {
+            Transition {
+                status: DocumentStatus::SignatureRejected,
+                current_step: self.current_step,
+                entries: vec![entry(
+                    HistoryState::SignatureRejected,
+                    Actor::System,
+                    detail,
+                )],
+            }
+        })
+    }
+
     /// Deletion is allowed while nobody has acted on the document yet ("Préparé": deposited,
     /// possibly sent to its first step) and after a visa disapproval or a refusal.
     pub fn can_delete(&self, someone_acted: bool) -> bool {
         match self.status {
             DocumentStatus::AwaitingMetadata => true,
             DocumentStatus::InProgress => !someone_acted,
-            DocumentStatus::VisaDisapproved | DocumentStatus::Refused => true,
+            DocumentStatus::VisaDisapproved
+            | DocumentStatus::Refused
+            | DocumentStatus::SignatureRejected => true,
             DocumentStatus::Classified => false,
         }
     }
@@ -287,6 +319,38 @@ mod tests {
         assert!(w.act(Action::Sign, None).is_err());
         let t = w.define_metadata().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(names(&t), ["Métadonnées définies", "Envoyé pour signature"]);
+    }
+
+    #[test]
+    fn verification_step_validates_or_stops() {
+        let steps = vec![StepKind::Signature, StepKind::Verification];
+        let w = Workflow {
+            steps: steps.clone(),
+            status: DocumentStatus::InProgress,
+            current_step: 0,
+        };
+        assert!(
+            w.verified(true, None).is_err(),
+            "not at the verification step"
+        );
+        let t = w.act(Action::Sign, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            names(&t),
+            ["Signé"],
+            "the verification step waits for its run"
+        );
+        let w = Workflow {
+            steps: steps.clone(),
+            status: t.status,
+            current_step: t.current_step,
+        };
+        let ok = w.verified(true, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names(&ok), ["Signature validée", "Classé"]);
+        let ko = w
+            .verified(false, Some("digest".into()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names(&ko), ["signature rejetée"]);
+        assert_eq!(ko.status, DocumentStatus::SignatureRejected);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Top-level keys, used to keep unrelated `PARAPHEUR_*` variables out of the configuration.
-const TOP_KEYS: [&str; 15] = [
+const TOP_KEYS: [&str; 16] = [
     "listen",
     "public_url",
     "data_dir",
@@ -22,6 +22,7 @@ const TOP_KEYS: [&str; 15] = [
     "retention",
     "tls",
     "log",
+    "signing",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,6 +47,15 @@ pub struct Config {
     pub archive: ArchiveConfig,
     pub retention: RetentionConfig,
     pub tls: TlsConfig,
+    pub signing: SigningConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SigningConfig {
+    /// PEM bundle of extra trust anchors for the verification step (the internal CA is always
+    /// trusted), e.g. the CA of imported PKCS#12 keys.
+    pub trust_anchors: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -120,6 +130,7 @@ impl Default for Config {
             archive: ArchiveConfig::default(),
             retention: RetentionConfig::default(),
             tls: TlsConfig::default(),
+            signing: SigningConfig::default(),
         }
     }
 }
@@ -315,6 +326,9 @@ format    = "manifest"    # "manifest" | "seda"
 
 [retention]
 purge_after_days = 0      # 0 = keep content forever
+
+[signing]
+trust_anchors = ""        # PEM bundle trusted by verification steps, beside the internal CA
 
 [tls]                     # not supported by this version yet: terminate TLS in a reverse proxy
 cert = ""

@@ -38,8 +38,10 @@ pub async fn open_state(cfg: Config) -> anyhow::Result<AppState> {
         .context("opening the database")?
         .with_history_ttl(std::time::Duration::from_millis(cfg.fast.history_cache_ms));
     let blobs = LocalBlobStore::open(cfg.blob_dir()).context("opening the blob store")?;
-    let pki =
-        pki::Pki::open(&cfg.data_dir).context("opening the internal certification authority")?;
+    let extra = (!cfg.signing.trust_anchors.is_empty())
+        .then(|| std::path::PathBuf::from(&cfg.signing.trust_anchors));
+    let pki = pki::Pki::open(&cfg.data_dir, extra.as_deref())
+        .context("opening the internal certification authority and the trust anchors")?;
     Ok(AppState::new(cfg, db, Arc::new(blobs), pki))
 }
 

@@ -72,6 +72,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     .await
                     .map_err(|e| e.to_string())?;
             }
+            parapheur_server::service::automatic::recover(&state).await;
             serve(state).await.map_err(|e| format!("{e:#}"))
         }
         Command::Demo {

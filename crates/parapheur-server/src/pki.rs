@@ -11,16 +11,32 @@ use std::sync::Mutex;
 pub struct Pki {
     ca: InternalCa,
     cache: Mutex<HashMap<String, Credential>>,
+    /// Trust anchors of verification steps: the internal CA and `[signing] trust_anchors`.
+    anchors: Vec<openssl::x509::X509>,
 }
 
 impl Pki {
     /// Opens the CA, creating it on first start.
-    pub fn open(data_dir: &Path) -> Result<Self, SignError> {
+    pub fn open(data_dir: &Path, extra_anchors: Option<&Path>) -> Result<Self, SignError> {
         let ca = InternalCa::open_or_create(&data_dir.join("pki"), "parapheur - autorité interne")?;
+        let mut anchors = vec![ca.certificate().clone()];
+        if let Some(p) = extra_anchors {
+            let pem = std::fs::read(p).map_err(|e| SignError::Io {
+                path: p.display().to_string(),
+                source: e,
+            })?;
+            anchors.extend(openssl::x509::X509::stack_from_pem(&pem)?);
+        }
         Ok(Self {
             ca,
             cache: Mutex::new(HashMap::new()),
+            anchors,
         })
+    }
+
+    /// The certificates verification steps trust.
+    pub fn anchors(&self) -> &[openssl::x509::X509] {
+        &self.anchors
     }
 
     /// The trust anchors of signatures made with keys this server issued (PEM).

@@ -292,8 +292,11 @@ pub async fn apply(
             let kind = StepKind::parse(&s.step)
                 .map_err(|e| perr(format!("circuits[{i}].steps[{j}].step"), e))?;
             match kind {
-                StepKind::Visa | StepKind::Signature | StepKind::OtpSignature => {}
-                StepKind::ServerSignature | StepKind::Verification | StepKind::Archive => {
+                StepKind::Visa
+                | StepKind::Signature
+                | StepKind::OtpSignature
+                | StepKind::Verification => {}
+                StepKind::ServerSignature | StepKind::Archive => {
                     return Err(perr(
                         format!("circuits[{i}].steps[{j}].step"),
                         format!(

@@ -515,3 +515,79 @@ pkcs12_password = "secret-p12"
         .body;
     assert_eq!(parapheur_test_utils::pyhanko_valid(&signed, &ours).0, 0);
 }
+
+#[test]
+fn verification_steps_validate_our_signatures_and_reject_untrusted_ones() {
+    use parapheur_sign::ca::{InternalCa, KeyKind, Subject};
+    let ext = tempfile::tempdir().unwrap();
+    let their_ca = InternalCa::open_or_create(ext.path(), "Autorité inconnue").unwrap();
+    std::fs::write(
+        ext.path().join("their-ca.pem"),
+        their_ca.certificate().to_pem().unwrap(),
+    )
+    .unwrap();
+    let subject = Subject {
+        common_name: "Signataire externe".into(),
+        email: None,
+        organization: None,
+        organization_id: None,
+    };
+    let outsider = their_ca.issue(&subject, KeyKind::Person).unwrap();
+    let signed_elsewhere = parapheur_sign::pades::sign(
+        &pdf::small("externe"),
+        &outsider,
+        &parapheur_sign::pades::SignOptions::new("Externe"),
+    )
+    .unwrap();
+
+    let app = TestApp::start(BIN, "");
+    let c = app.as_user("depot@a.fr");
+    // Our own signature, then the verification step: validated, then classified.
+    let id = c.upload(SIREN_A, "SV", "sv.pdf", pdf::small("sv"), "").id();
+    assert_eq!(app.as_user("s1@a.fr").act(id, "sign", None).status, 200);
+    assert_eq!(
+        c.states(id)[1..],
+        [
+            "Envoyé pour signature",
+            "Signé",
+            "Signature validée",
+            "Classé"
+        ]
+    );
+    // A file signed by an unknown authority stops at "signature rejetée" and may be deleted.
+    let bad = c
+        .upload(
+            SIREN_A,
+            "CHECK",
+            "externe.pdf",
+            signed_elsewhere.clone(),
+            "",
+        )
+        .id();
+    assert_eq!(c.states(bad), ["Préparé", "signature rejetée"]);
+    let search = c.post_json(
+        &format!("{V1}/documents/search"),
+        json!({"siren": SIREN_A, "state": "signature rejetée"}),
+    );
+    assert_eq!(search.json(), json!([bad]));
+    assert_eq!(c.delete(&format!("{V1}/documents/v2/{bad}")).status, 200);
+    let unsigned = c
+        .upload(SIREN_A, "CHECK", "nu.pdf", pdf::small("nu"), "")
+        .id();
+    assert_eq!(
+        c.states(unsigned),
+        ["Préparé", "signature rejetée"],
+        "no signature is not a valid signature"
+    );
+    // With that authority configured as a trust anchor, the same file is validated.
+    let cfg = format!(
+        "[signing]\ntrust_anchors = \"{}\"",
+        ext.path().join("their-ca.pem").display()
+    );
+    let app = TestApp::start(BIN, &cfg);
+    let c = app.as_user("depot@a.fr");
+    let good = c
+        .upload(SIREN_A, "CHECK", "externe.pdf", signed_elsewhere, "")
+        .id();
+    assert_eq!(c.states(good), ["Préparé", "Signature validée", "Classé"]);
+}

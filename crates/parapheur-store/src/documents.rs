@@ -574,6 +574,18 @@ impl Db {
         .await?)
     }
 
+    /// Documents waiting at a step of the given kind (automatic steps to run, e.g. at start-up).
+    pub async fn documents_at_step(&self, kind: &str) -> Result<Vec<i64>, StoreError> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT d.id FROM documents d JOIN document_steps s ON s.document_id = d.id AND s.idx = d.current_step \
+             WHERE d.status = 'in_progress' AND s.kind = $1 ORDER BY d.id",
+        )
+        .bind(kind)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
     /// Counts documents per status (for `/metrics`).
     pub async fn count_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
         Ok(

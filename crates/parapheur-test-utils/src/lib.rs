@@ -135,6 +135,18 @@ steps = [
 
 [[circuits]]
 siren = "200000001"
+id = "SV"
+type = "BUREAUTIQUE_PDF"
+steps = [ { step = "signature", members = ["s1@a.fr"] }, { step = "verification" } ]
+
+[[circuits]]
+siren = "200000001"
+id = "CHECK"
+type = "BUREAUTIQUE_PDF"
+steps = [ { step = "verification" } ]
+
+[[circuits]]
+siren = "200000001"
 id = "PES"
 type = "HELIOS_SANS_TELETRANSMISSION"
 steps = [ { step = "signature", members = ["s1@a.fr"] } ]

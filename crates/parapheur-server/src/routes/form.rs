@@ -1,7 +1,8 @@
 //! Reading multipart bodies as FAST clients send them: chunked, parts without Content-Type,
 //! repeated parts, field names in any case.
 
-use crate::error::ApiError;
+use crate::auth::{Caller, FastCaller};
+use crate::error::{ApiError, FastError};
 use crate::files::Upload;
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
@@ -21,6 +22,9 @@ pub struct Part {
 pub struct Form {
     pub parts: Vec<Part>,
 }
+
+/// What is read of an unauthenticated request's body before answering 401.
+const UNAUTHENTICATED_DRAIN: u64 = 256 * 1024;
 
 /// Reading stops being useful past this many times the limit: the connection is dropped.
 const DRAIN_FACTOR: u64 = 4;
@@ -111,6 +115,24 @@ impl Form {
             });
         }
         Ok(Self { parts })
+    }
+
+    /// Reads the body of an authenticated request; for a request whose authentication failed,
+    /// drains a small body first so the client reads the 401 instead of a reset (a large one is
+    /// cut short: nobody unauthenticated gets the full upload limit).
+    pub async fn read_authenticated(
+        caller: Result<FastCaller, FastError>,
+        headers: &HeaderMap,
+        body: Body,
+        limit: u64,
+    ) -> Result<(Caller, Self), FastError> {
+        match caller {
+            Ok(FastCaller(c)) => Ok((c, Self::read(headers, body, limit).await?)),
+            Err(e) => {
+                let _ = Self::read(headers, body, UNAUTHENTICATED_DRAIN).await;
+                Err(e)
+            }
+        }
     }
 
     /// The text of the first part named `name` (any case), trimmed; empty when absent.

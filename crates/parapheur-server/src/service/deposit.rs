@@ -270,6 +270,7 @@ pub async fn deposit(
     match state.db.insert_document(doc).await {
         Ok(id) => {
             tracing::info!(document.id = id, siren, "document deposited");
+            crate::service::automatic::run_logged(state, id).await;
             Ok(DocumentId::new(id))
         }
         Err(e) => {

@@ -134,6 +134,7 @@ pub async fn act(
         action = action.as_str(),
         "workflow action applied"
     );
+    crate::service::automatic::run_logged(state, doc.id).await;
     Ok(())
 }
 
@@ -191,6 +192,7 @@ pub async fn define_metadata(
             },
         )
         .await?;
+    crate::service::automatic::run_logged(state, doc.id).await;
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! Services: the operations behind the routes, free of HTTP concerns.
 
+pub mod automatic;
 pub mod deposit;
 pub mod documents;
 pub mod fdc;

@@ -18,13 +18,14 @@ const MAX_METADATA_BYTES: usize = 1024 * 1024;
 
 pub async fn define(
     State(state): State<AppState>,
-    FastCaller(caller): FastCaller,
+    caller: Result<FastCaller, FastError>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(), FastError> {
     // The body is read first: answering before the client has sent it all makes it see a reset.
-    let form = Form::read(&headers, body, state.cfg.max_upload_bytes).await?;
+    let (caller, form) =
+        Form::read_authenticated(caller, &headers, body, state.cfg.max_upload_bytes).await?;
     let id = doc_id(&id)?;
     documents::authorize_read(&state, &caller, id).await?;
     let part = form

@@ -14,13 +14,14 @@ use parapheur_domain::{CircuitId, Email, Siren};
 
 pub async fn upload(
     State(state): State<AppState>,
-    FastCaller(caller): FastCaller,
+    caller: Result<FastCaller, FastError>,
     Path((siren, circuit)): Path<(String, String)>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, FastError> {
     // The body is read first: answering before the client has sent it all makes it see a reset.
-    let form = Form::read(&headers, body, state.cfg.max_upload_bytes).await?;
+    let (caller, form) =
+        Form::read_authenticated(caller, &headers, body, state.cfg.max_upload_bytes).await?;
     let siren = Siren::parse(&siren)?;
     let circuit = CircuitId::parse(&circuit)?;
     let file = form.file(&["doc", "content"])?.ok_or_else(|| {

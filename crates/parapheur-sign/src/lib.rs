@@ -6,6 +6,7 @@ pub mod error;
 pub mod keys;
 pub mod pades;
 pub mod pdf_text;
+pub mod tsa;
 pub mod verify;
 
 pub use error::SignError;

@@ -28,6 +28,8 @@ pub struct SignatureReport {
     pub integrity: bool,
     /// The signer's certificate chains to a trust anchor and was valid at the signing time.
     pub trusted: bool,
+    /// The signature carries an RFC 3161 signature timestamp (PAdES B-T).
+    pub timestamped: bool,
     /// The signature covers the whole file (false for all but the last signature of a file
     /// signed several times: later revisions follow it).
     pub covers_whole_file: bool,
@@ -130,6 +132,7 @@ fn verify_one(
             .map(|b| String::from_utf8_lossy(b).into_owned()),
         integrity: false,
         trusted: false,
+        timestamped: false,
         covers_whole_file: false,
         errors: Vec::new(),
     };
@@ -263,6 +266,10 @@ fn check(
         ok = false;
     }
     r.integrity = ok;
+    r.timestamped = si.unsigned_attrs.as_ref().is_some_and(|u| {
+        u.iter()
+            .any(|a| a.oid == crate::tsa::ID_SIGNATURE_TIME_STAMP_TOKEN)
+    });
 
     // Chain to the anchors, at the claimed signing time.
     let mut sb = X509StoreBuilder::new().map_err(|e| e.to_string())?;

@@ -341,3 +341,133 @@ fn a_pdf_with_object_streams_and_an_xref_stream() {
     let (n, text) = pyhanko_valid(&p, &ca_pem);
     assert_eq!(n, 2, "{text}");
 }
+
+/// A throw-away RFC 3161 TSA run with `openssl ts -reply` (self-signed, timeStamping EKU).
+pub struct TestTsa {
+    dir: tempfile::TempDir,
+}
+
+impl TestTsa {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let ok = Command::new("openssl")
+            .current_dir(d)
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "tsa.key", "-out",
+                "tsa.pem", "-days", "30",
+            ])
+            .args([
+                "-subj",
+                "/CN=Horodatage de test",
+                "-addext",
+                "extendedKeyUsage=critical,timeStamping",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        std::fs::write(d.join("serial"), "01\n").unwrap();
+        std::fs::write(
+            d.join("tsa.cnf"),
+            "[ tsa ]\ndefault_tsa = t\n[ t ]\ndir = .\nserial = ./serial\ncrypto_device = builtin\nsigner_digest = sha256\n\
+             default_policy = 1.2.3.4.1\ndigests = sha256\naccuracy = secs:1\nordering = yes\ntsa_name = yes\n\
+             ess_cert_id_chain = no\ness_cert_id_alg = sha256\n",
+        )
+        .unwrap();
+        Self { dir }
+    }
+    pub fn cert_pem(&self) -> Vec<u8> {
+        std::fs::read(self.dir.path().join("tsa.pem")).unwrap()
+    }
+    pub fn reply(&self, query: &[u8]) -> Vec<u8> {
+        let d = self.dir.path();
+        std::fs::write(d.join("q.der"), query).unwrap();
+        let out = Command::new("openssl")
+            .current_dir(d)
+            .args([
+                "ts",
+                "-reply",
+                "-config",
+                "tsa.cnf",
+                "-queryfile",
+                "q.der",
+                "-signer",
+                "tsa.pem",
+                "-inkey",
+                "tsa.key",
+            ])
+            .args(["-out", "r.der"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read(d.join("r.der")).unwrap()
+    }
+}
+
+#[test]
+fn b_t_signature_with_an_rfc3161_timestamp() {
+    use parapheur_sign::tsa;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca(dir.path());
+    let tsa_server = TestTsa::new();
+    let trust = dir.path().join("trust.pem");
+    let mut pem = ca.certificate().to_pem().unwrap();
+    pem.extend(tsa_server.cert_pem());
+    std::fs::write(&trust, &pem).unwrap();
+    let seal = ca
+        .issue(&subject("Commune de Test"), KeyKind::Seal)
+        .unwrap();
+    let input = minimal_pdf();
+    let chain: Vec<Vec<u8>> = seal.chain.iter().map(|c| c.to_der().unwrap()).collect();
+    let prepared = pades::prepare(
+        &input,
+        &chain,
+        seal.algorithm(),
+        &SignOptions::new("Commune de Test"),
+    )
+    .unwrap();
+    let value = seal.sign(prepared.data_to_sign()).unwrap();
+    let req = tsa::request(&value).unwrap();
+    let resp = tsa_server.reply(&req.der);
+    // A token for another request is refused.
+    let other = tsa::request(b"another signature").unwrap();
+    assert!(tsa::token_attributes(&other, &resp).is_err());
+    let attrs = tsa::token_attributes(&req, &resp).unwrap();
+    let mut signed = input.clone();
+    signed.extend(prepared.complete(&value, Some(attrs)).unwrap());
+    let p = dir.path().join("bt.pdf");
+    std::fs::write(&p, &signed).unwrap();
+    assert!(qpdf_ok(&p));
+    let (n, text) = pyhanko_valid(&p, &trust);
+    assert_eq!(n, 1, "{text}");
+    let out = Command::new("pyhanko")
+        .args(["sign", "adesverify", "--trust"])
+        .arg(&trust)
+        .args(["--trust-replace", "--no-revocation-check"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // pyHanko sees the signature timestamp token, intact and trusted.
+    assert!(
+        text.contains("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>"),
+        "{text}"
+    );
+    let report = parapheur_sign::verify::verify_pdf(&signed, &[ca.certificate().clone()]).unwrap();
+    assert!(
+        report.valid && report.signatures[0].timestamped,
+        "{report:?}"
+    );
+}

@@ -343,12 +343,12 @@ fn a_pdf_with_object_streams_and_an_xref_stream() {
 }
 
 /// A throw-away RFC 3161 TSA run with `openssl ts -reply` (self-signed, timeStamping EKU).
-pub struct TestTsa {
+struct TestTsa {
     dir: tempfile::TempDir,
 }
 
 impl TestTsa {
-    pub fn new() -> Self {
+    fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let ok = Command::new("openssl")
@@ -380,10 +380,10 @@ impl TestTsa {
         .unwrap();
         Self { dir }
     }
-    pub fn cert_pem(&self) -> Vec<u8> {
+    fn cert_pem(&self) -> Vec<u8> {
         std::fs::read(self.dir.path().join("tsa.pem")).unwrap()
     }
-    pub fn reply(&self, query: &[u8]) -> Vec<u8> {
+    fn reply(&self, query: &[u8]) -> Vec<u8> {
         let d = self.dir.path();
         std::fs::write(d.join("q.der"), query).unwrap();
         let out = Command::new("openssl")

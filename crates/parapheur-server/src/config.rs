@@ -56,6 +56,8 @@ pub struct SigningConfig {
     /// PEM bundle of extra trust anchors for the verification step (the internal CA is always
     /// trusted), e.g. the CA of imported PKCS#12 keys.
     pub trust_anchors: String,
+    /// RFC 3161 timestamp authority: when set, PAdES signatures are B-T (timestamped).
+    pub tsa_url: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -329,6 +331,7 @@ purge_after_days = 0      # 0 = keep content forever
 
 [signing]
 trust_anchors = ""        # PEM bundle trusted by verification steps, beside the internal CA
+tsa_url = ""              # RFC 3161 timestamp authority: PAdES B-T when set
 
 [tls]                     # not supported by this version yet: terminate TLS in a reverse proxy
 cert = ""

@@ -44,6 +44,8 @@ pub enum ApiError {
     ReasonRequired,
     #[error("The document was changed by another request; retry")]
     Conflict,
+    #[error("The timestamp authority did not answer correctly: {0}")]
+    TimestampUnavailable(String),
     #[error("Invalid circuit type")]
     InvalidCircuitType(String),
     #[error("Invalid step type")]
@@ -89,6 +91,7 @@ impl ApiError {
             Self::CircuitDefinition(_) => 121,
             Self::DepositorIsMember(_) => 122,
             Self::Conflict => 123,
+            Self::TimestampUnavailable(_) => 124,
         }
     }
 
@@ -118,6 +121,7 @@ impl ApiError {
             | Self::DepositorIsMember(_) => StatusCode::BAD_REQUEST,
             Self::NothingToReturn => StatusCode::NOT_FOUND,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::TimestampUnavailable(_) => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -171,6 +175,9 @@ impl ApiError {
                 "L'agent déposant ne peut être signataire ou valideur du document."
             }
             Self::Internal(_) => "Une erreur interne est survenue.",
+            Self::TimestampUnavailable(_) => {
+                "Le service d'horodatage est indisponible ; la signature n'a pas été appliquée."
+            }
         }
     }
 

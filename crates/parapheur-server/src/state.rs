@@ -18,6 +18,8 @@ pub struct Inner {
     pub auth: AuthCache,
     pub metrics: Metrics,
     pub pki: Pki,
+    /// Outgoing HTTP (timestamp authority), built once.
+    pub http: reqwest::Client,
 }
 
 /// Counters exported on `/metrics`.
@@ -37,6 +39,10 @@ impl AppState {
             auth: AuthCache::default(),
             metrics: Metrics::default(),
             pki,
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .unwrap_or_default(),
         }))
     }
 }

@@ -591,3 +591,37 @@ fn verification_steps_validate_our_signatures_and_reject_untrusted_ones() {
         .id();
     assert_eq!(c.states(good), ["Préparé", "Signature validée", "Classé"]);
 }
+
+#[test]
+fn a_configured_timestamp_authority_makes_b_t_signatures() {
+    let mut tsa = parapheur_test_utils::tsa::TestTsa::new();
+    let url = tsa.serve();
+    let app = TestApp::start(BIN, &format!("[signing]\ntsa_url = \"{url}\""));
+    let c = app.as_user("depot@a.fr");
+    let id = c.upload(SIREN_A, "S", "bt.pdf", pdf::small("bt"), "").id();
+    let r = app.as_user("s1@a.fr").act(id, "sign", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let signed = c.get(&format!("{V1}/documents/v2/{id}/download")).body;
+    let mut trust = parapheur_test_utils::Client::new(&app.base, None)
+        .get("/api/v1/pki/ca.pem")
+        .body;
+    trust.extend(tsa.cert_pem());
+    let (n, out) = parapheur_test_utils::pyhanko_valid(&signed, &trust);
+    assert_eq!(n, 1, "{out}");
+    let ca = openssl::x509::X509::from_pem(&trust).unwrap();
+    let report = parapheur_sign::verify::verify_pdf(&signed, &[ca]).unwrap();
+    assert!(report.signatures[0].timestamped, "{report:?}");
+
+    // The authority down: the signature is refused with a clear error, nothing is recorded.
+    drop(tsa);
+    let id2 = c
+        .upload(SIREN_A, "S", "bt2.pdf", pdf::small("bt2"), "")
+        .id();
+    let r = app.as_user("s1@a.fr").act(id2, "sign", None);
+    assert_eq!((r.status, r.error_code()), (502, Some(124)), "{}", r.text());
+    assert_eq!(c.states(id2).last().unwrap(), "Envoyé pour signature");
+    assert_eq!(
+        c.get(&format!("{V1}/documents/v2/{id2}/download")).body,
+        pdf::small("bt2")
+    );
+}

@@ -342,82 +342,12 @@ fn a_pdf_with_object_streams_and_an_xref_stream() {
     assert_eq!(n, 2, "{text}");
 }
 
-/// A throw-away RFC 3161 TSA run with `openssl ts -reply` (self-signed, timeStamping EKU).
-struct TestTsa {
-    dir: tempfile::TempDir,
-}
-
-impl TestTsa {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        let ok = Command::new("openssl")
-            .current_dir(d)
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "tsa.key", "-out",
-                "tsa.pem", "-days", "30",
-            ])
-            .args([
-                "-subj",
-                "/CN=Horodatage de test",
-                "-addext",
-                "extendedKeyUsage=critical,timeStamping",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            ok.status.success(),
-            "{}",
-            String::from_utf8_lossy(&ok.stderr)
-        );
-        std::fs::write(d.join("serial"), "01\n").unwrap();
-        std::fs::write(
-            d.join("tsa.cnf"),
-            "[ tsa ]\ndefault_tsa = t\n[ t ]\ndir = .\nserial = ./serial\ncrypto_device = builtin\nsigner_digest = sha256\n\
-             default_policy = 1.2.3.4.1\ndigests = sha256\naccuracy = secs:1\nordering = yes\ntsa_name = yes\n\
-             ess_cert_id_chain = no\ness_cert_id_alg = sha256\n",
-        )
-        .unwrap();
-        Self { dir }
-    }
-    fn cert_pem(&self) -> Vec<u8> {
-        std::fs::read(self.dir.path().join("tsa.pem")).unwrap()
-    }
-    fn reply(&self, query: &[u8]) -> Vec<u8> {
-        let d = self.dir.path();
-        std::fs::write(d.join("q.der"), query).unwrap();
-        let out = Command::new("openssl")
-            .current_dir(d)
-            .args([
-                "ts",
-                "-reply",
-                "-config",
-                "tsa.cnf",
-                "-queryfile",
-                "q.der",
-                "-signer",
-                "tsa.pem",
-                "-inkey",
-                "tsa.key",
-            ])
-            .args(["-out", "r.der"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::read(d.join("r.der")).unwrap()
-    }
-}
-
 #[test]
 fn b_t_signature_with_an_rfc3161_timestamp() {
     use parapheur_sign::tsa;
     let dir = tempfile::tempdir().unwrap();
     let ca = ca(dir.path());
-    let tsa_server = TestTsa::new();
+    let tsa_server = parapheur_test_utils::tsa::TestTsa::new();
     let trust = dir.path().join("trust.pem");
     let mut pem = ca.certificate().to_pem().unwrap();
     pem.extend(tsa_server.cert_pem());

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test harness fails loudly by design
 
 pub mod pdf;
+pub mod tsa;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -8,6 +8,7 @@ use parapheur_domain::CircuitType;
 use parapheur_sign::SignError;
 use parapheur_sign::pades::{Placement, SignOptions};
 use parapheur_sign::pes::{self, PesOptions};
+use parapheur_sign::tsa;
 use parapheur_sign::xades::{self, XmlOptions};
 use parapheur_store::blob::StoredBlob;
 use parapheur_store::documents::DocumentRow;
@@ -123,6 +124,9 @@ pub async fn sign_document(
         doc.siren.clone(),
         doc.filename.clone(),
     );
+    if ctype == CircuitType::BureautiquePdf && !state.cfg.signing.tsa_url.is_empty() {
+        return sign_pdf_timestamped(state, caller, doc_key, siren, org, opts).await;
+    }
     tokio::task::spawn_blocking(move || -> Result<Signed, ApiError> {
         let cred = st
             .pki
@@ -156,6 +160,75 @@ pub async fn sign_document(
                 Signed::Replaced(st.blobs.put(&signed)?)
             }
         })
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?
+}
+
+/// PAdES B-T: prepare and sign, ask the timestamp authority to stamp the signature value, then
+/// assemble and store. Without a valid token nothing is signed.
+async fn sign_pdf_timestamped(
+    state: &AppState,
+    caller: Caller,
+    doc_key: String,
+    siren: String,
+    org: String,
+    opts: SignOptions,
+) -> Result<Signed, ApiError> {
+    let st = state.clone();
+    let (original, prepared, value, request) =
+        tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+            let cred = st
+                .pki
+                .user(
+                    caller.user_id,
+                    &caller.full_name,
+                    &caller.email,
+                    &org,
+                    &siren,
+                )
+                .map_err(|e| ApiError::Internal(e.into()))?;
+            let original = st.blobs.get(&doc_key)?;
+            let chain: Vec<Vec<u8>> = cred
+                .chain
+                .iter()
+                .map(|c| c.to_der())
+                .collect::<Result<_, _>>()
+                .map_err(|e| ApiError::Internal(e.into()))?;
+            let prepared =
+                parapheur_sign::pades::prepare(&original, &chain, cred.algorithm(), &opts)
+                    .map_err(sign_error)?;
+            let value = cred.sign(prepared.data_to_sign()).map_err(sign_error)?;
+            let request = tsa::request(&value).map_err(sign_error)?;
+            Ok((original, prepared, value, request))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))??;
+    let url = &state.cfg.signing.tsa_url;
+    let answer = state
+        .http
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/timestamp-query")
+        .body(request.der.clone())
+        .send()
+        .await
+        .map_err(|e| ApiError::TimestampUnavailable(format!("request failed ({e})")))?;
+    if !answer.status().is_success() {
+        return Err(ApiError::TimestampUnavailable(format!(
+            "HTTP {}",
+            answer.status()
+        )));
+    }
+    let body = answer
+        .bytes()
+        .await
+        .map_err(|e| ApiError::TimestampUnavailable(format!("reading the answer ({e})")))?;
+    let attrs = tsa::token_attributes(&request, &body)
+        .map_err(|e| ApiError::TimestampUnavailable(e.to_string()))?;
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || -> Result<Signed, ApiError> {
+        let suffix = prepared.complete(&value, Some(attrs)).map_err(sign_error)?;
+        Ok(Signed::Replaced(st.blobs.put_parts(&[&original, &suffix])?))
     })
     .await
     .map_err(|e| ApiError::Internal(e.into()))?

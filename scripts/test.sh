@@ -31,3 +31,9 @@ fi
 echo "PostgreSQL run: ${PARAPHEUR_TEST_DATABASE_URL:-skipped (no server on 127.0.0.1:5432)}"
 
 cargo test --workspace --locked "$@"
+
+# The server's end-to-end suite again, on PostgreSQL (a fresh database per test app).
+if [ -n "${PARAPHEUR_TEST_DATABASE_URL:-}" ] && command -v psql >/dev/null 2>&1; then
+  echo "server suite on PostgreSQL"
+  PARAPHEUR_TEST_SERVER_DATABASE_URL=$PARAPHEUR_TEST_DATABASE_URL cargo test -p parapheur-server --locked "$@"
+fi

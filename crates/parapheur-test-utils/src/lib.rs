@@ -210,14 +210,54 @@ impl TestApp {
     fn config_path(&self) -> PathBuf {
         let d = self.dir.path();
         let cfg = format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nprovision = \"{}\"\nlog = \"warn\"\n{}\n",
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nprovision = \"{}\"\nlog = \"warn\"\n{}{}\n",
             d.join("data").display(),
             d.join("provision.toml").display(),
+            self.database_line(),
             self.extra_config
         );
         let p = d.join("parapheur.toml");
         std::fs::write(&p, cfg).expect("write config");
         p
+    }
+
+    /// With `PARAPHEUR_TEST_SERVER_DATABASE_URL=postgres://user@host/db`, each app gets a fresh
+    /// PostgreSQL database (created with `psql` on first launch); SQLite otherwise.
+    fn database_line(&self) -> String {
+        let Ok(base) = std::env::var("PARAPHEUR_TEST_SERVER_DATABASE_URL") else {
+            return String::new();
+        };
+        let marker = self.dir.path().join("pg-database");
+        let name = match std::fs::read_to_string(&marker) {
+            Ok(n) => n,
+            Err(_) => {
+                let n = format!(
+                    "parapheur_app_{}_{}",
+                    std::process::id(),
+                    self.dir
+                        .path()
+                        .file_name()
+                        .and_then(|f| f.to_str())
+                        .unwrap_or("x")
+                        .replace(|c: char| !c.is_ascii_alphanumeric(), "")
+                )
+                .to_lowercase();
+                let out = Command::new("psql")
+                    .arg(&base)
+                    .args(["-q", "-c", &format!("CREATE DATABASE {n}")])
+                    .output()
+                    .expect("psql is required for the PostgreSQL run");
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                std::fs::write(&marker, &n).expect("marker");
+                n
+            }
+        };
+        let prefix = base.rsplit_once('/').map_or(base.as_str(), |(p, _)| p);
+        format!("database_url = \"{prefix}/{name}\"\n")
     }
 
     fn launch(&mut self) {
@@ -317,6 +357,19 @@ fn count_files(dir: &Path) -> usize {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.kill9();
+        if let (Ok(base), Ok(name)) = (
+            std::env::var("PARAPHEUR_TEST_SERVER_DATABASE_URL"),
+            std::fs::read_to_string(self.dir.path().join("pg-database")),
+        ) {
+            let _ = Command::new("psql")
+                .arg(&base)
+                .args([
+                    "-q",
+                    "-c",
+                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                ])
+                .output();
+        }
     }
 }
 

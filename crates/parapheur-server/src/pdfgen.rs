@@ -3,6 +3,7 @@
 
 use lopdf::content::{Content, Operation};
 use lopdf::{Document, Object, Stream, StringFormat, dictionary};
+use parapheur_sign::pdf_text::win_ansi;
 
 const PAGE_W: f32 = 595.0;
 const PAGE_H: f32 = 842.0;
@@ -24,30 +25,6 @@ impl Line {
             bold,
         }
     }
-}
-
-/// Encodes text in WinAnsi (Latin-1 plus the usual typographic characters); others become '?'.
-fn win_ansi(s: &str) -> Vec<u8> {
-    s.chars()
-        .map(|c| match c {
-            '€' => 0x80,
-            '‚' => 0x82,
-            '„' => 0x84,
-            '…' => 0x85,
-            '‘' => 0x91,
-            '’' => 0x92,
-            '“' => 0x93,
-            '”' => 0x94,
-            '–' => 0x96,
-            '—' => 0x97,
-            'œ' => 0x9C,
-            'Œ' => 0x8C,
-            'Ÿ' => 0x9F,
-            c if (c as u32) < 0x80 && !c.is_control() => c as u8,
-            c if (0xA0..=0xFF).contains(&(c as u32)) => c as u8,
-            _ => b'?',
-        })
-        .collect()
 }
 
 /// Splits a text into lines of at most `width` characters, on spaces where possible.
@@ -191,6 +168,5 @@ mod tests {
         let pdf = render("Fiche de circulation", &many).unwrap_or_else(|e| panic!("{e}"));
         let doc = lopdf::Document::load_mem(&pdf).unwrap_or_else(|e| panic!("{e}"));
         assert!(doc.get_pages().len() >= 4);
-        assert_eq!(win_ansi("é€"), vec![0xE9, 0x80]);
     }
 }

@@ -200,21 +200,7 @@ impl InternalCa {
         subject: &Subject,
         kind: KeyKind,
     ) -> Result<Credential, SignError> {
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return Err(SignError::Invalid(format!(
-                "invalid credential name {name:?}"
-            )));
-        }
-        let dir = self.dir.join("issued");
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let (kp, cp) = (
-            dir.join(format!("{name}.key.pem")),
-            dir.join(format!("{name}.pem")),
-        );
+        let (kp, cp) = self.paths(name)?;
         if kp.exists() && cp.exists() {
             let key = std::fs::read(&kp).map_err(io(&kp))?;
             let chain = std::fs::read(&cp).map_err(io(&cp))?;
@@ -225,8 +211,8 @@ impl InternalCa {
         Ok(c)
     }
 
-    /// Stores a credential (issued here or imported) under `name`, replacing any previous one.
-    pub fn store(&self, name: &str, c: &Credential) -> Result<(), SignError> {
+    /// Key and chain files of the credential `name` (a safe file-name stem).
+    fn paths(&self, name: &str) -> Result<(PathBuf, PathBuf), SignError> {
         if name.is_empty()
             || !name
                 .bytes()
@@ -238,10 +224,15 @@ impl InternalCa {
         }
         let dir = self.dir.join("issued");
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let (kp, cp) = (
+        Ok((
             dir.join(format!("{name}.key.pem")),
             dir.join(format!("{name}.pem")),
-        );
+        ))
+    }
+
+    /// Stores a credential (issued here or imported) under `name`, replacing any previous one.
+    pub fn store(&self, name: &str, c: &Credential) -> Result<(), SignError> {
+        let (kp, cp) = self.paths(name)?;
         let mut chain = Vec::new();
         for cert in &c.chain {
             chain.extend(cert.to_pem()?);

@@ -52,3 +52,16 @@ pub fn literal(bytes: &[u8]) -> Vec<u8> {
     out.push(b')');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings() {
+        assert_eq!(win_ansi("é€x"), vec![0xE9, 0x80, b'x']);
+        assert_eq!(win_ansi("中"), b"?");
+        assert_eq!(text_string_hex("é"), "<FEFF00E9>");
+        assert_eq!(literal(b"a(b)\\"), b"(a\\(b\\)\\\\)".to_vec());
+    }
+}

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 /// How long a verified credential is trusted without re-hashing.
 const CACHE_TTL: Duration = Duration::from_secs(30);
 const CACHE_MAX: usize = 10_000;
+/// How long before expiry one request re-verifies a credential in use.
+const REFRESH_BEFORE: Duration = Duration::from_secs(5);
 
 /// The authenticated user and the subscribers they belong to.
 #[derive(Debug, Clone)]
@@ -41,7 +43,25 @@ impl Caller {
 #[derive(Debug)]
 pub struct AuthCache {
     key: [u8; 32],
-    entries: Mutex<HashMap<[u8; 32], (Caller, Instant)>>,
+    entries: Mutex<HashMap<[u8; 32], Entry>>,
+}
+
+/// A verified credential: when it was verified, and whether a request is re-verifying it.
+#[derive(Debug)]
+struct Entry {
+    caller: Caller,
+    at: Instant,
+    refreshing: bool,
+}
+
+/// What the cache says of a credential.
+enum Lookup {
+    /// Valid: use it.
+    Hit(Caller),
+    /// Valid but near its end: this request re-verifies while the others keep using it, so
+    /// a busy credential never expires for everybody at once.
+    Refresh,
+    Miss,
 }
 
 impl Default for AuthCache {
@@ -62,21 +82,45 @@ impl AuthCache {
         h.update(password.as_bytes());
         h.finalize().into()
     }
-    fn get(&self, k: &[u8; 32]) -> Option<Caller> {
-        let map = self.entries.lock().ok()?;
-        map.get(k)
-            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
-            .map(|(c, _)| c.clone())
+    fn get(&self, k: &[u8; 32]) -> Lookup {
+        let Ok(mut map) = self.entries.lock() else {
+            return Lookup::Miss;
+        };
+        match map.get_mut(k) {
+            Some(e) if e.at.elapsed() < CACHE_TTL - REFRESH_BEFORE => Lookup::Hit(e.caller.clone()),
+            Some(e) if e.at.elapsed() < CACHE_TTL => {
+                if e.refreshing {
+                    Lookup::Hit(e.caller.clone())
+                } else {
+                    e.refreshing = true;
+                    Lookup::Refresh
+                }
+            }
+            Some(_) | None => Lookup::Miss,
+        }
     }
+    fn remove(&self, k: &[u8; 32]) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.remove(k);
+        }
+    }
+
     fn put(&self, k: [u8; 32], c: Caller) {
         if let Ok(mut map) = self.entries.lock() {
             if map.len() >= CACHE_MAX {
-                map.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+                map.retain(|_, e| e.at.elapsed() < CACHE_TTL);
                 if map.len() >= CACHE_MAX {
                     map.clear();
                 }
             }
-            map.insert(k, (c, Instant::now()));
+            map.insert(
+                k,
+                Entry {
+                    caller: c,
+                    at: Instant::now(),
+                    refreshing: false,
+                },
+            );
         }
     }
 }
@@ -118,8 +162,9 @@ fn parse_basic(parts: &Parts) -> Option<(String, String)> {
 pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiError> {
     let (email, password) = parse_basic(parts).ok_or(ApiError::Unauthenticated)?;
     let k = state.auth.digest(&email, &password);
-    if let Some(c) = state.auth.get(&k) {
-        return Ok(c);
+    match state.auth.get(&k) {
+        Lookup::Hit(c) => return Ok(c),
+        Lookup::Refresh | Lookup::Miss => {}
     }
     let user = state
         .db
@@ -134,6 +179,7 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, Api
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
     if !ok || user.auth_type != "BASIC" {
+        state.auth.remove(&k);
         tracing::info!(user.email = %email, "authentication failed");
         return Err(ApiError::Unauthenticated);
     }
@@ -181,6 +227,41 @@ impl FromRequestParts<AppState> for FastCaller {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn caller() -> Caller {
+        Caller {
+            user_id: 1,
+            email: "a@b.fr".into(),
+            full_name: "A B".into(),
+            memberships: vec![],
+        }
+    }
+
+    #[test]
+    fn a_busy_credential_is_refreshed_by_one_request_only() {
+        let cache = AuthCache::default();
+        let k = cache.digest("a@b.fr", "pw");
+        assert!(matches!(cache.get(&k), Lookup::Miss));
+        cache.put(k, caller());
+        assert!(matches!(cache.get(&k), Lookup::Hit(_)));
+        // Near the end of its life: one request refreshes, the others keep being served.
+        if let Ok(mut m) = cache.entries.lock()
+            && let Some(e) = m.get_mut(&k)
+        {
+            e.at = Instant::now()
+                .checked_sub(CACHE_TTL - Duration::from_secs(2))
+                .unwrap_or_else(Instant::now);
+        }
+        assert!(matches!(cache.get(&k), Lookup::Refresh));
+        assert!(matches!(cache.get(&k), Lookup::Hit(_)));
+        assert!(matches!(cache.get(&k), Lookup::Hit(_)));
+        cache.put(k, caller());
+        assert!(matches!(cache.get(&k), Lookup::Hit(_)));
+        // Expired: a miss; a failed verification removes the entry.
+        cache.remove(&k);
+        assert!(matches!(cache.get(&k), Lookup::Miss));
+        assert_ne!(cache.digest("a@b.fr", "pw"), cache.digest("a@b.fr", "pw2"));
+    }
 
     #[test]
     fn hash_and_verify() {

@@ -27,6 +27,11 @@ pub fn median(samples: &mut [f64]) -> Option<f64> {
 
 /// A PDF of about `size` bytes: pages of text, plus an uncompressed image for large sizes.
 pub fn pdf_of_size(size: usize) -> Result<Vec<u8>, lopdf::Error> {
+    pdf_of_size_with_images(size, 1)
+}
+
+/// Like [`pdf_of_size`], the padding split into `images` images on successive pages (a scan).
+pub fn pdf_of_size_with_images(size: usize, images: usize) -> Result<Vec<u8>, lopdf::Error> {
     let mut doc = Document::with_version("1.7");
     let pages_id = doc.new_object_id();
     let font = doc.add_object(
@@ -76,27 +81,30 @@ pub fn pdf_of_size(size: usize) -> Result<Vec<u8>, lopdf::Error> {
         b.len()
     };
     if size > base + 1024 {
-        // Pad with an image XObject of pseudo-random bytes (incompressible, like a scan).
-        let n = size - base - 512;
+        // Pad with image XObjects of pseudo-random bytes (incompressible, like a scan).
+        let images = images.clamp(1, kids.len());
+        let n = (size - base - 512 * images) / images;
         let side = ((n / 3) as f64).sqrt() as i64;
         let mut x: u32 = 0x1234_5678;
-        let data: Vec<u8> = (0..(side * side * 3) as usize)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                x as u8
-            })
-            .collect();
-        let img = doc.add_object(Stream::new(
-            dictionary! {"Type" => "XObject", "Subtype" => "Image", "Width" => side, "Height" => side,
-            "ColorSpace" => "DeviceRGB", "BitsPerComponent" => 8},
-            data,
-        ));
-        if let Some(Object::Reference(first)) = kids.first()
-            && let Ok(Object::Dictionary(pg)) = doc.get_object_mut(*first)
-        {
-            pg.set("Resources", dictionary! {"Font" => dictionary! {"F1" => font}, "XObject" => dictionary! {"Im1" => img}});
+        for kid in kids.iter().take(images) {
+            let data: Vec<u8> = (0..(side * side * 3) as usize)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    x as u8
+                })
+                .collect();
+            let img = doc.add_object(Stream::new(
+                dictionary! {"Type" => "XObject", "Subtype" => "Image", "Width" => side, "Height" => side,
+                "ColorSpace" => "DeviceRGB", "BitsPerComponent" => 8},
+                data,
+            ));
+            if let Object::Reference(page) = kid
+                && let Ok(Object::Dictionary(pg)) = doc.get_object_mut(*page)
+            {
+                pg.set("Resources", dictionary! {"Font" => dictionary! {"F1" => font}, "XObject" => dictionary! {"Im1" => img}});
+            }
         }
     }
     doc.save_to(&mut out)?;

@@ -235,6 +235,33 @@ fn appearance(opts: &SignOptions, w: f32, h: f32) -> Vec<u8> {
     s
 }
 
+/// Keeps stream contents out of the parsed document (content streams, images, fonts): signing
+/// reads only dictionaries, so a large file is not held twice for long. Object and
+/// cross-reference streams are kept, since lopdf expands them.
+fn drop_stream_content(_id: (u32, u16), o: &mut Object) -> Option<((u32, u16), Object)> {
+    if let Object::Stream(s) = o {
+        let structural = s
+            .dict
+            .get(b"Type")
+            .and_then(Object::as_name)
+            .is_ok_and(|t| t == b"ObjStm" || t == b"XRef");
+        if !structural && s.content.len() > 1 {
+            // One byte left: lopdf re-reads the content of empty streams.
+            s.content = vec![b' '];
+        }
+    }
+    Some((_id, o.clone()))
+}
+
+/// Parses the document's objects without keeping stream contents.
+pub(crate) fn load_structure(pdf: &[u8]) -> Result<Document, SignError> {
+    let opts = lopdf::LoadOptions {
+        filter: Some(drop_stream_content),
+        ..Default::default()
+    };
+    Ok(Document::load_mem_with_options(pdf, opts)?)
+}
+
 /// Prepares a signature of `pdf`: builds the incremental update with placeholders and computes
 /// the signed attributes. `chain[0]` is the signer's certificate (DER).
 pub fn prepare(
@@ -243,7 +270,7 @@ pub fn prepare(
     algorithm: Algorithm,
     opts: &SignOptions,
 ) -> Result<Prepared, SignError> {
-    let doc = Document::load_mem(pdf)?;
+    let doc = load_structure(pdf)?;
     if doc.trailer.get(b"Encrypt").is_ok() {
         return Err(err("encrypted PDFs cannot be signed"));
     }

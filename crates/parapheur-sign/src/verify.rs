@@ -104,7 +104,7 @@ fn pdf_time(s: &str) -> Option<i64> {
 
 /// Verifies every signature of `pdf` against `anchors`.
 pub fn verify_pdf(pdf: &[u8], anchors: &[X509]) -> Result<Report, SignError> {
-    let doc = Document::load_mem(pdf)?;
+    let doc = crate::pades::load_structure(pdf)?;
     let mut out = Vec::new();
     for (field, sig) in signature_fields(&doc) {
         out.push(verify_one(pdf, field, &sig, anchors));

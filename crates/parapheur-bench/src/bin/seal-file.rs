@@ -1,4 +1,5 @@
-//! `seal-file make SIZE OUT.pdf` writes a PDF of about SIZE bytes; `seal-file seal IN.pdf OUT.pdf`
+//! `seal-file make SIZE OUT.pdf [IMAGES]` writes a PDF of about SIZE bytes (its bulk in IMAGES
+//! images, 1 by default); `seal-file seal IN.pdf OUT.pdf`
 //! seals it (PAdES B-B, RSA-2048 seal from a throw-away CA) the way the server does: the input
 //! is held once in memory and the signed revision is appended to it on disk.
 
@@ -10,10 +11,19 @@ use std::io::Write;
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
-        Some("make") if args.len() == 4 => {
+        Some("make") if args.len() == 4 || args.len() == 5 => {
             let size: usize = args[2].parse().context("SIZE")?;
-            std::fs::write(&args[3], parapheur_bench::pdf_of_size(size)?)
-                .context("writing the PDF")?;
+            let images: usize = args
+                .get(4)
+                .map(|n| n.parse())
+                .transpose()
+                .context("IMAGES")?
+                .unwrap_or(1);
+            std::fs::write(
+                &args[3],
+                parapheur_bench::pdf_of_size_with_images(size, images)?,
+            )
+            .context("writing the PDF")?;
         }
         Some("seal") if args.len() == 4 => {
             let dir = tempfile::tempdir()?;
@@ -39,7 +49,7 @@ fn main() -> anyhow::Result<()> {
                 elapsed.as_secs_f64() * 1000.0
             );
         }
-        _ => bail!("usage: seal-file make SIZE OUT.pdf | seal-file seal IN.pdf OUT.pdf"),
+        _ => bail!("usage: seal-file make SIZE OUT.pdf [IMAGES] | seal-file seal IN.pdf OUT.pdf"),
     }
     Ok(())
 }

@@ -401,3 +401,43 @@ fn b_t_signature_with_an_rfc3161_timestamp() {
         "{report:?}"
     );
 }
+
+#[test]
+fn a_large_pdf_with_object_streams_is_parsed_without_its_stream_contents() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca(dir.path());
+    let ca_pem = dir.path().join("ca.pem");
+    std::fs::write(&ca_pem, ca.certificate().to_pem().unwrap()).unwrap();
+    let mut doc = lopdf::Document::load_mem(&form_and_image_pdf()).unwrap();
+    // 17 MiB of incompressible image data: above the size where stream contents are dropped.
+    let mut x: u32 = 0x9e37_79b9;
+    let data: Vec<u8> = (0..17 * 1024 * 1024)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    let big = doc.add_object(lopdf::Stream::new(
+        lopdf::dictionary! {"Type" => "XObject", "Subtype" => "Image", "Width" => 2048, "Height" => 2901,
+        "ColorSpace" => "DeviceRGB", "BitsPerComponent" => 8},
+        data,
+    ));
+    let page = *doc.get_pages().values().next().unwrap();
+    if let Ok(lopdf::Object::Dictionary(p)) = doc.get_object_mut(page) {
+        p.set("Big", lopdf::Object::Reference(big));
+    }
+    let mut modern = Vec::new();
+    doc.save_modern(&mut modern).unwrap();
+    assert!(modern.len() > 16 * 1024 * 1024);
+    let alice = ca.issue(&subject("Alice Martin"), KeyKind::Person).unwrap();
+    let signed = pades::sign(&modern, &alice, &SignOptions::new("Alice Martin")).unwrap();
+    assert!(signed.starts_with(&modern));
+    let p = dir.path().join("large.pdf");
+    std::fs::write(&p, &signed).unwrap();
+    let (n, text) = pyhanko_valid(&p, &ca_pem);
+    assert_eq!(n, 1, "{text}");
+    let report = parapheur_sign::verify::verify_pdf(&signed, &[ca.certificate().clone()]).unwrap();
+    assert!(report.valid, "{report:?}");
+}

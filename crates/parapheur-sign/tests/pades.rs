@@ -20,35 +20,16 @@ fn subject(name: &str) -> Subject {
     }
 }
 
-/// Runs pyHanko validation and returns the number of valid signatures (trusting our CA only).
+/// pyHanko's count of valid signatures of the file, trusting only `ca_pem` (shared harness).
 fn pyhanko_valid(pdf: &Path, ca_pem: &Path) -> (usize, String) {
-    let out = Command::new("pyhanko")
-        .args(["sign", "validate", "--executive-summary", "--trust"])
-        .arg(ca_pem)
-        .args(["--trust-replace", "--no-revocation-check"])
-        .arg(pdf)
-        .output()
-        .expect("pyhanko (pip install pyhanko pyhanko-cli) is required by these tests");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        text.lines()
-            .filter(|l| l.trim_end().ends_with(":VALID"))
-            .count(),
-        text,
+    parapheur_test_utils::pyhanko_valid(
+        &std::fs::read(pdf).unwrap(),
+        &std::fs::read(ca_pem).unwrap(),
     )
 }
 
 fn qpdf_ok(pdf: &Path) -> bool {
-    Command::new("qpdf")
-        .arg("--check")
-        .arg(pdf)
-        .status()
-        .expect("qpdf is required")
-        .success()
+    parapheur_test_utils::qpdf_check(&std::fs::read(pdf).unwrap())
 }
 
 #[test]

@@ -88,6 +88,21 @@ pub fn detached_name(file: &str, n: usize) -> String {
     format!("{stem}-signature-{n}.xml")
 }
 
+/// The caller's credential and the document's current bytes (on a blocking thread).
+fn credential_and_file(
+    st: &AppState,
+    caller: &Caller,
+    doc_key: &str,
+    org: &str,
+    siren: &str,
+) -> Result<(parapheur_sign::Credential, Vec<u8>), ApiError> {
+    let cred = st
+        .pki
+        .user(caller.user_id, &caller.full_name, &caller.email, org, siren)
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok((cred, st.blobs.get(doc_key)?))
+}
+
 /// Signs the document's current file as `caller` in the format of its circuit type, and stores
 /// the result durably.
 pub async fn sign_document(
@@ -128,17 +143,7 @@ pub async fn sign_document(
         return sign_pdf_timestamped(state, caller, doc_key, siren, org, opts).await;
     }
     tokio::task::spawn_blocking(move || -> Result<Signed, ApiError> {
-        let cred = st
-            .pki
-            .user(
-                caller.user_id,
-                &caller.full_name,
-                &caller.email,
-                &org,
-                &siren,
-            )
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        let original = st.blobs.get(&doc_key)?;
+        let (cred, original) = credential_and_file(&st, &caller, &doc_key, &org, &siren)?;
         Ok(match ctype {
             CircuitType::BureautiquePdf => {
                 let suffix = parapheur_sign::pades::sign_suffix(&original, &cred, &opts)
@@ -178,17 +183,7 @@ async fn sign_pdf_timestamped(
     let st = state.clone();
     let (original, prepared, value, request) =
         tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-            let cred = st
-                .pki
-                .user(
-                    caller.user_id,
-                    &caller.full_name,
-                    &caller.email,
-                    &org,
-                    &siren,
-                )
-                .map_err(|e| ApiError::Internal(e.into()))?;
-            let original = st.blobs.get(&doc_key)?;
+            let (cred, original) = credential_and_file(&st, &caller, &doc_key, &org, &siren)?;
             let chain: Vec<Vec<u8>> = cred
                 .chain
                 .iter()

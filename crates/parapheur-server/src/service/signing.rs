@@ -1,5 +1,6 @@
-//! Applying a real signature for a signature step: PAdES for PDF circuits, with the signer's
-//! key from the internal PKI. The signed file is stored durably before the step is recorded.
+//! Applying a real signature for a signature step — PAdES (B-B, or B-T with a timestamp
+//! authority) for PDF circuits, detached XAdES for XML, PES for Helios — with the signer's key
+//! from the PKI. The signed file is stored durably before the step is recorded.
 
 use crate::auth::Caller;
 use crate::error::ApiError;

@@ -240,6 +240,55 @@ pub(crate) async fn insert_document_in(
     Ok(id)
 }
 
+/// The versioned update of a transition (status, step, new file or detached signature, history)
+/// inside an open transaction: `Conflict` if the version moved.
+async fn write_transition(
+    tx: &mut Transaction<'_, Any>,
+    id: i64,
+    t: &TransitionWrite,
+) -> Result<(), StoreError> {
+    let r = sqlx::query(
+        "UPDATE documents SET status = $1, current_step = $2, version = version + 1, \
+         acted = CASE WHEN $3 = 1 THEN 1 ELSE acted END, updated_at = $4 \
+         WHERE id = $5 AND version = $6",
+    )
+    .bind(t.status)
+    .bind(t.current_step)
+    .bind(i64::from(t.human_action))
+    .bind(now_ms())
+    .bind(id)
+    .bind(t.expected_version)
+    .execute(&mut **tx)
+    .await?;
+    if r.rows_affected() != 1 {
+        return Err(StoreError::Conflict);
+    }
+    if let Some(f) = &t.file {
+        sqlx::query("UPDATE documents SET blob_key = $1, size = $2, sha256 = $3 WHERE id = $4")
+            .bind(&f.blob_key)
+            .bind(f.size)
+            .bind(&f.sha256)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    if let Some(f) = &t.detached {
+        sqlx::query(
+            "INSERT INTO document_signatures (document_id, filename, blob_key, size, sha256) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(&f.filename)
+        .bind(&f.blob_key)
+        .bind(f.size)
+        .bind(&f.sha256)
+        .execute(&mut **tx)
+        .await?;
+    }
+    insert_entries(tx, id, &t.entries).await?;
+    Ok(())
+}
+
 impl Db {
     /// Records a deposit: document, steps, members, annexes, history. The blobs must already
     /// be durable. Returns the new id, or `Duplicate` when the FAST triplet is taken.
@@ -384,45 +433,7 @@ impl Db {
     /// Applies a transition with optimistic concurrency: `Conflict` if the version moved.
     pub async fn apply_transition(&self, id: i64, t: &TransitionWrite) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
-        let r = sqlx::query(
-            "UPDATE documents SET status = $1, current_step = $2, version = version + 1, \
-             acted = CASE WHEN $3 = 1 THEN 1 ELSE acted END, updated_at = $4 \
-             WHERE id = $5 AND version = $6",
-        )
-        .bind(t.status)
-        .bind(t.current_step)
-        .bind(i64::from(t.human_action))
-        .bind(now_ms())
-        .bind(id)
-        .bind(t.expected_version)
-        .execute(&mut *tx)
-        .await?;
-        if r.rows_affected() != 1 {
-            return Err(StoreError::Conflict);
-        }
-        if let Some(f) = &t.file {
-            sqlx::query("UPDATE documents SET blob_key = $1, size = $2, sha256 = $3 WHERE id = $4")
-                .bind(&f.blob_key)
-                .bind(f.size)
-                .bind(&f.sha256)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        if let Some(f) = &t.detached {
-            sqlx::query(
-                "INSERT INTO document_signatures (document_id, filename, blob_key, size, sha256) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(id)
-            .bind(&f.filename)
-            .bind(&f.blob_key)
-            .bind(f.size)
-            .bind(&f.sha256)
-            .execute(&mut *tx)
-            .await?;
-        }
-        insert_entries(&mut tx, id, &t.entries).await?;
+        write_transition(&mut tx, id, t).await?;
         tx.commit().await?;
         self.history_cache.invalidate(id);
         Ok(())
@@ -446,20 +457,6 @@ impl Db {
         t: &TransitionWrite,
     ) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
-        let r = sqlx::query(
-            "UPDATE documents SET status = $1, current_step = $2, version = version + 1, updated_at = $3 \
-             WHERE id = $4 AND version = $5",
-        )
-        .bind(t.status)
-        .bind(t.current_step)
-        .bind(now_ms())
-        .bind(id)
-        .bind(t.expected_version)
-        .execute(&mut *tx)
-        .await?;
-        if r.rows_affected() != 1 {
-            return Err(StoreError::Conflict);
-        }
         sqlx::query("DELETE FROM document_metadata WHERE document_id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -473,7 +470,7 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
         }
-        insert_entries(&mut tx, id, &t.entries).await?;
+        write_transition(&mut tx, id, t).await?;
         tx.commit().await?;
         self.history_cache.invalidate(id);
         Ok(())

@@ -185,6 +185,24 @@ fn pictograms_place_the_stamp_and_bad_pdfs_are_not_recorded_as_signed() {
     assert_eq!(rect, [100.0, 300.0, 300.0, 350.0]);
 }
 
+/// xmlsec1 on a detached XAdES signature, run from the directory holding the signed file.
+fn xmlsec1_detached(dir: &std::path::Path, sig: &str) -> (bool, String) {
+    parapheur_test_utils::run_tool(
+        dir,
+        "xmlsec1",
+        &[
+            "--verify",
+            "--trusted-pem",
+            "ca.pem",
+            "--id-attr:Id",
+            "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",
+            "--enabled-reference-uris",
+            "same-doc,local,remote",
+            sig,
+        ],
+    )
+}
+
 #[test]
 fn xml_documents_get_a_detached_xades_signature() {
     let app = TestApp::start(BIN, "");
@@ -218,20 +236,7 @@ fn xml_documents_get_a_detached_xades_signature() {
         .get("/api/v1/pki/ca.pem")
         .body;
     std::fs::write(dir.path().join("ca.pem"), &ca).unwrap();
-    let (ok, out) = parapheur_test_utils::run_tool(
-        dir.path(),
-        "xmlsec1",
-        &[
-            "--verify",
-            "--trusted-pem",
-            "ca.pem",
-            "--id-attr:Id",
-            "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",
-            "--enabled-reference-uris",
-            "same-doc,local,remote",
-            "convention-signature-1.xml",
-        ],
-    );
+    let (ok, out) = xmlsec1_detached(dir.path(), "convention-signature-1.xml");
     assert!(ok, "{out}");
     // The same check fails once the document is altered.
     std::fs::write(
@@ -239,20 +244,7 @@ fn xml_documents_get_a_detached_xades_signature() {
         xml.replace("Prêt", "Don"),
     )
     .unwrap();
-    let (ok, out) = parapheur_test_utils::run_tool(
-        dir.path(),
-        "xmlsec1",
-        &[
-            "--verify",
-            "--trusted-pem",
-            "ca.pem",
-            "--id-attr:Id",
-            "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",
-            "--enabled-reference-uris",
-            "same-doc,local,remote",
-            "convention-signature-1.xml",
-        ],
-    );
+    let (ok, out) = xmlsec1_detached(dir.path(), "convention-signature-1.xml");
     assert!(!ok, "{out}");
 }
 

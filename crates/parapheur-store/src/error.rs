@@ -20,8 +20,6 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("storage unavailable: {0}")]
     Unavailable(String),
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
 }
 
 impl StoreError {

@@ -270,6 +270,10 @@ pub async fn deposit(
     match state.db.insert_document(doc).await {
         Ok(id) => {
             tracing::info!(document.id = id, siren, "document deposited");
+            state
+                .metrics
+                .uploads
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             crate::service::automatic::run_logged(state, id).await;
             Ok(DocumentId::new(id))
         }

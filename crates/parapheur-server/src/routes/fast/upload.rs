@@ -39,10 +39,5 @@ pub async fn upload(
         agents: Vec::new(),
         pictograms: None,
     };
-    let id = deposit(&state, &caller, req).await?;
-    state
-        .metrics
-        .uploads
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Ok(id_body(id))
+    Ok(id_body(deposit(&state, &caller, req).await?))
 }

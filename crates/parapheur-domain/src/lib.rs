@@ -4,6 +4,7 @@ pub mod circuit;
 pub mod error;
 pub mod ids;
 pub mod metadata;
+pub mod otp;
 pub mod state;
 pub mod workflow;
 

@@ -192,6 +192,62 @@ impl Workflow {
         })
     }
 
+    /// The index of the current OTPSignature step among the circuit's OTP steps (the `n` of
+    /// `OTP_*_n`), when the document waits at one.
+    pub fn otp_ordinal(&self) -> Option<usize> {
+        (self.current_kind() == Some(StepKind::OtpSignature)).then(|| {
+            self.steps[..self.current_step]
+                .iter()
+                .filter(|k| **k == StepKind::OtpSignature)
+                .count()
+        })
+    }
+
+    /// OTP information defined ("Informations OTP définies"): allowed while an OTP step is still
+    /// ahead (or current), which it never changes.
+    pub fn define_otp_information(&self) -> Result<Transition, DomainError> {
+        let ahead = match self.status {
+            DocumentStatus::AwaitingMetadata => &self.steps[..],
+            DocumentStatus::InProgress => self.steps.get(self.current_step..).unwrap_or(&[]),
+            DocumentStatus::VisaDisapproved
+            | DocumentStatus::Refused
+            | DocumentStatus::SignatureRejected
+            | DocumentStatus::Classified => &[],
+        };
+        if !ahead.contains(&StepKind::OtpSignature) {
+            return Err(DomainError::ActionNotAllowed {
+                action: "otp/metadata/define",
+            });
+        }
+        Ok(Transition {
+            status: self.status,
+            current_step: self.current_step,
+            entries: vec![entry(
+                HistoryState::OtpInformationDefined,
+                Actor::Caller,
+                None,
+            )],
+        })
+    }
+
+    /// The OTP signer entered the right code and the document was signed: "OTP validé",
+    /// "OTP signé" (with the evidence), then the next step. The caller is the OTP signer.
+    pub fn otp_signed(&self, evidence: String) -> Result<Transition, DomainError> {
+        if self.current_kind() != Some(StepKind::OtpSignature) {
+            return Err(DomainError::ActionNotAllowed {
+                action: "otp signature",
+            });
+        }
+        let mut t = Self::enter(&self.steps, self.current_step + 1);
+        t.entries.insert(
+            0,
+            entry(HistoryState::OtpSigned, Actor::Caller, Some(evidence)),
+        );
+        t.entries
+            .insert(0, entry(HistoryState::OtpValidated, Actor::Caller, None));
+        Ok(t)
+    }
+
     /// The outcome of the automatic verification step the document waits at: "Signature validée"
     /// and the next step, or "signature rejetée" which stops the circuit.
     pub fn verified(&self, ok: bool, detail: Option<String>) -> Result<Transition, DomainError> {
@@ -351,6 +407,43 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(names(&ko), ["signature rejetée"]);
         assert_eq!(ko.status, DocumentStatus::SignatureRejected);
+    }
+
+    #[test]
+    fn otp_step_signs_with_evidence() {
+        let steps = vec![
+            StepKind::Visa,
+            StepKind::OtpSignature,
+            StepKind::OtpSignature,
+        ];
+        let mut w = Workflow {
+            steps,
+            status: DocumentStatus::InProgress,
+            current_step: 0,
+        };
+        assert_eq!(w.otp_ordinal(), None);
+        assert!(w.otp_signed("x".into()).is_err(), "not at the OTP step");
+        assert_eq!(
+            names(&w.define_otp_information().unwrap_or_else(|e| panic!("{e}"))),
+            ["Informations OTP définies"]
+        );
+        let t = w.act(Action::Visa, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            names(&t),
+            ["Visa approuvé"],
+            "an OTP step records nothing on entry"
+        );
+        apply(&mut w, &t);
+        assert_eq!(w.otp_ordinal(), Some(0));
+        let t = w.otp_signed("SMS".into()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names(&t), ["OTP validé", "OTP signé"]);
+        assert_eq!(t.entries[1].comment.as_deref(), Some("SMS"));
+        apply(&mut w, &t);
+        assert_eq!(w.otp_ordinal(), Some(1));
+        let t = w.otp_signed("SMS".into()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names(&t), ["OTP validé", "OTP signé", "Classé"]);
+        apply(&mut w, &t);
+        assert!(w.define_otp_information().is_err(), "no OTP step left");
     }
 
     #[test]

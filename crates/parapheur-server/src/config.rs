@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Top-level keys, used to keep unrelated `PARAPHEUR_*` variables out of the configuration.
-const TOP_KEYS: [&str; 16] = [
+const TOP_KEYS: [&str; 18] = [
     "listen",
     "public_url",
     "data_dir",
@@ -23,6 +23,8 @@ const TOP_KEYS: [&str; 16] = [
     "tls",
     "log",
     "signing",
+    "jobs",
+    "otp",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -48,6 +50,46 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub tls: TlsConfig,
     pub signing: SigningConfig,
+    pub jobs: JobsConfig,
+    pub otp: OtpConfig,
+}
+
+/// The durable job queue that delivers e-mails and SMS.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsConfig {
+    /// How often the worker looks for due jobs when nothing woke it.
+    pub poll_ms: u64,
+    /// First retry delay after a failed delivery; doubles at each attempt.
+    pub retry_base_ms: u64,
+    /// Longest delay between two attempts (failures are retried without end).
+    pub retry_max_ms: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            poll_ms: 1000,
+            retry_base_ms: 2000,
+            retry_max_ms: 15 * 60 * 1000,
+        }
+    }
+}
+
+/// The OTP signing page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OtpConfig {
+    /// How long an OTP signing link stays usable.
+    pub link_ttl_hours: u64,
+}
+
+impl Default for OtpConfig {
+    fn default() -> Self {
+        Self {
+            link_ttl_hours: 30 * 24,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -76,6 +118,8 @@ pub struct MailConfig {
     pub outbox_dir: String,
     pub smtp_url: String,
     pub from: String,
+    /// Validity of the download links sent to recipients of a signed document.
+    pub link_ttl_days: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -84,6 +128,14 @@ pub struct SmsConfig {
     pub provider: String,
     pub outbox_file: String,
     pub webhook_url: String,
+    /// OVHcloud SMS API (`provider = "ovh"`).
+    pub ovh_endpoint: String,
+    pub ovh_application_key: String,
+    pub ovh_application_secret: String,
+    pub ovh_consumer_key: String,
+    pub ovh_service_name: String,
+    /// Sender name registered with OVHcloud; empty = a short number that accepts replies.
+    pub ovh_sender: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -133,6 +185,8 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             tls: TlsConfig::default(),
             signing: SigningConfig::default(),
+            jobs: JobsConfig::default(),
+            otp: OtpConfig::default(),
         }
     }
 }
@@ -152,6 +206,7 @@ impl Default for MailConfig {
             outbox_dir: String::new(),
             smtp_url: "smtp://127.0.0.1:25".into(),
             from: "parapheur@localhost".into(),
+            link_ttl_days: 30,
         }
     }
 }
@@ -161,6 +216,12 @@ impl Default for SmsConfig {
             provider: "outbox".into(),
             outbox_file: String::new(),
             webhook_url: String::new(),
+            ovh_endpoint: "https://eu.api.ovh.com/1.0".into(),
+            ovh_application_key: String::new(),
+            ovh_application_secret: String::new(),
+            ovh_consumer_key: String::new(),
+            ovh_service_name: String::new(),
+            ovh_sender: String::new(),
         }
     }
 }
@@ -266,6 +327,63 @@ impl Config {
         if self.archive.vault_url.is_empty() {
             self.archive.vault_url = format!("file://{dd}/vault");
         }
+        match self.mail.transport.as_str() {
+            "outbox" => {}
+            "smtp" => {
+                if !(self.mail.smtp_url.starts_with("smtp://")
+                    || self.mail.smtp_url.starts_with("smtps://"))
+                {
+                    return Err(format!(
+                        "key `mail.smtp_url`: {:?} is not an smtp:// or smtps:// URL",
+                        self.mail.smtp_url
+                    ));
+                }
+            }
+            other => {
+                return Err(format!(
+                    "key `mail.transport`: {other:?} is not \"outbox\" or \"smtp\""
+                ));
+            }
+        }
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(format!(
+                "key `mail.from`: {:?} is not an e-mail address",
+                self.mail.from
+            ));
+        }
+        match self.sms.provider.as_str() {
+            "outbox" => {}
+            "webhook" => {
+                if !(self.sms.webhook_url.starts_with("http://")
+                    || self.sms.webhook_url.starts_with("https://"))
+                {
+                    return Err(
+                        "key `sms.webhook_url`: an http(s) URL is required by the webhook provider"
+                            .into(),
+                    );
+                }
+            }
+            "ovh" => {
+                for (k, v) in [
+                    ("ovh_application_key", &self.sms.ovh_application_key),
+                    ("ovh_application_secret", &self.sms.ovh_application_secret),
+                    ("ovh_consumer_key", &self.sms.ovh_consumer_key),
+                    ("ovh_service_name", &self.sms.ovh_service_name),
+                ] {
+                    if v.is_empty() {
+                        return Err(format!("key `sms.{k}`: required by the ovh provider"));
+                    }
+                }
+            }
+            other => {
+                return Err(format!(
+                    "key `sms.provider`: {other:?} is not \"outbox\", \"webhook\" or \"ovh\""
+                ));
+            }
+        }
+        if self.jobs.retry_base_ms == 0 || self.jobs.retry_max_ms < self.jobs.retry_base_ms {
+            return Err("key `jobs.retry_base_ms`: must be > 0 and <= jobs.retry_max_ms".into());
+        }
         if !(200..=599).contains(&self.fast.error_status) {
             return Err(format!(
                 "key `fast.error_status`: {} is not an HTTP status",
@@ -312,11 +430,27 @@ transport  = "outbox"     # "outbox" (one .eml file per message) | "smtp"
 outbox_dir = "data/outbox/mail"
 smtp_url   = "smtp://127.0.0.1:25"
 from       = "parapheur@localhost"
+link_ttl_days = 30        # validity of the download links sent with signed documents
 
 [sms]
-provider    = "outbox"    # "outbox" (JSON lines) | "webhook"
+provider    = "outbox"    # "outbox" (JSON lines) | "webhook" (POST {"to","text"}) | "ovh"
 outbox_file = "data/outbox/sms.jsonl"
 webhook_url = ""
+# OVHcloud SMS API (provider = "ovh"): keys from https://eu.api.ovh.com/createToken/
+ovh_endpoint = "https://eu.api.ovh.com/1.0"
+ovh_application_key = ""
+ovh_application_secret = ""
+ovh_consumer_key = ""
+ovh_service_name = ""     # the SMS account, e.g. sms-ab12345-1
+ovh_sender = ""           # a registered sender name; empty = short number
+
+[jobs]                    # the durable queue that delivers every e-mail and SMS
+poll_ms = 1000
+retry_base_ms = 2000      # first retry delay, doubled at each failure...
+retry_max_ms = 900000     # ...up to this; deliveries are retried until they succeed
+
+[otp]
+link_ttl_hours = 720      # how long an OTP signing link works
 
 [helios]
 transmitter = "simulator"

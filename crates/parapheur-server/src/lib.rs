@@ -5,6 +5,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod files;
+pub mod messaging;
 pub mod pdfgen;
 pub mod pki;
 pub mod provision;
@@ -42,7 +43,7 @@ pub async fn open_state(cfg: Config) -> anyhow::Result<AppState> {
         .then(|| std::path::PathBuf::from(&cfg.signing.trust_anchors));
     let pki = pki::Pki::open(&cfg.data_dir, extra.as_deref())
         .context("opening the internal certification authority and the trust anchors")?;
-    Ok(AppState::new(cfg, db, Arc::new(blobs), pki))
+    AppState::new(cfg, db, Arc::new(blobs), pki)
 }
 
 /// Binds the configured address and serves until SIGINT or SIGTERM.
@@ -53,11 +54,14 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
     println!("listening on http://{addr}");
+    messaging::worker::spawn(state.clone());
     let app = routes::router(state);
     let app = tower::Layer::layer(&axum::middleware::from_fn(routes::collapse_slashes), app);
     axum::serve(
         listener,
-        axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+            std::net::SocketAddr,
+        >(app),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await

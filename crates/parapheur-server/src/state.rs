@@ -2,6 +2,8 @@
 
 use crate::auth::AuthCache;
 use crate::config::Config;
+use crate::messaging::mail::MailTransport;
+use crate::messaging::sms::SmsProvider;
 use crate::pki::Pki;
 use parapheur_store::{BlobStore, Db};
 use std::sync::Arc;
@@ -18,8 +20,12 @@ pub struct Inner {
     pub auth: AuthCache,
     pub metrics: Metrics,
     pub pki: Pki,
-    /// Outgoing HTTP (timestamp authority), built once.
+    /// Outgoing HTTP (timestamp authority, SMS gateways), built once.
     pub http: reqwest::Client,
+    pub mailer: Box<dyn MailTransport>,
+    pub sms: Box<dyn SmsProvider>,
+    /// Wakes the job worker after a commit that enqueued messages.
+    pub jobs_wake: tokio::sync::Notify,
 }
 
 /// Counters exported on `/metrics`.
@@ -28,22 +34,36 @@ pub struct Metrics {
     pub requests: AtomicU64,
     pub uploads: AtomicU64,
     pub fast_errors: AtomicU64,
+    pub mails_sent: AtomicU64,
+    pub sms_sent: AtomicU64,
+    pub job_failures: AtomicU64,
 }
 
 impl AppState {
-    pub fn new(cfg: Config, db: Db, blobs: Arc<dyn BlobStore>, pki: Pki) -> Self {
-        Self(Arc::new(Inner {
+    pub fn new(cfg: Config, db: Db, blobs: Arc<dyn BlobStore>, pki: Pki) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap_or_default();
+        let mailer = crate::messaging::mail::from_config(&cfg.mail)?;
+        let sms = crate::messaging::sms::from_config(&cfg.sms, &http);
+        Ok(Self(Arc::new(Inner {
             cfg,
             db,
             blobs,
             auth: AuthCache::default(),
             metrics: Metrics::default(),
             pki,
-            http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(30))
-                .build()
-                .unwrap_or_default(),
-        }))
+            http,
+            mailer,
+            sms,
+            jobs_wake: tokio::sync::Notify::new(),
+        })))
+    }
+
+    /// Tells the job worker that messages were just committed.
+    pub fn wake_jobs(&self) {
+        self.jobs_wake.notify_one();
     }
 }
 

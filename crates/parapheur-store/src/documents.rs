@@ -54,6 +54,10 @@ pub struct NewDocument {
     pub steps: Vec<(String, Vec<i64>)>,
     pub annexes: Vec<NewFile>,
     pub entries: Vec<NewEntry>,
+    /// Signers of the OTP steps, when the deposit carries them (uploadOTP).
+    pub otp_signers: Vec<crate::otp::OtpSigner>,
+    /// Messages and links caused by the deposit.
+    pub effects: crate::jobs::Effects,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -111,6 +115,8 @@ pub struct TransitionWrite {
     pub current_step: i64,
     pub human_action: bool,
     pub entries: Vec<NewEntry>,
+    /// Messages and links caused by the change, written in its transaction.
+    pub effects: crate::jobs::Effects,
 }
 
 const DOC_COLS: &str = "id, siren, circuit_id, circuit_type, label, filename, blob_key, size, sha256, \
@@ -237,12 +243,18 @@ pub(crate) async fn insert_document_in(
         q.execute(&mut **tx).await?;
     }
     insert_entries(tx, id, &d.entries).await?;
+    if !d.otp_signers.is_empty() {
+        crate::otp::write_signers(tx, id, &d.otp_signers).await?;
+    }
+    if !d.effects.is_empty() {
+        crate::jobs::write_effects(tx, &d.effects.for_new_document(id)).await?;
+    }
     Ok(id)
 }
 
 /// The versioned update of a transition (status, step, new file or detached signature, history)
 /// inside an open transaction: `Conflict` if the version moved.
-async fn write_transition(
+pub(crate) async fn write_transition(
     tx: &mut Transaction<'_, Any>,
     id: i64,
     t: &TransitionWrite,
@@ -286,6 +298,7 @@ async fn write_transition(
         .await?;
     }
     insert_entries(tx, id, &t.entries).await?;
+    crate::jobs::write_effects(tx, &t.effects).await?;
     Ok(())
 }
 

@@ -7,6 +7,8 @@ pub mod db;
 pub mod documents;
 pub mod error;
 pub mod history_cache;
+pub mod jobs;
+pub mod otp;
 
 pub use blob::{BlobStore, LocalBlobStore};
 pub use db::{Db, Engine};

@@ -4,7 +4,8 @@
 
 use parapheur_store::accounts::{CircuitRow, UserUpsert};
 use parapheur_store::documents::{NewDocument, NewEntry, NewFile, TransitionWrite};
-use parapheur_store::{Db, StoreError};
+use parapheur_store::jobs::{Effects, NewJob, NewLink};
+use parapheur_store::{Db, StoreError, now_ms};
 use std::collections::BTreeSet;
 
 async fn sqlite() -> (Db, tempfile::TempDir) {
@@ -65,6 +66,8 @@ fn doc(label: &str, circuit: Option<&str>) -> NewDocument {
             user_fullname: "A B".into(),
             comment: None,
         }],
+        otp_signers: Vec::new(),
+        effects: Effects::default(),
     }
 }
 
@@ -172,6 +175,13 @@ async fn suite(db: &Db) {
             user_fullname: "P N".into(),
             comment: Some("ok".into()),
         }],
+        effects: Effects {
+            jobs: vec![NewJob {
+                kind: "mail".into(),
+                payload: "{\"n\":1}".into(),
+            }],
+            links: Vec::new(),
+        },
     };
     let cached = db.history_with_siren(id).await.unwrap().unwrap();
     assert_eq!(
@@ -206,6 +216,7 @@ async fn suite(db: &Db) {
         current_step: 1,
         human_action: false,
         entries: vec![],
+        effects: Effects::default(),
     };
     db.define_metadata(
         id,
@@ -363,4 +374,165 @@ async fn concurrent_deposits_on_postgres() {
         return;
     };
     concurrent_deposits(&db).await;
+}
+
+/// The job queue: effects are written with their transition (and not without it), claimed
+/// once under a lease, retried after a failure, completed once; OTP codes and links.
+async fn jobs_suite(db: &Db) {
+    db.upsert_subscriber("200000001", "Commune").await.unwrap();
+    let depositor = db
+        .upsert_user(&UserUpsert {
+            email: "j@a.fr",
+            first_name: "J",
+            last_name: "D",
+            auth_type: "BASIC",
+            password_hash: Some("x"),
+            certificate: None,
+        })
+        .await
+        .unwrap();
+    let mut d = doc("jobs", None);
+    d.depositor_id = depositor;
+    d.steps = vec![("OTPSignature".into(), vec![])];
+    d.effects = Effects {
+        jobs: vec![NewJob {
+            kind: "sms".into(),
+            payload: format!("{{\"doc\":\"{}\"}}", parapheur_store::jobs::NEW_DOCUMENT_ID),
+        }],
+        links: vec![NewLink {
+            token_hash: "h1".into(),
+            purpose: "otp".into(),
+            siren: "200000001".into(),
+            document_ids: vec![0],
+            referer: Some("https://x.fr/".into()),
+            expires_at: now_ms() + 60_000,
+        }],
+    };
+    let id = db.insert_document(d).await.unwrap();
+    let link = db.link("h1").await.unwrap().unwrap();
+    assert_eq!(link.document_ids, vec![id], "0 stands for the new document");
+    assert_eq!(link.referer.as_deref(), Some("https://x.fr/"));
+    assert!(db.link("nope").await.unwrap().is_none());
+
+    let job = db.claim_job(60_000).await.unwrap().unwrap();
+    assert_eq!(job.payload, format!("{{\"doc\":\"{id}\"}}"));
+    assert_eq!(job.attempts, 1);
+    assert!(
+        db.claim_job(60_000).await.unwrap().is_none(),
+        "a leased job is not claimed twice"
+    );
+    db.fail_job(&job, "gateway down", Some(now_ms() - 1))
+        .await
+        .unwrap();
+    let again = db.claim_job(60_000).await.unwrap().unwrap();
+    assert_eq!((again.id, again.attempts), (job.id, 2));
+    assert!(
+        !db.complete_job(&job, true).await.unwrap(),
+        "the first attempt lost its lease"
+    );
+    assert!(db.complete_job(&again, true).await.unwrap());
+    assert!(db.claim_job(60_000).await.unwrap().is_none());
+    let c = db.job_counts().await.unwrap();
+    assert_eq!((c.pending, c.done, c.failed), (0, 1, 0));
+    let (payload,): (String,) = sqlx::query_as("SELECT payload FROM jobs WHERE id = $1")
+        .bind(job.id)
+        .fetch_one(&db.read)
+        .await
+        .unwrap();
+    assert_eq!(payload, "{}", "a delivered SMS forgets its text (the code)");
+
+    // A conflicting transition writes none of its effects.
+    let stale = TransitionWrite {
+        expected_version: 42,
+        file: None,
+        detached: None,
+        status: "classified",
+        current_step: 1,
+        human_action: false,
+        entries: vec![],
+        effects: Effects {
+            jobs: vec![NewJob {
+                kind: "mail".into(),
+                payload: "{}".into(),
+            }],
+            links: Vec::new(),
+        },
+    };
+    assert!(matches!(
+        db.apply_transition(id, &stale).await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(db.claim_job(60_000).await.unwrap().is_none());
+
+    // A permanent failure is recorded and not retried.
+    db.enqueue(&Effects {
+        jobs: vec![NewJob {
+            kind: "mail".into(),
+            payload: "{}".into(),
+        }],
+        links: Vec::new(),
+    })
+    .await
+    .unwrap();
+    let j = db.claim_job(60_000).await.unwrap().unwrap();
+    db.fail_job(&j, "550 no such user", None).await.unwrap();
+    assert!(db.claim_job(60_000).await.unwrap().is_none());
+    assert_eq!(db.job_counts().await.unwrap().failed, 1);
+
+    // OTP codes: a new code retires the previous one; failures lock; one use only.
+    let sms = Effects {
+        jobs: vec![NewJob {
+            kind: "sms".into(),
+            payload: "{}".into(),
+        }],
+        links: Vec::new(),
+    };
+    let exp = now_ms() + 60_000;
+    db.new_otp_code("h1", "c1", "sms", exp, &[id], &sms)
+        .await
+        .unwrap();
+    let first = db.latest_otp_code("h1").await.unwrap().unwrap();
+    db.new_otp_code("h1", "c2", "sms", exp, &[id], &sms)
+        .await
+        .unwrap();
+    let second = db.latest_otp_code("h1").await.unwrap().unwrap();
+    assert_eq!(second.code_hash, "c2");
+    assert!(!db.use_otp_code(first.id, 3).await.unwrap(), "replaced");
+    assert_eq!(db.otp_code_failed(second.id).await.unwrap(), 1);
+    assert_eq!(db.otp_code_failed(second.id).await.unwrap(), 2);
+    assert_eq!(db.otp_code_failed(second.id).await.unwrap(), 3);
+    assert!(!db.use_otp_code(second.id, 3).await.unwrap(), "locked");
+    db.new_otp_code("h1", "c3", "sms", exp, &[id], &sms)
+        .await
+        .unwrap();
+    let third = db.latest_otp_code("h1").await.unwrap().unwrap();
+    assert!(db.use_otp_code(third.id, 3).await.unwrap());
+    assert!(!db.use_otp_code(third.id, 3).await.unwrap(), "used once");
+    assert_eq!(
+        db.otp_sends_since(&[id], now_ms() - 60_000).await.unwrap(),
+        3
+    );
+    assert_eq!(db.otp_sends_since(&[id], now_ms() + 1).await.unwrap(), 0);
+    assert_eq!(
+        db.job_counts().await.unwrap().pending,
+        3,
+        "one SMS per code"
+    );
+}
+
+#[tokio::test]
+async fn jobs_on_sqlite() {
+    let (db, _dir) = sqlite().await;
+    jobs_suite(&db).await;
+}
+
+#[tokio::test]
+async fn jobs_on_postgres() {
+    let Some(db) = postgres().await else {
+        eprintln!(
+            "PARAPHEUR_TEST_DATABASE_URL is not set: the PostgreSQL run is skipped (CI sets it)"
+        );
+        return;
+    };
+    jobs_suite(&db).await;
 }

@@ -96,6 +96,8 @@ pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
         }
         let (ok, detail) = verify_document(state, &doc).await?;
         let t = w.verified(ok, Some(detail))?;
+        let effects = crate::service::notify::effects_for(state, &doc, &w.steps, &t).await?;
+        let wake = !effects.is_empty();
         let write = TransitionWrite {
             expected_version: doc.version,
             file: None,
@@ -103,14 +105,20 @@ pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
             status: t.status.as_str(),
             current_step: t.current_step as i64,
             human_action: false,
-            entries: crate::service::entries_for(&t.entries, 0, ""),
+            entries: crate::service::entries_for(&t.entries, None, ""),
+            effects,
         };
         match state.db.apply_transition(doc.id, &write).await {
-            Ok(()) => tracing::info!(
-                document.id = doc.id,
-                valid = ok,
-                "signature verification step done"
-            ),
+            Ok(()) => {
+                if wake {
+                    state.wake_jobs();
+                }
+                tracing::info!(
+                    document.id = doc.id,
+                    valid = ok,
+                    "signature verification step done"
+                );
+            }
             // Another instance ran it meanwhile: look again.
             Err(StoreError::Conflict) => {}
             Err(e) => return Err(e.into()),

@@ -217,6 +217,11 @@ pub async fn deposit(
     let kinds: Vec<StepKind> = circuit.steps.iter().map(|(k, _)| *k).collect();
     let comment = (!req.comment.trim().is_empty()).then(|| req.comment.clone());
     let t = Workflow::deposit(&kinds, circuit.metadata_required, comment);
+    let members: Vec<String> = crate::service::notify::step_to_announce(&t)
+        .and_then(|idx| circuit.steps.get(idx))
+        .map(|(_, m)| m.iter().map(|e| e.as_str().to_owned()).collect())
+        .unwrap_or_default();
+    let org = state.db.subscriber_name(siren).await?.unwrap_or_default();
 
     // Durable bytes first (fsynced), then one committed transaction.
     let blobs = state.blobs.clone();
@@ -247,6 +252,17 @@ pub async fn deposit(
         sha256: b.sha256.clone(),
     };
     let join = |v: &[Email]| v.iter().map(Email::as_str).collect::<Vec<_>>().join(";");
+    let mail_doc = crate::service::notify::MailDoc {
+        id: 0,
+        siren: siren.to_owned(),
+        org,
+        filename: main.name.to_string(),
+        label: req.label.trim().to_owned(),
+        depositor: Some(caller.email.clone()),
+        email_to: req.email_to.iter().map(|e| e.as_str().to_owned()).collect(),
+        email_cc: req.email_cc.iter().map(|e| e.as_str().to_owned()).collect(),
+        signs: crate::service::notify::signs(&kinds),
+    };
     let doc = NewDocument {
         siren: siren.to_owned(),
         circuit_id: circuit.circuit_id,
@@ -265,10 +281,13 @@ pub async fn deposit(
         pictograms: req.pictograms,
         steps,
         annexes: stored[1..].iter().map(to_file).collect(),
-        entries: entries_for(&t.entries, caller.user_id, &caller.full_name),
+        entries: entries_for(&t.entries, Some(caller.user_id), &caller.full_name),
+        otp_signers: Vec::new(),
+        effects: crate::service::notify::effects(&state.cfg, &mail_doc, &kinds, &t, &members)?,
     };
     match state.db.insert_document(doc).await {
         Ok(id) => {
+            state.wake_jobs();
             tracing::info!(document.id = id, siren, "document deposited");
             state
                 .metrics

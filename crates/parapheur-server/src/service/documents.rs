@@ -87,6 +87,8 @@ pub async fn act(
         return Err(ApiError::NotAStepMember);
     }
     let t = w.act(action, comment.clone())?;
+    let effects = crate::service::notify::effects_for(state, &doc, &w.steps, &t).await?;
+    let wake = !effects.is_empty();
     // "Signé" is recorded only with the signed file, written durably beforehand.
     let signed = match action {
         Action::Sign => {
@@ -113,7 +115,8 @@ pub async fn act(
         status: t.status.as_str(),
         current_step: t.current_step as i64,
         human_action: true,
-        entries: entries_for(&t.entries, caller.user_id, &caller.full_name),
+        entries: entries_for(&t.entries, Some(caller.user_id), &caller.full_name),
+        effects,
     };
     let obsolete = match (state.db.apply_transition(doc.id, &write).await, signed) {
         (Ok(()), Some(Signed::Replaced(_))) => Some(doc.blob_key.clone()),
@@ -125,6 +128,9 @@ pub async fn act(
             return Err(e.into());
         }
     };
+    if wake {
+        state.wake_jobs();
+    }
     // The signed file contains the previous one unchanged (incremental update).
     if let Some(Err(e)) = obsolete.map(|old| state.blobs.delete(&old)) {
         tracing::warn!(document.id = doc.id, error = %e, "previous file version could not be removed");
@@ -175,6 +181,8 @@ pub async fn define_metadata(
     }
     let w = workflow(state, &doc).await?;
     let t = w.define_metadata()?;
+    let effects = crate::service::notify::effects_for(state, &doc, &w.steps, &t).await?;
+    let wake = !effects.is_empty();
     let pairs: Vec<(String, String)> = items.into_iter().map(|m| (m.name, m.value)).collect();
     state
         .db
@@ -188,10 +196,14 @@ pub async fn define_metadata(
                 status: t.status.as_str(),
                 current_step: t.current_step as i64,
                 human_action: false,
-                entries: entries_for(&t.entries, caller.user_id, &caller.full_name),
+                entries: entries_for(&t.entries, Some(caller.user_id), &caller.full_name),
+                effects,
             },
         )
         .await?;
+    if wake {
+        state.wake_jobs();
+    }
     crate::service::automatic::run_logged(state, doc.id).await;
     Ok(())
 }

@@ -4,19 +4,22 @@ pub mod automatic;
 pub mod deposit;
 pub mod documents;
 pub mod fdc;
+pub mod links;
+pub mod notify;
 pub mod signing;
 
 use parapheur_domain::{Actor, Entry};
 use parapheur_store::documents::NewEntry;
 
 /// Converts domain history entries to rows, naming the caller (system entries have no name).
-pub fn entries_for(entries: &[Entry], user_id: i64, full_name: &str) -> Vec<NewEntry> {
+/// `user_id` is `None` for a caller without an account (an OTP signer).
+pub fn entries_for(entries: &[Entry], user_id: Option<i64>, full_name: &str) -> Vec<NewEntry> {
     entries
         .iter()
         .map(|e| match e.actor {
             Actor::Caller => NewEntry {
                 state_name: e.state.as_str(),
-                user_id: Some(user_id),
+                user_id,
                 user_fullname: full_name.to_owned(),
                 comment: e.comment.clone(),
             },

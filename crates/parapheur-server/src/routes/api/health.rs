@@ -40,6 +40,24 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         "parapheur_fast_errors_total {}",
         m.fast_errors.load(Ordering::Relaxed)
     );
+    for (name, v) in [
+        ("parapheur_mails_sent_total", &m.mails_sent),
+        ("parapheur_sms_sent_total", &m.sms_sent),
+        ("parapheur_job_failures_total", &m.job_failures),
+    ] {
+        let _ = writeln!(s, "# TYPE {name} counter");
+        let _ = writeln!(s, "{name} {}", v.load(Ordering::Relaxed));
+    }
+    if let Ok(c) = state.db.job_counts().await {
+        let _ = writeln!(s, "# TYPE parapheur_jobs gauge");
+        for (status, n) in [
+            ("pending", c.pending),
+            ("done", c.done),
+            ("failed", c.failed),
+        ] {
+            let _ = writeln!(s, "parapheur_jobs{{status=\"{status}\"}} {n}");
+        }
+    }
     if let Ok(counts) = state.db.count_by_status().await {
         let _ = writeln!(s, "# TYPE parapheur_documents gauge");
         for (status, n) in counts {

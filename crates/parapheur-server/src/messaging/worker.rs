@@ -1,0 +1,116 @@
+//! The job worker: claims due jobs with a lease, delivers them, and completes or reschedules
+//! them with an exponential backoff. Woken at once after a commit that enqueues, and every
+//! `[jobs] poll_ms` otherwise (jobs of other instances, retries).
+
+use super::{MAIL, MailJob, SMS, SendError, SmsJob};
+use crate::state::AppState;
+use parapheur_store::jobs::ClaimedJob;
+use parapheur_store::now_ms;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// A claimed job is another worker's after this long (longer than any transport timeout).
+const LEASE_MS: i64 = 5 * 60 * 1000;
+
+/// The delay before attempt `attempts + 1`: base × 2^(attempts-1), at most `max`.
+pub fn backoff_ms(attempts: i64, base: u64, max: u64) -> u64 {
+    let shift = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    base.saturating_mul(1u64 << shift).min(max)
+}
+
+/// Starts the worker on the current runtime.
+pub fn spawn(state: AppState) {
+    tokio::spawn(async move {
+        loop {
+            match state.db.claim_job(LEASE_MS).await {
+                Ok(Some(job)) => {
+                    run(&state, job).await;
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "cannot claim jobs"),
+            }
+            let poll = state.cfg.jobs.poll_ms.max(10);
+            let wait = match state.db.next_job_due().await {
+                Ok(Some(at)) => u64::try_from(at - now_ms()).unwrap_or(0).clamp(5, poll),
+                Ok(None) | Err(_) => poll,
+            };
+            tokio::select! {
+                () = state.jobs_wake.notified() => {}
+                () = tokio::time::sleep(Duration::from_millis(wait)) => {}
+            }
+        }
+    });
+}
+
+async fn deliver(state: &AppState, job: &ClaimedJob) -> Result<(), SendError> {
+    let bad = |e: serde_json::Error| SendError::permanent(format!("unreadable job payload: {e}"));
+    match job.kind.as_str() {
+        MAIL => {
+            let m: MailJob = serde_json::from_str(&job.payload).map_err(bad)?;
+            state.mailer.send(&m).await?;
+            state.metrics.mails_sent.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+        SMS => {
+            let s: SmsJob = serde_json::from_str(&job.payload).map_err(bad)?;
+            state.sms.send(&s, &format!("sms-{}", job.id)).await?;
+            state.metrics.sms_sent.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+        other => Err(SendError::permanent(format!("unknown job kind {other:?}"))),
+    }
+}
+
+async fn run(state: &AppState, job: ClaimedJob) {
+    let outcome = deliver(state, &job).await;
+    let stored = match &outcome {
+        Ok(()) => state
+            .db
+            .complete_job(&job, job.kind == SMS)
+            .await
+            .map(|kept| {
+                if !kept {
+                    tracing::warn!(job.id = job.id, "job delivered after its lease expired");
+                }
+            }),
+        Err(e) => {
+            state.metrics.job_failures.fetch_add(1, Ordering::Relaxed);
+            let retry = e.transient.then(|| {
+                let d = backoff_ms(
+                    job.attempts,
+                    state.cfg.jobs.retry_base_ms,
+                    state.cfg.jobs.retry_max_ms,
+                );
+                now_ms() + i64::try_from(d).unwrap_or(i64::MAX / 2)
+            });
+            if retry.is_some() {
+                tracing::warn!(job.id = job.id, kind = %job.kind, attempts = job.attempts, error = %e, "delivery failed; will retry");
+            } else {
+                tracing::error!(job.id = job.id, kind = %job.kind, error = %e, "delivery refused; giving up");
+            }
+            state.db.fail_job(&job, &e.message, retry).await
+        }
+    };
+    match (stored, outcome) {
+        (Err(e), _) => {
+            tracing::error!(job.id = job.id, error = %e, "cannot record the job outcome")
+        }
+        (Ok(()), Ok(())) => tracing::info!(job.id = job.id, kind = %job.kind, "message delivered"),
+        (Ok(()), Err(_)) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_ms;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        assert_eq!(backoff_ms(1, 100, 1000), 100);
+        assert_eq!(backoff_ms(2, 100, 1000), 200);
+        assert_eq!(backoff_ms(4, 100, 1000), 800);
+        assert_eq!(backoff_ms(5, 100, 1000), 1000);
+        assert_eq!(backoff_ms(500, 100, 1000), 1000);
+    }
+}

@@ -1,0 +1,290 @@
+//! Which messages a state change sends, rendered in French (text and HTML), as effects
+//! written in the change's own transaction:
+//! - the members of a visa or signature step when a document reaches it;
+//! - the depositor when a document is refused or its visa disapproved;
+//! - the recipients (`emailDestinataire`, `email_destinataire`, `email_CC`) when a signed
+//!   document is classified, with an expiring link that downloads it without an account.
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::messaging::{MAIL, MailJob, new_message_id};
+use crate::service::{human_date, links};
+use crate::state::AppState;
+use askama::Template;
+use parapheur_domain::{DocumentStatus, HistoryState, StepKind, Transition};
+use parapheur_store::documents::DocumentRow;
+use parapheur_store::jobs::{Effects, NewJob, NewLink};
+use parapheur_store::now_ms;
+
+/// A link shown as a button.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub label: String,
+    pub url: String,
+}
+
+/// A message before rendering.
+#[derive(Debug, Clone)]
+pub struct Composed {
+    pub subject: String,
+    pub paragraphs: Vec<String>,
+    pub link: Option<Link>,
+    pub signature: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail/message.txt")]
+struct TextMail<'a> {
+    m: &'a Composed,
+}
+
+#[derive(Template)]
+#[template(path = "mail/message.html")]
+struct HtmlMail<'a> {
+    m: &'a Composed,
+}
+
+/// Renders a message as a mail job for `to` (and `cc`).
+pub fn mail_job(m: &Composed, to: Vec<String>, cc: Vec<String>) -> Result<NewJob, ApiError> {
+    let render = |e: askama::Error| ApiError::Internal(anyhow::anyhow!("mail template: {e}"));
+    let job = MailJob {
+        to,
+        cc,
+        subject: m.subject.clone(),
+        text: TextMail { m }.render().map_err(render)?,
+        html: HtmlMail { m }.render().map_err(render)?,
+        message_id: new_message_id(),
+    };
+    Ok(NewJob {
+        kind: MAIL.into(),
+        payload: serde_json::to_string(&job).map_err(anyhow::Error::from)?,
+    })
+}
+
+/// The document as messages describe it.
+#[derive(Debug, Clone)]
+pub struct MailDoc {
+    /// 0 for a deposit being written (see `NEW_DOCUMENT_ID`).
+    pub id: i64,
+    pub siren: String,
+    pub org: String,
+    pub filename: String,
+    pub label: String,
+    pub depositor: Option<String>,
+    pub email_to: Vec<String>,
+    pub email_cc: Vec<String>,
+    /// The circuit signs (signature, OTP or seal step): the recipients get the signed file.
+    pub signs: bool,
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split([';', ','])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether the circuit has a step that signs.
+pub fn signs(steps: &[StepKind]) -> bool {
+    steps.iter().any(|k| {
+        matches!(
+            k,
+            StepKind::Signature | StepKind::OtpSignature | StepKind::ServerSignature
+        )
+    })
+}
+
+/// The step whose members must be told, if the transition enters a visa or signature step.
+pub fn step_to_announce(t: &Transition) -> Option<usize> {
+    let entered = t.entries.iter().any(|e| {
+        matches!(
+            e.state,
+            HistoryState::SentForVisa | HistoryState::SentForSignature
+        )
+    });
+    (t.status == DocumentStatus::InProgress && entered).then_some(t.current_step)
+}
+
+/// The document id in a link; the placeholder of a deposit not yet written.
+fn doc_ref(d: &MailDoc) -> String {
+    if d.id == 0 {
+        parapheur_store::jobs::NEW_DOCUMENT_ID.to_owned()
+    } else {
+        d.id.to_string()
+    }
+}
+
+fn signature(org: &str) -> String {
+    if org.is_empty() {
+        "Le parapheur électronique".into()
+    } else {
+        format!("Le parapheur électronique — {org}")
+    }
+}
+
+fn doc_name(d: &MailDoc) -> String {
+    if d.label.is_empty() {
+        format!("« {} »", d.filename)
+    } else {
+        format!("« {} » (dossier {})", d.filename, d.label)
+    }
+}
+
+/// The messages of a transition. `members` are the e-mails of the step `step_to_announce`
+/// names (empty otherwise).
+pub fn effects(
+    cfg: &Config,
+    d: &MailDoc,
+    steps: &[StepKind],
+    t: &Transition,
+    members: &[String],
+) -> Result<Effects, ApiError> {
+    let base = cfg.public_url.trim_end_matches('/');
+    let mut out = Effects::default();
+    if let Some(idx) = step_to_announce(t)
+        && !members.is_empty()
+    {
+        let (what, verb) = match steps.get(idx) {
+            Some(StepKind::Visa) => ("viser", "votre visa"),
+            _ => ("signer", "votre signature"),
+        };
+        let m = Composed {
+            subject: format!("Document à {what} : {}", d.filename),
+            // `id` is 0 in a deposit: the store puts the new id in place of the placeholder.
+            paragraphs: vec![format!(
+                "Le document {} attend {verb} dans le parapheur{}.",
+                doc_name(d),
+                if d.org.is_empty() {
+                    String::new()
+                } else {
+                    format!(" de {}", d.org)
+                }
+            )],
+            link: Some(Link {
+                label: "Ouvrir le document".into(),
+                url: format!("{base}/parapheur/showDoc.action?documentid={}", doc_ref(d)),
+            }),
+            signature: signature(&d.org),
+        };
+        out.jobs.push(mail_job(&m, members.to_vec(), Vec::new())?);
+    }
+    let refusal = t.entries.iter().find(|e| {
+        matches!(
+            e.state,
+            HistoryState::Refused | HistoryState::VisaDisapproved
+        )
+    });
+    if let (Some(e), Some(depositor)) = (refusal, &d.depositor) {
+        let what = if e.state == HistoryState::Refused {
+            "a été refusé"
+        } else {
+            "n'a pas reçu le visa demandé (visa désapprouvé)"
+        };
+        let mut paragraphs = vec![format!("Le document {} {what}.", doc_name(d))];
+        if let Some(c) = &e.comment {
+            paragraphs.push(format!("Motif : {c}"));
+        }
+        let m = Composed {
+            subject: format!("Document refusé : {}", d.filename),
+            paragraphs,
+            link: Some(Link {
+                label: "Voir le document".into(),
+                url: format!("{base}/parapheur/showDoc.action?documentid={}", d.id),
+            }),
+            signature: signature(&d.org),
+        };
+        out.jobs
+            .push(mail_job(&m, vec![depositor.clone()], Vec::new())?);
+    }
+    if t.status == DocumentStatus::Classified
+        && d.signs
+        && (!d.email_to.is_empty() || !d.email_cc.is_empty())
+    {
+        let (token, hash) = links::new_token();
+        let days = cfg.mail.link_ttl_days.max(1);
+        let expires_at = now_ms() + i64::try_from(days * 86_400_000).unwrap_or(i64::MAX / 2);
+        out.links.push(NewLink {
+            token_hash: hash,
+            purpose: links::DOWNLOAD.into(),
+            siren: d.siren.clone(),
+            document_ids: vec![d.id],
+            referer: None,
+            expires_at,
+        });
+        let m = Composed {
+            subject: format!("Document signé : {}", d.filename),
+            paragraphs: vec![
+                format!("Le document {} a été signé.", doc_name(d)),
+                format!(
+                    "Vous pouvez le télécharger sans compte jusqu'au {}.",
+                    human_date(expires_at)
+                ),
+            ],
+            link: Some(Link {
+                label: "Télécharger le document signé".into(),
+                url: format!("{base}/public/download/{token}"),
+            }),
+            signature: signature(&d.org),
+        };
+        let (to, cc) = if d.email_to.is_empty() {
+            (d.email_cc.clone(), Vec::new())
+        } else {
+            (d.email_to.clone(), d.email_cc.clone())
+        };
+        out.jobs.push(mail_job(&m, to, cc)?);
+    }
+    Ok(out)
+}
+
+/// The messages of a transition of a stored document (looks up the depositor, the step
+/// members and the subscriber's name).
+pub async fn effects_for(
+    state: &AppState,
+    doc: &DocumentRow,
+    steps: &[StepKind],
+    t: &Transition,
+) -> Result<Effects, ApiError> {
+    let members: Vec<String> = match step_to_announce(t) {
+        Some(idx) => state
+            .db
+            .document_step_members(doc.id)
+            .await?
+            .into_iter()
+            .filter(|(i, _, _)| usize::try_from(*i).ok() == Some(idx))
+            .map(|(_, _, email)| email)
+            .collect(),
+        None => Vec::new(),
+    };
+    let refused = t.entries.iter().any(|e| {
+        matches!(
+            e.state,
+            HistoryState::Refused | HistoryState::VisaDisapproved
+        )
+    });
+    let depositor = if refused {
+        state
+            .db
+            .user_by_id(doc.depositor_id)
+            .await?
+            .map(|u| u.email)
+    } else {
+        None
+    };
+    let d = MailDoc {
+        id: doc.id,
+        siren: doc.siren.clone(),
+        org: state
+            .db
+            .subscriber_name(&doc.siren)
+            .await?
+            .unwrap_or_default(),
+        filename: doc.filename.clone(),
+        label: doc.label.clone(),
+        depositor,
+        email_to: split_list(&doc.email_to),
+        email_cc: split_list(&doc.email_cc),
+        signs: signs(steps),
+    };
+    effects(&state.cfg, &d, steps, t, &members)
+}

@@ -18,9 +18,9 @@ if ((${#missing[@]})); then
   $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
     { $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq "${missing[@]}"; }
 fi
-if ! command -v pyhanko >/dev/null 2>&1 || ! python3 -c "import signxml, lxml" 2>/dev/null; then
-  echo "installing pyhanko, signxml, lxml (PyPI)"
-  python3 -m pip install -q pyhanko pyhanko-cli pyhanko-certvalidator signxml lxml
+if ! command -v pyhanko >/dev/null 2>&1 || ! python3 -c "import signxml, lxml, aiosmtpd" 2>/dev/null; then
+  echo "installing pyhanko, signxml, lxml, aiosmtpd (PyPI)"
+  python3 -m pip install -q pyhanko pyhanko-cli pyhanko-certvalidator signxml lxml aiosmtpd
   if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi # pyenv needs a shim for new commands
   hash -r
   command -v pyhanko >/dev/null 2>&1 || { echo "pyhanko is still not on PATH after pip install" >&2; exit 1; }

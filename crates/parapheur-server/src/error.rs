@@ -58,6 +58,8 @@ pub enum ApiError {
     CircuitDefinition(String),
     #[error("The agent cannot be a step member")]
     DepositorIsMember(String),
+    #[error("The documents do not share the same OTP signer (phone and e-mail): {0}")]
+    OtpSignerMismatch(String),
     #[error("Not found")]
     NotFound,
     #[error("internal error")]
@@ -92,6 +94,7 @@ impl ApiError {
             Self::DepositorIsMember(_) => 122,
             Self::Conflict => 123,
             Self::TimestampUnavailable(_) => 124,
+            Self::OtpSignerMismatch(_) => 125,
         }
     }
 
@@ -118,7 +121,8 @@ impl ApiError {
             | Self::InvalidStepMember(_)
             | Self::UploadError(_)
             | Self::CircuitDefinition(_)
-            | Self::DepositorIsMember(_) => StatusCode::BAD_REQUEST,
+            | Self::DepositorIsMember(_)
+            | Self::OtpSignerMismatch(_) => StatusCode::BAD_REQUEST,
             Self::NothingToReturn => StatusCode::NOT_FOUND,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::TimestampUnavailable(_) => StatusCode::BAD_GATEWAY,
@@ -177,6 +181,9 @@ impl ApiError {
             Self::Internal(_) => "Une erreur interne est survenue.",
             Self::TimestampUnavailable(_) => {
                 "Le service d'horodatage est indisponible ; la signature n'a pas été appliquée."
+            }
+            Self::OtpSignerMismatch(_) => {
+                "Ces documents n'ont pas le même signataire OTP (téléphone et e-mail identiques requis) : ils ne peuvent pas être signés avec un seul code."
             }
         }
     }

@@ -46,11 +46,22 @@ pub async fn open_state(cfg: Config) -> anyhow::Result<AppState> {
     AppState::new(cfg, db, Arc::new(blobs), pki)
 }
 
-/// Binds the configured address and serves until SIGINT or SIGTERM.
-pub async fn serve(state: AppState) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(&state.cfg.listen)
-        .await
-        .with_context(|| format!("binding {}", state.cfg.listen))?;
+/// Binds `cfg.listen` before the state is opened, so that with port 0 the real port is known:
+/// `listen` and a derived `public_url` are updated to it.
+pub fn bind_early(cfg: &mut Config) -> anyhow::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(&cfg.listen)
+        .with_context(|| format!("binding {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    if cfg.public_url == format!("http://{}", cfg.listen) {
+        cfg.public_url = format!("http://{addr}");
+    }
+    cfg.listen = addr.to_string();
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Serves on an already bound listener until SIGINT or SIGTERM.
+pub async fn serve_on(state: AppState, listener: TcpListener) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
     println!("listening on http://{addr}");

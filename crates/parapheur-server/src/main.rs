@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use parapheur_server::config::{Config, EXAMPLE};
-use parapheur_server::{demo, open_state, provision, serve};
+use parapheur_server::{bind_early, demo, open_state, provision, serve_on};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -63,8 +63,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Serve { config } => {
-            let cfg = load(config.as_deref())?;
+            let mut cfg = load(config.as_deref())?;
             init_tracing(&cfg.log);
+            let listener = bind_early(&mut cfg).map_err(|e| format!("{e:#}"))?;
             let provision_file = (!cfg.provision.is_empty()).then(|| PathBuf::from(&cfg.provision));
             let state = open_state(cfg).await.map_err(|e| format!("{e:#}"))?;
             if let Some(f) = provision_file {
@@ -73,7 +74,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                     .map_err(|e| e.to_string())?;
             }
             parapheur_server::service::automatic::recover(&state).await;
-            serve(state).await.map_err(|e| format!("{e:#}"))
+            let listener =
+                tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+            serve_on(state, listener)
+                .await
+                .map_err(|e| format!("{e:#}"))
         }
         Command::Demo {
             listen,
@@ -93,20 +98,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             cfg.finish().map_err(|e| format!("demo: {e}"))?;
             init_tracing(&cfg.log);
             // Bind first so that the printed URLs carry the real port (e.g. with --listen :0).
-            let listener = std::net::TcpListener::bind(&cfg.listen)
-                .map_err(|e| format!("binding {}: {e}", cfg.listen))?;
-            let addr = listener.local_addr().map_err(|e| e.to_string())?;
-            drop(listener);
-            if cfg.listen.ends_with(":0") {
-                cfg.listen = addr.to_string();
-                cfg.public_url = format!("http://{addr}");
-            }
+            let listener = bind_early(&mut cfg).map_err(|e| format!("{e:#}"))?;
             let state = open_state(cfg).await.map_err(|e| format!("{e:#}"))?;
             let text = demo::prepare(&state.cfg, &state.db, &state.pki)
                 .await
                 .map_err(|e| format!("{e:#}"))?;
             println!("{text}");
-            serve(state).await.map_err(|e| format!("{e:#}"))
+            let listener =
+                tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+            serve_on(state, listener)
+                .await
+                .map_err(|e| format!("{e:#}"))
         }
         Command::Provision { file, config } => {
             let cfg = load(config.as_deref())?;

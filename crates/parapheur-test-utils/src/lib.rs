@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test harness fails loudly by design
 
+pub mod browser;
 pub mod pdf;
 pub mod tsa;
 
@@ -153,6 +154,18 @@ type = "HELIOS_SANS_TELETRANSMISSION"
 steps = [ { step = "signature", members = ["s1@a.fr"] } ]
 
 [[circuits]]
+siren = "200000001"
+id = "OTP"
+type = "BUREAUTIQUE_PDF"
+steps = [ { step = "OTPSignature" } ]
+
+[[circuits]]
+siren = "200000001"
+id = "VOTP"
+type = "BUREAUTIQUE_PDF"
+steps = [ { step = "visa", members = ["v1@a.fr"] }, { step = "OTPSignature" } ]
+
+[[circuits]]
 siren = "200000002"
 id = "VV"
 type = "BUREAUTIQUE_PDF"
@@ -205,6 +218,35 @@ impl TestApp {
 
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
+    }
+
+    /// Runs one SQL statement on the app's database (SQLite file through Python's sqlite3,
+    /// or PostgreSQL through psql): for tests that move time forward.
+    pub fn sql(&self, statement: &str) {
+        let out = if self.dir.path().join("pg-database").exists() {
+            let base = std::env::var("PARAPHEUR_TEST_SERVER_DATABASE_URL").expect("pg url");
+            let name = std::fs::read_to_string(self.dir.path().join("pg-database")).expect("db");
+            let prefix = base.rsplit_once('/').map_or(base.as_str(), |(p, _)| p);
+            Command::new("psql")
+                .arg(format!("{prefix}/{name}"))
+                .args(["-q", "-c", statement])
+                .output()
+        } else {
+            Command::new("python3")
+                .args([
+                    "-c",
+                    "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()",
+                ])
+                .arg(self.data_dir().join("parapheur.db"))
+                .arg(statement)
+                .output()
+        }
+        .expect("run sql");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     fn config_path(&self) -> PathBuf {

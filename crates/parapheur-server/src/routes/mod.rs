@@ -3,6 +3,7 @@
 pub mod api;
 pub mod fast;
 pub mod form;
+pub mod pages;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -19,6 +20,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/parapheur-ws/rest/v1", fast::router(state.clone()))
         .nest("/api/v1", api::router())
+        .merge(pages::router())
         .route("/healthz", axum::routing::get(api::health::healthz))
         .route("/metrics", axum::routing::get(api::health::metrics))
         .fallback(|| async { ApiError::NotFound })

@@ -39,6 +39,22 @@ pub struct DepositRequest {
     pub email_cc: Vec<Email>,
     pub agents: Vec<Email>,
     pub pictograms: Option<String>,
+    /// uploadOTP: the OTP information file and where to send the signer afterwards.
+    pub otp: Option<OtpDeposit>,
+}
+
+#[derive(Debug)]
+pub struct OtpDeposit {
+    pub information: Vec<u8>,
+    pub referer: Option<String>,
+}
+
+/// What a deposit gives back.
+#[derive(Debug)]
+pub struct Deposited {
+    pub id: DocumentId,
+    /// The OTP signing page of an uploadOTP deposit.
+    pub otp_url: Option<String>,
 }
 
 /// The circuit resolved for this deposit.
@@ -135,6 +151,15 @@ pub async fn deposit(
     caller: &Caller,
     req: DepositRequest,
 ) -> Result<DocumentId, ApiError> {
+    Ok(deposit_with(state, caller, req).await?.id)
+}
+
+/// `deposit`, also giving the OTP page of an uploadOTP deposit.
+pub async fn deposit_with(
+    state: &AppState,
+    caller: &Caller,
+    req: DepositRequest,
+) -> Result<Deposited, ApiError> {
     authorize_subscriber(state, caller, &req.siren).await?;
     if req.label.chars().count() > MAX_LABEL {
         return Err(ApiError::BadParameter(format!(
@@ -168,6 +193,13 @@ pub async fn deposit(
     for (kind, members) in &circuit.steps {
         let mut ids = Vec::with_capacity(members.len());
         for m in members {
+            // An OTP step's signer comes from the OTP information: an address is accepted.
+            if *kind == StepKind::OtpSignature {
+                if let Some(id) = known.get(m.as_str()) {
+                    ids.push(*id);
+                }
+                continue;
+            }
             let id = *known
                 .get(m.as_str())
                 .ok_or_else(|| ApiError::InvalidStepMember(m.to_string()))?;
@@ -216,7 +248,34 @@ pub async fn deposit(
 
     let kinds: Vec<StepKind> = circuit.steps.iter().map(|(k, _)| *k).collect();
     let comment = (!req.comment.trim().is_empty()).then(|| req.comment.clone());
-    let t = Workflow::deposit(&kinds, circuit.metadata_required, comment);
+    let mut t = Workflow::deposit(&kinds, circuit.metadata_required, comment);
+    let mut otp_signers = Vec::new();
+    let mut otp_link = None;
+    if let Some(otp) = &req.otp {
+        otp_signers = crate::service::otp::parse_information(&otp.information, &kinds)?;
+        if let Some(r) = &otp.referer
+            && !(r.starts_with("https://") || r.starts_with("http://"))
+        {
+            return Err(ApiError::BadParameter(
+                "referer must be an http(s) URL".into(),
+            ));
+        }
+        // "Informations OTP définies" follows "Préparé".
+        t.entries.insert(
+            1,
+            parapheur_domain::Entry {
+                state: parapheur_domain::HistoryState::OtpInformationDefined,
+                actor: parapheur_domain::Actor::Caller,
+                comment: None,
+            },
+        );
+        otp_link = Some(crate::service::otp::new_link(
+            state,
+            siren,
+            vec![0],
+            otp.referer.clone(),
+        ));
+    }
     let members: Vec<String> = crate::service::notify::step_to_announce(&t)
         .and_then(|idx| circuit.steps.get(idx))
         .map(|(_, m)| m.iter().map(|e| e.as_str().to_owned()).collect())
@@ -282,8 +341,13 @@ pub async fn deposit(
         steps,
         annexes: stored[1..].iter().map(to_file).collect(),
         entries: entries_for(&t.entries, Some(caller.user_id), &caller.full_name),
-        otp_signers: Vec::new(),
-        effects: crate::service::notify::effects(&state.cfg, &mail_doc, &kinds, &t, &members)?,
+        otp_signers,
+        effects: {
+            let mut e =
+                crate::service::notify::effects(&state.cfg, &mail_doc, &kinds, &t, &members)?;
+            e.links.extend(otp_link.as_ref().map(|(_, l)| l.clone()));
+            e
+        },
     };
     match state.db.insert_document(doc).await {
         Ok(id) => {
@@ -294,7 +358,10 @@ pub async fn deposit(
                 .uploads
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             crate::service::automatic::run_logged(state, id).await;
-            Ok(DocumentId::new(id))
+            Ok(Deposited {
+                id: DocumentId::new(id),
+                otp_url: otp_link.map(|(url, _)| url),
+            })
         }
         Err(e) => {
             let blobs = state.blobs.clone();

@@ -88,20 +88,52 @@ pub async fn act(
     }
     let t = w.act(action, comment.clone())?;
     let effects = crate::service::notify::effects_for(state, &doc, &w.steps, &t).await?;
-    let wake = !effects.is_empty();
     // "Signé" is recorded only with the signed file, written durably beforehand.
     let signed = match action {
         Action::Sign => {
-            Some(signing::sign_document(state, caller, &doc, comment.as_deref()).await?)
+            let signer = signing::SignAs::user(caller, comment.as_deref());
+            Some(signing::sign_document(state, &signer, &doc).await?)
         }
         Action::Visa | Action::Reject | Action::Refuse => None,
     };
+    commit(
+        state,
+        &doc,
+        signed,
+        &t,
+        true,
+        entries_for(&t.entries, Some(caller.user_id), &caller.full_name),
+        effects,
+    )
+    .await?;
+    tracing::info!(
+        document.id = doc.id,
+        action = action.as_str(),
+        "workflow action applied"
+    );
+    crate::service::automatic::run_logged(state, doc.id).await;
+    Ok(())
+}
+
+/// Writes a transition, with the signed file it may carry (already durable) and its effects.
+/// If the write fails the new file is removed; if it succeeds the previous version is (the
+/// signed file contains it unchanged: incremental update), and the job worker is woken.
+pub(crate) async fn commit(
+    state: &AppState,
+    doc: &DocumentRow,
+    signed: Option<Signed>,
+    t: &parapheur_domain::Transition,
+    human_action: bool,
+    entries: Vec<parapheur_store::documents::NewEntry>,
+    effects: parapheur_store::jobs::Effects,
+) -> Result<(), ApiError> {
     let file = |b: &parapheur_store::blob::StoredBlob, filename: &str| NewFile {
         filename: filename.to_owned(),
         blob_key: b.key.clone(),
         size: b.size as i64,
         sha256: b.sha256.clone(),
     };
+    let wake = !effects.is_empty();
     let write = TransitionWrite {
         expected_version: doc.version,
         file: match &signed {
@@ -114,8 +146,8 @@ pub async fn act(
         },
         status: t.status.as_str(),
         current_step: t.current_step as i64,
-        human_action: true,
-        entries: entries_for(&t.entries, Some(caller.user_id), &caller.full_name),
+        human_action,
+        entries,
         effects,
     };
     let obsolete = match (state.db.apply_transition(doc.id, &write).await, signed) {
@@ -131,16 +163,9 @@ pub async fn act(
     if wake {
         state.wake_jobs();
     }
-    // The signed file contains the previous one unchanged (incremental update).
     if let Some(Err(e)) = obsolete.map(|old| state.blobs.delete(&old)) {
         tracing::warn!(document.id = doc.id, error = %e, "previous file version could not be removed");
     }
-    tracing::info!(
-        document.id = doc.id,
-        action = action.as_str(),
-        "workflow action applied"
-    );
-    crate::service::automatic::run_logged(state, doc.id).await;
     Ok(())
 }
 

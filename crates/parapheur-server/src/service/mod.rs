@@ -6,6 +6,7 @@ pub mod documents;
 pub mod fdc;
 pub mod links;
 pub mod notify;
+pub mod otp;
 pub mod signing;
 
 use parapheur_domain::{Actor, Entry};

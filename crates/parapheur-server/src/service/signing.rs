@@ -89,28 +89,63 @@ pub fn detached_name(file: &str, n: usize) -> String {
     format!("{stem}-signature-{n}.xml")
 }
 
-/// The caller's credential and the document's current bytes (on a blocking thread).
+/// Whose key signs.
+#[derive(Debug, Clone)]
+pub enum Key {
+    /// The user's own signing credential.
+    User(Caller),
+    /// The subscriber's seal (OTP signatures: the signer has no certificate; the signature
+    /// names them and carries the OTP evidence).
+    Seal,
+}
+
+/// What a signature shows: the signer's name on the stamp, and the reason.
+#[derive(Debug, Clone)]
+pub struct SignAs {
+    pub key: Key,
+    pub name: String,
+    pub reason: String,
+}
+
+impl SignAs {
+    /// A user signing a step, with their comment as the reason.
+    pub fn user(caller: &Caller, comment: Option<&str>) -> Self {
+        Self {
+            key: Key::User(caller.clone()),
+            name: caller.full_name.clone(),
+            reason: comment
+                .map(str::to_owned)
+                .filter(|c| !c.trim().is_empty())
+                .unwrap_or_else(|| "Signature du document".into()),
+        }
+    }
+}
+
+/// The signing credential and the document's current bytes (on a blocking thread).
 fn credential_and_file(
     st: &AppState,
-    caller: &Caller,
+    key: &Key,
     doc_key: &str,
     org: &str,
     siren: &str,
 ) -> Result<(parapheur_sign::Credential, Vec<u8>), ApiError> {
-    let cred = st
-        .pki
-        .user(caller.user_id, &caller.full_name, &caller.email, org, siren)
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let cred = match key {
+        Key::User(caller) => {
+            st.pki
+                .user(caller.user_id, &caller.full_name, &caller.email, org, siren)
+        }
+        Key::Seal => st.pki.seal(siren, if org.is_empty() { siren } else { org }),
+    }
+    .map_err(|e| ApiError::Internal(e.into()))?;
     Ok((cred, st.blobs.get(doc_key)?))
 }
 
-/// Signs the document's current file as `caller` in the format of its circuit type, and stores
-/// the result durably.
+/// Signs the document's current file in the format of its circuit type, and stores the
+/// result durably.
 pub async fn sign_document(
     state: &AppState,
-    caller: &Caller,
+    signer: &SignAs,
     doc: &DocumentRow,
-    comment: Option<&str>,
 ) -> Result<Signed, ApiError> {
     let ctype = CircuitType::parse(&doc.circuit_type)?;
     let org = state
@@ -124,27 +159,22 @@ pub async fn sign_document(
         | CircuitType::HeliosAvecTeletransmission
         | CircuitType::HeliosSansTeletransmission => 0,
     };
-    let mut opts = SignOptions::new(caller.full_name.clone());
-    opts.reason = Some(
-        comment
-            .map(str::to_owned)
-            .filter(|c| !c.trim().is_empty())
-            .unwrap_or_else(|| "Signature du document".into()),
-    );
+    let mut opts = SignOptions::new(signer.name.clone());
+    opts.reason = Some(signer.reason.clone());
     opts.location = Some(org.clone()).filter(|o| !o.is_empty());
     opts.placement = doc.pictograms.as_deref().and_then(placement);
-    let (st, caller, doc_key, siren, filename) = (
+    let (st, key, doc_key, siren, filename) = (
         state.clone(),
-        caller.clone(),
+        signer.key.clone(),
         doc.blob_key.clone(),
         doc.siren.clone(),
         doc.filename.clone(),
     );
     if ctype == CircuitType::BureautiquePdf && !state.cfg.signing.tsa_url.is_empty() {
-        return sign_pdf_timestamped(state, caller, doc_key, siren, org, opts).await;
+        return sign_pdf_timestamped(state, key, doc_key, siren, org, opts).await;
     }
     tokio::task::spawn_blocking(move || -> Result<Signed, ApiError> {
-        let (cred, original) = credential_and_file(&st, &caller, &doc_key, &org, &siren)?;
+        let (cred, original) = credential_and_file(&st, &key, &doc_key, &org, &siren)?;
         Ok(match ctype {
             CircuitType::BureautiquePdf => {
                 let suffix = parapheur_sign::pades::sign_suffix(&original, &cred, &opts)
@@ -175,7 +205,7 @@ pub async fn sign_document(
 /// assemble and store. Without a valid token nothing is signed.
 async fn sign_pdf_timestamped(
     state: &AppState,
-    caller: Caller,
+    key: Key,
     doc_key: String,
     siren: String,
     org: String,
@@ -184,7 +214,7 @@ async fn sign_pdf_timestamped(
     let st = state.clone();
     let (original, prepared, value, request) =
         tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-            let (cred, original) = credential_and_file(&st, &caller, &doc_key, &org, &siren)?;
+            let (cred, original) = credential_and_file(&st, &key, &doc_key, &org, &siren)?;
             let chain: Vec<Vec<u8>> = cred
                 .chain
                 .iter()

@@ -77,12 +77,22 @@ pub async fn download(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, FastError> {
     let doc = documents::load(&state, &caller, doc_id(&id)?).await?;
+    Ok(package(&state, &doc, flag(&q, "FdC"), flag(&q, "acquit")).await?)
+}
+
+/// The document as delivered: the raw signed file, or a ZIP with its detached signatures and,
+/// when asked, the fiche de circulation.
+pub async fn package(
+    state: &AppState,
+    doc: &parapheur_store::documents::DocumentRow,
+    with_fdc: bool,
+    with_acquit: bool,
+) -> Result<Response, ApiError> {
     let blobs = state.blobs.clone();
     let key = doc.blob_key.clone();
     let bytes = tokio::task::spawn_blocking(move || blobs.get(&key))
         .await
         .map_err(anyhow::Error::from)??;
-    let (with_fdc, with_acquit) = (flag(&q, "FdC"), flag(&q, "acquit"));
     // Detached signatures (XAdES) travel with the document they sign.
     let signatures = state.db.detached_signatures(doc.id).await?;
     if !with_fdc && !with_acquit && signatures.is_empty() {
@@ -106,7 +116,7 @@ pub async fn download(
             .map_err(|e| ApiError::Internal(e.into()))?;
     }
     if with_fdc {
-        let pdf = fdc::build(&state, &doc).await?;
+        let pdf = fdc::build(state, doc).await?;
         zip.start_file(fdc_name(doc.id), opts).map_err(zerr)?;
         zip.write_all(&pdf)
             .map_err(|e| ApiError::Internal(e.into()))?;

@@ -1,10 +1,11 @@
 //! The FAST Parapheur REST routes, wire-compatible with existing clients.
 
 mod delete;
-mod download;
+pub mod download;
 mod history;
 mod metadata;
 mod ondemand;
+mod otp;
 mod refusal;
 mod search;
 mod upload;
@@ -30,6 +31,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/documents/{id}/metas", get(metadata::metas))
         .route("/documents/v2/{id}/comments/refusal", get(refusal::refusal))
         .route("/documents/search", post(search::search))
+        .route("/documents/v2/otp/{id}/{circuit}/upload", post(otp::upload))
+        .route("/documents/v2/otp/{id}/metadata/define", put(otp::define))
+        .route("/documents/v2/otp/url", get(otp::url))
         .layer(axum::middleware::map_response_with_state(
             state,
             fast_status,

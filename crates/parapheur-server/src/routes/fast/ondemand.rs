@@ -50,6 +50,7 @@ pub async fn upload(
         email_cc: Email::parse_list(&form.text("email_cc")?)?,
         agents,
         pictograms,
+        otp: None,
     };
     Ok(id_body(deposit(&state, &caller, req).await?))
 }

@@ -37,6 +37,7 @@ pub async fn upload(
         email_to: Email::parse_list(&form.text("emailDestinataire")?)?,
         email_cc: Email::parse_list(&form.text("email_cc")?)?,
         agents: Vec::new(),
+        otp: None,
         pictograms: None,
     };
     Ok(id_body(deposit(&state, &caller, req).await?))

@@ -1,0 +1,284 @@
+//! Helpers for the pages and message tests: a browser-like HTTP client (cookies, forms, no
+//! automatic redirects, no credentials), a real SMTP server (Python `aiosmtpd`), an HTTP
+//! endpoint that fails then recovers, and readers of the outboxes.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A page as a browser receives it.
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// The value of the hidden `csrf` field of the page's forms.
+    pub fn csrf(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        let start = self
+            .body
+            .find(marker)
+            .unwrap_or_else(|| panic!("no csrf field in:\n{}", self.body))
+            + marker.len();
+        let end = self.body[start..].find('"').expect("end of csrf") + start;
+        self.body[start..end].to_owned()
+    }
+}
+
+/// Keeps cookies, posts forms, and does not follow redirects.
+pub struct Browser {
+    http: reqwest::blocking::Client,
+    pub base: String,
+    pub cookies: Mutex<BTreeMap<String, String>>,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Self {
+        Self {
+            http: reqwest::blocking::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("client"),
+            base: base.to_owned(),
+            cookies: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    fn send(&self, r: reqwest::blocking::RequestBuilder) -> Page {
+        let cookie = self
+            .cookies
+            .lock()
+            .expect("cookies")
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let r = if cookie.is_empty() {
+            r
+        } else {
+            r.header("cookie", cookie)
+        };
+        let res = r.send().expect("request");
+        for v in res.headers().get_all("set-cookie") {
+            let s = v.to_str().unwrap_or_default();
+            if let Some((k, rest)) = s.split_once('=') {
+                let val = rest.split(';').next().unwrap_or_default();
+                self.cookies
+                    .lock()
+                    .expect("cookies")
+                    .insert(k.trim().to_owned(), val.to_owned());
+            }
+        }
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let location = headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = res.text().unwrap_or_default();
+        Page {
+            status,
+            location,
+            headers,
+            body,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Page {
+        self.send(self.http.get(self.url(path)))
+    }
+
+    pub fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
+        let res = self.http.get(self.url(path)).send().expect("request");
+        let status = res.status().as_u16();
+        (status, res.bytes().expect("body").to_vec())
+    }
+
+    pub fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        self.send(self.http.post(self.url(path)).form(fields))
+    }
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Polls `f` until it returns `Some`, or panics after `timeout` with `what`.
+pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A real SMTP server (aiosmtpd) storing what it accepts.
+pub struct SmtpSink {
+    child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+/// A message received by the sink.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub raw: String,
+    pub envelope_to: Vec<String>,
+}
+
+impl SmtpSink {
+    /// Starts on `port`, refusing the first `fail_first` messages with 451.
+    pub fn start(port: u16, dir: &Path, fail_first: u32) -> Self {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/smtp_sink.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args([
+                port.to_string(),
+                dir.display().to_string(),
+                fail_first.to_string(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 with aiosmtpd is required (pip install aiosmtpd)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("sink output");
+        assert_eq!(line.trim(), "ready", "the SMTP sink did not start");
+        Self {
+            child,
+            port,
+            dir: dir.to_owned(),
+        }
+    }
+
+    /// Messages accepted so far, in arrival order.
+    pub fn received(&self) -> Vec<Received> {
+        let env = std::fs::read_to_string(self.dir.join("envelopes.jsonl")).unwrap_or_default();
+        env.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|v| Received {
+                raw: std::fs::read_to_string(self.dir.join(v["file"].as_str().unwrap_or_default()))
+                    .unwrap_or_default(),
+                envelope_to: v["to"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP endpoint answering 503 to the first `fail_first` requests, then 200; it records
+/// every request body with its `Idempotency-Key`.
+pub struct FlakyEndpoint {
+    pub url: String,
+    pub requests: Arc<Mutex<Vec<(u16, String, String)>>>,
+}
+
+impl FlakyEndpoint {
+    pub fn start(fail_first: usize) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/sms", listener.local_addr().expect("addr"));
+        let requests: Arc<Mutex<Vec<(u16, String, String)>>> = Arc::default();
+        let seen = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut s) = stream else { continue };
+                let mut reader = BufReader::new(s.try_clone().expect("clone"));
+                let mut len = 0usize;
+                let mut key = String::new();
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                    let l = line.trim_end().to_owned();
+                    line.clear();
+                    if l.is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = l.split_once(':') {
+                        let k = k.trim().to_ascii_lowercase();
+                        if k == "content-length" {
+                            len = v.trim().parse().unwrap_or(0);
+                        } else if k == "idempotency-key" {
+                            key = v.trim().to_owned();
+                        }
+                    }
+                }
+                let mut body = vec![0u8; len];
+                let _ = reader.read_exact(&mut body);
+                let mut all = seen.lock().expect("requests");
+                let status = if all.len() < fail_first { 503 } else { 200 };
+                all.push((status, key, String::from_utf8_lossy(&body).into_owned()));
+                drop(all);
+                let reason = if status == 200 {
+                    "OK"
+                } else {
+                    "Service Unavailable"
+                };
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 {status} {reason}\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+                );
+            }
+        });
+        Self { url, requests }
+    }
+}
+
+/// The SMS written to an outbox file: `(to, text)`.
+pub fn sms_outbox(file: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| {
+            (
+                v["to"].as_str().unwrap_or_default().to_owned(),
+                v["text"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The standalone 6-digit number of a message (the OTP code).
+pub fn otp_code(text: &str) -> Option<String> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .map(str::to_owned)
+}

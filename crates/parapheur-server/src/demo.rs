@@ -8,6 +8,16 @@ use std::path::Path;
 
 pub const SIREN: &str = "123456789";
 
+/// The OTP information of the demo's OTP deposit (a fictitious signer).
+const DEMO_OTP_META: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<meta-data-list>
+  <meta-data name="OTP_firstname_0" value="Camille"/>
+  <meta-data name="OTP_lastname_0" value="Exemple"/>
+  <meta-data name="OTP_phonenumber_0" value="0600000000"/>
+  <meta-data name="OTP_email_0" value="camille.exemple@demo.parapheur.fr"/>
+</meta-data-list>
+"#;
+
 /// The demo provisioning, in the provisioning file format.
 pub const PROVISIONING: &str = r#"
 [[subscribers]]
@@ -121,6 +131,10 @@ pub async fn prepare(
     )?;
     std::fs::write(&pdf_path, pdf).with_context(|| format!("writing {}", pdf_path.display()))?;
     let pdf_abs = std::fs::canonicalize(&pdf_path).unwrap_or(pdf_path);
+    let otp_path = cfg.data_dir.join("demo-otp.xml");
+    std::fs::write(&otp_path, DEMO_OTP_META)
+        .with_context(|| format!("writing {}", otp_path.display()))?;
+    let otp_abs = std::fs::canonicalize(&otp_path).unwrap_or(otp_path);
     let base = format!(
         "{}/parapheur-ws/rest/v1",
         cfg.public_url.trim_end_matches('/')
@@ -148,9 +162,14 @@ Try it (deposit a PDF, read its history, approve it, sign it, read the history, 
   curl -s -u depot@demo.parapheur.fr:depot-demo {base}/documents/v2/$ID/history; echo
   curl -s -u depot@demo.parapheur.fr:depot-demo -o signed-$ID.pdf {base}/documents/v2/$ID/download && echo "signed PDF saved as signed-$ID.pdf"
 Signatures chain to the internal CA: {public}/api/v1/pki/ca.pem
+
+OTP signing loop (prints {{"id","url"}}: open the URL in a browser; codes go to {data}/outbox/sms.jsonl,
+e-mails to {data}/outbox/mail/):
+  curl -s -u depot@demo.parapheur.fr:depot-demo -F "doc=@{pdf}" -F "meta=@{otp}" -F "label=otp-$(date +%s%N)" {base}/documents/v2/otp/{SIREN}/OTP/upload; echo
 "#,
         public = cfg.public_url.trim_end_matches('/'),
         data = cfg.data_dir.display(),
         pdf = pdf_abs.display(),
+        otp = otp_abs.display(),
     ))
 }

@@ -144,6 +144,7 @@ fn demo_prints_a_curl_example_that_works_as_printed() {
         .iter()
         .skip_while(|l| !l.starts_with("Try it"))
         .skip(1)
+        .take_while(|l| !l.trim().is_empty())
         .map(|l| l.trim())
         .filter(|l| l.starts_with("ID=") || l.starts_with("curl"))
         .collect();
@@ -154,8 +155,6 @@ fn demo_prints_a_curl_example_that_works_as_printed() {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -179,4 +178,25 @@ fn demo_prints_a_curl_example_that_works_as_printed() {
     let ca = std::fs::read(dir.path().join("demo/pki/ca.pem")).unwrap();
     let (n, report) = parapheur_test_utils::pyhanko_valid(&signed, &ca);
     assert_eq!(n, 1, "{report}");
+    // The OTP example deposits and gives the signing page.
+    let otp: Vec<&str> = printed
+        .iter()
+        .skip_while(|l| !l.starts_with("OTP signing loop"))
+        .map(|l| l.trim())
+        .filter(|l| l.starts_with("curl"))
+        .collect();
+    assert_eq!(otp.len(), 1, "{printed:#?}");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(otp[0])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let page = reqwest::blocking::get(v["url"].as_str().unwrap()).unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().unwrap().contains("Camille Exemple"));
+    let _ = child.kill();
+    let _ = child.wait();
 }

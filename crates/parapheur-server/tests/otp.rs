@@ -179,7 +179,21 @@ fn otp_loop_through_the_page_signs_and_returns_to_the_referer() {
     assert!(parapheur_test_utils::qpdf_check(&signed));
     // The evidence (signer, masked phone, times, IP) is in the signature and the fiche.
     let text = String::from_utf8_lossy(&signed);
-    assert!(!text.contains("0612345678") && !text.contains("+33612345678"));
+    // PDF text strings of the signature dictionary are UTF-16BE in hex.
+    let hex16 = |s: &str| {
+        s.encode_utf16()
+            .map(|u| format!("{u:04X}"))
+            .collect::<String>()
+    };
+    for needle in ["Jeanne Dupont", "OTP", "+336******78", "127.0.0.1"] {
+        assert!(
+            text.contains(&hex16(needle)),
+            "the signature lacks {needle}"
+        );
+    }
+    for secret in ["0612345678", "+33612345678"] {
+        assert!(!text.contains(secret) && !text.contains(&hex16(secret)));
+    }
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("fdc.pdf"),

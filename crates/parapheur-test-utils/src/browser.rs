@@ -205,26 +205,42 @@ impl Drop for SmtpSink {
     }
 }
 
-/// An HTTP endpoint answering 503 to the first `fail_first` requests, then 200; it records
-/// every request body with its `Idempotency-Key`.
+/// A request received by a `FlakyEndpoint`, with the status it was answered.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub status: u16,
+    pub path: String,
+    /// Lower-case names.
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+}
+
+/// An HTTP endpoint answering `fail_status` to the first `fail_first` requests, then 200; it
+/// records every request.
 pub struct FlakyEndpoint {
     pub url: String,
-    pub requests: Arc<Mutex<Vec<(u16, String, String)>>>,
+    pub requests: Arc<Mutex<Vec<Recorded>>>,
 }
 
 impl FlakyEndpoint {
-    pub fn start(fail_first: usize) -> Self {
+    pub fn start(fail_first: usize, fail_status: u16) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}/sms", listener.local_addr().expect("addr"));
-        let requests: Arc<Mutex<Vec<(u16, String, String)>>> = Arc::default();
+        let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
         let seen = requests.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut s) = stream else { continue };
                 let mut reader = BufReader::new(s.try_clone().expect("clone"));
-                let mut len = 0usize;
-                let mut key = String::new();
+                let mut headers = BTreeMap::new();
                 let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                let path = line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned();
+                line.clear();
                 while reader.read_line(&mut line).unwrap_or(0) > 0 {
                     let l = line.trim_end().to_owned();
                     line.clear();
@@ -232,25 +248,29 @@ impl FlakyEndpoint {
                         break;
                     }
                     if let Some((k, v)) = l.split_once(':') {
-                        let k = k.trim().to_ascii_lowercase();
-                        if k == "content-length" {
-                            len = v.trim().parse().unwrap_or(0);
-                        } else if k == "idempotency-key" {
-                            key = v.trim().to_owned();
-                        }
+                        headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
                     }
                 }
+                let len: usize = headers
+                    .get("content-length")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
                 let mut body = vec![0u8; len];
                 let _ = reader.read_exact(&mut body);
                 let mut all = seen.lock().expect("requests");
-                let status = if all.len() < fail_first { 503 } else { 200 };
-                all.push((status, key, String::from_utf8_lossy(&body).into_owned()));
-                drop(all);
-                let reason = if status == 200 {
-                    "OK"
+                let status = if all.len() < fail_first {
+                    fail_status
                 } else {
-                    "Service Unavailable"
+                    200
                 };
+                all.push(Recorded {
+                    status,
+                    path,
+                    headers,
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                });
+                drop(all);
+                let reason = if status == 200 { "OK" } else { "Failed" };
                 let _ = write!(
                     s,
                     "HTTP/1.1 {status} {reason}\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
@@ -274,6 +294,35 @@ pub fn sms_outbox(file: &Path) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// An e-mail parsed by Python's `email` package: `{"subject", "to", "cc", "message_id",
+/// "text", "html"}` (parts decoded).
+pub fn parse_eml(raw: &str) -> serde_json::Value {
+    let script = r#"
+import email, json, sys
+from email import policy
+m = email.message_from_string(sys.stdin.read(), policy=policy.default)
+def part(kind):
+    p = m.get_body(preferencelist=(kind,))
+    return p.get_content() if p is not None else None
+print(json.dumps({"subject": m["subject"], "to": m["to"], "cc": m["cc"],
+                  "message_id": m["message-id"], "text": part("plain"), "html": part("html")}))
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(raw.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("python3 output");
+    serde_json::from_slice(&out.stdout).expect("parsed e-mail")
 }
 
 /// The standalone 6-digit number of a message (the OTP code).

@@ -3,7 +3,7 @@
 //! the hourly limit, one link for several documents, and the signed PDF checked by pyHanko.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use parapheur_test_utils::browser::{Browser, Page, otp_code, sms_outbox, wait_for};
+use parapheur_test_utils::browser::{Browser, Page, otp_code, parse_eml, sms_outbox, wait_for};
 use parapheur_test_utils::{Client, Part, SIREN_A, TestApp, pdf};
 use reqwest::Method;
 use std::time::Duration;
@@ -422,8 +422,8 @@ fn otp_information_defined_later_and_code_by_email_without_phone() {
                 .then_some(raw)
         })
     });
-    let text_part = code.split("Content-Type: text/html").next().unwrap();
-    let code = otp_code(text_part).expect("code in the e-mail");
+    let mail = parse_eml(&code);
+    let code = otp_code(mail["text"].as_str().unwrap()).expect("code in the e-mail");
     assert!(sms_outbox(&sms_file(&app)).is_empty());
     assert_eq!(submit(&b, &page, &code).status, 303);
     assert_eq!(c.states(id).last().unwrap(), "Classé");

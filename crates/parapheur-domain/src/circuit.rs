@@ -41,6 +41,17 @@ impl CircuitType {
             | Self::HeliosSansTeletransmission => &["xml"],
         }
     }
+    /// Whether signed documents are transmitted to Helios after the last step.
+    pub fn transmits(self) -> bool {
+        self == Self::HeliosAvecTeletransmission
+    }
+    /// Whether documents are PES_Aller files (checked, and unique by NomFic).
+    pub fn is_pes(self) -> bool {
+        matches!(
+            self,
+            Self::HeliosAvecTeletransmission | Self::HeliosSansTeletransmission
+        )
+    }
 }
 
 /// A step of a circuit.
@@ -52,6 +63,9 @@ pub enum StepKind {
     ServerSignature,
     Verification,
     Archive,
+    /// Teletransmission of a signed PES to Helios: appended by the parapheur to
+    /// HELIOS_AVEC_TELETRANSMISSION circuits, never provisioned.
+    Transmission,
 }
 
 impl StepKind {
@@ -64,6 +78,7 @@ impl StepKind {
             "serversignature" => Ok(Self::ServerSignature),
             "verification" => Ok(Self::Verification),
             "archive" => Ok(Self::Archive),
+            "transmission" => Ok(Self::Transmission),
             _ => Err(DomainError::InvalidStepType(s.chars().take(64).collect())),
         }
     }
@@ -75,15 +90,18 @@ impl StepKind {
             Self::ServerSignature => "serverSignature",
             Self::Verification => "verification",
             Self::Archive => "archive",
+            Self::Transmission => "transmission",
         }
     }
     /// Steps acted on by named people (who therefore must be listed as members).
     pub fn needs_members(self) -> bool {
         match self {
             Self::Visa | Self::Signature => true,
-            Self::OtpSignature | Self::ServerSignature | Self::Verification | Self::Archive => {
-                false
-            }
+            Self::OtpSignature
+            | Self::ServerSignature
+            | Self::Verification
+            | Self::Archive
+            | Self::Transmission => false,
         }
     }
     /// French label used on the fiche de circulation.
@@ -95,6 +113,7 @@ impl StepKind {
             Self::ServerSignature => "Signature serveur",
             Self::Verification => "Vérification des signatures",
             Self::Archive => "Archivage",
+            Self::Transmission => "Télétransmission à Hélios",
         }
     }
 }

@@ -24,6 +24,8 @@ pub enum DomainError {
     CircuitDefinition(String),
     #[error("the depositor {0} cannot be a visa or signature member")]
     DepositorIsMember(String),
+    #[error("not a valid PES_Aller: {0}")]
+    InvalidPes(String),
     #[error("invalid metadata: {0}")]
     InvalidMetadata(String),
     #[error("action {action} is not possible in the document's current state")]

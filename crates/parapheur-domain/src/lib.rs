@@ -5,6 +5,7 @@ pub mod error;
 pub mod ids;
 pub mod metadata;
 pub mod otp;
+pub mod pes;
 pub mod state;
 pub mod workflow;
 
@@ -12,4 +13,4 @@ pub use circuit::{CircuitType, OnDemandCircuit, OnDemandStep, StepKind};
 pub use error::DomainError;
 pub use ids::{CircuitId, DocumentId, Email, FileName, Siren};
 pub use state::{DocumentStatus, HistoryState};
-pub use workflow::{Action, Actor, Entry, Transition, Workflow};
+pub use workflow::{Action, Actor, Entry, Transition, TransmissionEvent, Workflow};

@@ -60,6 +60,22 @@ impl Action {
     }
 }
 
+/// What happened to a transmission to Helios.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransmissionEvent {
+    /// A new attempt after a failure.
+    Sending,
+    SentToFast,
+    TransmittedToHelios,
+    Acknowledged,
+    /// The platform could not be reached (retried).
+    SendFailed(String),
+    /// The platform refused the file.
+    ProcessingFailed(String),
+    /// The platform could not deliver it to Helios (sent again).
+    HeliosFailed(String),
+}
+
 /// A document's circuit and position, enough to decide every transition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workflow {
@@ -111,6 +127,7 @@ impl Workflow {
             // The OTP loop records its own entries when its information arrives; verification
             // and archiving record their outcome.
             StepKind::OtpSignature | StepKind::Verification | StepKind::Archive => None,
+            StepKind::Transmission => Some(HistoryState::Sending),
         };
         Transition {
             status: DocumentStatus::InProgress,
@@ -272,6 +289,40 @@ impl Workflow {
                     Actor::System,
                     detail,
                 )],
+            }
+        })
+    }
+
+    /// An event of the Helios transmission the document waits at. Failures are recorded and
+    /// leave the document at the step (the transmission is retried); the acknowledgement moves
+    /// on ("Acquittance Hélios", then "Classé").
+    pub fn transmission(&self, event: TransmissionEvent) -> Result<Transition, DomainError> {
+        if self.current_kind() != Some(StepKind::Transmission) {
+            return Err(DomainError::ActionNotAllowed {
+                action: "transmission",
+            });
+        }
+        let stay = |state, comment| Transition {
+            status: self.status,
+            current_step: self.current_step,
+            entries: vec![entry(state, Actor::System, comment)],
+        };
+        Ok(match event {
+            TransmissionEvent::Sending => stay(HistoryState::Sending, None),
+            TransmissionEvent::SentToFast => stay(HistoryState::SentToFast, None),
+            TransmissionEvent::TransmittedToHelios => stay(HistoryState::TransmittedToHelios, None),
+            TransmissionEvent::SendFailed(m) => stay(HistoryState::SendToFastFailed, Some(m)),
+            TransmissionEvent::ProcessingFailed(m) => {
+                stay(HistoryState::FastProcessingFailed, Some(m))
+            }
+            TransmissionEvent::HeliosFailed(m) => stay(HistoryState::SendToHeliosFailed, Some(m)),
+            TransmissionEvent::Acknowledged => {
+                let mut t = Self::enter(&self.steps, self.current_step + 1);
+                t.entries.insert(
+                    0,
+                    entry(HistoryState::HeliosAcknowledged, Actor::System, None),
+                );
+                t
             }
         })
     }
@@ -444,6 +495,39 @@ mod tests {
         assert_eq!(names(&t), ["OTP validé", "OTP signé", "Classé"]);
         apply(&mut w, &t);
         assert!(w.define_otp_information().is_err(), "no OTP step left");
+    }
+
+    #[test]
+    fn transmission_step_until_the_acknowledgement() {
+        let steps = vec![StepKind::Signature, StepKind::Transmission];
+        let mut w = Workflow {
+            steps,
+            status: DocumentStatus::InProgress,
+            current_step: 0,
+        };
+        assert!(w.transmission(TransmissionEvent::SentToFast).is_err());
+        let t = w.act(Action::Sign, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names(&t), ["Signé", "En cours d'envoi"]);
+        apply(&mut w, &t);
+        let t = w
+            .transmission(TransmissionEvent::SendFailed("timeout".into()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names(&t), ["Échec de l'envoi à FAST"]);
+        assert_eq!(t.status, DocumentStatus::InProgress, "retried, not stopped");
+        for (ev, name) in [
+            (TransmissionEvent::SentToFast, "Envoyé à FAST"),
+            (TransmissionEvent::TransmittedToHelios, "Transmis à Hélios"),
+        ] {
+            assert_eq!(
+                names(&w.transmission(ev).unwrap_or_else(|e| panic!("{e}"))),
+                [name]
+            );
+        }
+        let t = w
+            .transmission(TransmissionEvent::Acknowledged)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names(&t), ["Acquittance Hélios", "Classé"]);
+        assert_eq!(t.status, DocumentStatus::Classified);
     }
 
     #[test]

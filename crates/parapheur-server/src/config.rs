@@ -141,8 +141,22 @@ pub struct SmsConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HeliosConfig {
+    /// `simulator` (default) or `s2low`.
     pub transmitter: String,
+    /// The simulator acknowledges this long after a send ("Transmis à Hélios" at half).
     pub simulator_ack_delay_ms: u64,
+    /// Share of simulated sends that fail (0-100), deterministically spread, failures first.
+    pub simulator_fail_percent: u32,
+    /// How often a transmission's status is asked for.
+    pub poll_ms: u64,
+    /// S²LOW: base URL, client certificate and key (PEM), optional CA of the server (PEM),
+    /// optional login and password (when the certificate has several accounts).
+    pub s2low_url: String,
+    pub s2low_cert: String,
+    pub s2low_key: String,
+    pub s2low_ca: String,
+    pub s2low_login: String,
+    pub s2low_password: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -230,6 +244,14 @@ impl Default for HeliosConfig {
         Self {
             transmitter: "simulator".into(),
             simulator_ack_delay_ms: 1000,
+            simulator_fail_percent: 0,
+            poll_ms: 5000,
+            s2low_url: String::new(),
+            s2low_cert: String::new(),
+            s2low_key: String::new(),
+            s2low_ca: String::new(),
+            s2low_login: String::new(),
+            s2low_password: String::new(),
         }
     }
 }
@@ -381,6 +403,25 @@ impl Config {
                 ));
             }
         }
+        match self.helios.transmitter.as_str() {
+            "simulator" => {
+                if self.helios.simulator_fail_percent > 100 {
+                    return Err("key `helios.simulator_fail_percent`: 0 to 100".into());
+                }
+            }
+            "s2low" => {
+                if !(self.helios.s2low_url.starts_with("https://")
+                    || self.helios.s2low_url.starts_with("http://"))
+                {
+                    return Err("key `helios.s2low_url`: an http(s) URL is required by the s2low transmitter".into());
+                }
+            }
+            other => {
+                return Err(format!(
+                    "key `helios.transmitter`: {other:?} is not \"simulator\" or \"s2low\""
+                ));
+            }
+        }
         if self.jobs.retry_base_ms == 0 || self.jobs.retry_max_ms < self.jobs.retry_base_ms {
             return Err("key `jobs.retry_base_ms`: must be > 0 and <= jobs.retry_max_ms".into());
         }
@@ -453,8 +494,16 @@ retry_max_ms = 900000     # ...up to this; deliveries are retried until they suc
 link_ttl_hours = 720      # how long an OTP signing link works
 
 [helios]
-transmitter = "simulator"
-simulator_ack_delay_ms = 1000
+transmitter = "simulator"     # "simulator" | "s2low" (S²LOW API, client certificate)
+simulator_ack_delay_ms = 1000 # the simulator acknowledges this long after a send
+simulator_fail_percent = 0    # share of simulated sends that fail (retried)
+poll_ms = 5000                # how often a transmission's status is asked for
+s2low_url = ""                # e.g. https://s2low.example.fr
+s2low_cert = ""               # client certificate (PEM) ...
+s2low_key = ""                # ... and its key (PEM)
+s2low_ca = ""                 # CA of the S²LOW server if not a public one (PEM)
+s2low_login = ""              # when the certificate maps to several accounts
+s2low_password = ""
 
 [archive]
 vault_url = "file://data/vault"

@@ -60,6 +60,8 @@ pub enum ApiError {
     DepositorIsMember(String),
     #[error("The documents do not share the same OTP signer (phone and e-mail): {0}")]
     OtpSignerMismatch(String),
+    #[error("A PES with this file name (NomFic) was already deposited: {0}")]
+    DuplicatePes(String),
     #[error("Not found")]
     NotFound,
     #[error("internal error")]
@@ -95,6 +97,7 @@ impl ApiError {
             Self::Conflict => 123,
             Self::TimestampUnavailable(_) => 124,
             Self::OtpSignerMismatch(_) => 125,
+            Self::DuplicatePes(_) => 126,
         }
     }
 
@@ -107,9 +110,11 @@ impl ApiError {
             | Self::InvalidDocId
             | Self::NotFound
             | Self::CircuitNotFound(_) => StatusCode::NOT_FOUND,
-            Self::Duplicate | Self::NotDeletable | Self::InvalidState(_) | Self::Conflict => {
-                StatusCode::CONFLICT
-            }
+            Self::Duplicate
+            | Self::DuplicatePes(_)
+            | Self::NotDeletable
+            | Self::InvalidState(_)
+            | Self::Conflict => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::FormatRefused(_)
             | Self::InvalidFile(_)
@@ -182,6 +187,9 @@ impl ApiError {
             Self::TimestampUnavailable(_) => {
                 "Le service d'horodatage est indisponible ; la signature n'a pas été appliquée."
             }
+            Self::DuplicatePes(_) => {
+                "Un fichier PES portant ce nom (NomFic) a déjà été déposé pour cette collectivité."
+            }
             Self::OtpSignerMismatch(_) => {
                 "Ces documents n'ont pas le même signataire OTP (téléphone et e-mail identiques requis) : ils ne peuvent pas être signés avec un seul code."
             }
@@ -226,6 +234,7 @@ impl From<DomainError> for ApiError {
             DomainError::CircuitDefinition(m) => Self::CircuitDefinition(m),
             DomainError::DepositorIsMember(m) => Self::DepositorIsMember(m),
             DomainError::InvalidMetadata(m) => Self::InvalidMetadata(m),
+            DomainError::InvalidPes(m) => Self::InvalidFile(format!("not a valid PES_Aller: {m}")),
             DomainError::ActionNotAllowed { action } => Self::InvalidState(action.to_owned()),
             DomainError::NotAStepMember => Self::NotAStepMember,
             DomainError::ReasonRequired(_) => Self::ReasonRequired,
@@ -237,6 +246,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Duplicate => Self::Duplicate,
+            StoreError::DuplicatePes(n) => Self::DuplicatePes(n),
             StoreError::Conflict => Self::Conflict,
             other => Self::Internal(other.into()),
         }

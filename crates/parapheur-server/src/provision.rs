@@ -305,6 +305,12 @@ pub async fn apply(
                         ),
                     ));
                 }
+                StepKind::Transmission => {
+                    return Err(perr(
+                        format!("circuits[{i}].steps[{j}].step"),
+                        "the transmission to Helios is added to HELIOS_AVEC_TELETRANSMISSION circuits, not listed",
+                    ));
+                }
             }
             if kind.needs_members() && s.members.is_empty() {
                 return Err(perr(

@@ -24,6 +24,7 @@ pub struct Inner {
     pub http: reqwest::Client,
     pub mailer: Box<dyn MailTransport>,
     pub sms: Box<dyn SmsProvider>,
+    pub transmitter: Box<dyn crate::messaging::helios::Transmitter>,
     /// Wakes the job worker after a commit that enqueued messages.
     pub jobs_wake: tokio::sync::Notify,
 }
@@ -47,6 +48,7 @@ impl AppState {
             .unwrap_or_default();
         let mailer = crate::messaging::mail::from_config(&cfg.mail)?;
         let sms = crate::messaging::sms::from_config(&cfg.sms, &http);
+        let transmitter = crate::messaging::helios::from_config(&cfg.helios)?;
         Ok(Self(Arc::new(Inner {
             cfg,
             db,
@@ -57,6 +59,7 @@ impl AppState {
             http,
             mailer,
             sms,
+            transmitter,
             jobs_wake: tokio::sync::Notify::new(),
         })))
     }

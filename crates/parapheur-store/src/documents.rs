@@ -54,6 +54,8 @@ pub struct NewDocument {
     pub steps: Vec<(String, Vec<i64>)>,
     pub annexes: Vec<NewFile>,
     pub entries: Vec<NewEntry>,
+    /// The NomFic of a PES deposit: unique per subscriber.
+    pub pes_nomfic: Option<String>,
     /// Signers of the OTP steps, when the deposit carries them (uploadOTP).
     pub otp_signers: Vec<crate::otp::OtpSigner>,
     /// Messages and links caused by the deposit.
@@ -243,11 +245,14 @@ pub(crate) async fn insert_document_in(
         q.execute(&mut **tx).await?;
     }
     insert_entries(tx, id, &d.entries).await?;
+    if let Some(n) = &d.pes_nomfic {
+        crate::helios::write_pes_name(tx, &d.siren, n, id).await?;
+    }
     if !d.otp_signers.is_empty() {
         crate::otp::write_signers(tx, id, &d.otp_signers).await?;
     }
     if !d.effects.is_empty() {
-        crate::jobs::write_effects(tx, &d.effects.for_new_document(id)).await?;
+        crate::jobs::write_effects_for(tx, id, &d.effects.for_new_document(id)).await?;
     }
     Ok(id)
 }
@@ -298,7 +303,7 @@ pub(crate) async fn write_transition(
         .await?;
     }
     insert_entries(tx, id, &t.entries).await?;
-    crate::jobs::write_effects(tx, &t.effects).await?;
+    crate::jobs::write_effects_for(tx, id, &t.effects).await?;
     Ok(())
 }
 
@@ -508,7 +513,8 @@ impl Db {
         let mut tx = self.write.begin().await?;
         let mut keys: Vec<String> = sqlx::query_as::<_, (String,)>(
             "SELECT blob_key FROM annexes WHERE document_id = $1 \
-                 UNION ALL SELECT blob_key FROM document_signatures WHERE document_id = $1",
+                 UNION ALL SELECT blob_key FROM document_signatures WHERE document_id = $1 \
+                 UNION ALL SELECT blob_key FROM return_flows WHERE document_id = $1",
         )
         .bind(id)
         .fetch_all(&mut *tx)

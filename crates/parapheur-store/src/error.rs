@@ -14,6 +14,8 @@ pub enum StoreError {
     BlobNotFound(String),
     #[error("a document with the same circuit, label and file name already exists")]
     Duplicate,
+    #[error("a PES with the file name {0:?} was already deposited by this subscriber")]
+    DuplicatePes(String),
     #[error("the document changed concurrently; retry")]
     Conflict,
     #[error("unsupported database URL {0:?} (sqlite:// or postgres://)")]

@@ -29,20 +29,34 @@ pub struct NewLink {
     pub expires_at: i64,
 }
 
-/// What a state change sends out, written in its transaction.
+/// What a state change also writes in its transaction: messages and links it causes, the
+/// transmission state and return flows it records.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Effects {
     pub jobs: Vec<NewJob>,
     pub links: Vec<NewLink>,
+    pub transmission: Option<crate::helios::TransmissionRecord>,
+    pub returns: Vec<crate::helios::NewReturnFlow>,
 }
 
 impl Effects {
     pub fn is_empty(&self) -> bool {
-        self.jobs.is_empty() && self.links.is_empty()
+        self.jobs.is_empty()
+            && self.links.is_empty()
+            && self.transmission.is_none()
+            && self.returns.is_empty()
+    }
+    /// Whether the job worker has something new to do.
+    pub fn has_jobs(&self) -> bool {
+        !self.jobs.is_empty()
     }
     pub fn extend(&mut self, other: Effects) {
         self.jobs.extend(other.jobs);
         self.links.extend(other.links);
+        if other.transmission.is_some() {
+            self.transmission = other.transmission;
+        }
+        self.returns.extend(other.returns);
     }
 
     /// The effects of a deposit, with the placeholder id replaced by `id`.
@@ -68,6 +82,8 @@ impl Effects {
                     ..l.clone()
                 })
                 .collect(),
+            transmission: self.transmission.clone(),
+            returns: self.returns.clone(),
         }
     }
 }
@@ -89,10 +105,27 @@ pub struct JobCounts {
     pub failed: i64,
 }
 
+/// Writes the effects of a change to document `document_id` (0: none) in its transaction.
 pub(crate) async fn write_effects(
     tx: &mut Transaction<'_, Any>,
     e: &Effects,
 ) -> Result<(), StoreError> {
+    write_effects_for(tx, 0, e).await
+}
+
+pub(crate) async fn write_effects_for(
+    tx: &mut Transaction<'_, Any>,
+    document_id: i64,
+    e: &Effects,
+) -> Result<(), StoreError> {
+    if let Some(t) = &e.transmission
+        && document_id != 0
+    {
+        crate::helios::write_transmission(tx, document_id, t).await?;
+    }
+    for r in &e.returns {
+        crate::helios::write_return_flow(tx, r).await?;
+    }
     let now = now_ms();
     for j in &e.jobs {
         sqlx::query(

@@ -6,6 +6,7 @@ pub mod blob;
 pub mod db;
 pub mod documents;
 pub mod error;
+pub mod helios;
 pub mod history_cache;
 pub mod jobs;
 pub mod otp;

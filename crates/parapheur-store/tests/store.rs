@@ -67,6 +67,7 @@ fn doc(label: &str, circuit: Option<&str>) -> NewDocument {
             comment: None,
         }],
         otp_signers: Vec::new(),
+        pes_nomfic: None,
         effects: Effects::default(),
     }
 }
@@ -180,7 +181,7 @@ async fn suite(db: &Db) {
                 kind: "mail".into(),
                 payload: "{\"n\":1}".into(),
             }],
-            links: Vec::new(),
+            ..Effects::default()
         },
     };
     let cached = db.history_with_siren(id).await.unwrap().unwrap();
@@ -407,6 +408,7 @@ async fn jobs_suite(db: &Db) {
             referer: Some("https://x.fr/".into()),
             expires_at: now_ms() + 60_000,
         }],
+        ..Effects::default()
     };
     let id = db.insert_document(d).await.unwrap();
     let link = db.link("h1").await.unwrap().unwrap();
@@ -455,7 +457,7 @@ async fn jobs_suite(db: &Db) {
                 kind: "mail".into(),
                 payload: "{}".into(),
             }],
-            links: Vec::new(),
+            ..Effects::default()
         },
     };
     assert!(matches!(
@@ -470,7 +472,7 @@ async fn jobs_suite(db: &Db) {
             kind: "mail".into(),
             payload: "{}".into(),
         }],
-        links: Vec::new(),
+        ..Effects::default()
     })
     .await
     .unwrap();
@@ -485,7 +487,7 @@ async fn jobs_suite(db: &Db) {
             kind: "sms".into(),
             payload: "{}".into(),
         }],
-        links: Vec::new(),
+        ..Effects::default()
     };
     let exp = now_ms() + 60_000;
     db.new_otp_code("h1", "c1", "sms", exp, &[id], &sms)
@@ -535,4 +537,130 @@ async fn jobs_on_postgres() {
         return;
     };
     jobs_suite(&db).await;
+}
+
+/// Helios: a NomFic once per subscriber (in the deposit's transaction), transmissions upserted
+/// with their transition, return flows listed until fetched, their blobs returned on deletion.
+async fn helios_suite(db: &Db) {
+    use parapheur_store::helios::{NewReturnFlow, TransmissionRecord};
+    db.upsert_subscriber("200000001", "Commune").await.unwrap();
+    db.upsert_subscriber("200000002", "Autre").await.unwrap();
+    let depositor = db
+        .upsert_user(&UserUpsert {
+            email: "h@a.fr",
+            first_name: "H",
+            last_name: "D",
+            auth_type: "BASIC",
+            password_hash: Some("x"),
+            certificate: None,
+        })
+        .await
+        .unwrap();
+    let pes = |label: &str, siren: &str| {
+        let mut d = doc(label, None);
+        d.siren = siren.into();
+        d.depositor_id = depositor;
+        d.steps = vec![];
+        d.pes_nomfic = Some("PESALR2_X".into());
+        d
+    };
+    let id = db.insert_document(pes("a", "200000001")).await.unwrap();
+    assert!(db.pes_name_taken("200000001", "PESALR2_X").await.unwrap());
+    assert!(!db.pes_name_taken("200000002", "PESALR2_X").await.unwrap());
+    assert!(matches!(
+        db.insert_document(pes("b", "200000001")).await,
+        Err(StoreError::DuplicatePes(n)) if n == "PESALR2_X"
+    ));
+    db.insert_document(pes("c", "200000002")).await.unwrap();
+
+    let flow = |kind: &str, document_id: Option<i64>, key: &str| NewReturnFlow {
+        siren: "200000001".into(),
+        kind: kind.into(),
+        document_id,
+        filename: format!("{kind}.xml"),
+        blob_key: key.into(),
+        size: 3,
+    };
+    let t = TransitionWrite {
+        expected_version: 0,
+        file: None,
+        detached: None,
+        status: "classified",
+        current_step: 0,
+        human_action: false,
+        entries: vec![],
+        effects: Effects {
+            transmission: Some(TransmissionRecord {
+                transmitter: "simulator".into(),
+                remote_id: "r1".into(),
+                state: "acknowledged".into(),
+            }),
+            returns: vec![flow("ack", Some(id), "ack-key")],
+            ..Effects::default()
+        },
+    };
+    db.apply_transition(id, &t).await.unwrap();
+    let tr = db.transmission(id).await.unwrap().unwrap();
+    assert_eq!(
+        (tr.remote_id.as_str(), tr.state.as_str()),
+        ("r1", "acknowledged")
+    );
+    let retour = db
+        .insert_return_flow(&flow("pes-retour", None, "r-key"))
+        .await
+        .unwrap();
+    assert_eq!(
+        db.remaining_returns("200000001", "ack").await.unwrap(),
+        vec![id]
+    );
+    assert_eq!(
+        db.remaining_returns("200000001", "pes-retour")
+            .await
+            .unwrap(),
+        vec![retour]
+    );
+    assert!(
+        db.remaining_returns("200000002", "pes-retour")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let ack = db.acknowledgement(id).await.unwrap().unwrap();
+    db.mark_fetched(&[ack.id, retour]).await.unwrap();
+    assert!(
+        db.remaining_returns("200000001", "ack")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        db.remaining_returns("200000001", "pes-retour")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let keys = db.delete_document(id, 1).await.unwrap();
+    assert!(keys.contains(&"ack-key".to_owned()), "{keys:?}");
+    assert!(db.return_flow(ack.id).await.unwrap().is_none());
+    assert!(
+        !db.pes_name_taken("200000001", "PESALR2_X").await.unwrap(),
+        "freed by deletion"
+    );
+}
+
+#[tokio::test]
+async fn helios_on_sqlite() {
+    let (db, _dir) = sqlite().await;
+    helios_suite(&db).await;
+}
+
+#[tokio::test]
+async fn helios_on_postgres() {
+    let Some(db) = postgres().await else {
+        eprintln!(
+            "PARAPHEUR_TEST_DATABASE_URL is not set: the PostgreSQL run is skipped (CI sets it)"
+        );
+        return;
+    };
+    helios_suite(&db).await;
 }

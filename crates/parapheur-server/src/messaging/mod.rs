@@ -3,6 +3,7 @@
 //! change that causes them; a transport that fails delays them (retries with a backoff), a
 //! committed change never loses them.
 
+pub mod helios;
 pub mod mail;
 pub mod sms;
 pub mod worker;
@@ -13,6 +14,19 @@ use serde::{Deserialize, Serialize};
 pub const MAIL: &str = "mail";
 /// Job kind of an SMS.
 pub const SMS: &str = "sms";
+/// Job kind of a PES transmission to Helios.
+pub const HELIOS_SEND: &str = "helios_send";
+/// Job kind of the follow-up of a transmission, until its acknowledgement.
+pub const HELIOS_POLL: &str = "helios_poll";
+
+/// The payload of Helios jobs. `document_id` is a string so that a deposit's placeholder
+/// (`NEW_DOCUMENT_ID`) can stand for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeliosJob {
+    pub document_id: String,
+    #[serde(default)]
+    pub remote_id: String,
+}
 
 /// An e-mail, rendered when enqueued (retries send the same bytes and `Message-ID`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,7 +2,8 @@
 //! them with an exponential backoff. Woken at once after a commit that enqueues, and every
 //! `[jobs] poll_ms` otherwise (jobs of other instances, retries).
 
-use super::{MAIL, MailJob, SMS, SendError, SmsJob};
+use super::{HELIOS_POLL, HELIOS_SEND, HeliosJob, MAIL, MailJob, SMS, SendError, SmsJob};
+use crate::service::helios::Outcome;
 use crate::state::AppState;
 use parapheur_store::jobs::ClaimedJob;
 use parapheur_store::now_ms;
@@ -43,20 +44,28 @@ pub fn spawn(state: AppState) {
     });
 }
 
-async fn deliver(state: &AppState, job: &ClaimedJob) -> Result<(), SendError> {
+async fn deliver(state: &AppState, job: &ClaimedJob) -> Result<Outcome, SendError> {
     let bad = |e: serde_json::Error| SendError::permanent(format!("unreadable job payload: {e}"));
     match job.kind.as_str() {
         MAIL => {
             let m: MailJob = serde_json::from_str(&job.payload).map_err(bad)?;
             state.mailer.send(&m).await?;
             state.metrics.mails_sent.fetch_add(1, Ordering::Relaxed);
-            Ok(())
+            Ok(Outcome::Done)
         }
         SMS => {
             let s: SmsJob = serde_json::from_str(&job.payload).map_err(bad)?;
             state.sms.send(&s, &format!("sms-{}", job.id)).await?;
             state.metrics.sms_sent.fetch_add(1, Ordering::Relaxed);
-            Ok(())
+            Ok(Outcome::Done)
+        }
+        HELIOS_SEND => {
+            let h: HeliosJob = serde_json::from_str(&job.payload).map_err(bad)?;
+            crate::service::helios::run_send(state, &h).await
+        }
+        HELIOS_POLL => {
+            let h: HeliosJob = serde_json::from_str(&job.payload).map_err(bad)?;
+            crate::service::helios::run_poll(state, &h).await
         }
         other => Err(SendError::permanent(format!("unknown job kind {other:?}"))),
     }
@@ -64,8 +73,15 @@ async fn deliver(state: &AppState, job: &ClaimedJob) -> Result<(), SendError> {
 
 async fn run(state: &AppState, job: ClaimedJob) {
     let outcome = deliver(state, &job).await;
+    if let Ok(Outcome::Later(ms)) = outcome {
+        let at = now_ms() + i64::try_from(ms).unwrap_or(i64::MAX / 2);
+        if let Err(e) = state.db.fail_job(&job, "waiting", Some(at)).await {
+            tracing::error!(job.id = job.id, error = %e, "cannot reschedule the job");
+        }
+        return;
+    }
     let stored = match &outcome {
-        Ok(()) => state
+        Ok(_) => state
             .db
             .complete_job(&job, job.kind == SMS)
             .await
@@ -96,7 +112,7 @@ async fn run(state: &AppState, job: ClaimedJob) {
         (Err(e), _) => {
             tracing::error!(job.id = job.id, error = %e, "cannot record the job outcome")
         }
-        (Ok(()), Ok(())) => tracing::info!(job.id = job.id, kind = %job.kind, "message delivered"),
+        (Ok(()), Ok(_)) => tracing::info!(job.id = job.id, kind = %job.kind, "job done"),
         (Ok(()), Err(_)) => {}
     }
 }

@@ -90,7 +90,8 @@ pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
                 | StepKind::Signature
                 | StepKind::OtpSignature
                 | StepKind::ServerSignature
-                | StepKind::Archive,
+                | StepKind::Archive
+                | StepKind::Transmission,
             )
             | None => return Ok(()),
         }

@@ -171,7 +171,11 @@ pub async fn deposit_with(
             "comment longer than {MAX_COMMENT} characters"
         )));
     }
-    let circuit = resolve(state, caller, &req).await?;
+    let mut circuit = resolve(state, caller, &req).await?;
+    // Signed PES of HELIOS_AVEC_TELETRANSMISSION circuits are then transmitted to Helios.
+    if circuit.circuit_type.transmits() {
+        circuit.steps.push((StepKind::Transmission, Vec::new()));
+    }
     let siren = req.siren.as_str();
 
     // Members and agents must be users of this subscriber; the depositor acts on no step.
@@ -236,6 +240,15 @@ pub async fn deposit_with(
     tokio::task::spawn_blocking(move || check_content(&checked))
         .await
         .map_err(anyhow::Error::from)??;
+    let pes_nomfic = if circuit.circuit_type.is_pes() {
+        let nomfic = parapheur_domain::pes::inspect_pes_aller(&main.bytes)?.nomfic;
+        if state.db.pes_name_taken(siren, &nomfic).await? {
+            return Err(ApiError::DuplicatePes(nomfic));
+        }
+        Some(nomfic)
+    } else {
+        None
+    };
     annexes.extend(req.annexes);
     for a in &annexes {
         if a.bytes.is_empty() {
@@ -342,6 +355,7 @@ pub async fn deposit_with(
         annexes: stored[1..].iter().map(to_file).collect(),
         entries: entries_for(&t.entries, Some(caller.user_id), &caller.full_name),
         otp_signers,
+        pes_nomfic,
         effects: {
             let mut e =
                 crate::service::notify::effects(&state.cfg, &mail_doc, &kinds, &t, &members)?;

@@ -4,6 +4,7 @@ pub mod automatic;
 pub mod deposit;
 pub mod documents;
 pub mod fdc;
+pub mod helios;
 pub mod links;
 pub mod notify;
 pub mod otp;

@@ -1,5 +1,6 @@
-//! Which messages a state change sends, rendered in French (text and HTML), as effects
-//! written in the change's own transaction:
+//! Which messages and jobs a state change sends, as effects written in the change's own
+//! transaction (mails rendered in French, text and HTML):
+//! - the transmission to Helios when a signed PES reaches its transmission step;
 //! - the members of a visa or signature step when a document reaches it;
 //! - the depositor when a document is refused or its visa disapproved;
 //! - the recipients (`emailDestinataire`, `email_destinataire`, `email_CC`) when a signed
@@ -142,6 +143,10 @@ pub fn effects(
 ) -> Result<Effects, ApiError> {
     let base = cfg.public_url.trim_end_matches('/');
     let mut out = Effects::default();
+    if crate::service::helios::enters_transmission(steps, t) {
+        out.jobs
+            .push(crate::service::helios::send_job(&doc_ref(d))?);
+    }
     if let Some(idx) = step_to_announce(t)
         && !members.is_empty()
     {

@@ -217,8 +217,8 @@ pub async fn url_for(
     state
         .db
         .enqueue(&Effects {
-            jobs: Vec::new(),
             links: vec![link],
+            ..Effects::default()
         })
         .await?;
     Ok(url)
@@ -464,7 +464,7 @@ pub async fn send_code(state: &AppState, token: &str) -> Result<(), PageError> {
             &ids,
             &Effects {
                 jobs: vec![job],
-                links: Vec::new(),
+                ..Effects::default()
             },
         )
         .await

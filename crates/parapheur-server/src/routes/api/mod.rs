@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod health;
+pub mod inbound;
 pub mod tasks;
 
 use crate::state::AppState;
@@ -16,4 +17,8 @@ pub fn router() -> Router<AppState> {
         .route("/documents/{id}/sign", post(actions::sign))
         .route("/documents/{id}/refuse", post(actions::refuse))
         .route("/pki/ca.pem", get(health::ca_pem))
+        .route(
+            "/subscribers/{siren}/inbound/{kind}",
+            post(inbound::inbound),
+        )
 }

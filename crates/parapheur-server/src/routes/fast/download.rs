@@ -98,8 +98,8 @@ pub async fn package(
     if !with_fdc && !with_acquit && signatures.is_empty() {
         return Ok(attachment(&doc.filename, bytes));
     }
-    // A ZIP with the document, its detached signatures, and the fiche de circulation when
-    // asked. Acknowledgements of PES documents are added once Helios transmission exists.
+    // A ZIP with the document, its detached signatures, its Helios acknowledgement and the
+    // fiche de circulation when asked.
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default();
     let zerr = |e: zip::result::ZipError| ApiError::Internal(e.into());
@@ -113,6 +113,16 @@ pub async fn package(
             .map_err(anyhow::Error::from)??;
         zip.start_file(sig.filename.as_str(), opts).map_err(zerr)?;
         zip.write_all(&sig_bytes)
+            .map_err(|e| ApiError::Internal(e.into()))?;
+    }
+    if with_acquit && let Some(ack) = state.db.acknowledgement(doc.id).await? {
+        let blobs = state.blobs.clone();
+        let key = ack.blob_key.clone();
+        let ack_bytes = tokio::task::spawn_blocking(move || blobs.get(&key))
+            .await
+            .map_err(anyhow::Error::from)??;
+        zip.start_file(ack.filename.as_str(), opts).map_err(zerr)?;
+        zip.write_all(&ack_bytes)
             .map_err(|e| ApiError::Internal(e.into()))?;
     }
     if with_fdc {

@@ -7,6 +7,7 @@ mod metadata;
 mod ondemand;
 mod otp;
 mod refusal;
+mod returns;
 mod search;
 mod upload;
 
@@ -34,6 +35,30 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/documents/v2/otp/{id}/{circuit}/upload", post(otp::upload))
         .route("/documents/v2/otp/{id}/metadata/define", put(otp::define))
         .route("/documents/v2/otp/url", get(otp::url))
+        .route(
+            "/documents/v2/{id}/ack/remaining",
+            get(returns::ack_remaining),
+        )
+        .route(
+            "/documents/v2/{id}/pes-retour/remaining",
+            get(returns::pes_retour_remaining),
+        )
+        .route(
+            "/documents/v2/{id}/chorus/remaining",
+            get(returns::chorus_remaining),
+        )
+        .route(
+            "/documents/v2/{id}/ack/download",
+            get(returns::ack_download),
+        )
+        .route(
+            "/documents/v2/{id}/pes-retour/download",
+            get(returns::pes_retour_download),
+        )
+        .route(
+            "/documents/v2/{id}/chorus/download",
+            get(returns::chorus_download),
+        )
         .layer(axum::middleware::map_response_with_state(
             state,
             fast_status,

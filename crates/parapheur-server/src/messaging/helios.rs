@@ -1,0 +1,404 @@
+//! Transmitters of signed PES to Helios: the `simulator` (default; stateless, so it survives
+//! restarts and serves several instances) and the S²LOW API connector (client certificate).
+
+use super::SendError;
+use crate::config::HeliosConfig;
+use futures_util::future::BoxFuture;
+use quick_xml::events::Event;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Where a transmission stands at the platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteStatus {
+    /// Received by the platform, not yet forwarded.
+    Pending,
+    TransmittedToHelios,
+    /// The PES_Acquit.
+    Acknowledged(Vec<u8>),
+    /// The platform could not deliver it.
+    Failed(String),
+}
+
+/// Sends a PES and follows it to its acknowledgement.
+pub trait Transmitter: Send + Sync + std::fmt::Debug {
+    fn name(&self) -> &'static str;
+    /// Sends; returns the platform's transaction id. A permanent error is a refusal of the file.
+    fn send<'a>(
+        &'a self,
+        nomfic: &'a str,
+        pes: &'a [u8],
+    ) -> BoxFuture<'a, Result<String, SendError>>;
+    fn status<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<RemoteStatus, SendError>>;
+}
+
+/// A well-formed PES_Acquit for `nomfic`, as Helios returns when it accepts a file.
+pub fn pes_acquit(nomfic: &str, date: &str) -> Vec<u8> {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('"', "&quot;")
+            .replace('<', "&lt;")
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <PES_ACQUIT>\n\
+         <Enveloppe><Parametres><Version V=\"2\"/><TypFic V=\"PESACQUIT\"/><NomFic V=\"ACQUIT_{n}\"/></Parametres></Enveloppe>\n\
+         <EnTetePES><DteStr V=\"{d}\"/></EnTetePES>\n\
+         <ACQUIT><ElementACQUIT><NomFic V=\"{n}\"/><DteRecep V=\"{d}\"/><EtatAck V=\"1\"/>\
+         <LibelleAck V=\"Fichier accepté (simulateur du parapheur)\"/></ElementACQUIT></ACQUIT>\n\
+         </PES_ACQUIT>\n",
+        n = esc(nomfic),
+        d = date
+    )
+    .into_bytes()
+}
+
+/// The simulator: a send succeeds (or fails, for `fail_percent` of them), "Transmis à Hélios"
+/// after half the delay, acknowledged after the delay. The transaction id carries the send time
+/// and the file name, so no state is kept.
+#[derive(Debug)]
+pub struct Simulator {
+    pub ack_delay_ms: u64,
+    pub fail_percent: u32,
+    sends: AtomicU64,
+}
+
+impl Simulator {
+    pub fn new(ack_delay_ms: u64, fail_percent: u32) -> Self {
+        Self {
+            ack_delay_ms,
+            fail_percent: fail_percent.min(100),
+            sends: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Whether the `k`-th send (from 1) fails when `p` % of them do: failures are spread evenly,
+/// the first one first (p = 50 fails sends 1, 3, 5...).
+pub fn simulated_failure(k: u64, p: u32) -> bool {
+    let p = u64::from(p);
+    (k * p).div_ceil(100) > ((k - 1) * p).div_ceil(100)
+}
+
+impl Transmitter for Simulator {
+    fn name(&self) -> &'static str {
+        "simulator"
+    }
+    fn send<'a>(
+        &'a self,
+        nomfic: &'a str,
+        _pes: &'a [u8],
+    ) -> BoxFuture<'a, Result<String, SendError>> {
+        Box::pin(async move {
+            let k = self.sends.fetch_add(1, Ordering::Relaxed) + 1;
+            if simulated_failure(k, self.fail_percent) {
+                return Err(SendError::transient(
+                    "the simulated platform is unavailable (simulator_fail_percent)",
+                ));
+            }
+            Ok(format!(
+                "sim-{}-{}",
+                parapheur_store::now_ms(),
+                hex::encode(nomfic.as_bytes())
+            ))
+        })
+    }
+    fn status<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<RemoteStatus, SendError>> {
+        Box::pin(async move {
+            let mut parts = remote_id.splitn(3, '-');
+            let (Some("sim"), Some(at), Some(name)) = (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(SendError::permanent(format!(
+                    "unknown simulator transaction {remote_id:?}"
+                )));
+            };
+            let at: i64 = at
+                .parse()
+                .map_err(|_| SendError::permanent("bad simulator transaction time"))?;
+            let nomfic = hex::decode(name)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| SendError::permanent("bad simulator transaction name"))?;
+            let elapsed = u64::try_from(parapheur_store::now_ms() - at).unwrap_or(0);
+            Ok(if elapsed >= self.ack_delay_ms {
+                let date = chrono::Local::now().format("%Y-%m-%d").to_string();
+                RemoteStatus::Acknowledged(pes_acquit(&nomfic, &date))
+            } else if elapsed >= self.ack_delay_ms / 2 {
+                RemoteStatus::TransmittedToHelios
+            } else {
+                RemoteStatus::Pending
+            })
+        })
+    }
+}
+
+/// The S²LOW API (Libriciel's tiers de télétransmission): upload with
+/// `modules/helios/api/helios_importer_fichier.php` (part `enveloppe`), status with
+/// `helios_transac_get_status.php?transaction=`, acknowledgement with
+/// `modules/helios/helios_download_acquit.php?id=`. Authentication by client certificate,
+/// plus HTTP Basic when a login is configured. Answers are small XML documents with
+/// `<resultat>OK|KO</resultat>`.
+#[derive(Debug)]
+pub struct S2low {
+    base: String,
+    http: reqwest::Client,
+    login: Option<(String, String)>,
+}
+
+impl S2low {
+    pub fn new(cfg: &HeliosConfig) -> anyhow::Result<Self> {
+        let mut b = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60));
+        if !cfg.s2low_cert.is_empty() {
+            let mut pem = std::fs::read(&cfg.s2low_cert)
+                .map_err(|e| anyhow::anyhow!("key `helios.s2low_cert`: {e}"))?;
+            if !cfg.s2low_key.is_empty() {
+                pem.push(b'\n');
+                pem.extend(
+                    std::fs::read(&cfg.s2low_key)
+                        .map_err(|e| anyhow::anyhow!("key `helios.s2low_key`: {e}"))?,
+                );
+            }
+            b = b.identity(
+                reqwest::Identity::from_pem(&pem)
+                    .map_err(|e| anyhow::anyhow!("key `helios.s2low_cert`: {e}"))?,
+            );
+        }
+        if !cfg.s2low_ca.is_empty() {
+            let pem = std::fs::read(&cfg.s2low_ca)
+                .map_err(|e| anyhow::anyhow!("key `helios.s2low_ca`: {e}"))?;
+            for c in reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| anyhow::anyhow!("key `helios.s2low_ca`: {e}"))?
+            {
+                b = b.add_root_certificate(c);
+            }
+        }
+        Ok(Self {
+            base: cfg.s2low_url.trim_end_matches('/').to_owned(),
+            http: b.build()?,
+            login: (!cfg.s2low_login.is_empty())
+                .then(|| (cfg.s2low_login.clone(), cfg.s2low_password.clone())),
+        })
+    }
+
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        let r = self.http.get(format!("{}{path}", self.base));
+        match &self.login {
+            Some((u, p)) => r.basic_auth(u, Some(p)),
+            None => r,
+        }
+    }
+
+    async fn text(r: reqwest::RequestBuilder) -> Result<Vec<u8>, SendError> {
+        let res = r
+            .send()
+            .await
+            .map_err(|e| SendError::transient(format!("S²LOW unreachable: {e}")))?;
+        let status = res.status();
+        let body = res
+            .bytes()
+            .await
+            .map_err(|e| SendError::transient(format!("S²LOW answer: {e}")))?;
+        SendError::from_http(status, &String::from_utf8_lossy(&body))?;
+        Ok(body.to_vec())
+    }
+}
+
+/// The text of the first-level children of an S²LOW XML answer (`resultat`, `id`, `status`,
+/// `message`...). Anything that is not XML (e.g. `KO\nÉchec de l'authentification`) is an error.
+pub fn s2low_fields(body: &[u8]) -> Result<std::collections::HashMap<String, String>, String> {
+    let text = String::from_utf8_lossy(body);
+    if !text.trim_start().starts_with('<') {
+        let rest = text.lines().skip(1).collect::<Vec<_>>().join(" ");
+        let rest = rest.trim();
+        return Err(if rest.is_empty() {
+            text.trim().to_owned()
+        } else {
+            rest.to_owned()
+        });
+    }
+    let mut r = quick_xml::Reader::from_str(&text);
+    let mut depth = 0usize;
+    let mut current = String::new();
+    let mut out = std::collections::HashMap::new();
+    loop {
+        match r.read_event() {
+            Ok(Event::DocType(_)) => return Err("DOCTYPE in the answer".into()),
+            Ok(Event::Start(e)) => {
+                depth += 1;
+                if depth == 2 {
+                    current = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                    out.insert(current.clone(), String::new());
+                }
+            }
+            Ok(Event::Empty(e)) if depth == 1 => {
+                out.insert(
+                    String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
+                    String::new(),
+                );
+            }
+            Ok(Event::Text(t)) if depth == 2 => {
+                let v = t.decode().map(|c| c.into_owned()).unwrap_or_default();
+                if let Some(slot) = out.get_mut(&current) {
+                    slot.push_str(&v);
+                }
+            }
+            Ok(Event::GeneralRef(g)) if depth == 2 => {
+                let name: &[u8] = &g;
+                let v: Option<char> = match name {
+                    b"amp" => Some('&'),
+                    b"lt" => Some('<'),
+                    b"gt" => Some('>'),
+                    b"quot" => Some('"'),
+                    b"apos" => Some('\''),
+                    [b'#', b'x' | b'X', hex @ ..] => std::str::from_utf8(hex)
+                        .ok()
+                        .and_then(|h| u32::from_str_radix(h, 16).ok())
+                        .and_then(char::from_u32),
+                    [b'#', dec @ ..] => std::str::from_utf8(dec)
+                        .ok()
+                        .and_then(|d| d.parse::<u32>().ok())
+                        .and_then(char::from_u32),
+                    _ => None,
+                };
+                if let (Some(slot), Some(c)) = (out.get_mut(&current), v) {
+                    slot.push(c);
+                }
+            }
+            Ok(Event::End(_)) => depth = depth.saturating_sub(1),
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => return Err(format!("malformed answer: {e}")),
+        }
+    }
+    Ok(out)
+}
+
+impl Transmitter for S2low {
+    fn name(&self) -> &'static str {
+        "s2low"
+    }
+    fn send<'a>(
+        &'a self,
+        nomfic: &'a str,
+        pes: &'a [u8],
+    ) -> BoxFuture<'a, Result<String, SendError>> {
+        Box::pin(async move {
+            let safe: String = nomfic
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "._- ".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let part = reqwest::multipart::Part::bytes(pes.to_vec())
+                .file_name(format!("{safe}.xml"))
+                .mime_str("text/xml")
+                .map_err(|e| SendError::permanent(e.to_string()))?;
+            let form = reqwest::multipart::Form::new().part("enveloppe", part);
+            let mut r = self
+                .http
+                .post(format!(
+                    "{}/modules/helios/api/helios_importer_fichier.php",
+                    self.base
+                ))
+                .multipart(form);
+            if let Some((u, p)) = &self.login {
+                r = r.basic_auth(u, Some(p));
+            }
+            let body = Self::text(r).await?;
+            let f = s2low_fields(&body).map_err(|m| SendError::permanent(format!("S²LOW: {m}")))?;
+            match (f.get("resultat").map(String::as_str), f.get("id")) {
+                (Some("OK"), Some(id)) if !id.trim().is_empty() => Ok(id.trim().to_owned()),
+                _ => Err(SendError::permanent(format!(
+                    "S²LOW refused the file: {}",
+                    f.get("message").map(String::as_str).unwrap_or("no message")
+                ))),
+            }
+        })
+    }
+
+    fn status<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<RemoteStatus, SendError>> {
+        Box::pin(async move {
+            let body = Self::text(self.get(&format!(
+                "/modules/helios/api/helios_transac_get_status.php?transaction={remote_id}"
+            )))
+            .await?;
+            let f = s2low_fields(&body).map_err(|m| SendError::transient(format!("S²LOW: {m}")))?;
+            if f.get("resultat").map(String::as_str) != Some("OK") {
+                return Err(SendError::transient(format!(
+                    "S²LOW status: {}",
+                    f.get("message").map(String::as_str).unwrap_or("KO")
+                )));
+            }
+            let message = f.get("message").cloned().unwrap_or_default();
+            Ok(match f.get("status").map(|s| s.trim()) {
+                Some("-1") | Some("0") => RemoteStatus::Failed(if message.is_empty() {
+                    "S²LOW reports an error".into()
+                } else {
+                    message
+                }),
+                // Acknowledgement received (4), refused (6) or information available (8).
+                Some("4" | "6" | "8") => {
+                    let ack = Self::text(self.get(&format!(
+                        "/modules/helios/helios_download_acquit.php?id={remote_id}"
+                    )))
+                    .await?;
+                    if !String::from_utf8_lossy(&ack).trim_start().starts_with('<') {
+                        return Err(SendError::transient(
+                            "S²LOW did not return the acknowledgement XML",
+                        ));
+                    }
+                    RemoteStatus::Acknowledged(ack)
+                }
+                Some("3" | "24") => RemoteStatus::TransmittedToHelios,
+                _ => RemoteStatus::Pending,
+            })
+        })
+    }
+}
+
+/// The transmitter chosen by `[helios] transmitter`.
+pub fn from_config(cfg: &HeliosConfig) -> anyhow::Result<Box<dyn Transmitter>> {
+    Ok(match cfg.transmitter.as_str() {
+        "s2low" => Box::new(S2low::new(cfg)?),
+        _ => Box::new(Simulator::new(
+            cfg.simulator_ack_delay_ms,
+            cfg.simulator_fail_percent,
+        )),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_spread_evenly_failures_first() {
+        let fails = |p| {
+            (1..=10)
+                .filter(|k| simulated_failure(*k, p))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(fails(0), Vec::<u64>::new());
+        assert_eq!(fails(50), [1, 3, 5, 7, 9]);
+        assert_eq!(fails(100), (1..=10).collect::<Vec<_>>());
+        assert_eq!(fails(30).len(), 3);
+    }
+
+    #[test]
+    fn reads_s2low_answers() {
+        let f = s2low_fields(
+            b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><import><id>1234</id><resultat>OK</resultat><message>T&amp;l&#233;chargement</message></import>",
+        )
+        .unwrap_or_default();
+        assert_eq!(f["id"], "1234");
+        assert_eq!(f["resultat"], "OK");
+        assert_eq!(f["message"], "T&léchargement");
+        assert_eq!(
+            s2low_fields("KO\nÉchec de l'authentification\n".as_bytes()),
+            Err("Échec de l'authentification".into())
+        );
+    }
+}

@@ -1,0 +1,34 @@
+//! `POST /api/v1/subscribers/{siren}/inbound/{kind}`: records a return flow (`ack` with
+//! `document_id`, `pes-retour`, `chorus`) as a real connector would. Subscriber administrators.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::routes::form::Form;
+use crate::service::helios;
+use crate::state::AppState;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use parapheur_domain::{DocumentId, Siren};
+use serde_json::{Value, json};
+
+pub async fn inbound(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((siren, kind)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let form = Form::read(&headers, body, state.cfg.max_upload_bytes).await?;
+    let siren = Siren::parse(&siren).map_err(|_| ApiError::SubscriberNotFound)?;
+    let file = form
+        .file(&["file"])?
+        .ok_or_else(|| ApiError::BadParameter("the file part `file` is missing".into()))?;
+    let document_id = match form.text("document_id")?.trim() {
+        "" => None,
+        v => Some(DocumentId::parse(v).map_err(|_| ApiError::InvalidDocId)?),
+    };
+    let id = helios::inbound(&state, &caller, &siren, &kind, file, document_id).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id, "kind": kind }))))
+}

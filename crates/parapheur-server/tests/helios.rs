@@ -1,0 +1,304 @@
+//! Helios circuits: PES checks at deposit, transmission of signed PES through the simulator and
+//! through the S²LOW connector (against a local HTTPS fake requiring a client certificate), the
+//! acknowledgement, and the return flows listed and downloaded per subscriber.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use parapheur_test_utils::browser::wait_for;
+use parapheur_test_utils::{Client, Part, SIREN_A, SIREN_B, TestApp, pes_aller, unzip};
+use reqwest::Method;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_parapheur");
+const V1: &str = "/parapheur-ws/rest/v1";
+const PROVISION: &str = r#"
+[[circuits]]
+siren = "200000001"
+id = "PESAVEC"
+type = "HELIOS_AVEC_TELETRANSMISSION"
+steps = [ { step = "signature", members = ["s1@a.fr"] } ]
+"#;
+const FAST: &str = "[jobs]\npoll_ms = 50\nretry_base_ms = 100\nretry_max_ms = 300\n";
+
+fn start(helios: &str) -> TestApp {
+    TestApp::start_with(
+        BIN,
+        &format!("{FAST}[helios]\npoll_ms = 50\n{helios}"),
+        PROVISION,
+        &[],
+    )
+}
+
+fn wait_state(c: &Client, id: i64, state: &str) -> Vec<String> {
+    wait_for(Duration::from_secs(20), state, || {
+        let s = c.states(id);
+        s.iter().any(|x| x == state).then_some(s)
+    })
+}
+
+#[test]
+fn a_signed_pes_is_transmitted_acknowledged_and_its_acknowledgement_fetched_once() {
+    let app = start("simulator_ack_delay_ms = 400\n");
+    let c = app.as_user("depot@a.fr");
+    let id = c
+        .upload(
+            SIREN_A,
+            "PESAVEC",
+            "mandats.xml",
+            pes_aller("PESALR2_AVEC_1"),
+            "",
+        )
+        .id();
+    assert_eq!(c.states(id), ["Préparé", "Envoyé pour signature"]);
+    assert_eq!(app.as_user("s1@a.fr").act(id, "sign", None).status, 200);
+    let states = wait_state(&c, id, "Classé");
+    assert_eq!(
+        states,
+        [
+            "Préparé",
+            "Envoyé pour signature",
+            "Signé",
+            "En cours d'envoi",
+            "Envoyé à FAST",
+            "Transmis à Hélios",
+            "Acquittance Hélios",
+            "Classé"
+        ]
+    );
+    let remaining = format!("{V1}/documents/v2/{SIREN_A}/ack/remaining");
+    assert_eq!(c.get(&remaining).json(), serde_json::json!([id]));
+    // Another subscriber sees neither the list nor the acknowledgement.
+    let b = app.as_user("depot@b.fr");
+    assert_eq!(b.get(&remaining).error_code(), Some(100));
+    assert_eq!(
+        b.get(&format!("{V1}/documents/v2/{id}/ack/download"))
+            .error_code(),
+        Some(103)
+    );
+    assert_eq!(
+        b.get(&format!("{V1}/documents/v2/{SIREN_B}/ack/remaining"))
+            .json(),
+        serde_json::json!([])
+    );
+    // With the acknowledgement: a ZIP of the signed PES and the PES_Acquit.
+    let zip = c.get(&format!("{V1}/documents/v2/{id}/download?acquit=true"));
+    let files = unzip(&zip.body);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["mandats.xml", "mandats-acquit.xml"]);
+    assert!(String::from_utf8_lossy(&files[0].1).contains("ds:SignatureValue"));
+    let ack = c.get(&format!("{V1}/documents/v2/{id}/ack/download"));
+    assert_eq!(ack.status, 200);
+    let text = ack.text();
+    assert!(
+        text.contains("<PES_ACQUIT>") && text.contains("PESALR2_AVEC_1"),
+        "{text}"
+    );
+    assert_eq!(ack.body, files[1].1);
+    assert_eq!(
+        c.get(&remaining).json(),
+        serde_json::json!([]),
+        "fetched once"
+    );
+}
+
+#[test]
+fn a_failed_send_is_recorded_and_retried_until_it_succeeds() {
+    let app = start("simulator_ack_delay_ms = 200\nsimulator_fail_percent = 50\n");
+    let c = app.as_user("depot@a.fr");
+    let id = c
+        .upload(SIREN_A, "PESAVEC", "r.xml", pes_aller("PESALR2_RETRY"), "")
+        .id();
+    assert_eq!(app.as_user("s1@a.fr").act(id, "sign", None).status, 200);
+    let states = wait_state(&c, id, "Classé");
+    assert_eq!(
+        states,
+        [
+            "Préparé",
+            "Envoyé pour signature",
+            "Signé",
+            "En cours d'envoi",
+            "Échec de l'envoi à FAST",
+            "En cours d'envoi",
+            "Envoyé à FAST",
+            "Transmis à Hélios",
+            "Acquittance Hélios",
+            "Classé"
+        ]
+    );
+    let h = c.get(&format!("{V1}/documents/v2/{id}/history")).json();
+    assert!(h[4]["userFullname"] == "");
+}
+
+#[test]
+fn sans_teletransmission_never_transmits_and_nomfic_is_unique() {
+    let app = start("");
+    let c = app.as_user("depot@a.fr");
+    let id = c
+        .upload(SIREN_A, "PES", "sans.xml", pes_aller("PESALR2_SANS"), "")
+        .id();
+    assert_eq!(app.as_user("s1@a.fr").act(id, "sign", None).status, 200);
+    assert_eq!(
+        c.states(id),
+        ["Préparé", "Envoyé pour signature", "Signé", "Classé"]
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(c.states(id).len(), 4);
+    assert_eq!(
+        c.get(&format!("{V1}/documents/v2/{SIREN_A}/ack/remaining"))
+            .json(),
+        serde_json::json!([])
+    );
+    // The same NomFic again, under another file name and label: refused, whatever the circuit.
+    for circuit in ["PES", "PESAVEC"] {
+        let r = c.upload(
+            SIREN_A,
+            circuit,
+            "autre.xml",
+            pes_aller("PESALR2_SANS"),
+            "x",
+        );
+        assert_eq!(r.error_code(), Some(126), "{}", r.text());
+    }
+    // Another subscriber may use the same name.
+    let r = app.as_user("depot@b.fr").upload(
+        SIREN_B,
+        "VV",
+        "b.pdf",
+        parapheur_test_utils::pdf::small("b"),
+        "",
+    );
+    assert_eq!(r.status, 200);
+    // What is not a PES_Aller is refused before anything is stored.
+    let blobs = app.blob_count();
+    for bad in [
+        b"<?xml version=\"1.0\"?><PES_Retour><Enveloppe/></PES_Retour>".to_vec(),
+        b"<?xml version=\"1.0\"?><n:PES_Aller xmlns:n=\"x\"><Enveloppe><Parametres><NomFic V=\"A\"/></Parametres></Enveloppe><EnTetePES/></n:PES_Aller>".to_vec(),
+        b"<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><PES_Aller>&e;</PES_Aller>".to_vec(),
+    ] {
+        let r = c.upload(SIREN_A, "PES", "bad.xml", bad, "");
+        assert_eq!(r.error_code(), Some(108), "{}", r.text());
+    }
+    assert_eq!(app.blob_count(), blobs);
+}
+
+fn inbound(
+    c: &Client,
+    kind: &str,
+    name: &str,
+    xml: &str,
+    document: Option<i64>,
+) -> parapheur_test_utils::Resp {
+    let mut parts = vec![Part::File("file", name.into(), xml.as_bytes().to_vec())];
+    if let Some(d) = document {
+        parts.push(Part::Text("document_id", d.to_string()));
+    }
+    c.multipart(
+        Method::POST,
+        &format!("/api/v1/subscribers/{SIREN_A}/inbound/{kind}"),
+        parts,
+    )
+}
+
+#[test]
+fn inbound_return_flows_are_listed_and_downloaded_per_subscriber() {
+    let app = start("simulator_ack_delay_ms = 600000\n");
+    let admin = app.as_user("admin@a.fr");
+    let depot = app.as_user("depot@a.fr");
+    let retour = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><PES_Retour><Enveloppe/></PES_Retour>";
+    let chorus = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><CPPFactureNotification/>";
+    // Only an administrator of the subscriber records flows.
+    let r = inbound(&depot, "pes-retour", "r.xml", retour, None);
+    assert_eq!((r.status, r.error_code()), (403, Some(100)));
+    assert_eq!(inbound(&admin, "other", "r.xml", retour, None).status, 400);
+    assert_eq!(
+        inbound(&admin, "pes-retour", "r.xml", "<not xml", None).error_code(),
+        Some(108)
+    );
+    let r = inbound(&admin, "pes-retour", "retour-1.xml", retour, None);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let retour_id = r.json()["id"].as_i64().unwrap();
+    let chorus_id = inbound(&admin, "chorus", "chorus-1.xml", chorus, None).json()["id"]
+        .as_i64()
+        .unwrap();
+
+    let list = |kind: &str| {
+        depot
+            .get(&format!("{V1}/documents/v2/{SIREN_A}/{kind}/remaining"))
+            .json()
+    };
+    assert_eq!(list("pes-retour"), serde_json::json!([retour_id]));
+    assert_eq!(list("chorus"), serde_json::json!([chorus_id]));
+    let b = app.as_user("depot@b.fr");
+    assert_eq!(
+        b.get(&format!(
+            "{V1}/documents/v2/{retour_id}/pes-retour/download"
+        ))
+        .error_code(),
+        Some(103)
+    );
+    assert_eq!(
+        depot
+            .get(&format!("{V1}/documents/v2/{retour_id}/chorus/download"))
+            .error_code(),
+        Some(103),
+        "kinds do not mix"
+    );
+    let d = depot.get(&format!(
+        "{V1}/documents/v2/{retour_id}/pes-retour/download"
+    ));
+    assert_eq!(d.text(), retour);
+    assert_eq!(list("pes-retour"), serde_json::json!([]));
+    assert_eq!(
+        depot
+            .get(&format!("{V1}/documents/v2/{chorus_id}/chorus/download"))
+            .text(),
+        chorus
+    );
+    assert_eq!(list("chorus"), serde_json::json!([]));
+
+    // An acknowledgement delivered by a connector moves a document waiting for it.
+    let id = depot
+        .upload(
+            SIREN_A,
+            "PESAVEC",
+            "m.xml",
+            pes_aller("PESALR2_INBOUND"),
+            "",
+        )
+        .id();
+    assert_eq!(app.as_user("s1@a.fr").act(id, "sign", None).status, 200);
+    wait_state(&depot, id, "Envoyé à FAST");
+    let ack = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><PES_ACQUIT><ACQUIT/></PES_ACQUIT>";
+    assert_eq!(
+        inbound(&admin, "ack", "a.xml", ack, None).status,
+        400,
+        "document_id is required"
+    );
+    assert_eq!(
+        inbound(&admin, "ack", "a.xml", ack, Some(999_999)).error_code(),
+        Some(103)
+    );
+    let r = inbound(&admin, "ack", "a.xml", ack, Some(id));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let states = depot.states(id);
+    assert_eq!(
+        &states[states.len() - 3..],
+        ["Transmis à Hélios", "Acquittance Hélios", "Classé"]
+    );
+    assert_eq!(list("ack"), serde_json::json!([id]));
+    assert_eq!(
+        depot
+            .get(&format!("{V1}/documents/v2/{id}/ack/download"))
+            .text(),
+        ack
+    );
+    // A document without acknowledgement: nothing to return (102).
+    let other = depot
+        .upload(SIREN_A, "PES", "o.xml", pes_aller("PESALR2_NOACK"), "")
+        .id();
+    assert_eq!(
+        depot
+            .get(&format!("{V1}/documents/v2/{other}/ack/download"))
+            .error_code(),
+        Some(102)
+    );
+}

@@ -1,0 +1,199 @@
+//! Helios: PES file names, transmissions and return flows (acknowledgements, PES Retour, Chorus).
+
+use crate::{Db, StoreError, now_ms};
+use sqlx::{Any, FromRow, Transaction};
+
+/// The state of a transmission, written with the transition that reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransmissionRecord {
+    pub transmitter: String,
+    pub remote_id: String,
+    pub state: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct TransmissionRow {
+    pub document_id: i64,
+    pub transmitter: String,
+    pub remote_id: String,
+    pub state: String,
+    pub updated_at: i64,
+}
+
+/// A return flow to record (its bytes already durable in the blob store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReturnFlow {
+    pub siren: String,
+    /// `ack`, `pes-retour` or `chorus`.
+    pub kind: String,
+    pub document_id: Option<i64>,
+    pub filename: String,
+    pub blob_key: String,
+    pub size: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct ReturnFlowRow {
+    pub id: i64,
+    pub siren: String,
+    pub kind: String,
+    pub document_id: Option<i64>,
+    pub filename: String,
+    pub blob_key: String,
+    pub size: i64,
+    pub created_at: i64,
+    pub fetched_at: Option<i64>,
+}
+
+const RETURN_COLS: &str =
+    "id, siren, kind, document_id, filename, blob_key, size, created_at, fetched_at";
+
+pub(crate) async fn write_transmission(
+    tx: &mut Transaction<'_, Any>,
+    document_id: i64,
+    t: &TransmissionRecord,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO transmissions (document_id, transmitter, remote_id, state, updated_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (document_id) DO UPDATE SET \
+         transmitter = excluded.transmitter, remote_id = excluded.remote_id, \
+         state = excluded.state, updated_at = excluded.updated_at",
+    )
+    .bind(document_id)
+    .bind(&t.transmitter)
+    .bind(&t.remote_id)
+    .bind(&t.state)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn write_return_flow(
+    tx: &mut Transaction<'_, Any>,
+    r: &NewReturnFlow,
+) -> Result<i64, StoreError> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO return_flows (siren, kind, document_id, filename, blob_key, size, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(&r.siren)
+    .bind(&r.kind)
+    .bind(r.document_id)
+    .bind(&r.filename)
+    .bind(&r.blob_key)
+    .bind(r.size)
+    .bind(now_ms())
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+pub(crate) async fn write_pes_name(
+    tx: &mut Transaction<'_, Any>,
+    siren: &str,
+    nomfic: &str,
+    document_id: i64,
+) -> Result<(), StoreError> {
+    match sqlx::query("INSERT INTO pes_files (siren, nomfic, document_id) VALUES ($1, $2, $3)")
+        .bind(siren)
+        .bind(nomfic)
+        .bind(document_id)
+        .execute(&mut **tx)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if StoreError::is_unique_violation(&e) => {
+            Err(StoreError::DuplicatePes(nomfic.to_owned()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl Db {
+    pub async fn transmission(
+        &self,
+        document_id: i64,
+    ) -> Result<Option<TransmissionRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT document_id, transmitter, remote_id, state, updated_at FROM transmissions \
+             WHERE document_id = $1",
+        )
+        .bind(document_id)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    /// Records a return flow on its own (an inbound file that moves no document).
+    pub async fn insert_return_flow(&self, r: &NewReturnFlow) -> Result<i64, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let id = write_return_flow(&mut tx, r).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Ids not fetched yet: document ids for `ack`, return flow ids otherwise.
+    pub async fn remaining_returns(&self, siren: &str, kind: &str) -> Result<Vec<i64>, StoreError> {
+        let sql = if kind == "ack" {
+            "SELECT DISTINCT document_id FROM return_flows WHERE siren = $1 AND kind = $2 \
+             AND fetched_at IS NULL AND document_id IS NOT NULL ORDER BY document_id"
+        } else {
+            "SELECT id FROM return_flows WHERE siren = $1 AND kind = $2 AND fetched_at IS NULL ORDER BY id"
+        };
+        let rows: Vec<(i64,)> = sqlx::query_as(sql)
+            .bind(siren)
+            .bind(kind)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    pub async fn return_flow(&self, id: i64) -> Result<Option<ReturnFlowRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {RETURN_COLS} FROM return_flows WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    /// The latest acknowledgement of a document.
+    pub async fn acknowledgement(
+        &self,
+        document_id: i64,
+    ) -> Result<Option<ReturnFlowRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {RETURN_COLS} FROM return_flows WHERE document_id = $1 AND kind = 'ack' \
+             ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(document_id)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    /// Marks return flows fetched (all acknowledgements of a document, or one flow).
+    pub async fn mark_fetched(&self, ids: &[i64]) -> Result<(), StoreError> {
+        let now = now_ms();
+        for id in ids {
+            sqlx::query(
+                "UPDATE return_flows SET fetched_at = $1 WHERE id = $2 AND fetched_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Whether a subscriber already deposited a PES with this NomFic.
+    pub async fn pes_name_taken(&self, siren: &str, nomfic: &str) -> Result<bool, StoreError> {
+        let r: Option<(i64,)> =
+            sqlx::query_as("SELECT document_id FROM pes_files WHERE siren = $1 AND nomfic = $2")
+                .bind(siren)
+                .bind(nomfic)
+                .fetch_optional(&self.read)
+                .await?;
+        Ok(r.is_some())
+    }
+}

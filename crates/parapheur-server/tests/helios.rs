@@ -302,3 +302,251 @@ fn inbound_return_flows_are_listed_and_downloaded_per_subscriber() {
         Some(102)
     );
 }
+
+/// The S²LOW fake (Python, HTTPS with a required client certificate), killed on drop.
+struct S2lowFake {
+    child: std::process::Child,
+    url: String,
+    log: std::path::PathBuf,
+}
+
+impl Drop for S2lowFake {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl S2lowFake {
+    fn start(dir: &std::path::Path) -> Self {
+        use std::io::BufRead;
+        let ssl = |args: &[&str]| {
+            let (ok, out) = parapheur_test_utils::run_tool(dir, "openssl", args);
+            assert!(ok, "openssl {args:?}: {out}");
+        };
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        let req = |name: &str, subj: &str| {
+            let mut a = vec!["req"];
+            a.extend(ec);
+            let (key, csr) = (format!("{name}.key"), format!("{name}.csr"));
+            a.extend(["-keyout", &key, "-out", &csr, "-subj", subj]);
+            ssl(&a);
+        };
+        let mut ca = vec!["req", "-x509"];
+        ca.extend(ec);
+        ca.extend([
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=Fake S2LOW CA",
+        ]);
+        ssl(&ca);
+        std::fs::write(
+            dir.join("server.ext"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("client.ext"),
+            "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+        )
+        .unwrap();
+        for (name, subj) in [
+            ("server", "/CN=127.0.0.1"),
+            (
+                "client",
+                "/CN=Commune A teletransmission/emailAddress=tdt@a.fr",
+            ),
+        ] {
+            req(name, subj);
+            let (csr, pem, ext) = (
+                format!("{name}.csr"),
+                format!("{name}.pem"),
+                format!("{name}.ext"),
+            );
+            ssl(&[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &pem,
+                "-days",
+                "2",
+                "-extfile",
+                &ext,
+            ]);
+        }
+        let port = parapheur_test_utils::browser::free_port();
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../parapheur-test-utils/scripts/s2low_fake.py");
+        let log = dir.join("s2low.jsonl");
+        let mut child = std::process::Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .args(["server.pem", "server.key", "ca.pem"])
+            .arg(&log)
+            .current_dir(dir)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready");
+        Self {
+            child,
+            url: format!("https://127.0.0.1:{port}"),
+            log,
+        }
+    }
+
+    fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+#[test]
+fn the_s2low_connector_transmits_with_its_client_certificate_and_reports_refusals() {
+    let pki = tempfile::tempdir().unwrap();
+    let fake = S2lowFake::start(pki.path());
+    let p = |f: &str| pki.path().join(f).display().to_string();
+    let app = start(&format!(
+        "transmitter = \"s2low\"\ns2low_url = \"{}\"\ns2low_cert = \"{}\"\ns2low_key = \"{}\"\ns2low_ca = \"{}\"\ns2low_login = \"collectivite-a\"\ns2low_password = \"secret\"\n",
+        fake.url,
+        p("client.pem"),
+        p("client.key"),
+        p("ca.pem")
+    ));
+    let c = app.as_user("depot@a.fr");
+    let s1 = app.as_user("s1@a.fr");
+    let id = c
+        .upload(SIREN_A, "PESAVEC", "t.xml", pes_aller("PESALR2_S2LOW"), "")
+        .id();
+    assert_eq!(s1.act(id, "sign", None).status, 200);
+    let states = wait_state(&c, id, "Classé");
+    assert_eq!(
+        &states[2..],
+        [
+            "Signé",
+            "En cours d'envoi",
+            "Envoyé à FAST",
+            "Transmis à Hélios",
+            "Acquittance Hélios",
+            "Classé"
+        ]
+    );
+    let ack = c
+        .get(&format!("{V1}/documents/v2/{id}/ack/download"))
+        .text();
+    assert!(
+        ack.contains("S2LOW fake") && ack.contains("PESALR2_S2LOW"),
+        "{ack}"
+    );
+    let reqs = fake.requests();
+    let upload = reqs
+        .iter()
+        .find(|r| r["method"] == "POST")
+        .expect("an upload");
+    assert_eq!(upload["filename"], "PESALR2_S2LOW.xml");
+    assert_eq!(upload["signed"], true, "the signed PES is sent");
+    assert!(
+        reqs.iter().all(|r| r["client"]
+            .as_str()
+            .unwrap()
+            .contains("Commune A teletransmission")),
+        "{reqs:?}"
+    );
+    assert!(reqs.iter().all(|r| r["user"] == "collectivite-a"));
+
+    // S²LOW refuses a file: "Échec du traitement FAST", and the document stays there.
+    let refused = c
+        .upload(SIREN_A, "PESAVEC", "k.xml", pes_aller("PESALR2_REFUSE"), "")
+        .id();
+    assert_eq!(s1.act(refused, "sign", None).status, 200);
+    let states = wait_state(&c, refused, "Échec du traitement FAST");
+    assert!(!states.contains(&"Classé".to_owned()));
+    let h = c
+        .get(&format!("{V1}/documents/v2/{refused}/history"))
+        .json();
+    let last = h.as_array().unwrap().last().unwrap().clone();
+    assert!(last["stateName"] == "Échec du traitement FAST");
+    // Helios rejects one: "Échec de l'envoi à Hélios", sent again.
+    let failing = c
+        .upload(SIREN_A, "PESAVEC", "e.xml", pes_aller("PESALR2_ERREUR"), "")
+        .id();
+    assert_eq!(s1.act(failing, "sign", None).status, 200);
+    wait_state(&c, failing, "Échec de l'envoi à Hélios");
+    wait_for(
+        Duration::from_secs(10),
+        "a second upload of the failing PES",
+        || {
+            (fake
+                .requests()
+                .iter()
+                .filter(|r| r["nomfic"] == "PESALR2_ERREUR")
+                .count()
+                >= 2)
+                .then_some(())
+        },
+    );
+}
+
+#[test]
+fn without_its_client_certificate_the_connector_cannot_send_and_retries() {
+    let pki = tempfile::tempdir().unwrap();
+    let fake = S2lowFake::start(pki.path());
+    let app = start(&format!(
+        "transmitter = \"s2low\"\ns2low_url = \"{}\"\ns2low_ca = \"{}\"\n",
+        fake.url,
+        pki.path().join("ca.pem").display()
+    ));
+    let c = app.as_user("depot@a.fr");
+    let id = c
+        .upload(SIREN_A, "PESAVEC", "n.xml", pes_aller("PESALR2_NOCERT"), "")
+        .id();
+    assert_eq!(app.as_user("s1@a.fr").act(id, "sign", None).status, 200);
+    wait_state(&c, id, "Échec de l'envoi à FAST");
+    std::thread::sleep(Duration::from_millis(600));
+    let states = c.states(id);
+    assert_eq!(
+        states
+            .iter()
+            .filter(|s| *s == "Échec de l'envoi à FAST")
+            .count(),
+        1,
+        "one entry per failure streak, not per retry: {states:?}"
+    );
+    assert!(
+        fake.requests().is_empty(),
+        "the fake refused the TLS handshake"
+    );
+    let m = Client::new(&app.base, None).get("/metrics").text();
+    let failures: u64 = m
+        .lines()
+        .find_map(|l| l.strip_prefix("parapheur_job_failures_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(failures >= 2, "retried: {m}");
+}

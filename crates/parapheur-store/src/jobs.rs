@@ -169,22 +169,58 @@ impl Db {
 
     /// Claims the oldest due job for `lease_ms`, or `None`.
     pub async fn claim_job(&self, lease_ms: i64) -> Result<Option<ClaimedJob>, StoreError> {
+        Ok(self.claim_jobs(lease_ms, 1).await?.into_iter().next())
+    }
+
+    /// Claims up to `limit` due jobs, oldest first, for `lease_ms`, in one statement.
+    pub async fn claim_jobs(
+        &self,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<ClaimedJob>, StoreError> {
         let now = now_ms();
         let lock = match self.engine {
             Engine::Sqlite => "",
             Engine::Postgres => " FOR UPDATE SKIP LOCKED",
         };
         let sql = format!(
-            "UPDATE jobs SET locked_until = $1, attempts = attempts + 1 WHERE id = (\
+            "UPDATE jobs SET locked_until = $1, attempts = attempts + 1 WHERE id IN (\
                SELECT id FROM jobs WHERE status = 'pending' AND run_at <= $2 AND locked_until <= $2 \
-               ORDER BY run_at, id LIMIT 1{lock}) \
+               ORDER BY run_at, id LIMIT $3{lock}) \
              RETURNING id, kind, payload, attempts"
         );
-        Ok(sqlx::query_as(&sql)
+        let mut jobs: Vec<ClaimedJob> = sqlx::query_as(&sql)
             .bind(now + lease_ms)
             .bind(now)
-            .fetch_optional(&self.write)
-            .await?)
+            .bind(limit)
+            .fetch_all(&self.write)
+            .await?;
+        jobs.sort_by_key(|j| j.id);
+        Ok(jobs)
+    }
+
+    /// Marks delivered jobs done in one transaction (`forget`: erase the payload). Returns how
+    /// many were still leased to us.
+    pub async fn complete_jobs(&self, done: &[(&ClaimedJob, bool)]) -> Result<usize, StoreError> {
+        let now = now_ms();
+        let mut tx = self.write.begin().await?;
+        let mut kept = 0;
+        for (job, forget) in done {
+            let r = sqlx::query(
+                "UPDATE jobs SET status = 'done', finished_at = $1, locked_until = 0, last_error = NULL, \
+                 payload = CASE WHEN $2 = 1 THEN '{}' ELSE payload END \
+                 WHERE id = $3 AND attempts = $4 AND status = 'pending'",
+            )
+            .bind(now)
+            .bind(i64::from(*forget))
+            .bind(job.id)
+            .bind(job.attempts)
+            .execute(&mut *tx)
+            .await?;
+            kept += usize::try_from(r.rows_affected()).unwrap_or(0);
+        }
+        tx.commit().await?;
+        Ok(kept)
     }
 
     /// Marks a job delivered. `forget_payload` erases secrets (an OTP code) once sent.
@@ -194,18 +230,7 @@ impl Db {
         job: &ClaimedJob,
         forget_payload: bool,
     ) -> Result<bool, StoreError> {
-        let r = sqlx::query(
-            "UPDATE jobs SET status = 'done', finished_at = $1, locked_until = 0, last_error = NULL, \
-             payload = CASE WHEN $2 = 1 THEN '{}' ELSE payload END \
-             WHERE id = $3 AND attempts = $4 AND status = 'pending'",
-        )
-        .bind(now_ms())
-        .bind(i64::from(forget_payload))
-        .bind(job.id)
-        .bind(job.attempts)
-        .execute(&self.write)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        Ok(self.complete_jobs(&[(job, forget_payload)]).await? == 1)
     }
 
     /// Records a failed attempt: retried at `retry_at`, or given up when `retry_at` is `None`

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 /// A claimed job is another worker's after this long (longer than any transport timeout).
 const LEASE_MS: i64 = 5 * 60 * 1000;
+/// Jobs claimed, delivered concurrently and completed together.
+const BATCH: i64 = 16;
 
 /// The delay before attempt `attempts + 1`: base × 2^(attempts-1), at most `max`.
 pub fn backoff_ms(attempts: i64, base: u64, max: u64) -> u64 {
@@ -23,12 +25,12 @@ pub fn backoff_ms(attempts: i64, base: u64, max: u64) -> u64 {
 pub fn spawn(state: AppState) {
     tokio::spawn(async move {
         loop {
-            match state.db.claim_job(LEASE_MS).await {
-                Ok(Some(job)) => {
-                    run(&state, job).await;
+            match state.db.claim_jobs(LEASE_MS, BATCH).await {
+                Ok(jobs) if !jobs.is_empty() => {
+                    run_batch(&state, jobs).await;
                     continue;
                 }
-                Ok(None) => {}
+                Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "cannot claim jobs"),
             }
             let poll = state.cfg.jobs.poll_ms.max(10);
@@ -71,11 +73,41 @@ async fn deliver(state: &AppState, job: &ClaimedJob) -> Result<Outcome, SendErro
     }
 }
 
-async fn run(state: &AppState, job: ClaimedJob) {
-    let outcome = deliver(state, &job).await;
+/// Delivers a batch concurrently, then records the deliveries in one transaction (failures and
+/// reschedules one by one).
+async fn run_batch(state: &AppState, jobs: Vec<ClaimedJob>) {
+    let outcomes = futures_util::future::join_all(jobs.iter().map(|j| deliver(state, j))).await;
+    let mut done = Vec::new();
+    for (job, outcome) in jobs.iter().zip(outcomes) {
+        match outcome {
+            Ok(Outcome::Done) => done.push((job, job.kind == SMS)),
+            other => settle(state, job, other).await,
+        }
+    }
+    if done.is_empty() {
+        return;
+    }
+    match state.db.complete_jobs(&done).await {
+        Ok(kept) => {
+            if kept < done.len() {
+                tracing::warn!(
+                    late = done.len() - kept,
+                    "jobs delivered after their lease expired"
+                );
+            }
+            tracing::debug!(jobs = done.len(), "jobs done");
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record delivered jobs; they will be delivered again")
+        }
+    }
+}
+
+/// Records the outcome of a job that is not simply done.
+async fn settle(state: &AppState, job: &ClaimedJob, outcome: Result<Outcome, SendError>) {
     if let Ok(Outcome::Later(ms)) = outcome {
         let at = now_ms() + i64::try_from(ms).unwrap_or(i64::MAX / 2);
-        if let Err(e) = state.db.fail_job(&job, "waiting", Some(at)).await {
+        if let Err(e) = state.db.fail_job(job, "waiting", Some(at)).await {
             tracing::error!(job.id = job.id, error = %e, "cannot reschedule the job");
         }
         return;
@@ -83,7 +115,7 @@ async fn run(state: &AppState, job: ClaimedJob) {
     let stored = match &outcome {
         Ok(_) => state
             .db
-            .complete_job(&job, job.kind == SMS)
+            .complete_job(job, job.kind == SMS)
             .await
             .map(|kept| {
                 if !kept {
@@ -105,7 +137,7 @@ async fn run(state: &AppState, job: ClaimedJob) {
             } else {
                 tracing::error!(job.id = job.id, kind = %job.kind, error = %e, "delivery refused; giving up");
             }
-            state.db.fail_job(&job, &e.message, retry).await
+            state.db.fail_job(job, &e.message, retry).await
         }
     };
     match (stored, outcome) {

@@ -158,8 +158,116 @@ fn parse_basic(parts: &Parts) -> Option<(String, String)> {
     Some((u.trim().to_lowercase(), p.to_owned()))
 }
 
-/// Authenticates the request or fails with `Unauthenticated`.
+/// The client certificate forwarded by a trusted reverse proxy (`[tls] proxy_cert_header`,
+/// URL-escaped PEM as nginx's `$ssl_client_escaped_cert`), verified against `client_ca`.
+fn proxied_certificate(state: &AppState, parts: &Parts) -> Option<Vec<u8>> {
+    let header = &state.cfg.tls.proxy_cert_header;
+    if header.is_empty() {
+        return None;
+    }
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?
+        .0;
+    if !crate::tls::trusted(&state.cfg.tls.trusted_proxies, peer) {
+        return None;
+    }
+    let raw = parts.headers.get(header.as_str())?.to_str().ok()?;
+    let pem = percent_decode(raw);
+    let cert = openssl::x509::X509::from_pem(pem.as_bytes()).ok()?;
+    let store = state.client_ca.as_ref()?;
+    let chain = openssl::stack::Stack::new().ok()?;
+    let mut ctx = openssl::x509::X509StoreContext::new().ok()?;
+    let ok = ctx
+        .init(&store.0, &cert, &chain, |c| c.verify_cert())
+        .unwrap_or(false);
+    if !ok {
+        tracing::info!(%peer, "forwarded client certificate refused");
+        return None;
+    }
+    cert.to_der().ok()
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Some(v) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The CERTIFICAT user of a verified client certificate: the one whose registered certificate
+/// is this one, else the one whose e-mail is the certificate's.
+pub async fn authenticate_certificate(state: &AppState, der: &[u8]) -> Result<Caller, ApiError> {
+    let k = state
+        .auth
+        .digest("\u{0}certificate", &hex::encode(Sha256::digest(der)));
+    if let Lookup::Hit(c) = state.auth.get(&k) {
+        return Ok(c);
+    }
+    let email = crate::tls::certificate_email(der);
+    let users = state.db.certificate_users().await?;
+    let registered = users.iter().find(|(_, _, pem)| {
+        pem.as_deref()
+            .and_then(|p| openssl::x509::X509::from_pem(p.as_bytes()).ok())
+            .and_then(|x| x.to_der().ok())
+            .is_some_and(|d| d == der)
+    });
+    let by_email = || {
+        users
+            .iter()
+            .find(|(_, e, _)| email.as_deref() == Some(e.as_str()))
+    };
+    let Some((id, _, _)) = registered.or_else(by_email) else {
+        tracing::info!(certificate.email = ?email, "no CERTIFICAT user for this certificate");
+        return Err(ApiError::Unauthenticated);
+    };
+    let user = state
+        .db
+        .user_by_id(*id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let memberships = state
+        .db
+        .memberships(user.id)
+        .await?
+        .into_iter()
+        .map(|m| (m.siren, m.is_admin != 0))
+        .collect();
+    let caller = Caller {
+        user_id: user.id,
+        email: user.email.clone(),
+        full_name: user.full_name(),
+        memberships,
+    };
+    state.auth.put(k, caller.clone());
+    Ok(caller)
+}
+
+/// Authenticates the request: HTTP Basic when the header is there, else the TLS client
+/// certificate (or the one a trusted proxy forwards); otherwise `Unauthenticated`.
 pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiError> {
+    if parts.headers.get(AUTHORIZATION).is_none() {
+        if let Some(c) = parts.extensions.get::<crate::tls::ClientCertificate>() {
+            return authenticate_certificate(state, &c.0).await;
+        }
+        if let Some(der) = proxied_certificate(state, parts) {
+            return authenticate_certificate(state, &der).await;
+        }
+    }
     let (email, password) = parse_basic(parts).ok_or(ApiError::Unauthenticated)?;
     let k = state.auth.digest(&email, &password);
     match state.auth.get(&k) {

@@ -178,6 +178,13 @@ pub struct TlsConfig {
     pub cert: String,
     pub key: String,
     pub client_ca: String,
+    /// PEM CRLs checked for client certificates.
+    pub crl: String,
+    /// A header in which a trusted reverse proxy forwards the client certificate (URL-escaped
+    /// PEM); empty = off.
+    pub proxy_cert_header: String,
+    /// Addresses of the reverse proxies whose `proxy_cert_header` is believed.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for Config {
@@ -338,7 +345,12 @@ impl Config {
             ));
         }
         if self.public_url.is_empty() {
-            self.public_url = format!("http://{}", self.listen);
+            let scheme = if self.tls.cert.is_empty() {
+                "http"
+            } else {
+                "https"
+            };
+            self.public_url = format!("{scheme}://{}", self.listen);
         }
         if self.mail.outbox_dir.is_empty() {
             self.mail.outbox_dir = format!("{dd}/outbox/mail");
@@ -434,11 +446,22 @@ impl Config {
         if self.max_upload_bytes < 1024 {
             return Err("key `max_upload_bytes`: at least 1024".into());
         }
-        if !self.tls.cert.is_empty() || !self.tls.client_ca.is_empty() {
+        if self.tls.cert.is_empty() != self.tls.key.is_empty() {
+            return Err("key `tls`: `cert` and `key` go together".into());
+        }
+        if !self.tls.proxy_cert_header.is_empty()
+            && (self.tls.client_ca.is_empty() || self.tls.trusted_proxies.is_empty())
+        {
             return Err(
-                "key `tls`: HTTPS is not supported by this version yet; terminate TLS in front"
-                    .into(),
+                "key `tls.proxy_cert_header`: needs `client_ca` and `trusted_proxies`".into(),
             );
+        }
+        for p in &self.tls.trusted_proxies {
+            if p.parse::<std::net::IpAddr>().is_err() {
+                return Err(format!(
+                    "key `tls.trusted_proxies`: {p:?} is not an IP address"
+                ));
+            }
         }
         Ok(())
     }
@@ -516,10 +539,13 @@ purge_after_days = 0      # 0 = keep content forever
 trust_anchors = ""        # PEM bundle trusted by verification steps, beside the internal CA
 tsa_url = ""              # RFC 3161 timestamp authority: PAdES B-T when set
 
-[tls]                     # not supported by this version yet: terminate TLS in a reverse proxy
+[tls]                     # set cert+key to serve HTTPS (rustls)
 cert = ""
 key  = ""
-client_ca = ""
+client_ca = ""            # PEM bundle: client certificates are requested and verified (mTLS)
+crl = ""                  # PEM CRLs checked for client certificates
+proxy_cert_header = ""    # e.g. "X-SSL-Client-Cert": a trusted proxy forwards the certificate
+trusted_proxies = []      # e.g. ["127.0.0.1"]: the only addresses whose header is believed
 "#;
 
 #[cfg(test)]

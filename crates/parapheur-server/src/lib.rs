@@ -12,6 +12,7 @@ pub mod provision;
 pub mod routes;
 pub mod service;
 pub mod state;
+pub mod tls;
 
 use anyhow::Context;
 use config::Config;
@@ -52,8 +53,10 @@ pub fn bind_early(cfg: &mut Config) -> anyhow::Result<std::net::TcpListener> {
     let listener = std::net::TcpListener::bind(&cfg.listen)
         .with_context(|| format!("binding {}", cfg.listen))?;
     let addr = listener.local_addr()?;
-    if cfg.public_url == format!("http://{}", cfg.listen) {
-        cfg.public_url = format!("http://{addr}");
+    for scheme in ["http", "https"] {
+        if cfg.public_url == format!("{scheme}://{}", cfg.listen) {
+            cfg.public_url = format!("{scheme}://{addr}");
+        }
     }
     cfg.listen = addr.to_string();
     listener.set_nonblocking(true)?;
@@ -63,11 +66,25 @@ pub fn bind_early(cfg: &mut Config) -> anyhow::Result<std::net::TcpListener> {
 /// Serves on an already bound listener until SIGINT or SIGTERM.
 pub async fn serve_on(state: AppState, listener: TcpListener) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, "listening");
-    println!("listening on http://{addr}");
+    let tls = tls::server_config(&state.cfg.tls)?;
+    tracing::info!(%addr, tls = tls.is_some(), "listening");
+    println!(
+        "listening on {}://{addr}",
+        if tls.is_some() { "https" } else { "http" }
+    );
     messaging::worker::spawn(state.clone());
     let app = routes::router(state);
     let app = tower::Layer::layer(&axum::middleware::from_fn(routes::collapse_slashes), app);
+    if let Some(config) = tls {
+        tls::serve(
+            listener,
+            config,
+            axum::Router::new().fallback_service(app),
+            shutdown_signal(),
+        )
+        .await;
+        return Ok(());
+    }
     axum::serve(
         listener,
         axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<

@@ -25,8 +25,19 @@ pub struct Inner {
     pub mailer: Box<dyn MailTransport>,
     pub sms: Box<dyn SmsProvider>,
     pub transmitter: Box<dyn crate::messaging::helios::Transmitter>,
+    /// `[tls] client_ca` as an OpenSSL store, for certificates forwarded by a trusted proxy.
+    pub client_ca: Option<CaStore>,
     /// Wakes the job worker after a commit that enqueued messages.
     pub jobs_wake: tokio::sync::Notify,
+}
+
+/// An OpenSSL certificate store (`Debug` without its contents).
+pub struct CaStore(pub openssl::x509::store::X509Store);
+
+impl std::fmt::Debug for CaStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CaStore")
+    }
 }
 
 /// Counters exported on `/metrics`.
@@ -49,6 +60,17 @@ impl AppState {
         let mailer = crate::messaging::mail::from_config(&cfg.mail)?;
         let sms = crate::messaging::sms::from_config(&cfg.sms, &http);
         let transmitter = crate::messaging::helios::from_config(&cfg.helios)?;
+        let client_ca = if cfg.tls.client_ca.is_empty() {
+            None
+        } else {
+            let pem = std::fs::read(&cfg.tls.client_ca)
+                .map_err(|e| anyhow::anyhow!("key `tls.client_ca`: {e}"))?;
+            let mut b = openssl::x509::store::X509StoreBuilder::new()?;
+            for c in openssl::x509::X509::stack_from_pem(&pem)? {
+                b.add_cert(c)?;
+            }
+            Some(CaStore(b.build()))
+        };
         Ok(Self(Arc::new(Inner {
             cfg,
             db,
@@ -60,6 +82,7 @@ impl AppState {
             mailer,
             sms,
             transmitter,
+            client_ca,
             jobs_wake: tokio::sync::Notify::new(),
         })))
     }

@@ -226,3 +226,210 @@ impl Db {
         .await?)
     }
 }
+
+impl Db {
+    /// CERTIFICAT users: `(id, email, registered certificate PEM)`.
+    pub async fn certificate_users(
+        &self,
+    ) -> Result<Vec<(i64, String, Option<String>)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, email, certificate FROM users WHERE auth_type = 'CERTIFICAT' ORDER BY id",
+        )
+        .fetch_all(&self.read)
+        .await?)
+    }
+}
+
+/// A user of a subscriber, for the export.
+#[derive(Debug, Clone, FromRow)]
+pub struct SubscriberUser {
+    pub id: i64,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub auth_type: String,
+    pub is_admin: i64,
+}
+
+/// A user entry of a synchronisation, already validated.
+#[derive(Debug, Clone)]
+pub struct SyncUser {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub auth_type: String,
+    pub groups: Vec<String>,
+}
+
+impl Db {
+    /// Members of a subscriber, by e-mail.
+    pub async fn subscriber_users(&self, siren: &str) -> Result<Vec<SubscriberUser>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT u.id, u.email, u.first_name, u.last_name, u.auth_type, m.is_admin \
+             FROM users u JOIN memberships m ON m.user_id = u.id WHERE m.siren = $1 ORDER BY u.email",
+        )
+        .bind(siren)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// `(user id, group)` of a subscriber.
+    pub async fn subscriber_groups(&self, siren: &str) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT user_id, group_name FROM group_members WHERE siren = $1 ORDER BY group_name",
+        )
+        .bind(siren)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// The provisioned circuits of a subscriber.
+    pub async fn circuits(&self, siren: &str) -> Result<Vec<CircuitRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT siren, id, circuit_type, formats, metadata_required, steps, depositors \
+             FROM circuits WHERE siren = $1 ORDER BY id",
+        )
+        .bind(siren)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Applies a synchronisation in one transaction: `users` created or updated (names and
+    /// authentication type; passwords and certificates kept), members of `siren` with exactly
+    /// their `groups`; `removed` users lose their membership and groups of `siren`; `circuits`
+    /// rewritten (members removed). Returns the e-mails of the users created.
+    pub async fn apply_user_sync(
+        &self,
+        siren: &str,
+        users: &[SyncUser],
+        removed: &[i64],
+        circuits: &[CircuitRow],
+    ) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let mut created = Vec::new();
+        for u in users {
+            let existing: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE email = $1")
+                .bind(&u.email)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let id = match existing {
+                Some((id,)) => {
+                    sqlx::query(
+                        "UPDATE users SET first_name = $1, last_name = $2, auth_type = $3, \
+                         credentials_version = credentials_version + CASE WHEN auth_type = $3 THEN 0 ELSE 1 END \
+                         WHERE id = $4",
+                    )
+                    .bind(&u.first_name)
+                    .bind(&u.last_name)
+                    .bind(&u.auth_type)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    id
+                }
+                None => {
+                    let (id,): (i64,) = sqlx::query_as(
+                        "INSERT INTO users (email, first_name, last_name, auth_type) \
+                         VALUES ($1, $2, $3, $4) RETURNING id",
+                    )
+                    .bind(&u.email)
+                    .bind(&u.first_name)
+                    .bind(&u.last_name)
+                    .bind(&u.auth_type)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    created.push(u.email.clone());
+                    id
+                }
+            };
+            sqlx::query(
+                "INSERT INTO memberships (user_id, siren, is_admin) VALUES ($1, $2, 0) \
+                 ON CONFLICT (user_id, siren) DO NOTHING",
+            )
+            .bind(id)
+            .bind(siren)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM group_members WHERE siren = $1 AND user_id = $2")
+                .bind(siren)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            for g in &u.groups {
+                sqlx::query(
+                    "INSERT INTO group_members (siren, group_name, user_id) VALUES ($1, $2, $3) \
+                     ON CONFLICT (siren, group_name, user_id) DO NOTHING",
+                )
+                .bind(siren)
+                .bind(g)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        for id in removed {
+            sqlx::query("DELETE FROM memberships WHERE siren = $1 AND user_id = $2")
+                .bind(siren)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM group_members WHERE siren = $1 AND user_id = $2")
+                .bind(siren)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for c in circuits {
+            sqlx::query(
+                "UPDATE circuits SET steps = $1, depositors = $2 WHERE siren = $3 AND id = $4",
+            )
+            .bind(&c.steps)
+            .bind(&c.depositors)
+            .bind(siren)
+            .bind(&c.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Sets a user's password hash (invitation or reset) and bumps the credentials version.
+    pub async fn set_password(&self, user_id: i64, hash: &str) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, credentials_version = credentials_version + 1 WHERE id = $2",
+        )
+        .bind(hash)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        // Every pending invitation or reset link of the user stops working.
+        sqlx::query(
+            "DELETE FROM access_links WHERE purpose IN ('invitation', 'reset') AND document_ids = $1",
+        )
+        .bind(format!("[{user_id}]"))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// How many links of `purpose` were made for a user since `since_ms`.
+    pub async fn user_links_since(
+        &self,
+        purpose: &str,
+        user_id: i64,
+        since_ms: i64,
+    ) -> Result<i64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM access_links WHERE purpose = $1 AND document_ids = $2 AND created_at >= $3",
+        )
+        .bind(purpose)
+        .bind(format!("[{user_id}]"))
+        .bind(since_ms)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(n)
+    }
+}

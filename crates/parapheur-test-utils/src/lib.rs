@@ -503,6 +503,9 @@ impl Client {
     pub fn delete(&self, path: &str) -> Resp {
         Self::send(self.req(reqwest::Method::DELETE, path))
     }
+    pub fn put_json(&self, path: &str, body: serde_json::Value) -> Resp {
+        Self::send(self.req(reqwest::Method::PUT, path).json(&body))
+    }
     pub fn post_json(&self, path: &str, body: serde_json::Value) -> Resp {
         Self::send(self.req(reqwest::Method::POST, path).json(&body))
     }

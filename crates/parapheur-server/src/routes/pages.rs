@@ -27,6 +27,8 @@ pub fn router() -> Router<AppState> {
         .route("/otp/{token}/documents/{id}", get(otp_document))
         .route("/public/download/{token}", get(public_download))
         .route("/static/parapheur.css", get(css))
+        .route("/motdepasse/oubli", get(forgot_page).post(forgot))
+        .route("/motdepasse/{token}", get(password_page).post(set_password))
 }
 
 async fn css() -> Response {
@@ -433,4 +435,154 @@ async fn public_download(State(state): State<AppState>, Path(token): Path<String
         Ok(r) => harden(r, false),
         Err(e) => page_error(PageError::Failed(e.to_string())),
     }
+}
+
+#[derive(Template)]
+#[template(path = "password/set.html")]
+struct PasswordPage<'a> {
+    token: &'a str,
+    email: &'a str,
+    csrf: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "password/forgot.html")]
+struct ForgotPage<'a> {
+    csrf: &'a str,
+    sent: bool,
+}
+
+fn with_csrf(
+    state: &AppState,
+    headers: &HeaderMap,
+    render: impl FnOnce(&str) -> Response,
+) -> Response {
+    let (csrf, fresh) = csrf_token(headers);
+    let r = render(&csrf);
+    if fresh { set_csrf(state, r, &csrf) } else { r }
+}
+
+fn rendered(t: askama::Result<String>, status: StatusCode) -> Response {
+    match t {
+        Ok(b) => html(status, b),
+        Err(e) => {
+            tracing::error!(error = %e, "page template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "erreur interne").into_response()
+        }
+    }
+}
+
+async fn password_user(
+    state: &AppState,
+    token: &str,
+) -> Option<parapheur_store::accounts::UserRow> {
+    let id = crate::service::users::link_user(state, token)
+        .await
+        .ok()??;
+    state.db.user_by_id(id).await.ok()?
+}
+
+async fn password_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(user) = password_user(&state, &token).await else {
+        return invalid_link();
+    };
+    with_csrf(&state, &headers, |csrf| {
+        rendered(
+            PasswordPage {
+                token: &token,
+                email: &user.email,
+                csrf,
+                error: None,
+            }
+            .render(),
+            StatusCode::OK,
+        )
+    })
+}
+
+async fn set_password(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !csrf_ok(&headers, &form) {
+        return csrf_refused();
+    }
+    let Some(user) = password_user(&state, &token).await else {
+        return invalid_link();
+    };
+    let password = form.get("password").cloned().unwrap_or_default();
+    let problem = if password.chars().count() < 12 {
+        Some("Le mot de passe doit comporter au moins 12 caractères.")
+    } else if password.chars().count() > 200 {
+        Some("Le mot de passe est trop long (200 caractères au plus).")
+    } else if form.get("confirmation") != Some(&password) {
+        Some("La confirmation ne correspond pas au mot de passe.")
+    } else {
+        None
+    };
+    if let Some(error) = problem {
+        return with_csrf(&state, &headers, |csrf| {
+            rendered(
+                PasswordPage {
+                    token: &token,
+                    email: &user.email,
+                    csrf,
+                    error: Some(error),
+                }
+                .render(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        });
+    }
+    let hash =
+        match tokio::task::spawn_blocking(move || crate::auth::hash_password(&password)).await {
+            Ok(Ok(h)) => h,
+            _ => return page_error(PageError::Failed("hashing".into())),
+        };
+    if let Err(e) = state.db.set_password(user.id, &hash).await {
+        return page_error(PageError::Failed(e.to_string()));
+    }
+    tracing::info!(user.id = user.id, "password chosen through a link");
+    message(
+        StatusCode::OK,
+        "Mot de passe enregistré",
+        "success",
+        "Votre mot de passe est enregistré. Vous pouvez maintenant vous connecter.",
+    )
+}
+
+async fn forgot_page(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let sent = q.contains_key("envoye");
+    with_csrf(&state, &headers, |csrf| {
+        rendered(ForgotPage { csrf, sent }.render(), StatusCode::OK)
+    })
+}
+
+async fn forgot(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !csrf_ok(&headers, &form) {
+        return csrf_refused();
+    }
+    let email = form.get("email").cloned().unwrap_or_default();
+    if let Err(e) = crate::service::users::request_reset(&state, &email).await {
+        tracing::error!(error = %e, "password reset request failed");
+    }
+    harden(
+        Redirect::to("/motdepasse/oubli?envoye=1").into_response(),
+        false,
+    )
 }

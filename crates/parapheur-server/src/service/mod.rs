@@ -9,6 +9,7 @@ pub mod links;
 pub mod notify;
 pub mod otp;
 pub mod signing;
+pub mod users;
 
 use parapheur_domain::{Actor, Entry};
 use parapheur_store::documents::NewEntry;

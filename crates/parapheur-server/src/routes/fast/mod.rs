@@ -10,6 +10,7 @@ mod refusal;
 mod returns;
 mod search;
 mod upload;
+mod users;
 
 use crate::error::FastErrorMarker;
 use crate::state::AppState;
@@ -35,6 +36,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/documents/v2/otp/{id}/{circuit}/upload", post(otp::upload))
         .route("/documents/v2/otp/{id}/metadata/define", put(otp::define))
         .route("/documents/v2/otp/url", get(otp::url))
+        .route("/exportUsersData", get(users::export))
+        .route("/synchronization/{siren}/users", put(users::synchronize))
         .route(
             "/documents/v2/{id}/ack/remaining",
             get(returns::ack_remaining),

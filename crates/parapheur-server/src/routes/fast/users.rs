@@ -1,0 +1,45 @@
+//! `GET exportUsersData?siren=` and `PUT synchronization/{siren}/users` (administrators).
+
+use crate::auth::FastCaller;
+use crate::error::{ApiError, FastError};
+use crate::service::users;
+use crate::state::AppState;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use parapheur_domain::Siren;
+use serde_json::Value;
+use std::collections::HashMap;
+
+pub async fn export(
+    State(state): State<AppState>,
+    FastCaller(caller): FastCaller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, FastError> {
+    let siren = q
+        .get("siren")
+        .ok_or_else(|| ApiError::BadParameter("the parameter `siren` is missing".into()))?;
+    let siren = Siren::parse(siren)?;
+    Ok(Json(users::export(&state, &caller, &siren).await?))
+}
+
+/// Nothing when everything applied; otherwise the problems, as JSON.
+pub async fn synchronize(
+    State(state): State<AppState>,
+    FastCaller(caller): FastCaller,
+    Path(siren): Path<String>,
+    body: Bytes,
+) -> Result<Response, FastError> {
+    let siren = Siren::parse(&siren)?;
+    let problems = users::synchronize(&state, &caller, &siren, &body).await?;
+    if problems.is_empty() {
+        return Ok(().into_response());
+    }
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Value::Array(problems).to_string(),
+    )
+        .into_response())
+}

@@ -99,6 +99,12 @@ impl AuthCache {
             Some(_) | None => Lookup::Miss,
         }
     }
+    /// Forgets every verified credential (after memberships or passwords change).
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.clear();
+        }
+    }
     fn remove(&self, k: &[u8; 32]) {
         if let Ok(mut map) = self.entries.lock() {
             map.remove(k);

@@ -549,6 +549,7 @@ async fn set_password(
     if let Err(e) = state.db.set_password(user.id, &hash).await {
         return page_error(PageError::Failed(e.to_string()));
     }
+    state.auth.clear();
     tracing::info!(user.id = user.id, "password chosen through a link");
     message(
         StatusCode::OK,

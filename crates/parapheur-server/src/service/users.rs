@@ -247,6 +247,8 @@ pub async fn synchronize(
         .db
         .apply_user_sync(siren.as_str(), &valid, &removed, &circuits)
         .await?;
+    // Memberships changed: cached credentials must not keep the old ones.
+    state.auth.clear();
     tracing::info!(
         siren = siren.as_str(),
         applied = valid.len(),

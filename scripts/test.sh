@@ -26,6 +26,16 @@ if ! command -v pyhanko >/dev/null 2>&1 || ! python3 -c "import signxml, lxml, a
   command -v pyhanko >/dev/null 2>&1 || { echo "pyhanko is still not on PATH after pip install" >&2; exit 1; }
 fi
 
+# The SEDA 2.1 schema the archive tests validate against, from the PyPI package that ships it.
+SEDA_DIR=target/seda-xsd
+if [ ! -f "$SEDA_DIR/cubicweb_seda/xsd/seda-2.1-main.xsd" ]; then
+  echo "downloading the SEDA 2.1 XSD (PyPI cubicweb-seda)"
+  rm -rf "$SEDA_DIR" && mkdir -p "$SEDA_DIR"
+  python3 -m pip download --no-deps -q -d "$SEDA_DIR" cubicweb-seda==2.4.1
+  (cd "$SEDA_DIR" && python3 -m zipfile -e cubicweb_seda-*.whl .)
+fi
+export PARAPHEUR_SEDA_XSD=$PWD/$SEDA_DIR/cubicweb_seda/xsd/seda-2.1-main.xsd
+
 if [ -z "${PARAPHEUR_TEST_DATABASE_URL:-}" ] && command -v pg_isready >/dev/null 2>&1 &&
   pg_isready -h 127.0.0.1 -p 5432 -q; then
   export PARAPHEUR_TEST_DATABASE_URL="postgres://postgres@127.0.0.1/postgres"

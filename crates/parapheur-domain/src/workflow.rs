@@ -327,6 +327,82 @@ impl Workflow {
         })
     }
 
+    /// The automatic seal signature of a `serverSignature` step: "Signé" (by the seal), then the
+    /// next step.
+    pub fn server_signed(&self) -> Result<Transition, DomainError> {
+        self.automatic_done(
+            StepKind::ServerSignature,
+            HistoryState::Signed,
+            "serverSignature",
+        )
+    }
+
+    /// The deposit into the electronic vault of an `archive` step: "Archivé", then the next step.
+    pub fn archived(&self) -> Result<Transition, DomainError> {
+        self.automatic_done(StepKind::Archive, HistoryState::Archived, "archive")
+    }
+
+    fn automatic_done(
+        &self,
+        kind: StepKind,
+        state: HistoryState,
+        action: &'static str,
+    ) -> Result<Transition, DomainError> {
+        if self.current_kind() != Some(kind) {
+            return Err(DomainError::ActionNotAllowed { action });
+        }
+        let mut t = Self::enter(&self.steps, self.current_step + 1);
+        t.entries.insert(0, entry(state, Actor::Caller, None));
+        Ok(t)
+    }
+
+    /// The depositor replaces the main file: allowed while nobody has acted, and after a visa
+    /// disapproval or a refusal. "Document remplacé", and the circuit starts again.
+    pub fn replaced(&self, someone_acted: bool) -> Result<Transition, DomainError> {
+        let allowed = match self.status {
+            DocumentStatus::AwaitingMetadata => true,
+            DocumentStatus::InProgress => !someone_acted,
+            DocumentStatus::VisaDisapproved | DocumentStatus::Refused => true,
+            DocumentStatus::SignatureRejected | DocumentStatus::Classified => false,
+        };
+        if !allowed {
+            return Err(DomainError::ActionNotAllowed { action: "replace" });
+        }
+        if self.status == DocumentStatus::AwaitingMetadata {
+            return Ok(Transition {
+                status: self.status,
+                current_step: 0,
+                entries: vec![entry(HistoryState::Replaced, Actor::Caller, None)],
+            });
+        }
+        let mut t = Self::enter(&self.steps, 0);
+        t.entries
+            .insert(0, entry(HistoryState::Replaced, Actor::Caller, None));
+        Ok(t)
+    }
+
+    /// An administrator stops the circuit: "Classé (interrompu)".
+    pub fn interrupted(&self, comment: Option<String>) -> Result<Transition, DomainError> {
+        let comment = comment.filter(|c| !c.trim().is_empty());
+        if comment.is_none() {
+            return Err(DomainError::ReasonRequired("interrupt"));
+        }
+        if self.status == DocumentStatus::Classified {
+            return Err(DomainError::ActionNotAllowed {
+                action: "interrupt",
+            });
+        }
+        Ok(Transition {
+            status: DocumentStatus::Classified,
+            current_step: self.current_step,
+            entries: vec![entry(
+                HistoryState::ClassifiedInterrupted,
+                Actor::Caller,
+                comment,
+            )],
+        })
+    }
+
     /// Deletion is allowed while nobody has acted on the document yet ("Préparé": deposited,
     /// possibly sent to its first step) and after a visa disapproval or a refusal.
     pub fn can_delete(&self, someone_acted: bool) -> bool {
@@ -528,6 +604,60 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(names(&t), ["Acquittance Hélios", "Classé"]);
         assert_eq!(t.status, DocumentStatus::Classified);
+    }
+
+    #[test]
+    fn automatic_steps_replacement_and_interruption() {
+        let steps = vec![StepKind::Visa, StepKind::ServerSignature, StepKind::Archive];
+        let mut w = Workflow {
+            steps: steps.clone(),
+            status: DocumentStatus::InProgress,
+            current_step: 0,
+        };
+        assert!(w.server_signed().is_err());
+        let t = w.act(Action::Visa, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names(&t), ["Visa approuvé", "Envoyé pour signature"]);
+        apply(&mut w, &t);
+        assert!(w.archived().is_err(), "not yet");
+        let t = w.server_signed().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            names(&t),
+            ["Signé"],
+            "the archive step records its own outcome"
+        );
+        apply(&mut w, &t);
+        let t = w.archived().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names(&t), ["Archivé", "Classé"]);
+
+        let fresh = Workflow {
+            steps: steps.clone(),
+            status: DocumentStatus::InProgress,
+            current_step: 0,
+        };
+        let t = fresh.replaced(false).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names(&t), ["Document remplacé", "Envoyé pour visa"]);
+        assert!(fresh.replaced(true).is_err(), "someone acted");
+        let refused = Workflow {
+            status: DocumentStatus::VisaDisapproved,
+            ..fresh.clone()
+        };
+        assert_eq!(
+            refused.replaced(true).map(|t| t.current_step),
+            Ok(0),
+            "the circuit starts again"
+        );
+        assert!(fresh.interrupted(None).is_err(), "a reason is required");
+        let t = fresh
+            .interrupted(Some("abandon".into()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names(&t), ["Classé (interrompu)"]);
+        assert_eq!(t.status, DocumentStatus::Classified);
+        let done = Workflow {
+            status: DocumentStatus::Classified,
+            ..fresh
+        };
+        assert!(done.interrupted(Some("x".into())).is_err());
+        assert!(done.replaced(false).is_err());
     }
 
     #[test]

@@ -166,10 +166,12 @@ pub struct ArchiveConfig {
     pub format: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetentionConfig {
     pub purge_after_days: u32,
+    /// How often classified documents are checked for the purge (seconds).
+    pub check_interval_s: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -262,6 +264,15 @@ impl Default for HeliosConfig {
         }
     }
 }
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            purge_after_days: 0,
+            check_interval_s: 3600,
+        }
+    }
+}
+
 impl Default for ArchiveConfig {
     fn default() -> Self {
         Self {
@@ -434,6 +445,18 @@ impl Config {
                 ));
             }
         }
+        if !self.archive.vault_url.starts_with("file://") {
+            return Err(format!(
+                "key `archive.vault_url`: {:?} is not supported by this version (file://DIR)",
+                self.archive.vault_url
+            ));
+        }
+        if !matches!(self.archive.format.as_str(), "manifest" | "seda") {
+            return Err(format!(
+                "key `archive.format`: {:?} is not \"manifest\" or \"seda\"",
+                self.archive.format
+            ));
+        }
         if self.jobs.retry_base_ms == 0 || self.jobs.retry_max_ms < self.jobs.retry_base_ms {
             return Err("key `jobs.retry_base_ms`: must be > 0 and <= jobs.retry_max_ms".into());
         }
@@ -533,7 +556,8 @@ vault_url = "file://data/vault"
 format    = "manifest"    # "manifest" | "seda"
 
 [retention]
-purge_after_days = 0      # 0 = keep content forever
+purge_after_days = 0      # 0 = keep content forever; N = purge classified documents' content after N days
+check_interval_s = 3600   # how often the purge looks for documents
 
 [signing]
 trust_anchors = ""        # PEM bundle trusted by verification steps, beside the internal CA

@@ -62,6 +62,10 @@ pub enum ApiError {
     OtpSignerMismatch(String),
     #[error("A PES with this file name (NomFic) was already deposited: {0}")]
     DuplicatePes(String),
+    #[error(
+        "The content of this document was purged (retention period over); its history and fiche de circulation remain"
+    )]
+    ContentPurged,
     #[error("Not found")]
     NotFound,
     #[error("internal error")]
@@ -98,6 +102,7 @@ impl ApiError {
             Self::TimestampUnavailable(_) => 124,
             Self::OtpSignerMismatch(_) => 125,
             Self::DuplicatePes(_) => 126,
+            Self::ContentPurged => 127,
         }
     }
 
@@ -129,6 +134,7 @@ impl ApiError {
             | Self::DepositorIsMember(_)
             | Self::OtpSignerMismatch(_) => StatusCode::BAD_REQUEST,
             Self::NothingToReturn => StatusCode::NOT_FOUND,
+            Self::ContentPurged => StatusCode::GONE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::TimestampUnavailable(_) => StatusCode::BAD_GATEWAY,
         }
@@ -186,6 +192,9 @@ impl ApiError {
             Self::Internal(_) => "Une erreur interne est survenue.",
             Self::TimestampUnavailable(_) => {
                 "Le service d'horodatage est indisponible ; la signature n'a pas été appliquée."
+            }
+            Self::ContentPurged => {
+                "Le contenu de ce document a été supprimé à l'issue de sa durée de conservation ; son historique et sa fiche de circulation restent disponibles."
             }
             Self::DuplicatePes(_) => {
                 "Un fichier PES portant ce nom (NomFic) a déjà été déposé pour cette collectivité."

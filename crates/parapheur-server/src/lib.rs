@@ -73,6 +73,7 @@ pub async fn serve_on(state: AppState, listener: TcpListener) -> anyhow::Result<
         if tls.is_some() { "https" } else { "http" }
     );
     messaging::worker::spawn(state.clone());
+    service::lifecycle::spawn_purge(state.clone());
     let app = routes::router(state);
     let app = tower::Layer::layer(&axum::middleware::from_fn(routes::collapse_slashes), app);
     if let Some(config) = tls {

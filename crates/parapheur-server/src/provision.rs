@@ -295,16 +295,9 @@ pub async fn apply(
                 StepKind::Visa
                 | StepKind::Signature
                 | StepKind::OtpSignature
-                | StepKind::Verification => {}
-                StepKind::ServerSignature | StepKind::Archive => {
-                    return Err(perr(
-                        format!("circuits[{i}].steps[{j}].step"),
-                        format!(
-                            "{} steps are not supported by this version yet",
-                            kind.as_str()
-                        ),
-                    ));
-                }
+                | StepKind::Verification
+                | StepKind::ServerSignature
+                | StepKind::Archive => {}
                 StepKind::Transmission => {
                     return Err(perr(
                         format!("circuits[{i}].steps[{j}].step"),

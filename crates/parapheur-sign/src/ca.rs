@@ -161,7 +161,13 @@ impl InternalCa {
         b.set_subject_name(&name)?;
         b.set_issuer_name(self.cert.subject_name())?;
         b.set_pubkey(&key)?;
-        b.set_not_before(&*Asn1Time::days_from_now(0)?)?;
+        // Valid from an hour ago: a credential issued on first use must already be valid at
+        // the signing time the document records (taken just before), whatever the clock skew.
+        let an_hour_ago = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64 - 3600)
+            .unwrap_or(0);
+        b.set_not_before(&*Asn1Time::from_unix(an_hour_ago)?)?;
         b.set_not_after(&*Asn1Time::days_from_now(365 * 3)?)?;
         b.append_extension(BasicConstraints::new().critical().build()?)?;
         b.append_extension(

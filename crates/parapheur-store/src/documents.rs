@@ -85,6 +85,8 @@ pub struct DocumentRow {
     pub agents: String,
     pub pictograms: Option<String>,
     pub created_at: i64,
+    /// When the retention purge removed the content.
+    pub purged_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -123,7 +125,7 @@ pub struct TransitionWrite {
 
 const DOC_COLS: &str = "id, siren, circuit_id, circuit_type, label, filename, blob_key, size, sha256, \
     depositor_id, status, current_step, version, acted, metadata_required, comment, email_to, \
-    email_cc, agents, pictograms, created_at";
+    email_cc, agents, pictograms, created_at, purged_at";
 
 async fn insert_entries(
     tx: &mut Transaction<'_, Any>,

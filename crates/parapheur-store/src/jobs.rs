@@ -16,6 +16,8 @@ pub struct NewJob {
     pub kind: String,
     /// JSON, interpreted by the worker of `kind`.
     pub payload: String,
+    /// Not before this many milliseconds after the commit (0: at once).
+    pub delay_ms: i64,
 }
 
 /// A link for people without an account, created with the change that announces it.
@@ -37,6 +39,7 @@ pub struct Effects {
     pub links: Vec<NewLink>,
     pub transmission: Option<crate::helios::TransmissionRecord>,
     pub returns: Vec<crate::helios::NewReturnFlow>,
+    pub archive: Option<crate::lifecycle::ArchiveRecord>,
 }
 
 impl Effects {
@@ -45,6 +48,7 @@ impl Effects {
             && self.links.is_empty()
             && self.transmission.is_none()
             && self.returns.is_empty()
+            && self.archive.is_none()
     }
     /// Whether the job worker has something new to do.
     pub fn has_jobs(&self) -> bool {
@@ -57,6 +61,9 @@ impl Effects {
             self.transmission = other.transmission;
         }
         self.returns.extend(other.returns);
+        if other.archive.is_some() {
+            self.archive = other.archive;
+        }
     }
 
     /// The effects of a deposit, with the placeholder id replaced by `id`.
@@ -68,6 +75,7 @@ impl Effects {
                 .map(|j| NewJob {
                     kind: j.kind.clone(),
                     payload: j.payload.replace(NEW_DOCUMENT_ID, &id.to_string()),
+                    delay_ms: j.delay_ms,
                 })
                 .collect(),
             links: self
@@ -84,6 +92,7 @@ impl Effects {
                 .collect(),
             transmission: self.transmission.clone(),
             returns: self.returns.clone(),
+            archive: self.archive.clone(),
         }
     }
 }
@@ -126,6 +135,11 @@ pub(crate) async fn write_effects_for(
     for r in &e.returns {
         crate::helios::write_return_flow(tx, r).await?;
     }
+    if let Some(a) = &e.archive
+        && document_id != 0
+    {
+        crate::lifecycle::write_archive(tx, document_id, a).await?;
+    }
     let now = now_ms();
     for j in &e.jobs {
         sqlx::query(
@@ -133,7 +147,7 @@ pub(crate) async fn write_effects_for(
         )
         .bind(&j.kind)
         .bind(&j.payload)
-        .bind(now)
+        .bind(now + j.delay_ms.max(0))
         .bind(now)
         .execute(&mut **tx)
         .await?;

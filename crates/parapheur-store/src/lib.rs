@@ -9,6 +9,7 @@ pub mod error;
 pub mod helios;
 pub mod history_cache;
 pub mod jobs;
+pub mod lifecycle;
 pub mod otp;
 
 pub use blob::{BlobStore, LocalBlobStore};

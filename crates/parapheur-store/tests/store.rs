@@ -180,6 +180,7 @@ async fn suite(db: &Db) {
             jobs: vec![NewJob {
                 kind: "mail".into(),
                 payload: "{\"n\":1}".into(),
+                delay_ms: 0,
             }],
             ..Effects::default()
         },
@@ -399,6 +400,7 @@ async fn jobs_suite(db: &Db) {
         jobs: vec![NewJob {
             kind: "sms".into(),
             payload: format!("{{\"doc\":\"{}\"}}", parapheur_store::jobs::NEW_DOCUMENT_ID),
+            delay_ms: 0,
         }],
         links: vec![NewLink {
             token_hash: "h1".into(),
@@ -456,6 +458,7 @@ async fn jobs_suite(db: &Db) {
             jobs: vec![NewJob {
                 kind: "mail".into(),
                 payload: "{}".into(),
+                delay_ms: 0,
             }],
             ..Effects::default()
         },
@@ -471,6 +474,7 @@ async fn jobs_suite(db: &Db) {
         jobs: vec![NewJob {
             kind: "mail".into(),
             payload: "{}".into(),
+            delay_ms: 0,
         }],
         ..Effects::default()
     })
@@ -486,6 +490,7 @@ async fn jobs_suite(db: &Db) {
         jobs: vec![NewJob {
             kind: "sms".into(),
             payload: "{}".into(),
+            delay_ms: 0,
         }],
         ..Effects::default()
     };

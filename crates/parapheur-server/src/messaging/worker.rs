@@ -69,6 +69,17 @@ async fn deliver(state: &AppState, job: &ClaimedJob) -> Result<Outcome, SendErro
             let h: HeliosJob = serde_json::from_str(&job.payload).map_err(bad)?;
             crate::service::helios::run_poll(state, &h).await
         }
+        crate::service::automatic::AUTOMATIC => {
+            let v: serde_json::Value = serde_json::from_str(&job.payload).map_err(bad)?;
+            let id: i64 = v["document_id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| SendError::permanent("bad document id"))?;
+            crate::service::automatic::run(state, id)
+                .await
+                .map_err(|e| SendError::transient(e.to_string()))?;
+            Ok(Outcome::Done)
+        }
         other => Err(SendError::permanent(format!("unknown job kind {other:?}"))),
     }
 }

@@ -420,7 +420,7 @@ async fn public_download(State(state): State<AppState>, Path(token): Path<String
         return gone();
     };
     let doc = match state.db.document(id).await {
-        Ok(Some(d)) if d.siren == link.siren => d,
+        Ok(Some(d)) if d.siren == link.siren && d.purged_at.is_none() => d,
         Ok(_) => {
             return message(
                 StatusCode::GONE,

@@ -1,15 +1,17 @@
-//! Automatic steps run by the parapheur itself: today the signature verification step, which
-//! records "Signature validée" and moves on, or "signature rejetée" and stops the circuit.
-//! They run right after the transition that reaches them, and again at start-up for documents
-//! a crash left waiting there.
+//! Automatic steps run by the parapheur itself: `verification` ("Signature validée" and on, or
+//! "signature rejetée" which stops the circuit), `serverSignature` (the subscriber's seal signs:
+//! "Signé" by the seal's name) and `archive` (deposit into the vault: "Archivé"). They run right
+//! after the commit of the transition that reaches them; that transition also enqueues a
+//! delayed job which runs them if the process died first (and finds nothing to do otherwise).
 
 use crate::error::ApiError;
+use crate::service::signing::{Key, SignAs};
 use crate::state::AppState;
 use parapheur_domain::{CircuitType, StepKind};
 use parapheur_sign::verify::verify_pdf;
 use parapheur_sign::xmlverify::{verify_pes, verify_xades_detached};
-use parapheur_store::StoreError;
-use parapheur_store::documents::{DocumentRow, TransitionWrite};
+use parapheur_store::documents::DocumentRow;
+use parapheur_store::jobs::Effects;
 
 /// Verifies every signature of the document's current file against the trust anchors.
 /// Returns whether all are valid, and a summary for the history comment.
@@ -76,6 +78,28 @@ async fn verify_document(state: &AppState, doc: &DocumentRow) -> Result<(bool, S
     .map_err(|e| ApiError::Internal(e.into()))?
 }
 
+/// Job kind of an automatic step's durable run.
+pub const AUTOMATIC: &str = "automatic";
+
+/// Whether a step is run by the parapheur itself.
+pub fn is_automatic(kind: StepKind) -> bool {
+    matches!(
+        kind,
+        StepKind::Verification | StepKind::ServerSignature | StepKind::Archive
+    )
+}
+
+/// The durable run of the automatic step a transition enters: a job due a little later, which
+/// finds the work done when the immediate run after the commit succeeded, and does it when the
+/// process died first.
+pub fn fallback_job(document_id: &str) -> Result<parapheur_store::jobs::NewJob, ApiError> {
+    Ok(parapheur_store::jobs::NewJob {
+        kind: AUTOMATIC.into(),
+        payload: serde_json::json!({ "document_id": document_id }).to_string(),
+        delay_ms: 30_000,
+    })
+}
+
 /// Runs the automatic steps the document waits at, one after the other.
 pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
     loop {
@@ -83,46 +107,61 @@ pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
             return Ok(());
         };
         let w = crate::service::documents::workflow(state, &doc).await?;
-        match w.current_kind() {
-            Some(StepKind::Verification) => {}
+        let (t, signed, mut extra, actor) = match w.current_kind() {
+            Some(StepKind::Verification) => {
+                let (ok, detail) = verify_document(state, &doc).await?;
+                (
+                    w.verified(ok, Some(detail))?,
+                    None,
+                    Effects::default(),
+                    String::new(),
+                )
+            }
+            Some(StepKind::ServerSignature) => {
+                let org = state
+                    .db
+                    .subscriber_name(&doc.siren)
+                    .await?
+                    .unwrap_or_else(|| doc.siren.clone());
+                let t = w.server_signed()?;
+                let signer = SignAs {
+                    key: Key::Seal,
+                    name: org.clone(),
+                    reason: "Cachet serveur".into(),
+                };
+                let signed = crate::service::signing::sign_document(state, &signer, &doc).await?;
+                (t, Some(signed), Effects::default(), org)
+            }
+            Some(StepKind::Archive) => {
+                let t = w.archived()?;
+                let record = crate::service::archive::deposit(state, &doc).await?;
+                let effects = Effects {
+                    archive: Some(record),
+                    ..Effects::default()
+                };
+                (t, None, effects, String::new())
+            }
             Some(
                 StepKind::Visa
                 | StepKind::Signature
                 | StepKind::OtpSignature
-                | StepKind::ServerSignature
-                | StepKind::Archive
                 | StepKind::Transmission,
             )
             | None => return Ok(()),
-        }
-        let (ok, detail) = verify_document(state, &doc).await?;
-        let t = w.verified(ok, Some(detail))?;
-        let effects = crate::service::notify::effects_for(state, &doc, &w.steps, &t).await?;
-        let wake = !effects.is_empty();
-        let write = TransitionWrite {
-            expected_version: doc.version,
-            file: None,
-            detached: None,
-            status: t.status.as_str(),
-            current_step: t.current_step as i64,
-            human_action: false,
-            entries: crate::service::entries_for(&t.entries, None, ""),
-            effects,
         };
-        match state.db.apply_transition(doc.id, &write).await {
-            Ok(()) => {
-                if wake {
-                    state.wake_jobs();
-                }
-                tracing::info!(
-                    document.id = doc.id,
-                    valid = ok,
-                    "signature verification step done"
-                );
-            }
-            // Another instance ran it meanwhile: look again.
-            Err(StoreError::Conflict) => {}
-            Err(e) => return Err(e.into()),
+        extra.extend(crate::service::notify::effects_for(state, &doc, &w.steps, &t).await?);
+        let entries = crate::service::entries_for(&t.entries, None, &actor);
+        match crate::service::documents::commit(state, &doc, signed, &t, false, entries, extra)
+            .await
+        {
+            Ok(()) => tracing::info!(
+                document.id = doc.id,
+                step = ?w.current_kind(),
+                "automatic step done"
+            ),
+            // Another run did it meanwhile: look again.
+            Err(ApiError::Conflict) => {}
+            Err(e) => return Err(e),
         }
     }
 }
@@ -135,20 +174,25 @@ pub async fn run_logged(state: &AppState, id: i64) {
     }
 }
 
-/// Runs automatic steps left pending by a crash (called at start-up).
+/// Runs automatic steps left pending by a crash (called at start-up), for documents that
+/// reached them before their steps had a durable job.
 pub async fn recover(state: &AppState) {
-    match state
-        .db
-        .documents_at_step(StepKind::Verification.as_str())
-        .await
-    {
-        Ok(ids) => {
-            for id in ids {
-                if let Err(e) = run(state, id).await {
-                    tracing::error!(document.id = id, error = %e, "automatic step failed at start-up");
-                }
+    let mut ids = Vec::new();
+    for kind in [
+        StepKind::Verification,
+        StepKind::ServerSignature,
+        StepKind::Archive,
+    ] {
+        match state.db.documents_at_step(kind.as_str()).await {
+            Ok(found) => ids.extend(found),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot list documents waiting at automatic steps")
             }
         }
-        Err(e) => tracing::error!(error = %e, "cannot list documents waiting at automatic steps"),
+    }
+    for id in ids {
+        if let Err(e) = run(state, id).await {
+            tracing::error!(document.id = id, error = %e, "automatic step failed at start-up");
+        }
     }
 }

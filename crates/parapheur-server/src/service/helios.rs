@@ -38,6 +38,7 @@ pub fn send_job(document_id: &str) -> Result<NewJob, ApiError> {
             remote_id: String::new(),
         })
         .map_err(anyhow::Error::from)?,
+        delay_ms: 0,
     })
 }
 
@@ -148,6 +149,7 @@ pub async fn run_send(state: &AppState, job: &HeliosJob) -> Result<Outcome, Send
                     remote_id: remote_id.clone(),
                 })
                 .map_err(internal)?,
+                delay_ms: 0,
             };
             let mut events = Vec::new();
             if last_state(state, doc.id).await?.as_deref() != Some(HistoryState::Sending.as_str()) {

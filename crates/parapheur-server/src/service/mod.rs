@@ -1,10 +1,12 @@
 //! Services: the operations behind the routes, free of HTTP concerns.
 
+pub mod archive;
 pub mod automatic;
 pub mod deposit;
 pub mod documents;
 pub mod fdc;
 pub mod helios;
+pub mod lifecycle;
 pub mod links;
 pub mod notify;
 pub mod otp;

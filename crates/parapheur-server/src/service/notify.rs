@@ -59,6 +59,7 @@ pub fn mail_job(m: &Composed, to: Vec<String>, cc: Vec<String>) -> Result<NewJob
     Ok(NewJob {
         kind: MAIL.into(),
         payload: serde_json::to_string(&job).map_err(anyhow::Error::from)?,
+        delay_ms: 0,
     })
 }
 

@@ -435,6 +435,7 @@ pub async fn send_code(state: &AppState, token: &str) -> Result<(), PageError> {
                 kind: SMS.into(),
                 payload: serde_json::to_string(&sms)
                     .map_err(|e| failed(anyhow::Error::from(e).into()))?,
+                delay_ms: 0,
             },
         )
     } else if !signer.email.is_empty() {

@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod health;
 pub mod inbound;
+pub mod lifecycle;
 pub mod tasks;
 
 use crate::state::AppState;
@@ -16,6 +17,13 @@ pub fn router() -> Router<AppState> {
         .route("/documents/{id}/reject", post(actions::reject))
         .route("/documents/{id}/sign", post(actions::sign))
         .route("/documents/{id}/refuse", post(actions::refuse))
+        .route("/documents/{id}/replace", post(lifecycle::replace))
+        .route(
+            "/documents/{id}/comments",
+            post(lifecycle::add_comment).get(lifecycle::list_comments),
+        )
+        .route("/documents/{id}/annexes", post(lifecycle::add_annex))
+        .route("/documents/{id}/interrupt", post(lifecycle::interrupt))
         .route("/pki/ca.pem", get(health::ca_pem))
         .route(
             "/subscribers/{siren}/inbound/{kind}",

@@ -77,6 +77,9 @@ pub async fn download(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, FastError> {
     let doc = documents::load(&state, &caller, doc_id(&id)?).await?;
+    if doc.purged_at.is_some() {
+        return Err(ApiError::ContentPurged.into());
+    }
     Ok(package(&state, &doc, flag(&q, "FdC"), flag(&q, "acquit")).await?)
 }
 

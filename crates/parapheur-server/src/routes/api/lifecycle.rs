@@ -1,0 +1,97 @@
+//! `POST /api/v1/documents/{id}/replace` (multipart `file`), `.../comments` (`{"text"}`; GET
+//! lists them), `.../annexes` (multipart `file`) and `.../interrupt` (`{"comment"}`).
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::routes::form::Form;
+use crate::service::lifecycle;
+use crate::state::AppState;
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use parapheur_domain::DocumentId;
+use serde_json::{Value, json};
+
+fn id(raw: &str) -> Result<DocumentId, ApiError> {
+    DocumentId::parse(raw).map_err(|_| ApiError::NotFound)
+}
+
+async fn file(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<crate::files::Upload, ApiError> {
+    Form::read(headers, body, state.cfg.max_upload_bytes)
+        .await?
+        .file(&["file"])?
+        .ok_or_else(|| ApiError::BadParameter("the file part `file` is missing".into()))
+}
+
+fn field(body: &Bytes, name: &str) -> Result<Option<String>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadParameter(format!("JSON body {{\"{name}\"}} expected ({e})")))?;
+    Ok(v.get(name).and_then(Value::as_str).map(str::to_owned))
+}
+
+pub async fn replace(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let id = id(&raw)?;
+    let f = file(&state, &headers, body).await?;
+    lifecycle::replace(&state, &caller, id, f).await?;
+    Ok(Json(json!({"id": id.get()})))
+}
+
+pub async fn add_comment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let text = field(&body, "text")?.unwrap_or_default();
+    let cid = lifecycle::comment(&state, &caller, id(&raw)?, &text).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": cid}))))
+}
+
+pub async fn list_comments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(lifecycle::comments(&state, &caller, id(&raw)?).await?))
+}
+
+pub async fn add_annex(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id = id(&raw)?;
+    let f = file(&state, &headers, body).await?;
+    let aid = lifecycle::annex(&state, &caller, id, f).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": aid}))))
+}
+
+pub async fn interrupt(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let comment = field(&body, "comment")?;
+    let id = id(&raw)?;
+    lifecycle::interrupt(&state, &caller, id, comment).await?;
+    Ok(Json(
+        json!({"id": id.get(), "state": "Classé (interrompu)"}),
+    ))
+}

@@ -1,0 +1,294 @@
+//! Replacement of the main file, comments, annexes added during the circuit, interruption by
+//! an administrator, and the retention purge.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::files::{Upload, check_content, unpack};
+use crate::service::documents::{load, workflow};
+use crate::service::entries_for;
+use crate::state::AppState;
+use parapheur_domain::{CircuitType, DocumentId};
+use parapheur_store::documents::{DocumentRow, NewFile, TransitionWrite};
+use serde_json::{Value, json};
+
+const MAX_COMMENT: usize = 4000;
+
+/// Whether the caller takes part in the document: its depositor, a member of one of its steps,
+/// one of its agents, or an administrator of its subscriber.
+async fn participates(
+    state: &AppState,
+    caller: &Caller,
+    doc: &DocumentRow,
+) -> Result<bool, ApiError> {
+    if doc.depositor_id == caller.user_id || caller.is_admin(&doc.siren) {
+        return Ok(true);
+    }
+    let agents: Vec<String> = serde_json::from_str(&doc.agents).unwrap_or_default();
+    if agents.iter().any(|a| a.eq_ignore_ascii_case(&caller.email)) {
+        return Ok(true);
+    }
+    Ok(state
+        .db
+        .document_step_members(doc.id)
+        .await?
+        .iter()
+        .any(|(_, _, email)| email.eq_ignore_ascii_case(&caller.email)))
+}
+
+fn not_purged(doc: &DocumentRow) -> Result<(), ApiError> {
+    if doc.purged_at.is_some() {
+        Err(ApiError::ContentPurged)
+    } else {
+        Ok(())
+    }
+}
+
+/// `POST /api/v1/documents/{id}/replace`: the depositor (or an administrator) replaces the main
+/// file; the previous one is kept as a version; "Document remplacé"; the circuit starts again.
+pub async fn replace(
+    state: &AppState,
+    caller: &Caller,
+    id: DocumentId,
+    file: Upload,
+) -> Result<(), ApiError> {
+    let doc = load(state, caller, id).await?;
+    if doc.depositor_id != caller.user_id && !caller.is_admin(&doc.siren) {
+        return Err(ApiError::Forbidden);
+    }
+    let w = workflow(state, &doc).await?;
+    let t = w.replaced(doc.acted != 0)?;
+    let (main, _) = unpack(file, state.cfg.max_upload_bytes)?;
+    let ctype = CircuitType::parse(&doc.circuit_type)?;
+    let ext = main.name.extension().unwrap_or_default();
+    let old_ext = doc
+        .filename
+        .rsplit_once('.')
+        .map(|(_, e)| e)
+        .unwrap_or_default();
+    if !ext.eq_ignore_ascii_case(old_ext) {
+        return Err(ApiError::FormatRefused(format!(
+            "{} (the replaced document is a .{old_ext})",
+            main.name
+        )));
+    }
+    let checked = main.clone();
+    tokio::task::spawn_blocking(move || check_content(&checked))
+        .await
+        .map_err(anyhow::Error::from)??;
+    if ctype.is_pes() {
+        parapheur_domain::pes::inspect_pes_aller(&main.bytes)?;
+    }
+    let blobs = state.blobs.clone();
+    let bytes = main.bytes.clone();
+    let stored = tokio::task::spawn_blocking(move || blobs.put(&bytes))
+        .await
+        .map_err(anyhow::Error::from)??;
+    let new = NewFile {
+        filename: main.name.to_string(),
+        blob_key: stored.key.clone(),
+        size: stored.size as i64,
+        sha256: stored.sha256.clone(),
+    };
+    let current = NewFile {
+        filename: doc.filename.clone(),
+        blob_key: doc.blob_key.clone(),
+        size: doc.size,
+        sha256: doc.sha256.clone(),
+    };
+    let effects = crate::service::notify::effects_for(state, &doc, &w.steps, &t).await?;
+    let wake = effects.has_jobs();
+    let write = TransitionWrite {
+        expected_version: doc.version,
+        file: None,
+        detached: None,
+        status: t.status.as_str(),
+        current_step: t.current_step as i64,
+        human_action: false,
+        entries: entries_for(&t.entries, Some(caller.user_id), &caller.full_name),
+        effects,
+    };
+    if let Err(e) = state
+        .db
+        .replace_main_file(doc.id, &current, &new, &write)
+        .await
+    {
+        let _ = state.blobs.delete(&stored.key);
+        return Err(e.into());
+    }
+    if wake {
+        state.wake_jobs();
+    }
+    tracing::info!(document.id = doc.id, "document replaced");
+    crate::service::automatic::run_logged(state, doc.id).await;
+    Ok(())
+}
+
+/// `POST /api/v1/documents/{id}/comments`.
+pub async fn comment(
+    state: &AppState,
+    caller: &Caller,
+    id: DocumentId,
+    text: &str,
+) -> Result<i64, ApiError> {
+    let doc = load(state, caller, id).await?;
+    if !participates(state, caller, &doc).await? {
+        return Err(ApiError::Forbidden);
+    }
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > MAX_COMMENT {
+        return Err(ApiError::BadParameter(format!(
+            "text: 1 to {MAX_COMMENT} characters"
+        )));
+    }
+    Ok(state
+        .db
+        .add_comment(doc.id, caller.user_id, &caller.full_name, text)
+        .await?)
+}
+
+/// `GET /api/v1/documents/{id}/comments`.
+pub async fn comments(
+    state: &AppState,
+    caller: &Caller,
+    id: DocumentId,
+) -> Result<Value, ApiError> {
+    let doc = load(state, caller, id).await?;
+    let list: Vec<Value> = state
+        .db
+        .comments(doc.id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            json!({"id": c.id, "author": c.author, "text": c.text,
+                   "date": crate::service::iso_date(c.at_ms)})
+        })
+        .collect();
+    Ok(Value::Array(list))
+}
+
+/// `POST /api/v1/documents/{id}/annexes`: while the document is not classified.
+pub async fn annex(
+    state: &AppState,
+    caller: &Caller,
+    id: DocumentId,
+    file: Upload,
+) -> Result<i64, ApiError> {
+    let doc = load(state, caller, id).await?;
+    if !participates(state, caller, &doc).await? {
+        return Err(ApiError::Forbidden);
+    }
+    not_purged(&doc)?;
+    if doc.status == parapheur_domain::DocumentStatus::Classified.as_str() {
+        return Err(ApiError::InvalidState(
+            "annexes: the document is classified".into(),
+        ));
+    }
+    if file.bytes.is_empty() {
+        return Err(ApiError::InvalidFile(format!(
+            "{}: the annex is empty",
+            file.name
+        )));
+    }
+    let blobs = state.blobs.clone();
+    let bytes = file.bytes.clone();
+    let stored = tokio::task::spawn_blocking(move || blobs.put(&bytes))
+        .await
+        .map_err(anyhow::Error::from)??;
+    let f = NewFile {
+        filename: file.name.to_string(),
+        blob_key: stored.key.clone(),
+        size: stored.size as i64,
+        sha256: stored.sha256,
+    };
+    match state.db.add_annex(doc.id, &f).await {
+        Ok(id) => Ok(id),
+        Err(e) => {
+            let _ = state.blobs.delete(&stored.key);
+            Err(e.into())
+        }
+    }
+}
+
+/// `POST /api/v1/documents/{id}/interrupt`: an administrator stops the circuit.
+pub async fn interrupt(
+    state: &AppState,
+    caller: &Caller,
+    id: DocumentId,
+    comment: Option<String>,
+) -> Result<(), ApiError> {
+    let doc = load(state, caller, id).await?;
+    if !caller.is_admin(&doc.siren) {
+        return Err(ApiError::Forbidden);
+    }
+    let w = workflow(state, &doc).await?;
+    let t = w.interrupted(comment)?;
+    state
+        .db
+        .apply_transition(
+            doc.id,
+            &TransitionWrite {
+                expected_version: doc.version,
+                file: None,
+                detached: None,
+                status: t.status.as_str(),
+                current_step: t.current_step as i64,
+                human_action: false,
+                entries: entries_for(&t.entries, Some(caller.user_id), &caller.full_name),
+                effects: Default::default(),
+            },
+        )
+        .await?;
+    tracing::info!(document.id = doc.id, "circuit interrupted");
+    Ok(())
+}
+
+/// Purges the content of documents classified more than `[retention] purge_after_days` ago.
+pub async fn purge_due(state: &AppState) -> Result<usize, ApiError> {
+    let days = i64::from(state.cfg.retention.purge_after_days);
+    if days == 0 {
+        return Ok(0);
+    }
+    let cutoff = parapheur_store::now_ms() - days * 86_400_000;
+    let mut n = 0;
+    for id in state.db.documents_to_purge(cutoff).await? {
+        let keys = state.db.purge_document(id).await?;
+        if keys.is_empty() {
+            continue;
+        }
+        let blobs = state.blobs.clone();
+        let res = tokio::task::spawn_blocking(move || {
+            keys.iter()
+                .map(|k| blobs.delete(k))
+                .filter(Result::is_err)
+                .count()
+        })
+        .await
+        .map_err(anyhow::Error::from)?;
+        if res > 0 {
+            tracing::warn!(
+                document.id = id,
+                failed = res,
+                "purged, but some files could not be removed"
+            );
+        }
+        tracing::info!(document.id = id, "document content purged (retention)");
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Runs the purge every `[retention] check_interval_s` (when a retention is configured).
+pub fn spawn_purge(state: AppState) {
+    if state.cfg.retention.purge_after_days == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let every = std::time::Duration::from_secs(state.cfg.retention.check_interval_s.max(1));
+        loop {
+            if let Err(e) = purge_due(&state).await {
+                tracing::error!(error = %e, "retention purge failed");
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+}

@@ -63,6 +63,8 @@ pub enum StepKind {
     ServerSignature,
     Verification,
     Archive,
+    /// Hands the signed document to its recipients (digital safe or e-mail link).
+    Deliver,
     /// Teletransmission of a signed PES to Helios: appended by the parapheur to
     /// HELIOS_AVEC_TELETRANSMISSION circuits, never provisioned.
     Transmission,
@@ -78,6 +80,7 @@ impl StepKind {
             "serversignature" => Ok(Self::ServerSignature),
             "verification" => Ok(Self::Verification),
             "archive" => Ok(Self::Archive),
+            "deliver" => Ok(Self::Deliver),
             "transmission" => Ok(Self::Transmission),
             _ => Err(DomainError::InvalidStepType(s.chars().take(64).collect())),
         }
@@ -90,6 +93,7 @@ impl StepKind {
             Self::ServerSignature => "serverSignature",
             Self::Verification => "verification",
             Self::Archive => "archive",
+            Self::Deliver => "deliver",
             Self::Transmission => "transmission",
         }
     }
@@ -101,6 +105,7 @@ impl StepKind {
             | Self::ServerSignature
             | Self::Verification
             | Self::Archive
+            | Self::Deliver
             | Self::Transmission => false,
         }
     }
@@ -113,6 +118,7 @@ impl StepKind {
             Self::ServerSignature => "Signature serveur",
             Self::Verification => "Vérification des signatures",
             Self::Archive => "Archivage",
+            Self::Deliver => "Remise aux destinataires",
             Self::Transmission => "Télétransmission à Hélios",
         }
     }

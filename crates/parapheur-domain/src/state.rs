@@ -27,6 +27,7 @@ pub enum HistoryState {
     ClassifiedInterrupted,
     Archived,
     Replaced,
+    Delivered,
 }
 
 impl HistoryState {
@@ -56,6 +57,7 @@ impl HistoryState {
             Self::ClassifiedInterrupted => "Classé (interrompu)",
             Self::Archived => "Archivé",
             Self::Replaced => "Document remplacé",
+            Self::Delivered => "Remis aux destinataires",
         }
     }
 }

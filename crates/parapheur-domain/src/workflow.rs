@@ -126,7 +126,10 @@ impl Workflow {
             StepKind::Signature | StepKind::ServerSignature => Some(HistoryState::SentForSignature),
             // The OTP loop records its own entries when its information arrives; verification
             // and archiving record their outcome.
-            StepKind::OtpSignature | StepKind::Verification | StepKind::Archive => None,
+            StepKind::OtpSignature
+            | StepKind::Verification
+            | StepKind::Archive
+            | StepKind::Deliver => None,
             StepKind::Transmission => Some(HistoryState::Sending),
         };
         Transition {
@@ -340,6 +343,13 @@ impl Workflow {
     /// The deposit into the electronic vault of an `archive` step: "Archivé", then the next step.
     pub fn archived(&self) -> Result<Transition, DomainError> {
         self.automatic_done(StepKind::Archive, HistoryState::Archived, "archive")
+    }
+
+    /// The hand-over of a `deliver` step: "Remis aux destinataires", then the next step.
+    pub fn delivered(&self, detail: Option<String>) -> Result<Transition, DomainError> {
+        let mut t = self.automatic_done(StepKind::Deliver, HistoryState::Delivered, "deliver")?;
+        t.entries[0].comment = detail;
+        Ok(t)
     }
 
     fn automatic_done(

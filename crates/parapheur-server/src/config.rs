@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Top-level keys, used to keep unrelated `PARAPHEUR_*` variables out of the configuration.
-const TOP_KEYS: [&str; 18] = [
+const TOP_KEYS: [&str; 19] = [
     "listen",
     "public_url",
     "data_dir",
@@ -25,6 +25,7 @@ const TOP_KEYS: [&str; 18] = [
     "signing",
     "jobs",
     "otp",
+    "deliver",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,6 +53,25 @@ pub struct Config {
     pub signing: SigningConfig,
     pub jobs: JobsConfig,
     pub otp: OtpConfig,
+    pub deliver: DeliverConfig,
+}
+
+/// `deliver` steps: the connector to the recipients' digital safe.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliverConfig {
+    /// `outbox` (a directory per delivery).
+    pub connector: String,
+    pub outbox_dir: String,
+}
+
+impl Default for DeliverConfig {
+    fn default() -> Self {
+        Self {
+            connector: "outbox".into(),
+            outbox_dir: String::new(),
+        }
+    }
 }
 
 /// The durable job queue that delivers e-mails and SMS.
@@ -210,6 +230,7 @@ impl Default for Config {
             signing: SigningConfig::default(),
             jobs: JobsConfig::default(),
             otp: OtpConfig::default(),
+            deliver: DeliverConfig::default(),
         }
     }
 }
@@ -368,6 +389,15 @@ impl Config {
         }
         if self.sms.outbox_file.is_empty() {
             self.sms.outbox_file = format!("{dd}/outbox/sms.jsonl");
+        }
+        if self.deliver.outbox_dir.is_empty() {
+            self.deliver.outbox_dir = format!("{dd}/outbox/deliveries");
+        }
+        if self.deliver.connector != "outbox" {
+            return Err(format!(
+                "key `deliver.connector`: {:?} is not \"outbox\"",
+                self.deliver.connector
+            ));
         }
         if self.archive.vault_url.is_empty() {
             self.archive.vault_url = format!("file://{dd}/vault");
@@ -538,6 +568,10 @@ retry_max_ms = 900000     # ...up to this; deliveries are retried until they suc
 
 [otp]
 link_ttl_hours = 720      # how long an OTP signing link works
+
+[deliver]                 # `deliver` steps: hand the signed document to its recipients
+connector  = "outbox"     # a directory per delivery (plus an e-mail with a download link)
+outbox_dir = "data/outbox/deliveries"
 
 [helios]
 transmitter = "simulator"     # "simulator" | "s2low" (S²LOW API, client certificate)

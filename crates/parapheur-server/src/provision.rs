@@ -297,7 +297,8 @@ pub async fn apply(
                 | StepKind::OtpSignature
                 | StepKind::Verification
                 | StepKind::ServerSignature
-                | StepKind::Archive => {}
+                | StepKind::Archive
+                | StepKind::Deliver => {}
                 StepKind::Transmission => {
                     return Err(perr(
                         format!("circuits[{i}].steps[{j}].step"),

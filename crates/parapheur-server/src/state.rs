@@ -25,6 +25,7 @@ pub struct Inner {
     pub mailer: Box<dyn MailTransport>,
     pub sms: Box<dyn SmsProvider>,
     pub transmitter: Box<dyn crate::messaging::helios::Transmitter>,
+    pub delivery: Box<dyn crate::messaging::delivery::DeliveryConnector>,
     /// `[tls] client_ca` as an OpenSSL store, for certificates forwarded by a trusted proxy.
     pub client_ca: Option<CaStore>,
     /// Wakes the job worker after a commit that enqueued messages.
@@ -71,6 +72,10 @@ impl AppState {
             }
             Some(CaStore(b.build()))
         };
+        let delivery: Box<dyn crate::messaging::delivery::DeliveryConnector> =
+            Box::new(crate::messaging::delivery::OutboxDelivery {
+                dir: std::path::PathBuf::from(&cfg.deliver.outbox_dir),
+            });
         Ok(Self(Arc::new(Inner {
             cfg,
             db,
@@ -82,6 +87,7 @@ impl AppState {
             mailer,
             sms,
             transmitter,
+            delivery,
             client_ca,
             jobs_wake: tokio::sync::Notify::new(),
         })))

@@ -23,6 +23,12 @@ steps = [
   { step = "verification" },
   { step = "archive" },
 ]
+
+[[circuits]]
+siren = "200000001"
+id = "DELIVER"
+type = "BUREAUTIQUE_PDF"
+steps = [ { step = "signature", members = ["s1@a.fr"] }, { step = "deliver" } ]
 "#;
 
 fn wait_state(c: &Client, id: i64, state: &str) -> Vec<String> {
@@ -385,5 +391,75 @@ fn the_retention_purge_removes_content_but_keeps_history_and_fiche() {
         c.get(&format!("{V1}/documents/v2/{fresh}/download")).status,
         200,
         "recent documents stay"
+    );
+}
+
+#[test]
+fn a_tampered_signature_stops_the_circuit_and_deliver_hands_the_document_over() {
+    let app = TestApp::start_with(BIN, "", PROVISION, &[]);
+    let c = app.as_user("depot@a.fr");
+    // A signed document, then a copy with one byte changed inside the signed range.
+    let id = c
+        .upload(
+            SIREN_A,
+            "S",
+            "t.pdf",
+            pdf::sample("Tampered Title", 1, 100),
+            "",
+        )
+        .id();
+    assert_eq!(app.as_user("s1@a.fr").act(id, "sign", None).status, 200);
+    let signed = c.get(&format!("{V1}/documents/v2/{id}/download")).body;
+    let at = signed.windows(8).position(|w| w == b"Tampered").unwrap();
+    let mut tampered = signed.clone();
+    tampered[at] = b'X';
+    let bad = c
+        .upload(SIREN_A, "CHECK", "tampered.pdf", tampered, "")
+        .id();
+    assert_eq!(c.states(bad), ["Préparé", "signature rejetée"]);
+    let good = c.upload(SIREN_A, "CHECK", "intact.pdf", signed, "").id();
+    assert_eq!(c.states(good), ["Préparé", "Signature validée", "Classé"]);
+
+    // deliver: the recipients' safe (outbox) gets the signed file, and they get one e-mail.
+    let r = c.multipart(
+        Method::POST,
+        &format!("{V1}/documents/v2/{SIREN_A}/DELIVER/upload"),
+        vec![
+            Part::File("doc", "remise.pdf".into(), pdf::small("remise")),
+            Part::Text("emailDestinataire", "usager@exemple.fr".into()),
+        ],
+    );
+    let id = r.id();
+    assert_eq!(app.as_user("s1@a.fr").act(id, "sign", None).status, 200);
+    assert_eq!(
+        wait_state(&c, id, "Classé")[2..],
+        ["Signé", "Remis aux destinataires", "Classé"]
+    );
+    let signed = c.get(&format!("{V1}/documents/v2/{id}/download")).body;
+    let dir = app.data_dir().join("outbox/deliveries");
+    let delivered = wait_for(Duration::from_secs(10), "the delivery", || {
+        let d = std::fs::read_dir(&dir).ok()?.flatten().next()?.path();
+        let file = std::fs::read(d.join("remise.pdf")).ok()?;
+        let meta: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join("delivery.json")).ok()?).ok()?;
+        Some((file, meta))
+    });
+    assert_eq!(delivered.0, signed);
+    assert_eq!(delivered.1["recipients"], json!(["usager@exemple.fr"]));
+    assert_eq!(delivered.1["sha256"], sha(&signed));
+    let mails = wait_for(Duration::from_secs(10), "the e-mail", || {
+        let m: Vec<String> = std::fs::read_dir(app.data_dir().join("outbox/mail"))
+            .ok()?
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .filter(|raw| raw.contains("To: usager@exemple.fr"))
+            .collect();
+        (!m.is_empty()).then_some(m)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        mails.len(),
+        1,
+        "one e-mail, not a second one at classification"
     );
 }

@@ -3,6 +3,7 @@
 //! change that causes them; a transport that fails delays them (retries with a backoff), a
 //! committed change never loses them.
 
+pub mod delivery;
 pub mod helios;
 pub mod mail;
 pub mod sms;

@@ -69,6 +69,25 @@ async fn deliver(state: &AppState, job: &ClaimedJob) -> Result<Outcome, SendErro
             let h: HeliosJob = serde_json::from_str(&job.payload).map_err(bad)?;
             crate::service::helios::run_poll(state, &h).await
         }
+        super::delivery::DELIVER => {
+            let d: super::delivery::DeliveryJob =
+                serde_json::from_str(&job.payload).map_err(bad)?;
+            let Some(doc) = state
+                .db
+                .document(d.document_id)
+                .await
+                .map_err(|e| SendError::transient(e.to_string()))?
+            else {
+                return Ok(Outcome::Done);
+            };
+            let (blobs, key) = (state.blobs.clone(), doc.blob_key.clone());
+            let bytes = tokio::task::spawn_blocking(move || blobs.get(&key))
+                .await
+                .map_err(|e| SendError::transient(e.to_string()))?
+                .map_err(|e| SendError::transient(e.to_string()))?;
+            state.delivery.deliver(&d, &bytes).await?;
+            Ok(Outcome::Done)
+        }
         crate::service::automatic::AUTOMATIC => {
             let v: serde_json::Value = serde_json::from_str(&job.payload).map_err(bad)?;
             let id: i64 = v["document_id"]

@@ -85,7 +85,7 @@ pub const AUTOMATIC: &str = "automatic";
 pub fn is_automatic(kind: StepKind) -> bool {
     matches!(
         kind,
-        StepKind::Verification | StepKind::ServerSignature | StepKind::Archive
+        StepKind::Verification | StepKind::ServerSignature | StepKind::Archive | StepKind::Deliver
     )
 }
 
@@ -141,6 +141,34 @@ pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
                 };
                 (t, None, effects, String::new())
             }
+            Some(StepKind::Deliver) => {
+                let d = crate::service::notify::mail_doc(state, &doc, &w.steps).await?;
+                let mut recipients = d.email_to.clone();
+                recipients.extend(d.email_cc.iter().cloned());
+                if recipients.is_empty() {
+                    let t = w.delivered(Some("aucun destinataire".into()))?;
+                    (t, None, Effects::default(), String::new())
+                } else {
+                    let (mut effects, link) =
+                        crate::service::notify::signed_document_mail(&state.cfg, &d)?;
+                    let job = crate::messaging::delivery::DeliveryJob {
+                        document_id: doc.id,
+                        siren: doc.siren.clone(),
+                        filename: doc.filename.clone(),
+                        sha256: doc.sha256.clone(),
+                        size: doc.size,
+                        recipients: recipients.clone(),
+                        link,
+                    };
+                    effects.jobs.push(parapheur_store::jobs::NewJob {
+                        kind: crate::messaging::delivery::DELIVER.into(),
+                        payload: serde_json::to_string(&job).map_err(anyhow::Error::from)?,
+                        delay_ms: 0,
+                    });
+                    let t = w.delivered(Some(recipients.join(", ")))?;
+                    (t, None, effects, String::new())
+                }
+            }
             Some(
                 StepKind::Visa
                 | StepKind::Signature
@@ -182,6 +210,7 @@ pub async fn recover(state: &AppState) {
         StepKind::Verification,
         StepKind::ServerSignature,
         StepKind::Archive,
+        StepKind::Deliver,
     ] {
         match state.db.documents_at_step(kind.as_str()).await {
             Ok(found) => ids.extend(found),

@@ -203,44 +203,82 @@ pub fn effects(
         out.jobs
             .push(mail_job(&m, vec![depositor.clone()], Vec::new())?);
     }
+    // Recipients get the signed document when it is classified, unless a deliver step of
+    // the circuit already handed it to them.
     if t.status == DocumentStatus::Classified
         && d.signs
+        && !steps.contains(&StepKind::Deliver)
         && (!d.email_to.is_empty() || !d.email_cc.is_empty())
     {
-        let (token, hash) = links::new_token();
-        let days = cfg.mail.link_ttl_days.max(1);
-        let expires_at = now_ms() + i64::try_from(days * 86_400_000).unwrap_or(i64::MAX / 2);
-        out.links.push(NewLink {
-            token_hash: hash,
-            purpose: links::DOWNLOAD.into(),
-            siren: d.siren.clone(),
-            document_ids: vec![d.id],
-            referer: None,
-            expires_at,
-        });
-        let m = Composed {
-            subject: format!("Document signé : {}", d.filename),
-            paragraphs: vec![
-                format!("Le document {} a été signé.", doc_name(d)),
-                format!(
-                    "Vous pouvez le télécharger sans compte jusqu'au {}.",
-                    human_date(expires_at)
-                ),
-            ],
-            link: Some(Link {
-                label: "Télécharger le document signé".into(),
-                url: format!("{base}/public/download/{token}"),
-            }),
-            signature: signature(&d.org),
-        };
-        let (to, cc) = if d.email_to.is_empty() {
-            (d.email_cc.clone(), Vec::new())
-        } else {
-            (d.email_to.clone(), d.email_cc.clone())
-        };
-        out.jobs.push(mail_job(&m, to, cc)?);
+        out.extend(signed_document_mail(cfg, d)?.0);
     }
     Ok(out)
+}
+
+/// The e-mail that gives the recipients (`email_to`, `email_cc`) an expiring link to download
+/// the signed document without an account, with the link it creates; and the link's URL.
+pub fn signed_document_mail(cfg: &Config, d: &MailDoc) -> Result<(Effects, String), ApiError> {
+    let base = cfg.public_url.trim_end_matches('/');
+    let mut out = Effects::default();
+    let (token, hash) = links::new_token();
+    let days = cfg.mail.link_ttl_days.max(1);
+    let expires_at = now_ms() + i64::try_from(days * 86_400_000).unwrap_or(i64::MAX / 2);
+    out.links.push(NewLink {
+        token_hash: hash,
+        purpose: links::DOWNLOAD.into(),
+        siren: d.siren.clone(),
+        document_ids: vec![d.id],
+        referer: None,
+        expires_at,
+    });
+    let url = format!("{base}/public/download/{token}");
+    let m = Composed {
+        subject: format!("Document signé : {}", d.filename),
+        paragraphs: vec![
+            format!("Le document {} a été signé.", doc_name(d)),
+            format!(
+                "Vous pouvez le télécharger sans compte jusqu'au {}.",
+                human_date(expires_at)
+            ),
+        ],
+        link: Some(Link {
+            label: "Télécharger le document signé".into(),
+            url: url.clone(),
+        }),
+        signature: signature(&d.org),
+    };
+    let (to, cc) = if d.email_to.is_empty() {
+        (d.email_cc.clone(), Vec::new())
+    } else {
+        (d.email_to.clone(), d.email_cc.clone())
+    };
+    if !to.is_empty() {
+        out.jobs.push(mail_job(&m, to, cc)?);
+    }
+    Ok((out, url))
+}
+
+/// The document as messages describe it, from its stored row.
+pub async fn mail_doc(
+    state: &AppState,
+    doc: &DocumentRow,
+    steps: &[StepKind],
+) -> Result<MailDoc, ApiError> {
+    Ok(MailDoc {
+        id: doc.id,
+        siren: doc.siren.clone(),
+        org: state
+            .db
+            .subscriber_name(&doc.siren)
+            .await?
+            .unwrap_or_default(),
+        filename: doc.filename.clone(),
+        label: doc.label.clone(),
+        depositor: None,
+        email_to: split_list(&doc.email_to),
+        email_cc: split_list(&doc.email_cc),
+        signs: signs(steps),
+    })
 }
 
 /// The messages of a transition of a stored document (looks up the depositor, the step

@@ -91,9 +91,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                 cfg.public_url = String::new();
             }
             if let Some(d) = data_dir {
+                // Every path derived from the data directory moves with it.
                 cfg.data_dir = d;
                 cfg.database_url = String::new();
                 cfg.blob_url = String::new();
+                cfg.mail.outbox_dir = String::new();
+                cfg.sms.outbox_file = String::new();
+                cfg.archive.vault_url = String::new();
+                cfg.deliver.outbox_dir = String::new();
             }
             cfg.finish().map_err(|e| format!("demo: {e}"))?;
             init_tracing(&cfg.log);

@@ -197,6 +197,13 @@ fn demo_prints_a_curl_example_that_works_as_printed() {
     let page = reqwest::blocking::get(v["url"].as_str().unwrap()).unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().unwrap().contains("Camille Exemple"));
+    // Messages land under --data-dir, not in the working directory.
+    let mail = dir.path().join("demo/outbox/mail");
+    parapheur_test_utils::browser::wait_for(
+        std::time::Duration::from_secs(10),
+        "the demo's e-mails",
+        || (std::fs::read_dir(&mail).ok()?.count() > 0).then_some(()),
+    );
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -140,6 +140,11 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("argon2: {e}"))
 }
 
+/// Checks a password against its argon2 hash (blocking: call from a blocking thread).
+pub fn check_password(hash: &str, password: &str) -> bool {
+    verify_password(hash, password)
+}
+
 fn verify_password(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash)
         .map(|h| {

@@ -123,6 +123,9 @@ pub struct TransitionWrite {
     pub effects: crate::jobs::Effects,
 }
 
+/// The columns of `DocumentRow`, for queries written elsewhere in the store.
+pub(crate) const DOC_COLS_PUB: &str = DOC_COLS;
+
 const DOC_COLS: &str = "id, siren, circuit_id, circuit_type, label, filename, blob_key, size, sha256, \
     depositor_id, status, current_step, version, acted, metadata_required, comment, email_to, \
     email_cc, agents, pictograms, created_at, purged_at";

@@ -11,6 +11,7 @@ pub mod history_cache;
 pub mod jobs;
 pub mod lifecycle;
 pub mod otp;
+pub mod portal;
 
 pub use blob::{BlobStore, LocalBlobStore};
 pub use db::{Db, Engine};

@@ -106,7 +106,19 @@ impl Browser {
     }
 
     pub fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
-        let res = self.http.get(self.url(path)).send().expect("request");
+        let cookie = self
+            .cookies
+            .lock()
+            .expect("cookies")
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut r = self.http.get(self.url(path));
+        if !cookie.is_empty() {
+            r = r.header("cookie", cookie);
+        }
+        let res = r.send().expect("request");
         let status = res.status().as_u16();
         (status, res.bytes().expect("body").to_vec())
     }

@@ -4,6 +4,7 @@ pub mod api;
 pub mod fast;
 pub mod form;
 pub mod pages;
+pub mod portal;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -21,6 +22,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/parapheur-ws/rest/v1", fast::router(state.clone()))
         .nest("/api/v1", api::router())
         .merge(pages::router())
+        .merge(portal::router())
         .route("/healthz", axum::routing::get(api::health::healthz))
         .route("/metrics", axum::routing::get(api::health::metrics))
         .fallback(|| async { ApiError::NotFound })

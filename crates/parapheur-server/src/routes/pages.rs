@@ -68,7 +68,7 @@ struct MessagePage<'a> {
 }
 
 /// Security headers of every page: no caching, no referrer, no framing, only our own styles.
-fn harden(mut r: Response, framable: bool) -> Response {
+pub(crate) fn harden(mut r: Response, framable: bool) -> Response {
     let h = r.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
@@ -90,7 +90,7 @@ fn harden(mut r: Response, framable: bool) -> Response {
     r
 }
 
-fn html(status: StatusCode, body: String) -> Response {
+pub(crate) fn html(status: StatusCode, body: String) -> Response {
     harden(
         (
             status,
@@ -102,7 +102,7 @@ fn html(status: StatusCode, body: String) -> Response {
     )
 }
 
-fn message(status: StatusCode, title: &str, kind: &str, text: &str) -> Response {
+pub(crate) fn message(status: StatusCode, title: &str, kind: &str, text: &str) -> Response {
     match (MessagePage { title, kind, text }).render() {
         Ok(b) => html(status, b),
         Err(e) => {
@@ -121,7 +121,7 @@ fn invalid_link() -> Response {
     )
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -133,14 +133,14 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// The CSRF token of the browser, or a new one to set.
-fn csrf_token(headers: &HeaderMap) -> (String, bool) {
+pub(crate) fn csrf_token(headers: &HeaderMap) -> (String, bool) {
     match cookie(headers, CSRF_COOKIE).filter(|v| links::well_formed(v)) {
         Some(v) => (v, false),
         None => (links::new_token().0, true),
     }
 }
 
-fn set_csrf(state: &AppState, mut r: Response, token: &str) -> Response {
+pub(crate) fn set_csrf(state: &AppState, mut r: Response, token: &str) -> Response {
     let secure = if state.cfg.public_url.starts_with("https://") {
         "; Secure"
     } else {
@@ -155,7 +155,7 @@ fn set_csrf(state: &AppState, mut r: Response, token: &str) -> Response {
 }
 
 /// True when the form's token matches the cookie (constant-time).
-fn csrf_ok(headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
+pub(crate) fn csrf_ok(headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
     use subtle::ConstantTimeEq;
     match (cookie(headers, CSRF_COOKIE), form.get("csrf")) {
         (Some(c), Some(f)) if links::well_formed(&c) => {
@@ -304,7 +304,7 @@ async fn otp_page(
     render_otp(&state, &token, &headers, StatusCode::OK, banner).await
 }
 
-fn csrf_refused() -> Response {
+pub(crate) fn csrf_refused() -> Response {
     message(
         StatusCode::FORBIDDEN,
         "Formulaire expiré",
@@ -453,7 +453,7 @@ struct ForgotPage<'a> {
     sent: bool,
 }
 
-fn with_csrf(
+pub(crate) fn with_csrf(
     state: &AppState,
     headers: &HeaderMap,
     render: impl FnOnce(&str) -> Response,
@@ -463,7 +463,7 @@ fn with_csrf(
     if fresh { set_csrf(state, r, &csrf) } else { r }
 }
 
-fn rendered(t: askama::Result<String>, status: StatusCode) -> Response {
+pub(crate) fn rendered(t: askama::Result<String>, status: StatusCode) -> Response {
     match t {
         Ok(b) => html(status, b),
         Err(e) => {

@@ -1,0 +1,712 @@
+//! The portal (first slice): login with a session cookie, the dashboard's bannettes, the
+//! document page with its actions and downloads, and `/parapheur/showDoc.action?documentid=`
+//! (the link client software and our e-mails give). Forms carry the double-submit CSRF token of
+//! the other pages; logins are throttled.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::routes::pages::{
+    Banner, csrf_ok, csrf_refused, csrf_token, harden, message, rendered, set_csrf,
+};
+use crate::service::{documents, human_date, links};
+use crate::state::AppState;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use parapheur_domain::{Action, DocumentId, StepKind};
+use parapheur_store::portal::{Bannette, ListFilter};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+const SESSION_COOKIE: &str = "parapheur_session";
+const SESSION_TTL_MS: i64 = 12 * 3_600_000;
+/// Wrong passwords per account before a pause.
+const MAX_FAILURES: u32 = 5;
+const LOCKOUT: Duration = Duration::from_secs(15 * 60);
+const PAGE: i64 = 20;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/parapheur", get(|| async { Redirect::to("/parapheur/") }))
+        .route("/parapheur/", get(dashboard))
+        .route("/parapheur/login", get(login_page).post(login))
+        .route("/parapheur/logout", post(logout))
+        .route("/parapheur/showDoc.action", get(show_doc))
+        .route("/parapheur/documents/{id}", get(document_page))
+        .route("/parapheur/documents/{id}/action", post(act))
+        .route("/parapheur/documents/{id}/telecharger", get(download))
+        .route("/parapheur/documents/{id}/apercu", get(preview))
+        .route("/parapheur/documents/{id}/fiche", get(fiche))
+}
+
+/// Failed logins per e-mail: (count, first failure).
+fn failures() -> &'static Mutex<HashMap<String, (u32, Instant)>> {
+    static F: OnceLock<Mutex<HashMap<String, (u32, Instant)>>> = OnceLock::new();
+    F.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn locked(email: &str) -> bool {
+    failures().lock().is_ok_and(|m| {
+        m.get(email)
+            .is_some_and(|(n, at)| *n >= MAX_FAILURES && at.elapsed() < LOCKOUT)
+    })
+}
+
+fn record_failure(email: &str) {
+    if let Ok(mut m) = failures().lock() {
+        let e = m.entry(email.to_owned()).or_insert((0, Instant::now()));
+        if e.1.elapsed() >= LOCKOUT {
+            *e = (0, Instant::now());
+        }
+        e.0 += 1;
+    }
+}
+
+/// The signed-in user of the request.
+async fn session(state: &AppState, headers: &HeaderMap) -> Option<(Caller, String)> {
+    let token = crate::routes::pages::cookie(headers, SESSION_COOKIE)?;
+    if !links::well_formed(&token) {
+        return None;
+    }
+    let hash = links::hash(&token);
+    let user_id = state.db.session_user(&hash).await.ok()??;
+    let user = state.db.user_by_id(user_id).await.ok()??;
+    let memberships = state
+        .db
+        .memberships(user.id)
+        .await
+        .ok()?
+        .into_iter()
+        .map(|m| (m.siren, m.is_admin != 0))
+        .collect();
+    Some((
+        Caller {
+            user_id: user.id,
+            email: user.email.clone(),
+            full_name: user.full_name(),
+            memberships,
+        },
+        hash,
+    ))
+}
+
+fn to_login(next: &str) -> Response {
+    let enc: String = next
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"/-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    harden(
+        Redirect::to(&format!("/parapheur/login?next={enc}")).into_response(),
+        false,
+    )
+}
+
+#[derive(Template)]
+#[template(path = "portal/login.html")]
+struct LoginPage<'a> {
+    csrf: &'a str,
+    next: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+}
+
+/// Only local paths are followed after login.
+fn safe_next(next: Option<&String>) -> String {
+    next.filter(|n| n.starts_with("/parapheur/") && !n.starts_with("//"))
+        .cloned()
+        .unwrap_or_else(|| "/parapheur/".into())
+}
+
+async fn login_page(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let next = safe_next(q.get("next"));
+    crate::routes::pages::with_csrf(&state, &headers, |csrf| {
+        rendered(
+            LoginPage {
+                csrf,
+                next: &next,
+                email: "",
+                error: None,
+            }
+            .render(),
+            StatusCode::OK,
+        )
+    })
+}
+
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !csrf_ok(&headers, &form) {
+        return csrf_refused();
+    }
+    let email = form
+        .get("email")
+        .map(|e| e.trim().to_lowercase())
+        .unwrap_or_default();
+    let password = form.get("password").cloned().unwrap_or_default();
+    let next = safe_next(form.get("next"));
+    let refuse = |status: StatusCode, error: &str| {
+        crate::routes::pages::with_csrf(&state, &headers, |csrf| {
+            rendered(
+                LoginPage {
+                    csrf,
+                    next: &next,
+                    email: &email,
+                    error: Some(error),
+                }
+                .render(),
+                status,
+            )
+        })
+    };
+    if locked(&email) {
+        return refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Trop de tentatives : réessayez dans un quart d'heure.",
+        );
+    }
+    let user = match state.db.user_by_email(&email).await {
+        Ok(Some(u)) if u.auth_type == "BASIC" => Some(u),
+        _ => None,
+    };
+    let ok = match user.as_ref().and_then(|u| u.password_hash.clone()) {
+        Some(hash) => {
+            tokio::task::spawn_blocking(move || crate::auth::check_password(&hash, &password))
+                .await
+                .unwrap_or(false)
+        }
+        None => false,
+    };
+    let Some(user) = user.filter(|_| ok) else {
+        record_failure(&email);
+        tracing::info!(user.email = %email, "portal login failed");
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "Adresse e-mail ou mot de passe incorrect.",
+        );
+    };
+    if let Ok(mut m) = failures().lock() {
+        m.remove(&email);
+    }
+    let (token, hash) = links::new_token();
+    if let Err(e) = state
+        .db
+        .create_session(&hash, user.id, SESSION_TTL_MS)
+        .await
+    {
+        tracing::error!(error = %e, "cannot create a session");
+        return message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Erreur",
+            "error",
+            "Une erreur interne est survenue.",
+        );
+    }
+    let secure = if state.cfg.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let mut r = harden(Redirect::to(&next).into_response(), false);
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/parapheur; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        SESSION_TTL_MS / 1000
+    )) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !csrf_ok(&headers, &form) {
+        return csrf_refused();
+    }
+    if let Some((_, hash)) = session(&state, &headers).await {
+        let _ = state.db.delete_session(&hash).await;
+    }
+    let mut r = harden(Redirect::to("/parapheur/login").into_response(), false);
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "parapheur_session=; Path=/parapheur; HttpOnly; SameSite=Lax; Max-Age=0",
+        ),
+    );
+    r
+}
+
+async fn show_doc(Query(q): Query<HashMap<String, String>>) -> Response {
+    match q.get("documentid").and_then(|v| DocumentId::parse(v).ok()) {
+        Some(id) => Redirect::to(&format!("/parapheur/documents/{}", id.get())).into_response(),
+        None => message(
+            StatusCode::NOT_FOUND,
+            "Document introuvable",
+            "error",
+            "Le document demandé n'existe pas.",
+        ),
+    }
+}
+
+struct BannetteView {
+    slug: &'static str,
+    label: &'static str,
+    count: i64,
+    current: bool,
+}
+
+struct Row {
+    id: i64,
+    filename: String,
+    label: String,
+    circuit: String,
+    state: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "portal/dashboard.html")]
+struct Dashboard<'a> {
+    user_name: &'a str,
+    csrf: &'a str,
+    bannettes: Vec<BannetteView>,
+    current: &'a str,
+    current_label: &'a str,
+    rows: Vec<Row>,
+    total: i64,
+    q: &'a str,
+    circuit: &'a str,
+    label: &'a str,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+fn state_fr(status: &str) -> &'static str {
+    match status {
+        "awaiting_metadata" => "En attente des métadonnées",
+        "in_progress" => "En cours",
+        "visa_disapproved" => "Visa désapprouvé",
+        "refused" => "Refusé",
+        "signature_rejected" => "Signature rejetée",
+        "classified" => "Terminé",
+        _ => "Inconnu",
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "portal page failed");
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Erreur",
+        "error",
+        "Une erreur interne est survenue.",
+    )
+}
+
+async fn dashboard(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some((caller, _)) = session(&state, &headers).await else {
+        return to_login("/parapheur/");
+    };
+    let current = q
+        .get("bannette")
+        .and_then(|s| Bannette::from_slug(s))
+        .unwrap_or(Bannette::ToApprove);
+    let text = |k: &str| {
+        q.get(k)
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
+    let filter = ListFilter {
+        circuit: text("circuit"),
+        label: text("label"),
+        name: text("q"),
+    };
+    let page: i64 = q
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let counts = match state.db.bannette_counts(caller.user_id).await {
+        Ok(c) => c,
+        Err(e) => return internal(e),
+    };
+    let (docs, total) = match state
+        .db
+        .bannette(caller.user_id, current, &filter, (page - 1) * PAGE, PAGE)
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return internal(e),
+    };
+    let link = |p: i64| {
+        let mut s = format!("/parapheur/?bannette={}&page={p}", current.slug());
+        for (k, v) in [
+            ("q", &filter.name),
+            ("circuit", &filter.circuit),
+            ("label", &filter.label),
+        ] {
+            if let Some(v) = v {
+                let enc: String = v
+                    .bytes()
+                    .map(|b| {
+                        if b.is_ascii_alphanumeric() {
+                            (b as char).to_string()
+                        } else {
+                            format!("%{b:02X}")
+                        }
+                    })
+                    .collect();
+                s.push_str(&format!("&{k}={enc}"));
+            }
+        }
+        s
+    };
+    let (csrf, fresh) = csrf_token(&headers);
+    let view = Dashboard {
+        user_name: &caller.full_name,
+        csrf: &csrf,
+        bannettes: counts
+            .into_iter()
+            .map(|(b, count)| BannetteView {
+                slug: b.slug(),
+                label: b.label(),
+                count,
+                current: b == current,
+            })
+            .collect(),
+        current: current.slug(),
+        current_label: current.label(),
+        rows: docs
+            .into_iter()
+            .map(|d| Row {
+                id: d.id,
+                filename: d.filename,
+                label: d.label,
+                circuit: d.circuit_id.unwrap_or_else(|| "à la demande".into()),
+                state: state_fr(&d.status),
+            })
+            .collect(),
+        total,
+        q: filter.name.as_deref().unwrap_or_default(),
+        circuit: filter.circuit.as_deref().unwrap_or_default(),
+        label: filter.label.as_deref().unwrap_or_default(),
+        prev: (page > 1).then(|| link(page - 1)),
+        next: (page * PAGE < total).then(|| link(page + 1)),
+    };
+    let r = rendered(view.render(), StatusCode::OK);
+    if fresh { set_csrf(&state, r, &csrf) } else { r }
+}
+
+struct StepView {
+    label: &'static str,
+    members: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal/document.html")]
+struct DocumentPage<'a> {
+    user_name: &'a str,
+    csrf: &'a str,
+    d: &'a parapheur_store::documents::DocumentRow,
+    circuit: String,
+    state: &'static str,
+    pdf: bool,
+    steps: Vec<StepView>,
+    actions: Vec<(&'static str, &'static str, bool)>,
+    annexes: Vec<String>,
+    comments: Vec<String>,
+    history: Vec<(String, String, String, String)>,
+    message: Option<Banner>,
+}
+
+async fn render_document(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    id: DocumentId,
+    status: StatusCode,
+    banner: Option<Banner>,
+) -> Response {
+    let doc = match documents::load(state, caller, id).await {
+        Ok(d) => d,
+        Err(_) => {
+            return message(
+                StatusCode::NOT_FOUND,
+                "Document introuvable",
+                "error",
+                "Le document demandé n'existe pas ou ne vous est pas accessible.",
+            );
+        }
+    };
+    let run = async {
+        let w = documents::workflow(state, &doc).await?;
+        let members = state.db.document_step_members(doc.id).await?;
+        let current = w.current_kind().map(|_| w.current_step);
+        let steps = w
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, k)| StepView {
+                label: k.label_fr(),
+                members: members
+                    .iter()
+                    .filter(|(idx, _, _)| usize::try_from(*idx).ok() == Some(i))
+                    .map(|(_, name, _)| name.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                current: current == Some(i),
+            })
+            .collect();
+        let is_member = state
+            .db
+            .is_step_member(doc.id, doc.current_step, caller.user_id)
+            .await?;
+        let actions = match (w.current_kind(), is_member) {
+            (Some(StepKind::Visa), true) => {
+                vec![("visa", "Viser", false), ("reject", "Rejeter", true)]
+            }
+            (Some(StepKind::Signature), true) => {
+                vec![("sign", "Signer", false), ("refuse", "Refuser", true)]
+            }
+            _ => Vec::new(),
+        };
+        let annexes = state
+            .db
+            .annexes(doc.id)
+            .await?
+            .into_iter()
+            .map(|a| a.filename)
+            .collect();
+        let comments = state
+            .db
+            .comments(doc.id)
+            .await?
+            .into_iter()
+            .map(|c| format!("{} — {} : {}", human_date(c.at_ms), c.author, c.text))
+            .collect();
+        let history = state
+            .db
+            .history(doc.id)
+            .await?
+            .into_iter()
+            .map(|h| {
+                (
+                    human_date(h.at_ms),
+                    h.user_fullname,
+                    h.state_name,
+                    h.comment.unwrap_or_default(),
+                )
+            })
+            .collect();
+        Ok::<_, ApiError>((steps, actions, annexes, comments, history))
+    };
+    let (steps, actions, annexes, comments, history) = match run.await {
+        Ok(v) => v,
+        Err(e) => return internal(e),
+    };
+    let (csrf, fresh) = csrf_token(headers);
+    let page = DocumentPage {
+        user_name: &caller.full_name,
+        csrf: &csrf,
+        circuit: doc
+            .circuit_id
+            .clone()
+            .unwrap_or_else(|| "à la demande".into()),
+        state: state_fr(&doc.status),
+        pdf: doc.filename.to_ascii_lowercase().ends_with(".pdf") && doc.purged_at.is_none(),
+        d: &doc,
+        steps,
+        actions,
+        annexes,
+        comments,
+        history,
+        message: banner,
+    };
+    let r = rendered(page.render(), status);
+    if fresh { set_csrf(state, r, &csrf) } else { r }
+}
+
+async fn document_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some((caller, _)) = session(&state, &headers).await else {
+        return to_login(&format!("/parapheur/documents/{id}"));
+    };
+    let Ok(id) = DocumentId::parse(&id) else {
+        return message(
+            StatusCode::NOT_FOUND,
+            "Document introuvable",
+            "error",
+            "Le document demandé n'existe pas.",
+        );
+    };
+    let banner = q.contains_key("fait").then(|| Banner {
+        kind: "success",
+        text: "Action enregistrée.".into(),
+    });
+    render_document(&state, &caller, &headers, id, StatusCode::OK, banner).await
+}
+
+async fn act(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !csrf_ok(&headers, &form) {
+        return csrf_refused();
+    }
+    let Some((caller, _)) = session(&state, &headers).await else {
+        return to_login(&format!("/parapheur/documents/{id}"));
+    };
+    let Ok(id) = DocumentId::parse(&id) else {
+        return message(
+            StatusCode::NOT_FOUND,
+            "Document introuvable",
+            "error",
+            "Le document demandé n'existe pas.",
+        );
+    };
+    let action = match form.get("action").map(String::as_str) {
+        Some("visa") => Action::Visa,
+        Some("reject") => Action::Reject,
+        Some("sign") => Action::Sign,
+        Some("refuse") => Action::Refuse,
+        _ => {
+            let b = Banner {
+                kind: "error",
+                text: "Action inconnue.".into(),
+            };
+            return render_document(
+                &state,
+                &caller,
+                &headers,
+                id,
+                StatusCode::BAD_REQUEST,
+                Some(b),
+            )
+            .await;
+        }
+    };
+    let comment = form
+        .get("comment")
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty());
+    match documents::act(&state, &caller, id, action, comment).await {
+        Ok(()) => harden(
+            Redirect::to(&format!("/parapheur/documents/{}?fait=1", id.get())).into_response(),
+            false,
+        ),
+        Err(e) => {
+            let b = Banner {
+                kind: "error",
+                text: e.user_message().into(),
+            };
+            render_document(&state, &caller, &headers, id, e.status(), Some(b)).await
+        }
+    }
+}
+
+async fn file_response(state: &AppState, headers: &HeaderMap, id: &str, kind: &str) -> Response {
+    let Some((caller, _)) = session(state, headers).await else {
+        return to_login(&format!("/parapheur/documents/{id}"));
+    };
+    let Ok(id) = DocumentId::parse(id) else {
+        return message(
+            StatusCode::NOT_FOUND,
+            "Document introuvable",
+            "error",
+            "Le document demandé n'existe pas.",
+        );
+    };
+    let doc = match documents::load(state, &caller, id).await {
+        Ok(d) => d,
+        Err(_) => {
+            return message(
+                StatusCode::NOT_FOUND,
+                "Document introuvable",
+                "error",
+                "Le document demandé n'existe pas ou ne vous est pas accessible.",
+            );
+        }
+    };
+    let r = match kind {
+        "fiche" => crate::service::fdc::build(state, &doc).await.map(|pdf| {
+            crate::routes::fast::download::attachment(
+                &format!("fiche-de-circulation-{}.pdf", doc.id),
+                pdf,
+            )
+        }),
+        _ if doc.purged_at.is_some() => Err(ApiError::ContentPurged),
+        _ => crate::routes::fast::download::package(state, &doc, false, false).await,
+    };
+    match r {
+        Ok(mut r) => {
+            if kind == "apercu" {
+                let v = r
+                    .headers()
+                    .get(header::CONTENT_DISPOSITION)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .replacen("attachment", "inline", 1);
+                if let Ok(v) = HeaderValue::from_str(&v) {
+                    r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+                }
+            }
+            harden(r, kind == "apercu")
+        }
+        Err(e) => message(
+            e.status(),
+            "Téléchargement impossible",
+            "error",
+            e.user_message(),
+        ),
+    }
+}
+
+async fn download(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    file_response(&state, &headers, &id, "document").await
+}
+async fn preview(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    file_response(&state, &headers, &id, "apercu").await
+}
+async fn fiche(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    file_response(&state, &headers, &id, "fiche").await
+}

@@ -1,0 +1,202 @@
+//! The portal's first slice driven over HTTP as a browser would (cookies, CSRF tokens,
+//! redirects): login (and a wrong password, and throttling), the dashboard's bannettes, the
+//! document page, approve as one user, sign as another, download; a rejection needs a reason;
+//! forms without the CSRF token are refused; showDoc.action links open the document.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use parapheur_test_utils::browser::{Browser, Page};
+use parapheur_test_utils::{Client, SIREN_A, TestApp, pdf};
+
+const BIN: &str = env!("CARGO_BIN_EXE_parapheur");
+
+fn login(app: &TestApp, email: &str, password: &str) -> (Browser, Page) {
+    let b = Browser::new(&app.base);
+    let p = b.get("/parapheur/login");
+    assert_eq!(p.status, 200);
+    let r = b.post_form(
+        "/parapheur/login",
+        &[
+            ("csrf", &p.csrf()),
+            ("email", email),
+            ("password", password),
+            ("next", "/parapheur/"),
+        ],
+    );
+    (b, r)
+}
+
+fn signed_in(app: &TestApp, email: &str) -> Browser {
+    let password = format!("password-{}", email.split('@').next().unwrap());
+    let (b, r) = login(app, email, &password);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let cookie = r.headers["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    b
+}
+
+fn act(b: &Browser, id: i64, action: &str, comment: &str) -> Page {
+    let page = b.get(&format!("/parapheur/documents/{id}"));
+    b.post_form(
+        &format!("/parapheur/documents/{id}/action"),
+        &[
+            ("csrf", &page.csrf()),
+            ("action", action),
+            ("comment", comment),
+        ],
+    )
+}
+
+#[test]
+fn approve_sign_and_download_through_the_portal() {
+    let app = TestApp::start(BIN, "");
+    let c = app.as_user("depot@a.fr");
+    let id = c
+        .upload(
+            SIREN_A,
+            "VVS",
+            "budget.pdf",
+            pdf::small("budget"),
+            "Finances",
+        )
+        .id();
+
+    // Not signed in: the dashboard and showDoc send to the login page.
+    let anon = Browser::new(&app.base);
+    let r = anon.get("/parapheur/");
+    assert_eq!(r.status, 303);
+    assert!(r.location.unwrap().starts_with("/parapheur/login"));
+    let r = anon.get(&format!("/parapheur/showDoc.action?documentid={id}"));
+    assert_eq!(
+        r.location.as_deref(),
+        Some(format!("/parapheur/documents/{id}").as_str())
+    );
+
+    let v1 = signed_in(&app, "v1@a.fr");
+    let dash = v1.get("/parapheur/");
+    assert_eq!(dash.status, 200);
+    assert!(dash.body.contains("lang=\"fr\"") && dash.body.contains("Tableau de bord"));
+    assert!(
+        dash.body.contains("À viser <span class=\"count\">1</span>"),
+        "{}",
+        dash.body
+    );
+    assert!(dash.body.contains("budget.pdf"));
+    // Filters: by name, by circuit.
+    assert!(
+        !v1.get("/parapheur/?bannette=a-viser&q=autre")
+            .body
+            .contains("budget.pdf")
+    );
+    assert!(
+        v1.get("/parapheur/?bannette=a-viser&circuit=VVS")
+            .body
+            .contains("budget.pdf")
+    );
+
+    let page = v1.get(&format!("/parapheur/documents/{id}"));
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("(étape en cours)") && page.body.contains("Viser"));
+    assert!(page.body.contains("Envoyé pour visa"));
+    let r = act(&v1, id, "visa", "");
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(
+        v1.get(&r.location.unwrap())
+            .body
+            .contains("Action enregistrée")
+    );
+
+    let v2 = signed_in(&app, "v2@a.fr");
+    assert_eq!(act(&v2, id, "visa", "").status, 303);
+    let s1 = signed_in(&app, "s1@a.fr");
+    assert!(
+        s1.get("/parapheur/?bannette=a-signer")
+            .body
+            .contains("budget.pdf")
+    );
+    assert!(
+        s1.get(&format!("/parapheur/documents/{id}"))
+            .body
+            .contains("Signer")
+    );
+    let r = act(&s1, id, "sign", "Bon pour accord");
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(c.states(id).last().unwrap(), "Classé");
+
+    let (status, bytes) = s1.get_bytes(&format!("/parapheur/documents/{id}/telecharger"));
+    assert_eq!(status, 200);
+    let ca = Client::new(&app.base, None).get("/api/v1/pki/ca.pem").body;
+    assert_eq!(parapheur_test_utils::pyhanko_valid(&bytes, &ca).0, 1);
+    let (status, fdc) = s1.get_bytes(&format!("/parapheur/documents/{id}/fiche"));
+    assert_eq!(status, 200);
+    assert!(fdc.starts_with(b"%PDF-"));
+    assert!(
+        s1.get("/parapheur/?bannette=termines")
+            .body
+            .contains("budget.pdf")
+    );
+    // Another subscriber's user sees nothing of it.
+    let (b, r) = login(&app, "depot@b.fr", "password-depot-b");
+    assert_eq!(r.status, 303);
+    assert_eq!(b.get(&format!("/parapheur/documents/{id}")).status, 404);
+    assert_eq!(
+        b.get_bytes(&format!("/parapheur/documents/{id}/telecharger"))
+            .0,
+        404
+    );
+}
+
+#[test]
+fn rejection_needs_a_reason_and_forms_need_their_token() {
+    let app = TestApp::start(BIN, "");
+    let c = app.as_user("depot@a.fr");
+    let id = c.upload(SIREN_A, "VV", "r.pdf", pdf::small("r"), "").id();
+    let v1 = signed_in(&app, "v1@a.fr");
+    let r = act(&v1, id, "reject", "  ");
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("Un motif est obligatoire"), "{}", r.body);
+    // A POST without the token (a cross-site form) is refused and changes nothing.
+    let r = v1.post_form(
+        &format!("/parapheur/documents/{id}/action"),
+        &[("action", "visa")],
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(c.states(id).len(), 2);
+    let r = act(&v1, id, "reject", "Montant erroné");
+    assert_eq!(r.status, 303);
+    assert_eq!(c.states(id).last().unwrap(), "Visa désapprouvé");
+    assert!(
+        v1.get("/parapheur/?bannette=refuses")
+            .body
+            .contains("r.pdf")
+    );
+    // Logout ends the session.
+    let p = v1.get("/parapheur/");
+    let r = v1.post_form("/parapheur/logout", &[("csrf", &p.csrf())]);
+    assert_eq!(r.status, 303);
+    assert_eq!(v1.get("/parapheur/").status, 303);
+}
+
+#[test]
+fn a_wrong_password_is_refused_and_repeated_failures_are_throttled() {
+    let app = TestApp::start(BIN, "");
+    let (_, r) = login(&app, "v1@a.fr", "wrong");
+    assert_eq!(r.status, 401);
+    assert!(r.body.contains("mot de passe incorrect"));
+    for _ in 0..4 {
+        login(&app, "v2@a.fr", "wrong");
+    }
+    let (_, r) = login(&app, "v2@a.fr", "password-v2");
+    assert_eq!(r.status, 303, "four failures do not lock");
+    for _ in 0..5 {
+        login(&app, "s1@a.fr", "wrong");
+    }
+    let (_, r) = login(&app, "s1@a.fr", "password-s1");
+    assert_eq!(
+        r.status, 429,
+        "locked after five failures, even with the right password"
+    );
+    assert!(r.body.contains("Trop de tentatives"));
+}

@@ -1,0 +1,197 @@
+//! What the portal needs: sessions, and the documents of a user's bannettes.
+
+use crate::documents::DOC_COLS_PUB as DOC_COLS;
+use crate::documents::DocumentRow;
+use crate::{Db, StoreError, now_ms};
+
+/// The bannettes of the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bannette {
+    /// Waiting at a visa step the user is a member of.
+    ToApprove,
+    /// Waiting at a signature step the user is a member of.
+    ToSign,
+    /// Deposited by the user.
+    MyDeposits,
+    /// In progress, in a subscriber of the user.
+    InProgress,
+    /// Classified.
+    Done,
+    /// Visa disapproved, refused or signature rejected.
+    Refused,
+}
+
+impl Bannette {
+    pub const ALL: [Bannette; 6] = [
+        Self::ToApprove,
+        Self::ToSign,
+        Self::MyDeposits,
+        Self::InProgress,
+        Self::Done,
+        Self::Refused,
+    ];
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::ToApprove => "a-viser",
+            Self::ToSign => "a-signer",
+            Self::MyDeposits => "mes-depots",
+            Self::InProgress => "en-cours",
+            Self::Done => "termines",
+            Self::Refused => "refuses",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ToApprove => "À viser",
+            Self::ToSign => "À signer",
+            Self::MyDeposits => "Mes dépôts",
+            Self::InProgress => "En cours",
+            Self::Done => "Terminés",
+            Self::Refused => "Refusés",
+        }
+    }
+    pub fn from_slug(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.slug() == s)
+    }
+    /// The SQL condition (on `d`, with `$1` the user id) selecting the bannette.
+    fn condition(self) -> &'static str {
+        match self {
+            Self::ToApprove => {
+                "d.status = 'in_progress' AND EXISTS (SELECT 1 FROM document_steps s \
+                 JOIN document_step_members m ON m.document_id = s.document_id AND m.idx = s.idx \
+                 WHERE s.document_id = d.id AND s.idx = d.current_step AND s.kind = 'visa' AND m.user_id = $1)"
+            }
+            Self::ToSign => {
+                "d.status = 'in_progress' AND EXISTS (SELECT 1 FROM document_steps s \
+                 JOIN document_step_members m ON m.document_id = s.document_id AND m.idx = s.idx \
+                 WHERE s.document_id = d.id AND s.idx = d.current_step AND s.kind = 'signature' AND m.user_id = $1)"
+            }
+            Self::MyDeposits => "d.depositor_id = $1",
+            Self::InProgress => {
+                "d.status IN ('in_progress', 'awaiting_metadata') AND d.siren IN \
+                 (SELECT siren FROM memberships WHERE user_id = $1)"
+            }
+            Self::Done => {
+                "d.status = 'classified' AND d.siren IN (SELECT siren FROM memberships WHERE user_id = $1)"
+            }
+            Self::Refused => {
+                "d.status IN ('visa_disapproved', 'refused', 'signature_rejected') AND d.siren IN \
+                 (SELECT siren FROM memberships WHERE user_id = $1)"
+            }
+        }
+    }
+}
+
+/// Filters of a bannette list.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub circuit: Option<String>,
+    pub label: Option<String>,
+    /// A part of the file name (case-insensitive).
+    pub name: Option<String>,
+}
+
+impl Db {
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        ttl_ms: i64,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.write)
+            .await?;
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(now)
+            .bind(now + ttl_ms)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// The user of a live session.
+    pub async fn session_user(&self, token_hash: &str) -> Result<Option<i64>, StoreError> {
+        let r: Option<(i64,)> = sqlx::query_as(
+            "SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now_ms())
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(r.map(|r| r.0))
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// How many documents each bannette holds for a user.
+    pub async fn bannette_counts(&self, user_id: i64) -> Result<Vec<(Bannette, i64)>, StoreError> {
+        let mut out = Vec::with_capacity(6);
+        for b in Bannette::ALL {
+            let (n,): (i64,) = sqlx::query_as(&format!(
+                "SELECT COUNT(*) FROM documents d WHERE {}",
+                b.condition()
+            ))
+            .bind(user_id)
+            .fetch_one(&self.read)
+            .await?;
+            out.push((b, n));
+        }
+        Ok(out)
+    }
+
+    /// A page of a bannette, newest first, with the total.
+    pub async fn bannette(
+        &self,
+        user_id: i64,
+        b: Bannette,
+        f: &ListFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<DocumentRow>, i64), StoreError> {
+        let mut cond = b.condition().to_owned();
+        let mut binds: Vec<String> = Vec::new();
+        if let Some(c) = &f.circuit {
+            binds.push(c.clone());
+            cond.push_str(&format!(" AND d.circuit_id = ${}", binds.len() + 1));
+        }
+        if let Some(l) = &f.label {
+            binds.push(l.clone());
+            cond.push_str(&format!(" AND d.label = ${}", binds.len() + 1));
+        }
+        if let Some(n) = &f.name {
+            binds.push(format!("%{}%", n.to_lowercase().replace(['%', '_'], "")));
+            cond.push_str(&format!(" AND LOWER(d.filename) LIKE ${}", binds.len() + 1));
+        }
+        let count_sql = format!("SELECT COUNT(*) FROM documents d WHERE {cond}");
+        let mut q = sqlx::query_as::<_, (i64,)>(&count_sql).bind(user_id);
+        for v in &binds {
+            q = q.bind(v);
+        }
+        let (total,) = q.fetch_one(&self.read).await?;
+        let cols = DOC_COLS
+            .split(',')
+            .map(|c| format!("d.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols} FROM documents d WHERE {cond} ORDER BY d.id DESC LIMIT {limit} OFFSET {offset}",
+            limit = limit.clamp(1, 200),
+            offset = offset.max(0)
+        );
+        let mut q = sqlx::query_as::<_, DocumentRow>(&sql).bind(user_id);
+        for v in &binds {
+            q = q.bind(v);
+        }
+        Ok((q.fetch_all(&self.read).await?, total))
+    }
+}

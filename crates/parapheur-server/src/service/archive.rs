@@ -15,8 +15,54 @@ use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// An electronic vault: receives a document's package once.
+pub trait Vault: Send + Sync {
+    /// Deposits the package of `doc` (or finds its earlier deposit) and says where it is.
+    fn deposit(
+        &self,
+        doc: &DocumentRow,
+        org: &str,
+        items: Vec<Item>,
+    ) -> Result<ArchiveRecord, ApiError>;
+    /// The earlier deposit of a document, if any.
+    fn find(&self, doc: &DocumentRow) -> Option<ArchiveRecord>;
+}
+
+/// The write-once directory vault (`file://DIR`), with a JSON manifest and optionally the
+/// SEDA 2.1 message.
+pub struct DirectoryVault {
+    pub root: PathBuf,
+    pub seda: bool,
+}
+
+impl DirectoryVault {
+    fn dir(&self, doc: &DocumentRow) -> PathBuf {
+        self.root.join(safe(&doc.siren)).join(doc.id.to_string())
+    }
+}
+
+impl Vault for DirectoryVault {
+    fn deposit(
+        &self,
+        doc: &DocumentRow,
+        org: &str,
+        items: Vec<Item>,
+    ) -> Result<ArchiveRecord, ApiError> {
+        write_package(&self.dir(doc), doc, org, items, self.seda)
+    }
+    fn find(&self, doc: &DocumentRow) -> Option<ArchiveRecord> {
+        let dir = self.dir(doc);
+        std::fs::read(dir.join("manifest.json"))
+            .ok()
+            .map(|m| ArchiveRecord {
+                location: dir.display().to_string(),
+                manifest_sha256: hex::encode(Sha256::digest(&m)),
+            })
+    }
+}
+
 /// A file of the package: its path in the directory and its bytes.
-struct Item {
+pub struct Item {
     path: String,
     bytes: Vec<u8>,
     mime: &'static str,
@@ -50,22 +96,24 @@ fn safe(name: &str) -> String {
     s.trim_start_matches('.').to_owned()
 }
 
-fn vault_dir(state: &AppState) -> Result<PathBuf, ApiError> {
+/// The vault of `[archive]` (`file://` URLs; other schemes are refused at start-up).
+fn vault(state: &AppState) -> Result<DirectoryVault, ApiError> {
     let url = &state.cfg.archive.vault_url;
-    url.strip_prefix("file://")
+    let root = url
+        .strip_prefix("file://")
         .map(PathBuf::from)
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unsupported vault URL {url:?}")))
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unsupported vault URL {url:?}")))?;
+    Ok(DirectoryVault {
+        root,
+        seda: state.cfg.archive.format == "seda",
+    })
 }
 
 /// Deposits the document into the vault (or finds its earlier deposit).
 pub async fn deposit(state: &AppState, doc: &DocumentRow) -> Result<ArchiveRecord, ApiError> {
-    let dir = vault_dir(state)?;
-    let final_dir = dir.join(safe(&doc.siren)).join(doc.id.to_string());
-    if let Ok(m) = std::fs::read(final_dir.join("manifest.json")) {
-        return Ok(ArchiveRecord {
-            location: final_dir.display().to_string(),
-            manifest_sha256: hex::encode(Sha256::digest(&m)),
-        });
+    let vault = vault(state)?;
+    if let Some(found) = vault.find(doc) {
+        return Ok(found);
     }
     let get = |key: String| {
         let blobs = state.blobs.clone();
@@ -124,9 +172,8 @@ pub async fn deposit(state: &AppState, doc: &DocumentRow) -> Result<ArchiveRecor
         .subscriber_name(&doc.siren)
         .await?
         .unwrap_or_default();
-    let seda = state.cfg.archive.format == "seda";
     let doc = doc.clone();
-    tokio::task::spawn_blocking(move || write_package(&final_dir, &doc, &org, items, seda))
+    tokio::task::spawn_blocking(move || vault.deposit(&doc, &org, items))
         .await
         .map_err(anyhow::Error::from)?
 }

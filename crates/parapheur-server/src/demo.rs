@@ -143,7 +143,7 @@ pub async fn prepare(
         r#"parapheur demo: subscriber {SIREN} "Commune de Démonstration"
   FAST REST API : {base}/
   native API    : {public}/api/v1/tasks
-  portal        : not built yet (issue "The portal")
+  portal        : {public}/parapheur/ (log in with an account below)
   data          : {data}
 
 Accounts (HTTP Basic, e-mail:password):

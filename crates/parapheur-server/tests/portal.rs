@@ -200,3 +200,92 @@ fn a_wrong_password_is_refused_and_repeated_failures_are_throttled() {
     );
     assert!(r.body.contains("Trop de tentatives"));
 }
+
+#[test]
+fn deposit_through_the_form_and_sign_three_documents_in_one_action() {
+    let app = TestApp::start(BIN, "");
+    let depot = signed_in(&app, "depot@a.fr");
+    let form = depot.get("/parapheur/deposer");
+    assert_eq!(form.status, 200);
+    assert!(
+        form.body.contains("value=\"200000001/VVS\""),
+        "{}",
+        form.body
+    );
+    assert!(
+        !form.body.contains("200000001/RESTRICTED"),
+        "not an allowed depositor"
+    );
+    let r = depot.post_multipart(
+        "/parapheur/deposer",
+        &[
+            ("csrf", &form.csrf()),
+            ("circuit", "200000001/VVS"),
+            ("label", "Conseil"),
+            ("comment", ""),
+        ],
+        vec![
+            ("doc", "arrete.pdf", pdf::small("arrêté")),
+            ("annexes", "plan.txt", b"plan".to_vec()),
+            ("annexes", "", Vec::new()),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = depot.get(&r.location.unwrap());
+    assert!(
+        page.body.contains("arrete.pdf") && page.body.contains("plan.txt"),
+        "{}",
+        page.body
+    );
+    // Bad input comes back on the form with a French message, nothing stored.
+    let blobs = app.blob_count();
+    let form = depot.get("/parapheur/deposer");
+    let r = depot.post_multipart(
+        "/parapheur/deposer",
+        &[
+            ("csrf", &form.csrf()),
+            ("circuit", "200000001/VVS"),
+            ("label", "x"),
+        ],
+        vec![("doc", "faux.pdf", b"not a pdf".to_vec())],
+    );
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("Le fichier est vide, illisible"),
+        "{}",
+        r.body
+    );
+    assert_eq!(app.blob_count(), blobs);
+    // Without the token: refused.
+    let r = depot.post_multipart(
+        "/parapheur/deposer",
+        &[("circuit", "200000001/VVS")],
+        vec![("doc", "a.pdf", pdf::small("a"))],
+    );
+    assert_eq!(r.status, 403);
+
+    let c = app.as_user("depot@a.fr");
+    let ids: Vec<i64> = (0..3)
+        .map(|i| {
+            c.upload(SIREN_A, "S", &format!("lot-{i}.pdf"), pdf::small("lot"), "")
+                .id()
+        })
+        .collect();
+    let s1 = signed_in(&app, "s1@a.fr");
+    let list = s1.get("/parapheur/?bannette=a-signer");
+    assert!(list.body.contains("Signer la sélection"));
+    let csrf = list.csrf();
+    let mut fields = vec![("csrf", csrf.as_str())];
+    let id_strings: Vec<String> = ids.iter().map(i64::to_string).collect();
+    fields.extend(id_strings.iter().map(|s| ("id", s.as_str())));
+    let r = s1.post_form("/parapheur/signer-lot", &fields);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("3 document(s) signé(s) sur 3"),
+        "{}",
+        r.body
+    );
+    for id in ids {
+        assert_eq!(c.states(id).last().unwrap(), "Classé");
+    }
+}

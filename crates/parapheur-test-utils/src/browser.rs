@@ -126,6 +126,26 @@ impl Browser {
     pub fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         self.send(self.http.post(self.url(path)).form(fields))
     }
+
+    /// A `multipart/form-data` form: text fields, then files `(field, file name, bytes)`.
+    pub fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: Vec<(&str, &str, Vec<u8>)>,
+    ) -> Page {
+        let mut form = reqwest::blocking::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        for (k, name, bytes) in files {
+            form = form.part(
+                k.to_string(),
+                reqwest::blocking::multipart::Part::bytes(bytes).file_name(name.to_string()),
+            );
+        }
+        self.send(self.http.post(self.url(path)).multipart(form))
+    }
 }
 
 /// A free TCP port on 127.0.0.1.

@@ -41,6 +41,8 @@ pub fn router() -> Router<AppState> {
         .route("/parapheur/documents/{id}/telecharger", get(download))
         .route("/parapheur/documents/{id}/apercu", get(preview))
         .route("/parapheur/documents/{id}/fiche", get(fiche))
+        .route("/parapheur/deposer", get(deposit_page).post(deposit))
+        .route("/parapheur/signer-lot", post(sign_batch))
 }
 
 /// Failed logins per e-mail: (count, first failure).
@@ -296,6 +298,7 @@ struct Dashboard<'a> {
     label: &'a str,
     prev: Option<String>,
     next: Option<String>,
+    batch: bool,
 }
 
 fn state_fr(status: &str) -> &'static str {
@@ -413,6 +416,7 @@ async fn dashboard(
         label: filter.label.as_deref().unwrap_or_default(),
         prev: (page > 1).then(|| link(page - 1)),
         next: (page * PAGE < total).then(|| link(page + 1)),
+        batch: current == Bannette::ToSign,
     };
     let r = rendered(view.render(), StatusCode::OK);
     if fresh { set_csrf(&state, r, &csrf) } else { r }
@@ -709,4 +713,212 @@ async fn fiche(
     headers: HeaderMap,
 ) -> Response {
     file_response(&state, &headers, &id, "fiche").await
+}
+
+#[derive(Template)]
+#[template(path = "portal/deposit.html")]
+struct DepositPage<'a> {
+    user_name: &'a str,
+    csrf: &'a str,
+    circuits: Vec<(String, String)>,
+    error: Option<&'a str>,
+}
+
+/// The provisioned circuits the caller may deposit into: `("siren/id", "label")`.
+async fn deposit_circuits(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out = Vec::new();
+    for (siren, _) in &caller.memberships {
+        let org = state.db.subscriber_name(siren).await?.unwrap_or_default();
+        for c in state.db.circuits(siren).await? {
+            let depositors: Vec<String> = serde_json::from_str(&c.depositors).unwrap_or_default();
+            if depositors.is_empty()
+                || depositors
+                    .iter()
+                    .any(|d| d.eq_ignore_ascii_case(&caller.email))
+            {
+                out.push((format!("{siren}/{}", c.id), format!("{org} — {}", c.id)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn render_deposit(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    let circuits = match deposit_circuits(state, caller).await {
+        Ok(c) => c,
+        Err(e) => return internal(e),
+    };
+    let (csrf, fresh) = csrf_token(headers);
+    let r = rendered(
+        DepositPage {
+            user_name: &caller.full_name,
+            csrf: &csrf,
+            circuits,
+            error,
+        }
+        .render(),
+        status,
+    );
+    if fresh { set_csrf(state, r, &csrf) } else { r }
+}
+
+async fn deposit_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some((caller, _)) = session(&state, &headers).await else {
+        return to_login("/parapheur/deposer");
+    };
+    render_deposit(&state, &caller, &headers, StatusCode::OK, None).await
+}
+
+async fn deposit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let Some((caller, _)) = session(&state, &headers).await else {
+        return to_login("/parapheur/deposer");
+    };
+    let form =
+        match crate::routes::form::Form::read(&headers, body, state.cfg.max_upload_bytes).await {
+            Ok(f) => f,
+            Err(e) => {
+                return render_deposit(
+                    &state,
+                    &caller,
+                    &headers,
+                    e.status(),
+                    Some(e.user_message()),
+                )
+                .await;
+            }
+        };
+    let text = |name: &str| form.text(name).unwrap_or_default();
+    let mut check = HashMap::new();
+    check.insert("csrf".to_owned(), text("csrf"));
+    if !csrf_ok(&headers, &check) {
+        return csrf_refused();
+    }
+    let run = async {
+        let target = text("circuit");
+        let (siren, circuit) = target
+            .split_once('/')
+            .ok_or_else(|| ApiError::BadParameter("circuit".into()))?;
+        let file = form
+            .file(&["doc"])?
+            .ok_or_else(|| ApiError::BadParameter("the document is missing".into()))?;
+        let mut annexes = Vec::new();
+        for p in form.parts.iter().filter(|p| p.name == "annexes") {
+            match p.file_name.as_deref().map(str::trim) {
+                Some(n) if !n.is_empty() && !p.bytes.is_empty() => {
+                    annexes.push(crate::files::Upload {
+                        name: parapheur_domain::FileName::parse(n)?,
+                        bytes: p.bytes.clone(),
+                    })
+                }
+                _ => {}
+            }
+        }
+        let req = crate::service::deposit::DepositRequest {
+            siren: parapheur_domain::Siren::parse(siren)?,
+            circuit: crate::service::deposit::CircuitSource::Provisioned(
+                parapheur_domain::CircuitId::parse(circuit)?,
+            ),
+            file,
+            annexes,
+            label: text("label"),
+            comment: text("comment"),
+            email_to: Vec::new(),
+            email_cc: Vec::new(),
+            agents: Vec::new(),
+            pictograms: None,
+            otp: None,
+        };
+        crate::service::deposit::deposit(&state, &caller, req).await
+    };
+    match run.await {
+        Ok(id) => harden(
+            Redirect::to(&format!("/parapheur/documents/{}?fait=1", id.get())).into_response(),
+            false,
+        ),
+        Err(e) => {
+            render_deposit(
+                &state,
+                &caller,
+                &headers,
+                e.status(),
+                Some(e.user_message()),
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal/batch.html")]
+struct BatchPage<'a> {
+    user_name: &'a str,
+    csrf: &'a str,
+    results: Vec<(i64, String, String)>,
+    done: usize,
+}
+
+/// Signs the selected documents one after the other and shows how each went.
+async fn sign_batch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let map: HashMap<String, String> = fields
+        .iter()
+        .filter(|(k, _)| k == "csrf")
+        .cloned()
+        .collect();
+    if !csrf_ok(&headers, &map) {
+        return csrf_refused();
+    }
+    let Some((caller, _)) = session(&state, &headers).await else {
+        return to_login("/parapheur/?bannette=a-signer");
+    };
+    let ids: Vec<DocumentId> = fields
+        .iter()
+        .filter(|(k, _)| k == "id")
+        .filter_map(|(_, v)| DocumentId::parse(v).ok())
+        .take(100)
+        .collect();
+    let mut results = Vec::with_capacity(ids.len());
+    let mut done = 0;
+    for id in ids {
+        let name = match documents::load(&state, &caller, id).await {
+            Ok(d) => d.filename,
+            Err(_) => format!("document {}", id.get()),
+        };
+        let outcome = match documents::act(&state, &caller, id, Action::Sign, None).await {
+            Ok(()) => {
+                done += 1;
+                "Signé".to_owned()
+            }
+            Err(e) => e.user_message().to_owned(),
+        };
+        results.push((id.get(), name, outcome));
+    }
+    let (csrf, fresh) = csrf_token(&headers);
+    let r = rendered(
+        BatchPage {
+            user_name: &caller.full_name,
+            csrf: &csrf,
+            results,
+            done,
+        }
+        .render(),
+        StatusCode::OK,
+    );
+    if fresh { set_csrf(&state, r, &csrf) } else { r }
 }

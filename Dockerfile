@@ -16,6 +16,6 @@ WORKDIR /var/lib/parapheur
 ENV PARAPHEUR_LISTEN=0.0.0.0:8080 \
     PARAPHEUR_DATA_DIR=/var/lib/parapheur/data
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=3s CMD ["/bin/sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080"]
+HEALTHCHECK --interval=30s --timeout=3s CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080"]
 ENTRYPOINT ["parapheur"]
 CMD ["serve"]

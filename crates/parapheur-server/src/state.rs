@@ -70,6 +70,13 @@ impl AppState {
             for c in openssl::x509::X509::stack_from_pem(&pem)? {
                 b.add_cert(c)?;
             }
+            // Forwarded certificates are checked against the same CRLs as direct TLS.
+            if !cfg.tls.crl.is_empty() {
+                b.add_lookup(openssl::x509::store::X509Lookup::file())?
+                    .load_crl_file(&cfg.tls.crl, openssl::ssl::SslFiletype::PEM)
+                    .map_err(|e| anyhow::anyhow!("key `tls.crl`: {e}"))?;
+                b.set_flags(openssl::x509::verify::X509VerifyFlags::CRL_CHECK)?;
+            }
             Some(CaStore(b.build()))
         };
         let delivery: Box<dyn crate::messaging::delivery::DeliveryConnector> =

@@ -302,8 +302,16 @@ fn a_trusted_proxy_may_forward_the_certificate_others_may_not() {
         (-1, 30),
     );
     let registered = issue("Rémi Registered", None, Some(&ca), "client", (-1, 30));
+    let revoked = issue(
+        "Eve Email",
+        Some("byemail@a.fr"),
+        Some(&ca),
+        "client",
+        (-1, 30),
+    );
+    // Writes ca.pem (the client CA) and crl.pem (revoking `revoked`).
+    let crl_path = crl(dir.path(), &ca, &revoked);
     let files = [("registered.pem", registered.cert.to_pem().unwrap())];
-    std::fs::write(dir.path().join("ca.pem"), ca.cert.to_pem().unwrap()).unwrap();
     let escaped = |c: &Issued| {
         String::from_utf8(c.cert.to_pem().unwrap())
             .unwrap()
@@ -318,8 +326,9 @@ fn a_trusted_proxy_may_forward_the_certificate_others_may_not() {
             .collect::<String>()
     };
     let base = format!(
-        "[tls]\nclient_ca = \"{}\"\nproxy_cert_header = \"X-SSL-Client-Cert\"\n",
-        dir.path().join("ca.pem").display()
+        "[tls]\nclient_ca = \"{}\"\ncrl = \"{}\"\nproxy_cert_header = \"X-SSL-Client-Cert\"\n",
+        dir.path().join("ca.pem").display(),
+        crl_path.display()
     );
     let trusted = TestApp::start_with(
         BIN,
@@ -341,6 +350,7 @@ fn a_trusted_proxy_may_forward_the_certificate_others_may_not() {
         401,
         "the forwarded certificate is verified too"
     );
+    assert_eq!(get(&trusted, &revoked), 401, "and checked against the CRL");
     let untrusted = TestApp::start_with(
         BIN,
         &format!("{base}trusted_proxies = [\"10.9.9.9\"]\n"),

@@ -220,6 +220,26 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The caller a user is: identity and subscriber memberships.
+pub async fn caller_of(
+    state: &AppState,
+    user: &parapheur_store::accounts::UserRow,
+) -> Result<Caller, ApiError> {
+    let memberships = state
+        .db
+        .memberships(user.id)
+        .await?
+        .into_iter()
+        .map(|m| (m.siren, m.is_admin != 0))
+        .collect();
+    Ok(Caller {
+        user_id: user.id,
+        email: user.email.clone(),
+        full_name: user.full_name(),
+        memberships,
+    })
+}
+
 /// The CERTIFICAT user of a verified client certificate: the one whose registered certificate
 /// is this one, else the one whose e-mail is the certificate's.
 pub async fn authenticate_certificate(state: &AppState, der: &[u8]) -> Result<Caller, ApiError> {
@@ -251,19 +271,7 @@ pub async fn authenticate_certificate(state: &AppState, der: &[u8]) -> Result<Ca
         .user_by_id(*id)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    let memberships = state
-        .db
-        .memberships(user.id)
-        .await?
-        .into_iter()
-        .map(|m| (m.siren, m.is_admin != 0))
-        .collect();
-    let caller = Caller {
-        user_id: user.id,
-        email: user.email.clone(),
-        full_name: user.full_name(),
-        memberships,
-    };
+    let caller = caller_of(state, &user).await?;
     state.auth.put(k, caller.clone());
     Ok(caller)
 }
@@ -302,19 +310,7 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, Api
         tracing::info!(user.email = %email, "authentication failed");
         return Err(ApiError::Unauthenticated);
     }
-    let memberships = state
-        .db
-        .memberships(user.id)
-        .await?
-        .into_iter()
-        .map(|m| (m.siren, m.is_admin != 0))
-        .collect();
-    let caller = Caller {
-        user_id: user.id,
-        email: user.email.clone(),
-        full_name: user.full_name(),
-        memberships,
-    };
+    let caller = caller_of(state, &user).await?;
     state.auth.put(k, caller.clone());
     Ok(caller)
 }

@@ -77,23 +77,17 @@ async fn session(state: &AppState, headers: &HeaderMap) -> Option<(Caller, Strin
     let hash = links::hash(&token);
     let user_id = state.db.session_user(&hash).await.ok()??;
     let user = state.db.user_by_id(user_id).await.ok()??;
-    let memberships = state
-        .db
-        .memberships(user.id)
-        .await
-        .ok()?
-        .into_iter()
-        .map(|m| (m.siren, m.is_admin != 0))
-        .collect();
-    Some((
-        Caller {
-            user_id: user.id,
-            email: user.email.clone(),
-            full_name: user.full_name(),
-            memberships,
-        },
-        hash,
-    ))
+    Some((crate::auth::caller_of(state, &user).await.ok()?, hash))
+}
+
+/// Unknown, malformed or not visible: the same answer.
+fn not_found() -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        "Document introuvable",
+        "error",
+        "Le document demandé n'existe pas ou ne vous est pas accessible.",
+    )
 }
 
 fn to_login(next: &str) -> Response {
@@ -259,12 +253,7 @@ async fn logout(
 async fn show_doc(Query(q): Query<HashMap<String, String>>) -> Response {
     match q.get("documentid").and_then(|v| DocumentId::parse(v).ok()) {
         Some(id) => Redirect::to(&format!("/parapheur/documents/{}", id.get())).into_response(),
-        None => message(
-            StatusCode::NOT_FOUND,
-            "Document introuvable",
-            "error",
-            "Le document demandé n'existe pas.",
-        ),
+        None => not_found(),
     }
 }
 
@@ -456,12 +445,7 @@ async fn render_document(
     let doc = match documents::load(state, caller, id).await {
         Ok(d) => d,
         Err(_) => {
-            return message(
-                StatusCode::NOT_FOUND,
-                "Document introuvable",
-                "error",
-                "Le document demandé n'existe pas ou ne vous est pas accessible.",
-            );
+            return not_found();
         }
     };
     let run = async {
@@ -562,12 +546,7 @@ async fn document_page(
         return to_login(&format!("/parapheur/documents/{id}"));
     };
     let Ok(id) = DocumentId::parse(&id) else {
-        return message(
-            StatusCode::NOT_FOUND,
-            "Document introuvable",
-            "error",
-            "Le document demandé n'existe pas.",
-        );
+        return not_found();
     };
     let banner = q.contains_key("fait").then(|| Banner {
         kind: "success",
@@ -589,12 +568,7 @@ async fn act(
         return to_login(&format!("/parapheur/documents/{id}"));
     };
     let Ok(id) = DocumentId::parse(&id) else {
-        return message(
-            StatusCode::NOT_FOUND,
-            "Document introuvable",
-            "error",
-            "Le document demandé n'existe pas.",
-        );
+        return not_found();
     };
     let action = match form.get("action").map(String::as_str) {
         Some("visa") => Action::Visa,
@@ -641,22 +615,12 @@ async fn file_response(state: &AppState, headers: &HeaderMap, id: &str, kind: &s
         return to_login(&format!("/parapheur/documents/{id}"));
     };
     let Ok(id) = DocumentId::parse(id) else {
-        return message(
-            StatusCode::NOT_FOUND,
-            "Document introuvable",
-            "error",
-            "Le document demandé n'existe pas.",
-        );
+        return not_found();
     };
     let doc = match documents::load(state, &caller, id).await {
         Ok(d) => d,
         Err(_) => {
-            return message(
-                StatusCode::NOT_FOUND,
-                "Document introuvable",
-                "error",
-                "Le document demandé n'existe pas ou ne vous est pas accessible.",
-            );
+            return not_found();
         }
     };
     let r = match kind {

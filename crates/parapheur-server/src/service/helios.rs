@@ -208,10 +208,8 @@ async fn store_ack(
     doc: &DocumentRow,
     ack: Vec<u8>,
 ) -> Result<NewReturnFlow, SendError> {
-    let blobs = state.blobs.clone();
-    let stored = tokio::task::spawn_blocking(move || blobs.put(&ack))
+    let stored = crate::service::put_blob(state, ack)
         .await
-        .map_err(internal)?
         .map_err(internal)?;
     let stem = doc
         .filename
@@ -433,11 +431,7 @@ pub async fn inbound(
             .map_err(|e| ApiError::Internal(anyhow::anyhow!(e.message)))?;
         return Ok(state.db.insert_return_flow(&flow).await?);
     }
-    let blobs = state.blobs.clone();
-    let bytes = file.bytes.to_vec();
-    let stored = tokio::task::spawn_blocking(move || blobs.put(&bytes))
-        .await
-        .map_err(anyhow::Error::from)??;
+    let stored = crate::service::put_blob(state, file.bytes.clone()).await?;
     let flow = NewReturnFlow {
         siren: siren.as_str().to_owned(),
         kind: kind.to_owned(),

@@ -78,11 +78,7 @@ pub async fn replace(
     if ctype.is_pes() {
         parapheur_domain::pes::inspect_pes_aller(&main.bytes)?;
     }
-    let blobs = state.blobs.clone();
-    let bytes = main.bytes.clone();
-    let stored = tokio::task::spawn_blocking(move || blobs.put(&bytes))
-        .await
-        .map_err(anyhow::Error::from)??;
+    let stored = crate::service::put_blob(state, main.bytes.clone()).await?;
     let new = NewFile {
         filename: main.name.to_string(),
         blob_key: stored.key.clone(),
@@ -189,11 +185,7 @@ pub async fn annex(
             file.name
         )));
     }
-    let blobs = state.blobs.clone();
-    let bytes = file.bytes.clone();
-    let stored = tokio::task::spawn_blocking(move || blobs.put(&bytes))
-        .await
-        .map_err(anyhow::Error::from)??;
+    let stored = crate::service::put_blob(state, file.bytes.clone()).await?;
     let f = NewFile {
         filename: file.name.to_string(),
         blob_key: stored.key.clone(),

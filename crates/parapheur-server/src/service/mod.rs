@@ -16,6 +16,19 @@ pub mod users;
 use parapheur_domain::{Actor, Entry};
 use parapheur_store::documents::NewEntry;
 
+/// Stores bytes durably in the blob store (on a blocking thread).
+pub async fn put_blob(
+    state: &crate::state::AppState,
+    bytes: impl AsRef<[u8]> + Send + 'static,
+) -> Result<parapheur_store::blob::StoredBlob, crate::error::ApiError> {
+    let blobs = state.blobs.clone();
+    Ok(
+        tokio::task::spawn_blocking(move || blobs.put(bytes.as_ref()))
+            .await
+            .map_err(anyhow::Error::from)??,
+    )
+}
+
 /// Converts domain history entries to rows, naming the caller (system entries have no name).
 /// `user_id` is `None` for a caller without an account (an OTP signer).
 pub fn entries_for(entries: &[Entry], user_id: Option<i64>, full_name: &str) -> Vec<NewEntry> {

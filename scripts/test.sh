@@ -11,6 +11,8 @@ command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v qpdf >/dev/null 2>&1 || missing+=(qpdf)
 command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
 command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
+# PHP's SoapClient drives the SOAP service tests as Pastell and ESUP-Oasis do.
+{ command -v php >/dev/null 2>&1 && php -m 2>/dev/null | grep -qx soap; } || missing+=(php-cli php-soap)
 if ((${#missing[@]})); then
   echo "installing ${missing[*]}"
   sudo_cmd=""

@@ -199,7 +199,7 @@ fn proxied_certificate(state: &AppState, parts: &Parts) -> Option<Vec<u8>> {
     cert.to_der().ok()
 }
 
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -279,7 +279,10 @@ pub async fn authenticate_certificate(state: &AppState, der: &[u8]) -> Result<Ca
 /// Authenticates the request: HTTP Basic when the header is there, else the TLS client
 /// certificate (or the one a trusted proxy forwards); otherwise `Unauthenticated`.
 pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiError> {
-    if parts.headers.get(AUTHORIZATION).is_none() {
+    // An empty Basic user (PHP's SoapClient sends `Basic Og==` beside a client certificate when
+    // its login is '') counts as no Basic at all.
+    let basic = parse_basic(parts).filter(|(user, _)| !user.is_empty());
+    if basic.is_none() {
         if let Some(c) = parts.extensions.get::<crate::tls::ClientCertificate>() {
             return authenticate_certificate(state, &c.0).await;
         }
@@ -287,7 +290,7 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, Api
             return authenticate_certificate(state, &der).await;
         }
     }
-    let (email, password) = parse_basic(parts).ok_or(ApiError::Unauthenticated)?;
+    let (email, password) = basic.ok_or(ApiError::Unauthenticated)?;
     let k = state.auth.digest(&email, &password);
     match state.auth.get(&k) {
         Lookup::Hit(c) => return Ok(c),

@@ -205,7 +205,7 @@ impl ApiError {
         }
     }
 
-    fn log(&self) {
+    pub(crate) fn log(&self) {
         if let Self::Internal(e) = self {
             tracing::error!(
                 error = format!("{e:#}"),

@@ -5,6 +5,7 @@ pub mod fast;
 pub mod form;
 pub mod pages;
 pub mod portal;
+pub mod soap;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -23,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         .merge(pages::router())
         .merge(portal::router())
+        .merge(soap::router())
         .route("/healthz", axum::routing::get(api::health::healthz))
         .route("/metrics", axum::routing::get(api::health::metrics))
         .fallback(|| async { ApiError::NotFound })

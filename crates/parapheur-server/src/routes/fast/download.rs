@@ -66,7 +66,7 @@ pub fn attachment(name: &str, bytes: Vec<u8>) -> Response {
         .into_response()
 }
 
-fn fdc_name(id: i64) -> String {
+pub fn fdc_name(id: i64) -> String {
     format!("fiche-de-circulation-{id}.pdf")
 }
 
@@ -83,14 +83,25 @@ pub async fn download(
     Ok(package(&state, &doc, flag(&q, "FdC"), flag(&q, "acquit")).await?)
 }
 
-/// The document as delivered: the raw signed file, or a ZIP with its detached signatures and,
-/// when asked, the fiche de circulation.
+/// The document as delivered, as a download response (see [`package_bytes`]).
 pub async fn package(
     state: &AppState,
     doc: &parapheur_store::documents::DocumentRow,
     with_fdc: bool,
     with_acquit: bool,
 ) -> Result<Response, ApiError> {
+    let (name, bytes) = package_bytes(state, doc, with_fdc, with_acquit).await?;
+    Ok(attachment(&name, bytes))
+}
+
+/// The document as delivered, with its file name: the raw signed file, or a ZIP with its
+/// detached signatures, its Helios acknowledgement and the fiche de circulation when asked.
+pub async fn package_bytes(
+    state: &AppState,
+    doc: &parapheur_store::documents::DocumentRow,
+    with_fdc: bool,
+    with_acquit: bool,
+) -> Result<(String, Vec<u8>), ApiError> {
     let blobs = state.blobs.clone();
     let key = doc.blob_key.clone();
     let bytes = tokio::task::spawn_blocking(move || blobs.get(&key))
@@ -99,7 +110,7 @@ pub async fn package(
     // Detached signatures (XAdES) travel with the document they sign.
     let signatures = state.db.detached_signatures(doc.id).await?;
     if !with_fdc && !with_acquit && signatures.is_empty() {
-        return Ok(attachment(&doc.filename, bytes));
+        return Ok((doc.filename.clone(), bytes));
     }
     // A ZIP with the document, its detached signatures, its Helios acknowledgement and the
     // fiche de circulation when asked.
@@ -135,7 +146,7 @@ pub async fn package(
             .map_err(|e| ApiError::Internal(e.into()))?;
     }
     let out = zip.finish().map_err(zerr)?.into_inner();
-    Ok(attachment(&format!("{}.zip", doc.filename), out))
+    Ok((format!("{}.zip", doc.filename), out))
 }
 
 pub async fn get_fdc(

@@ -14,7 +14,7 @@ use openssl::x509::extension::{
     BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName,
 };
 use openssl::x509::{X509, X509NameBuilder};
-use parapheur_test_utils::browser::{Browser, parse_eml, wait_for};
+use parapheur_test_utils::browser::{Browser, parse_eml, php_soap, wait_for};
 use parapheur_test_utils::{SIREN_A, SIREN_B, TestApp};
 use serde_json::json;
 use std::path::Path;
@@ -249,6 +249,29 @@ fn client_certificates_authenticate_certificat_users_and_bad_ones_are_refused() 
             .unwrap();
         assert_eq!(r.status(), 200, "{id}: {}", r.text().unwrap());
     }
+    // SOAP as Pastell calls it: the certificate, an empty login (PHP then sends `Basic Og==`
+    // beside it), peer checks off.
+    let pastell = w("pastell.pem", by_email.pem());
+    let r = php_soap(
+        &format!("{}/parapheur-soap/soap/v1/Documents?wsdl", app.base),
+        json!({
+            "login": "", "password": "", "local_cert": pastell,
+            "stream_context": { "ssl": { "verify_peer": false, "verify_peer_name": false } },
+        }),
+        json!([
+            { "op": "listRemainingAcknowledgements", "args": { "siren": SIREN_A } },
+            { "op": "getCircuits", "args": { "siren": SIREN_A } },
+            { "op": "getCircuits", "args": { "siren": SIREN_B } },
+        ]),
+    );
+    assert_eq!(r[0], json!({ "ok": {} }), "{r:?}");
+    assert!(
+        r[1]["ok"]["return"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty()),
+        "{r:?}"
+    );
+    assert_eq!(r[2]["fault"]["errorCode"], 100, "{r:?}");
     // A valid certificate of nobody: 401.
     let r = https(&server_ca, Some(&unknown))
         .get(&tasks)

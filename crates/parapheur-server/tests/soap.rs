@@ -4,45 +4,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use base64::Engine;
-use parapheur_test_utils::browser::wait_for;
+use parapheur_test_utils::browser::{php_soap, wait_for};
 use parapheur_test_utils::{SIREN_A, SIREN_B, TestApp, pdf, pes_aller, unzip};
 use serde_json::{Value, json};
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_parapheur");
 const SOAP: &str = "/parapheur-soap/soap/v1/Documents";
 
-/// Runs PHP's SoapClient on a plan of calls; one JSON value per call.
+/// PHP's SoapClient on this server's WSDL.
 fn php(app: &TestApp, options: Value, calls: Value) -> Vec<Value> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/soap/client.php");
-    let plan =
-        json!({ "wsdl": format!("{}{SOAP}?wsdl", app.base), "options": options, "calls": calls });
-    let mut child = Command::new("php")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("php (Debian php-cli php-soap; scripts/test.sh installs it)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(plan.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "php failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
+    php_soap(&format!("{}{SOAP}?wsdl", app.base), options, calls)
 }
 
 fn login(email: &str, password: &str) -> Value {

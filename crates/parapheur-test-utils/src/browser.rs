@@ -363,3 +363,39 @@ pub fn otp_code(text: &str) -> Option<String> {
         .find(|w| w.len() == 6)
         .map(str::to_owned)
 }
+
+/// Runs PHP's `SoapClient` (`scripts/soap_client.php`, Debian `php-cli php-soap`) on the WSDL at
+/// `wsdl` with SoapClient `options` and a list of `{"op", "args"}` calls; one JSON value per
+/// call: `{"ok": result}` or `{"fault": {"code", "string", "errorCode"}}`.
+pub fn php_soap(
+    wsdl: &str,
+    options: serde_json::Value,
+    calls: serde_json::Value,
+) -> Vec<serde_json::Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/soap_client.php");
+    let plan = serde_json::json!({ "wsdl": wsdl, "options": options, "calls": calls });
+    let mut child = Command::new("php")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("php (Debian php-cli php-soap; scripts/test.sh installs it)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(plan.to_string().as_bytes())
+        .expect("write the plan");
+    let out = child.wait_with_output().expect("php output");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "php failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}

@@ -13,6 +13,9 @@ command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
 command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
 # PHP's SoapClient drives the SOAP service tests as Pastell and ESUP-Oasis do.
 { command -v php >/dev/null 2>&1 && php -m 2>/dev/null | grep -qx soap; } || missing+=(php-cli php-soap)
+# The portal's browser tests drive Debian's headless Chromium through chromedriver.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if ((${#missing[@]})); then
   echo "installing ${missing[*]}"
   sudo_cmd=""

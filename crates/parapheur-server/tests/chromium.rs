@@ -1,0 +1,411 @@
+//! The portal in a real browser: Debian's headless Chromium driven through chromedriver
+//! (WebDriver, `fantoccini`). Login (and a wrong password), the deposit form, the dashboard
+//! showing the pending document, approval by one user and signature by another, the download,
+//! a rejection that needs a reason, batch signing of three documents, a CSRF-less POST refused,
+//! and the screenshots of the README (written to `docs/screenshots/` when
+//! `PARAPHEUR_SCREENSHOTS=1`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use parapheur_test_utils::browser::free_port;
+use parapheur_test_utils::{SIREN_A, TestApp, pdf};
+use serde_json::json;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_parapheur");
+const PROVISION: &str = r#"
+[[circuits]]
+siren = "200000001"
+id = "VISA-SIGNATURE"
+type = "BUREAUTIQUE_PDF"
+steps = [ { step = "visa", members = ["v1@a.fr"] }, { step = "signature", members = ["s1@a.fr"] } ]
+"#;
+
+/// chromedriver on a free port, killed on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn chromedriver() -> Driver {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver (Debian chromium-driver; scripts/test.sh installs it)");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "chromedriver did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+async fn browser(driver: &Driver, width: u32, height: u32) -> Client {
+    session(driver, width, height, None).await
+}
+
+/// A browser that saves downloads into `dir` without asking.
+async fn browser_downloading(driver: &Driver, dir: &std::path::Path) -> Client {
+    session(driver, 1280, 900, Some(dir)).await
+}
+
+async fn session(
+    driver: &Driver,
+    width: u32,
+    height: u32,
+    downloads: Option<&std::path::Path>,
+) -> Client {
+    let mut options = json!({
+        "binary": "/usr/bin/chromium",
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--lang=fr-FR", "--hide-scrollbars", format!("--window-size={width},{height}")],
+    });
+    if let Some(dir) = downloads {
+        options["prefs"] = json!({
+            "download.default_directory": dir,
+            "download.prompt_for_download": false,
+        });
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), options);
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session")
+}
+
+/// Waits until the page's text contains `needle` (a navigation may be under way).
+async fn wait_text(c: &Client, needle: &str) -> String {
+    let started = Instant::now();
+    loop {
+        if let Ok(body) = c.find(Locator::Css("body")).await
+            && let Ok(t) = body.text().await
+            && t.contains(needle)
+        {
+            return t;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never saw {needle:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn login(c: &Client, base: &str, email: &str, password: &str) {
+    c.goto(&format!("{base}/parapheur/login")).await.unwrap();
+    c.find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/parapheur/login'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn logout(c: &Client) {
+    c.find(Locator::Css("form[action='/parapheur/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(c, "Connexion").await;
+}
+
+async fn click_link(c: &Client, text: &str) {
+    c.find(Locator::LinkText(text))
+        .await
+        .unwrap_or_else(|e| panic!("no link {text:?}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn press(c: &Client, label: &str) {
+    c.find(Locator::XPath(&format!(
+        "//button[normalize-space()='{label}']"
+    )))
+    .await
+    .unwrap_or_else(|e| panic!("no button {label:?}: {e}"))
+    .click()
+    .await
+    .unwrap();
+}
+
+/// Submits a form the page did not render (no CSRF token), as a forged cross-site form would.
+async fn post_without_token(c: &Client, path: &str) {
+    c.execute(
+        "const f = document.createElement('form');
+         f.method = 'post'; f.action = arguments[0];
+         const i = document.createElement('input');
+         i.type = 'hidden'; i.name = 'action'; i.value = 'visa';
+         f.appendChild(i); document.body.appendChild(f); f.submit();",
+        vec![json!(path)],
+    )
+    .await
+    .unwrap();
+}
+
+/// Waits for the browser to finish downloading `name` into `dir`.
+async fn downloaded(dir: &std::path::Path, name: &str) -> Vec<u8> {
+    let started = Instant::now();
+    loop {
+        let p = dir.join(name);
+        // Chromium writes `name.crdownload` and renames it when complete.
+        if p.exists() {
+            return std::fs::read(p).unwrap();
+        }
+        let present: Vec<_> = std::fs::read_dir(dir)
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{name} not downloaded; present: {present:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn current_doc(c: &Client) -> i64 {
+    let url = c.current_url().await.unwrap();
+    url.path()
+        .rsplit('/')
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not a document page: {url}"))
+}
+
+fn screenshots_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("PARAPHEUR_SCREENSHOTS")
+        .map(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots"))
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{name}");
+    if let Some(dir) = screenshots_dir() {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+#[test]
+fn the_portal_in_headless_chromium() {
+    let app = TestApp::start_with(BIN, "", PROVISION, &[]);
+    let base = app.base.clone();
+    let rest = app.as_user("depot@a.fr");
+    let tmp = tempfile::tempdir().unwrap();
+    let deliberation = tmp.path().join("deliberation-budget.pdf");
+    std::fs::write(&deliberation, pdf::sample("Budget primitif 2027", 3, 0)).unwrap();
+    let annexe = tmp.path().join("annexe-tableaux.pdf");
+    std::fs::write(&annexe, pdf::small("Annexe")).unwrap();
+    // Documents for the rejection and the batch, deposited through REST.
+    let to_reject = rest
+        .upload(
+            SIREN_A,
+            "VISA-SIGNATURE",
+            "arrete-voirie.pdf",
+            pdf::small("Arrêté voirie"),
+            "Voirie",
+        )
+        .id();
+    let batch: Vec<i64> = (1..=3)
+        .map(|i| {
+            rest.upload(
+                SIREN_A,
+                "S",
+                &format!("convention-{i}.pdf"),
+                pdf::small(&format!("Convention {i}")),
+                "Conventions",
+            )
+            .id()
+        })
+        .collect();
+    let driver = chromedriver();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+
+    // The depositor: a wrong password first, then the deposit form.
+    let deposited = rt.block_on(async {
+        let c = browser(&driver, 1280, 900).await;
+        login(&c, &base, "depot@a.fr", "not-the-password").await;
+        wait_text(&c, "Adresse e-mail ou mot de passe incorrect.").await;
+        login(&c, &base, "depot@a.fr", "password-depot").await;
+        wait_text(&c, "Tableau de bord").await;
+        click_link(&c, "Déposer un document").await;
+        c.find(Locator::Id("circuit"))
+            .await
+            .unwrap()
+            .select_by_value(&format!("{SIREN_A}/VISA-SIGNATURE"))
+            .await
+            .unwrap();
+        c.find(Locator::Id("label"))
+            .await
+            .unwrap()
+            .send_keys("Budget 2027")
+            .await
+            .unwrap();
+        c.find(Locator::Id("doc"))
+            .await
+            .unwrap()
+            .send_keys(deliberation.to_str().unwrap())
+            .await
+            .unwrap();
+        c.find(Locator::Id("annexes"))
+            .await
+            .unwrap()
+            .send_keys(annexe.to_str().unwrap())
+            .await
+            .unwrap();
+        press(&c, "Déposer").await;
+        let t = wait_text(&c, "Action enregistrée.").await;
+        assert!(t.contains("annexe-tableaux.pdf"), "{t}");
+        let id = current_doc(&c).await;
+        // A POST without the form's token, with the session cookie: refused.
+        post_without_token(&c, &format!("/parapheur/documents/{id}/action")).await;
+        wait_text(&c, "Formulaire expiré").await;
+        c.close().await.unwrap();
+        id
+    });
+    assert_eq!(
+        rest.states(deposited),
+        ["Préparé", "Envoyé pour visa"],
+        "the CSRF-less POST changed nothing"
+    );
+
+    // The first user approves; the second rejection needs a reason.
+    rt.block_on(async {
+        let c = browser(&driver, 1280, 900).await;
+        login(&c, &base, "v1@a.fr", "password-v1").await;
+        let t = wait_text(&c, "deliberation-budget.pdf").await;
+        assert!(t.contains("À viser"), "{t}");
+        click_link(&c, "deliberation-budget.pdf").await;
+        assert_eq!(current_doc(&c).await, deposited);
+        wait_text(&c, "(étape en cours)").await;
+        press(&c, "Viser").await;
+        wait_text(&c, "Action enregistrée.").await;
+
+        c.goto(&format!(
+            "{base}/parapheur/showDoc.action?documentid={to_reject}"
+        ))
+        .await
+        .unwrap();
+        assert_eq!(current_doc(&c).await, to_reject);
+        press(&c, "Rejeter").await;
+        wait_text(&c, "Un motif est obligatoire.").await;
+        c.find(Locator::Id("comment"))
+            .await
+            .unwrap()
+            .send_keys("Le plan de circulation manque.")
+            .await
+            .unwrap();
+        press(&c, "Rejeter").await;
+        let t = wait_text(&c, "Visa désapprouvé").await;
+        assert!(t.contains("Le plan de circulation manque."), "{t}");
+        logout(&c).await;
+        c.close().await.unwrap();
+    });
+    assert_eq!(rest.states(to_reject).last().unwrap(), "Visa désapprouvé");
+
+    // The signer: dashboard and document page (the screenshots), signature, download, batch.
+    let downloads = tempfile::tempdir().unwrap();
+    let mut signed_download = Vec::new();
+    rt.block_on(async {
+        let c = browser_downloading(&driver, downloads.path()).await;
+        login(&c, &base, "s1@a.fr", "password-s1").await;
+        wait_text(&c, "Tableau de bord").await;
+        click_link(&c, "À signer 4").await;
+        let t = wait_text(&c, "convention-2.pdf").await;
+        assert!(t.contains("deliberation-budget.pdf"), "{t}");
+        screenshot(&c, "tableau-de-bord-bureau").await;
+        c.set_window_size(820, 1180).await.unwrap();
+        screenshot(&c, "tableau-de-bord-tablette").await;
+        c.set_window_size(1280, 900).await.unwrap();
+        click_link(&c, "deliberation-budget.pdf").await;
+        wait_text(&c, "(étape en cours)").await;
+        // Let the PDF viewer draw the preview before the pictures.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        screenshot(&c, "document-bureau").await;
+        c.set_window_size(820, 1180).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        screenshot(&c, "document-tablette").await;
+        c.set_window_size(1280, 900).await.unwrap();
+        // Keyboard users see where they are: the focused control is outlined.
+        let outline = c
+            .execute(
+                "const b = document.querySelector('form button[value=sign]'); b.focus();
+                 return getComputedStyle(b).outlineStyle;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_ne!(outline, json!("none"));
+        press(&c, "Signer").await;
+        let t = wait_text(&c, "Action enregistrée.").await;
+        assert!(t.contains("Terminé"), "{t}");
+        click_link(&c, "Télécharger le document").await;
+        signed_download = downloaded(downloads.path(), "deliberation-budget.pdf").await;
+        click_link(&c, "Fiche de circulation").await;
+        let fiche = downloaded(
+            downloads.path(),
+            &format!("fiche-de-circulation-{deposited}.pdf"),
+        )
+        .await;
+        assert!(fiche.starts_with(b"%PDF-"));
+
+        // Batch: the three conventions selected in "À signer", signed in one action.
+        c.goto(&format!("{base}/parapheur/?bannette=a-signer"))
+            .await
+            .unwrap();
+        for id in &batch {
+            c.find(Locator::Id(&format!("sel-{id}")))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        }
+        press(&c, "Signer la sélection").await;
+        wait_text(&c, "3 document(s) signé(s) sur 3").await;
+        c.close().await.unwrap();
+    });
+    let file = rest.get(&format!(
+        "/parapheur-ws/rest/v1/documents/v2/{deposited}/download"
+    ));
+    assert!(file.body.windows(10).any(|w| w == b"/ByteRange"));
+    assert_eq!(signed_download, file.body, "the browser got the signed PDF");
+    assert_eq!(rest.states(deposited).last().unwrap(), "Classé");
+    for id in batch {
+        assert_eq!(rest.states(id).last().unwrap(), "Classé", "{id}");
+    }
+}

@@ -4,8 +4,9 @@
 //! forms without the CSRF token are refused; showDoc.action links open the document.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use parapheur_test_utils::browser::{Browser, Page};
+use parapheur_test_utils::browser::{Browser, Page, wait_for};
 use parapheur_test_utils::{Client, SIREN_A, TestApp, pdf};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_parapheur");
 
@@ -279,12 +280,28 @@ fn deposit_through_the_form_and_sign_three_documents_in_one_action() {
     let id_strings: Vec<String> = ids.iter().map(i64::to_string).collect();
     fields.extend(id_strings.iter().map(|s| ("id", s.as_str())));
     let r = s1.post_form("/parapheur/signer-lot", &fields);
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert!(
-        r.body.contains("3 document(s) signé(s) sur 3"),
-        "{}",
-        r.body
-    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let progress = r.location.unwrap();
+    assert!(progress.starts_with("/parapheur/lots/"), "{progress}");
+    // The progress page refreshes itself while documents remain, then gives the outcome.
+    let done = wait_for(Duration::from_secs(30), "the batch to end", || {
+        let p = s1.get(&progress);
+        assert_eq!(p.status, 200, "{}", p.body);
+        if p.body.contains("Signature en cours") {
+            assert!(p.body.contains("http-equiv=\"refresh\""));
+            None
+        } else {
+            Some(p.body)
+        }
+    });
+    assert!(done.contains("3 document(s) signé(s) sur 3"), "{done}");
+    assert!(!done.contains("http-equiv=\"refresh\""));
+    // Another user does not see this batch; an empty selection is refused.
+    let other = signed_in(&app, "v1@a.fr");
+    assert_eq!(other.get(&progress).status, 404);
+    let list = s1.get("/parapheur/?bannette=a-signer");
+    let r = s1.post_form("/parapheur/signer-lot", &[("csrf", list.csrf().as_str())]);
+    assert_eq!(r.status, 400);
     for id in ids {
         assert_eq!(c.states(id).last().unwrap(), "Classé");
     }

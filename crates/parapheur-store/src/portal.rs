@@ -195,3 +195,87 @@ impl Db {
         Ok((q.fetch_all(&self.read).await?, total))
     }
 }
+
+/// One document of a portal batch signature.
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq, Eq)]
+pub struct BatchItemRow {
+    pub position: i64,
+    pub user_id: i64,
+    pub document_id: i64,
+    pub filename: String,
+    /// `None` until the document's turn has come.
+    pub outcome: Option<String>,
+    pub signed: i64,
+}
+
+impl Db {
+    /// Records a batch of `(document id, file name)` for `user_id` with the job that signs it,
+    /// in one transaction.
+    pub async fn create_batch(
+        &self,
+        batch_id: &str,
+        user_id: i64,
+        items: &[(i64, String)],
+        job: crate::jobs::NewJob,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        let now = now_ms();
+        for (position, (document_id, filename)) in items.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO batch_items (batch_id, position, user_id, document_id, filename, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(batch_id)
+            .bind(i64::try_from(position).unwrap_or(i64::MAX))
+            .bind(user_id)
+            .bind(document_id)
+            .bind(filename)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let effects = crate::jobs::Effects {
+            jobs: vec![job],
+            ..Default::default()
+        };
+        crate::jobs::write_effects(&mut tx, &effects).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The documents of a batch in order (`user_id` given: only if the batch is theirs).
+    pub async fn batch_items(
+        &self,
+        batch_id: &str,
+        user_id: Option<i64>,
+    ) -> Result<Vec<BatchItemRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT position, user_id, document_id, filename, outcome, signed FROM batch_items \
+             WHERE batch_id = $1 AND ($2 = 0 OR user_id = $2) ORDER BY position",
+        )
+        .bind(batch_id)
+        .bind(user_id.unwrap_or(0))
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Records how one document of a batch went.
+    pub async fn record_batch_outcome(
+        &self,
+        batch_id: &str,
+        position: i64,
+        outcome: &str,
+        signed: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE batch_items SET outcome = $1, signed = $2 WHERE batch_id = $3 AND position = $4",
+        )
+        .bind(outcome)
+        .bind(i64::from(signed))
+        .bind(batch_id)
+        .bind(position)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+}

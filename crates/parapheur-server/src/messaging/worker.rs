@@ -99,6 +99,15 @@ async fn deliver(state: &AppState, job: &ClaimedJob) -> Result<Outcome, SendErro
                 .map_err(|e| SendError::transient(e.to_string()))?;
             Ok(Outcome::Done)
         }
+        crate::service::batch::BATCH_SIGN => {
+            let v: serde_json::Value = serde_json::from_str(&job.payload).map_err(bad)?;
+            let batch = v["batch_id"]
+                .as_str()
+                .ok_or_else(|| SendError::permanent("no batch id"))?;
+            crate::service::batch::run(state, batch)
+                .await
+                .map_err(|e| SendError::transient(e.to_string()))
+        }
         other => Err(SendError::permanent(format!("unknown job kind {other:?}"))),
     }
 }

@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/parapheur/documents/{id}/fiche", get(fiche))
         .route("/parapheur/deposer", get(deposit_page).post(deposit))
         .route("/parapheur/signer-lot", post(sign_batch))
+        .route("/parapheur/lots/{batch}", get(batch_page))
 }
 
 /// Failed logins per e-mail: (count, first failure).
@@ -830,11 +831,14 @@ async fn deposit(
 struct BatchPage<'a> {
     user_name: &'a str,
     csrf: &'a str,
-    results: Vec<(i64, String, String)>,
-    done: usize,
+    /// (document id, file name, outcome or "En attente…", signed)
+    results: Vec<(i64, String, String, bool)>,
+    processed: usize,
+    signed: usize,
+    running: bool,
 }
 
-/// Signs the selected documents one after the other and shows how each went.
+/// Records the selected documents as a batch signed by the job queue, then shows its progress.
 async fn sign_batch(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -855,31 +859,60 @@ async fn sign_batch(
         .iter()
         .filter(|(k, _)| k == "id")
         .filter_map(|(_, v)| DocumentId::parse(v).ok())
-        .take(100)
         .collect();
-    let mut results = Vec::with_capacity(ids.len());
-    let mut done = 0;
-    for id in ids {
-        let name = match documents::load(&state, &caller, id).await {
-            Ok(d) => d.filename,
-            Err(_) => format!("document {}", id.get()),
-        };
-        let outcome = match documents::act(&state, &caller, id, Action::Sign, None).await {
-            Ok(()) => {
-                done += 1;
-                "Signé".to_owned()
-            }
-            Err(e) => e.user_message().to_owned(),
-        };
-        results.push((id.get(), name, outcome));
+    match crate::service::batch::start(&state, &caller, &ids).await {
+        Ok(batch) => harden(
+            Redirect::to(&format!("/parapheur/lots/{batch}")).into_response(),
+            false,
+        ),
+        Err(ApiError::BadParameter(_)) => message(
+            StatusCode::BAD_REQUEST,
+            "Signature par lot",
+            "error",
+            "Sélectionnez au moins un document à signer.",
+        ),
+        Err(e) => internal(e),
     }
+}
+
+/// The progress of a batch: refreshed every second while documents remain.
+async fn batch_page(
+    State(state): State<AppState>,
+    Path(batch): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some((caller, _)) = session(&state, &headers).await else {
+        return to_login("/parapheur/?bannette=a-signer");
+    };
+    if !links::well_formed(&batch) {
+        return not_found();
+    }
+    let items = match state.db.batch_items(&batch, Some(caller.user_id)).await {
+        Ok(i) if !i.is_empty() => i,
+        Ok(_) => return not_found(),
+        Err(e) => return internal(e),
+    };
+    let processed = items.iter().filter(|i| i.outcome.is_some()).count();
+    let signed = items.iter().filter(|i| i.signed != 0).count();
     let (csrf, fresh) = csrf_token(&headers);
     let r = rendered(
         BatchPage {
             user_name: &caller.full_name,
             csrf: &csrf,
-            results,
-            done,
+            running: processed < items.len(),
+            results: items
+                .into_iter()
+                .map(|i| {
+                    (
+                        i.document_id,
+                        i.filename,
+                        i.outcome.unwrap_or_else(|| "En attente…".into()),
+                        i.signed != 0,
+                    )
+                })
+                .collect(),
+            processed,
+            signed,
         }
         .render(),
         StatusCode::OK,

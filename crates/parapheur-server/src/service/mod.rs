@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod automatic;
+pub mod batch;
 pub mod deposit;
 pub mod documents;
 pub mod fdc;

@@ -2,12 +2,11 @@
 
 use crate::auth::hash_password;
 use crate::pki::Pki;
-use crate::service::deposit::StoredStep;
-use parapheur_domain::{CircuitId, CircuitType, Email, Siren, StepKind};
+use crate::service::circuits::{self, CircuitError, CircuitInput};
+use parapheur_domain::{Email, Siren};
 use parapheur_store::Db;
-use parapheur_store::accounts::{CircuitRow, UserUpsert};
+use parapheur_store::accounts::UserUpsert;
 use serde::Deserialize;
-use std::collections::HashSet;
 use std::path::Path;
 
 #[derive(Debug, Deserialize, Default)]
@@ -259,112 +258,24 @@ pub async fn apply(
         if !db.subscriber_exists(siren.as_str()).await.map_err(dberr)? {
             return Err(perr(at("siren"), format!("unknown subscriber {siren}")));
         }
-        let id = CircuitId::parse(&c.id).map_err(|e| perr(at("id"), e))?;
-        let ctype = CircuitType::parse(&c.circuit_type).map_err(|e| perr(at("type"), e))?;
-        let formats: Vec<String> = if c.formats.is_empty() {
-            ctype
-                .default_formats()
+        let input = CircuitInput {
+            id: c.id.clone(),
+            circuit_type: c.circuit_type.clone(),
+            formats: c.formats.clone(),
+            depositors: c.depositors.clone(),
+            metadata: c.metadata,
+            steps: c
+                .steps
                 .iter()
-                .map(|f| (*f).to_owned())
-                .collect()
-        } else {
-            c.formats
-                .iter()
-                .map(|f| f.trim().trim_start_matches('.').to_ascii_lowercase())
-                .collect()
+                .map(|s| (s.step.clone(), s.members.clone()))
+                .collect(),
         };
-        let mut depositors = HashSet::new();
-        for d in &c.depositors {
-            let e = Email::parse(d).map_err(|e| perr(at("depositors"), e))?;
-            if !is_member(db, &siren, &e).await.map_err(dberr)? {
-                return Err(perr(
-                    at("depositors"),
-                    format!("{e} is not a user of subscriber {siren}"),
-                ));
-            }
-            depositors.insert(e.as_str().to_owned());
-        }
-        if c.steps.is_empty() {
-            return Err(perr(at("steps"), "a circuit needs at least one step"));
-        }
-        let mut steps = Vec::new();
-        for (j, s) in c.steps.iter().enumerate() {
-            let kind = StepKind::parse(&s.step)
-                .map_err(|e| perr(format!("circuits[{i}].steps[{j}].step"), e))?;
-            match kind {
-                StepKind::Visa
-                | StepKind::Signature
-                | StepKind::OtpSignature
-                | StepKind::Verification
-                | StepKind::ServerSignature
-                | StepKind::Archive
-                | StepKind::Deliver => {}
-                StepKind::Transmission => {
-                    return Err(perr(
-                        format!("circuits[{i}].steps[{j}].step"),
-                        "the transmission to Helios is added to HELIOS_AVEC_TELETRANSMISSION circuits, not listed",
-                    ));
-                }
-            }
-            if kind.needs_members() && s.members.is_empty() {
-                return Err(perr(
-                    format!("circuits[{i}].steps[{j}].members"),
-                    "at least one member is needed",
-                ));
-            }
-            let mut members = Vec::new();
-            for m in &s.members {
-                let e = Email::parse(m)
-                    .map_err(|e| perr(format!("circuits[{i}].steps[{j}].members"), e))?;
-                if !is_member(db, &siren, &e).await.map_err(dberr)? {
-                    return Err(perr(
-                        format!("circuits[{i}].steps[{j}].members"),
-                        format!("{e} is not a user of subscriber {siren}"),
-                    ));
-                }
-                if kind.needs_members() && depositors.contains(e.as_str()) {
-                    return Err(perr(
-                        format!("circuits[{i}].steps[{j}].members"),
-                        format!(
-                            "{e} is a depositor of this circuit and cannot approve or sign in it"
-                        ),
-                    ));
-                }
-                members.push(e.as_str().to_owned());
-            }
-            steps.push(StoredStep {
-                step: kind.as_str().to_owned(),
-                members,
-            });
-        }
-        let mut deps: Vec<String> = depositors.into_iter().collect();
-        deps.sort();
-        db.upsert_circuit(&CircuitRow {
-            siren: siren.to_string(),
-            id: id.to_string(),
-            circuit_type: ctype.as_str().to_owned(),
-            formats: to_json(&formats)?,
-            metadata_required: i64::from(c.metadata),
-            steps: to_json(&steps)?,
-            depositors: to_json(&deps)?,
-        })
-        .await
-        .map_err(dberr)?;
+        let row = match circuits::build(db, &siren, &input).await {
+            Ok(row) => row,
+            Err(CircuitError::Store(e)) => return Err(dberr(e)),
+            Err(e) => return Err(perr(at(&e.field()), e)),
+        };
+        db.upsert_circuit(&row).await.map_err(dberr)?;
     }
     Ok(())
-}
-
-async fn is_member(
-    db: &Db,
-    siren: &Siren,
-    email: &Email,
-) -> Result<bool, parapheur_store::StoreError> {
-    Ok(!db
-        .members_by_email(siren.as_str(), &[email.as_str().to_owned()])
-        .await?
-        .is_empty())
-}
-
-fn to_json<T: serde::Serialize>(v: &T) -> Result<String, ProvisionError> {
-    serde_json::to_string(v).map_err(|e| ProvisionError(format!("serialization: {e}")))
 }

@@ -306,3 +306,303 @@ fn deposit_through_the_form_and_sign_three_documents_in_one_action() {
         assert_eq!(c.states(id).last().unwrap(), "Classé");
     }
 }
+
+/// The text of a page as people read it (askama escapes apostrophes).
+fn html(body: &str) -> String {
+    body.replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+fn admin_post(b: &Browser, form_page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+    let page = b.get(form_page);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = page.csrf();
+    let mut all = vec![("csrf", csrf.as_str())];
+    all.extend_from_slice(fields);
+    b.post_form(action, &all)
+}
+
+#[test]
+fn administrators_manage_users_groups_circuits_and_see_every_document() {
+    let app = TestApp::start(BIN, "");
+    const U: &str = "/parapheur/admin/200000001/utilisateurs";
+    const C: &str = "/parapheur/admin/200000001/circuits";
+    let admin = signed_in(&app, "admin@a.fr");
+    assert!(admin.get("/parapheur/").body.contains("Administration"));
+    let r = admin.get("/parapheur/admin");
+    assert_eq!(r.location.as_deref(), Some(U));
+    let users = admin.get(U);
+    assert!(
+        users.body.contains("Victor Un") && users.body.contains("v1@a.fr"),
+        "{}",
+        users.body
+    );
+
+    // A new user, with groups: invited by e-mail, listed, in the groups page.
+    let new_user = [
+        ("email", "Nadia.Nouvelle@a.fr"),
+        ("first_name", "Nadia"),
+        ("last_name", "Nouvelle"),
+        ("auth", "BASIC"),
+        ("groups", "Finances, Élus"),
+    ];
+    let r = admin_post(&admin, &format!("{U}/nouveau"), U, &new_user);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let users = admin.get(r.location.as_deref().unwrap());
+    assert!(
+        users.body.contains("Utilisateur enregistré.")
+            && users.body.contains("nadia.nouvelle@a.fr"),
+        "{}",
+        users.body
+    );
+    let groups = admin.get("/parapheur/admin/200000001/groupes").body;
+    assert!(
+        groups.contains("Finances") && groups.contains("Nadia Nouvelle"),
+        "{groups}"
+    );
+    let mail_dir = app.data_dir().join("outbox/mail");
+    wait_for(Duration::from_secs(10), "the invitation", || {
+        std::fs::read_dir(&mail_dir).ok()?.flatten().find(|e| {
+            std::fs::read_to_string(e.path()).is_ok_and(|m| m.contains("To: nadia.nouvelle@a.fr"))
+        })
+    });
+    // The same address again is refused; so are a bad address and missing names.
+    let r = admin_post(&admin, &format!("{U}/nouveau"), U, &new_user);
+    assert_eq!(r.status, 400);
+    assert!(
+        html(&r.body).contains("Cet utilisateur existe déjà"),
+        "{}",
+        r.body
+    );
+    let r = admin_post(
+        &admin,
+        &format!("{U}/nouveau"),
+        U,
+        &[
+            ("email", "pas-une-adresse"),
+            ("first_name", "A"),
+            ("last_name", "B"),
+        ],
+    );
+    assert!(r.status == 400 && html(&r.body).contains("L'adresse e-mail est invalide."));
+    let r = admin_post(
+        &admin,
+        &format!("{U}/nouveau"),
+        U,
+        &[("email", "x@a.fr"), ("first_name", ""), ("last_name", "B")],
+    );
+    assert!(r.status == 400 && html(&r.body).contains("Le prénom et le nom sont obligatoires."));
+
+    // Editing: one group now, and the administrator role; visible in exportUsersData.
+    let export = || {
+        app.as_user("admin@a.fr")
+            .get("/parapheur-ws/rest/v1/exportUsersData?siren=200000001")
+            .json()["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == "nadia.nouvelle@a.fr")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(export()["groups"], serde_json::json!(["Finances", "Élus"]));
+    let nadia_id = {
+        let list = admin.get(U).body;
+        let at = list.find("nadia.nouvelle").unwrap();
+        let before = &list[..at];
+        let href = before.rfind("/utilisateurs/").unwrap();
+        before[href + 14..].split('"').next().unwrap().to_owned()
+    };
+    let r = admin_post(
+        &admin,
+        &format!("{U}/{nadia_id}"),
+        U,
+        &[
+            ("existing", &nadia_id),
+            ("email", "nadia.nouvelle@a.fr"),
+            ("first_name", "Nadia"),
+            ("last_name", "Nouvelle-Nom"),
+            ("auth", "BASIC"),
+            ("groups", "Finances"),
+            ("admin", "on"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let e = export();
+    assert_eq!(e["groups"], serde_json::json!(["Finances"]));
+    assert_eq!(e["roles"], serde_json::json!(["admin"]));
+    assert_eq!(e["nom"], "Nouvelle-Nom");
+    // An administrator cannot drop their own role.
+    let me = {
+        let list = admin.get(U).body;
+        let at = list.find("\">Adam Admin</a>").unwrap();
+        let href = list[..at].rfind("/utilisateurs/").unwrap();
+        list[href + 14..at + 1]
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let r = admin_post(
+        &admin,
+        &format!("{U}/{me}"),
+        U,
+        &[
+            ("existing", &me),
+            ("email", "admin@a.fr"),
+            ("first_name", "Adam"),
+            ("last_name", "Admin"),
+        ],
+    );
+    assert!(
+        r.status == 400 && html(&r.body).contains("votre propre rôle d'administrateur"),
+        "{}",
+        r.body
+    );
+
+    // A circuit made in the page works for deposits at once.
+    let circuit = [
+        ("id", "ADMIN-VS"),
+        ("type", "BUREAUTIQUE_PDF"),
+        ("depositors", "depot@a.fr"),
+        ("step_0", "visa"),
+        ("members_0", "v1@a.fr"),
+        ("step_1", "signature"),
+        ("members_1", "nadia.nouvelle@a.fr, s1@a.fr"),
+    ];
+    let r = admin_post(&admin, &format!("{C}/nouveau"), C, &circuit);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let list = admin.get(r.location.as_deref().unwrap()).body;
+    assert!(
+        list.contains("Circuit enregistré.") && list.contains("ADMIN-VS"),
+        "{list}"
+    );
+    let depot = app.as_user("depot@a.fr");
+    let id = depot
+        .upload(SIREN_A, "ADMIN-VS", "convention.pdf", pdf::small("c"), "")
+        .id();
+    assert_eq!(depot.states(id), ["Préparé", "Envoyé pour visa"]);
+    // Checked like the provisioning file, with French messages.
+    for (fields, expected) in [
+        (
+            vec![
+                ("id", "ADMIN-VS"),
+                ("type", "BUREAUTIQUE_PDF"),
+                ("step_0", "visa"),
+                ("members_0", "v1@a.fr"),
+            ],
+            "Un circuit porte déjà cet identifiant.",
+        ),
+        (
+            vec![
+                ("id", "X1"),
+                ("type", "BUREAUTIQUE_PDF"),
+                ("step_0", "visa"),
+                ("members_0", "inconnu@a.fr"),
+            ],
+            "inconnu@a.fr n'est pas un utilisateur de la collectivité.",
+        ),
+        (
+            vec![("id", "X2"), ("type", "BUREAUTIQUE_PDF")],
+            "Un circuit a besoin d'au moins une étape.",
+        ),
+        (
+            vec![
+                ("id", "X3"),
+                ("type", "BUREAUTIQUE_PDF"),
+                ("step_0", "signature"),
+            ],
+            "L'étape 1 a besoin d'au moins un membre.",
+        ),
+        (
+            vec![
+                ("id", "X4"),
+                ("type", "BUREAUTIQUE_PDF"),
+                ("depositors", "v1@a.fr"),
+                ("step_0", "visa"),
+                ("members_0", "v1@a.fr"),
+            ],
+            "ne peut pas y viser ni y signer",
+        ),
+    ] {
+        let r = admin_post(&admin, &format!("{C}/nouveau"), C, &fields);
+        assert_eq!(r.status, 400, "{expected}");
+        assert!(html(&r.body).contains(expected), "{expected}: {}", r.body);
+    }
+
+    // Removing a user takes them out of the circuits (a warning names the circuit whose step
+    // lost its only member: here none, s1 remains).
+    let r = admin_post(
+        &admin,
+        &format!("{U}/{nadia_id}"),
+        &format!("{U}/{nadia_id}/retirer"),
+        &[],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(!admin.get(U).body.contains("nadia.nouvelle@a.fr"));
+    let edit = admin.get(&format!("{C}/ADMIN-VS")).body;
+    assert!(
+        edit.contains("value=\"s1@a.fr\"") && !edit.contains("nadia"),
+        "{edit}"
+    );
+    // Editing the steps.
+    let r = admin_post(
+        &admin,
+        &format!("{C}/ADMIN-VS"),
+        C,
+        &[
+            ("existing", "1"),
+            ("id", "ADMIN-VS"),
+            ("type", "BUREAUTIQUE_PDF"),
+            ("step_0", "signature"),
+            ("members_0", "s1@a.fr"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let id2 = depot
+        .upload(SIREN_A, "ADMIN-VS", "convention-2.pdf", pdf::small("c"), "")
+        .id();
+    assert_eq!(depot.states(id2), ["Préparé", "Envoyé pour signature"]);
+    // Every document of the subscriber, whoever deposited it.
+    let docs = admin.get("/parapheur/admin/200000001/documents").body;
+    assert!(
+        docs.contains("convention.pdf") && docs.contains("convention-2.pdf"),
+        "{docs}"
+    );
+    // Deleting: new deposits are refused (107), documents in progress go on.
+    let r = admin_post(
+        &admin,
+        &format!("{C}/ADMIN-VS"),
+        &format!("{C}/ADMIN-VS/supprimer"),
+        &[],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let r = depot.upload(SIREN_A, "ADMIN-VS", "c3.pdf", pdf::small("c"), "");
+    assert_eq!(r.error_code(), Some(107));
+    assert_eq!(app.as_user("s1@a.fr").act(id2, "sign", None).status, 200);
+
+    // Others: not an administrator, another subscriber, no CSRF token.
+    let v1 = signed_in(&app, "v1@a.fr");
+    assert!(!v1.get("/parapheur/").body.contains("Administration"));
+    assert_eq!(v1.get(U).status, 403);
+    assert_eq!(v1.get("/parapheur/admin").status, 403);
+    assert_eq!(
+        admin.get("/parapheur/admin/200000002/utilisateurs").status,
+        403
+    );
+    let r = admin.post_form(
+        U,
+        &[("email", "z@a.fr"), ("first_name", "Z"), ("last_name", "Z")],
+    );
+    assert_eq!(r.status, 403);
+    let r = v1.post_form(
+        C,
+        &[
+            ("csrf", v1.get("/parapheur/").csrf().as_str()),
+            ("id", "V1"),
+            ("type", "BUREAUTIQUE_PDF"),
+        ],
+    );
+    assert_eq!(r.status, 403, "a member who is not an administrator");
+}

@@ -279,3 +279,38 @@ impl Db {
         Ok(())
     }
 }
+
+impl Db {
+    /// A page of every document of a subscriber (administration), newest first, with the total.
+    pub async fn subscriber_documents(
+        &self,
+        siren: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<DocumentRow>, i64), StoreError> {
+        let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM documents WHERE siren = $1")
+            .bind(siren)
+            .fetch_one(&self.read)
+            .await?;
+        let sql = format!(
+            "SELECT {DOC_COLS} FROM documents WHERE siren = $1 ORDER BY id DESC LIMIT {} OFFSET {}",
+            limit.clamp(1, 200),
+            offset.max(0)
+        );
+        let rows = sqlx::query_as::<_, DocumentRow>(&sql)
+            .bind(siren)
+            .fetch_all(&self.read)
+            .await?;
+        Ok((rows, total))
+    }
+
+    /// Deletes a provisioned circuit (documents already deposited keep their own steps).
+    pub async fn delete_circuit(&self, siren: &str, id: &str) -> Result<bool, StoreError> {
+        let r = sqlx::query("DELETE FROM circuits WHERE siren = $1 AND id = $2")
+            .bind(siren)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+}

@@ -1,5 +1,6 @@
 //! The HTTP surface: FAST-compatible routes, the native API, health and metrics.
 
+pub mod admin;
 pub mod api;
 pub mod fast;
 pub mod form;
@@ -24,6 +25,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         .merge(pages::router())
         .merge(portal::router())
+        .merge(admin::router())
         .merge(soap::router())
         .route("/healthz", axum::routing::get(api::health::healthz))
         .route("/metrics", axum::routing::get(api::health::metrics))

@@ -27,7 +27,7 @@ const SESSION_TTL_MS: i64 = 12 * 3_600_000;
 /// Wrong passwords per account before a pause.
 const MAX_FAILURES: u32 = 5;
 const LOCKOUT: Duration = Duration::from_secs(15 * 60);
-const PAGE: i64 = 20;
+pub(crate) const PAGE: i64 = 20;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -70,7 +70,7 @@ fn record_failure(email: &str) {
 }
 
 /// The signed-in user of the request.
-async fn session(state: &AppState, headers: &HeaderMap) -> Option<(Caller, String)> {
+pub(crate) async fn session(state: &AppState, headers: &HeaderMap) -> Option<(Caller, String)> {
     let token = crate::routes::pages::cookie(headers, SESSION_COOKIE)?;
     if !links::well_formed(&token) {
         return None;
@@ -82,7 +82,7 @@ async fn session(state: &AppState, headers: &HeaderMap) -> Option<(Caller, Strin
 }
 
 /// Unknown, malformed or not visible: the same answer.
-fn not_found() -> Response {
+pub(crate) fn not_found() -> Response {
     message(
         StatusCode::NOT_FOUND,
         "Document introuvable",
@@ -91,7 +91,7 @@ fn not_found() -> Response {
     )
 }
 
-fn to_login(next: &str) -> Response {
+pub(crate) fn to_login(next: &str) -> Response {
     let enc: String = next
         .bytes()
         .map(|b| {
@@ -289,9 +289,11 @@ struct Dashboard<'a> {
     prev: Option<String>,
     next: Option<String>,
     batch: bool,
+    /// The caller administers a subscriber: the dashboard links to the administration.
+    admin: bool,
 }
 
-fn state_fr(status: &str) -> &'static str {
+pub(crate) fn state_fr(status: &str) -> &'static str {
     match status {
         "awaiting_metadata" => "En attente des métadonnées",
         "in_progress" => "En cours",
@@ -303,7 +305,7 @@ fn state_fr(status: &str) -> &'static str {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> Response {
+pub(crate) fn internal(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "portal page failed");
     message(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -407,6 +409,7 @@ async fn dashboard(
         prev: (page > 1).then(|| link(page - 1)),
         next: (page * PAGE < total).then(|| link(page + 1)),
         batch: current == Bannette::ToSign,
+        admin: caller.memberships.iter().any(|(_, admin)| *admin),
     };
     let r = rendered(view.render(), StatusCode::OK);
     if fresh { set_csrf(&state, r, &csrf) } else { r }

@@ -3,6 +3,7 @@
 pub mod archive;
 pub mod automatic;
 pub mod batch;
+pub mod circuits;
 pub mod deposit;
 pub mod documents;
 pub mod fdc;

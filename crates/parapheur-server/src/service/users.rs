@@ -28,7 +28,11 @@ struct Step {
     members: Vec<String>,
 }
 
-async fn authorize_admin(state: &AppState, caller: &Caller, siren: &Siren) -> Result<(), ApiError> {
+pub async fn authorize_admin(
+    state: &AppState,
+    caller: &Caller,
+    siren: &Siren,
+) -> Result<(), ApiError> {
     authorize_subscriber(state, caller, siren).await?;
     if caller.is_admin(siren.as_str()) {
         Ok(())
@@ -164,9 +168,42 @@ pub async fn synchronize(
     siren: &Siren,
     body: &[u8],
 ) -> Result<Vec<Value>, ApiError> {
-    authorize_admin(state, caller, siren).await?;
     let entries: Vec<Value> = serde_json::from_slice(body)
         .map_err(|e| ApiError::BadParameter(format!("a JSON array of users is expected ({e})")))?;
+    synchronize_entries(state, caller, siren, &entries).await
+}
+
+/// The users of a subscriber as synchronisation entries (what `synchronize_entries` takes).
+pub async fn current_entries(state: &AppState, siren: &Siren) -> Result<Vec<Value>, ApiError> {
+    let mut groups: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for (id, g) in state.db.subscriber_groups(siren.as_str()).await? {
+        groups.entry(id).or_default().push(g);
+    }
+    Ok(state
+        .db
+        .subscriber_users(siren.as_str())
+        .await?
+        .into_iter()
+        .map(|u| {
+            json!({
+                "email": u.email,
+                "firstName": u.first_name,
+                "lastName": u.last_name,
+                "authenticationType": u.auth_type,
+                "groups": groups.remove(&u.id).unwrap_or_default(),
+            })
+        })
+        .collect())
+}
+
+/// The synchronisation itself, on entries already parsed (see [`synchronize`]).
+pub async fn synchronize_entries(
+    state: &AppState,
+    caller: &Caller,
+    siren: &Siren,
+    entries: &[Value],
+) -> Result<Vec<Value>, ApiError> {
+    authorize_admin(state, caller, siren).await?;
     if entries.len() > 10_000 {
         return Err(ApiError::BadParameter("at most 10 000 users".into()));
     }

@@ -1,0 +1,188 @@
+//! Checking a circuit definition (provisioning file and administration pages alike): type,
+//! formats, depositors and steps, members being users of the subscriber; a depositor never
+//! approves or signs in the circuit.
+
+use crate::service::deposit::StoredStep;
+use parapheur_domain::{CircuitId, CircuitType, Email, Siren, StepKind};
+use parapheur_store::Db;
+use parapheur_store::accounts::CircuitRow;
+use std::collections::HashSet;
+
+/// A circuit as submitted.
+#[derive(Debug, Clone, Default)]
+pub struct CircuitInput {
+    pub id: String,
+    pub circuit_type: String,
+    pub formats: Vec<String>,
+    pub depositors: Vec<String>,
+    pub metadata: bool,
+    /// (step kind, member e-mails)
+    pub steps: Vec<(String, Vec<String>)>,
+}
+
+/// What is wrong with a definition. `Display` is the English message for logs and the
+/// provisioning file; [`CircuitError::field`] names the field; [`CircuitError::french`] is the
+/// portal's message. Step indexes count from 0.
+#[derive(Debug, thiserror::Error)]
+pub enum CircuitError {
+    #[error("{0}")]
+    Id(String),
+    #[error("{0}")]
+    Type(String),
+    #[error("{0}")]
+    Depositor(String),
+    #[error("{email} is not a user of subscriber {siren}")]
+    NotAMember {
+        field: String,
+        email: String,
+        siren: String,
+    },
+    #[error("a circuit needs at least one step")]
+    NoSteps,
+    #[error("{1}")]
+    Step(usize, String),
+    #[error(
+        "the transmission to Helios is added to HELIOS_AVEC_TELETRANSMISSION circuits, not listed"
+    )]
+    Transmission(usize),
+    #[error("at least one member is needed")]
+    NoMembers(usize),
+    #[error("{1}")]
+    Member(usize, String),
+    #[error("{1} is a depositor of this circuit and cannot approve or sign in it")]
+    DepositorSigns(usize, String),
+    #[error("serialization: {0}")]
+    Encoding(String),
+    #[error("database: {0}")]
+    Store(#[from] parapheur_store::StoreError),
+}
+
+impl CircuitError {
+    /// The field at fault (`type`, `steps[2].members`...).
+    pub fn field(&self) -> String {
+        match self {
+            Self::Id(_) => "id".into(),
+            Self::Type(_) => "type".into(),
+            Self::Depositor(_) => "depositors".into(),
+            Self::NotAMember { field, .. } => field.clone(),
+            Self::NoSteps => "steps".into(),
+            Self::Step(i, _) | Self::Transmission(i) => format!("steps[{i}].step"),
+            Self::NoMembers(i) | Self::Member(i, _) | Self::DepositorSigns(i, _) => {
+                format!("steps[{i}].members")
+            }
+            Self::Encoding(_) | Self::Store(_) => "circuit".into(),
+        }
+    }
+
+    /// For people, in French (steps numbered from 1).
+    pub fn french(&self) -> String {
+        match self {
+            Self::Id(_) => {
+                "L'identifiant du circuit est invalide (lettres, chiffres, « - » et « _ »).".into()
+            }
+            Self::Type(_) => "Le type de circuit est inconnu.".into(),
+            Self::Depositor(_) => "Une adresse de déposant est invalide.".into(),
+            Self::NotAMember { email, .. } => {
+                format!("{email} n'est pas un utilisateur de la collectivité.")
+            }
+            Self::NoSteps => "Un circuit a besoin d'au moins une étape.".into(),
+            Self::Step(i, _) => format!("Le type de l'étape {} est inconnu.", i + 1),
+            Self::Transmission(i) => format!(
+                "Étape {} : la transmission à Hélios s'ajoute d'elle-même aux circuits Hélios avec télétransmission.",
+                i + 1
+            ),
+            Self::NoMembers(i) => format!("L'étape {} a besoin d'au moins un membre.", i + 1),
+            Self::Member(i, _) => format!("Étape {} : une adresse de membre est invalide.", i + 1),
+            Self::DepositorSigns(i, email) => format!(
+                "Étape {} : {email} dépose dans ce circuit et ne peut pas y viser ni y signer.",
+                i + 1
+            ),
+            Self::Encoding(_) | Self::Store(_) => "Une erreur interne est survenue.".into(),
+        }
+    }
+}
+
+async fn is_member(db: &Db, siren: &Siren, email: &Email) -> Result<bool, CircuitError> {
+    Ok(!db
+        .members_by_email(siren.as_str(), &[email.as_str().to_owned()])
+        .await?
+        .is_empty())
+}
+
+/// Checks a definition for subscriber `siren` and gives the row to store.
+pub async fn build(db: &Db, siren: &Siren, c: &CircuitInput) -> Result<CircuitRow, CircuitError> {
+    let id = CircuitId::parse(&c.id).map_err(|e| CircuitError::Id(e.to_string()))?;
+    let ctype =
+        CircuitType::parse(&c.circuit_type).map_err(|e| CircuitError::Type(e.to_string()))?;
+    let formats: Vec<String> = if c.formats.is_empty() {
+        ctype
+            .default_formats()
+            .iter()
+            .map(|f| (*f).to_owned())
+            .collect()
+    } else {
+        c.formats
+            .iter()
+            .map(|f| f.trim().trim_start_matches('.').to_ascii_lowercase())
+            .collect()
+    };
+    let mut depositors = HashSet::new();
+    for d in &c.depositors {
+        let e = Email::parse(d).map_err(|e| CircuitError::Depositor(e.to_string()))?;
+        if !is_member(db, siren, &e).await? {
+            return Err(CircuitError::NotAMember {
+                field: "depositors".into(),
+                email: e.to_string(),
+                siren: siren.to_string(),
+            });
+        }
+        depositors.insert(e.as_str().to_owned());
+    }
+    if c.steps.is_empty() {
+        return Err(CircuitError::NoSteps);
+    }
+    let mut steps = Vec::new();
+    for (j, (step, members)) in c.steps.iter().enumerate() {
+        let kind = StepKind::parse(step).map_err(|e| CircuitError::Step(j, e.to_string()))?;
+        if kind == StepKind::Transmission {
+            return Err(CircuitError::Transmission(j));
+        }
+        if kind.needs_members() && members.is_empty() {
+            return Err(CircuitError::NoMembers(j));
+        }
+        let mut list = Vec::new();
+        for m in members {
+            let e = Email::parse(m).map_err(|e| CircuitError::Member(j, e.to_string()))?;
+            if !is_member(db, siren, &e).await? {
+                return Err(CircuitError::NotAMember {
+                    field: format!("steps[{j}].members"),
+                    email: e.to_string(),
+                    siren: siren.to_string(),
+                });
+            }
+            if kind.needs_members() && depositors.contains(e.as_str()) {
+                return Err(CircuitError::DepositorSigns(j, e.to_string()));
+            }
+            list.push(e.as_str().to_owned());
+        }
+        steps.push(StoredStep {
+            step: kind.as_str().to_owned(),
+            members: list,
+        });
+    }
+    let mut deps: Vec<String> = depositors.into_iter().collect();
+    deps.sort();
+    Ok(CircuitRow {
+        siren: siren.to_string(),
+        id: id.to_string(),
+        circuit_type: ctype.as_str().to_owned(),
+        formats: to_json(&formats)?,
+        metadata_required: i64::from(c.metadata),
+        steps: to_json(&steps)?,
+        depositors: to_json(&deps)?,
+    })
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String, CircuitError> {
+    serde_json::to_string(v).map_err(|e| CircuitError::Encoding(e.to_string()))
+}

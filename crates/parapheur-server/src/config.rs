@@ -370,9 +370,13 @@ impl Config {
         if self.blob_url.is_empty() {
             self.blob_url = format!("file://{dd}/blobs");
         }
-        if !self.blob_url.starts_with("file://") {
+        let s3_bucket = self
+            .blob_url
+            .strip_prefix("s3://")
+            .map(|r| r.split('/').next().unwrap_or_default());
+        if !self.blob_url.starts_with("file://") && s3_bucket.is_none_or(str::is_empty) {
             return Err(format!(
-                "key `blob_url`: {:?} is not supported by this version (file://DIR)",
+                "key `blob_url`: {:?} is neither file://DIR nor s3://BUCKET[/PREFIX]",
                 self.blob_url
             ));
         }
@@ -533,7 +537,8 @@ listen       = "127.0.0.1:8080"
 public_url   = "http://127.0.0.1:8080"        # base of links sent to people
 data_dir     = "data"
 database_url = "sqlite://data/parapheur.db"   # or postgres://user@host/db
-blob_url     = "file://data/blobs"            # document bytes (fsynced before acknowledging)
+blob_url     = "file://data/blobs"            # document bytes (fsynced before acknowledging), or
+                                              # s3://bucket/prefix with the standard AWS_* variables
 provision    = ""                             # a provisioning file applied at start-up
 max_upload_bytes = 104857600                  # largest accepted upload body (100 MiB)
 log          = "info"                         # tracing filter

@@ -39,12 +39,25 @@ pub async fn open_state(cfg: Config) -> anyhow::Result<AppState> {
         .await
         .context("opening the database")?
         .with_history_ttl(std::time::Duration::from_millis(cfg.fast.history_cache_ms));
-    let blobs = LocalBlobStore::open(cfg.blob_dir()).context("opening the blob store")?;
+    let blobs: Arc<dyn parapheur_store::blob::BlobStore> = if cfg.blob_url.starts_with("s3://") {
+        let s3 = parapheur_store::s3::S3BlobStore::open(&cfg.blob_url)
+            .context("opening the S3 blob store")?;
+        // A bucket that does not answer at start is a configuration error, not a later 500.
+        let probe = Arc::new(s3);
+        let p = probe.clone();
+        tokio::task::spawn_blocking(move || parapheur_store::blob::BlobStore::check(&*p))
+            .await
+            .context("checking the S3 bucket")?
+            .context("the S3 bucket does not answer (AWS_* variables, endpoint, bucket name)")?;
+        probe
+    } else {
+        Arc::new(LocalBlobStore::open(cfg.blob_dir()).context("opening the blob store")?)
+    };
     let extra = (!cfg.signing.trust_anchors.is_empty())
         .then(|| std::path::PathBuf::from(&cfg.signing.trust_anchors));
     let pki = pki::Pki::open(&cfg.data_dir, extra.as_deref())
         .context("opening the internal certification authority and the trust anchors")?;
-    AppState::new(cfg, db, Arc::new(blobs), pki)
+    AppState::new(cfg, db, blobs, pki)
 }
 
 /// Binds `cfg.listen` before the state is opened, so that with port 0 the real port is known:

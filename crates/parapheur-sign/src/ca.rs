@@ -15,6 +15,7 @@ use openssl::x509::extension::{
 };
 use openssl::x509::{X509, X509Builder, X509NameBuilder};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// What a certificate is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,18 +58,72 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SignError + '_ {
     }
 }
 
-/// Writes a file readable only by its owner, durably.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), SignError> {
+/// Writes `bytes` durably to a new file of its own beside `path` (readable only by its owner)
+/// and returns its name: several threads or processes sharing the directory never collide.
+fn write_private_tmp(path: &Path, bytes: &[u8]) -> Result<PathBuf, SignError> {
     use std::io::Write;
-    let tmp = path.with_extension("tmp");
+    let mut nonce = [0u8; 8];
+    openssl::rand::rand_bytes(&mut nonce)?;
+    let tmp = path.with_extension(format!(
+        "{}-{}.tmp",
+        std::process::id(),
+        u64::from_le_bytes(nonce)
+    ));
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
+    opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     let mut f = opts.open(&tmp).map_err(io(&tmp))?;
     f.write_all(bytes).map_err(io(&tmp))?;
     f.sync_all().map_err(io(&tmp))?;
+    Ok(tmp)
+}
+
+/// Writes a file readable only by its owner, durably, replacing it atomically.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), SignError> {
+    let tmp = write_private_tmp(path, bytes)?;
     std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+/// A key whose chain has not appeared after this long was left by a crash between the two.
+const HALF_WRITTEN: Duration = Duration::from_secs(30);
+
+/// Publishes a key and its chain unless a pair was published first (first writer wins, across
+/// threads and processes sharing the directory): the key is hard-linked into place, which
+/// fails if it exists, then the chain is renamed beside it.
+fn publish_pair(kp: &Path, cp: &Path, key: &[u8], chain: &[u8]) -> Result<bool, SignError> {
+    let tk = write_private_tmp(kp, key)?;
+    let tc = write_private_tmp(cp, chain)?;
+    let won = match std::fs::hard_link(&tk, kp) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tk);
+            let _ = std::fs::remove_file(&tc);
+            return Err(io(kp)(e));
+        }
+    };
+    let _ = std::fs::remove_file(&tk);
+    if won {
+        std::fs::rename(&tc, cp).map_err(io(cp))?;
+        if let Some(dir) = kp.parent() {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io(dir))?;
+        }
+    } else {
+        let _ = std::fs::remove_file(&tc);
+    }
+    Ok(won)
+}
+
+/// Whether a key file without its chain is old enough to be a crash leftover.
+fn half_written(kp: &Path) -> bool {
+    std::fs::metadata(kp)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > HALF_WRITTEN)
 }
 
 fn serial() -> Result<Asn1Integer, SignError> {
@@ -91,15 +146,43 @@ impl InternalCa {
     pub fn open_or_create(dir: &Path, name: &str) -> Result<Self, SignError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let (kp, cp) = (dir.join("ca.key.pem"), dir.join("ca.pem"));
-        if kp.exists() && cp.exists() {
-            let key = PKey::private_key_from_pem(&std::fs::read(&kp).map_err(io(&kp))?)?;
-            let cert = X509::from_pem(&std::fs::read(&cp).map_err(io(&cp))?)?;
-            return Ok(Self {
-                dir: dir.to_owned(),
-                key,
-                cert,
-            });
+        // Instances starting together on a shared directory agree on one CA: the first to
+        // publish wins and the others load it.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if kp.exists() && cp.exists() {
+                let key = PKey::private_key_from_pem(&std::fs::read(&kp).map_err(io(&kp))?)?;
+                let cert = X509::from_pem(&std::fs::read(&cp).map_err(io(&cp))?)?;
+                return Ok(Self {
+                    dir: dir.to_owned(),
+                    key,
+                    cert,
+                });
+            }
+            if !kp.exists() {
+                let (key, cert) = Self::new_ca(name)?;
+                if publish_pair(&kp, &cp, &key.private_key_to_pem_pkcs8()?, &cert.to_pem()?)? {
+                    return Ok(Self {
+                        dir: dir.to_owned(),
+                        key,
+                        cert,
+                    });
+                }
+            } else if half_written(&kp) {
+                let _ = std::fs::remove_file(&kp);
+                continue;
+            }
+            if Instant::now() > deadline {
+                return Err(SignError::Invalid(
+                    "the internal CA is being created elsewhere and did not appear".into(),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// A new self-signed CA key and certificate.
+    fn new_ca(name: &str) -> Result<(PKey<Private>, X509), SignError> {
         let key = generate_key(KeyKind::Person)?;
         let mut nb = X509NameBuilder::new()?;
         nb.append_entry_by_nid(Nid::COMMONNAME, name)?;
@@ -124,14 +207,7 @@ impl InternalCa {
         let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(None, None))?;
         b.append_extension(ski)?;
         b.sign(&key, MessageDigest::sha256())?;
-        let cert = b.build();
-        write_private(&kp, &key.private_key_to_pem_pkcs8()?)?;
-        write_private(&cp, &cert.to_pem()?)?;
-        Ok(Self {
-            dir: dir.to_owned(),
-            key,
-            cert,
-        })
+        Ok((key, b.build()))
     }
 
     pub fn certificate(&self) -> &X509 {
@@ -207,14 +283,38 @@ impl InternalCa {
         kind: KeyKind,
     ) -> Result<Credential, SignError> {
         let (kp, cp) = self.paths(name)?;
-        if kp.exists() && cp.exists() {
-            let key = std::fs::read(&kp).map_err(io(&kp))?;
-            let chain = std::fs::read(&cp).map_err(io(&cp))?;
-            return Credential::from_pem(&key, &chain);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if kp.exists() && cp.exists() {
+                let key = std::fs::read(&kp).map_err(io(&kp))?;
+                let chain = std::fs::read(&cp).map_err(io(&cp))?;
+                return Credential::from_pem(&key, &chain);
+            }
+            if !kp.exists() {
+                let c = self.issue(subject, kind)?;
+                if self.publish(&kp, &cp, &c)? {
+                    return Ok(c);
+                }
+                // Another thread or instance published first: use theirs.
+            } else if half_written(&kp) {
+                let _ = std::fs::remove_file(&kp);
+                continue;
+            }
+            if Instant::now() > deadline {
+                return Err(SignError::Invalid(format!(
+                    "the credential {name} is being issued elsewhere and did not appear"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        let c = self.issue(subject, kind)?;
-        self.store(name, &c)?;
-        Ok(c)
+    }
+
+    fn publish(&self, kp: &Path, cp: &Path, c: &Credential) -> Result<bool, SignError> {
+        let mut chain = Vec::new();
+        for cert in &c.chain {
+            chain.extend(cert.to_pem()?);
+        }
+        publish_pair(kp, cp, &c.key.private_key_to_pem_pkcs8()?, &chain)
     }
 
     /// Key and chain files of the credential `name` (a safe file-name stem).
@@ -251,6 +351,46 @@ impl InternalCa {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrent_issuers_agree_on_one_ca_and_one_credential() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Subject {
+            common_name: "Alice Martin".into(),
+            email: Some("alice@exemple.fr".into()),
+            organization: None,
+            organization_id: None,
+        };
+        // Eight "instances" open the same directory at once, then issue the same credential.
+        let results: Vec<(Vec<u8>, Vec<u8>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    let (d, s) = (dir.path(), &s);
+                    scope.spawn(move || {
+                        let ca = InternalCa::open_or_create(d, "Test CA").unwrap();
+                        let c = ca.credential("user-7", s, KeyKind::Person).unwrap();
+                        (
+                            ca.certificate().to_der().unwrap(),
+                            c.key.private_key_to_der().unwrap(),
+                        )
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(results.windows(2).all(|w| w[0] == w[1]), "one CA, one key");
+        let reloaded = InternalCa::open_or_create(dir.path(), "x")
+            .unwrap()
+            .credential("user-7", &s, KeyKind::Person)
+            .unwrap();
+        assert_eq!(reloaded.key.private_key_to_der().unwrap(), results[0].1);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("issued"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
 
     #[test]
     fn issues_and_reloads() {

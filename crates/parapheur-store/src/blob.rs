@@ -28,6 +28,21 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     fn check(&self) -> Result<(), StoreError>;
 }
 
+/// Whether `key` has the form every store gives (`<2 hex>/<30 hex>`): anything else (a path
+/// traversal, say) is never looked up.
+pub(crate) fn valid_key(key: &str) -> bool {
+    key.len() == 33
+        && key.as_bytes()[2] == b'/'
+        && key
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| i == 2 || b.is_ascii_hexdigit())
+}
+
+/// Temporary files older than this are leftovers of a crash; younger ones may be another
+/// instance's write in progress (a directory shared by several instances).
+const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// A local directory: `<root>/<2 hex>/<uuid>`; each file is written to a temporary name, fsynced,
 /// renamed, and its directory fsynced, so a crash never leaves a half-written blob under its key.
 #[derive(Debug, Clone)]
@@ -54,20 +69,22 @@ impl LocalBlobStore {
         // Leftovers of writes interrupted by a crash were never acknowledged.
         if let Ok(entries) = fs::read_dir(&tmp) {
             for e in entries.flatten() {
-                let _ = fs::remove_file(e.path());
+                let stale = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_none_or(|age| age > STALE_TMP);
+                if stale {
+                    let _ = fs::remove_file(e.path());
+                }
             }
         }
         Ok(Self { root })
     }
 
     fn path_of(&self, key: &str) -> Result<PathBuf, StoreError> {
-        let valid = key.len() == 33
-            && key.as_bytes()[2] == b'/'
-            && key
-                .bytes()
-                .enumerate()
-                .all(|(i, b)| i == 2 || b.is_ascii_hexdigit());
-        if !valid {
+        if !valid_key(key) {
             return Err(StoreError::BlobNotFound(key.to_owned()));
         }
         Ok(self.root.join(key))

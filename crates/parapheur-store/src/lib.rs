@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod lifecycle;
 pub mod otp;
 pub mod portal;
+pub mod s3;
 
 pub use blob::{BlobStore, LocalBlobStore};
 pub use db::{Db, Engine};

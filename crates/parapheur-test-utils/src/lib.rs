@@ -178,6 +178,8 @@ pub struct TestApp {
     pub base: String,
     bin: PathBuf,
     extra_config: String,
+    /// Environment of the server process (e.g. the `AWS_*` variables of an S3 store).
+    envs: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -196,6 +198,17 @@ impl TestApp {
         extra_provisioning: &str,
         files: &[(&str, Vec<u8>)],
     ) -> Self {
+        Self::start_env(bin, extra_config, extra_provisioning, files, &[])
+    }
+
+    /// Like `start_with`, with environment variables for the server process.
+    pub fn start_env(
+        bin: &str,
+        extra_config: &str,
+        extra_provisioning: &str,
+        files: &[(&str, Vec<u8>)],
+        envs: &[(String, String)],
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         for (name, bytes) in files {
             std::fs::write(dir.path().join(name), bytes).expect("write file");
@@ -210,6 +223,7 @@ impl TestApp {
             base: String::new(),
             bin: PathBuf::from(bin),
             extra_config: extra_config.to_owned(),
+            envs: envs.to_vec(),
             child: None,
         };
         app.launch();
@@ -303,14 +317,32 @@ impl TestApp {
     }
 
     fn launch(&mut self) {
+        let (child, base) = self.spawn_instance("server.log");
+        self.base = base;
+        self.child = Some(child);
+    }
+
+    /// Another `parapheur serve` on the same configuration (same database, blob store and data
+    /// directory), on its own port: a second instance behind the same load balancer. Killed
+    /// when the returned value is dropped.
+    pub fn another_instance(&self) -> Instance {
+        let n = std::fs::read_dir(self.dir.path())
+            .map(|d| d.count())
+            .unwrap_or(0);
+        let (child, base) = self.spawn_instance(&format!("server-{n}.log"));
+        Instance { child, base }
+    }
+
+    fn spawn_instance(&self, log: &str) -> (Child, String) {
         let stderr = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.dir.path().join("server.log"))
+            .open(self.dir.path().join(log))
             .expect("log file");
         let mut child = Command::new(&self.bin)
             .args(["serve", "--config"])
             .arg(self.config_path())
+            .envs(self.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
@@ -325,16 +357,15 @@ impl TestApp {
                     }
                 }
                 _ => {
-                    let log = std::fs::read_to_string(self.dir.path().join("server.log"))
-                        .unwrap_or_default();
+                    let log =
+                        std::fs::read_to_string(self.dir.path().join(log)).unwrap_or_default();
                     panic!("parapheur did not start:\n{log}");
                 }
             }
         };
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        self.base = addr;
-        self.child = Some(child);
+        (child, addr)
     }
 
     /// SIGKILL, as a crash would.
@@ -364,6 +395,21 @@ impl TestApp {
             e => format!("password-{}", e.split('@').next().unwrap_or_default()),
         };
         self.client(email, &pw)
+    }
+
+    /// The logs of every instance (see [`TestApp::another_instance`]).
+    pub fn server_logs(&self) -> String {
+        let mut out = String::new();
+        if let Ok(d) = std::fs::read_dir(self.dir.path()) {
+            for e in d.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with("server") && name.ends_with(".log") {
+                    out.push_str(&format!("--- {name}\n"));
+                    out.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+                }
+            }
+        }
+        out
     }
 
     pub fn server_log(&self) -> String {
@@ -444,6 +490,128 @@ impl Resp {
             .trim()
             .parse()
             .unwrap_or_else(|_| panic!("not an id: {} {}", self.status, self.text()))
+    }
+}
+
+/// A second server process of a [`TestApp`] (see [`TestApp::another_instance`]).
+pub struct Instance {
+    child: Child,
+    pub base: String,
+}
+
+impl Instance {
+    /// A client of this instance.
+    pub fn client(&self, email: &str, password: &str) -> Client {
+        Client::new(&self.base, Some((email.to_owned(), password.to_owned())))
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An S3-compatible server for the tests: moto (PyPI `moto[server]`, which `scripts/test.sh`
+/// installs) on a free port, with one bucket. Killed on drop.
+pub struct S3Server {
+    child: Child,
+    pub endpoint: String,
+    pub bucket: String,
+}
+
+impl S3Server {
+    pub fn start(bucket: &str) -> Self {
+        let port = browser::free_port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server (pip install 'moto[server]'; scripts/test.sh installs it)");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let http = reqwest::blocking::Client::new();
+        let started = std::time::Instant::now();
+        // moto accepts unsigned requests: the bucket is created with a plain PUT.
+        loop {
+            if let Ok(r) = http.put(format!("{endpoint}/{bucket}")).send()
+                && r.status().is_success()
+            {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto_server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self {
+            child,
+            endpoint,
+            bucket: bucket.to_owned(),
+        }
+    }
+
+    /// The standard variables that point the server at this bucket.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("AWS_ENDPOINT", self.endpoint.as_str()),
+            ("AWS_ALLOW_HTTP", "true"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+    }
+
+    /// Runs boto3 (installed with moto) against the bucket: the independent S3 client of the
+    /// tests. `script` sees `s3` (a client) and `bucket`, and writes its answer to stdout.
+    fn boto3(&self, script: &str, arg: &str) -> Vec<u8> {
+        let program = format!(
+            "import sys, boto3\ns3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
+             aws_access_key_id='test', aws_secret_access_key='test')\nbucket = sys.argv[2]\narg = sys.argv[3]\n{script}"
+        );
+        let out = Command::new("python3")
+            .args(["-c", &program, &self.endpoint, &self.bucket, arg])
+            .output()
+            .expect("python3 with boto3 (installed with moto)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// The keys stored under `prefix`.
+    pub fn keys(&self, prefix: &str) -> Vec<String> {
+        let out = self.boto3(
+            "r = s3.list_objects_v2(Bucket=bucket, Prefix=arg)\nprint('\\n'.join(o['Key'] for o in r.get('Contents', [])))",
+            prefix,
+        );
+        String::from_utf8_lossy(&out)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The bytes of one object.
+    pub fn object(&self, key: &str) -> Vec<u8> {
+        self.boto3(
+            "sys.stdout.buffer.write(s3.get_object(Bucket=bucket, Key=arg)['Body'].read())",
+            key,
+        )
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

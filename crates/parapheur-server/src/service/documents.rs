@@ -92,7 +92,19 @@ pub async fn act(
     let signed = match action {
         Action::Sign => {
             let signer = signing::SignAs::user(caller, comment.as_deref());
-            Some(signing::sign_document(state, &signer, &doc).await?)
+            match signing::sign_document(state, &signer, &doc).await {
+                Ok(s) => Some(s),
+                // Another request (on this instance or another) committed first and removed
+                // the version this one read: a conflict, not a failure.
+                Err(e) => {
+                    let changed = state
+                        .db
+                        .document(doc.id)
+                        .await?
+                        .is_none_or(|now| now.version != doc.version);
+                    return Err(if changed { ApiError::Conflict } else { e });
+                }
+            }
         }
         Action::Visa | Action::Reject | Action::Refuse => None,
     };

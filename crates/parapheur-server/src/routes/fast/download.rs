@@ -102,11 +102,23 @@ pub async fn package_bytes(
     with_fdc: bool,
     with_acquit: bool,
 ) -> Result<(String, Vec<u8>), ApiError> {
-    let blobs = state.blobs.clone();
-    let key = doc.blob_key.clone();
-    let bytes = tokio::task::spawn_blocking(move || blobs.get(&key))
-        .await
-        .map_err(anyhow::Error::from)??;
+    let read = |key: String| {
+        let blobs = state.blobs.clone();
+        async move {
+            tokio::task::spawn_blocking(move || blobs.get(&key))
+                .await
+                .map_err(anyhow::Error::from)
+        }
+    };
+    let bytes = match read(doc.blob_key.clone()).await? {
+        // Signed meanwhile (perhaps by another instance), which removed the version read: the
+        // current one is delivered.
+        Err(parapheur_store::StoreError::BlobNotFound(_)) => {
+            let now = state.db.document(doc.id).await?.ok_or(ApiError::NotFound)?;
+            read(now.blob_key).await??
+        }
+        other => other?,
+    };
     // Detached signatures (XAdES) travel with the document they sign.
     let signatures = state.db.detached_signatures(doc.id).await?;
     if !with_fdc && !with_acquit && signatures.is_empty() {

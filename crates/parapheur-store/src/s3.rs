@@ -1,0 +1,126 @@
+//! S3-compatible object storage for blobs (`blob_url = "s3://bucket/prefix"`), through the
+//! `object_store` crate; credentials, region and endpoint come from the standard `AWS_*`
+//! variables (`AWS_ENDPOINT` / `AWS_ALLOW_HTTP` for MinIO, Garage, Ceph or moto). A PUT is
+//! answered by the service once the object is stored durably, so an acknowledged deposit
+//! survives the loss of the instance. Keys are the local store's (`<2 hex>/<30 hex>`) under the
+//! prefix, so a directory can be copied into a bucket as is.
+
+use crate::StoreError;
+use crate::blob::{BlobStore, StoredBlob, valid_key};
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path;
+use object_store::{ObjectStore, PutPayload};
+use sha2::{Digest, Sha256};
+use std::future::Future;
+use std::sync::Arc;
+
+#[derive(Debug)]
+pub struct S3BlobStore {
+    store: Arc<dyn ObjectStore>,
+    bucket: String,
+    prefix: String,
+    handle: tokio::runtime::Handle,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("object storage: {e}"))
+}
+
+impl S3BlobStore {
+    /// Opens `s3://bucket[/prefix]`; must be called inside the tokio runtime that will serve it.
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        let rest = url
+            .strip_prefix("s3://")
+            .ok_or_else(|| unavailable(format!("{url:?} is not an s3:// URL")))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(unavailable(format!("{url:?} names no bucket")));
+        }
+        let store = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .build()
+            .map_err(unavailable)?;
+        let handle = tokio::runtime::Handle::try_current()
+            .map_err(|_| unavailable("the S3 store must be opened inside the runtime"))?;
+        Ok(Self {
+            store: Arc::new(store),
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+            handle,
+        })
+    }
+
+    fn path(&self, key: &str) -> Path {
+        if self.prefix.is_empty() {
+            Path::from(key)
+        } else {
+            Path::from(format!("{}/{key}", self.prefix))
+        }
+    }
+
+    /// Runs a request to completion from synchronous code: on a blocking thread, or on a
+    /// runtime worker (the worker hands its other tasks over while it waits).
+    fn run<F: Future>(&self, f: F) -> F::Output {
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| h.block_on(f))
+            }
+            _ => self.handle.block_on(f),
+        }
+    }
+}
+
+impl BlobStore for S3BlobStore {
+    fn put_parts(&self, parts: &[&[u8]]) -> Result<StoredBlob, StoreError> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let key = format!("{}/{}", &id[..2], &id[2..]);
+        let mut h = Sha256::new();
+        let mut body = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for p in parts {
+            h.update(p);
+            body.extend_from_slice(p);
+        }
+        let size = body.len() as u64;
+        self.run(self.store.put(&self.path(&key), PutPayload::from(body)))
+            .map_err(unavailable)?;
+        Ok(StoredBlob {
+            key,
+            size,
+            sha256: hex::encode(h.finalize()),
+        })
+    }
+
+    fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        if !valid_key(key) {
+            return Err(StoreError::BlobNotFound(key.to_owned()));
+        }
+        let path = self.path(key);
+        self.run(async {
+            match self.store.get(&path).await {
+                Ok(r) => r.bytes().await.map(|b| b.to_vec()).map_err(unavailable),
+                Err(object_store::Error::NotFound { .. }) => {
+                    Err(StoreError::BlobNotFound(key.to_owned()))
+                }
+                Err(e) => Err(unavailable(e)),
+            }
+        })
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        if !valid_key(key) {
+            return Err(StoreError::BlobNotFound(key.to_owned()));
+        }
+        match self.run(self.store.delete(&self.path(key))) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// The bucket answers (a missing object is an answer).
+    fn check(&self) -> Result<(), StoreError> {
+        match self.run(self.store.head(&self.path("00/health-check"))) {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(unavailable(format!("bucket {}: {e}", self.bucket))),
+        }
+    }
+}

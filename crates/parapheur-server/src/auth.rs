@@ -276,6 +276,19 @@ pub async fn authenticate_certificate(state: &AppState, der: &[u8]) -> Result<Ca
     Ok(caller)
 }
 
+/// The caller a verified client certificate names (direct TLS or a trusted proxy's header),
+/// whatever else the request carries; `None` when there is no certificate.
+pub async fn certificate_caller(
+    state: &AppState,
+    parts: &Parts,
+) -> Option<Result<Caller, ApiError>> {
+    if let Some(c) = parts.extensions.get::<crate::tls::ClientCertificate>() {
+        return Some(authenticate_certificate(state, &c.0).await);
+    }
+    let der = proxied_certificate(state, parts)?;
+    Some(authenticate_certificate(state, &der).await)
+}
+
 /// Authenticates the request: HTTP Basic when the header is there, else the TLS client
 /// certificate (or the one a trusted proxy forwards); otherwise `Unauthenticated`.
 pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiError> {

@@ -272,6 +272,62 @@ fn client_certificates_authenticate_certificat_users_and_bad_ones_are_refused() 
         "{r:?}"
     );
     assert_eq!(r[2]["fault"]["errorCode"], 100, "{r:?}");
+    // The portal: "Se connecter avec mon certificat" opens a session for the certificate's user.
+    let portal_login = |client: &reqwest::blocking::Client| {
+        let page = client
+            .get(format!("{}/parapheur/login", app.base))
+            .send()
+            .unwrap();
+        let cookie = page
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("parapheur_csrf="))
+            .map(|v| v.split(';').next().unwrap().to_owned())
+            .unwrap();
+        let body = page.text().unwrap();
+        assert!(body.contains("Se connecter avec mon certificat"), "{body}");
+        let token = cookie.trim_start_matches("parapheur_csrf=").to_owned();
+        client
+            .post(format!("{}/parapheur/login/certificat", app.base))
+            .header("cookie", &cookie)
+            .form(&[("csrf", token.as_str()), ("next", "/parapheur/")])
+            .send()
+            .unwrap()
+    };
+    let no_redirect = |who: Option<&Issued>| {
+        let mut b = reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(&server_ca.cert.to_pem().unwrap()).unwrap(),
+            );
+        if let Some(i) = who {
+            b = b.identity(reqwest::Identity::from_pem(&i.pem()).unwrap());
+        }
+        b.build().unwrap()
+    };
+    let with_cert = no_redirect(Some(&by_email));
+    let r = portal_login(&with_cert);
+    assert_eq!(r.status(), 303);
+    let session = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("parapheur_session="))
+        .map(|v| v.split(';').next().unwrap().to_owned())
+        .expect("a session cookie");
+    let dash = with_cert
+        .get(format!("{}/parapheur/", app.base))
+        .header("cookie", &session)
+        .send()
+        .unwrap();
+    assert_eq!(dash.status(), 200);
+    assert!(dash.text().unwrap().contains("Eve Email"));
+    let r = portal_login(&no_redirect(None));
+    assert_eq!(r.status(), 401);
+    assert!(r.text().unwrap().contains("Aucun certificat reconnu"));
     // A valid certificate of nobody: 401.
     let r = https(&server_ca, Some(&unknown))
         .get(&tasks)

@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/parapheur", get(|| async { Redirect::to("/parapheur/") }))
         .route("/parapheur/", get(dashboard))
         .route("/parapheur/login", get(login_page).post(login))
+        .route("/parapheur/login/certificat", post(login_certificate))
         .route("/parapheur/logout", post(logout))
         .route("/parapheur/showDoc.action", get(show_doc))
         .route("/parapheur/documents/{id}", get(document_page))
@@ -115,6 +116,8 @@ struct LoginPage<'a> {
     next: &'a str,
     email: &'a str,
     error: Option<&'a str>,
+    /// Offer "Se connecter avec mon certificat" (client certificates are configured).
+    certificates: bool,
 }
 
 /// Only local paths are followed after login.
@@ -137,6 +140,7 @@ async fn login_page(
                 next: &next,
                 email: "",
                 error: None,
+                certificates: certificates_offered(&state),
             }
             .render(),
             StatusCode::OK,
@@ -166,6 +170,7 @@ async fn login(
                     next: &next,
                     email: &email,
                     error: Some(error),
+                    certificates: certificates_offered(&state),
                 }
                 .render(),
                 status,
@@ -201,10 +206,57 @@ async fn login(
     if let Ok(mut m) = failures().lock() {
         m.remove(&email);
     }
+    start_session(&state, user.id, &next).await
+}
+
+/// Signs a CERTIFICAT user in with the client certificate of the connection (mTLS, or the one a
+/// trusted proxy forwards): the login page's "certificate" button.
+async fn login_certificate(
+    State(state): State<AppState>,
+    parts: axum::http::request::Parts,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !csrf_ok(&parts.headers, &form) {
+        return csrf_refused();
+    }
+    let next = safe_next(form.get("next"));
+    match crate::auth::certificate_caller(&state, &parts).await {
+        Some(Ok(caller)) => start_session(&state, caller.user_id, &next).await,
+        other => {
+            tracing::info!(
+                certificate = other.is_some(),
+                "portal certificate login refused"
+            );
+            crate::routes::pages::with_csrf(&state, &parts.headers, |csrf| {
+                rendered(
+                    LoginPage {
+                        csrf,
+                        next: &next,
+                        email: "",
+                        error: Some(
+                            "Aucun certificat reconnu : présentez le certificat enregistré pour votre compte, ou connectez-vous avec votre mot de passe.",
+                        ),
+                        certificates: certificates_offered(&state),
+                    }
+                    .render(),
+                    StatusCode::UNAUTHORIZED,
+                )
+            })
+        }
+    }
+}
+
+/// Whether client certificates can reach the portal (direct mTLS or a trusted proxy).
+fn certificates_offered(state: &AppState) -> bool {
+    !state.cfg.tls.client_ca.is_empty()
+}
+
+/// Opens a session for `user_id` and goes to `next`.
+async fn start_session(state: &AppState, user_id: i64, next: &str) -> Response {
     let (token, hash) = links::new_token();
     if let Err(e) = state
         .db
-        .create_session(&hash, user.id, SESSION_TTL_MS)
+        .create_session(&hash, user_id, SESSION_TTL_MS)
         .await
     {
         tracing::error!(error = %e, "cannot create a session");
@@ -220,7 +272,7 @@ async fn login(
     } else {
         ""
     };
-    let mut r = harden(Redirect::to(&next).into_response(), false);
+    let mut r = harden(Redirect::to(next).into_response(), false);
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={token}; Path=/parapheur; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
         SESSION_TTL_MS / 1000

@@ -4,7 +4,8 @@
 # PostgreSQL database sharing the data directory, all measured in the same run.
 # Prints a markdown table on stdout; raw outputs stay in $BENCH_DIR.
 #
-# Settings (environment): DURATION (s, 10), CONNS (16, spread over the instances), WRK_THREADS
+# Settings (environment): DURATION (s, 10: the upload load; the signature load lasts half of it,
+# so that the documents just deposited do not run out), CONNS (16, spread over the instances), WRK_THREADS
 # (2 per wrk process), PG_URL (postgres://postgres@127.0.0.1/postgres: a server where a
 # throw-away database may be created), PORT (18090, and the next one), BENCH_DIR.
 # Note: every process (the instances, PostgreSQL, wrk) shares this machine's cores.
@@ -13,6 +14,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 DURATION=${DURATION:-10}
+SIGN_DURATION=$(( DURATION / 2 > 2 ? DURATION / 2 : 2 ))
 CONNS=${CONNS:-16}
 WRK_THREADS=${WRK_THREADS:-2}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1/postgres}
@@ -114,7 +116,7 @@ EOF
     for i in "${!bases[@]}"; do
         BENCH_AUTH=$SIGNER BENCH_FROM=1 BENCH_TO=$ok BENCH_WORKERS=$n BENCH_WORKER=$i \
             BENCH_THREADS=$WRK_THREADS \
-            wrk -t"$WRK_THREADS" -c"$per" -d"${DURATION}s" -s "$ROOT/bench/sign.lua" \
+            wrk -t"$WRK_THREADS" -c"$per" -d"${SIGN_DURATION}s" -s "$ROOT/bench/sign.lua" \
             "${bases[$i]}" >"$dir/wrk-sign-$i.txt" &
         wpids+=($!)
     done
@@ -154,7 +156,7 @@ read -r P2_UP P2_SG P2_BAD P2_SBAD P2_OK P2_SIGNED < <(run pg2 "$PG_PREFIX/$DB2"
 psql "$PG_URL" -q -c "DROP DATABASE $DB1" -c "DROP DATABASE $DB2" >&2 || true
 
 echo
-echo "Run: $(date -u +%Y-%m-%dT%H:%MZ), ${DURATION}s per load, $CONNS connections in all" \
+echo "Run: $(date -u +%Y-%m-%dT%H:%MZ), uploads for ${DURATION}s then signatures for ${SIGN_DURATION}s, $CONNS connections in all" \
     "(split between the instances), wrk -t$WRK_THREADS per instance, $(nproc) cores shared by" \
     "the instances, PostgreSQL and wrk; \`DURATION=$DURATION bash bench/scale.sh\`."
 echo

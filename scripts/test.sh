@@ -16,6 +16,8 @@ command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
 # The portal's browser tests drive Debian's headless Chromium through chromedriver.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+# PKCS#11 seals are tested against SoftHSM2.
+command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
 if ((${#missing[@]})); then
   echo "installing ${missing[*]}"
   sudo_cmd=""

@@ -120,6 +120,25 @@ pub struct SigningConfig {
     pub trust_anchors: String,
     /// RFC 3161 timestamp authority: when set, PAdES signatures are B-T (timestamped).
     pub tsa_url: String,
+    /// Subscribers' seals held on a PKCS#11 token (HSM) instead of the internal CA's files.
+    pub hsm_seals: Vec<HsmSealConfig>,
+}
+
+/// `[[signing.hsm_seals]]`: the seal of one subscriber on a PKCS#11 token.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct HsmSealConfig {
+    pub siren: String,
+    /// The PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so.
+    pub module: String,
+    /// The token's label.
+    pub token: String,
+    /// The user PIN.
+    pub pin: String,
+    /// CKA_LABEL of the private key (and of its certificate object, when it is on the token).
+    pub key_label: String,
+    /// PEM of the key's certificate and its chain; empty: the certificate on the token.
+    pub certificate: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -601,6 +620,14 @@ check_interval_s = 3600   # how often the purge looks for documents
 [signing]
 trust_anchors = ""        # PEM bundle trusted by verification steps, beside the internal CA
 tsa_url = ""              # RFC 3161 timestamp authority: PAdES B-T when set
+# A subscriber's seal on a PKCS#11 token (HSM), instead of a key file of the internal CA:
+# [[signing.hsm_seals]]
+# siren = "123456789"
+# module = "/usr/lib/softhsm/libsofthsm2.so"
+# token = "parapheur"     # the token's label
+# pin = "1234"            # the user PIN
+# key_label = "seal"      # CKA_LABEL of the private key
+# certificate = ""        # PEM chain of the key; empty: the certificate object of that label
 
 [tls]                     # set cert+key to serve HTTPS (rustls)
 cert = ""

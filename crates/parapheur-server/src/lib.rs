@@ -57,6 +57,16 @@ pub async fn open_state(cfg: Config) -> anyhow::Result<AppState> {
         .then(|| std::path::PathBuf::from(&cfg.signing.trust_anchors));
     let pki = pki::Pki::open(&cfg.data_dir, extra.as_deref())
         .context("opening the internal certification authority and the trust anchors")?;
+    for seal in &cfg.signing.hsm_seals {
+        parapheur_domain::Siren::parse(&seal.siren)
+            .with_context(|| format!("[[signing.hsm_seals]] siren {:?}", seal.siren))?;
+        pki.install_hsm_seal(seal).with_context(|| {
+            format!(
+                "[[signing.hsm_seals]] of {}: token {:?}, key {:?}",
+                seal.siren, seal.token, seal.key_label
+            )
+        })?;
+    }
     AppState::new(cfg, db, blobs, pki)
 }
 

@@ -89,6 +89,33 @@ impl Pki {
         self.cached(&format!("seal-{siren}"), &subject, KeyKind::Seal)
     }
 
+    /// Uses the seal of `siren` held on a PKCS#11 token (checked: the token signs, and its
+    /// signature verifies with the certificate). Nothing is written to `pki/`.
+    pub fn install_hsm_seal(&self, c: &crate::config::HsmSealConfig) -> Result<(), SignError> {
+        use parapheur_sign::pkcs11::{HsmKey, HsmKeyRef};
+        let key = HsmKey::open(&HsmKeyRef {
+            module: c.module.clone(),
+            token: c.token.clone(),
+            pin: c.pin.clone(),
+            key_label: c.key_label.clone(),
+        })?;
+        let chain = if c.certificate.is_empty() {
+            Vec::new()
+        } else {
+            let pem = std::fs::read(&c.certificate).map_err(|e| SignError::Io {
+                path: c.certificate.clone(),
+                source: e,
+            })?;
+            openssl::x509::X509::stack_from_pem(&pem)?
+        };
+        let cred = Credential::hsm(key, chain)?;
+        tracing::info!(siren = %c.siren, subject = %cred.common_name(), "seal on a PKCS#11 token");
+        if let Ok(mut m) = self.cache.lock() {
+            m.insert(format!("seal-{}", c.siren), cred);
+        }
+        Ok(())
+    }
+
     /// Installs an imported credential (PKCS#12) under `name` (`user-<id>` or `seal-<siren>`).
     pub fn import(&self, name: &str, cred: Credential) -> Result<(), SignError> {
         self.ca.store(name, &cred)?;

@@ -473,7 +473,7 @@ fn an_imported_pkcs12_signs_for_its_user() {
     chain.push(their_ca.certificate().clone()).unwrap();
     let p12 = openssl::pkcs12::Pkcs12::builder()
         .name("s1")
-        .pkey(&cred.key)
+        .pkey(cred.key.soft().unwrap())
         .cert(cred.certificate())
         .ca(chain)
         .build2("secret-p12")

@@ -314,7 +314,7 @@ impl InternalCa {
         for cert in &c.chain {
             chain.extend(cert.to_pem()?);
         }
-        publish_pair(kp, cp, &c.key.private_key_to_pem_pkcs8()?, &chain)
+        publish_pair(kp, cp, &c.key.soft()?.private_key_to_pem_pkcs8()?, &chain)
     }
 
     /// Key and chain files of the credential `name` (a safe file-name stem).
@@ -343,7 +343,7 @@ impl InternalCa {
         for cert in &c.chain {
             chain.extend(cert.to_pem()?);
         }
-        write_private(&kp, &c.key.private_key_to_pem_pkcs8()?)?;
+        write_private(&kp, &c.key.soft()?.private_key_to_pem_pkcs8()?)?;
         write_private(&cp, &chain)
     }
 }
@@ -371,7 +371,7 @@ mod tests {
                         let c = ca.credential("user-7", s, KeyKind::Person).unwrap();
                         (
                             ca.certificate().to_der().unwrap(),
-                            c.key.private_key_to_der().unwrap(),
+                            c.key.soft().unwrap().private_key_to_der().unwrap(),
                         )
                     })
                 })
@@ -383,7 +383,10 @@ mod tests {
             .unwrap()
             .credential("user-7", &s, KeyKind::Person)
             .unwrap();
-        assert_eq!(reloaded.key.private_key_to_der().unwrap(), results[0].1);
+        assert_eq!(
+            reloaded.key.soft().unwrap().private_key_to_der().unwrap(),
+            results[0].1
+        );
         let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("issued"))
             .unwrap()
             .flatten()

@@ -21,6 +21,8 @@ pub enum SignError {
     SignatureTooLarge { needed: usize, reserved: usize },
     #[error("invalid input: {0}")]
     Invalid(String),
+    #[error("PKCS#11 token: {0}")]
+    Hsm(String),
 }
 
 impl From<lopdf::Error> for SignError {

@@ -5,10 +5,29 @@ use openssl::hash::MessageDigest;
 use openssl::pkey::{Id, PKey, Private};
 use openssl::x509::X509;
 
+/// Where the private key is: in memory (files, PKCS#12) or on a PKCS#11 token.
+#[derive(Clone)]
+pub enum PrivateKey {
+    Soft(PKey<Private>),
+    Hsm(std::sync::Arc<crate::pkcs11::HsmKey>),
+}
+
+impl PrivateKey {
+    /// The key in memory, for storing it (an HSM key has none: it never leaves the token).
+    pub fn soft(&self) -> Result<&PKey<Private>, SignError> {
+        match self {
+            Self::Soft(k) => Ok(k),
+            Self::Hsm(_) => Err(SignError::Invalid(
+                "a key held on a PKCS#11 token cannot be exported".into(),
+            )),
+        }
+    }
+}
+
 /// A signing key and its chain (`chain[0]` is the signer's certificate, then its issuers).
 #[derive(Clone)]
 pub struct Credential {
-    pub key: PKey<Private>,
+    pub key: PrivateKey,
     pub chain: Vec<X509>,
 }
 
@@ -57,7 +76,42 @@ impl Credential {
             ));
         }
         Algorithm::of(&key)?;
-        Ok(Self { key, chain })
+        Ok(Self {
+            key: PrivateKey::Soft(key),
+            chain,
+        })
+    }
+
+    /// A key on a PKCS#11 token with its chain (the token's own certificate when `chain` is
+    /// empty). The key must match the certificate: checked by signing a test message.
+    pub fn hsm(key: crate::pkcs11::HsmKey, mut chain: Vec<X509>) -> Result<Self, SignError> {
+        if chain.is_empty() {
+            chain.push(key.certificate()?.ok_or_else(|| {
+                SignError::Invalid(
+                    "no certificate given and none on the token beside the key".into(),
+                )
+            })?);
+        }
+        let public = chain[0].public_key()?;
+        Algorithm::of(&public)?;
+        if key.is_ec() != (public.id() == Id::EC) {
+            return Err(SignError::Invalid(
+                "the token's key and the certificate are of different kinds".into(),
+            ));
+        }
+        let probe = b"parapheur: key and certificate check";
+        let sig = key.sign(probe)?;
+        let mut v = openssl::sign::Verifier::new(MessageDigest::sha256(), &public)?;
+        v.update(probe)?;
+        if !v.verify(&sig)? {
+            return Err(SignError::Invalid(
+                "the token's key does not match the certificate".into(),
+            ));
+        }
+        Ok(Self {
+            key: PrivateKey::Hsm(std::sync::Arc::new(key)),
+            chain,
+        })
     }
 
     /// Loads a PKCS#12 file (OpenSSL 3 defaults included).
@@ -89,14 +143,24 @@ impl Credential {
     }
 
     pub fn algorithm(&self) -> Algorithm {
-        Algorithm::of(&self.key).unwrap_or(Algorithm::RsaSha256)
+        self.certificate()
+            .public_key()
+            .ok()
+            .and_then(|k| Algorithm::of(&k).ok())
+            .unwrap_or(Algorithm::RsaSha256)
     }
 
-    /// Signs `data` (SHA-256 then RSA PKCS#1 v1.5 or ECDSA, DER-encoded for ECDSA).
+    /// Signs `data` (SHA-256 then RSA PKCS#1 v1.5 or ECDSA, DER-encoded for ECDSA), here or on
+    /// the token.
     pub fn sign(&self, data: &[u8]) -> Result<Vec<u8>, SignError> {
-        let mut s = openssl::sign::Signer::new(MessageDigest::sha256(), &self.key)?;
-        s.update(data)?;
-        Ok(s.sign_to_vec()?)
+        match &self.key {
+            PrivateKey::Soft(key) => {
+                let mut s = openssl::sign::Signer::new(MessageDigest::sha256(), key)?;
+                s.update(data)?;
+                Ok(s.sign_to_vec()?)
+            }
+            PrivateKey::Hsm(key) => key.sign(data),
+        }
     }
 
     /// The signer's common name, for stamps and history.

@@ -256,7 +256,7 @@ fn forms_images_and_a_pdf_signed_by_pyhanko_first() {
     chain.push(other.certificate().clone()).unwrap();
     let p12 = openssl::pkcs12::Pkcs12::builder()
         .name("bob")
-        .pkey(&signer.key)
+        .pkey(signer.key.soft().unwrap())
         .cert(signer.certificate())
         .ca(chain)
         .build2("pw")

@@ -1,0 +1,241 @@
+//! Seals held on a PKCS#11 token (Debian's SoftHSM2, installed by `scripts/test.sh`): the
+//! private keys are imported into a token and deleted from disk; the server signs through the
+//! token (RSA for one subscriber, ECDSA P-256 for the other) and pyHanko validates the result
+//! against the test CA; a wrong PIN stops the start with a clear message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use openssl::asn1::Asn1Time;
+use openssl::bn::{BigNum, MsbOption};
+use openssl::ec::{EcGroup, EcKey};
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::{PKey, Private};
+use openssl::rsa::Rsa;
+use openssl::x509::extension::{BasicConstraints, KeyUsage};
+use openssl::x509::{X509, X509NameBuilder};
+use parapheur_test_utils::browser::wait_for;
+use parapheur_test_utils::{SIREN_A, SIREN_B, TestApp, pdf, pyhanko_valid, qpdf_check};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_parapheur");
+const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+const PROVISION: &str = r#"
+[[circuits]]
+siren = "200000001"
+id = "CACHET"
+type = "BUREAUTIQUE_PDF"
+steps = [ { step = "serverSignature" } ]
+
+[[circuits]]
+siren = "200000002"
+id = "CACHET"
+type = "BUREAUTIQUE_PDF"
+steps = [ { step = "serverSignature" } ]
+"#;
+
+fn cert(cn: &str, key: &PKey<Private>, issuer: Option<(&X509, &PKey<Private>)>) -> X509 {
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
+    name.append_entry_by_nid(Nid::ORGANIZATIONNAME, "Tests parapheur")
+        .unwrap();
+    let name = name.build();
+    let mut b = X509::builder().unwrap();
+    b.set_version(2).unwrap();
+    let mut serial = BigNum::new().unwrap();
+    serial.rand(64, MsbOption::MAYBE_ZERO, false).unwrap();
+    b.set_serial_number(&serial.to_asn1_integer().unwrap())
+        .unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(issuer.map_or(&name, |(c, _)| c.subject_name()))
+        .unwrap();
+    b.set_pubkey(key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(365).unwrap())
+        .unwrap();
+    if issuer.is_none() {
+        b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+            .unwrap();
+        b.append_extension(KeyUsage::new().key_cert_sign().crl_sign().build().unwrap())
+            .unwrap();
+    } else {
+        b.append_extension(
+            KeyUsage::new()
+                .critical()
+                .digital_signature()
+                .non_repudiation()
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    }
+    b.sign(issuer.map_or(key, |(_, k)| k), MessageDigest::sha256())
+        .unwrap();
+    b.build()
+}
+
+fn softhsm(conf: &Path, args: &[&str]) {
+    let out = Command::new("softhsm2-util")
+        .env("SOFTHSM2_CONF", conf)
+        .args(args)
+        .output()
+        .expect("softhsm2-util (Debian softhsm2; scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "softhsm2-util {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn seal_config(siren: &str, label: &str, pin: &str, certificate: &Path) -> String {
+    format!(
+        "[[signing.hsm_seals]]\nsiren = \"{siren}\"\nmodule = \"{MODULE}\"\ntoken = \"parapheur\"\npin = \"{pin}\"\nkey_label = \"{label}\"\ncertificate = \"{}\"\n",
+        certificate.display()
+    )
+}
+
+#[test]
+fn seals_on_a_pkcs11_token_sign_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::create_dir_all(&tokens).unwrap();
+    let conf = dir.path().join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .unwrap();
+    softhsm(
+        &conf,
+        &[
+            "--init-token",
+            "--free",
+            "--label",
+            "parapheur",
+            "--so-pin",
+            "5678",
+            "--pin",
+            "1234",
+        ],
+    );
+    let ca_key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let ca = cert("Autorité de test HSM", &ca_key, None);
+    let rsa = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let ec = PKey::from_ec_key(
+        EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
+    )
+    .unwrap();
+    let mut chains = Vec::new();
+    for (label, key, cn) in [
+        ("cachet-a", &rsa, "Cachet HSM Commune A"),
+        ("cachet-b", &ec, "Cachet HSM Commune B"),
+    ] {
+        let key_file = dir.path().join(format!("{label}.key"));
+        std::fs::write(&key_file, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+        softhsm(
+            &conf,
+            &[
+                "--import",
+                key_file.to_str().unwrap(),
+                "--token",
+                "parapheur",
+                "--label",
+                label,
+                "--id",
+                if label == "cachet-a" { "01" } else { "02" },
+                "--pin",
+                "1234",
+            ],
+        );
+        // The private key now lives on the token only.
+        std::fs::remove_file(&key_file).unwrap();
+        let mut chain = cert(cn, key, Some((&ca, &ca_key))).to_pem().unwrap();
+        chain.extend(ca.to_pem().unwrap());
+        let chain_file = dir.path().join(format!("{label}.pem"));
+        std::fs::write(&chain_file, chain).unwrap();
+        chains.push(chain_file);
+    }
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.to_pem().unwrap()).unwrap();
+    let env = vec![("SOFTHSM2_CONF".to_owned(), conf.display().to_string())];
+    let config = format!(
+        "[signing]\ntrust_anchors = \"{}\"\n{}{}",
+        ca_file.display(),
+        seal_config(SIREN_A, "cachet-a", "1234", &chains[0]),
+        seal_config(SIREN_B, "cachet-b", "1234", &chains[1]),
+    );
+    let app = TestApp::start_env(BIN, &config, PROVISION, &[], &env);
+
+    for (siren, user, cn) in [
+        (SIREN_A, "depot@a.fr", "Cachet HSM Commune A"),
+        (SIREN_B, "depot@b.fr", "Cachet HSM Commune B"),
+    ] {
+        let c = app.as_user(user);
+        let id = c
+            .upload(
+                siren,
+                "CACHET",
+                "arrete.pdf",
+                pdf::sample("Arrêté", 2, 0),
+                "",
+            )
+            .id();
+        wait_for(Duration::from_secs(20), "the seal", || {
+            c.states(id).iter().any(|s| s == "Classé").then_some(())
+        });
+        let signed = c
+            .get(&format!("/parapheur-ws/rest/v1/documents/v2/{id}/download"))
+            .body;
+        let (valid, report) = pyhanko_valid(&signed, &ca.to_pem().unwrap());
+        assert_eq!(valid, 1, "{report}");
+        // The signer is the token's key, named by its certificate (poppler's pdfsig).
+        let file = dir.path().join(format!("signed-{siren}.pdf"));
+        std::fs::write(&file, &signed).unwrap();
+        let out = Command::new("pdfsig").arg(&file).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&format!("Signer Certificate Common Name: {cn}")),
+            "{text}"
+        );
+        assert!(qpdf_check(&signed));
+    }
+    // No seal key of these subscribers was written by the internal CA.
+    let issued: Vec<String> = std::fs::read_dir(app.data_dir().join("pki/issued"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(!issued.iter().any(|f| f.starts_with("seal-")), "{issued:?}");
+
+    // A wrong PIN: the server refuses to start and says why.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n{}",
+            dir.path().join("bad-data").display(),
+            seal_config(SIREN_A, "cachet-a", "0000", &chains[0])
+        ),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&bad)
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("hsm_seals") && err.contains("logging in to the token"),
+        "{err}"
+    );
+}

@@ -1,0 +1,216 @@
+//! Keys held in a PKCS#11 token (an HSM, a smart card, SoftHSM2 in the tests), through the
+//! `cryptoki` crate: the key never leaves the token; we send it the data to sign.
+
+use crate::SignError;
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::error::{Error as CkError, RvError};
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::session::{Session, UserType};
+use cryptoki::slot::Slot;
+use cryptoki::types::AuthPin;
+use openssl::x509::X509;
+use sha2::{Digest, Sha256};
+use std::sync::Mutex;
+
+/// Where a key is: the module (shared library), the token label, the user PIN and the key's
+/// label (CKA_LABEL of the private key object).
+#[derive(Clone)]
+pub struct HsmKeyRef {
+    pub module: String,
+    pub token: String,
+    pub pin: String,
+    pub key_label: String,
+}
+
+impl std::fmt::Debug for HsmKeyRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HsmKeyRef")
+            .field("module", &self.module)
+            .field("token", &self.token)
+            .field("key_label", &self.key_label)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A private key on a token, ready to sign.
+pub struct HsmKey {
+    reference: HsmKeyRef,
+    ctx: Pkcs11,
+    slot: Slot,
+    key_type: KeyType,
+    /// One session at a time: PKCS#11 sessions are not meant to be shared between threads.
+    session: Mutex<Option<Session>>,
+}
+
+impl std::fmt::Debug for HsmKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HsmKey")
+            .field("reference", &self.reference)
+            .finish_non_exhaustive()
+    }
+}
+
+fn err(what: &str, e: impl std::fmt::Display) -> SignError {
+    SignError::Hsm(format!("{what}: {e}"))
+}
+
+impl HsmKey {
+    /// Loads the module, finds the token and the key, and logs in.
+    pub fn open(reference: &HsmKeyRef) -> Result<Self, SignError> {
+        let ctx = Pkcs11::new(&reference.module).map_err(|e| {
+            err(
+                &format!("loading the PKCS#11 module {}", reference.module),
+                e,
+            )
+        })?;
+        match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+            Ok(()) => {}
+            Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+            Err(e) => return Err(err("initialising the PKCS#11 module", e)),
+        }
+        let mut found = None;
+        for slot in ctx
+            .get_slots_with_token()
+            .map_err(|e| err("listing the tokens", e))?
+        {
+            let info = ctx
+                .get_token_info(slot)
+                .map_err(|e| err("reading a token", e))?;
+            if info.label().trim() == reference.token.trim() {
+                found = Some(slot);
+                break;
+            }
+        }
+        let slot = found
+            .ok_or_else(|| SignError::Hsm(format!("no token labelled {:?}", reference.token)))?;
+        let key = Self {
+            reference: reference.clone(),
+            ctx,
+            slot,
+            key_type: KeyType::RSA,
+            session: Mutex::new(None),
+        };
+        let key_type = key.with_session(|s, handle| {
+            let attrs = s
+                .get_attributes(handle, &[AttributeType::KeyType])
+                .map_err(|e| err("reading the key type", e))?;
+            attrs
+                .into_iter()
+                .find_map(|a| match a {
+                    Attribute::KeyType(t) => Some(t),
+                    _ => None,
+                })
+                .ok_or_else(|| SignError::Hsm("the key has no type".into()))
+        })?;
+        if key_type != KeyType::RSA && key_type != KeyType::EC {
+            return Err(SignError::UnsupportedKey(format!(
+                "PKCS#11 key type {key_type}"
+            )));
+        }
+        Ok(Self { key_type, ..key })
+    }
+
+    /// The certificate stored on the token beside the key (same label), if any.
+    pub fn certificate(&self) -> Result<Option<X509>, SignError> {
+        self.with_session(|s, _| {
+            let certs = s
+                .find_objects(&[
+                    Attribute::Class(ObjectClass::CERTIFICATE),
+                    Attribute::Label(self.reference.key_label.as_bytes().to_vec()),
+                ])
+                .map_err(|e| err("looking for the certificate", e))?;
+            let Some(handle) = certs.first() else {
+                return Ok(None);
+            };
+            let value = s
+                .get_attributes(*handle, &[AttributeType::Value])
+                .map_err(|e| err("reading the certificate", e))?;
+            for a in value {
+                if let Attribute::Value(der) = a {
+                    return Ok(Some(X509::from_der(&der)?));
+                }
+            }
+            Ok(None)
+        })
+    }
+
+    /// Runs `f` with a logged-in session and the private key's handle (re-opening the session
+    /// if the token dropped it).
+    fn with_session<T>(
+        &self,
+        f: impl Fn(&Session, ObjectHandle) -> Result<T, SignError>,
+    ) -> Result<T, SignError> {
+        let mut guard = self
+            .session
+            .lock()
+            .map_err(|_| SignError::Hsm("the session lock is poisoned".into()))?;
+        for attempt in 0..2 {
+            if guard.is_none() {
+                let s = self
+                    .ctx
+                    .open_ro_session(self.slot)
+                    .map_err(|e| err("opening a session", e))?;
+                let pin = AuthPin::new(self.reference.pin.clone().into());
+                match s.login(UserType::User, Some(&pin)) {
+                    Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+                    Err(e) => return Err(err("logging in to the token (PIN?)", e)),
+                }
+                *guard = Some(s);
+            }
+            let Some(s) = guard.as_ref() else {
+                continue;
+            };
+            let handle = match s.find_objects(&[
+                Attribute::Class(ObjectClass::PRIVATE_KEY),
+                Attribute::Label(self.reference.key_label.as_bytes().to_vec()),
+            ]) {
+                Ok(h) => h.first().copied().ok_or_else(|| {
+                    SignError::Hsm(format!(
+                        "no private key labelled {:?} on the token",
+                        self.reference.key_label
+                    ))
+                })?,
+                Err(e) if attempt == 0 => {
+                    tracing::warn!(error = %e, "PKCS#11 session lost; opening another");
+                    *guard = None;
+                    continue;
+                }
+                Err(e) => return Err(err("looking for the key", e)),
+            };
+            return f(s, handle);
+        }
+        Err(SignError::Hsm("no usable session".into()))
+    }
+
+    /// Whether this is an EC key (ECDSA) rather than RSA.
+    pub fn is_ec(&self) -> bool {
+        self.key_type == KeyType::EC
+    }
+
+    /// Signs `data`: SHA-256 with RSA PKCS#1 v1.5 (done by the token), or ECDSA over the
+    /// SHA-256 digest (returned DER-encoded, as CMS and XML-DSig want after conversion).
+    pub fn sign(&self, data: &[u8]) -> Result<Vec<u8>, SignError> {
+        if self.is_ec() {
+            let digest = Sha256::digest(data);
+            let raw = self.with_session(|s, key| {
+                s.sign(&Mechanism::Ecdsa, key, &digest)
+                    .map_err(|e| err("signing on the token", e))
+            })?;
+            if raw.len() % 2 != 0 || raw.is_empty() {
+                return Err(SignError::Hsm("unexpected ECDSA signature length".into()));
+            }
+            let (r, s) = raw.split_at(raw.len() / 2);
+            let sig = openssl::ecdsa::EcdsaSig::from_private_components(
+                openssl::bn::BigNum::from_slice(r)?,
+                openssl::bn::BigNum::from_slice(s)?,
+            )?;
+            Ok(sig.to_der()?)
+        } else {
+            self.with_session(|s, key| {
+                s.sign(&Mechanism::Sha256RsaPkcs, key, data)
+                    .map_err(|e| err("signing on the token", e))
+            })
+        }
+    }
+}

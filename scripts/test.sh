@@ -18,6 +18,8 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 # PKCS#11 seals are tested against SoftHSM2.
 command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
+# A PDF/A made by another tool (Ghostscript) is signed in the PAdES tests.
+command -v gs >/dev/null 2>&1 || missing+=(ghostscript)
 if ((${#missing[@]})); then
   echo "installing ${missing[*]}"
   sudo_cmd=""

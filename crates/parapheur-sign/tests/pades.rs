@@ -422,3 +422,84 @@ fn a_large_pdf_with_object_streams_is_parsed_without_its_stream_contents() {
     let report = parapheur_sign::verify::verify_pdf(&signed, &[ca.certificate().clone()]).unwrap();
     assert!(report.valid, "{report:?}");
 }
+
+/// A PDF/A-2b made by another tool (Ghostscript's `-dPDFA=2`, Debian `ghostscript`): signed by
+/// incremental update, it keeps its PDF/A identification (XMP `pdfaid`, the catalog's
+/// `/Metadata` and `/OutputIntents`) and validates. (Conformance itself needs veraPDF, which
+/// Debian does not ship: what is checked is that signing changes nothing PDF/A declares.)
+#[test]
+fn a_pdfa_made_by_ghostscript_keeps_its_pdfa_identification_when_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca(dir.path());
+    let ca_pem = dir.path().join("ca.pem");
+    std::fs::write(&ca_pem, ca.certificate().to_pem().unwrap()).unwrap();
+    let src = dir.path().join("src.pdf");
+    std::fs::write(&src, form_and_image_pdf()).unwrap();
+    let pdfa = dir.path().join("pdfa.pdf");
+    // The output intent PDF/A requires, with Ghostscript's own sRGB profile (pdfmark).
+    let def = dir.path().join("pdfa_def.ps");
+    std::fs::write(
+        &def,
+        "%!\n/ICCProfile (/usr/share/color/icc/ghostscript/default_rgb.icc) def\n\
+         [/_objdef {icc} /type /stream /OBJ pdfmark\n[{icc} <</N 3>> /PUT pdfmark\n\
+         [{icc} ICCProfile (r) file /PUT pdfmark\n[/_objdef {intent} /type /dict /OBJ pdfmark\n\
+         [{intent} << /Type /OutputIntent /S /GTS_PDFA1 /DestOutputProfile {icc} \
+         /OutputConditionIdentifier (sRGB) >> /PUT pdfmark\n\
+         [{Catalog} <</OutputIntents [ {intent} ]>> /PUT pdfmark\n",
+    )
+    .unwrap();
+    let out = Command::new("gs")
+        .args([
+            // The profile is read by the definition file; the inputs are the test's own.
+            "-dNOSAFER",
+            "-dPDFA=2",
+            "-dBATCH",
+            "-dNOPAUSE",
+            "-dQUIET",
+            "-dPDFACompatibilityPolicy=1",
+            "-sColorConversionStrategy=RGB",
+            "-sDEVICE=pdfwrite",
+        ])
+        .arg(format!("-sOutputFile={}", pdfa.display()))
+        .arg(&def)
+        .arg(&src)
+        .output()
+        .expect("gs (Debian ghostscript; scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let input = std::fs::read(&pdfa).unwrap();
+    let declares = |pdf: &[u8]| {
+        let doc = lopdf::Document::load_mem(pdf).unwrap();
+        let root = doc.trailer.get(b"Root").unwrap().as_reference().unwrap();
+        let catalog = doc.get_dictionary(root).unwrap();
+        let metadata = catalog.get(b"Metadata").unwrap().as_reference().unwrap();
+        let stream = doc.get_object(metadata).unwrap().as_stream().unwrap();
+        let xmp = stream
+            .decompressed_content()
+            .unwrap_or_else(|_| stream.content.clone());
+        let xmp = String::from_utf8_lossy(&xmp).into_owned();
+        (
+            xmp.contains("pdfaid:part") && xmp.contains('2'),
+            catalog.has(b"OutputIntents"),
+            metadata,
+        )
+    };
+    let before = declares(&input);
+    assert!(
+        before.0 && before.1,
+        "Ghostscript made no PDF/A-2 declaration"
+    );
+
+    let alice = ca.issue(&subject("Alice Martin"), KeyKind::Person).unwrap();
+    let signed = pades::sign(&input, &alice, &SignOptions::new("Alice Martin")).unwrap();
+    assert!(signed.starts_with(&input), "an incremental update");
+    assert_eq!(declares(&signed), before, "the PDF/A declaration is kept");
+    let p = dir.path().join("signed.pdf");
+    std::fs::write(&p, &signed).unwrap();
+    assert!(qpdf_ok(&p));
+    let (n, text) = pyhanko_valid(&p, &ca_pem);
+    assert_eq!(n, 1, "{text}");
+}

@@ -1,5 +1,6 @@
-# Production image of the parapheur server: a release build, then a slim runtime with only what
-# the binary links (OpenSSL 3, CA certificates). Not exercised by CI (no Docker on the CI machine).
+# Production image of the parapheur server: a release build, then a slim runtime with what the
+# binary links (OpenSSL 3, CA certificates) and poppler-utils (the portal's page previews).
+# Not exercised by CI (no Docker on the CI machine).
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY . .
@@ -7,7 +8,7 @@ RUN cargo build --release --locked -p parapheur-server
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates libssl3 \
+ && apt-get install -y --no-install-recommends ca-certificates libssl3 poppler-utils \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home /var/lib/parapheur --create-home parapheur
 COPY --from=build /src/target/release/parapheur /usr/local/bin/parapheur

@@ -353,7 +353,7 @@ fn the_portal_in_headless_chromium() {
         c.set_window_size(1280, 900).await.unwrap();
         click_link(&c, "deliberation-budget.pdf").await;
         wait_text(&c, "(étape en cours)").await;
-        // Let the PDF viewer draw the preview before the pictures.
+        // Let the page images of the preview load before the pictures.
         tokio::time::sleep(Duration::from_millis(1500)).await;
         screenshot(&c, "document-bureau").await;
         c.set_window_size(820, 1180).await.unwrap();

@@ -606,3 +606,56 @@ fn administrators_manage_users_groups_circuits_and_see_every_document() {
     );
     assert_eq!(r.status, 403, "a member who is not an administrator");
 }
+
+#[test]
+fn the_preview_shows_the_pages_as_images() {
+    let app = TestApp::start(BIN, "");
+    let id = app
+        .as_user("depot@a.fr")
+        .upload(
+            SIREN_A,
+            "VVS",
+            "budget.pdf",
+            pdf::sample("Budget", 3, 0),
+            "",
+        )
+        .id();
+    let v1 = signed_in(&app, "v1@a.fr");
+    let page = v1.get(&format!("/parapheur/documents/{id}")).body;
+    for n in 1..=3 {
+        assert!(
+            page.contains(&format!("src=\"/parapheur/documents/{id}/pages/{n}\"")),
+            "{page}"
+        );
+    }
+    assert!(!page.contains(&format!("/pages/4\"")));
+    let (status, png) = v1.get_bytes(&format!("/parapheur/documents/{id}/pages/2"));
+    assert_eq!(status, 200);
+    assert!(png.starts_with(b"\x89PNG"), "a PNG image");
+    // An A4 page at 80 dpi: 661 × 935 pixels (IHDR width and height).
+    let (w, h) = (
+        u32::from_be_bytes(png[16..20].try_into().unwrap()),
+        u32::from_be_bytes(png[20..24].try_into().unwrap()),
+    );
+    assert!(
+        (600..700).contains(&w) && (900..1000).contains(&h),
+        "{w}×{h}"
+    );
+    for bad in ["0", "4", "x"] {
+        let (status, _) = v1.get_bytes(&format!("/parapheur/documents/{id}/pages/{bad}"));
+        assert_eq!(status, 404, "page {bad}");
+    }
+    // Not visible from another subscriber; not without a session.
+    let (b, _) = login(&app, "depot@b.fr", "password-depot-b");
+    assert_eq!(
+        b.get_bytes(&format!("/parapheur/documents/{id}/pages/1")).0,
+        404
+    );
+    let anonymous = Browser::new(&app.base);
+    assert_eq!(
+        anonymous
+            .get(&format!("/parapheur/documents/{id}/pages/1"))
+            .status,
+        303
+    );
+}

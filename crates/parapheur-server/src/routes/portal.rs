@@ -42,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/parapheur/documents/{id}/telecharger", get(download))
         .route("/parapheur/documents/{id}/apercu", get(preview))
         .route("/parapheur/documents/{id}/fiche", get(fiche))
+        .route("/parapheur/documents/{id}/pages/{n}", get(page_image))
         .route("/parapheur/deposer", get(deposit_page).post(deposit))
         .route("/parapheur/signer-lot", post(sign_batch))
         .route("/parapheur/lots/{batch}", get(batch_page))
@@ -482,6 +483,10 @@ struct DocumentPage<'a> {
     circuit: String,
     state: &'static str,
     pdf: bool,
+    /// Pages rendered as images (empty: the browser's own viewer is used).
+    pages: Vec<u32>,
+    /// Pages beyond those shown.
+    more_pages: u32,
     steps: Vec<StepView>,
     actions: Vec<(&'static str, &'static str, bool)>,
     annexes: Vec<String>,
@@ -570,6 +575,13 @@ async fn render_document(
         Ok(v) => v,
         Err(e) => return internal(e),
     };
+    let pdf = doc.filename.to_ascii_lowercase().ends_with(".pdf") && doc.purged_at.is_none();
+    let total = if pdf && crate::service::preview::available() {
+        page_total(state, &doc).await
+    } else {
+        0
+    };
+    let shown = total.min(crate::service::preview::MAX_PAGES);
     let (csrf, fresh) = csrf_token(headers);
     let page = DocumentPage {
         user_name: &caller.full_name,
@@ -579,7 +591,9 @@ async fn render_document(
             .clone()
             .unwrap_or_else(|| "à la demande".into()),
         state: state_fr(&doc.status),
-        pdf: doc.filename.to_ascii_lowercase().ends_with(".pdf") && doc.purged_at.is_none(),
+        pdf,
+        pages: (1..=shown).collect(),
+        more_pages: total - shown,
         d: &doc,
         steps,
         actions,
@@ -590,6 +604,74 @@ async fn render_document(
     };
     let r = rendered(page.render(), status);
     if fresh { set_csrf(state, r, &csrf) } else { r }
+}
+
+/// The page count of a document's current file (0 when it cannot be read), remembered per
+/// stored file (a blob never changes).
+async fn page_total(state: &AppState, doc: &parapheur_store::documents::DocumentRow) -> u32 {
+    static COUNTS: OnceLock<Mutex<HashMap<String, u32>>> = OnceLock::new();
+    let counts = COUNTS.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(n) = counts
+        .lock()
+        .ok()
+        .and_then(|m| m.get(&doc.blob_key).copied())
+    {
+        return n;
+    }
+    let Ok(bytes) = read_blob(state, &doc.blob_key).await else {
+        return 0;
+    };
+    let n = crate::service::preview::page_count(&bytes)
+        .await
+        .unwrap_or(0);
+    if let Ok(mut m) = counts.lock() {
+        if m.len() > 10_000 {
+            m.clear();
+        }
+        m.insert(doc.blob_key.clone(), n);
+    }
+    n
+}
+
+async fn read_blob(state: &AppState, key: &str) -> Result<Vec<u8>, ApiError> {
+    let (blobs, key) = (state.blobs.clone(), key.to_owned());
+    Ok(tokio::task::spawn_blocking(move || blobs.get(&key))
+        .await
+        .map_err(anyhow::Error::from)??)
+}
+
+/// `GET /parapheur/documents/{id}/pages/{n}`: page `n` of the document as a PNG.
+async fn page_image(
+    State(state): State<AppState>,
+    Path((id, n)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let Some((caller, _)) = session(&state, &headers).await else {
+        return to_login(&format!("/parapheur/documents/{id}"));
+    };
+    let (Ok(id), Ok(n)) = (DocumentId::parse(&id), n.parse::<u32>()) else {
+        return not_found();
+    };
+    let Ok(doc) = documents::load(&state, &caller, id).await else {
+        return not_found();
+    };
+    let pdf = doc.filename.to_ascii_lowercase().ends_with(".pdf") && doc.purged_at.is_none();
+    if !pdf || !crate::service::preview::available() || n == 0 || n > page_total(&state, &doc).await
+    {
+        return not_found();
+    }
+    let rendered = match read_blob(&state, &doc.blob_key).await {
+        Ok(bytes) => crate::service::preview::render(&bytes, n).await,
+        Err(e) => Err(e),
+    };
+    match rendered {
+        Ok(png) => harden(
+            ([(header::CONTENT_TYPE, "image/png")], png).into_response(),
+            false,
+        ),
+        Err(ApiError::NotFound) => not_found(),
+        Err(e) => internal(e),
+    }
 }
 
 async fn document_page(

@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod links;
 pub mod notify;
 pub mod otp;
+pub mod preview;
 pub mod signing;
 pub mod users;
 

@@ -84,6 +84,8 @@ pub struct JobsConfig {
     pub retry_base_ms: u64,
     /// Longest delay between two attempts (failures are retried without end).
     pub retry_max_ms: u64,
+    /// Delivered jobs (and finished portal batches) are deleted after this many days (0: kept).
+    pub keep_done_days: u32,
 }
 
 impl Default for JobsConfig {
@@ -92,6 +94,7 @@ impl Default for JobsConfig {
             poll_ms: 1000,
             retry_base_ms: 2000,
             retry_max_ms: 15 * 60 * 1000,
+            keep_done_days: 7,
         }
     }
 }
@@ -589,6 +592,7 @@ ovh_sender = ""           # a registered sender name; empty = short number
 poll_ms = 1000
 retry_base_ms = 2000      # first retry delay, doubled at each failure...
 retry_max_ms = 900000     # ...up to this; deliveries are retried until they succeed
+keep_done_days = 7        # delivered jobs and finished portal batches are deleted after (0: kept)
 
 [otp]
 link_ttl_hours = 720      # how long an OTP signing link works

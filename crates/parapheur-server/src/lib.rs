@@ -97,6 +97,7 @@ pub async fn serve_on(state: AppState, listener: TcpListener) -> anyhow::Result<
     );
     messaging::worker::spawn(state.clone());
     service::lifecycle::spawn_purge(state.clone());
+    service::lifecycle::spawn_housekeeping(state.clone());
     let app = routes::router(state);
     let app = tower::Layer::layer(&axum::middleware::from_fn(routes::collapse_slashes), app);
     if let Some(config) = tls {

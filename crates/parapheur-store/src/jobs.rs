@@ -237,6 +237,16 @@ impl Db {
         Ok(kept)
     }
 
+    /// Deletes jobs delivered before `before_ms` (pending and failed ones are kept: the first
+    /// still have work to do, the second are the record of what was refused). Returns how many.
+    pub async fn prune_done_jobs(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let r = sqlx::query("DELETE FROM jobs WHERE status = 'done' AND finished_at < $1")
+            .bind(before_ms)
+            .execute(&self.write)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
     /// Marks a job delivered. `forget_payload` erases secrets (an OTP code) once sent.
     /// Returns false when the lease was lost (another worker took the job over).
     pub async fn complete_job(

@@ -259,6 +259,18 @@ impl Db {
         .await?)
     }
 
+    /// Deletes the progress of batches started before `before_ms` whose documents all have an
+    /// outcome (a batch still running is kept whatever its age).
+    pub async fn prune_batches(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let r = sqlx::query(
+            "DELETE FROM batch_items WHERE created_at < $1 AND batch_id NOT IN              (SELECT batch_id FROM batch_items WHERE outcome IS NULL)",
+        )
+        .bind(before_ms)
+        .execute(&self.write)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
     /// Records how one document of a batch went.
     pub async fn record_batch_outcome(
         &self,

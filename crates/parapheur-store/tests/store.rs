@@ -525,6 +525,66 @@ async fn jobs_suite(db: &Db) {
         3,
         "one SMS per code"
     );
+    // Housekeeping: delivered jobs are pruned once old enough, pending ones never.
+    let before = db.job_counts().await.unwrap();
+    let claimed = db.claim_jobs(60_000, 16).await.unwrap();
+    assert!(!claimed.is_empty());
+    let first = &claimed[0];
+    assert!(db.complete_job(first, false).await.unwrap());
+    assert_eq!(
+        db.prune_done_jobs(now_ms() - 60_000).await.unwrap(),
+        0,
+        "too recent"
+    );
+    let pruned = db.prune_done_jobs(now_ms() + 1).await.unwrap();
+    assert!(pruned >= 1, "{pruned}");
+    let after = db.job_counts().await.unwrap();
+    assert_eq!(after.done, 0);
+    assert_eq!(
+        after.pending,
+        before.pending - 1,
+        "the pending jobs are kept"
+    );
+    // Portal batches: a running one is kept whatever its age; a finished one goes.
+    let job = NewJob {
+        kind: "batch_sign".into(),
+        payload: "{}".into(),
+        delay_ms: 0,
+    };
+    let items = [(id, "a.pdf".to_owned()), (id, "b.pdf".to_owned())];
+    db.create_batch("lot-1", depositor, &items, job)
+        .await
+        .unwrap();
+    db.record_batch_outcome("lot-1", 0, "Signé", true)
+        .await
+        .unwrap();
+    assert_eq!(
+        db.prune_batches(now_ms() + 1).await.unwrap(),
+        0,
+        "still running"
+    );
+    assert_eq!(
+        db.batch_items("lot-1", Some(depositor))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(
+        db.batch_items("lot-1", Some(depositor + 1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    db.record_batch_outcome("lot-1", 1, "Refusé", false)
+        .await
+        .unwrap();
+    assert_eq!(
+        db.prune_batches(now_ms() - 60_000).await.unwrap(),
+        0,
+        "too recent"
+    );
+    assert_eq!(db.prune_batches(now_ms() + 1).await.unwrap(), 2);
 }
 
 #[tokio::test]

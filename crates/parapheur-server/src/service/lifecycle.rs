@@ -284,3 +284,26 @@ pub fn spawn_purge(state: AppState) {
         }
     });
 }
+
+/// Housekeeping, hourly: delivered jobs and finished portal batches older than
+/// `[jobs] keep_done_days` are deleted (expired sessions go at each login).
+pub fn spawn_housekeeping(state: AppState) {
+    let days = i64::from(state.cfg.jobs.keep_done_days);
+    if days == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        loop {
+            let cutoff = parapheur_store::now_ms() - days * 86_400_000;
+            match state.db.prune_done_jobs(cutoff).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(jobs = n, "delivered jobs pruned"),
+                Err(e) => tracing::error!(error = %e, "pruning delivered jobs failed"),
+            }
+            if let Err(e) = state.db.prune_batches(cutoff).await {
+                tracing::error!(error = %e, "pruning portal batches failed");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        }
+    });
+}

@@ -23,6 +23,8 @@ pub enum HistoryState {
     OtpInformationDefined,
     OtpValidated,
     OtpSigned,
+    /// The OTP signer refused to sign (with a reason).
+    RefusedAtOtp,
     Classified,
     ClassifiedInterrupted,
     Archived,
@@ -53,6 +55,7 @@ impl HistoryState {
             Self::OtpInformationDefined => "Informations OTP définies",
             Self::OtpValidated => "OTP validé",
             Self::OtpSigned => "OTP signé",
+            Self::RefusedAtOtp => "Refusé à l'étape OTP",
             Self::Classified => "Classé",
             Self::ClassifiedInterrupted => "Classé (interrompu)",
             Self::Archived => "Archivé",

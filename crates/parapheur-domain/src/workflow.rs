@@ -268,6 +268,28 @@ impl Workflow {
         Ok(t)
     }
 
+    /// The OTP signer refused to sign ("Refusé à l'étape OTP", with the reason): the circuit
+    /// stops as after a refusal at a signature step.
+    pub fn otp_refused(&self, reason: Option<String>) -> Result<Transition, DomainError> {
+        if self.current_kind() != Some(StepKind::OtpSignature) {
+            return Err(DomainError::ActionNotAllowed {
+                action: "otp refusal",
+            });
+        }
+        let reason = reason
+            .filter(|r| !r.trim().is_empty())
+            .ok_or(DomainError::ReasonRequired("otp refusal"))?;
+        Ok(Transition {
+            status: DocumentStatus::Refused,
+            current_step: self.current_step,
+            entries: vec![entry(
+                HistoryState::RefusedAtOtp,
+                Actor::Caller,
+                Some(reason),
+            )],
+        })
+    }
+
     /// The outcome of the automatic verification step the document waits at: "Signature validée"
     /// and the next step, or "signature rejetée" which stops the circuit.
     pub fn verified(&self, ok: bool, detail: Option<String>) -> Result<Transition, DomainError> {
@@ -560,6 +582,10 @@ mod tests {
         };
         assert_eq!(w.otp_ordinal(), None);
         assert!(w.otp_signed("x".into()).is_err(), "not at the OTP step");
+        assert!(
+            w.otp_refused(Some("x".into())).is_err(),
+            "not at the OTP step"
+        );
         assert_eq!(
             names(&w.define_otp_information().unwrap_or_else(|e| panic!("{e}"))),
             ["Informations OTP définies"]
@@ -577,6 +603,14 @@ mod tests {
         assert_eq!(t.entries[1].comment.as_deref(), Some("SMS"));
         apply(&mut w, &t);
         assert_eq!(w.otp_ordinal(), Some(1));
+        // A refusal needs a reason and stops the circuit.
+        assert!(w.otp_refused(Some("  ".into())).is_err());
+        let refused = w
+            .otp_refused(Some("Montant faux".into()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names(&refused), ["Refusé à l'étape OTP"]);
+        assert_eq!(refused.status, DocumentStatus::Refused);
+        assert_eq!(refused.entries[0].comment.as_deref(), Some("Montant faux"));
         let t = w.otp_signed("SMS".into()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(names(&t), ["OTP validé", "OTP signé", "Classé"]);
         apply(&mut w, &t);

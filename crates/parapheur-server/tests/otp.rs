@@ -465,3 +465,71 @@ fn on_demand_circuits_accept_otp_steps_with_an_address_member() {
     assert_eq!(submit(&b, &page, &code).status, 303);
     assert_eq!(c.states(id).last().unwrap(), "Classé");
 }
+
+#[test]
+fn the_signer_may_refuse_with_a_reason() {
+    let app = TestApp::start(BIN, "");
+    let c = app.as_user("depot@a.fr");
+    let out = upload_otp(
+        &c,
+        "OTP",
+        "devis.pdf",
+        meta("+33612345678", "jeanne@exemple.fr"),
+        "",
+    );
+    let id = out["id"].as_i64().expect("integer id");
+    let page = path_of(out["url"].as_str().unwrap(), &app);
+    let b = Browser::new(&app.base);
+    let p = b.get(&page);
+    assert!(p.body.contains("Refuser de signer"), "{}", p.body);
+    // A reason is required; nothing changes without it.
+    let r = b.post_form(
+        &format!("{page}/refus"),
+        &[("csrf", &p.csrf()), ("reason", "  ")],
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("Indiquez pourquoi"), "{}", r.body);
+    assert!(!c.states(id).iter().any(|s| s.starts_with("Refusé")));
+    // Without the form's token: refused.
+    let r = b.post_form(&format!("{page}/refus"), &[("reason", "non")]);
+    assert_eq!(r.status, 403);
+    let p = b.get(&page);
+    let r = b.post_form(
+        &format!("{page}/refus"),
+        &[
+            ("csrf", &p.csrf()),
+            ("reason", "Le montant du devis est faux"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        r.location.as_deref(),
+        Some(format!("{page}?refused=1").as_str())
+    );
+    assert_eq!(c.states(id).last().unwrap(), "Refusé à l'étape OTP");
+    assert_eq!(
+        c.get(&format!("{V1}/documents/v2/{id}/comments/refusal"))
+            .json()["comment"],
+        "Le montant du devis est faux"
+    );
+    // The depositor is told, with the reason; the link has nothing left to sign.
+    let mail = wait_for(Duration::from_secs(10), "the refusal e-mail", || {
+        std::fs::read_dir(app.data_dir().join("outbox/mail"))
+            .ok()?
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .find(|m| m.contains("To: depot@a.fr") && m.contains("refus"))
+    });
+    let parsed = parse_eml(&mail);
+    assert!(
+        parsed["text"]
+            .as_str()
+            .unwrap()
+            .contains("Le montant du devis est faux"),
+        "{parsed}"
+    );
+    let p = b.get(&page);
+    assert!(!p.body.contains("Refuser de signer"));
+    // A refused document can be deleted by its depositor, as after any refusal.
+    assert_eq!(c.delete(&format!("{V1}/documents/v2/{id}")).status, 200);
+}

@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/otp/{token}", get(otp_page))
         .route("/otp/{token}/code", post(otp_code))
         .route("/otp/{token}/sign", post(otp_sign))
+        .route("/otp/{token}/refus", post(otp_refuse))
         .route("/otp/{token}/documents/{id}", get(otp_document))
         .route("/public/download/{token}", get(public_download))
         .route("/static/parapheur.css", get(css))
@@ -244,6 +245,10 @@ fn page_error(e: PageError) -> Response {
 fn explain(e: &PageError) -> (StatusCode, String) {
     match e {
         PageError::InvalidLink => (StatusCode::NOT_FOUND, String::new()),
+        PageError::ReasonRequired => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Indiquez pourquoi vous refusez de signer.".into(),
+        ),
         PageError::NothingToSign => (
             StatusCode::CONFLICT,
             "Aucun document n'attend votre signature sur ce lien.".into(),
@@ -292,6 +297,11 @@ async fn otp_page(
         Some(Banner {
             kind: "success",
             text: "Merci : les documents ont été signés.".into(),
+        })
+    } else if q.contains_key("refused") {
+        Some(Banner {
+            kind: "info",
+            text: "Votre refus a été enregistré et transmis à l'émetteur.".into(),
         })
     } else if q.contains_key("sent") {
         Some(Banner {
@@ -357,6 +367,34 @@ async fn otp_sign(
         Ok(Some(referer)) => harden(Redirect::to(&referer).into_response(), false),
         Ok(None) => harden(
             Redirect::to(&format!("/otp/{token}?signed=1")).into_response(),
+            false,
+        ),
+        Err(PageError::InvalidLink) => invalid_link(),
+        Err(e) => {
+            let (status, text) = explain(&e);
+            let banner = Banner {
+                kind: "error",
+                text,
+            };
+            render_otp(&state, &token, &headers, status, Some(banner)).await
+        }
+    }
+}
+
+async fn otp_refuse(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !csrf_ok(&headers, &form) {
+        return csrf_refused();
+    }
+    let reason = form.get("reason").map(String::as_str).unwrap_or_default();
+    match otp::refuse(&state, &token, reason).await {
+        Ok(Some(referer)) => harden(Redirect::to(&referer).into_response(), false),
+        Ok(None) => harden(
+            Redirect::to(&format!("/otp/{token}?refused=1")).into_response(),
             false,
         ),
         Err(PageError::InvalidLink) => invalid_link(),

@@ -178,12 +178,14 @@ pub fn effects(
     let refusal = t.entries.iter().find(|e| {
         matches!(
             e.state,
-            HistoryState::Refused | HistoryState::VisaDisapproved
+            HistoryState::Refused | HistoryState::RefusedAtOtp | HistoryState::VisaDisapproved
         )
     });
     if let (Some(e), Some(depositor)) = (refusal, &d.depositor) {
         let what = if e.state == HistoryState::Refused {
             "a été refusé"
+        } else if e.state == HistoryState::RefusedAtOtp {
+            "a été refusé par son signataire (signature par code à usage unique)"
         } else {
             "n'a pas reçu le visa demandé (visa désapprouvé)"
         };
@@ -303,7 +305,7 @@ pub async fn effects_for(
     let refused = t.entries.iter().any(|e| {
         matches!(
             e.state,
-            HistoryState::Refused | HistoryState::VisaDisapproved
+            HistoryState::Refused | HistoryState::RefusedAtOtp | HistoryState::VisaDisapproved
         )
     });
     let depositor = if refused {

@@ -239,6 +239,8 @@ pub enum PageError {
     WrongCode {
         remaining: i64,
     },
+    /// A refusal without its reason.
+    ReasonRequired,
     Failed(String),
 }
 
@@ -536,6 +538,54 @@ pub async fn submit_code(
         if let Err(e) = sign_one(state, doc, w, &name, &evidence).await {
             tracing::error!(document.id = doc.id, error = %e, "OTP signature failed");
             errors.push(format!("{} : {}", doc.filename, e.user_message()));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(PageError::Failed(errors.join(" ; ")));
+    }
+    Ok(l.page.referer)
+}
+
+/// The OTP signer refuses to sign every pending document of the link, with a reason:
+/// "Refusé à l'étape OTP", the circuit stops and the depositor is told. No code is needed: the
+/// link, sent to the signer alone, is the proof of who refuses.
+pub async fn refuse(
+    state: &AppState,
+    token: &str,
+    reason: &str,
+) -> Result<Option<String>, PageError> {
+    let l = load_link(state, token).await?;
+    if l.pending.is_empty() {
+        return Err(PageError::NothingToSign);
+    }
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(PageError::ReasonRequired);
+    }
+    let reason: String = reason.chars().take(4000).collect();
+    let mut errors = Vec::new();
+    for (doc, w, signer) in &l.pending {
+        let name = info(signer).full_name();
+        let done = async {
+            let t = w.otp_refused(Some(reason.clone()))?;
+            let effects = notify::effects_for(state, doc, &w.steps, &t).await?;
+            commit(
+                state,
+                doc,
+                None,
+                &t,
+                true,
+                entries_for(&t.entries, None, &name),
+                effects,
+            )
+            .await
+        };
+        match done.await {
+            Ok(()) => tracing::info!(document.id = doc.id, "refused at the OTP step"),
+            Err(e) => {
+                tracing::error!(document.id = doc.id, error = %e, "OTP refusal failed");
+                errors.push(format!("{} : {}", doc.filename, e.user_message()));
+            }
         }
     }
     if !errors.is_empty() {

@@ -501,9 +501,15 @@ impl Config {
                 ));
             }
         }
-        if !self.archive.vault_url.starts_with("file://") {
+        let vault_bucket = self
+            .archive
+            .vault_url
+            .strip_prefix("s3://")
+            .map(|r| r.split('/').next().unwrap_or_default());
+        if !self.archive.vault_url.starts_with("file://") && vault_bucket.is_none_or(str::is_empty)
+        {
             return Err(format!(
-                "key `archive.vault_url`: {:?} is not supported by this version (file://DIR)",
+                "key `archive.vault_url`: {:?} is neither file://DIR nor s3://BUCKET[/PREFIX]",
                 self.archive.vault_url
             ));
         }
@@ -614,7 +620,7 @@ s2low_login = ""              # when the certificate maps to several accounts
 s2low_password = ""
 
 [archive]
-vault_url = "file://data/vault"
+vault_url = "file://data/vault"   # or s3://bucket/prefix (standard AWS_* variables)
 format    = "manifest"    # "manifest" | "seda"
 
 [retention]

@@ -59,6 +59,56 @@ fn documents_live_in_the_s3_bucket() {
     assert_eq!(c.get("/healthz").status, 200);
 }
 
+const ARCHIVE: &str = r#"
+[[circuits]]
+siren = "200000001"
+id = "ARCH"
+type = "BUREAUTIQUE_PDF"
+steps = [ { step = "serverSignature" }, { step = "archive" } ]
+"#;
+
+#[test]
+fn archives_go_to_the_s3_vault_with_a_matching_manifest() {
+    let s3 = S3Server::start("parapheur-vault");
+    let app = s3_app(
+        &s3,
+        &format!("[archive]\nvault_url = \"s3://{}/vault\"\n", s3.bucket),
+        ARCHIVE,
+    );
+    let c = app.as_user("depot@a.fr");
+    let id = c
+        .upload(SIREN_A, "ARCH", "arrete.pdf", pdf::small("Arrêté"), "")
+        .id();
+    wait_for(Duration::from_secs(20), "the archive", || {
+        c.states(id).iter().any(|s| s == "Classé").then_some(())
+    });
+    assert!(c.states(id).iter().any(|s| s == "Archivé"));
+    let prefix = format!("vault/{SIREN_A}/{id}/");
+    let keys = s3.keys(&prefix);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&s3.object(&format!("{prefix}manifest.json"))).unwrap();
+    assert_eq!(manifest["documentId"], id);
+    let files = manifest["files"].as_array().unwrap();
+    assert!(files.len() >= 3, "{manifest}");
+    for f in files {
+        let key = format!("{prefix}{}", f["path"].as_str().unwrap());
+        assert!(keys.contains(&key), "{key} in {keys:?}");
+        let bytes = s3.object(&key);
+        assert_eq!(
+            f["sha256"],
+            hex::encode(openssl::sha::sha256(&bytes)),
+            "{key}"
+        );
+        assert_eq!(f["size"], bytes.len());
+    }
+    let signed = c.get(&format!("{V1}/documents/v2/{id}/download")).body;
+    assert!(s3.object(&format!("{prefix}document/arrete.pdf")) == signed);
+    assert!(
+        !app.data_dir().join("vault").exists(),
+        "nothing in the local vault directory"
+    );
+}
+
 #[test]
 fn an_unreachable_bucket_stops_the_start_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();

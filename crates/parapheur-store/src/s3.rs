@@ -14,8 +14,10 @@ use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::sync::Arc;
 
-#[derive(Debug)]
-pub struct S3BlobStore {
+/// A bucket and a prefix of S3-compatible storage, used from synchronous code (blocking
+/// threads or runtime workers): the blob store and the archive vault both write there.
+#[derive(Debug, Clone)]
+pub struct S3Objects {
     store: Arc<dyn ObjectStore>,
     bucket: String,
     prefix: String,
@@ -26,7 +28,7 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("object storage: {e}"))
 }
 
-impl S3BlobStore {
+impl S3Objects {
     /// Opens `s3://bucket[/prefix]`; must be called inside the tokio runtime that will serve it.
     pub fn open(url: &str) -> Result<Self, StoreError> {
         let rest = url
@@ -58,6 +60,11 @@ impl S3BlobStore {
         }
     }
 
+    /// `s3://bucket/prefix/key`, for records and messages.
+    pub fn url_of(&self, key: &str) -> String {
+        format!("s3://{}/{}", self.bucket, self.path(key))
+    }
+
     /// Runs a request to completion from synchronous code: on a blocking thread, or on a
     /// runtime worker (the worker hands its other tasks over while it waits).
     fn run<F: Future>(&self, f: F) -> F::Output {
@@ -67,6 +74,60 @@ impl S3BlobStore {
             }
             _ => self.handle.block_on(f),
         }
+    }
+
+    /// Stores `bytes` under `key` (acknowledged once stored durably by the service).
+    pub fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.run(self.store.put(&self.path(key), PutPayload::from(bytes)))
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    /// The bytes under `key`, `None` when there is no such object.
+    pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.path(key);
+        self.run(async {
+            match self.store.get(&path).await {
+                Ok(r) => r
+                    .bytes()
+                    .await
+                    .map(|b| Some(b.to_vec()))
+                    .map_err(unavailable),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(unavailable(e)),
+            }
+        })
+    }
+
+    /// Deletes `key` (absent is fine).
+    pub fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self.run(self.store.delete(&self.path(key))) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// The bucket answers (a missing object is an answer).
+    pub fn check(&self) -> Result<(), StoreError> {
+        match self.run(self.store.head(&self.path("00/health-check"))) {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(unavailable(format!("bucket {}: {e}", self.bucket))),
+        }
+    }
+}
+
+/// The blob store on S3: keys as the local store's.
+#[derive(Debug)]
+pub struct S3BlobStore {
+    objects: S3Objects,
+}
+
+impl S3BlobStore {
+    /// Opens `s3://bucket[/prefix]`; must be called inside the tokio runtime that will serve it.
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        Ok(Self {
+            objects: S3Objects::open(url)?,
+        })
     }
 }
 
@@ -81,8 +142,7 @@ impl BlobStore for S3BlobStore {
             body.extend_from_slice(p);
         }
         let size = body.len() as u64;
-        self.run(self.store.put(&self.path(&key), PutPayload::from(body)))
-            .map_err(unavailable)?;
+        self.objects.put(&key, body)?;
         Ok(StoredBlob {
             key,
             size,
@@ -94,33 +154,19 @@ impl BlobStore for S3BlobStore {
         if !valid_key(key) {
             return Err(StoreError::BlobNotFound(key.to_owned()));
         }
-        let path = self.path(key);
-        self.run(async {
-            match self.store.get(&path).await {
-                Ok(r) => r.bytes().await.map(|b| b.to_vec()).map_err(unavailable),
-                Err(object_store::Error::NotFound { .. }) => {
-                    Err(StoreError::BlobNotFound(key.to_owned()))
-                }
-                Err(e) => Err(unavailable(e)),
-            }
-        })
+        self.objects
+            .get(key)?
+            .ok_or_else(|| StoreError::BlobNotFound(key.to_owned()))
     }
 
     fn delete(&self, key: &str) -> Result<(), StoreError> {
         if !valid_key(key) {
             return Err(StoreError::BlobNotFound(key.to_owned()));
         }
-        match self.run(self.store.delete(&self.path(key))) {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+        self.objects.delete(key)
     }
 
-    /// The bucket answers (a missing object is an answer).
     fn check(&self) -> Result<(), StoreError> {
-        match self.run(self.store.head(&self.path("00/health-check"))) {
-            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(unavailable(format!("bucket {}: {e}", self.bucket))),
-        }
+        self.objects.check()
     }
 }

@@ -96,17 +96,21 @@ fn safe(name: &str) -> String {
     s.trim_start_matches('.').to_owned()
 }
 
-/// The vault of `[archive]` (`file://` URLs; other schemes are refused at start-up).
-fn vault(state: &AppState) -> Result<DirectoryVault, ApiError> {
+/// The vault of `[archive]`: a directory (`file://DIR`) or a bucket (`s3://bucket/prefix`).
+fn vault(state: &AppState) -> Result<Box<dyn Vault>, ApiError> {
     let url = &state.cfg.archive.vault_url;
+    let seda = state.cfg.archive.format == "seda";
+    if url.starts_with("s3://") {
+        return Ok(Box::new(S3Vault {
+            objects: parapheur_store::s3::S3Objects::open(url)?,
+            seda,
+        }));
+    }
     let root = url
         .strip_prefix("file://")
         .map(PathBuf::from)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unsupported vault URL {url:?}")))?;
-    Ok(DirectoryVault {
-        root,
-        seda: state.cfg.archive.format == "seda",
-    })
+    Ok(Box::new(DirectoryVault { root, seda }))
 }
 
 /// Deposits the document into the vault (or finds its earlier deposit).
@@ -197,27 +201,17 @@ fn sync_dir(path: &Path) -> std::io::Result<()> {
     std::fs::File::open(path)?.sync_all()
 }
 
-fn write_package(
-    final_dir: &Path,
+/// The files of a package, `manifest.json` last (it lists every other file with its SHA-256;
+/// written last, it marks a complete deposit).
+fn package_files(
     doc: &DocumentRow,
     org: &str,
     items: Vec<Item>,
     seda: bool,
-) -> Result<ArchiveRecord, ApiError> {
-    let io = |e: std::io::Error| ApiError::Internal(anyhow::anyhow!("vault: {e}"));
-    let parent = final_dir
-        .parent()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("vault: no parent")))?;
-    std::fs::create_dir_all(parent).map_err(io)?;
-    let tmp = parent.join(format!(
-        ".{}.tmp-{}",
-        doc.id,
-        hex::encode(rand::random::<[u8; 8]>())
-    ));
+) -> Result<Vec<(String, Vec<u8>)>, ApiError> {
     let now = chrono::Local::now();
     let mut files = Vec::new();
     for it in &items {
-        write_file(&tmp.join(&it.path), &it.bytes).map_err(io)?;
         files.push(json!({
             "path": it.path,
             "size": it.bytes.len(),
@@ -225,9 +219,8 @@ fn write_package(
             "mimeType": it.mime,
         }));
     }
-    if seda {
-        let xml = seda_manifest(doc, org, &items, &now.to_rfc3339());
-        write_file(&tmp.join("manifest.xml"), xml.as_bytes()).map_err(io)?;
+    let xml = seda.then(|| seda_manifest(doc, org, &items, &now.to_rfc3339()));
+    if let Some(xml) = &xml {
         files.push(json!({
             "path": "manifest.xml",
             "size": xml.len(),
@@ -246,7 +239,34 @@ fn write_package(
         "files": files,
     }))
     .map_err(anyhow::Error::from)?;
-    write_file(&tmp.join("manifest.json"), &manifest).map_err(io)?;
+    let mut out: Vec<(String, Vec<u8>)> = items.into_iter().map(|i| (i.path, i.bytes)).collect();
+    if let Some(xml) = xml {
+        out.push(("manifest.xml".into(), xml.into_bytes()));
+    }
+    out.push(("manifest.json".into(), manifest));
+    Ok(out)
+}
+
+fn write_package(
+    final_dir: &Path,
+    doc: &DocumentRow,
+    org: &str,
+    items: Vec<Item>,
+    seda: bool,
+) -> Result<ArchiveRecord, ApiError> {
+    let io = |e: std::io::Error| ApiError::Internal(anyhow::anyhow!("vault: {e}"));
+    let parent = final_dir
+        .parent()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("vault: no parent")))?;
+    std::fs::create_dir_all(parent).map_err(io)?;
+    let tmp = parent.join(format!(
+        ".{}.tmp-{}",
+        doc.id,
+        hex::encode(rand::random::<[u8; 8]>())
+    ));
+    for (path, bytes) in package_files(doc, org, items, seda)? {
+        write_file(&tmp.join(&path), &bytes).map_err(io)?;
+    }
     for sub in ["document", "annexes", "signatures"] {
         let d = tmp.join(sub);
         if d.exists() {
@@ -268,10 +288,58 @@ fn write_package(
         Err(e) => return Err(io(e)),
     }
     sync_dir(parent).map_err(io)?;
+    let m = std::fs::read(final_dir.join("manifest.json")).map_err(io)?;
     Ok(ArchiveRecord {
         location: final_dir.display().to_string(),
-        manifest_sha256: hex::encode(Sha256::digest(&manifest)),
+        manifest_sha256: hex::encode(Sha256::digest(&m)),
     })
+}
+
+/// The vault in an S3-compatible bucket (`s3://bucket/prefix`): `<prefix>/<siren>/<id>/...`
+/// with the same files, `manifest.json` written last (present: the deposit is complete; a
+/// second run finds it and does not rewrite anything). Write-once is the bucket's business
+/// (object lock / retention policies); the service only never overwrites a complete deposit.
+pub struct S3Vault {
+    pub objects: parapheur_store::s3::S3Objects,
+    pub seda: bool,
+}
+
+impl S3Vault {
+    fn key(doc: &DocumentRow, path: &str) -> String {
+        format!("{}/{}/{path}", safe(&doc.siren), doc.id)
+    }
+}
+
+impl Vault for S3Vault {
+    fn deposit(
+        &self,
+        doc: &DocumentRow,
+        org: &str,
+        items: Vec<Item>,
+    ) -> Result<ArchiveRecord, ApiError> {
+        if let Some(found) = self.find(doc) {
+            return Ok(found);
+        }
+        let mut manifest_sha256 = String::new();
+        for (path, bytes) in package_files(doc, org, items, self.seda)? {
+            if path == "manifest.json" {
+                manifest_sha256 = hex::encode(Sha256::digest(&bytes));
+            }
+            self.objects.put(&Self::key(doc, &path), bytes)?;
+        }
+        Ok(ArchiveRecord {
+            location: self.objects.url_of(&Self::key(doc, "")),
+            manifest_sha256,
+        })
+    }
+
+    fn find(&self, doc: &DocumentRow) -> Option<ArchiveRecord> {
+        let m = self.objects.get(&Self::key(doc, "manifest.json")).ok()??;
+        Some(ArchiveRecord {
+            location: self.objects.url_of(&Self::key(doc, "")),
+            manifest_sha256: hex::encode(Sha256::digest(&m)),
+        })
+    }
 }
 
 fn remove_tree(p: &Path) -> std::io::Result<()> {

@@ -32,6 +32,34 @@ fn attr_v(e: &BytesStart<'_>) -> Option<String> {
         })
 }
 
+/// The SIREN of the collectivité a PES file (Aller, Retour, Acquit) is about: the first nine
+/// digits of `EnTetePES/IdColl/@V` (a SIRET). `None` when the file has no such element, is not
+/// well-formed, or carries a DOCTYPE.
+pub fn collectivity_siren(xml: &[u8]) -> Option<String> {
+    let mut r = Reader::from_reader(xml);
+    let mut buf = Vec::new();
+    let mut in_entete = false;
+    loop {
+        match r.read_event_into(&mut buf).ok()? {
+            Event::DocType(_) | Event::Eof => return None,
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let name = e.name();
+                match local(name.as_ref()) {
+                    b"EnTetePES" => in_entete = true,
+                    b"IdColl" if in_entete => {
+                        let v: String = attr_v(e)?.chars().filter(char::is_ascii_digit).collect();
+                        return (v.len() >= 9).then(|| v[..9].to_owned());
+                    }
+                    _ => {}
+                }
+            }
+            Event::End(ref e) if local(e.name().as_ref()) == b"EnTetePES" => in_entete = false,
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
 /// Checks that `xml` is a PES_Aller: well-formed, no DOCTYPE, root `PES_Aller`, an
 /// `Enveloppe` with a non-empty `NomFic`, an `EnTetePES`, and at least one `Bordereau` or
 /// `PES_PJ`.
@@ -112,6 +140,29 @@ pub fn inspect_pes_aller(xml: &[u8]) -> Result<PesSummary, DomainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_collectivity_comes_from_the_header_siret() {
+        let retour = br#"<?xml version="1.0" encoding="ISO-8859-1"?>
+<PES_Retour><Enveloppe><Parametres><NomFic V="PES_RETOUR_1"/></Parametres></Enveloppe>
+<EnTetePES><DteStr V="2026-11-27"/><IdPost V="012345"/><IdColl V="20000000100017"/></EnTetePES>
+<IdColl V="99999999900000"/></PES_Retour>"#;
+        assert_eq!(collectivity_siren(retour).as_deref(), Some("200000001"));
+        assert_eq!(
+            collectivity_siren(b"<PES_Retour><IdColl V=\"200000001\"/></PES_Retour>"),
+            None
+        );
+        assert_eq!(
+            collectivity_siren(b"<!DOCTYPE x><PES_Retour><EnTetePES><IdColl V=\"20000000100017\"/></EnTetePES></PES_Retour>"),
+            None
+        );
+        assert_eq!(
+            collectivity_siren(
+                b"<PES_Retour><EnTetePES><IdColl V=\"1234\"/></EnTetePES></PES_Retour>"
+            ),
+            None
+        );
+    }
 
     const OK: &str = r#"<?xml version="1.0" encoding="ISO-8859-1"?>
 <n:PES_Aller xmlns:n="http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/aller">

@@ -191,6 +191,8 @@ pub struct HeliosConfig {
     pub simulator_fail_percent: u32,
     /// How often a transmission's status is asked for.
     pub poll_ms: u64,
+    /// How often the platform is asked for PES Retour files (seconds; 0: never). S²LOW only.
+    pub pes_retour_poll_s: u64,
     /// S²LOW: base URL, client certificate and key (PEM), optional CA of the server (PEM),
     /// optional login and password (when the certificate has several accounts).
     pub s2low_url: String,
@@ -298,6 +300,7 @@ impl Default for HeliosConfig {
             simulator_ack_delay_ms: 1000,
             simulator_fail_percent: 0,
             poll_ms: 5000,
+            pes_retour_poll_s: 600,
             s2low_url: String::new(),
             s2low_cert: String::new(),
             s2low_key: String::new(),
@@ -612,6 +615,7 @@ transmitter = "simulator"     # "simulator" | "s2low" (S²LOW API, client certif
 simulator_ack_delay_ms = 1000 # the simulator acknowledges this long after a send
 simulator_fail_percent = 0    # share of simulated sends that fail (retried)
 poll_ms = 5000                # how often a transmission's status is asked for
+pes_retour_poll_s = 600       # how often S²LOW is asked for PES Retour files (0: never)
 s2low_url = ""                # e.g. https://s2low.example.fr
 s2low_cert = ""               # client certificate (PEM) ...
 s2low_key = ""                # ... and its key (PEM)

@@ -98,6 +98,7 @@ pub async fn serve_on(state: AppState, listener: TcpListener) -> anyhow::Result<
     messaging::worker::spawn(state.clone());
     service::lifecycle::spawn_purge(state.clone());
     service::lifecycle::spawn_housekeeping(state.clone());
+    service::helios::spawn_pes_retour_poll(state.clone());
     let app = routes::router(state);
     let app = tower::Layer::layer(&axum::middleware::from_fn(routes::collapse_slashes), app);
     if let Some(config) = tls {

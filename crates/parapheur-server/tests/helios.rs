@@ -550,3 +550,62 @@ fn without_its_client_certificate_the_connector_cannot_send_and_retries() {
         .unwrap();
     assert!(failures >= 2, "retried: {m}");
 }
+
+#[test]
+fn pes_retour_files_are_fetched_from_s2low_and_filed_under_their_subscriber() {
+    let pki = tempfile::tempdir().unwrap();
+    let fake = S2lowFake::start(pki.path());
+    let p = |f: &str| pki.path().join(f).display().to_string();
+    let app = start(&format!(
+        "transmitter = \"s2low\"\npes_retour_poll_s = 1\ns2low_url = \"{}\"\ns2low_cert = \"{}\"\ns2low_key = \"{}\"\ns2low_ca = \"{}\"\n",
+        fake.url,
+        p("client.pem"),
+        p("client.key"),
+        p("ca.pem")
+    ));
+    let c = app.as_user("depot@a.fr");
+    let remaining = format!("{V1}/documents/v2/{SIREN_A}/pes-retour/remaining");
+    let ids = wait_for(Duration::from_secs(20), "the PES Retour", || {
+        let v = c.get(&remaining).json();
+        (!v.as_array().unwrap().is_empty()).then_some(v)
+    });
+    let id = ids[0].as_i64().unwrap();
+    // Marked read on S²LOW once filed; the file for an unknown SIRET is left unread.
+    let reqs = wait_for(Duration::from_secs(10), "the change of status", || {
+        let r = fake.requests();
+        r.iter()
+            .any(|x| {
+                x["path"]
+                    .as_str()
+                    .is_some_and(|p| p.contains("helios_change_status.php?id=1"))
+            })
+            .then_some(r)
+    });
+    assert!(
+        !reqs.iter().any(|x| x["path"]
+            .as_str()
+            .is_some_and(|p| p.contains("helios_change_status.php?id=2"))),
+        "the unknown collectivité's file stays unread"
+    );
+    // Further polls file nothing twice (the platform no longer lists it; the name is known).
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(c.get(&remaining).json(), serde_json::json!([id]));
+    let file = c
+        .get(&format!("{V1}/documents/v2/{id}/pes-retour/download"))
+        .text();
+    assert!(
+        file.contains("PES_RETOUR_A_20261127") && file.contains("20000000100017"),
+        "{file}"
+    );
+    assert_eq!(
+        c.get(&remaining).json(),
+        serde_json::json!([]),
+        "fetched once"
+    );
+    let b = app.as_user("depot@b.fr");
+    assert_eq!(
+        b.get(&format!("{V1}/documents/v2/{SIREN_B}/pes-retour/remaining"))
+            .json(),
+        serde_json::json!([])
+    );
+}

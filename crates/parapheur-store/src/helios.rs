@@ -132,6 +132,24 @@ impl Db {
         Ok(id)
     }
 
+    /// Whether a return flow of this subscriber, kind and file name is already recorded.
+    pub async fn return_flow_exists(
+        &self,
+        siren: &str,
+        kind: &str,
+        filename: &str,
+    ) -> Result<bool, StoreError> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM return_flows WHERE siren = $1 AND kind = $2 AND filename = $3",
+        )
+        .bind(siren)
+        .bind(kind)
+        .bind(filename)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(n > 0)
+    }
+
     /// Ids not fetched yet: document ids for `ack`, return flow ids otherwise.
     pub async fn remaining_returns(&self, siren: &str, kind: &str) -> Result<Vec<i64>, StoreError> {
         let sql = if kind == "ack" {

@@ -7,6 +7,10 @@ signed by CA, the three endpoints the connector uses, with S²LOW's answer forma
 - GET /modules/helios/api/helios_transac_get_status.php?transaction=N: status 1 (posté), then
   3 (transmis), then 4 (acquittement reçu) on successive calls; -1 for a NomFic with ERREUR.
 - GET /modules/helios/helios_download_acquit.php?id=N: a PES_Acquit.
+- GET /modules/helios/api/helios_get_list.php: the PES Retour files not read yet
+  (<liste><resultat>OK</resultat><pes_retour><id/><nom/><date/></pes_retour>...</liste>): one for
+  SIRET 20000000100017 (subscriber 200000001 of the tests), one for an unknown SIRET;
+  helios_get_retour.php?id=N gives the file, helios_change_status.php?id=N marks it read.
 Every request is logged to LOG (JSON lines: method, path, client certificate subject, basic auth).
 
 usage: s2low_fake.py PORT CERT KEY CA LOG
@@ -25,6 +29,20 @@ from urllib.parse import parse_qs, urlparse
 port, cert, key, ca, log_path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 lock = threading.Lock()
 transactions = {}  # id -> {"nomfic", "polls"}
+
+
+def pes_retour(siret, nomfic):
+    return ('<?xml version="1.0" encoding="ISO-8859-1"?>\n<PES_Retour><Enveloppe><Parametres>'
+            f'<Version V="2"/><TypFic V="PESRETOUR"/><NomFic V="{nomfic}"/></Parametres></Enveloppe>'
+            f'<EnTetePES><DteStr V="2026-11-27"/><IdPost V="012345"/><IdColl V="{siret}"/></EnTetePES>'
+            '<PES_DepenseRetour><EnTetePES/></PES_DepenseRetour></PES_Retour>\n').encode("latin-1")
+
+
+retours = {  # id -> (name, bytes); `read` holds those marked read
+    "1": ("PES_RETOUR_A_20261127.xml", pes_retour("20000000100017", "PES_RETOUR_A_20261127")),
+    "2": ("PES_RETOUR_INCONNU.xml", pes_retour("99999999900011", "PES_RETOUR_INCONNU")),
+}
+read = set()
 
 
 def xml(root, fields, encoding="ISO-8859-1"):
@@ -119,6 +137,25 @@ class Handler(BaseHTTPRequestHandler):
                 f'<NomFic V="ACQUIT_{t["nomfic"]}"/></Parametres></Enveloppe><ACQUIT><ElementACQUIT>'
                 f'<NomFic V="{t["nomfic"]}"/><EtatAck V="1"/><LibelleAck V="S2LOW fake"/>'
                 '</ElementACQUIT></ACQUIT></PES_ACQUIT>\n').encode("latin-1"))
+        elif u.path == "/modules/helios/api/helios_get_list.php":
+            with lock:
+                unread = [(i, n) for i, (n, _) in sorted(retours.items()) if i not in read]
+            items = "".join(f"<pes_retour><id>{i}</id><nom>{n}</nom><date>2026-11-27</date></pes_retour>"
+                            for i, n in unread)
+            self.reply(('<?xml version="1.0" encoding="ISO-8859-1"?>\n<liste><idColl>42</idColl>'
+                        '<dateDemande>2026-11-27</dateDemande><resultat>OK</resultat><message></message>'
+                        f'{items}</liste>\n').encode("latin-1"))
+        elif u.path == "/modules/helios/api/helios_get_retour.php":
+            rid = (q.get("id") or [""])[0]
+            if rid not in retours:
+                self.send_error(404)
+                return
+            self.reply(retours[rid][1])
+        elif u.path == "/modules/helios/api/helios_change_status.php":
+            rid = (q.get("id") or [""])[0]
+            with lock:
+                read.add(rid)
+            self.reply(xml("change", [("id", rid), ("resultat", "OK"), ("message", "")]))
         else:
             self.send_error(404)
 

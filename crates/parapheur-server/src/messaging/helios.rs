@@ -29,6 +29,69 @@ pub trait Transmitter: Send + Sync + std::fmt::Debug {
         pes: &'a [u8],
     ) -> BoxFuture<'a, Result<String, SendError>>;
     fn status<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<RemoteStatus, SendError>>;
+    /// Whether the platform delivers PES Retour files to fetch (the simulator does not).
+    fn has_pes_retour(&self) -> bool {
+        false
+    }
+    /// The PES Retour files not read yet: (platform id, file name).
+    fn pes_retours(&self) -> BoxFuture<'_, Result<Vec<(String, String)>, SendError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    /// The bytes of one PES Retour file.
+    fn pes_retour<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
+        Box::pin(async move {
+            Err(SendError::permanent(format!(
+                "no PES Retour {id} on this transmitter"
+            )))
+        })
+    }
+    /// Marks a PES Retour file read on the platform (it leaves the list).
+    fn pes_retour_read<'a>(&'a self, _id: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The `<pes_retour><id/><nom/></pes_retour>` entries of S²LOW's `helios_get_list.php` answer.
+pub fn s2low_pes_retour_list(body: &[u8]) -> Result<Vec<(String, String)>, String> {
+    let text = String::from_utf8_lossy(body);
+    let mut r = quick_xml::Reader::from_str(&text);
+    let mut out = Vec::new();
+    let mut path: Vec<String> = Vec::new();
+    let (mut id, mut name, mut result) = (String::new(), String::new(), String::new());
+    loop {
+        match r.read_event() {
+            Ok(Event::DocType(_)) => return Err("DOCTYPE in the answer".into()),
+            Ok(Event::Start(e)) => {
+                path.push(String::from_utf8_lossy(e.local_name().as_ref()).into_owned());
+            }
+            Ok(Event::End(_)) => {
+                if path.last().map(String::as_str) == Some("pes_retour") && path.len() == 2 {
+                    if !id.trim().is_empty() {
+                        out.push((id.trim().to_owned(), name.trim().to_owned()));
+                    }
+                    id.clear();
+                    name.clear();
+                }
+                path.pop();
+            }
+            Ok(Event::Text(t)) => {
+                let v = t.decode().map(|c| c.into_owned()).unwrap_or_default();
+                match (path.len(), path.last().map(String::as_str)) {
+                    (2, Some("resultat")) => result.push_str(&v),
+                    (3, Some("id")) if path[1] == "pes_retour" => id.push_str(&v),
+                    (3, Some("nom")) if path[1] == "pes_retour" => name.push_str(&v),
+                    _ => {}
+                }
+            }
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => return Err(format!("unreadable answer: {e}")),
+        }
+    }
+    if result.trim() == "KO" {
+        return Err("S²LOW answered KO".into());
+    }
+    Ok(out)
 }
 
 /// A well-formed PES_Acquit for `nomfic`, as Helios returns when it accepts a file.
@@ -275,6 +338,34 @@ pub fn s2low_fields(body: &[u8]) -> Result<std::collections::HashMap<String, Str
 impl Transmitter for S2low {
     fn name(&self) -> &'static str {
         "s2low"
+    }
+    fn has_pes_retour(&self) -> bool {
+        true
+    }
+    fn pes_retours(&self) -> BoxFuture<'_, Result<Vec<(String, String)>, SendError>> {
+        Box::pin(async move {
+            let body = Self::text(self.get("/modules/helios/api/helios_get_list.php")).await?;
+            s2low_pes_retour_list(&body).map_err(|m| SendError::transient(format!("S²LOW: {m}")))
+        })
+    }
+    fn pes_retour<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
+        Box::pin(async move {
+            let id: String = id.chars().filter(char::is_ascii_digit).collect();
+            Self::text(self.get(&format!(
+                "/modules/helios/api/helios_get_retour.php?id={id}"
+            )))
+            .await
+        })
+    }
+    fn pes_retour_read<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move {
+            let id: String = id.chars().filter(char::is_ascii_digit).collect();
+            Self::text(self.get(&format!(
+                "/modules/helios/api/helios_change_status.php?id={id}"
+            )))
+            .await
+            .map(|_| ())
+        })
     }
     fn send<'a>(
         &'a self,

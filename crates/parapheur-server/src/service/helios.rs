@@ -448,3 +448,75 @@ pub async fn inbound(
         }
     }
 }
+
+/// Fetches the PES Retour files the transmitter holds (S²LOW), files each one under the
+/// subscriber its header names (`EnTetePES/IdColl`, a SIRET), then marks it read on the
+/// platform. A file for no known subscriber, or unreadable, is left unread (and logged) rather
+/// than lost; one already filed (same subscriber and name) is only marked read. Returns how many
+/// were filed.
+pub async fn fetch_pes_retours(state: &AppState) -> Result<usize, ApiError> {
+    let remote = |e: SendError| ApiError::Internal(anyhow::anyhow!("PES Retour: {}", e.message));
+    let list = state.transmitter.pes_retours().await.map_err(remote)?;
+    let mut filed = 0;
+    for (id, name) in list {
+        let bytes = state.transmitter.pes_retour(&id).await.map_err(remote)?;
+        let Some(siren) = parapheur_domain::pes::collectivity_siren(&bytes) else {
+            tracing::warn!(pes_retour = %id, "PES Retour without a readable EnTetePES/IdColl: left unread");
+            continue;
+        };
+        if !state.db.subscriber_exists(&siren).await? {
+            tracing::warn!(pes_retour = %id, siren = %siren, "PES Retour for an unknown subscriber: left unread");
+            continue;
+        }
+        if let Err(m) = crate::files::check_xml(&bytes) {
+            tracing::warn!(pes_retour = %id, error = %m, "unreadable PES Retour: left unread");
+            continue;
+        }
+        let filename = parapheur_domain::FileName::parse(&name)
+            .map(|f| f.to_string())
+            .unwrap_or_else(|_| format!("pes-retour-{id}.xml"));
+        if !state
+            .db
+            .return_flow_exists(&siren, PES_RETOUR, &filename)
+            .await?
+        {
+            let stored = crate::service::put_blob(state, bytes).await?;
+            let flow = NewReturnFlow {
+                siren: siren.clone(),
+                kind: PES_RETOUR.to_owned(),
+                document_id: None,
+                filename,
+                blob_key: stored.key.clone(),
+                size: stored.size as i64,
+            };
+            if let Err(e) = state.db.insert_return_flow(&flow).await {
+                let _ = state.blobs.delete(&stored.key);
+                return Err(e.into());
+            }
+            filed += 1;
+            tracing::info!(pes_retour = %id, siren = %siren, "PES Retour filed");
+        }
+        state
+            .transmitter
+            .pes_retour_read(&id)
+            .await
+            .map_err(remote)?;
+    }
+    Ok(filed)
+}
+
+/// Asks the transmitter for PES Retour files every `[helios] pes_retour_poll_s` (S²LOW only).
+pub fn spawn_pes_retour_poll(state: AppState) {
+    let every = state.cfg.helios.pes_retour_poll_s;
+    if every == 0 || !state.transmitter.has_pes_retour() {
+        return;
+    }
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = fetch_pes_retours(&state).await {
+                tracing::warn!(error = %e, "fetching PES Retour files failed; will retry");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(every)).await;
+        }
+    });
+}

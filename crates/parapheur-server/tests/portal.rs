@@ -182,7 +182,7 @@ fn rejection_needs_a_reason_and_forms_need_their_token() {
 
 #[test]
 fn a_wrong_password_is_refused_and_repeated_failures_are_throttled() {
-    let app = TestApp::start(BIN, "");
+    let mut app = TestApp::start(BIN, "");
     let (_, r) = login(&app, "v1@a.fr", "wrong");
     assert_eq!(r.status, 401);
     assert!(r.body.contains("mot de passe incorrect"));
@@ -200,6 +200,17 @@ fn a_wrong_password_is_refused_and_repeated_failures_are_throttled() {
         "locked after five failures, even with the right password"
     );
     assert!(r.body.contains("Trop de tentatives"));
+    // A success clears the count: four more failures do not lock.
+    for _ in 0..4 {
+        login(&app, "v2@a.fr", "wrong");
+    }
+    assert_eq!(login(&app, "v2@a.fr", "password-v2").1.status, 303);
+    // The count is in the database: a restart (or another instance) keeps the pause...
+    app.restart();
+    assert_eq!(login(&app, "s1@a.fr", "password-s1").1.status, 429);
+    // ...which ends after fifteen minutes.
+    app.sql("UPDATE login_failures SET first_at = first_at - 16 * 60 * 1000");
+    assert_eq!(login(&app, "s1@a.fr", "password-s1").1.status, 303);
 }
 
 #[test]

@@ -165,6 +165,27 @@ fn two_instances_on_one_postgresql_and_one_bucket() {
         b.client("depot@a.fr", "password-depot"),
     );
 
+    // The portal's login throttle is shared: five failures on one, the sixth try on the other
+    // is paused.
+    let try_login = |base: &str, password: &str| {
+        let b = parapheur_test_utils::browser::Browser::new(base);
+        let p = b.get("/parapheur/login");
+        b.post_form(
+            "/parapheur/login",
+            &[
+                ("csrf", &p.csrf()),
+                ("email", "v2@a.fr"),
+                ("password", password),
+                ("next", "/parapheur/"),
+            ],
+        )
+        .status
+    };
+    for _ in 0..5 {
+        assert_eq!(try_login(&a.base, "wrong"), 401);
+    }
+    assert_eq!(try_login(&b.base, "password-v2"), 429);
+
     // Deposited on one, visible on the other.
     let id = depot_a
         .upload(SIREN_A, "S", "arrete.pdf", pdf::small("Arrêté"), "")

@@ -326,3 +326,48 @@ impl Db {
         Ok(r.rows_affected() > 0)
     }
 }
+
+impl Db {
+    /// Failed logins of `email` within the current window of `window_ms` (0 when none).
+    pub async fn login_failures(&self, email: &str, window_ms: i64) -> Result<i64, StoreError> {
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT failures, first_at FROM login_failures WHERE email = $1")
+                .bind(email)
+                .fetch_optional(&self.read)
+                .await?;
+        Ok(match row {
+            Some((n, first)) if first > now_ms() - window_ms => n,
+            _ => 0,
+        })
+    }
+
+    /// Counts a failed login of `email`; a window older than `window_ms` starts again.
+    pub async fn record_login_failure(
+        &self,
+        email: &str,
+        window_ms: i64,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO login_failures (email, failures, first_at) VALUES ($1, 1, $2) \
+             ON CONFLICT (email) DO UPDATE SET \
+             failures = CASE WHEN login_failures.first_at <= $3 THEN 1 ELSE login_failures.failures + 1 END, \
+             first_at = CASE WHEN login_failures.first_at <= $3 THEN $2 ELSE login_failures.first_at END",
+        )
+        .bind(email)
+        .bind(now)
+        .bind(now - window_ms)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// A successful login clears the count.
+    pub async fn clear_login_failures(&self, email: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM login_failures WHERE email = $1")
+            .bind(email)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+}

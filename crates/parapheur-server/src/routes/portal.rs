@@ -20,13 +20,12 @@ use parapheur_domain::{Action, DocumentId, StepKind};
 use parapheur_store::portal::{Bannette, ListFilter};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
 
 const SESSION_COOKIE: &str = "parapheur_session";
 const SESSION_TTL_MS: i64 = 12 * 3_600_000;
 /// Wrong passwords per account before a pause.
-const MAX_FAILURES: u32 = 5;
-const LOCKOUT: Duration = Duration::from_secs(15 * 60);
+const MAX_FAILURES: i64 = 5;
+const LOCKOUT_MS: i64 = 15 * 60 * 1000;
 pub(crate) const PAGE: i64 = 20;
 
 pub fn router() -> Router<AppState> {
@@ -48,26 +47,19 @@ pub fn router() -> Router<AppState> {
         .route("/parapheur/lots/{batch}", get(batch_page))
 }
 
-/// Failed logins per e-mail: (count, first failure).
-fn failures() -> &'static Mutex<HashMap<String, (u32, Instant)>> {
-    static F: OnceLock<Mutex<HashMap<String, (u32, Instant)>>> = OnceLock::new();
-    F.get_or_init(|| Mutex::new(HashMap::new()))
+/// Whether `email` is paused after too many failed logins (counted in the database, so that
+/// every instance behind a load balancer shares the count). A database error does not lock.
+async fn locked(state: &AppState, email: &str) -> bool {
+    state
+        .db
+        .login_failures(email, LOCKOUT_MS)
+        .await
+        .is_ok_and(|n| n >= MAX_FAILURES)
 }
 
-fn locked(email: &str) -> bool {
-    failures().lock().is_ok_and(|m| {
-        m.get(email)
-            .is_some_and(|(n, at)| *n >= MAX_FAILURES && at.elapsed() < LOCKOUT)
-    })
-}
-
-fn record_failure(email: &str) {
-    if let Ok(mut m) = failures().lock() {
-        let e = m.entry(email.to_owned()).or_insert((0, Instant::now()));
-        if e.1.elapsed() >= LOCKOUT {
-            *e = (0, Instant::now());
-        }
-        e.0 += 1;
+async fn record_failure(state: &AppState, email: &str) {
+    if let Err(e) = state.db.record_login_failure(email, LOCKOUT_MS).await {
+        tracing::error!(error = %e, "cannot record a failed login");
     }
 }
 
@@ -178,7 +170,7 @@ async fn login(
             )
         })
     };
-    if locked(&email) {
+    if locked(&state, &email).await {
         return refuse(
             StatusCode::TOO_MANY_REQUESTS,
             "Trop de tentatives : réessayez dans un quart d'heure.",
@@ -197,15 +189,15 @@ async fn login(
         None => false,
     };
     let Some(user) = user.filter(|_| ok) else {
-        record_failure(&email);
+        record_failure(&state, &email).await;
         tracing::info!(user.email = %email, "portal login failed");
         return refuse(
             StatusCode::UNAUTHORIZED,
             "Adresse e-mail ou mot de passe incorrect.",
         );
     };
-    if let Ok(mut m) = failures().lock() {
-        m.remove(&email);
+    if let Err(e) = state.db.clear_login_failures(&email).await {
+        tracing::error!(error = %e, "cannot clear the failed logins");
     }
     start_session(&state, user.id, &next).await
 }

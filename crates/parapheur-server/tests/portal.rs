@@ -670,3 +670,29 @@ fn the_preview_shows_the_pages_as_images() {
         303
     );
 }
+
+#[test]
+fn the_document_page_shows_the_metadata() {
+    let app = TestApp::start(BIN, "");
+    let c = app.as_user("depot@a.fr");
+    let id = c.upload(SIREN_A, "META", "m.pdf", pdf::small("m"), "").id();
+    let r = c.multipart(
+        reqwest::Method::PUT,
+        &format!("/parapheur-ws/rest/v1/documents/v2/{id}/metadata/define"),
+        vec![parapheur_test_utils::Part::File(
+            "metadata",
+            "meta.xml".into(),
+            br#"<meta-data-list><meta-data name="NUM_MARCHE" value="2026-042 &lt;lot 3&gt;"/></meta-data-list>"#
+                .to_vec(),
+        )],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v1 = signed_in(&app, "v1@a.fr");
+    let page = v1.get(&format!("/parapheur/documents/{id}")).body;
+    assert!(page.contains("<h2>Métadonnées</h2>"), "{page}");
+    assert!(
+        page.contains("<dt>NUM_MARCHE</dt><dd>2026-042 &#60;lot 3&#62;</dd>")
+            || page.contains("<dt>NUM_MARCHE</dt><dd>2026-042 &lt;lot 3&gt;</dd>"),
+        "the value, escaped: {page}"
+    );
+}

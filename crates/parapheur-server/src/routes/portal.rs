@@ -482,6 +482,8 @@ struct DocumentPage<'a> {
     steps: Vec<StepView>,
     actions: Vec<(&'static str, &'static str, bool)>,
     annexes: Vec<String>,
+    /// The document's metadata (name, value), as `metadata/define` recorded them.
+    metadata: Vec<(String, String)>,
     comments: Vec<String>,
     history: Vec<(String, String, String, String)>,
     message: Option<Banner>,
@@ -561,9 +563,10 @@ async fn render_document(
                 )
             })
             .collect();
-        Ok::<_, ApiError>((steps, actions, annexes, comments, history))
+        let metadata = state.db.metadata(doc.id).await?;
+        Ok::<_, ApiError>((steps, actions, annexes, comments, history, metadata))
     };
-    let (steps, actions, annexes, comments, history) = match run.await {
+    let (steps, actions, annexes, comments, history, metadata) = match run.await {
         Ok(v) => v,
         Err(e) => return internal(e),
     };
@@ -590,6 +593,7 @@ async fn render_document(
         steps,
         actions,
         annexes,
+        metadata,
         comments,
         history,
         message: banner,

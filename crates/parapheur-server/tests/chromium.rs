@@ -182,13 +182,20 @@ async fn downloaded(dir: &std::path::Path, name: &str) -> Vec<u8> {
     let started = Instant::now();
     loop {
         let p = dir.join(name);
-        // Chromium writes `name.crdownload` and renames it when complete.
-        if p.exists() {
-            return std::fs::read(p).unwrap();
-        }
         let present: Vec<_> = std::fs::read_dir(dir)
             .map(|d| d.flatten().map(|e| e.file_name()).collect())
             .unwrap_or_default();
+        // Chromium may reserve `name` (empty) while it writes `name.crdownload`, then renames:
+        // the download is complete when no `.crdownload` is left and the file has content.
+        let in_progress = present
+            .iter()
+            .any(|f| f.to_string_lossy().ends_with(".crdownload"));
+        if !in_progress
+            && let Ok(bytes) = std::fs::read(&p)
+            && !bytes.is_empty()
+        {
+            return bytes;
+        }
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "{name} not downloaded; present: {present:?}"

@@ -295,13 +295,10 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, Api
     // An empty Basic user (PHP's SoapClient sends `Basic Og==` beside a client certificate when
     // its login is '') counts as no Basic at all.
     let basic = parse_basic(parts).filter(|(user, _)| !user.is_empty());
-    if basic.is_none() {
-        if let Some(c) = parts.extensions.get::<crate::tls::ClientCertificate>() {
-            return authenticate_certificate(state, &c.0).await;
-        }
-        if let Some(der) = proxied_certificate(state, parts) {
-            return authenticate_certificate(state, &der).await;
-        }
+    if basic.is_none()
+        && let Some(caller) = certificate_caller(state, parts).await
+    {
+        return caller;
     }
     let (email, password) = basic.ok_or(ApiError::Unauthenticated)?;
     let k = state.auth.digest(&email, &password);

@@ -395,11 +395,7 @@ impl Config {
         if self.blob_url.is_empty() {
             self.blob_url = format!("file://{dd}/blobs");
         }
-        let s3_bucket = self
-            .blob_url
-            .strip_prefix("s3://")
-            .map(|r| r.split('/').next().unwrap_or_default());
-        if !self.blob_url.starts_with("file://") && s3_bucket.is_none_or(str::is_empty) {
+        if !file_or_s3(&self.blob_url) {
             return Err(format!(
                 "key `blob_url`: {:?} is neither file://DIR nor s3://BUCKET[/PREFIX]",
                 self.blob_url
@@ -504,13 +500,7 @@ impl Config {
                 ));
             }
         }
-        let vault_bucket = self
-            .archive
-            .vault_url
-            .strip_prefix("s3://")
-            .map(|r| r.split('/').next().unwrap_or_default());
-        if !self.archive.vault_url.starts_with("file://") && vault_bucket.is_none_or(str::is_empty)
-        {
+        if !file_or_s3(&self.archive.vault_url) {
             return Err(format!(
                 "key `archive.vault_url`: {:?} is neither file://DIR nor s3://BUCKET[/PREFIX]",
                 self.archive.vault_url
@@ -557,6 +547,14 @@ impl Config {
     pub fn blob_dir(&self) -> PathBuf {
         PathBuf::from(self.blob_url.trim_start_matches("file://"))
     }
+}
+
+/// `file://DIR`, or `s3://BUCKET[/PREFIX]` with a bucket name.
+fn file_or_s3(url: &str) -> bool {
+    url.starts_with("file://")
+        || url
+            .strip_prefix("s3://")
+            .is_some_and(|r| !r.split('/').next().unwrap_or_default().is_empty())
 }
 
 /// The commented example printed by `parapheur gen-config`.

@@ -8,7 +8,7 @@ use crate::auth::Caller;
 use crate::routes::pages::{
     Banner, csrf_ok, csrf_refused, csrf_token, harden, message, rendered, set_csrf,
 };
-use crate::routes::portal::{PAGE, internal, not_found, session, state_fr, to_login};
+use crate::routes::portal::{PAGE, Row, internal, not_found, session, to_login};
 use crate::service::circuits::{self, CircuitError, CircuitInput};
 use crate::service::deposit::StoredStep;
 use crate::service::users;
@@ -839,19 +839,11 @@ async fn delete_circuit(
 
 // ---- documents ---------------------------------------------------------------------------
 
-struct DocView {
-    id: i64,
-    filename: String,
-    label: String,
-    circuit: String,
-    state: &'static str,
-}
-
 #[derive(Template)]
 #[template(path = "admin/documents.html")]
 struct DocumentsPage<'a> {
     f: &'a Frame,
-    docs: Vec<DocView>,
+    docs: Vec<Row>,
     total: i64,
     prev: Option<String>,
     next: Option<String>,
@@ -883,16 +875,7 @@ async fn documents_page(
     let link = |p: i64| format!("/parapheur/admin/{siren}/documents?page={p}");
     let html = DocumentsPage {
         f: &f,
-        docs: docs
-            .into_iter()
-            .map(|d| DocView {
-                id: d.id,
-                state: state_fr(&d.status),
-                filename: d.filename,
-                label: d.label,
-                circuit: d.circuit_id.unwrap_or_else(|| "à la demande".into()),
-            })
-            .collect(),
+        docs: docs.into_iter().map(Row::from).collect(),
         total,
         prev: (page_no > 1).then(|| link(page_no - 1)),
         next: (page_no * PAGE < total).then(|| link(page_no + 1)),

@@ -337,15 +337,7 @@ async fn otp_code(
             Redirect::to(&format!("/otp/{token}?sent=1")).into_response(),
             false,
         ),
-        Err(PageError::InvalidLink) => invalid_link(),
-        Err(e) => {
-            let (status, text) = explain(&e);
-            let banner = Banner {
-                kind: "error",
-                text,
-            };
-            render_otp(&state, &token, &headers, status, Some(banner)).await
-        }
+        Err(e) => otp_error(&state, &token, &headers, &e).await,
     }
 }
 
@@ -363,22 +355,8 @@ async fn otp_sign(
         .map(|Extension(ConnectInfo(a))| a.ip().to_string())
         .unwrap_or_else(|| "inconnue".into());
     let code = form.get("code").map(String::as_str).unwrap_or_default();
-    match otp::submit_code(&state, &token, code, &ip).await {
-        Ok(Some(referer)) => harden(Redirect::to(&referer).into_response(), false),
-        Ok(None) => harden(
-            Redirect::to(&format!("/otp/{token}?signed=1")).into_response(),
-            false,
-        ),
-        Err(PageError::InvalidLink) => invalid_link(),
-        Err(e) => {
-            let (status, text) = explain(&e);
-            let banner = Banner {
-                kind: "error",
-                text,
-            };
-            render_otp(&state, &token, &headers, status, Some(banner)).await
-        }
-    }
+    let outcome = otp::submit_code(&state, &token, code, &ip).await;
+    otp_done(&state, &token, &headers, outcome, "signed").await
 }
 
 async fn otp_refuse(
@@ -391,22 +369,40 @@ async fn otp_refuse(
         return csrf_refused();
     }
     let reason = form.get("reason").map(String::as_str).unwrap_or_default();
-    match otp::refuse(&state, &token, reason).await {
+    let outcome = otp::refuse(&state, &token, reason).await;
+    otp_done(&state, &token, &headers, outcome, "refused").await
+}
+
+/// After signing or refusing on the OTP page: back to the client's `referer`, or to the page
+/// with `?{flag}=1`; an error shows the page again with its explanation.
+async fn otp_done(
+    state: &AppState,
+    token: &str,
+    headers: &HeaderMap,
+    outcome: Result<Option<String>, PageError>,
+    flag: &str,
+) -> Response {
+    match outcome {
         Ok(Some(referer)) => harden(Redirect::to(&referer).into_response(), false),
         Ok(None) => harden(
-            Redirect::to(&format!("/otp/{token}?refused=1")).into_response(),
+            Redirect::to(&format!("/otp/{token}?{flag}=1")).into_response(),
             false,
         ),
-        Err(PageError::InvalidLink) => invalid_link(),
-        Err(e) => {
-            let (status, text) = explain(&e);
-            let banner = Banner {
-                kind: "error",
-                text,
-            };
-            render_otp(&state, &token, &headers, status, Some(banner)).await
-        }
+        Err(e) => otp_error(state, token, headers, &e).await,
     }
+}
+
+/// The OTP page again with the error explained (an invalid link says only that).
+async fn otp_error(state: &AppState, token: &str, headers: &HeaderMap, e: &PageError) -> Response {
+    if matches!(e, PageError::InvalidLink) {
+        return invalid_link();
+    }
+    let (status, text) = explain(e);
+    let banner = Banner {
+        kind: "error",
+        text,
+    };
+    render_otp(state, token, headers, status, Some(banner)).await
 }
 
 async fn otp_document(

@@ -126,17 +126,29 @@ async fn login_page(
     headers: HeaderMap,
 ) -> Response {
     let next = safe_next(q.get("next"));
-    crate::routes::pages::with_csrf(&state, &headers, |csrf| {
+    login_form(&state, &headers, &next, "", None, StatusCode::OK)
+}
+
+/// The login page, with the e-mail typed and the reason of a refusal.
+fn login_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    next: &str,
+    email: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    crate::routes::pages::with_csrf(state, headers, |csrf| {
         rendered(
             LoginPage {
                 csrf,
-                next: &next,
-                email: "",
-                error: None,
-                certificates: certificates_offered(&state),
+                next,
+                email,
+                error,
+                certificates: certificates_offered(state),
             }
             .render(),
-            StatusCode::OK,
+            status,
         )
     })
 }
@@ -156,19 +168,7 @@ async fn login(
     let password = form.get("password").cloned().unwrap_or_default();
     let next = safe_next(form.get("next"));
     let refuse = |status: StatusCode, error: &str| {
-        crate::routes::pages::with_csrf(&state, &headers, |csrf| {
-            rendered(
-                LoginPage {
-                    csrf,
-                    next: &next,
-                    email: &email,
-                    error: Some(error),
-                    certificates: certificates_offered(&state),
-                }
-                .render(),
-                status,
-            )
-        })
+        login_form(&state, &headers, &next, &email, Some(error), status)
     };
     if locked(&state, &email).await {
         return refuse(
@@ -220,21 +220,16 @@ async fn login_certificate(
                 certificate = other.is_some(),
                 "portal certificate login refused"
             );
-            crate::routes::pages::with_csrf(&state, &parts.headers, |csrf| {
-                rendered(
-                    LoginPage {
-                        csrf,
-                        next: &next,
-                        email: "",
-                        error: Some(
-                            "Aucun certificat reconnu : présentez le certificat enregistré pour votre compte, ou connectez-vous avec votre mot de passe.",
-                        ),
-                        certificates: certificates_offered(&state),
-                    }
-                    .render(),
-                    StatusCode::UNAUTHORIZED,
-                )
-            })
+            login_form(
+                &state,
+                &parts.headers,
+                &next,
+                "",
+                Some(
+                    "Aucun certificat reconnu : présentez le certificat enregistré pour votre compte, ou connectez-vous avec votre mot de passe.",
+                ),
+                StatusCode::UNAUTHORIZED,
+            )
         }
     }
 }
@@ -252,13 +247,7 @@ async fn start_session(state: &AppState, user_id: i64, next: &str) -> Response {
         .create_session(&hash, user_id, SESSION_TTL_MS)
         .await
     {
-        tracing::error!(error = %e, "cannot create a session");
-        return message(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Erreur",
-            "error",
-            "Une erreur interne est survenue.",
-        );
+        return internal(e);
     }
     let secure = if state.cfg.public_url.starts_with("https://") {
         "; Secure"
@@ -310,12 +299,25 @@ struct BannetteView {
     current: bool,
 }
 
-struct Row {
-    id: i64,
-    filename: String,
-    label: String,
-    circuit: String,
-    state: &'static str,
+/// A document in a list (dashboard, administration).
+pub(crate) struct Row {
+    pub id: i64,
+    pub filename: String,
+    pub label: String,
+    pub circuit: String,
+    pub state: &'static str,
+}
+
+impl From<parapheur_store::documents::DocumentRow> for Row {
+    fn from(d: parapheur_store::documents::DocumentRow) -> Self {
+        Self {
+            id: d.id,
+            state: state_fr(&d.status),
+            filename: d.filename,
+            label: d.label,
+            circuit: d.circuit_id.unwrap_or_else(|| "à la demande".into()),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -338,7 +340,7 @@ struct Dashboard<'a> {
     admin: bool,
 }
 
-pub(crate) fn state_fr(status: &str) -> &'static str {
+fn state_fr(status: &str) -> &'static str {
     match status {
         "awaiting_metadata" => "En attente des métadonnées",
         "in_progress" => "En cours",
@@ -437,16 +439,7 @@ async fn dashboard(
             .collect(),
         current: current.slug(),
         current_label: current.label(),
-        rows: docs
-            .into_iter()
-            .map(|d| Row {
-                id: d.id,
-                filename: d.filename,
-                label: d.label,
-                circuit: d.circuit_id.unwrap_or_else(|| "à la demande".into()),
-                state: state_fr(&d.status),
-            })
-            .collect(),
+        rows: docs.into_iter().map(Row::from).collect(),
         total,
         q: filter.name.as_deref().unwrap_or_default(),
         circuit: filter.circuit.as_deref().unwrap_or_default(),
@@ -614,7 +607,7 @@ async fn page_total(state: &AppState, doc: &parapheur_store::documents::Document
     {
         return n;
     }
-    let Ok(bytes) = read_blob(state, &doc.blob_key).await else {
+    let Ok(bytes) = crate::service::get_blob(state, &doc.blob_key).await else {
         return 0;
     };
     let n = crate::service::preview::page_count(&bytes)
@@ -627,13 +620,6 @@ async fn page_total(state: &AppState, doc: &parapheur_store::documents::Document
         m.insert(doc.blob_key.clone(), n);
     }
     n
-}
-
-async fn read_blob(state: &AppState, key: &str) -> Result<Vec<u8>, ApiError> {
-    let (blobs, key) = (state.blobs.clone(), key.to_owned());
-    Ok(tokio::task::spawn_blocking(move || blobs.get(&key))
-        .await
-        .map_err(anyhow::Error::from)??)
 }
 
 /// `GET /parapheur/documents/{id}/pages/{n}`: page `n` of the document as a PNG.
@@ -656,7 +642,7 @@ async fn page_image(
     {
         return not_found();
     }
-    let rendered = match read_blob(&state, &doc.blob_key).await {
+    let rendered = match crate::service::get_blob(&state, &doc.blob_key).await {
         Ok(bytes) => crate::service::preview::render(&bytes, n).await,
         Err(e) => Err(e),
     };

@@ -246,6 +246,19 @@ pub async fn define_metadata(
 }
 
 /// The reason given by the last refusal or visa disapproval.
+/// The (cached) history of a document the caller may read (another subscriber's: "Invalid
+/// docId").
+pub async fn history(
+    state: &AppState,
+    caller: &Caller,
+    id: DocumentId,
+) -> Result<std::sync::Arc<parapheur_store::history_cache::HistorySnapshot>, ApiError> {
+    match state.db.history_with_siren(id.get()).await? {
+        Some(s) if caller.is_member(&s.siren) => Ok(s),
+        _ => Err(ApiError::InvalidDocId),
+    }
+}
+
 pub async fn refusal_comment(
     state: &AppState,
     caller: &Caller,

@@ -19,6 +19,17 @@ pub mod users;
 use parapheur_domain::{Actor, Entry};
 use parapheur_store::documents::NewEntry;
 
+/// Reads a blob (on a blocking thread).
+pub async fn get_blob(
+    state: &crate::state::AppState,
+    key: &str,
+) -> Result<Vec<u8>, crate::error::ApiError> {
+    let (blobs, key) = (state.blobs.clone(), key.to_owned());
+    Ok(tokio::task::spawn_blocking(move || blobs.get(&key))
+        .await
+        .map_err(anyhow::Error::from)??)
+}
+
 /// Stores bytes durably in the blob store (on a blocking thread).
 pub async fn put_blob(
     state: &crate::state::AppState,

@@ -2,9 +2,8 @@
 
 use super::doc_id;
 use crate::auth::FastCaller;
-use crate::error::ApiError;
 use crate::error::FastError;
-use crate::service::iso_date;
+use crate::service::{documents, iso_date};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -23,11 +22,7 @@ pub async fn history(
     FastCaller(caller): FastCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<HistoryEntry>>, FastError> {
-    let id = doc_id(&id)?;
-    let snap = match state.db.history_with_siren(id.get()).await? {
-        Some(s) if caller.is_member(&s.siren) => s,
-        _ => return Err(ApiError::InvalidDocId.into()),
-    };
+    let snap = documents::history(&state, &caller, doc_id(&id)?).await?;
     Ok(Json(
         snap.entries
             .iter()

@@ -317,24 +317,18 @@ async fn dispatch(
             .await?;
             Ok(vec![content(&bytes, id)])
         }
-        "history" => {
-            let id = doc_id(op)?;
-            let snap = match state.db.history_with_siren(id.get()).await? {
-                Some(s) if caller.is_member(&s.siren) => s,
-                _ => return Err(ApiError::InvalidDocId),
-            };
-            Ok(snap
-                .entries
-                .iter()
-                .map(|h| {
-                    Value::Fields(vec![
-                        ("date", Value::Text(iso_date(h.at_ms))),
-                        ("stateName", Value::Text(h.state_name.clone())),
-                        ("userFullName", Value::Text(h.user_fullname.clone())),
-                    ])
-                })
-                .collect())
-        }
+        "history" => Ok(documents::history(state, caller, doc_id(op)?)
+            .await?
+            .entries
+            .iter()
+            .map(|h| {
+                Value::Fields(vec![
+                    ("date", Value::Text(iso_date(h.at_ms))),
+                    ("stateName", Value::Text(h.state_name.clone())),
+                    ("userFullName", Value::Text(h.user_fullname.clone())),
+                ])
+            })
+            .collect()),
         "delete" => {
             documents::delete(state, caller, doc_id(op)?).await?;
             Ok(Vec::new())

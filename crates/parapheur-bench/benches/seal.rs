@@ -6,6 +6,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use parapheur_bench::pdf_of_size;
 use parapheur_sign::ca::{InternalCa, KeyKind, Subject};
 use parapheur_sign::pades::{self, SignOptions};
+use sha2_11::Digest;
 use std::hint::black_box;
 
 fn bench(c: &mut Criterion) {
@@ -34,6 +35,33 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 pades::sign_suffix(black_box(&pdf), &seal, &SignOptions::new("Commune de Test"))
                     .unwrap()
+            })
+        });
+        // A stored document: the blob store kept the SHA-256 state of its bytes when it wrote
+        // them, so the seal hashes only the revision it appends. The second variant also brings
+        // that state over the appended revision, as the store does when it writes the result.
+        let stored = pades::FileHasher::new().chain_update(&pdf);
+        g.bench_function("pades_b_b_rsa2048_stored", |b| {
+            b.iter(|| {
+                pades::sign_suffix_continuing(
+                    black_box(&pdf),
+                    stored.clone(),
+                    &seal,
+                    &SignOptions::new("Commune de Test"),
+                )
+                .unwrap()
+            })
+        });
+        g.bench_function("pades_b_b_rsa2048_stored_next_state", |b| {
+            b.iter(|| {
+                let suffix = pades::sign_suffix_continuing(
+                    black_box(&pdf),
+                    stored.clone(),
+                    &seal,
+                    &SignOptions::new("Commune de Test"),
+                )
+                .unwrap();
+                stored.clone().chain_update(&suffix)
             })
         });
         g.finish();

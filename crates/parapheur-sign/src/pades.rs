@@ -5,10 +5,11 @@
 use crate::cms::{SignedAttrs, assemble, certificate, signed_attributes};
 use crate::keys::Algorithm;
 use crate::pdf_text::{literal, text_string_hex, win_ansi};
+use crate::pdfread::PdfFile;
 use crate::{Credential, SignError};
 use chrono::{DateTime, Utc};
 use lopdf::{Dictionary, Document, Object, ObjectId};
-use sha2::{Digest, Sha256};
+use sha2_11::Digest;
 use std::io::Write;
 use x509_cert::Certificate;
 
@@ -136,17 +137,14 @@ fn number(o: &Object) -> Option<f32> {
 }
 
 /// The page's MediaBox, inherited from its parents when absent.
-fn media_box(doc: &Document, page: ObjectId) -> [f32; 4] {
+fn media_box(file: &PdfFile, page: ObjectId) -> [f32; 4] {
     let mut id = Some(page);
     for _ in 0..32 {
         let Some(cur) = id else { break };
-        let Ok(d) = doc.get_dictionary(cur) else {
+        let Ok(d) = file.dictionary(cur) else {
             break;
         };
-        let mb = d
-            .get(b"MediaBox")
-            .and_then(|o| doc.dereference(o).map(|(_, o)| o.clone()));
-        if let Ok(Object::Array(a)) = mb {
+        if let Some(Ok(Object::Array(a))) = d.get(b"MediaBox").ok().map(|o| file.resolve(o)) {
             let v: Vec<f32> = a.iter().filter_map(number).collect();
             if v.len() == 4 {
                 return [v[0], v[1], v[2], v[3]];
@@ -158,22 +156,24 @@ fn media_box(doc: &Document, page: ObjectId) -> [f32; 4] {
 }
 
 /// Resolves an array that may be inline or referenced.
-fn resolved_array(doc: &Document, o: &Object) -> Result<Vec<Object>, SignError> {
-    Ok(doc.dereference(o)?.1.as_array()?.clone())
+fn resolved_array(file: &PdfFile, o: &Object) -> Result<Vec<Object>, SignError> {
+    match file.resolve(o)? {
+        Object::Array(a) => Ok(a),
+        _ => Err(err("an array was expected")),
+    }
 }
 
-fn count_signature_fields(doc: &Document, fields: &[Object]) -> usize {
+fn count_signature_fields(file: &PdfFile, fields: &[Object]) -> usize {
     fields
         .iter()
         .filter(|f| {
-            doc.dereference(f)
-                .ok()
-                .and_then(|(_, o)| o.as_dict().ok().cloned())
-                .is_some_and(|d| {
+            file.resolve(f).is_ok_and(|o| {
+                o.as_dict().is_ok_and(|d| {
                     d.get(b"FT")
                         .and_then(Object::as_name)
                         .is_ok_and(|n| n == b"Sig")
                 })
+            })
         })
         .count()
 }
@@ -269,6 +269,11 @@ pub(crate) fn load_structure(pdf: &[u8]) -> Result<Document, SignError> {
     Ok(Document::load_mem_with_options(pdf, opts)?)
 }
 
+/// A SHA-256 already fed with every byte of the file being signed, kept from when the file was
+/// stored, so that signing hashes only the revision it appends. If it was fed anything else, the
+/// signature comes out invalid (it can never make a wrong file look signed).
+pub type FileHasher = sha2_11::Sha256;
+
 /// Prepares a signature of `pdf`: builds the incremental update with placeholders and computes
 /// the signed attributes. `chain[0]` is the signer's certificate (DER).
 pub fn prepare(
@@ -277,46 +282,58 @@ pub fn prepare(
     algorithm: Algorithm,
     opts: &SignOptions,
 ) -> Result<Prepared, SignError> {
-    let doc = load_structure(pdf)?;
-    if doc.trailer.get(b"Encrypt").is_ok() {
-        return Err(err("encrypted PDFs cannot be signed"));
-    }
     let chain: Vec<Certificate> = chain_der
         .iter()
         .map(|d| certificate(d))
         .collect::<Result<_, _>>()?;
+    prepare_for(pdf, None, chain, algorithm, opts)
+}
+
+/// [`prepare`] continuing `file_hash` (see [`FileHasher`]) instead of hashing `pdf` again.
+pub fn prepare_continuing(
+    pdf: &[u8],
+    file_hash: FileHasher,
+    chain_der: &[Vec<u8>],
+    algorithm: Algorithm,
+    opts: &SignOptions,
+) -> Result<Prepared, SignError> {
+    let chain: Vec<Certificate> = chain_der
+        .iter()
+        .map(|d| certificate(d))
+        .collect::<Result<_, _>>()?;
+    prepare_for(pdf, Some(file_hash), chain, algorithm, opts)
+}
+
+fn prepare_for(
+    pdf: &[u8],
+    file_hash: Option<FileHasher>,
+    chain: Vec<Certificate>,
+    algorithm: Algorithm,
+    opts: &SignOptions,
+) -> Result<Prepared, SignError> {
+    let file = PdfFile::open(pdf)?;
+    if file.trailer.get(b"Encrypt").is_ok() {
+        return Err(err("encrypted PDFs cannot be signed"));
+    }
     let signer = chain
         .first()
         .ok_or_else(|| SignError::Invalid("empty certificate chain".into()))?;
-    let root_id = doc
-        .trailer
-        .get(b"Root")
-        .and_then(Object::as_reference)
-        .map_err(|_| err("no /Root"))?;
-    let mut catalog = doc.get_dictionary(root_id)?.clone();
-    let pages = doc.get_pages();
+    let root_id = file.root()?;
+    let mut catalog = file.dictionary(root_id)?;
+    let (pages_root, page_count) = file.pages()?;
     let page_no = match opts.placement.and_then(|p| p.page) {
-        Some(n) if pages.contains_key(&n) => n,
+        Some(n) if (1..=page_count).contains(&n) => n,
         Some(n) => {
             return Err(SignError::Invalid(format!(
-                "page {n} does not exist ({} pages)",
-                pages.len()
+                "page {n} does not exist ({page_count} pages)"
             )));
         }
-        None => *pages
-            .keys()
-            .next_back()
-            .ok_or_else(|| err("the PDF has no page"))?,
+        None if page_count == 0 => return Err(err("the PDF has no page")),
+        None => page_count,
     };
-    let page_id = pages[&page_no];
-    let size = doc
-        .trailer
-        .get(b"Size")
-        .ok()
-        .and_then(|o| o.as_i64().ok())
-        .unwrap_or(0)
-        .max(0) as u32;
-    let mut next = doc.max_id.max(size.saturating_sub(1)) + 1;
+    let page_id = file.page(pages_root, page_no)?;
+    let size = file.size;
+    let mut next = size.max(1);
     let mut alloc = || {
         let id = (next, 0u16);
         next += 1;
@@ -338,15 +355,15 @@ pub fn prepare(
     // AcroForm with the new field (kept as an indirect object so later signatures touch only it).
     let existing = catalog.get(b"AcroForm").ok().cloned();
     let (af_id, mut af) = match existing {
-        Some(Object::Reference(id)) => (id, doc.get_dictionary(id)?.clone()),
+        Some(Object::Reference(id)) => (id, file.dictionary(id)?),
         Some(Object::Dictionary(d)) => (alloc(), d),
         _ => (alloc(), Dictionary::new()),
     };
     let mut fields = match af.get(b"Fields") {
-        Ok(f) => resolved_array(&doc, f)?,
+        Ok(f) => resolved_array(&file, f)?,
         Err(_) => Vec::new(),
     };
-    let n_sigs = count_signature_fields(&doc, &fields);
+    let n_sigs = count_signature_fields(&file, &fields);
     fields.push(Object::Reference(field_id));
     af.set("Fields", Object::Array(fields));
     af.set("SigFlags", 3);
@@ -357,7 +374,7 @@ pub fn prepare(
     rewrite(af_id, &Object::Dictionary(af))?;
 
     // Where the stamp goes: the placement, or stacked at the bottom right of the page.
-    let mb = media_box(&doc, page_id);
+    let mb = media_box(&file, page_id);
     let rect = match (opts.visible, opts.placement) {
         (false, _) => [0.0, 0.0, 0.0, 0.0],
         (true, Some(p)) => [p.x, p.y, p.x + p.width, p.y + p.height],
@@ -370,10 +387,10 @@ pub fn prepare(
     };
 
     // The page's annotations gain the widget.
-    let mut page = doc.get_dictionary(page_id)?.clone();
+    let mut page = file.dictionary(page_id)?;
     match page.get(b"Annots").ok().cloned() {
         Some(Object::Reference(arr_id)) => {
-            let mut a = doc.get_object(arr_id)?.as_array()?.clone();
+            let mut a = resolved_array(&file, &Object::Reference(arr_id))?;
             a.push(Object::Reference(field_id));
             rewrite(arr_id, &Object::Array(a))?;
         }
@@ -473,13 +490,13 @@ pub fn prepare(
         suffix.extend_from_slice(body);
         suffix.extend_from_slice(b"\nendobj\n");
     }
-    let prev = doc.xref_start;
-    let classic = pdf.get(prev..prev + 4) == Some(b"xref");
+    let prev = file.startxref;
+    let classic = file.classic;
     let mut trailer = Dictionary::new();
     let max_id = offsets.iter().map(|(id, _)| id.0).max().unwrap_or(0);
     trailer.set("Root", Object::Reference(root_id));
     for k in [b"Info".as_slice(), b"ID".as_slice()] {
-        if let Ok(v) = doc.trailer.get(k) {
+        if let Ok(v) = file.trailer.get(k) {
             trailer.set(k.to_vec(), v.clone());
         }
     }
@@ -538,8 +555,7 @@ pub fn prepare(
     let padded = format!("{br:<width$}", width = BYTE_RANGE_PLACEHOLDER.len());
     suffix[byte_range_pos..byte_range_pos + padded.len()].copy_from_slice(padded.as_bytes());
 
-    let mut h = Sha256::new();
-    h.update(pdf);
+    let mut h = file_hash.unwrap_or_else(|| FileHasher::new().chain_update(pdf));
     h.update(&suffix[..contents_pos - 1]);
     h.update(&suffix[contents_pos + SIGNATURE_RESERVE * 2 + 1..]);
     let digest = h.finalize();
@@ -605,12 +621,35 @@ pub fn sign_suffix(
     cred: &Credential,
     opts: &SignOptions,
 ) -> Result<Vec<u8>, SignError> {
-    let chain: Vec<Vec<u8>> = cred
+    sign_with(pdf, None, cred, opts)
+}
+
+/// [`sign_suffix`] continuing `file_hash` (see [`FileHasher`]).
+pub fn sign_suffix_continuing(
+    pdf: &[u8],
+    file_hash: FileHasher,
+    cred: &Credential,
+    opts: &SignOptions,
+) -> Result<Vec<u8>, SignError> {
+    sign_with(pdf, Some(file_hash), cred, opts)
+}
+
+fn sign_with(
+    pdf: &[u8],
+    file_hash: Option<FileHasher>,
+    cred: &Credential,
+    opts: &SignOptions,
+) -> Result<Vec<u8>, SignError> {
+    let chain: Vec<Certificate> = cred
         .chain
         .iter()
-        .map(|c| c.to_der())
+        .map(|c| {
+            c.to_der()
+                .map_err(SignError::from)
+                .and_then(|d| certificate(&d))
+        })
         .collect::<Result<_, _>>()?;
-    let p = prepare(pdf, &chain, cred.algorithm(), opts)?;
+    let p = prepare_for(pdf, file_hash, chain, cred.algorithm(), opts)?;
     let sig = cred.sign(p.data_to_sign())?;
     p.complete(&sig, None)
 }

@@ -1,0 +1,693 @@
+//! A lazy PDF reader for signing: it reads the trailer and the cross-reference sections, then
+//! parses only the objects asked for (the catalog, the page tree down to one page, the form).
+//! Content streams, images and fonts are never read, so sealing costs the same whatever the
+//! document holds, and a large file is not copied.
+//!
+//! Object syntax is parsed by lopdf (its public `Reader::get_object` and `ObjectStream`); this
+//! module only walks the cross-reference chain, which lopdf does not expose without loading every
+//! object.
+
+use crate::SignError;
+use lopdf::xref::{Xref, XrefEntry, XrefType};
+use lopdf::{Dictionary, Document, Object, ObjectId, ObjectStream, Reader, Stream};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+
+/// How many cross-reference sections (revisions) a file may chain.
+const MAX_SECTIONS: usize = 4096;
+/// How deep a page tree may go.
+const MAX_TREE_DEPTH: usize = 64;
+
+fn err(m: impl Into<String>) -> SignError {
+    SignError::Pdf(m.into())
+}
+
+/// An opened PDF: its newest trailer and the merged cross-reference table.
+pub(crate) struct PdfFile<'a> {
+    reader: Reader<'a>,
+    /// The newest trailer (without `/Prev`).
+    pub trailer: Dictionary,
+    /// Offset of the newest cross-reference section (what `startxref` says).
+    pub startxref: usize,
+    /// True when the newest section is a classic `xref` table, false for a stream.
+    pub classic: bool,
+    /// One more than the highest object number in use or declared by `/Size`.
+    pub size: u32,
+    object_streams: RefCell<HashMap<u32, std::rc::Rc<ObjectStream>>>,
+    /// Objects already parsed (the catalog, the page tree...), each parsed once.
+    parsed: RefCell<HashMap<ObjectId, Object>>,
+}
+
+/// Parses one direct object (a dictionary, an array...) from bytes, with lopdf's parser.
+fn parse_direct(bytes: &[u8]) -> Option<Object> {
+    let mut content = b"0 0\n".to_vec();
+    content.extend_from_slice(bytes);
+    let mut dict = Dictionary::new();
+    dict.set("N", 1);
+    dict.set("First", 4);
+    let mut stream = Stream::new(dict, content);
+    let mut objects = ObjectStream::new(&mut stream).ok()?.objects;
+    objects.remove(&(0, 0))
+}
+
+fn skip_space(buf: &[u8], mut i: usize) -> usize {
+    while i < buf.len() {
+        match buf[i] {
+            b' ' | b'\t' | b'\r' | b'\n' | b'\x0C' | b'\0' => i += 1,
+            b'%' => {
+                while i < buf.len() && buf[i] != b'\n' && buf[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    i
+}
+
+/// Reads an unsigned decimal at `i`; returns it and the index after it.
+fn read_uint(buf: &[u8], i: usize) -> Option<(u64, usize)> {
+    let mut j = i;
+    let mut v: u64 = 0;
+    while j < buf.len() && buf[j].is_ascii_digit() {
+        v = v.checked_mul(10)?.checked_add(u64::from(buf[j] - b'0'))?;
+        j += 1;
+    }
+    (j > i).then_some((v, j))
+}
+
+/// The offset given by the last `startxref` of the file.
+fn startxref(buf: &[u8]) -> Result<usize, SignError> {
+    let tail_start = buf.len().saturating_sub(2048);
+    let tail = &buf[tail_start..];
+    let pos = tail
+        .windows(9)
+        .rposition(|w| w == b"startxref")
+        .ok_or_else(|| err("no startxref at the end of the file"))?;
+    let i = skip_space(buf, tail_start + pos + 9);
+    let (v, _) = read_uint(buf, i).ok_or_else(|| err("startxref without an offset"))?;
+    usize::try_from(v)
+        .ok()
+        .filter(|v| *v < buf.len())
+        .ok_or_else(|| err("startxref points outside the file"))
+}
+
+/// One cross-reference section: its entries (newest first wins) and its trailer dictionary.
+struct Section {
+    entries: Vec<(u32, XrefEntry)>,
+    trailer: Dictionary,
+    classic: bool,
+}
+
+fn classic_section(buf: &[u8], at: usize) -> Result<Section, SignError> {
+    let bad = || err(format!("unreadable cross-reference table at {at}"));
+    let mut i = skip_space(buf, at + 4);
+    let mut entries = Vec::new();
+    loop {
+        if buf[i..].starts_with(b"trailer") {
+            i += 7;
+            break;
+        }
+        let (start, j) = read_uint(buf, i).ok_or_else(bad)?;
+        let j = skip_space(buf, j);
+        let (count, j) = read_uint(buf, j).ok_or_else(bad)?;
+        i = skip_space(buf, j);
+        let start = u32::try_from(start).map_err(|_| bad())?;
+        for k in 0..count {
+            let (offset, j) = read_uint(buf, i).ok_or_else(bad)?;
+            let j = skip_space(buf, j);
+            let (generation, j) = read_uint(buf, j).ok_or_else(bad)?;
+            let j = skip_space(buf, j);
+            let kind = *buf.get(j).ok_or_else(bad)?;
+            i = skip_space(buf, j + 1);
+            let id = start
+                .checked_add(u32::try_from(k).map_err(|_| bad())?)
+                .ok_or_else(bad)?;
+            let entry = match kind {
+                b'n' => XrefEntry::Normal {
+                    offset: u32::try_from(offset).map_err(|_| bad())?,
+                    generation: u16::try_from(generation).map_err(|_| bad())?,
+                },
+                b'f' => XrefEntry::Free,
+                _ => return Err(bad()),
+            };
+            entries.push((id, entry));
+        }
+        if i >= buf.len() {
+            return Err(bad());
+        }
+    }
+    let end = buf[i..]
+        .windows(9)
+        .position(|w| w == b"startxref")
+        .map_or(buf.len(), |p| i + p);
+    let trailer = match parse_direct(&buf[i..end]) {
+        Some(Object::Dictionary(d)) => d,
+        _ => return Err(err(format!("unreadable trailer after the table at {at}"))),
+    };
+    Ok(Section {
+        entries,
+        trailer,
+        classic: true,
+    })
+}
+
+fn field(data: &[u8], width: usize) -> u64 {
+    data[..width]
+        .iter()
+        .fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
+}
+
+fn stream_section(buf: &[u8], at: usize) -> Result<Section, SignError> {
+    let bad = |why: &str| err(format!("cross-reference stream at {at}: {why}"));
+    let (num, j) = read_uint(buf, at).ok_or_else(|| bad("no object header"))?;
+    let (generation, _) = read_uint(buf, skip_space(buf, j)).ok_or_else(|| bad("no generation"))?;
+    let id = (
+        u32::try_from(num).map_err(|_| bad("object number"))?,
+        u16::try_from(generation).map_err(|_| bad("generation"))?,
+    );
+    let mut doc = Document::new();
+    let mut table = Xref::new(id.0 + 1, XrefType::CrossReferenceStream);
+    table.insert(
+        id.0,
+        XrefEntry::Normal {
+            offset: u32::try_from(at).map_err(|_| bad("offset"))?,
+            generation: id.1,
+        },
+    );
+    doc.reference_table = table;
+    let reader = reader(buf, doc);
+    let stream = match reader.get_object(id, &mut HashSet::new()) {
+        Ok(Object::Stream(s)) => s,
+        _ => return Err(bad("not a stream")),
+    };
+    let dict = &stream.dict;
+    let widths: Vec<usize> = dict
+        .get(b"W")
+        .and_then(Object::as_array)
+        .map_err(|_| bad("no /W"))?
+        .iter()
+        .map(|o| o.as_i64().ok().and_then(|v| usize::try_from(v).ok()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| bad("bad /W"))?;
+    if widths.len() != 3 || widths.iter().any(|w| *w > 8) {
+        return Err(bad("bad /W"));
+    }
+    let size = dict
+        .get(b"Size")
+        .and_then(Object::as_i64)
+        .map_err(|_| bad("no /Size"))?;
+    let index: Vec<i64> = match dict.get(b"Index") {
+        Ok(o) => o
+            .as_array()
+            .map_err(|_| bad("bad /Index"))?
+            .iter()
+            .map(|o| o.as_i64().ok())
+            .collect::<Option<_>>()
+            .ok_or_else(|| bad("bad /Index"))?,
+        Err(_) => vec![0, size],
+    };
+    let data = if dict.get(b"Filter").is_ok() {
+        stream
+            .decompressed_content()
+            .map_err(|e| bad(&format!("cannot decode ({e})")))?
+    } else {
+        stream.content.clone()
+    };
+    let row = widths.iter().sum::<usize>();
+    if row == 0 || !index.len().is_multiple_of(2) {
+        return Err(bad("bad /W or /Index"));
+    }
+    let mut entries = Vec::new();
+    let mut rows = data.chunks_exact(row);
+    for pair in index.chunks_exact(2) {
+        let start = u32::try_from(pair[0]).map_err(|_| bad("bad /Index"))?;
+        let count = u32::try_from(pair[1]).map_err(|_| bad("bad /Index"))?;
+        for k in 0..count {
+            let r = rows.next().ok_or_else(|| bad("data shorter than /Index"))?;
+            let kind = if widths[0] == 0 {
+                1
+            } else {
+                field(r, widths[0])
+            };
+            let f2 = field(&r[widths[0]..], widths[1]);
+            let f3 = field(&r[widths[0] + widths[1]..], widths[2]);
+            let id = start.checked_add(k).ok_or_else(|| bad("bad /Index"))?;
+            let entry = match kind {
+                0 => XrefEntry::Free,
+                1 => XrefEntry::Normal {
+                    offset: u32::try_from(f2).map_err(|_| bad("offset"))?,
+                    generation: u16::try_from(f3).map_err(|_| bad("generation"))?,
+                },
+                2 => XrefEntry::Compressed {
+                    container: u32::try_from(f2).map_err(|_| bad("container"))?,
+                    index: u16::try_from(f3).map_err(|_| bad("index"))?,
+                },
+                // Unknown types are to be ignored (treated as null references).
+                _ => XrefEntry::Free,
+            };
+            entries.push((id, entry));
+        }
+    }
+    let mut trailer = stream.dict;
+    for k in [
+        b"Type".as_slice(),
+        b"W",
+        b"Index",
+        b"Length",
+        b"Filter",
+        b"DecodeParms",
+    ] {
+        trailer.remove(k);
+    }
+    Ok(Section {
+        entries,
+        trailer,
+        classic: false,
+    })
+}
+
+fn section(buf: &[u8], at: usize) -> Result<Section, SignError> {
+    if at >= buf.len() {
+        return Err(err(format!("cross-reference offset {at} outside the file")));
+    }
+    let i = skip_space(buf, at);
+    if buf[i..].starts_with(b"xref") {
+        classic_section(buf, i)
+    } else {
+        stream_section(buf, i)
+    }
+}
+
+fn reader(buf: &[u8], document: Document) -> Reader<'_> {
+    Reader {
+        buffer: buf,
+        document,
+        encryption_state: None,
+        raw_objects: Default::default(),
+        password: None,
+        strict: false,
+    }
+}
+
+fn offset_of(o: Option<&Object>) -> Option<usize> {
+    o.and_then(|o| o.as_i64().ok())
+        .and_then(|v| usize::try_from(v).ok())
+}
+
+impl<'a> PdfFile<'a> {
+    /// Reads the cross-reference chain of `buf` (which must start with `%PDF-`).
+    pub fn open(buf: &'a [u8]) -> Result<Self, SignError> {
+        if !buf.starts_with(b"%PDF-") {
+            return Err(err("the file does not start with %PDF-"));
+        }
+        let start = startxref(buf)?;
+        let mut merged: HashMap<u32, XrefEntry> = HashMap::new();
+        let mut newest: Option<(Dictionary, bool)> = None;
+        let mut declared_size: i64 = 0;
+        let mut seen = HashSet::new();
+        let mut next = Some(start);
+        while let Some(at) = next.take() {
+            if !seen.insert(at) || seen.len() > MAX_SECTIONS {
+                break;
+            }
+            let mut s = section(buf, at)?;
+            // A hybrid file's stream section completes the table of the same revision.
+            let mut all = Vec::new();
+            if let Some(stm) = offset_of(s.trailer.get(b"XRefStm").ok())
+                && seen.insert(stm)
+            {
+                all.extend(section(buf, stm)?.entries);
+            }
+            all.append(&mut s.entries);
+            for (id, e) in all {
+                merged.entry(id).or_insert(e);
+            }
+            declared_size =
+                declared_size.max(s.trailer.get(b"Size").and_then(Object::as_i64).unwrap_or(0));
+            next = offset_of(s.trailer.get(b"Prev").ok());
+            if newest.is_none() {
+                newest = Some((s.trailer, s.classic));
+            }
+        }
+        let (mut trailer, classic) = newest.ok_or_else(|| err("no cross-reference section"))?;
+        trailer.remove(b"Prev");
+        trailer.remove(b"XRefStm");
+        let max_id = merged.keys().copied().max().unwrap_or(0);
+        let size = u32::try_from(declared_size.max(0))
+            .unwrap_or(u32::MAX)
+            .max(max_id.saturating_add(1));
+        let mut table = Xref::new(size, XrefType::CrossReferenceTable);
+        for (id, e) in merged {
+            if matches!(e, XrefEntry::Normal { .. } | XrefEntry::Compressed { .. }) {
+                table.insert(id, e);
+            }
+        }
+        let mut doc = Document::new();
+        doc.reference_table = table;
+        Ok(Self {
+            reader: reader(buf, doc),
+            trailer,
+            startxref: start,
+            classic,
+            size,
+            object_streams: RefCell::new(HashMap::new()),
+            parsed: RefCell::new(HashMap::new()),
+        })
+    }
+
+    /// One object by its id (from the file or from its object stream), parsed once.
+    pub fn get(&self, id: ObjectId) -> Result<Object, SignError> {
+        if let Some(o) = self.parsed.borrow().get(&id) {
+            return Ok(o.clone());
+        }
+        let o = self.parse(id)?;
+        // Streams are not kept: only dictionaries and arrays are asked for more than once.
+        if !matches!(o, Object::Stream(_)) {
+            self.parsed.borrow_mut().insert(id, o.clone());
+        }
+        Ok(o)
+    }
+
+    fn parse(&self, id: ObjectId) -> Result<Object, SignError> {
+        let missing = || err(format!("object {} {} is missing", id.0, id.1));
+        match self.reader.document.reference_table.get(id.0) {
+            Some(XrefEntry::Compressed { container, .. }) => {
+                let container = *container;
+                let cached = self.object_streams.borrow().get(&container).cloned();
+                let objstm = match cached {
+                    Some(o) => o,
+                    None => {
+                        // The container itself must be a plain object (never compressed).
+                        let table = &self.reader.document.reference_table;
+                        if !matches!(table.get(container), Some(XrefEntry::Normal { .. })) {
+                            return Err(missing());
+                        }
+                        let mut s = match self.parse((container, 0))? {
+                            Object::Stream(s) => s,
+                            _ => return Err(missing()),
+                        };
+                        let o = std::rc::Rc::new(ObjectStream::new(&mut s)?);
+                        self.object_streams
+                            .borrow_mut()
+                            .insert(container, o.clone());
+                        o
+                    }
+                };
+                objstm.objects.get(&id).cloned().ok_or_else(missing)
+            }
+            Some(XrefEntry::Normal { .. }) => {
+                Ok(self.reader.get_object(id, &mut HashSet::new())?)
+            }
+            _ => Err(missing()),
+        }
+    }
+
+    /// `o` itself, or the object it refers to (following references a few times).
+    pub fn resolve(&self, o: &Object) -> Result<Object, SignError> {
+        let mut cur = o.clone();
+        for _ in 0..8 {
+            match cur {
+                Object::Reference(id) => cur = self.get(id)?,
+                other => return Ok(other),
+            }
+        }
+        Err(err("reference chain too long"))
+    }
+
+    pub fn dictionary(&self, id: ObjectId) -> Result<Dictionary, SignError> {
+        match self.get(id)? {
+            Object::Dictionary(d) => Ok(d),
+            Object::Stream(s) => Ok(s.dict),
+            _ => Err(err(format!("object {} {} is not a dictionary", id.0, id.1))),
+        }
+    }
+
+    /// The catalog's id.
+    pub fn root(&self) -> Result<ObjectId, SignError> {
+        self.trailer
+            .get(b"Root")
+            .and_then(Object::as_reference)
+            .map_err(|_| err("no /Root"))
+    }
+
+    /// The number of pages under a node of the page tree (its `/Count`, or counted).
+    fn count(&self, node: &Dictionary, depth: usize) -> Result<u32, SignError> {
+        if !is_pages_node(node) {
+            return Ok(1);
+        }
+        if let Ok(c) = node.get(b"Count").and_then(Object::as_i64)
+            && let Ok(c) = u32::try_from(c)
+        {
+            return Ok(c);
+        }
+        if depth > MAX_TREE_DEPTH {
+            return Err(err("page tree too deep"));
+        }
+        let mut total = 0u32;
+        for kid in self.kids(node)? {
+            let d = self.dictionary(kid)?;
+            total = total.saturating_add(self.count(&d, depth + 1)?);
+        }
+        Ok(total)
+    }
+
+    fn kids(&self, node: &Dictionary) -> Result<Vec<ObjectId>, SignError> {
+        let kids = match node.get(b"Kids") {
+            Ok(o) => self.resolve(o)?,
+            Err(_) => return Ok(Vec::new()),
+        };
+        Ok(kids
+            .as_array()
+            .map_err(|_| err("/Kids is not an array"))?
+            .iter()
+            .filter_map(|k| k.as_reference().ok())
+            .collect())
+    }
+
+    /// The page tree's root and its number of pages.
+    pub fn pages(&self) -> Result<(ObjectId, u32), SignError> {
+        let catalog = self.dictionary(self.root()?)?;
+        let id = catalog
+            .get(b"Pages")
+            .and_then(Object::as_reference)
+            .map_err(|_| err("the catalog has no /Pages"))?;
+        let node = self.dictionary(id)?;
+        Ok((id, self.count(&node, 0)?))
+    }
+
+    /// Page `n` (1-based) under the page tree `root`, found by descending through `/Count`. Each
+    /// level is scanned from the nearer end, so the last page (the default place of the stamp)
+    /// costs one dictionary per level whatever the number of pages.
+    pub fn page(&self, root: ObjectId, n: u32) -> Result<ObjectId, SignError> {
+        let mut node_id = root;
+        let mut n = n;
+        let mut visited = HashSet::new();
+        for _ in 0..MAX_TREE_DEPTH {
+            if !visited.insert(node_id) {
+                break;
+            }
+            let node = self.dictionary(node_id)?;
+            if !is_pages_node(&node) {
+                return if n == 1 {
+                    Ok(node_id)
+                } else {
+                    Err(err("page not found"))
+                };
+            }
+            let kids = self.kids(&node)?;
+            let total = self.count(&node, 0)?;
+            if n == 0 || n > total {
+                return Err(err("page not found"));
+            }
+            let mut next = None;
+            if n > total / 2 {
+                // Position counted from the end: 1 is the last page of this subtree.
+                let mut m = total.saturating_sub(n).saturating_add(1);
+                for kid in kids.iter().rev() {
+                    let c = self.count(&self.dictionary(*kid)?, 0)?;
+                    if m <= c {
+                        next = Some((*kid, c - m + 1));
+                        break;
+                    }
+                    m -= c;
+                }
+            } else {
+                for kid in &kids {
+                    let c = self.count(&self.dictionary(*kid)?, 0)?;
+                    if n <= c {
+                        next = Some((*kid, n));
+                        break;
+                    }
+                    n -= c;
+                }
+            }
+            let (id, rest) = next.ok_or_else(|| err("page not found"))?;
+            node_id = id;
+            n = rest;
+        }
+        Err(err("page tree too deep or cyclic"))
+    }
+}
+
+/// An intermediate node of the page tree (as opposed to a page).
+fn is_pages_node(d: &Dictionary) -> bool {
+    match d.get(b"Type").and_then(Object::as_name) {
+        Ok(t) => t == b"Pages",
+        Err(_) => d.get(b"Kids").is_ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn direct_objects_parse() {
+        let d = parse_direct(b"<< /Size 12 /Root 1 0 R /ID [<00FF> <AB>] >>\nstartxref").unwrap();
+        let d = d.as_dict().unwrap();
+        assert_eq!(d.get(b"Size").unwrap().as_i64().unwrap(), 12);
+        assert_eq!(d.get(b"Root").unwrap().as_reference().unwrap(), (1, 0));
+    }
+
+    /// A document whose page tree nests three levels deep (one node without `/Count`), each page
+    /// told apart by its width.
+    fn nested_tree() -> lopdf::Document {
+        use lopdf::dictionary;
+        let mut doc = lopdf::Document::with_version("1.7");
+        let root_pages = doc.new_object_id();
+        let mut width = 100;
+        let mut node = |doc: &mut lopdf::Document, parent, pages: usize, count: bool| {
+            let id = doc.new_object_id();
+            let mut kids = Vec::new();
+            for _ in 0..pages {
+                width += 1;
+                let page = doc.add_object(dictionary! {
+                    "Type" => "Page", "Parent" => id,
+                    "MediaBox" => vec![0.into(), 0.into(), width.into(), 500.into()],
+                });
+                kids.push(Object::Reference(page));
+            }
+            let mut d = dictionary! { "Type" => "Pages", "Parent" => parent, "Kids" => kids };
+            if count {
+                d.set("Count", pages as i64);
+            }
+            doc.objects.insert(id, Object::Dictionary(d));
+            id
+        };
+        let a = node(&mut doc, root_pages, 2, true);
+        let b = node(&mut doc, root_pages, 3, false);
+        let c = node(&mut doc, root_pages, 1, true);
+        let mid = doc.add_object(dictionary! {
+            "Type" => "Pages", "Parent" => root_pages, "Kids" => vec![b.into(), c.into()], "Count" => 4,
+        });
+        if let Ok(Object::Dictionary(d)) = doc.get_object_mut(b) {
+            d.set("Parent", mid);
+        }
+        if let Ok(Object::Dictionary(d)) = doc.get_object_mut(c) {
+            d.set("Parent", mid);
+        }
+        doc.objects.insert(
+            root_pages,
+            Object::Dictionary(dictionary! {
+                "Type" => "Pages", "Kids" => vec![a.into(), mid.into()], "Count" => 6,
+            }),
+        );
+        let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => root_pages });
+        doc.trailer.set("Root", catalog);
+        doc
+    }
+
+    #[test]
+    fn pages_are_found_as_lopdf_finds_them_in_classic_and_stream_files() {
+        let mut doc = nested_tree();
+        doc.reference_table.cross_reference_type = XrefType::CrossReferenceTable;
+        let mut classic = Vec::new();
+        doc.save_to(&mut classic).unwrap();
+        let mut modern = Vec::new();
+        doc.save_modern(&mut modern).unwrap();
+        for (kind, bytes) in [("classic", &classic), ("object streams", &modern)] {
+            let expected = lopdf::Document::load_mem(bytes).unwrap().get_pages();
+            let file = PdfFile::open(bytes).unwrap();
+            assert_eq!(file.classic, kind == "classic");
+            let (root, count) = file.pages().unwrap();
+            assert_eq!(count as usize, expected.len(), "{kind}");
+            assert_eq!(count, 6);
+            for (n, id) in &expected {
+                let found = file.page(root, *n).unwrap();
+                let width = |id| {
+                    let d = file.dictionary(id).unwrap();
+                    d.get(b"MediaBox").unwrap().as_array().unwrap()[2].clone()
+                };
+                assert_eq!(width(found), width(*id), "{kind}: page {n}");
+                assert_eq!(found, *id, "{kind}: page {n}");
+            }
+            assert!(file.page(root, 7).is_err());
+            assert!(file.page(root, 0).is_err());
+        }
+    }
+
+    #[test]
+    fn a_loop_in_the_prev_chain_ends() {
+        let mut doc = nested_tree();
+        doc.reference_table.cross_reference_type = XrefType::CrossReferenceTable;
+        let mut bytes = Vec::new();
+        doc.save_to(&mut bytes).unwrap();
+        // An update whose trailer's /Prev points at itself.
+        let at = bytes.len();
+        let root = PdfFile::open(&bytes).unwrap().root().unwrap();
+        bytes.extend_from_slice(
+            format!(
+                "xref\n0 0\ntrailer\n<</Size 30/Root {} 0 R/Prev {at}>>\nstartxref\n{at}\n%%EOF\n",
+                root.0
+            )
+            .as_bytes(),
+        );
+        // The original section is never reached: the file opens, its objects are missing.
+        let file = PdfFile::open(&bytes).unwrap();
+        assert_eq!(file.size, 30);
+        assert!(file.pages().is_err());
+    }
+
+    /// Truncated or corrupted files give errors, never a panic or a loop.
+    #[test]
+    fn damaged_files_never_panic() {
+        let mut doc = nested_tree();
+        let mut modern = Vec::new();
+        doc.save_modern(&mut modern).unwrap();
+        doc.reference_table.cross_reference_type = XrefType::CrossReferenceTable;
+        let mut classic = Vec::new();
+        doc.save_to(&mut classic).unwrap();
+        let walk = |b: &[u8]| -> Result<(), SignError> {
+            let f = PdfFile::open(b)?;
+            let (root, n) = f.pages()?;
+            for i in 1..=n.min(8) {
+                f.page(root, i)?;
+            }
+            Ok(())
+        };
+        for bytes in [&classic, &modern] {
+            assert!(walk(bytes).is_ok());
+            for cut in (0..bytes.len()).step_by(7) {
+                let _ = walk(&bytes[..cut]);
+            }
+            let mut x: u32 = 12345;
+            for _ in 0..600 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let mut b = bytes.clone();
+                let at = (x as usize) % b.len();
+                b[at] = (x >> 8) as u8;
+                let _ = walk(&b);
+            }
+        }
+    }
+
+    #[test]
+    fn garbage_is_refused() {
+        assert!(PdfFile::open(b"not a pdf").is_err());
+        assert!(PdfFile::open(b"%PDF-1.4\nstartxref\n99999\n%%EOF").is_err());
+        assert!(PdfFile::open(b"%PDF-1.4\n1 0 obj<<>>endobj\nstartxref\n9\n%%EOF").is_err());
+    }
+}

@@ -140,6 +140,48 @@ fn two_signature_steps_give_two_valid_signatures() {
     assert_eq!(c.states(id).last().unwrap(), "Classé");
 }
 
+/// Signing continues the SHA-256 state the store kept for the file; a file without one (stored
+/// before states were kept) or with a state of other bytes is hashed whole, and every signature
+/// is valid either way.
+#[test]
+fn signatures_are_valid_with_or_without_a_kept_digest_state() {
+    let app = TestApp::start(BIN, "");
+    let c = app.as_user("depot@a.fr");
+    let ca = parapheur_test_utils::Client::new(&app.base, None)
+        .get("/api/v1/pki/ca.pem")
+        .body;
+    let a = c
+        .upload(SIREN_A, "SS", "a.pdf", pdf::sample("Sans état", 2, 500), "")
+        .id();
+    let b = c
+        .upload(
+            SIREN_A,
+            "SS",
+            "b.pdf",
+            pdf::sample("État d'un autre", 1, 0),
+            "",
+        )
+        .id();
+    // `a` as a row written before the column existed; `b` with the state of `a`'s bytes (a
+    // different length): neither may be continued.
+    app.sql(&format!(
+        "UPDATE documents SET digest_state = (SELECT digest_state FROM documents WHERE id = {a}) \
+         WHERE id = {b}"
+    ));
+    app.sql(&format!(
+        "UPDATE documents SET digest_state = NULL WHERE id = {a}"
+    ));
+    for id in [a, b] {
+        assert_eq!(app.as_user("s1@a.fr").act(id, "sign", None).status, 200);
+        // The second signature continues the state stored with the first one's result.
+        assert_eq!(app.as_user("v2@a.fr").act(id, "sign", None).status, 200);
+        let signed = c.get(&format!("{V1}/documents/v2/{id}/download")).body;
+        let (n, out) = parapheur_test_utils::pyhanko_valid(&signed, &ca);
+        assert_eq!(n, 2, "document {id}: {out}");
+        assert!(parapheur_test_utils::qpdf_check(&signed));
+    }
+}
+
 #[test]
 fn pictograms_place_the_stamp_and_bad_pdfs_are_not_recorded_as_signed() {
     let app = TestApp::start(BIN, "");

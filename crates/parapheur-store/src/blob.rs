@@ -1,7 +1,8 @@
 //! The blob store: document bytes, written durably before a deposit is acknowledged.
 
 use crate::StoreError;
-use sha2::{Digest, Sha256};
+use sha2_11::Digest;
+use sha2_11::digest::common::hazmat::SerializableState;
 use std::fs::{self, File};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
@@ -12,6 +13,109 @@ pub struct StoredBlob {
     pub key: String,
     pub size: u64,
     pub sha256: String,
+    /// [`FileDigest::to_bytes`] of the stored bytes.
+    pub digest_state: Vec<u8>,
+}
+
+/// The SHA-256 of a file kept resumable: the hash state after its last byte (not finalized) and
+/// its length. A signature appended to the file later is hashed alone, continuing this state,
+/// instead of reading the whole file again (when it is signed, and when the result is stored).
+#[derive(Clone, Default)]
+pub struct FileDigest {
+    len: u64,
+    hasher: sha2_11::Sha256,
+}
+
+/// Marks the serialized form (so that another layout is never misread).
+const DIGEST_STATE_TAG: &[u8; 4] = b"S256";
+
+impl FileDigest {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+        self.len += bytes.len() as u64;
+    }
+
+    /// How many bytes were hashed.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The hash state, to continue with more bytes.
+    pub fn hasher(&self) -> sha2_11::Sha256 {
+        self.hasher.clone()
+    }
+
+    /// The SHA-256 of the bytes so far, in lowercase hexadecimal.
+    pub fn hex(&self) -> String {
+        hex::encode(self.hasher.clone().finalize())
+    }
+
+    /// A tag, the length (8 bytes, big-endian) and the hash state.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let state = self.hasher.serialize();
+        let mut out = Vec::with_capacity(12 + state.len());
+        out.extend_from_slice(DIGEST_STATE_TAG);
+        out.extend_from_slice(&self.len.to_be_bytes());
+        out.extend_from_slice(&state);
+        out
+    }
+
+    /// The inverse of [`to_bytes`](Self::to_bytes); `None` for anything else.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let rest = bytes.strip_prefix(DIGEST_STATE_TAG)?;
+        let (len, state) = rest.split_at_checked(8)?;
+        let len = u64::from_be_bytes(len.try_into().ok()?);
+        let state = state.try_into().ok()?;
+        let hasher = sha2_11::Sha256::deserialize(state).ok()?;
+        Some(Self { len, hasher })
+    }
+
+    /// The digest of `parts` concatenated, continuing `known` when it is the digest of the
+    /// first part (same length), so that part is not read again.
+    pub fn of_parts(known: Option<&FileDigest>, parts: &[&[u8]]) -> Self {
+        match (known, parts.split_first()) {
+            (Some(k), Some((first, rest))) if k.len == first.len() as u64 => {
+                let mut d = k.clone();
+                for p in rest {
+                    d.update(p);
+                }
+                d
+            }
+            _ => {
+                let mut d = Self::new();
+                for p in parts {
+                    d.update(p);
+                }
+                d
+            }
+        }
+    }
+
+    /// What a store returns for bytes stored under `key`.
+    pub(crate) fn stored(&self, key: String) -> StoredBlob {
+        StoredBlob {
+            key,
+            size: self.len,
+            sha256: self.hex(),
+            digest_state: self.to_bytes(),
+        }
+    }
+}
+
+impl std::fmt::Debug for FileDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileDigest")
+            .field("len", &self.len)
+            .finish()
+    }
 }
 
 /// Where document bytes live. Implementations return only once the bytes are durable.
@@ -21,7 +125,16 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     }
     /// Stores the concatenation of `parts` (e.g. a PDF and its signed revision) without
     /// building it in memory.
-    fn put_parts(&self, parts: &[&[u8]]) -> Result<StoredBlob, StoreError>;
+    fn put_parts(&self, parts: &[&[u8]]) -> Result<StoredBlob, StoreError> {
+        self.put_parts_after(None, parts)
+    }
+    /// [`put_parts`](Self::put_parts) where `known`, when it is the digest of `parts[0]`, is
+    /// continued instead of hashing that part again.
+    fn put_parts_after(
+        &self,
+        known: Option<&FileDigest>,
+        parts: &[&[u8]],
+    ) -> Result<StoredBlob, StoreError>;
     fn get(&self, key: &str) -> Result<Vec<u8>, StoreError>;
     fn delete(&self, key: &str) -> Result<(), StoreError>;
     /// A cheap check that the store answers (used by `/healthz`).
@@ -92,18 +205,19 @@ impl LocalBlobStore {
 }
 
 impl BlobStore for LocalBlobStore {
-    fn put_parts(&self, parts: &[&[u8]]) -> Result<StoredBlob, StoreError> {
+    fn put_parts_after(
+        &self,
+        known: Option<&FileDigest>,
+        parts: &[&[u8]],
+    ) -> Result<StoredBlob, StoreError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let key = format!("{}/{}", &id[..2], &id[2..]);
         let tmp = self.root.join("tmp").join(&id);
         let mut f = File::create(&tmp).map_err(io(&key))?;
-        let mut h = Sha256::new();
-        let mut size = 0u64;
         for p in parts {
             f.write_all(p).map_err(io(&key))?;
-            h.update(p);
-            size += p.len() as u64;
         }
+        let digest = FileDigest::of_parts(known, parts);
         f.sync_all().map_err(io(&key))?;
         drop(f);
         let dir = self.root.join(&id[..2]);
@@ -113,11 +227,7 @@ impl BlobStore for LocalBlobStore {
         }
         fs::rename(&tmp, dir.join(&id[2..])).map_err(io(&key))?;
         sync_dir(&dir).map_err(io(&key))?;
-        Ok(StoredBlob {
-            key,
-            size,
-            sha256: hex::encode(h.finalize()),
-        })
+        Ok(digest.stored(key))
     }
 
     fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
@@ -172,5 +282,38 @@ mod tests {
         s.delete(&b.key).unwrap_or_else(|e| panic!("{e}"));
         assert!(matches!(s.get(&b.key), Err(StoreError::BlobNotFound(_))));
         let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_kept_digest_is_continued_and_survives_serialization() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let s = LocalBlobStore::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let first = s
+            .put(b"%PDF-1.7 original")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let kept = FileDigest::from_bytes(&first.digest_state).unwrap_or_else(|| panic!("state"));
+        assert_eq!(kept.len(), 17);
+        assert_eq!(kept.hex(), first.sha256);
+        // Continued over the appended part: the same hash as the whole file read again.
+        let both = s
+            .put_parts_after(Some(&kept), &[b"%PDF-1.7 original", b" + signature"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let whole = s
+            .put(b"%PDF-1.7 original + signature")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(both.sha256, whole.sha256);
+        assert_eq!(both.digest_state, whole.digest_state);
+        assert_eq!(
+            s.get(&both.key).ok(),
+            Some(b"%PDF-1.7 original + signature".to_vec())
+        );
+        // A state of other bytes (another length) is not used.
+        let other = FileDigest::of_parts(None, &[b"abc"]);
+        let d = FileDigest::of_parts(Some(&other), &[b"%PDF-1.7 original", b" + signature"]);
+        assert_eq!(d.hex(), whole.sha256);
+        // Anything but a serialized state is refused.
+        assert!(FileDigest::from_bytes(b"").is_none());
+        assert!(FileDigest::from_bytes(&first.digest_state[..20]).is_none());
+        assert!(FileDigest::from_bytes(b"XXXX0000000000000000").is_none());
     }
 }

@@ -30,6 +30,21 @@ pub struct NewFile {
     pub blob_key: String,
     pub size: i64,
     pub sha256: String,
+    /// The resumable digest of the bytes ([`crate::blob::FileDigest::to_bytes`]), when known.
+    pub digest_state: Option<Vec<u8>>,
+}
+
+impl NewFile {
+    /// The file just stored as `b`, under `filename`.
+    pub fn stored(filename: impl Into<String>, b: &crate::blob::StoredBlob) -> Self {
+        Self {
+            filename: filename.into(),
+            blob_key: b.key.clone(),
+            size: i64::try_from(b.size).unwrap_or(i64::MAX),
+            sha256: b.sha256.clone(),
+            digest_state: Some(b.digest_state.clone()),
+        }
+    }
 }
 
 /// Everything a deposit writes, in one transaction.
@@ -87,6 +102,8 @@ pub struct DocumentRow {
     pub created_at: i64,
     /// When the retention purge removed the content.
     pub purged_at: Option<i64>,
+    /// The resumable digest of the current file, when it was stored with one.
+    pub digest_state: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -128,7 +145,7 @@ pub(crate) const DOC_COLS_PUB: &str = DOC_COLS;
 
 const DOC_COLS: &str = "id, siren, circuit_id, circuit_type, label, filename, blob_key, size, sha256, \
     depositor_id, status, current_step, version, acted, metadata_required, comment, email_to, \
-    email_cc, agents, pictograms, created_at, purged_at";
+    email_cc, agents, pictograms, created_at, purged_at, digest_state";
 
 async fn insert_entries(
     tx: &mut Transaction<'_, Any>,
@@ -179,8 +196,8 @@ pub(crate) async fn insert_document_in(
     let res: Result<(i64,), sqlx::Error> = sqlx::query_as(
         "INSERT INTO documents (siren, circuit_id, circuit_type, label, filename, blob_key, size, \
          sha256, depositor_id, status, current_step, metadata_required, comment, email_to, \
-         email_cc, agents, pictograms, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) \
+         email_cc, agents, pictograms, created_at, updated_at, digest_state) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19) \
          RETURNING id",
     )
     .bind(&d.siren)
@@ -201,6 +218,7 @@ pub(crate) async fn insert_document_in(
     .bind(&d.agents)
     .bind(&d.pictograms)
     .bind(now)
+    .bind(&d.file.digest_state)
     .fetch_one(&mut **tx)
     .await;
     let (id,) = match res {
@@ -286,13 +304,17 @@ pub(crate) async fn write_transition(
         return Err(StoreError::Conflict);
     }
     if let Some(f) = &t.file {
-        sqlx::query("UPDATE documents SET blob_key = $1, size = $2, sha256 = $3 WHERE id = $4")
-            .bind(&f.blob_key)
-            .bind(f.size)
-            .bind(&f.sha256)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "UPDATE documents SET blob_key = $1, size = $2, sha256 = $3, digest_state = $4 \
+             WHERE id = $5",
+        )
+        .bind(&f.blob_key)
+        .bind(f.size)
+        .bind(&f.sha256)
+        .bind(&f.digest_state)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     }
     if let Some(f) = &t.detached {
         sqlx::query(

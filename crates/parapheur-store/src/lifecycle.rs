@@ -75,12 +75,14 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         let r = sqlx::query(
-            "UPDATE documents SET filename = $1, blob_key = $2, size = $3, sha256 = $4, acted = 0 WHERE id = $5",
+            "UPDATE documents SET filename = $1, blob_key = $2, size = $3, sha256 = $4, acted = 0, \
+             digest_state = $5 WHERE id = $6",
         )
         .bind(&new.filename)
         .bind(&new.blob_key)
         .bind(new.size)
         .bind(&new.sha256)
+        .bind(&new.digest_state)
         .bind(id)
         .execute(&mut *tx)
         .await;
@@ -186,7 +188,7 @@ impl Db {
             return Ok(Vec::new());
         };
         let r = sqlx::query(
-            "UPDATE documents SET purged_at = $1, blob_key = '', version = version + 1 \
+            "UPDATE documents SET purged_at = $1, blob_key = '', digest_state = NULL, version = version + 1 \
              WHERE id = $2 AND purged_at IS NULL AND status = 'classified'",
         )
         .bind(now_ms())

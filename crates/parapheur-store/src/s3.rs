@@ -6,11 +6,10 @@
 //! prefix, so a directory can be copied into a bucket as is.
 
 use crate::StoreError;
-use crate::blob::{BlobStore, StoredBlob, valid_key};
+use crate::blob::{BlobStore, FileDigest, StoredBlob, valid_key};
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
 use object_store::{ObjectStore, PutPayload};
-use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -132,22 +131,20 @@ impl S3BlobStore {
 }
 
 impl BlobStore for S3BlobStore {
-    fn put_parts(&self, parts: &[&[u8]]) -> Result<StoredBlob, StoreError> {
+    fn put_parts_after(
+        &self,
+        known: Option<&FileDigest>,
+        parts: &[&[u8]],
+    ) -> Result<StoredBlob, StoreError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let key = format!("{}/{}", &id[..2], &id[2..]);
-        let mut h = Sha256::new();
         let mut body = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
         for p in parts {
-            h.update(p);
             body.extend_from_slice(p);
         }
-        let size = body.len() as u64;
+        let digest = FileDigest::of_parts(known, parts);
         self.objects.put(&key, body)?;
-        Ok(StoredBlob {
-            key,
-            size,
-            sha256: hex::encode(h.finalize()),
-        })
+        Ok(digest.stored(key))
     }
 
     fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {

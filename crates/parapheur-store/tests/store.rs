@@ -43,6 +43,7 @@ fn doc(label: &str, circuit: Option<&str>) -> NewDocument {
             blob_key: "ab/cd".into(),
             size: 3,
             sha256: "00".into(),
+            digest_state: Some(b"S256 not read by the store".to_vec()),
         },
         depositor_id: 1,
         status: "in_progress",
@@ -59,6 +60,7 @@ fn doc(label: &str, circuit: Option<&str>) -> NewDocument {
             blob_key: "ef/01".into(),
             size: 1,
             sha256: "11".into(),
+            digest_state: None,
         }],
         entries: vec![NewEntry {
             state_name: "Préparé",

@@ -317,12 +317,8 @@ pub async fn deposit_with(
     })
     .await
     .map_err(anyhow::Error::from)??;
-    let to_file = |(name, b): &(String, parapheur_store::blob::StoredBlob)| NewFile {
-        filename: name.clone(),
-        blob_key: b.key.clone(),
-        size: b.size as i64,
-        sha256: b.sha256.clone(),
-    };
+    let to_file =
+        |(name, b): &(String, parapheur_store::blob::StoredBlob)| NewFile::stored(name.clone(), b);
     let join = |v: &[Email]| v.iter().map(Email::as_str).collect::<Vec<_>>().join(";");
     let mail_doc = crate::service::notify::MailDoc {
         id: 0,

@@ -139,12 +139,7 @@ pub(crate) async fn commit(
     entries: Vec<parapheur_store::documents::NewEntry>,
     effects: parapheur_store::jobs::Effects,
 ) -> Result<(), ApiError> {
-    let file = |b: &parapheur_store::blob::StoredBlob, filename: &str| NewFile {
-        filename: filename.to_owned(),
-        blob_key: b.key.clone(),
-        size: b.size as i64,
-        sha256: b.sha256.clone(),
-    };
+    let file = |b: &parapheur_store::blob::StoredBlob, filename: &str| NewFile::stored(filename, b);
     let wake = !effects.is_empty();
     let write = TransitionWrite {
         expected_version: doc.version,

@@ -79,17 +79,13 @@ pub async fn replace(
         parapheur_domain::pes::inspect_pes_aller(&main.bytes)?;
     }
     let stored = crate::service::put_blob(state, main.bytes.clone()).await?;
-    let new = NewFile {
-        filename: main.name.to_string(),
-        blob_key: stored.key.clone(),
-        size: stored.size as i64,
-        sha256: stored.sha256.clone(),
-    };
+    let new = NewFile::stored(main.name.to_string(), &stored);
     let current = NewFile {
         filename: doc.filename.clone(),
         blob_key: doc.blob_key.clone(),
         size: doc.size,
         sha256: doc.sha256.clone(),
+        digest_state: doc.digest_state.clone(),
     };
     let effects = crate::service::notify::effects_for(state, &doc, &w.steps, &t).await?;
     let wake = effects.has_jobs();
@@ -186,12 +182,7 @@ pub async fn annex(
         )));
     }
     let stored = crate::service::put_blob(state, file.bytes.clone()).await?;
-    let f = NewFile {
-        filename: file.name.to_string(),
-        blob_key: stored.key.clone(),
-        size: stored.size as i64,
-        sha256: stored.sha256,
-    };
+    let f = NewFile::stored(file.name.to_string(), &stored);
     match state.db.add_annex(doc.id, &f).await {
         Ok(id) => Ok(id),
         Err(e) => {

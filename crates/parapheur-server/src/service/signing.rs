@@ -11,7 +11,7 @@ use parapheur_sign::pades::{Placement, SignOptions};
 use parapheur_sign::pes::{self, PesOptions};
 use parapheur_sign::tsa;
 use parapheur_sign::xades::{self, XmlOptions};
-use parapheur_store::blob::StoredBlob;
+use parapheur_store::blob::{FileDigest, StoredBlob};
 use parapheur_store::documents::DocumentRow;
 use quick_xml::events::Event;
 
@@ -163,23 +163,42 @@ pub async fn sign_document(
     opts.reason = Some(signer.reason.clone());
     opts.location = Some(org.clone()).filter(|o| !o.is_empty());
     opts.placement = doc.pictograms.as_deref().and_then(placement);
-    let (st, key, doc_key, siren, filename) = (
+    let (st, key, doc_key, siren, filename, digest_state) = (
         state.clone(),
         signer.key.clone(),
         doc.blob_key.clone(),
         doc.siren.clone(),
         doc.filename.clone(),
+        doc.digest_state.clone(),
     );
     if ctype == CircuitType::BureautiquePdf && !state.cfg.signing.tsa_url.is_empty() {
-        return sign_pdf_timestamped(state, key, doc_key, siren, org, opts).await;
+        let file = StoredFile {
+            key: doc_key,
+            digest_state,
+        };
+        return sign_pdf_timestamped(state, key, file, siren, org, opts).await;
     }
     tokio::task::spawn_blocking(move || -> Result<Signed, ApiError> {
         let (cred, original) = credential_and_file(&st, &key, &doc_key, &org, &siren)?;
         Ok(match ctype {
             CircuitType::BureautiquePdf => {
-                let suffix = parapheur_sign::pades::sign_suffix(&original, &cred, &opts)
-                    .map_err(sign_error)?;
-                Signed::Replaced(st.blobs.put_parts(&[&original, &suffix])?)
+                // The store kept the SHA-256 state of the file: only the new revision is hashed,
+                // here and when the result is stored.
+                let known = kept_digest(digest_state.as_deref(), &original);
+                let suffix = match &known {
+                    Some(d) => parapheur_sign::pades::sign_suffix_continuing(
+                        &original,
+                        d.hasher(),
+                        &cred,
+                        &opts,
+                    ),
+                    None => parapheur_sign::pades::sign_suffix(&original, &cred, &opts),
+                }
+                .map_err(sign_error)?;
+                Signed::Replaced(
+                    st.blobs
+                        .put_parts_after(known.as_ref(), &[&original, &suffix])?,
+                )
             }
             CircuitType::BureautiqueXml => {
                 let xml_opts = XmlOptions {
@@ -201,32 +220,55 @@ pub async fn sign_document(
     .map_err(|e| ApiError::Internal(e.into()))?
 }
 
+/// The document's current file: its blob and the digest state kept when it was stored.
+struct StoredFile {
+    key: String,
+    digest_state: Option<Vec<u8>>,
+}
+
+/// The kept digest of `file`, when there is one and it covers exactly these bytes (a row stored
+/// before digests were kept has none: the file is then hashed whole).
+fn kept_digest(state: Option<&[u8]>, file: &[u8]) -> Option<FileDigest> {
+    state
+        .and_then(FileDigest::from_bytes)
+        .filter(|d| d.len() == file.len() as u64)
+}
+
 /// PAdES B-T: prepare and sign, ask the timestamp authority to stamp the signature value, then
 /// assemble and store. Without a valid token nothing is signed.
 async fn sign_pdf_timestamped(
     state: &AppState,
     key: Key,
-    doc_key: String,
+    file: StoredFile,
     siren: String,
     org: String,
     opts: SignOptions,
 ) -> Result<Signed, ApiError> {
     let st = state.clone();
-    let (original, prepared, value, request) =
+    let (original, known, prepared, value, request) =
         tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-            let (cred, original) = credential_and_file(&st, &key, &doc_key, &org, &siren)?;
+            let (cred, original) = credential_and_file(&st, &key, &file.key, &org, &siren)?;
+            let known = kept_digest(file.digest_state.as_deref(), &original);
             let chain: Vec<Vec<u8>> = cred
                 .chain
                 .iter()
                 .map(|c| c.to_der())
                 .collect::<Result<_, _>>()
                 .map_err(|e| ApiError::Internal(e.into()))?;
-            let prepared =
-                parapheur_sign::pades::prepare(&original, &chain, cred.algorithm(), &opts)
-                    .map_err(sign_error)?;
+            let prepared = match &known {
+                Some(d) => parapheur_sign::pades::prepare_continuing(
+                    &original,
+                    d.hasher(),
+                    &chain,
+                    cred.algorithm(),
+                    &opts,
+                ),
+                None => parapheur_sign::pades::prepare(&original, &chain, cred.algorithm(), &opts),
+            }
+            .map_err(sign_error)?;
             let value = cred.sign(prepared.data_to_sign()).map_err(sign_error)?;
             let request = tsa::request(&value).map_err(sign_error)?;
-            Ok((original, prepared, value, request))
+            Ok((original, known, prepared, value, request))
         })
         .await
         .map_err(|e| ApiError::Internal(e.into()))??;
@@ -254,7 +296,10 @@ async fn sign_pdf_timestamped(
     let st = state.clone();
     tokio::task::spawn_blocking(move || -> Result<Signed, ApiError> {
         let suffix = prepared.complete(&value, Some(attrs)).map_err(sign_error)?;
-        Ok(Signed::Replaced(st.blobs.put_parts(&[&original, &suffix])?))
+        Ok(Signed::Replaced(
+            st.blobs
+                .put_parts_after(known.as_ref(), &[&original, &suffix])?,
+        ))
     })
     .await
     .map_err(|e| ApiError::Internal(e.into()))?

@@ -4,10 +4,10 @@
 
 use crate::SignError;
 use crate::keys::Algorithm;
-use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::cert::IssuerAndSerialNumber;
 use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::{
-    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+    EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
 };
 use const_oid::ObjectIdentifier;
 use der::asn1::{Any, OctetString, SetOfVec};
@@ -77,30 +77,75 @@ pub struct SignedAttrs {
     pub der: Vec<u8>,
 }
 
+/// What every CMS signature of one signer shares, computed once per certificate chain: the ESS
+/// signing-certificate attribute, the signer's identifier and the certificate set (sorted, as a
+/// DER SET OF requires).
+#[derive(Debug, Clone)]
+pub struct SignerParts {
+    ess: Attribute,
+    sid: IssuerAndSerialNumber,
+    /// Each certificate's DER as an `Any`, in DER SET OF order.
+    certs: SetOfVec<Any>,
+}
+
+/// RFC 5652 `SignedData` (without CRLs) whose certificates are kept as already encoded
+/// elements, so that a signer's certificate set is encoded once rather than on every signature.
+/// It encodes to the same DER as `cms::signed_data::SignedData` (tested).
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+struct SignedDataWithEncodedCerts {
+    version: CmsVersion,
+    digest_algorithms: SetOfVec<AlgorithmIdentifierOwned>,
+    encap_content_info: EncapsulatedContentInfo,
+    #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
+    certificates: Option<SetOfVec<Any>>,
+    signer_infos: SignerInfos,
+}
+
+impl SignerParts {
+    /// From the chain (`chain[0]` the signer, then its issuers).
+    pub fn new(chain: &[Certificate]) -> Result<Self, SignError> {
+        let signer = chain
+            .first()
+            .ok_or_else(|| SignError::Invalid("empty certificate chain".into()))?;
+        let cert_der = signer.to_der()?;
+        let ess = SigningCertificateV2 {
+            certs: vec![EssCertIdV2 {
+                cert_hash: OctetString::new(Sha256::digest(&cert_der).to_vec())?,
+                issuer_serial: IssuerSerial {
+                    issuer: vec![GeneralName::DirectoryName(
+                        signer.tbs_certificate.issuer.clone(),
+                    )],
+                    serial_number: signer.tbs_certificate.serial_number.clone(),
+                },
+            }],
+        };
+        let certs: Vec<Any> = chain
+            .iter()
+            .map(|c| Ok(Any::from_der(&c.to_der()?)?))
+            .collect::<Result<_, SignError>>()?;
+        Ok(Self {
+            ess: attribute(ID_SIGNING_CERTIFICATE_V2, Any::encode_from(&ess)?)?,
+            sid: IssuerAndSerialNumber {
+                issuer: signer.tbs_certificate.issuer.clone(),
+                serial_number: signer.tbs_certificate.serial_number.clone(),
+            },
+            certs: SetOfVec::try_from(certs)?,
+        })
+    }
+}
+
 /// Builds the signed attributes over a precomputed SHA-256 `message_digest`.
 pub fn signed_attributes(
     message_digest: &[u8],
-    signer: &Certificate,
+    signer: &SignerParts,
 ) -> Result<SignedAttrs, SignError> {
-    let cert_der = signer.to_der()?;
-    let ess = SigningCertificateV2 {
-        certs: vec![EssCertIdV2 {
-            cert_hash: OctetString::new(Sha256::digest(&cert_der).to_vec())?,
-            issuer_serial: IssuerSerial {
-                issuer: vec![GeneralName::DirectoryName(
-                    signer.tbs_certificate.issuer.clone(),
-                )],
-                serial_number: signer.tbs_certificate.serial_number.clone(),
-            },
-        }],
-    };
     let attrs = vec![
         attribute(ID_CONTENT_TYPE, Any::encode_from(&ID_DATA)?)?,
         attribute(
             ID_MESSAGE_DIGEST,
             Any::encode_from(&OctetString::new(message_digest.to_vec())?)?,
         )?,
-        attribute(ID_SIGNING_CERTIFICATE_V2, Any::encode_from(&ess)?)?,
+        signer.ess.clone(),
     ];
     let set: Attributes = SetOfVec::try_from(attrs)?;
     let der = set.to_der()?;
@@ -108,17 +153,14 @@ pub fn signed_attributes(
 }
 
 /// Assembles the CMS ContentInfo from the signed attributes, the signature value over their DER,
-/// and the chain (`chain[0]` the signer). `unsigned` carries e.g. a timestamp token.
+/// and the signer's parts. `unsigned` carries e.g. a timestamp token.
 pub fn assemble(
     attrs: SignedAttrs,
     signature: &[u8],
     algorithm: Algorithm,
-    chain: &[Certificate],
+    signer: &SignerParts,
     unsigned: Option<Attributes>,
 ) -> Result<Vec<u8>, SignError> {
-    let signer = chain
-        .first()
-        .ok_or_else(|| SignError::Invalid("empty chain".into()))?;
     let signature_algorithm = match algorithm {
         Algorithm::RsaSha256 => AlgorithmIdentifierOwned {
             oid: RSA_ENCRYPTION,
@@ -131,30 +173,21 @@ pub fn assemble(
     };
     let si = SignerInfo {
         version: CmsVersion::V1,
-        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-            issuer: signer.tbs_certificate.issuer.clone(),
-            serial_number: signer.tbs_certificate.serial_number.clone(),
-        }),
+        sid: SignerIdentifier::IssuerAndSerialNumber(signer.sid.clone()),
         digest_alg: sha256_alg(),
         signed_attrs: Some(attrs.set),
         signature_algorithm,
         signature: OctetString::new(signature.to_vec())?,
         unsigned_attrs: unsigned,
     };
-    let certs: Vec<CertificateChoices> = chain
-        .iter()
-        .cloned()
-        .map(CertificateChoices::Certificate)
-        .collect();
-    let sd = SignedData {
+    let sd = SignedDataWithEncodedCerts {
         version: CmsVersion::V1,
         digest_algorithms: SetOfVec::try_from(vec![sha256_alg()])?,
         encap_content_info: EncapsulatedContentInfo {
             econtent_type: ID_DATA,
             econtent: None,
         },
-        certificates: Some(CertificateSet::try_from(certs)?),
-        crls: None,
+        certificates: Some(signer.certs.clone()),
         signer_infos: SignerInfos::try_from(vec![si])?,
     };
     let ci = ContentInfo {
@@ -172,4 +205,83 @@ pub fn decode_signed_data(bytes: &[u8]) -> Result<SignedData, SignError> {
         return Err(SignError::Invalid("not a CMS signed-data".into()));
     }
     Ok(ci.content.decode_as::<SignedData>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cms::cert::CertificateChoices;
+    use cms::signed_data::CertificateSet;
+
+    /// Our SignedData with pre-encoded certificates gives the same DER as the `cms` crate's
+    /// type built from the decoded certificates.
+    #[test]
+    fn encoded_certificates_give_the_cms_crates_der() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let ca = crate::ca::InternalCa::open_or_create(dir.path(), "Test CA")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let subject = crate::ca::Subject {
+            common_name: "Alice".into(),
+            email: None,
+            organization: None,
+            organization_id: None,
+        };
+        let cred = ca
+            .issue(&subject, crate::ca::KeyKind::Person)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let chain: Vec<Certificate> = cred
+            .chain
+            .iter()
+            .map(|c| certificate(&c.to_der().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}")))
+            .collect();
+        assert_eq!(chain.len(), 2);
+        let parts = SignerParts::new(&chain).unwrap_or_else(|e| panic!("{e}"));
+        let attrs = signed_attributes(&[9u8; 32], &parts).unwrap_or_else(|e| panic!("{e}"));
+        let ours = assemble(
+            attrs.clone(),
+            &[1, 2, 3],
+            Algorithm::RsaSha256,
+            &parts,
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let si = SignerInfo {
+            version: CmsVersion::V1,
+            sid: SignerIdentifier::IssuerAndSerialNumber(parts.sid.clone()),
+            digest_alg: sha256_alg(),
+            signed_attrs: Some(attrs.set),
+            signature_algorithm: AlgorithmIdentifierOwned {
+                oid: RSA_ENCRYPTION,
+                parameters: Some(Any::null()),
+            },
+            signature: OctetString::new(vec![1, 2, 3]).unwrap_or_else(|e| panic!("{e}")),
+            unsigned_attrs: None,
+        };
+        let certs: Vec<CertificateChoices> = chain
+            .into_iter()
+            .map(CertificateChoices::Certificate)
+            .collect();
+        let sd = SignedData {
+            version: CmsVersion::V1,
+            digest_algorithms: SetOfVec::try_from(vec![sha256_alg()])
+                .unwrap_or_else(|e| panic!("{e}")),
+            encap_content_info: EncapsulatedContentInfo {
+                econtent_type: ID_DATA,
+                econtent: None,
+            },
+            certificates: Some(CertificateSet::try_from(certs).unwrap_or_else(|e| panic!("{e}"))),
+            crls: None,
+            signer_infos: SignerInfos::try_from(vec![si]).unwrap_or_else(|e| panic!("{e}")),
+        };
+        let theirs = ContentInfo {
+            content_type: ID_SIGNED_DATA,
+            content: Any::encode_from(&sd).unwrap_or_else(|e| panic!("{e}")),
+        }
+        .to_der()
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ours, theirs);
+        // And it decodes as the cms crate's type, with both certificates.
+        let back = decode_signed_data(&ours).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.certificates.map(|c| c.0.len()), Some(2));
+    }
 }

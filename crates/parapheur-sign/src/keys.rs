@@ -29,6 +29,18 @@ impl PrivateKey {
 pub struct Credential {
     pub key: PrivateKey,
     pub chain: Vec<X509>,
+    /// What CMS signatures by this chain share, computed once and shared by clones.
+    cms: std::sync::Arc<crate::cms::SignerParts>,
+    algorithm: Algorithm,
+}
+
+/// The chain's CMS parts (each certificate decoded through its DER).
+fn cms_parts(chain: &[X509]) -> Result<std::sync::Arc<crate::cms::SignerParts>, SignError> {
+    let decoded: Vec<x509_cert::Certificate> = chain
+        .iter()
+        .map(|c| crate::cms::certificate(&c.to_der()?))
+        .collect::<Result<_, _>>()?;
+    Ok(std::sync::Arc::new(crate::cms::SignerParts::new(&decoded)?))
 }
 
 impl std::fmt::Debug for Credential {
@@ -75,10 +87,12 @@ impl Credential {
                 "the key does not match the certificate".into(),
             ));
         }
-        Algorithm::of(&key)?;
+        let algorithm = Algorithm::of(&key)?;
         Ok(Self {
             key: PrivateKey::Soft(key),
+            cms: cms_parts(&chain)?,
             chain,
+            algorithm,
         })
     }
 
@@ -93,7 +107,7 @@ impl Credential {
             })?);
         }
         let public = chain[0].public_key()?;
-        Algorithm::of(&public)?;
+        let algorithm = Algorithm::of(&public)?;
         if key.is_ec() != (public.id() == Id::EC) {
             return Err(SignError::Invalid(
                 "the token's key and the certificate are of different kinds".into(),
@@ -110,7 +124,9 @@ impl Credential {
         }
         Ok(Self {
             key: PrivateKey::Hsm(std::sync::Arc::new(key)),
+            cms: cms_parts(&chain)?,
             chain,
+            algorithm,
         })
     }
 
@@ -143,11 +159,12 @@ impl Credential {
     }
 
     pub fn algorithm(&self) -> Algorithm {
-        self.certificate()
-            .public_key()
-            .ok()
-            .and_then(|k| Algorithm::of(&k).ok())
-            .unwrap_or(Algorithm::RsaSha256)
+        self.algorithm
+    }
+
+    /// What CMS signatures by this chain share.
+    pub fn cms_parts(&self) -> std::sync::Arc<crate::cms::SignerParts> {
+        self.cms.clone()
     }
 
     /// Signs `data` (SHA-256 then RSA PKCS#1 v1.5 or ECDSA, DER-encoded for ECDSA), here or on

@@ -2,7 +2,7 @@
 //! so earlier signatures stay valid. A visible stamp (signer, role, date, reason) is drawn on
 //! the last page by default, or where a placement says.
 
-use crate::cms::{SignedAttrs, assemble, certificate, signed_attributes};
+use crate::cms::{SignedAttrs, SignerParts, assemble, certificate, signed_attributes};
 use crate::keys::Algorithm;
 use crate::pdf_text::{literal, text_string_hex, win_ansi};
 use crate::pdfread::PdfFile;
@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use lopdf::{Dictionary, Document, Object, ObjectId};
 use sha2_11::Digest;
 use std::io::Write;
+use std::sync::Arc;
 use x509_cert::Certificate;
 
 /// Bytes reserved for the CMS signature in `/Contents` (certificate chain and a timestamp fit).
@@ -58,7 +59,7 @@ pub struct Prepared {
     suffix: Vec<u8>,
     contents_pos: usize,
     attrs: SignedAttrs,
-    chain: Vec<Certificate>,
+    signer: Arc<SignerParts>,
     algorithm: Algorithm,
 }
 
@@ -118,13 +119,20 @@ fn write_name(out: &mut Vec<u8>, n: &[u8]) {
     }
 }
 
+/// A number with at most three decimals, without trailing zeros (`12`, `-0.5`, `3.125`).
 fn real(r: f32) -> String {
-    let s = format!("{r:.3}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.is_empty() || s == "-" {
-        "0".into()
+    let thousandths = (f64::from(r) * 1000.0).round();
+    if !thousandths.is_finite() || thousandths.abs() >= 9e15 {
+        return "0".into();
+    }
+    let t = thousandths as i64;
+    let (int, frac) = (t.abs() / 1000, t.abs() % 1000);
+    let sign = if t < 0 { "-" } else { "" };
+    if frac == 0 {
+        format!("{sign}{int}")
     } else {
-        s.to_owned()
+        let f = format!("{frac:03}");
+        format!("{sign}{int}.{}", f.trim_end_matches('0'))
     }
 }
 
@@ -141,7 +149,7 @@ fn media_box(file: &PdfFile, page: ObjectId) -> [f32; 4] {
     let mut id = Some(page);
     for _ in 0..32 {
         let Some(cur) = id else { break };
-        let Ok(d) = file.dictionary(cur) else {
+        let Ok(d) = file.shared_dictionary(cur) else {
             break;
         };
         if let Some(Ok(Object::Array(a))) = d.get(b"MediaBox").ok().map(|o| file.resolve(o)) {
@@ -269,6 +277,15 @@ pub(crate) fn load_structure(pdf: &[u8]) -> Result<Document, SignError> {
     Ok(Document::load_mem_with_options(pdf, opts)?)
 }
 
+/// The CMS parts of a chain given as DER (`chain_der[0]` is the signer's certificate).
+fn parts_of(chain_der: &[Vec<u8>]) -> Result<Arc<SignerParts>, SignError> {
+    let chain: Vec<Certificate> = chain_der
+        .iter()
+        .map(|d| certificate(d))
+        .collect::<Result<_, _>>()?;
+    Ok(Arc::new(SignerParts::new(&chain)?))
+}
+
 /// A SHA-256 already fed with every byte of the file being signed, kept from when the file was
 /// stored, so that signing hashes only the revision it appends. If it was fed anything else, the
 /// signature comes out invalid (it can never make a wrong file look signed).
@@ -282,11 +299,7 @@ pub fn prepare(
     algorithm: Algorithm,
     opts: &SignOptions,
 ) -> Result<Prepared, SignError> {
-    let chain: Vec<Certificate> = chain_der
-        .iter()
-        .map(|d| certificate(d))
-        .collect::<Result<_, _>>()?;
-    prepare_for(pdf, None, chain, algorithm, opts)
+    prepare_for(pdf, None, parts_of(chain_der)?, algorithm, opts)
 }
 
 /// [`prepare`] continuing `file_hash` (see [`FileHasher`]) instead of hashing `pdf` again.
@@ -297,17 +310,13 @@ pub fn prepare_continuing(
     algorithm: Algorithm,
     opts: &SignOptions,
 ) -> Result<Prepared, SignError> {
-    let chain: Vec<Certificate> = chain_der
-        .iter()
-        .map(|d| certificate(d))
-        .collect::<Result<_, _>>()?;
-    prepare_for(pdf, Some(file_hash), chain, algorithm, opts)
+    prepare_for(pdf, Some(file_hash), parts_of(chain_der)?, algorithm, opts)
 }
 
 fn prepare_for(
     pdf: &[u8],
     file_hash: Option<FileHasher>,
-    chain: Vec<Certificate>,
+    signer: Arc<SignerParts>,
     algorithm: Algorithm,
     opts: &SignOptions,
 ) -> Result<Prepared, SignError> {
@@ -315,9 +324,6 @@ fn prepare_for(
     if file.trailer.get(b"Encrypt").is_ok() {
         return Err(err("encrypted PDFs cannot be signed"));
     }
-    let signer = chain
-        .first()
-        .ok_or_else(|| SignError::Invalid("empty certificate chain".into()))?;
     let root_id = file.root()?;
     let mut catalog = file.dictionary(root_id)?;
     let (pages_root, page_count) = file.pages()?;
@@ -452,8 +458,8 @@ fn prepare_for(
     );
     sig.extend_from_slice(BYTE_RANGE_PLACEHOLDER.as_bytes());
     sig.extend_from_slice(b"/Contents<");
+    // The hole for the signature (zeros) is written directly into the revision below.
     let contents_in_sig = sig.len();
-    sig.extend(std::iter::repeat_n(b'0', SIGNATURE_RESERVE * 2));
     sig.extend_from_slice(b">/M");
     sig.extend_from_slice(&literal(pdf_date(&opts.time).as_bytes()));
     sig.extend_from_slice(b"/Name");
@@ -486,8 +492,12 @@ fn prepare_for(
             contents_pos = suffix.len() + contents_in_sig;
             byte_range_pos = suffix.len()
                 + "<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/ByteRange".len();
+            suffix.extend_from_slice(&body[..contents_in_sig]);
+            suffix.resize(suffix.len() + SIGNATURE_RESERVE * 2, b'0');
+            suffix.extend_from_slice(&body[contents_in_sig..]);
+        } else {
+            suffix.extend_from_slice(body);
         }
-        suffix.extend_from_slice(body);
         suffix.extend_from_slice(b"\nendobj\n");
     }
     let prev = file.startxref;
@@ -559,12 +569,12 @@ fn prepare_for(
     h.update(&suffix[..contents_pos - 1]);
     h.update(&suffix[contents_pos + SIGNATURE_RESERVE * 2 + 1..]);
     let digest = h.finalize();
-    let attrs = signed_attributes(&digest, signer)?;
+    let attrs = signed_attributes(&digest, &signer)?;
     Ok(Prepared {
         suffix,
         contents_pos,
         attrs,
-        chain,
+        signer,
         algorithm,
     })
 }
@@ -598,18 +608,22 @@ impl Prepared {
             mut suffix,
             contents_pos,
             attrs,
-            chain,
+            signer,
             algorithm,
         } = self;
-        let cms = assemble(attrs, signature, algorithm, &chain, unsigned)?;
-        let hexed = hex::encode_upper(&cms);
-        if hexed.len() > SIGNATURE_RESERVE * 2 {
+        let cms = assemble(attrs, signature, algorithm, &signer, unsigned)?;
+        if cms.len() > SIGNATURE_RESERVE {
             return Err(SignError::SignatureTooLarge {
                 needed: cms.len(),
                 reserved: SIGNATURE_RESERVE,
             });
         }
-        suffix[contents_pos..contents_pos + hexed.len()].copy_from_slice(hexed.as_bytes());
+        // Straight into the reserved hole (hex digits; the rest stays '0', i.e. zero padding).
+        hex::encode_to_slice(
+            &cms,
+            &mut suffix[contents_pos..contents_pos + cms.len() * 2],
+        )
+        .map_err(|e| err(format!("hex encoding ({e})")))?;
         Ok(suffix)
     }
 }
@@ -640,16 +654,7 @@ fn sign_with(
     cred: &Credential,
     opts: &SignOptions,
 ) -> Result<Vec<u8>, SignError> {
-    let chain: Vec<Certificate> = cred
-        .chain
-        .iter()
-        .map(|c| {
-            c.to_der()
-                .map_err(SignError::from)
-                .and_then(|d| certificate(&d))
-        })
-        .collect::<Result<_, _>>()?;
-    let p = prepare_for(pdf, file_hash, chain, cred.algorithm(), opts)?;
+    let p = prepare_for(pdf, file_hash, cred.cms_parts(), cred.algorithm(), opts)?;
     let sig = cred.sign(p.data_to_sign())?;
     p.complete(&sig, None)
 }
@@ -661,4 +666,27 @@ pub fn sign(pdf: &[u8], cred: &Credential, opts: &SignOptions) -> Result<Vec<u8>
     out.extend_from_slice(pdf);
     out.extend_from_slice(&suffix);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::real;
+
+    #[test]
+    fn reals_are_short_and_exact_to_a_thousandth() {
+        for (v, s) in [
+            (0.0, "0"),
+            (12.0, "12"),
+            (-0.5, "-0.5"),
+            (3.125, "3.125"),
+            (595.276, "595.276"),
+            (0.0004, "0"),
+            (-0.0004, "0"),
+            (1.23456, "1.235"),
+            (-220.1, "-220.1"),
+            (f32::NAN, "0"),
+        ] {
+            assert_eq!(real(v), s, "{v}");
+        }
+    }
 }

@@ -7,11 +7,14 @@
 //! module only walks the cross-reference chain, which lopdf does not expose without loading every
 //! object.
 
+mod syntax;
+
 use crate::SignError;
 use lopdf::xref::{Xref, XrefEntry, XrefType};
 use lopdf::{Dictionary, Document, Object, ObjectId, ObjectStream, Reader, Stream};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 /// How many cross-reference sections (revisions) a file may chain.
 const MAX_SECTIONS: usize = 4096;
@@ -33,9 +36,65 @@ pub(crate) struct PdfFile<'a> {
     pub classic: bool,
     /// One more than the highest object number in use or declared by `/Size`.
     pub size: u32,
-    object_streams: RefCell<HashMap<u32, std::rc::Rc<ObjectStream>>>,
+    object_streams: RefCell<HashMap<u32, std::rc::Rc<ObjStm>>>,
     /// Objects already parsed (the catalog, the page tree...), each parsed once.
-    parsed: RefCell<HashMap<ObjectId, Object>>,
+    parsed: RefCell<HashMap<ObjectId, Rc<Object>>>,
+}
+
+/// An object stream's decoded content and where each of its objects starts.
+struct ObjStm {
+    content: Vec<u8>,
+    offsets: HashMap<u32, usize>,
+    /// lopdf's parse of the whole stream, made only if our parser failed on one of its objects.
+    fallback: RefCell<Option<ObjectStream>>,
+    stream: Stream,
+}
+
+impl ObjStm {
+    fn new(stream: Stream) -> Option<Self> {
+        let content = stream.decompressed_content().ok().or_else(|| {
+            stream
+                .dict
+                .get(b"Filter")
+                .is_err()
+                .then(|| stream.content.clone())
+        })?;
+        let first = usize::try_from(stream.dict.get(b"First").ok()?.as_i64().ok()?).ok()?;
+        let n = usize::try_from(stream.dict.get(b"N").ok()?.as_i64().ok()?).ok()?;
+        let header = std::str::from_utf8(content.get(..first)?).ok()?;
+        let mut numbers = header
+            .split_ascii_whitespace()
+            .map(|t| t.parse::<usize>().ok());
+        let mut offsets = HashMap::with_capacity(n.min(4096));
+        for _ in 0..n {
+            let (Some(Some(id)), Some(Some(off))) = (numbers.next(), numbers.next()) else {
+                break;
+            };
+            let id = u32::try_from(id).ok()?;
+            offsets.entry(id).or_insert(first.checked_add(off)?);
+        }
+        Some(Self {
+            content,
+            offsets,
+            fallback: RefCell::new(None),
+            stream,
+        })
+    }
+
+    fn get(&self, id: ObjectId) -> Option<Object> {
+        if let Some(o) = self
+            .offsets
+            .get(&id.0)
+            .and_then(|at| syntax::direct_object(&self.content, *at))
+        {
+            return Some(o);
+        }
+        let mut fallback = self.fallback.borrow_mut();
+        if fallback.is_none() {
+            *fallback = ObjectStream::new(&mut self.stream.clone()).ok();
+        }
+        fallback.as_ref()?.objects.get(&id).cloned()
+    }
 }
 
 /// Parses one direct object (a dictionary, an array...) from bytes, with lopdf's parser.
@@ -141,7 +200,8 @@ fn classic_section(buf: &[u8], at: usize) -> Result<Section, SignError> {
         .windows(9)
         .position(|w| w == b"startxref")
         .map_or(buf.len(), |p| i + p);
-    let trailer = match parse_direct(&buf[i..end]) {
+    let trailer = match syntax::direct_object(&buf[..end], i).or_else(|| parse_direct(&buf[i..end]))
+    {
         Some(Object::Dictionary(d)) => d,
         _ => return Err(err(format!("unreadable trailer after the table at {at}"))),
     };
@@ -166,20 +226,25 @@ fn stream_section(buf: &[u8], at: usize) -> Result<Section, SignError> {
         u32::try_from(num).map_err(|_| bad("object number"))?,
         u16::try_from(generation).map_err(|_| bad("generation"))?,
     );
-    let mut doc = Document::new();
-    let mut table = Xref::new(id.0 + 1, XrefType::CrossReferenceStream);
-    table.insert(
-        id.0,
-        XrefEntry::Normal {
-            offset: u32::try_from(at).map_err(|_| bad("offset"))?,
-            generation: id.1,
-        },
-    );
-    doc.reference_table = table;
-    let reader = reader(buf, doc);
-    let stream = match reader.get_object(id, &mut HashSet::new()) {
-        Ok(Object::Stream(s)) => s,
-        _ => return Err(bad("not a stream")),
+    // Our parser when /Length is direct (as the standard requires here), else lopdf's reader.
+    let stream = match syntax::direct_stream(buf, at) {
+        Some((found, dict, raw)) if found == id => Stream::new(dict, raw.to_vec()),
+        _ => {
+            let mut doc = Document::new();
+            let mut table = Xref::new(id.0 + 1, XrefType::CrossReferenceStream);
+            table.insert(
+                id.0,
+                XrefEntry::Normal {
+                    offset: u32::try_from(at).map_err(|_| bad("offset"))?,
+                    generation: id.1,
+                },
+            );
+            doc.reference_table = table;
+            match reader(buf, doc).get_object(id, &mut HashSet::new()) {
+                Ok(Object::Stream(s)) => s,
+                _ => return Err(bad("not a stream")),
+            }
+        }
     };
     let dict = &stream.dict;
     let widths: Vec<usize> = dict
@@ -302,7 +367,7 @@ impl<'a> PdfFile<'a> {
             return Err(err("the file does not start with %PDF-"));
         }
         let start = startxref(buf)?;
-        let mut merged: HashMap<u32, XrefEntry> = HashMap::new();
+        let mut table = Xref::new(0, XrefType::CrossReferenceTable);
         let mut newest: Option<(Dictionary, bool)> = None;
         let mut declared_size: i64 = 0;
         let mut seen = HashSet::new();
@@ -320,8 +385,16 @@ impl<'a> PdfFile<'a> {
                 all.extend(section(buf, stm)?.entries);
             }
             all.append(&mut s.entries);
-            for (id, e) in all {
-                merged.entry(id).or_insert(e);
+            // Newer sections come first: an entry already known (free ones included) wins.
+            if table.entries.is_empty() {
+                // The newest section (often the only one): built in one go. Within a section a
+                // number appears once; if not, the first occurrence is kept as below.
+                all.reverse();
+                table.entries = all.into_iter().collect();
+            } else {
+                for (id, e) in all {
+                    table.entries.entry(id).or_insert(e);
+                }
             }
             declared_size =
                 declared_size.max(s.trailer.get(b"Size").and_then(Object::as_i64).unwrap_or(0));
@@ -333,16 +406,14 @@ impl<'a> PdfFile<'a> {
         let (mut trailer, classic) = newest.ok_or_else(|| err("no cross-reference section"))?;
         trailer.remove(b"Prev");
         trailer.remove(b"XRefStm");
-        let max_id = merged.keys().copied().max().unwrap_or(0);
+        let max_id = table.entries.keys().next_back().copied().unwrap_or(0);
+        table
+            .entries
+            .retain(|_, e| matches!(e, XrefEntry::Normal { .. } | XrefEntry::Compressed { .. }));
         let size = u32::try_from(declared_size.max(0))
             .unwrap_or(u32::MAX)
             .max(max_id.saturating_add(1));
-        let mut table = Xref::new(size, XrefType::CrossReferenceTable);
-        for (id, e) in merged {
-            if matches!(e, XrefEntry::Normal { .. } | XrefEntry::Compressed { .. }) {
-                table.insert(id, e);
-            }
-        }
+        table.size = size;
         let mut doc = Document::new();
         doc.reference_table = table;
         Ok(Self {
@@ -358,15 +429,29 @@ impl<'a> PdfFile<'a> {
 
     /// One object by its id (from the file or from its object stream), parsed once.
     pub fn get(&self, id: ObjectId) -> Result<Object, SignError> {
+        Ok((*self.shared(id)?).clone())
+    }
+
+    /// [`get`](Self::get) without copying the object.
+    pub fn shared(&self, id: ObjectId) -> Result<Rc<Object>, SignError> {
         if let Some(o) = self.parsed.borrow().get(&id) {
             return Ok(o.clone());
         }
-        let o = self.parse(id)?;
+        let o = Rc::new(self.parse(id)?);
         // Streams are not kept: only dictionaries and arrays are asked for more than once.
-        if !matches!(o, Object::Stream(_)) {
+        if !matches!(*o, Object::Stream(_)) {
             self.parsed.borrow_mut().insert(id, o.clone());
         }
         Ok(o)
+    }
+
+    /// A dictionary (or a stream's dictionary) without copying it.
+    pub fn shared_dictionary(&self, id: ObjectId) -> Result<SharedDict, SignError> {
+        let o = self.shared(id)?;
+        match &*o {
+            Object::Dictionary(_) | Object::Stream(_) => Ok(SharedDict(o)),
+            _ => Err(err(format!("object {} {} is not a dictionary", id.0, id.1))),
+        }
     }
 
     fn parse(&self, id: ObjectId) -> Result<Object, SignError> {
@@ -383,21 +468,27 @@ impl<'a> PdfFile<'a> {
                         if !matches!(table.get(container), Some(XrefEntry::Normal { .. })) {
                             return Err(missing());
                         }
-                        let mut s = match self.parse((container, 0))? {
+                        let s = match self.parse((container, 0))? {
                             Object::Stream(s) => s,
                             _ => return Err(missing()),
                         };
-                        let o = std::rc::Rc::new(ObjectStream::new(&mut s)?);
+                        let o = std::rc::Rc::new(
+                            ObjStm::new(s).ok_or_else(|| err("unreadable object stream"))?,
+                        );
                         self.object_streams
                             .borrow_mut()
                             .insert(container, o.clone());
                         o
                     }
                 };
-                objstm.objects.get(&id).cloned().ok_or_else(missing)
+                objstm.get(id).ok_or_else(missing)
             }
-            Some(XrefEntry::Normal { .. }) => {
-                Ok(self.reader.get_object(id, &mut HashSet::new())?)
+            Some(XrefEntry::Normal { offset, generation }) if *generation == id.1 => {
+                // Our parser for plain objects; lopdf's for streams and anything unusual.
+                match syntax::indirect_object(self.reader.buffer, *offset as usize, id) {
+                    Some(o) => Ok(o),
+                    None => Ok(self.reader.get_object(id, &mut HashSet::new())?),
+                }
             }
             _ => Err(missing()),
         }
@@ -446,7 +537,7 @@ impl<'a> PdfFile<'a> {
         }
         let mut total = 0u32;
         for kid in self.kids(node)? {
-            let d = self.dictionary(kid)?;
+            let d = self.shared_dictionary(kid)?;
             total = total.saturating_add(self.count(&d, depth + 1)?);
         }
         Ok(total)
@@ -454,7 +545,11 @@ impl<'a> PdfFile<'a> {
 
     fn kids(&self, node: &Dictionary) -> Result<Vec<ObjectId>, SignError> {
         let kids = match node.get(b"Kids") {
-            Ok(o) => self.resolve(o)?,
+            Ok(Object::Reference(id)) => self.shared(*id)?,
+            Ok(Object::Array(a)) => {
+                return Ok(a.iter().filter_map(|k| k.as_reference().ok()).collect());
+            }
+            Ok(_) => return Err(err("/Kids is not an array")),
             Err(_) => return Ok(Vec::new()),
         };
         Ok(kids
@@ -467,12 +562,12 @@ impl<'a> PdfFile<'a> {
 
     /// The page tree's root and its number of pages.
     pub fn pages(&self) -> Result<(ObjectId, u32), SignError> {
-        let catalog = self.dictionary(self.root()?)?;
+        let catalog = self.shared_dictionary(self.root()?)?;
         let id = catalog
             .get(b"Pages")
             .and_then(Object::as_reference)
             .map_err(|_| err("the catalog has no /Pages"))?;
-        let node = self.dictionary(id)?;
+        let node = self.shared_dictionary(id)?;
         Ok((id, self.count(&node, 0)?))
     }
 
@@ -487,7 +582,7 @@ impl<'a> PdfFile<'a> {
             if !visited.insert(node_id) {
                 break;
             }
-            let node = self.dictionary(node_id)?;
+            let node = self.shared_dictionary(node_id)?;
             if !is_pages_node(&node) {
                 return if n == 1 {
                     Ok(node_id)
@@ -505,7 +600,7 @@ impl<'a> PdfFile<'a> {
                 // Position counted from the end: 1 is the last page of this subtree.
                 let mut m = total.saturating_sub(n).saturating_add(1);
                 for kid in kids.iter().rev() {
-                    let c = self.count(&self.dictionary(*kid)?, 0)?;
+                    let c = self.count(&*self.shared_dictionary(*kid)?, 0)?;
                     if m <= c {
                         next = Some((*kid, c - m + 1));
                         break;
@@ -514,7 +609,7 @@ impl<'a> PdfFile<'a> {
                 }
             } else {
                 for kid in &kids {
-                    let c = self.count(&self.dictionary(*kid)?, 0)?;
+                    let c = self.count(&*self.shared_dictionary(*kid)?, 0)?;
                     if n <= c {
                         next = Some((*kid, n));
                         break;
@@ -530,6 +625,26 @@ impl<'a> PdfFile<'a> {
     }
 }
 
+/// A parsed dictionary shared with the reader's cache (read-only).
+pub(crate) struct SharedDict(Rc<Object>);
+
+impl std::ops::Deref for SharedDict {
+    type Target = Dictionary;
+    fn deref(&self) -> &Dictionary {
+        match &*self.0 {
+            Object::Stream(s) => &s.dict,
+            Object::Dictionary(d) => d,
+            // Never built from anything else (see `shared_dictionary`).
+            _ => unreachable_dict(),
+        }
+    }
+}
+
+fn unreachable_dict() -> &'static Dictionary {
+    static EMPTY: std::sync::OnceLock<Dictionary> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(Dictionary::new)
+}
+
 /// An intermediate node of the page tree (as opposed to a page).
 fn is_pages_node(d: &Dictionary) -> bool {
     match d.get(b"Type").and_then(Object::as_name) {
@@ -541,6 +656,7 @@ fn is_pages_node(d: &Dictionary) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lopdf::StringFormat;
 
     #[test]
     fn direct_objects_parse() {
@@ -647,6 +763,62 @@ mod tests {
         let file = PdfFile::open(&bytes).unwrap();
         assert_eq!(file.size, 30);
         assert!(file.pages().is_err());
+    }
+
+    /// Every plain object reads the same through our parser as through lopdf's loader, in a
+    /// classic file and in one with object streams.
+    #[test]
+    fn objects_read_as_lopdf_reads_them() {
+        use lopdf::dictionary;
+        let mut doc = nested_tree();
+        let info = doc.add_object(dictionary! {
+            "Title" => Object::string_literal("Délibération (n° 12) \\ \u{1}"),
+            "Hex" => Object::String(vec![0, 255, 16, b'(' ], StringFormat::Hexadecimal),
+            "Real" => Object::Real(-12.375),
+            "Name" => Object::Name(b"A b#c/d".to_vec()),
+            "Nested" => vec![Object::Array(vec![Object::Null, true.into(), (-3).into()]),
+                             Object::Dictionary(dictionary! { "K" => "V" })],
+        });
+        doc.trailer.set("Info", info);
+        doc.reference_table.cross_reference_type = XrefType::CrossReferenceTable;
+        let mut classic = Vec::new();
+        doc.save_to(&mut classic).unwrap();
+        let mut modern = Vec::new();
+        doc.save_modern(&mut modern).unwrap();
+        for bytes in [&classic, &modern] {
+            let theirs = lopdf::Document::load_mem(bytes).unwrap();
+            let ours = PdfFile::open(bytes).unwrap();
+            let mut compared = 0;
+            for (id, o) in &theirs.objects {
+                if matches!(o, Object::Stream(_)) {
+                    continue;
+                }
+                assert_eq!(
+                    format!("{:?}", ours.get(*id).unwrap()),
+                    format!("{o:?}"),
+                    "{id:?}"
+                );
+                // ... and through our parser, not lopdf's fallback.
+                match ours.reader.document.reference_table.get(id.0) {
+                    Some(XrefEntry::Normal { offset, .. }) => {
+                        assert!(syntax::indirect_object(bytes, *offset as usize, *id).is_some());
+                    }
+                    Some(XrefEntry::Compressed { container, .. }) => {
+                        let stm = ours
+                            .object_streams
+                            .borrow()
+                            .get(container)
+                            .cloned()
+                            .unwrap();
+                        let at = stm.offsets[&id.0];
+                        assert!(syntax::direct_object(&stm.content, at).is_some());
+                    }
+                    other => panic!("{id:?}: {other:?}"),
+                }
+                compared += 1;
+            }
+            assert!(compared >= 12, "{compared}");
+        }
     }
 
     /// Truncated or corrupted files give errors, never a panic or a loop.

@@ -1,0 +1,381 @@
+//! The PDF object syntax (ISO 32000-1 §7.3) for the few dictionaries and arrays a signature
+//! reads: a small recursive-descent parser producing lopdf's `Object`. It handles no streams:
+//! a stream object is left to lopdf's reader (it needs `/Length` and filters). Anything it does
+//! not understand gives `None`, and the caller falls back to lopdf.
+
+use lopdf::{Dictionary, Object, ObjectId, StringFormat};
+
+/// Arrays and dictionaries nested deeper than this are refused.
+const MAX_DEPTH: usize = 64;
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'\x0C' | b'\0')
+}
+
+fn is_delimiter(b: u8) -> bool {
+    matches!(
+        b,
+        b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%'
+    )
+}
+
+fn is_regular(b: u8) -> bool {
+    !is_space(b) && !is_delimiter(b)
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+pub(crate) struct Parser<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Parser<'a> {
+    pub(crate) fn new(b: &'a [u8], at: usize) -> Self {
+        Self { b, i: at }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn skip_space(&mut self) {
+        while let Some(c) = self.peek() {
+            if is_space(c) {
+                self.i += 1;
+            } else if c == b'%' {
+                while let Some(c) = self.peek() {
+                    if c == b'\n' || c == b'\r' {
+                        break;
+                    }
+                    self.i += 1;
+                }
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn keyword(&mut self, k: &[u8]) -> bool {
+        let end = self.i + k.len();
+        if self.b.get(self.i..end) == Some(k) && self.b.get(end).is_none_or(|c| !is_regular(*c)) {
+            self.i = end;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// An unsigned integer (digits only), for object headers and references.
+    fn uint(&mut self) -> Option<u64> {
+        let start = self.i;
+        let mut v: u64 = 0;
+        while let Some(c @ b'0'..=b'9') = self.peek() {
+            v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+            self.i += 1;
+        }
+        (self.i > start).then_some(v)
+    }
+
+    /// `N G obj` followed by a direct object that is not a stream.
+    pub(crate) fn indirect(&mut self, expected: ObjectId) -> Option<Object> {
+        self.skip_space();
+        let n = u32::try_from(self.uint()?).ok()?;
+        self.skip_space();
+        let g = u16::try_from(self.uint()?).ok()?;
+        self.skip_space();
+        if (n, g) != expected || !self.keyword(b"obj") {
+            return None;
+        }
+        let o = self.object(0)?;
+        self.skip_space();
+        if self.keyword(b"stream") {
+            return None;
+        }
+        Some(o)
+    }
+
+    /// One direct object.
+    pub(crate) fn object(&mut self, depth: usize) -> Option<Object> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.skip_space();
+        match self.peek()? {
+            b'/' => self.name().map(Object::Name),
+            b'<' if self.b.get(self.i + 1) == Some(&b'<') => self.dictionary(depth),
+            b'<' => self.hex_string(),
+            b'(' => self.literal_string(),
+            b'[' => {
+                self.i += 1;
+                let mut a = Vec::new();
+                loop {
+                    self.skip_space();
+                    if self.peek()? == b']' {
+                        self.i += 1;
+                        return Some(Object::Array(a));
+                    }
+                    a.push(self.object(depth + 1)?);
+                }
+            }
+            b't' if self.keyword(b"true") => Some(Object::Boolean(true)),
+            b'f' if self.keyword(b"false") => Some(Object::Boolean(false)),
+            b'n' if self.keyword(b"null") => Some(Object::Null),
+            b'0'..=b'9' | b'+' | b'-' | b'.' => self.number_or_reference(),
+            _ => None,
+        }
+    }
+
+    fn dictionary(&mut self, depth: usize) -> Option<Object> {
+        self.i += 2;
+        let mut d = Dictionary::new();
+        loop {
+            self.skip_space();
+            if self.b.get(self.i..self.i + 2)? == b">>" {
+                self.i += 2;
+                return Some(Object::Dictionary(d));
+            }
+            if self.peek()? != b'/' {
+                return None;
+            }
+            let key = self.name()?;
+            let value = self.object(depth + 1)?;
+            d.set(key, value);
+        }
+    }
+
+    fn name(&mut self) -> Option<Vec<u8>> {
+        self.i += 1;
+        let mut out = Vec::new();
+        while let Some(c) = self.peek() {
+            if !is_regular(c) {
+                break;
+            }
+            if c == b'#' {
+                let h = hex_value(*self.b.get(self.i + 1)?)?;
+                let l = hex_value(*self.b.get(self.i + 2)?)?;
+                out.push(h << 4 | l);
+                self.i += 3;
+            } else {
+                out.push(c);
+                self.i += 1;
+            }
+        }
+        Some(out)
+    }
+
+    fn hex_string(&mut self) -> Option<Object> {
+        self.i += 1;
+        let mut out = Vec::new();
+        let mut high: Option<u8> = None;
+        loop {
+            let c = self.peek()?;
+            self.i += 1;
+            if c == b'>' {
+                break;
+            }
+            if is_space(c) {
+                continue;
+            }
+            let v = hex_value(c)?;
+            match high.take() {
+                Some(h) => out.push(h << 4 | v),
+                None => high = Some(v),
+            }
+        }
+        if let Some(h) = high {
+            out.push(h << 4);
+        }
+        Some(Object::String(out, StringFormat::Hexadecimal))
+    }
+
+    fn literal_string(&mut self) -> Option<Object> {
+        self.i += 1;
+        let mut out = Vec::new();
+        let mut nesting = 0usize;
+        loop {
+            let c = self.peek()?;
+            self.i += 1;
+            match c {
+                b'(' => {
+                    nesting += 1;
+                    out.push(c);
+                }
+                b')' if nesting == 0 => break,
+                b')' => {
+                    nesting -= 1;
+                    out.push(c);
+                }
+                b'\\' => {
+                    let e = self.peek()?;
+                    self.i += 1;
+                    match e {
+                        b'n' => out.push(b'\n'),
+                        b'r' => out.push(b'\r'),
+                        b't' => out.push(b'\t'),
+                        b'b' => out.push(b'\x08'),
+                        b'f' => out.push(b'\x0C'),
+                        b'0'..=b'7' => {
+                            let mut v = u32::from(e - b'0');
+                            for _ in 0..2 {
+                                match self.peek() {
+                                    Some(d @ b'0'..=b'7') => {
+                                        v = v * 8 + u32::from(d - b'0');
+                                        self.i += 1;
+                                    }
+                                    _ => break,
+                                }
+                            }
+                            out.push((v & 0xFF) as u8);
+                        }
+                        // A backslash at the end of a line continues the string.
+                        b'\r' => {
+                            if self.peek() == Some(b'\n') {
+                                self.i += 1;
+                            }
+                        }
+                        b'\n' => {}
+                        other => out.push(other),
+                    }
+                }
+                // An end of line in a string is read as a line feed.
+                b'\r' => {
+                    if self.peek() == Some(b'\n') {
+                        self.i += 1;
+                    }
+                    out.push(b'\n');
+                }
+                _ => out.push(c),
+            }
+        }
+        Some(Object::String(out, StringFormat::Literal))
+    }
+
+    fn number_or_reference(&mut self) -> Option<Object> {
+        let start = self.i;
+        if matches!(self.peek(), Some(b'+' | b'-')) {
+            self.i += 1;
+        }
+        let mut dot = false;
+        let mut digits = false;
+        while let Some(c) = self.peek() {
+            match c {
+                b'0'..=b'9' => digits = true,
+                b'.' if !dot => dot = true,
+                _ => break,
+            }
+            self.i += 1;
+        }
+        if !digits {
+            return None;
+        }
+        let text = std::str::from_utf8(&self.b[start..self.i]).ok()?;
+        if dot {
+            return text.parse::<f32>().ok().map(Object::Real);
+        }
+        let value: i64 = text.parse().ok()?;
+        // `N G R`: an unsigned object number, an unsigned generation, then `R`.
+        let after = self.i;
+        if self.b[start].is_ascii_digit() {
+            self.skip_space();
+            if let Some(g) = self.uint() {
+                self.skip_space();
+                if self.keyword(b"R")
+                    && let (Ok(n), Ok(g)) = (u32::try_from(value), u16::try_from(g))
+                {
+                    return Some(Object::Reference((n, g)));
+                }
+            }
+        }
+        self.i = after;
+        Some(Object::Integer(value))
+    }
+}
+
+/// The stream object at `at` (`N G obj << … >> stream … endstream`) when its `/Length` is a
+/// direct integer: its id, its dictionary and its raw (still encoded) content.
+pub(crate) fn direct_stream(buf: &[u8], at: usize) -> Option<(ObjectId, Dictionary, &[u8])> {
+    let mut p = Parser::new(buf, at);
+    p.skip_space();
+    let n = u32::try_from(p.uint()?).ok()?;
+    p.skip_space();
+    let g = u16::try_from(p.uint()?).ok()?;
+    p.skip_space();
+    if !p.keyword(b"obj") {
+        return None;
+    }
+    let Object::Dictionary(dict) = p.object(0)? else {
+        return None;
+    };
+    p.skip_space();
+    if !p.keyword(b"stream") {
+        return None;
+    }
+    // The keyword is followed by CRLF or LF (a lone CR is tolerated).
+    match (p.peek(), p.b.get(p.i + 1)) {
+        (Some(b'\r'), Some(b'\n')) => p.i += 2,
+        (Some(b'\n' | b'\r'), _) => p.i += 1,
+        _ => return None,
+    }
+    let len = usize::try_from(dict.get(b"Length").ok()?.as_i64().ok()?).ok()?;
+    let content = buf.get(p.i..p.i.checked_add(len)?)?;
+    Some(((n, g), dict, content))
+}
+
+/// The object at `offset` of `buf`, when it is `id` and not a stream.
+pub(crate) fn indirect_object(buf: &[u8], offset: usize, id: ObjectId) -> Option<Object> {
+    Parser::new(buf, offset).indirect(id)
+}
+
+/// One direct object starting at `at`.
+pub(crate) fn direct_object(buf: &[u8], at: usize) -> Option<Object> {
+    Parser::new(buf, at).object(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(s: &str) -> Object {
+        direct_object(s.as_bytes(), 0).unwrap_or_else(|| panic!("{s}"))
+    }
+
+    #[test]
+    fn objects() {
+        assert_eq!(one("42").as_i64().ok(), Some(42));
+        assert_eq!(one("-3").as_i64().ok(), Some(-3));
+        assert!(matches!(one("-.5"), Object::Real(r) if (r + 0.5).abs() < 1e-6));
+        assert!(matches!(one("12 0 R"), Object::Reference((12, 0))));
+        assert!(matches!(one("12 0 Rx"), Object::Integer(12)));
+        assert!(matches!(one("true"), Object::Boolean(true)));
+        assert!(matches!(one("null"), Object::Null));
+        assert_eq!(one("/A#20b").as_name().ok(), Some(&b"A b"[..]));
+        assert!(
+            matches!(one("<48 65 6>"), Object::String(s, StringFormat::Hexadecimal) if s == b"He`")
+        );
+        assert!(
+            matches!(one("(a\\(b\\) (c) \\101\\\nd\\n)"), Object::String(s, StringFormat::Literal) if s == b"a(b) (c) Ad\n")
+        );
+        let d = one("<< /Kids [1 0 R 2 0 R] /Count 2 %comment\n /Sub << /X [1 2.5 /N] >> >>");
+        let d = d.as_dict().unwrap();
+        assert_eq!(d.get(b"Kids").unwrap().as_array().unwrap().len(), 2);
+        assert_eq!(d.get(b"Count").unwrap().as_i64().unwrap(), 2);
+        assert!(d.get(b"Sub").unwrap().as_dict().is_ok());
+        assert!(direct_object(b"<< /A", 0).is_none());
+        assert!(direct_object(b"[1 2", 0).is_none());
+        assert!(direct_object(b"(open", 0).is_none());
+        assert!(direct_object(&[b'['; 200], 0).is_none());
+        assert!(indirect_object(b"3 0 obj << >> endobj", 0, (3, 0)).is_some());
+        assert!(indirect_object(b"3 0 obj << >> endobj", 0, (4, 0)).is_none());
+        assert!(
+            indirect_object(b"3 0 obj <</Length 1>> stream\nx\nendstream", 0, (3, 0)).is_none()
+        );
+    }
+}

@@ -134,6 +134,19 @@ impl SignerParts {
     }
 }
 
+impl SignerParts {
+    /// The DER size of the signer's certificates (what a CMS signature carries besides itself).
+    pub fn certificates_len(&self) -> usize {
+        self.certs
+            .iter()
+            .map(|c| {
+                c.encoded_len()
+                    .map_or(0, |l| usize::try_from(l).unwrap_or(0))
+            })
+            .sum()
+    }
+}
+
 /// Builds the signed attributes over a precomputed SHA-256 `message_digest`.
 pub fn signed_attributes(
     message_digest: &[u8],

@@ -14,8 +14,11 @@ use std::io::Write;
 use std::sync::Arc;
 use x509_cert::Certificate;
 
-/// Bytes reserved for the CMS signature in `/Contents` (certificate chain and a timestamp fit).
-pub const SIGNATURE_RESERVE: usize = 16 * 1024;
+/// Bytes reserved in `/Contents` for what a CMS signature holds besides its certificates (signed
+/// attributes, signer information, a signature value of up to 4096 bits), with a margin.
+const CMS_OVERHEAD: usize = 2048;
+/// Bytes reserved beyond that for a timestamp token (its own certificates included).
+const TIMESTAMP_RESERVE: usize = 12 * 1024;
 const BYTE_RANGE_PLACEHOLDER: &str = "[0 9999999999 9999999999 9999999999]";
 
 /// Where the visible stamp goes (PDF points, origin bottom-left; `page` is 1-based).
@@ -37,6 +40,8 @@ pub struct SignOptions {
     pub time: DateTime<Utc>,
     pub visible: bool,
     pub placement: Option<Placement>,
+    /// Leave room for a timestamp token (PAdES B-T): the signature then reserves 12 KiB more.
+    pub timestamped: bool,
 }
 
 impl SignOptions {
@@ -49,6 +54,7 @@ impl SignOptions {
             time: Utc::now(),
             visible: true,
             placement: None,
+            timestamped: false,
         }
     }
 }
@@ -58,6 +64,8 @@ impl SignOptions {
 pub struct Prepared {
     suffix: Vec<u8>,
     contents_pos: usize,
+    /// Bytes of CMS the hole at `contents_pos` takes (twice as many hex digits).
+    reserve: usize,
     attrs: SignedAttrs,
     signer: Arc<SignerParts>,
     algorithm: Algorithm,
@@ -477,7 +485,17 @@ fn prepare_for(
 
     // Lay out the revision.
     let base = pdf.len();
-    let mut suffix = Vec::with_capacity(SIGNATURE_RESERVE * 2 + 4096);
+    // The hole for the CMS: the signer's certificates, the rest of the structure, a timestamp
+    // token when one will be added; in hex, hence twice as many characters.
+    let reserve = (signer.certificates_len()
+        + CMS_OVERHEAD
+        + if opts.timestamped {
+            TIMESTAMP_RESERVE
+        } else {
+            0
+        })
+    .next_multiple_of(512);
+    let mut suffix = Vec::with_capacity(reserve * 2 + 4096);
     if !matches!(pdf.last(), Some(b'\n' | b'\r')) {
         suffix.push(b'\n');
     }
@@ -493,7 +511,7 @@ fn prepare_for(
             byte_range_pos = suffix.len()
                 + "<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/ByteRange".len();
             suffix.extend_from_slice(&body[..contents_in_sig]);
-            suffix.resize(suffix.len() + SIGNATURE_RESERVE * 2, b'0');
+            suffix.resize(suffix.len() + reserve * 2, b'0');
             suffix.extend_from_slice(&body[contents_in_sig..]);
         } else {
             suffix.extend_from_slice(body);
@@ -559,7 +577,7 @@ fn prepare_for(
 
     // Byte range: everything but the hex string of /Contents (delimiters included in the gap).
     let a = base + contents_pos - 1;
-    let b = base + contents_pos + SIGNATURE_RESERVE * 2 + 1;
+    let b = base + contents_pos + reserve * 2 + 1;
     let total = base + suffix.len();
     let br = format!("[0 {a} {b} {}]", total - b);
     let padded = format!("{br:<width$}", width = BYTE_RANGE_PLACEHOLDER.len());
@@ -567,12 +585,13 @@ fn prepare_for(
 
     let mut h = file_hash.unwrap_or_else(|| FileHasher::new().chain_update(pdf));
     h.update(&suffix[..contents_pos - 1]);
-    h.update(&suffix[contents_pos + SIGNATURE_RESERVE * 2 + 1..]);
+    h.update(&suffix[contents_pos + reserve * 2 + 1..]);
     let digest = h.finalize();
     let attrs = signed_attributes(&digest, &signer)?;
     Ok(Prepared {
         suffix,
         contents_pos,
+        reserve,
         attrs,
         signer,
         algorithm,
@@ -607,15 +626,16 @@ impl Prepared {
         let Self {
             mut suffix,
             contents_pos,
+            reserve,
             attrs,
             signer,
             algorithm,
         } = self;
         let cms = assemble(attrs, signature, algorithm, &signer, unsigned)?;
-        if cms.len() > SIGNATURE_RESERVE {
+        if cms.len() > reserve {
             return Err(SignError::SignatureTooLarge {
                 needed: cms.len(),
-                reserved: SIGNATURE_RESERVE,
+                reserved: reserve,
             });
         }
         // Straight into the reserved hole (hex digits; the rest stays '0', i.e. zero padding).

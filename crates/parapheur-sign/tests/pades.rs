@@ -338,13 +338,9 @@ fn b_t_signature_with_an_rfc3161_timestamp() {
         .unwrap();
     let input = minimal_pdf();
     let chain: Vec<Vec<u8>> = seal.chain.iter().map(|c| c.to_der().unwrap()).collect();
-    let prepared = pades::prepare(
-        &input,
-        &chain,
-        seal.algorithm(),
-        &SignOptions::new("Commune de Test"),
-    )
-    .unwrap();
+    let mut opts = SignOptions::new("Commune de Test");
+    opts.timestamped = true;
+    let prepared = pades::prepare(&input, &chain, seal.algorithm(), &opts).unwrap();
     let value = seal.sign(prepared.data_to_sign()).unwrap();
     let req = tsa::request(&value).unwrap();
     let resp = tsa_server.reply(&req.der);
@@ -503,4 +499,51 @@ fn a_pdfa_made_by_ghostscript_keeps_its_pdfa_identification_when_signed() {
     assert!(qpdf_ok(&p));
     let (n, text) = pyhanko_valid(&p, &ca_pem);
     assert_eq!(n, 1, "{text}");
+}
+
+/// The hole left for the CMS fits the signer's chain (a B-B signature adds a few KiB, not a fixed
+/// 32 KiB of hex), leaves room for a timestamp when asked, and what does not fit is refused.
+#[test]
+fn the_signature_hole_fits_the_chain_and_refuses_what_does_not_fit() {
+    use der::Encode;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca(dir.path());
+    let seal = ca
+        .issue(&subject("Commune de Test"), KeyKind::Seal)
+        .unwrap();
+    let chain_len: usize = seal.chain.iter().map(|c| c.to_der().unwrap().len()).sum();
+    let input = minimal_pdf();
+    let mut invisible = SignOptions::new("Commune de Test");
+    invisible.visible = false;
+    let plain = pades::sign_suffix(&input, &seal, &invisible).unwrap();
+    // The hex hole (twice the reserve) plus a few hundred bytes of objects and xref.
+    assert!(
+        plain.len() < 2 * (chain_len + 2048 + 512) + 2048,
+        "{}",
+        plain.len()
+    );
+    let mut stamped = invisible.clone();
+    stamped.timestamped = true;
+    let with_room = pades::sign_suffix(&input, &seal, &stamped).unwrap();
+    assert!(with_room.len() >= plain.len() + 2 * 12 * 1024);
+    // An unsigned attribute larger than the room left: a clear error, nothing written.
+    let chain: Vec<Vec<u8>> = seal.chain.iter().map(|c| c.to_der().unwrap()).collect();
+    let prepared = pades::prepare(&input, &chain, seal.algorithm(), &invisible).unwrap();
+    let value = seal.sign(prepared.data_to_sign()).unwrap();
+    let big = x509_cert::attr::Attribute {
+        oid: const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14"),
+        values: der::asn1::SetOfVec::try_from(vec![
+            der::asn1::Any::encode_from(&der::asn1::OctetString::new(vec![7u8; 20_000]).unwrap())
+                .unwrap(),
+        ])
+        .unwrap(),
+    };
+    assert!(big.to_der().unwrap().len() > 20_000);
+    let attrs = der::asn1::SetOfVec::try_from(vec![big]).unwrap();
+    match prepared.complete(&value, Some(attrs)) {
+        Err(parapheur_sign::SignError::SignatureTooLarge { needed, reserved }) => {
+            assert!(needed > reserved, "{needed} {reserved}")
+        }
+        other => panic!("{:?}", other.map(|v| v.len())),
+    }
 }

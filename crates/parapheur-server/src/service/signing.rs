@@ -172,6 +172,7 @@ pub async fn sign_document(
         doc.digest_state.clone(),
     );
     if ctype == CircuitType::BureautiquePdf && !state.cfg.signing.tsa_url.is_empty() {
+        opts.timestamped = true;
         let file = StoredFile {
             key: doc_key,
             digest_state,

@@ -125,6 +125,21 @@ pub struct SigningConfig {
     pub tsa_url: String,
     /// Subscribers' seals held on a PKCS#11 token (HSM) instead of the internal CA's files.
     pub hsm_seals: Vec<HsmSealConfig>,
+    /// Users' signing keys held on a PKCS#11 token (HSM): their signatures use that key.
+    pub hsm_users: Vec<HsmUserConfig>,
+}
+
+/// `[[signing.hsm_users]]`: one user's signing key on a PKCS#11 token (same fields as a seal,
+/// with the user's e-mail instead of a SIREN).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct HsmUserConfig {
+    pub email: String,
+    pub module: String,
+    pub token: String,
+    pub pin: String,
+    pub key_label: String,
+    pub certificate: String,
 }
 
 /// `[[signing.hsm_seals]]`: the seal of one subscriber on a PKCS#11 token.
@@ -640,6 +655,14 @@ tsa_url = ""              # RFC 3161 timestamp authority: PAdES B-T when set
 # pin = "1234"            # the user PIN
 # key_label = "seal"      # CKA_LABEL of the private key
 # certificate = ""        # PEM chain of the key; empty: the certificate object of that label
+# A user's signing key on a PKCS#11 token: the same fields with the user's e-mail:
+# [[signing.hsm_users]]
+# email = "maire@mairie.fr"
+# module = "/usr/lib/softhsm/libsofthsm2.so"
+# token = "parapheur"
+# pin = "1234"
+# key_label = "maire"
+# certificate = ""
 
 [tls]                     # set cert+key to serve HTTPS (rustls)
 cert = ""

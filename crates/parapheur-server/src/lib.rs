@@ -67,6 +67,16 @@ pub async fn open_state(cfg: Config) -> anyhow::Result<AppState> {
             )
         })?;
     }
+    for user in &cfg.signing.hsm_users {
+        parapheur_domain::Email::parse(&user.email)
+            .with_context(|| format!("[[signing.hsm_users]] email {:?}", user.email))?;
+        pki.install_hsm_user(user).with_context(|| {
+            format!(
+                "[[signing.hsm_users]] of {}: token {:?}, key {:?}",
+                user.email, user.token, user.key_label
+            )
+        })?;
+    }
     AppState::new(cfg, db, blobs, pki)
 }
 

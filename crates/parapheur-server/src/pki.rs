@@ -11,6 +11,8 @@ use std::sync::Mutex;
 pub struct Pki {
     ca: InternalCa,
     cache: Mutex<HashMap<String, Credential>>,
+    /// Users' keys on a PKCS#11 token, by lowercase e-mail (they take precedence).
+    hsm_users: Mutex<HashMap<String, Credential>>,
     /// Trust anchors of verification steps: the internal CA and `[signing] trust_anchors`.
     anchors: Vec<openssl::x509::X509>,
 }
@@ -30,6 +32,7 @@ impl Pki {
         Ok(Self {
             ca,
             cache: Mutex::new(HashMap::new()),
+            hsm_users: Mutex::new(HashMap::new()),
             anchors,
         })
     }
@@ -69,6 +72,14 @@ impl Pki {
         org: &str,
         siren: &str,
     ) -> Result<Credential, SignError> {
+        if let Some(c) = self
+            .hsm_users
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&email.to_lowercase()).cloned())
+        {
+            return Ok(c);
+        }
         let subject = Subject {
             common_name: full_name.to_owned(),
             email: Some(email.to_owned()),
@@ -92,26 +103,20 @@ impl Pki {
     /// Uses the seal of `siren` held on a PKCS#11 token (checked: the token signs, and its
     /// signature verifies with the certificate). Nothing is written to `pki/`.
     pub fn install_hsm_seal(&self, c: &crate::config::HsmSealConfig) -> Result<(), SignError> {
-        use parapheur_sign::pkcs11::{HsmKey, HsmKeyRef};
-        let key = HsmKey::open(&HsmKeyRef {
-            module: c.module.clone(),
-            token: c.token.clone(),
-            pin: c.pin.clone(),
-            key_label: c.key_label.clone(),
-        })?;
-        let chain = if c.certificate.is_empty() {
-            Vec::new()
-        } else {
-            let pem = std::fs::read(&c.certificate).map_err(|e| SignError::Io {
-                path: c.certificate.clone(),
-                source: e,
-            })?;
-            openssl::x509::X509::stack_from_pem(&pem)?
-        };
-        let cred = Credential::hsm(key, chain)?;
+        let cred = hsm_credential(&c.module, &c.token, &c.pin, &c.key_label, &c.certificate)?;
         tracing::info!(siren = %c.siren, subject = %cred.common_name(), "seal on a PKCS#11 token");
         if let Ok(mut m) = self.cache.lock() {
             m.insert(format!("seal-{}", c.siren), cred);
+        }
+        Ok(())
+    }
+
+    /// Uses the signing key of the user `email` held on a PKCS#11 token (checked the same way).
+    pub fn install_hsm_user(&self, c: &crate::config::HsmUserConfig) -> Result<(), SignError> {
+        let cred = hsm_credential(&c.module, &c.token, &c.pin, &c.key_label, &c.certificate)?;
+        tracing::info!(email = %c.email, subject = %cred.common_name(), "user key on a PKCS#11 token");
+        if let Ok(mut m) = self.hsm_users.lock() {
+            m.insert(c.email.to_lowercase(), cred);
         }
         Ok(())
     }
@@ -124,4 +129,32 @@ impl Pki {
         }
         Ok(())
     }
+}
+
+/// A key on a PKCS#11 token with its chain (a PEM file, or the token's certificate object when
+/// `certificate` is empty), checked against each other.
+fn hsm_credential(
+    module: &str,
+    token: &str,
+    pin: &str,
+    key_label: &str,
+    certificate: &str,
+) -> Result<Credential, SignError> {
+    use parapheur_sign::pkcs11::{HsmKey, HsmKeyRef};
+    let key = HsmKey::open(&HsmKeyRef {
+        module: module.to_owned(),
+        token: token.to_owned(),
+        pin: pin.to_owned(),
+        key_label: key_label.to_owned(),
+    })?;
+    let chain = if certificate.is_empty() {
+        Vec::new()
+    } else {
+        let pem = std::fs::read(certificate).map_err(|e| SignError::Io {
+            path: certificate.to_owned(),
+            source: e,
+        })?;
+        openssl::x509::X509::stack_from_pem(&pem)?
+    };
+    Credential::hsm(key, chain)
 }

@@ -1,7 +1,8 @@
-//! Seals held on a PKCS#11 token (Debian's SoftHSM2, installed by `scripts/test.sh`): the
-//! private keys are imported into a token and deleted from disk; the server signs through the
-//! token (RSA for one subscriber, ECDSA P-256 for the other) and pyHanko validates the result
-//! against the test CA; a wrong PIN stops the start with a clear message.
+//! Seals and a user's key held on a PKCS#11 token (Debian's SoftHSM2, installed by
+//! `scripts/test.sh`): the private keys are imported into a token and deleted from disk; the
+//! server signs through the token (RSA for one subscriber's seal, ECDSA P-256 for the other's
+//! and for a user) and pyHanko validates the result against the test CA; a wrong PIN stops the
+//! start with a clear message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use openssl::asn1::Asn1Time;
@@ -131,10 +132,15 @@ fn seals_on_a_pkcs11_token_sign_documents() {
         EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
     )
     .unwrap();
+    let agent = PKey::from_ec_key(
+        EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
+    )
+    .unwrap();
     let mut chains = Vec::new();
     for (label, key, cn) in [
         ("cachet-a", &rsa, "Cachet HSM Commune A"),
         ("cachet-b", &ec, "Cachet HSM Commune B"),
+        ("agent-s1", &agent, "Sophie Signe (carte HSM)"),
     ] {
         let key_file = dir.path().join(format!("{label}.key"));
         std::fs::write(&key_file, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
@@ -148,7 +154,11 @@ fn seals_on_a_pkcs11_token_sign_documents() {
                 "--label",
                 label,
                 "--id",
-                if label == "cachet-a" { "01" } else { "02" },
+                match label {
+                    "cachet-a" => "01",
+                    "cachet-b" => "02",
+                    _ => "03",
+                },
                 "--pin",
                 "1234",
             ],
@@ -165,10 +175,11 @@ fn seals_on_a_pkcs11_token_sign_documents() {
     std::fs::write(&ca_file, ca.to_pem().unwrap()).unwrap();
     let env = vec![("SOFTHSM2_CONF".to_owned(), conf.display().to_string())];
     let config = format!(
-        "[signing]\ntrust_anchors = \"{}\"\n{}{}",
+        "[signing]\ntrust_anchors = \"{}\"\n{}{}[[signing.hsm_users]]\nemail = \"S1@a.fr\"\nmodule = \"{MODULE}\"\ntoken = \"parapheur\"\npin = \"1234\"\nkey_label = \"agent-s1\"\ncertificate = \"{}\"\n",
         ca_file.display(),
         seal_config(SIREN_A, "cachet-a", "1234", &chains[0]),
         seal_config(SIREN_B, "cachet-b", "1234", &chains[1]),
+        chains[2].display(),
     );
     let app = TestApp::start_env(BIN, &config, PROVISION, &[], &env);
 
@@ -205,7 +216,45 @@ fn seals_on_a_pkcs11_token_sign_documents() {
         );
         assert!(qpdf_check(&signed));
     }
-    // No seal key of these subscribers was written by the internal CA.
+    // A user's key on the token: s1 signs the first step of "SS" with it, v2 the second with a
+    // key of the internal CA; both signatures are valid, each trusted to its own CA.
+    let c = app.as_user("depot@a.fr");
+    let id = c
+        .upload(
+            SIREN_A,
+            "SS",
+            "convention.pdf",
+            pdf::sample("Convention", 1, 0),
+            "",
+        )
+        .id();
+    assert_eq!(app.as_user("s1@a.fr").act(id, "sign", None).status, 200);
+    assert_eq!(app.as_user("v2@a.fr").act(id, "sign", None).status, 200);
+    let signed = c
+        .get(&format!("/parapheur-ws/rest/v1/documents/v2/{id}/download"))
+        .body;
+    let mut both = ca.to_pem().unwrap();
+    both.extend(app.as_user("depot@a.fr").get("/api/v1/pki/ca.pem").body);
+    let (valid, report) = pyhanko_valid(&signed, &both);
+    assert_eq!(valid, 2, "{report}");
+    let file = dir.path().join("signed-user.pdf");
+    std::fs::write(&file, &signed).unwrap();
+    let out = Command::new("pdfsig").arg(&file).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.split("Signature #2").next().unwrap_or_default();
+    assert!(
+        first.contains("Signer Certificate Common Name: Sophie Signe (carte HSM)"),
+        "{text}"
+    );
+    assert!(
+        !text
+            .split("Signature #2")
+            .nth(1)
+            .unwrap_or_default()
+            .contains("HSM"),
+        "{text}"
+    );
+    // No seal key of these subscribers was written by the internal CA, nor s1's key.
     let issued: Vec<String> = std::fs::read_dir(app.data_dir().join("pki/issued"))
         .map(|d| {
             d.flatten()
@@ -214,7 +263,17 @@ fn seals_on_a_pkcs11_token_sign_documents() {
         })
         .unwrap_or_default();
     assert!(!issued.iter().any(|f| f.starts_with("seal-")), "{issued:?}");
-
+    assert!(
+        issued.iter().any(|f| f.starts_with("user-")),
+        "v2's key was issued: {issued:?}"
+    );
+    // Only v2's (one user): s1 signed with the token's key.
+    let users: std::collections::BTreeSet<&str> = issued
+        .iter()
+        .filter(|f| f.starts_with("user-"))
+        .filter_map(|f| f.split('.').next())
+        .collect();
+    assert_eq!(users.len(), 1, "{issued:?}");
     // A wrong PIN: the server refuses to start and says why.
     let bad = dir.path().join("bad.toml");
     std::fs::write(
@@ -236,6 +295,27 @@ fn seals_on_a_pkcs11_token_sign_documents() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("hsm_seals") && err.contains("logging in to the token"),
+        "{err}"
+    );
+    // A user's key that is not on the token: the same, naming the user.
+    std::fs::write(
+        &bad,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n[[signing.hsm_users]]\nemail = \"s1@a.fr\"\nmodule = \"{MODULE}\"\ntoken = \"parapheur\"\npin = \"1234\"\nkey_label = \"absent\"\n",
+            dir.path().join("bad-data").display(),
+        ),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&bad)
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("hsm_users") && err.contains("s1@a.fr") && err.contains("absent"),
         "{err}"
     );
 }

@@ -124,10 +124,16 @@ impl Db {
         .await?)
     }
 
-    /// Records a return flow on its own (an inbound file that moves no document).
+    /// Records a return flow on its own (an inbound file that moves no document). A PES Retour
+    /// already filed under the same subscriber and name gives `StoreError::Duplicate`.
     pub async fn insert_return_flow(&self, r: &NewReturnFlow) -> Result<i64, StoreError> {
         let mut tx = self.write.begin().await?;
-        let id = write_return_flow(&mut tx, r).await?;
+        let id = match write_return_flow(&mut tx, r).await {
+            Err(StoreError::Database(e)) if StoreError::is_unique_violation(&e) => {
+                return Err(StoreError::Duplicate);
+            }
+            other => other?,
+        };
         tx.commit().await?;
         Ok(id)
     }

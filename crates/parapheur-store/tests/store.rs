@@ -676,6 +676,12 @@ async fn helios_suite(db: &Db) {
         .insert_return_flow(&flow("pes-retour", None, "r-key"))
         .await
         .unwrap();
+    // The same PES Retour again (another instance polling at the same time): refused, once kept.
+    assert!(matches!(
+        db.insert_return_flow(&flow("pes-retour", None, "r-key-2"))
+            .await,
+        Err(StoreError::Duplicate)
+    ));
     assert_eq!(
         db.remaining_returns("200000001", "ack").await.unwrap(),
         vec![id]

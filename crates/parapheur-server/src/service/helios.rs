@@ -489,12 +489,21 @@ pub async fn fetch_pes_retours(state: &AppState) -> Result<usize, ApiError> {
                 blob_key: stored.key.clone(),
                 size: stored.size as i64,
             };
-            if let Err(e) = state.db.insert_return_flow(&flow).await {
-                let _ = state.blobs.delete(&stored.key);
-                return Err(e.into());
+            match state.db.insert_return_flow(&flow).await {
+                Ok(_) => {
+                    filed += 1;
+                    tracing::info!(pes_retour = %id, siren = %siren, "PES Retour filed");
+                }
+                // Another instance filed it meanwhile: keep theirs, mark it read all the same.
+                Err(parapheur_store::StoreError::Duplicate) => {
+                    let _ = state.blobs.delete(&stored.key);
+                    tracing::info!(pes_retour = %id, siren = %siren, "PES Retour already filed");
+                }
+                Err(e) => {
+                    let _ = state.blobs.delete(&stored.key);
+                    return Err(e.into());
+                }
             }
-            filed += 1;
-            tracing::info!(pes_retour = %id, siren = %siren, "PES Retour filed");
         }
         state
             .transmitter

@@ -3,9 +3,10 @@
 //! Content streams, images and fonts are never read, so sealing costs the same whatever the
 //! document holds, and a large file is not copied.
 //!
-//! Object syntax is parsed by lopdf (its public `Reader::get_object` and `ObjectStream`); this
-//! module only walks the cross-reference chain, which lopdf does not expose without loading every
-//! object.
+//! lopdf loads every object of a file and keeps its parser private, so the cross-reference walk
+//! is ours, and so is the parser of the plain objects read (`syntax`); stream objects, filters,
+//! and anything our parser does not accept go through lopdf's public `Reader::get_object` and
+//! `ObjectStream`.
 
 mod syntax;
 
@@ -15,6 +16,7 @@ use lopdf::{Dictionary, Document, Object, ObjectId, ObjectStream, Reader, Stream
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
+use syntax::{read_uint, skip_space};
 
 /// How many cross-reference sections (revisions) a file may chain.
 const MAX_SECTIONS: usize = 4096;
@@ -36,7 +38,7 @@ pub(crate) struct PdfFile<'a> {
     pub classic: bool,
     /// One more than the highest object number in use or declared by `/Size`.
     pub size: u32,
-    object_streams: RefCell<HashMap<u32, std::rc::Rc<ObjStm>>>,
+    object_streams: RefCell<HashMap<u32, Rc<ObjStm>>>,
     /// Objects already parsed (the catalog, the page tree...), each parsed once.
     parsed: RefCell<HashMap<ObjectId, Rc<Object>>>,
 }
@@ -107,32 +109,6 @@ fn parse_direct(bytes: &[u8]) -> Option<Object> {
     let mut stream = Stream::new(dict, content);
     let mut objects = ObjectStream::new(&mut stream).ok()?.objects;
     objects.remove(&(0, 0))
-}
-
-fn skip_space(buf: &[u8], mut i: usize) -> usize {
-    while i < buf.len() {
-        match buf[i] {
-            b' ' | b'\t' | b'\r' | b'\n' | b'\x0C' | b'\0' => i += 1,
-            b'%' => {
-                while i < buf.len() && buf[i] != b'\n' && buf[i] != b'\r' {
-                    i += 1;
-                }
-            }
-            _ => break,
-        }
-    }
-    i
-}
-
-/// Reads an unsigned decimal at `i`; returns it and the index after it.
-fn read_uint(buf: &[u8], i: usize) -> Option<(u64, usize)> {
-    let mut j = i;
-    let mut v: u64 = 0;
-    while j < buf.len() && buf[j].is_ascii_digit() {
-        v = v.checked_mul(10)?.checked_add(u64::from(buf[j] - b'0'))?;
-        j += 1;
-    }
-    (j > i).then_some((v, j))
 }
 
 /// The offset given by the last `startxref` of the file.
@@ -472,9 +448,8 @@ impl<'a> PdfFile<'a> {
                             Object::Stream(s) => s,
                             _ => return Err(missing()),
                         };
-                        let o = std::rc::Rc::new(
-                            ObjStm::new(s).ok_or_else(|| err("unreadable object stream"))?,
-                        );
+                        let o =
+                            Rc::new(ObjStm::new(s).ok_or_else(|| err("unreadable object stream"))?);
                         self.object_streams
                             .borrow_mut()
                             .insert(container, o.clone());

@@ -32,6 +32,33 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
+/// The index of the first byte at or after `i` that is neither white space nor in a comment.
+pub(crate) fn skip_space(buf: &[u8], mut i: usize) -> usize {
+    while let Some(&c) = buf.get(i) {
+        if is_space(c) {
+            i += 1;
+        } else if c == b'%' {
+            while buf.get(i).is_some_and(|c| *c != b'\n' && *c != b'\r') {
+                i += 1;
+            }
+        } else {
+            break;
+        }
+    }
+    i
+}
+
+/// An unsigned decimal at `i` (digits only) and the index after it.
+pub(crate) fn read_uint(buf: &[u8], i: usize) -> Option<(u64, usize)> {
+    let mut j = i;
+    let mut v: u64 = 0;
+    while let Some(c @ b'0'..=b'9') = buf.get(j).copied() {
+        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+        j += 1;
+    }
+    (j > i).then_some((v, j))
+}
+
 pub(crate) struct Parser<'a> {
     b: &'a [u8],
     i: usize,
@@ -47,20 +74,7 @@ impl<'a> Parser<'a> {
     }
 
     fn skip_space(&mut self) {
-        while let Some(c) = self.peek() {
-            if is_space(c) {
-                self.i += 1;
-            } else if c == b'%' {
-                while let Some(c) = self.peek() {
-                    if c == b'\n' || c == b'\r' {
-                        break;
-                    }
-                    self.i += 1;
-                }
-            } else {
-                break;
-            }
-        }
+        self.i = skip_space(self.b, self.i);
     }
 
     fn keyword(&mut self, k: &[u8]) -> bool {
@@ -75,13 +89,9 @@ impl<'a> Parser<'a> {
 
     /// An unsigned integer (digits only), for object headers and references.
     fn uint(&mut self) -> Option<u64> {
-        let start = self.i;
-        let mut v: u64 = 0;
-        while let Some(c @ b'0'..=b'9') = self.peek() {
-            v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-            self.i += 1;
-        }
-        (self.i > start).then_some(v)
+        let (v, end) = read_uint(self.b, self.i)?;
+        self.i = end;
+        Some(v)
     }
 
     /// `N G obj` followed by a direct object that is not a stream.

@@ -275,47 +275,45 @@ fn seals_on_a_pkcs11_token_sign_documents() {
         .collect();
     assert_eq!(users.len(), 1, "{issued:?}");
     // A wrong PIN: the server refuses to start and says why.
-    let bad = dir.path().join("bad.toml");
-    std::fs::write(
-        &bad,
-        format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n{}",
-            dir.path().join("bad-data").display(),
-            seal_config(SIREN_A, "cachet-a", "0000", &chains[0])
-        ),
-    )
-    .unwrap();
-    let out = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(&bad)
-        .env("SOFTHSM2_CONF", &conf)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let data = dir.path().join("bad-data");
+    let err = start_error(
+        dir.path(),
+        &conf,
+        &seal_config(SIREN_A, "cachet-a", "0000", &chains[0]),
+        &data,
+    );
     assert!(
         err.contains("hsm_seals") && err.contains("logging in to the token"),
         "{err}"
     );
     // A user's key that is not on the token: the same, naming the user.
+    let user = format!(
+        "[[signing.hsm_users]]\nemail = \"s1@a.fr\"\nmodule = \"{MODULE}\"\ntoken = \"parapheur\"\npin = \"1234\"\nkey_label = \"absent\"\n"
+    );
+    let err = start_error(dir.path(), &conf, &user, &data);
+    assert!(
+        err.contains("hsm_users") && err.contains("s1@a.fr") && err.contains("absent"),
+        "{err}"
+    );
+}
+
+/// Starts the server with `extra` configuration, expects it to stop, and returns what it said.
+fn start_error(dir: &Path, softhsm_conf: &Path, extra: &str, data: &Path) -> String {
+    let bad = dir.join("bad.toml");
     std::fs::write(
         &bad,
         format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n[[signing.hsm_users]]\nemail = \"s1@a.fr\"\nmodule = \"{MODULE}\"\ntoken = \"parapheur\"\npin = \"1234\"\nkey_label = \"absent\"\n",
-            dir.path().join("bad-data").display(),
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n{extra}",
+            data.display()
         ),
     )
     .unwrap();
     let out = Command::new(BIN)
         .args(["serve", "--config"])
         .arg(&bad)
-        .env("SOFTHSM2_CONF", &conf)
+        .env("SOFTHSM2_CONF", softhsm_conf)
         .output()
         .unwrap();
     assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("hsm_users") && err.contains("s1@a.fr") && err.contains("absent"),
-        "{err}"
-    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }

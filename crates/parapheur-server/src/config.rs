@@ -231,6 +231,10 @@ pub struct RetentionConfig {
     pub purge_after_days: u32,
     /// How often classified documents are checked for the purge (seconds).
     pub check_interval_s: u64,
+    /// Stored files no row refers to (left by a crash between a commit and a file deletion,
+    /// or by a deposit that failed after its files were written) are deleted once older than
+    /// this (seconds; 0 disables). Checked every `check_interval_s`.
+    pub orphan_blob_age_s: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -330,6 +334,7 @@ impl Default for RetentionConfig {
         Self {
             purge_after_days: 0,
             check_interval_s: 3600,
+            orphan_blob_age_s: 86_400,
         }
     }
 }
@@ -642,7 +647,8 @@ format    = "manifest"    # "manifest" | "seda"
 
 [retention]
 purge_after_days = 0      # 0 = keep content forever; N = purge classified documents' content after N days
-check_interval_s = 3600   # how often the purge looks for documents
+check_interval_s = 3600   # how often the purge looks for documents (and the sweep for orphan files)
+orphan_blob_age_s = 86400 # files no row refers to are deleted once this old (0 = never)
 
 [signing]
 trust_anchors = ""        # PEM bundle trusted by verification steps, beside the internal CA

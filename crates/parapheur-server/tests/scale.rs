@@ -27,7 +27,12 @@ fn s3_app(s3: &S3Server, extra_config: &str, provisioning: &str) -> TestApp {
 #[test]
 fn documents_live_in_the_s3_bucket() {
     let s3 = S3Server::start("parapheur-blobs");
-    let app = s3_app(&s3, "", "");
+    // The orphan sweep runs every second for objects older than five seconds (see the end).
+    let app = s3_app(
+        &s3,
+        "[retention]\ncheck_interval_s = 1\norphan_blob_age_s = 5\n",
+        "",
+    );
     let c = app.as_user("depot@a.fr");
     let original = pdf::sample("Convention S3", 2, 20_000);
     let id = c
@@ -57,6 +62,27 @@ fn documents_live_in_the_s3_bucket() {
     assert_eq!(c.delete(&format!("{V1}/documents/v2/{gone}")).status, 200);
     assert_eq!(s3.keys("documents/").len(), before);
     assert_eq!(c.get("/healthz").status, 200);
+
+    // An object no row refers to (a crash between a commit and a deletion) is swept once old
+    // enough; the documents' objects, older still, stay; what is not a blob key is not touched.
+    let kept = s3.keys("documents/");
+    s3.put(
+        "documents/ab/0123456789abcdef0123456789abcd",
+        "left by a crash",
+    );
+    s3.put("documents/LISEZMOI.txt", "not a blob");
+    wait_for(Duration::from_secs(30), "the sweep", || {
+        (!s3.keys("documents/ab/").iter().any(|k| k.ends_with("abcd"))).then_some(())
+    });
+    let now = s3.keys("documents/");
+    for k in &kept {
+        assert!(now.contains(k), "{k} was referenced: {now:?}");
+    }
+    assert!(now.iter().any(|k| k == "documents/LISEZMOI.txt"), "{now:?}");
+    assert_eq!(
+        c.get(&format!("{V1}/documents/v2/{id}/download")).body,
+        signed
+    );
 }
 
 const ARCHIVE: &str = r#"

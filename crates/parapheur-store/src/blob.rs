@@ -137,6 +137,8 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     ) -> Result<StoredBlob, StoreError>;
     fn get(&self, key: &str) -> Result<Vec<u8>, StoreError>;
     fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// The keys of the blobs last written before `cutoff` (for the orphan sweep).
+    fn keys_older_than(&self, cutoff: std::time::SystemTime) -> Result<Vec<String>, StoreError>;
     /// A cheap check that the store answers (used by `/healthz`).
     fn check(&self) -> Result<(), StoreError>;
 }
@@ -251,6 +253,27 @@ impl BlobStore for LocalBlobStore {
                 source: e,
             }),
         }
+    }
+
+    fn keys_older_than(&self, cutoff: std::time::SystemTime) -> Result<Vec<String>, StoreError> {
+        let mut keys = Vec::new();
+        for dir in fs::read_dir(&self.root).map_err(io("."))?.flatten() {
+            let prefix = dir.file_name().to_string_lossy().into_owned();
+            if prefix.len() != 2 || !dir.path().is_dir() {
+                continue;
+            }
+            for f in fs::read_dir(dir.path()).map_err(io(&prefix))?.flatten() {
+                let key = format!("{prefix}/{}", f.file_name().to_string_lossy());
+                let old = f
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t < cutoff);
+                if old && valid_key(&key) {
+                    keys.push(key);
+                }
+            }
+        }
+        Ok(keys)
     }
 
     fn check(&self) -> Result<(), StoreError> {

@@ -161,6 +161,22 @@ impl Db {
         }))
     }
 
+    /// Every blob key a row refers to (documents, annexes, detached signatures, earlier versions,
+    /// return flows), read in one statement: one consistent snapshot.
+    pub async fn referenced_blob_keys(
+        &self,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT blob_key FROM documents UNION SELECT blob_key FROM annexes \
+             UNION SELECT blob_key FROM document_signatures \
+             UNION SELECT blob_key FROM document_versions \
+             UNION SELECT blob_key FROM return_flows",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
     /// Classified documents whose content is older than `cutoff_ms` and not purged yet.
     pub async fn documents_to_purge(&self, cutoff_ms: i64) -> Result<Vec<i64>, StoreError> {
         let rows: Vec<(i64,)> = sqlx::query_as(

@@ -106,6 +106,33 @@ impl S3Objects {
         }
     }
 
+    /// Keys under the prefix (relative to it) last modified before `cutoff`.
+    pub fn keys_older_than(
+        &self,
+        cutoff: std::time::SystemTime,
+    ) -> Result<Vec<String>, StoreError> {
+        use futures_util::TryStreamExt;
+        let prefix = (!self.prefix.is_empty()).then(|| Path::from(self.prefix.as_str()));
+        let metas: Vec<object_store::ObjectMeta> = self
+            .run(self.store.list(prefix.as_ref()).try_collect())
+            .map_err(unavailable)?;
+        let strip = if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        };
+        Ok(metas
+            .into_iter()
+            .filter(|m| std::time::SystemTime::from(m.last_modified) < cutoff)
+            .filter_map(|m| {
+                m.location
+                    .as_ref()
+                    .strip_prefix(strip.as_str())
+                    .map(str::to_owned)
+            })
+            .collect())
+    }
+
     /// The bucket answers (a missing object is an answer).
     pub fn check(&self) -> Result<(), StoreError> {
         match self.run(self.store.head(&self.path("00/health-check"))) {
@@ -154,6 +181,15 @@ impl BlobStore for S3BlobStore {
         self.objects
             .get(key)?
             .ok_or_else(|| StoreError::BlobNotFound(key.to_owned()))
+    }
+
+    fn keys_older_than(&self, cutoff: std::time::SystemTime) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .objects
+            .keys_older_than(cutoff)?
+            .into_iter()
+            .filter(|k| valid_key(k))
+            .collect())
     }
 
     fn delete(&self, key: &str) -> Result<(), StoreError> {

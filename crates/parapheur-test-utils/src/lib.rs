@@ -599,6 +599,14 @@ impl S3Server {
             .collect()
     }
 
+    /// Stores a small object (as another program writing to the bucket would).
+    pub fn put(&self, key: &str, body: &str) {
+        self.boto3(
+            &format!("s3.put_object(Bucket=bucket, Key=arg, Body={body:?}.encode())"),
+            key,
+        );
+    }
+
     /// The bytes of one object.
     pub fn object(&self, key: &str) -> Vec<u8> {
         self.boto3(

@@ -260,9 +260,56 @@ pub async fn purge_due(state: &AppState) -> Result<usize, ApiError> {
     Ok(n)
 }
 
-/// Runs the purge every `[retention] check_interval_s` (when a retention is configured).
+/// Deletes the stored files no row refers to and older than `[retention] orphan_blob_age_s`:
+/// left by a crash between a commit and the deletion of the files it unlinked, or by a deposit
+/// that failed after writing its files. The age keeps files of writes in progress (their row is
+/// committed within seconds) out of reach. Returns how many were deleted.
+pub async fn sweep_orphan_blobs(state: &AppState) -> Result<usize, ApiError> {
+    let age = state.cfg.retention.orphan_blob_age_s;
+    if age == 0 {
+        return Ok(0);
+    }
+    let cutoff = std::time::SystemTime::now() - std::time::Duration::from_secs(age);
+    // Candidates first, references second: a file old enough is never newly referenced (rows
+    // only ever point at files written just before them), so nothing referenced is missed.
+    let blobs = state.blobs.clone();
+    let candidates = tokio::task::spawn_blocking(move || blobs.keys_older_than(cutoff))
+        .await
+        .map_err(anyhow::Error::from)??;
+    if candidates.is_empty() {
+        return Ok(0);
+    }
+    let referenced = state.db.referenced_blob_keys().await?;
+    let orphans: Vec<String> = candidates
+        .into_iter()
+        .filter(|k| !referenced.contains(k))
+        .collect();
+    let blobs = state.blobs.clone();
+    let deleted = tokio::task::spawn_blocking(move || {
+        orphans
+            .iter()
+            .filter(|k| match blobs.delete(k) {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(blob = %k, error = %e, "orphan file could not be deleted");
+                    false
+                }
+            })
+            .count()
+    })
+    .await
+    .map_err(anyhow::Error::from)?;
+    if deleted > 0 {
+        tracing::info!(deleted, "orphan files deleted (no row refers to them)");
+    }
+    Ok(deleted)
+}
+
+/// Runs the purge (when a retention is configured) and the orphan sweep (unless disabled) every
+/// `[retention] check_interval_s`.
 pub fn spawn_purge(state: AppState) {
-    if state.cfg.retention.purge_after_days == 0 {
+    let r = &state.cfg.retention;
+    if r.purge_after_days == 0 && r.orphan_blob_age_s == 0 {
         return;
     }
     tokio::spawn(async move {
@@ -270,6 +317,9 @@ pub fn spawn_purge(state: AppState) {
         loop {
             if let Err(e) = purge_due(&state).await {
                 tracing::error!(error = %e, "retention purge failed");
+            }
+            if let Err(e) = sweep_orphan_blobs(&state).await {
+                tracing::error!(error = %e, "orphan file sweep failed");
             }
             tokio::time::sleep(every).await;
         }

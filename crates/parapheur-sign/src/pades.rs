@@ -8,7 +8,7 @@ use crate::pdf_text::{literal, text_string_hex, win_ansi};
 use crate::pdfread::PdfFile;
 use crate::{Credential, SignError};
 use chrono::{DateTime, Utc};
-use lopdf::{Dictionary, Document, Object, ObjectId};
+use lopdf::{Dictionary, Object, ObjectId};
 use sha2_11::Digest;
 use std::io::Write;
 use std::sync::Arc;
@@ -249,40 +249,6 @@ fn appearance(opts: &SignOptions, w: f32, h: f32) -> Vec<u8> {
     }
     s.extend_from_slice(b"ET\n");
     s
-}
-
-/// Keeps stream contents out of the parsed document (content streams, images, fonts): signing
-/// reads only dictionaries, so a large file is not held twice for long. Object and
-/// cross-reference streams are kept, since lopdf expands them.
-fn drop_stream_content(_id: (u32, u16), o: &mut Object) -> Option<((u32, u16), Object)> {
-    if let Object::Stream(s) = o {
-        let structural = s
-            .dict
-            .get(b"Type")
-            .and_then(Object::as_name)
-            .is_ok_and(|t| t == b"ObjStm" || t == b"XRef");
-        if !structural && s.content.len() > 1 {
-            // One byte left: lopdf re-reads the content of empty streams.
-            s.content = vec![b' '];
-        }
-    }
-    Some((_id, o.clone()))
-}
-
-/// Above this size the parse drops stream contents as it goes: it costs a copy of each small
-/// object (about 10 % of a small seal) but keeps a large file from being held twice.
-const LARGE_PDF: usize = 16 * 1024 * 1024;
-
-/// Parses the document's objects (without keeping stream contents for large files).
-pub(crate) fn load_structure(pdf: &[u8]) -> Result<Document, SignError> {
-    if pdf.len() <= LARGE_PDF {
-        return Ok(Document::load_mem(pdf)?);
-    }
-    let opts = lopdf::LoadOptions {
-        filter: Some(drop_stream_content),
-        ..Default::default()
-    };
-    Ok(Document::load_mem_with_options(pdf, opts)?)
 }
 
 /// The CMS parts of a chain given as DER (`chain_der[0]` is the signer's certificate).

@@ -6,11 +6,12 @@ use crate::SignError;
 use crate::cms::{
     ID_MESSAGE_DIGEST, ID_SIGNING_CERTIFICATE_V2, SigningCertificateV2, decode_signed_data,
 };
+use crate::pdfread::PdfFile;
 use cms::cert::CertificateChoices;
 use cms::signed_data::{SignedData, SignerIdentifier};
 use der::Encode;
 use der::asn1::OctetString;
-use lopdf::{Document, Object};
+use lopdf::Object;
 use openssl::hash::MessageDigest;
 use openssl::stack::Stack;
 use openssl::x509::store::X509StoreBuilder;
@@ -43,29 +44,34 @@ pub struct Report {
     pub signatures: Vec<SignatureReport>,
 }
 
-fn as_dict(doc: &Document, o: &Object) -> Option<lopdf::Dictionary> {
-    doc.dereference(o)
-        .ok()
-        .and_then(|(_, o)| o.as_dict().ok().cloned())
+fn as_dict(file: &PdfFile, o: &Object) -> Option<lopdf::Dictionary> {
+    match file.resolve(o).ok()? {
+        Object::Dictionary(d) => Some(d),
+        _ => None,
+    }
 }
 
-/// Signature dictionaries of the AcroForm fields, with their field names.
-fn signature_fields(doc: &Document) -> Vec<(String, lopdf::Dictionary)> {
-    let Some(root) = doc.trailer.get(b"Root").ok().and_then(|r| as_dict(doc, r)) else {
-        return Vec::new();
-    };
-    let Some(af) = root.get(b"AcroForm").ok().and_then(|a| as_dict(doc, a)) else {
-        return Vec::new();
-    };
-    let fields = af
-        .get(b"Fields")
+/// Signature dictionaries of the AcroForm fields, with their field names (read lazily: the
+/// catalog, the form and its fields only).
+fn signature_fields(file: &PdfFile) -> Vec<(String, lopdf::Dictionary)> {
+    let Some(root) = file
+        .trailer
+        .get(b"Root")
         .ok()
-        .and_then(|f| doc.dereference(f).ok())
-        .and_then(|(_, o)| o.as_array().ok().cloned())
-        .unwrap_or_default();
+        .and_then(|r| as_dict(file, r))
+    else {
+        return Vec::new();
+    };
+    let Some(af) = root.get(b"AcroForm").ok().and_then(|a| as_dict(file, a)) else {
+        return Vec::new();
+    };
+    let fields = match af.get(b"Fields").ok().map(|f| file.resolve(f)) {
+        Some(Ok(Object::Array(a))) => a,
+        _ => Vec::new(),
+    };
     fields
         .iter()
-        .filter_map(|f| as_dict(doc, f))
+        .filter_map(|f| as_dict(file, f))
         .filter(|d| {
             d.get(b"FT")
                 .and_then(Object::as_name)
@@ -77,7 +83,7 @@ fn signature_fields(doc: &Document) -> Vec<(String, lopdf::Dictionary)> {
                 .ok()
                 .and_then(|t| t.as_str().ok())
                 .map(|b| String::from_utf8_lossy(b).into_owned());
-            let v = d.get(b"V").ok().and_then(|v| as_dict(doc, v))?;
+            let v = d.get(b"V").ok().and_then(|v| as_dict(file, v))?;
             Some((name.unwrap_or_default(), v))
         })
         .collect()
@@ -104,9 +110,9 @@ fn pdf_time(s: &str) -> Option<i64> {
 
 /// Verifies every signature of `pdf` against `anchors`.
 pub fn verify_pdf(pdf: &[u8], anchors: &[X509]) -> Result<Report, SignError> {
-    let doc = crate::pades::load_structure(pdf)?;
+    let file = PdfFile::open(pdf)?;
     let mut out = Vec::new();
-    for (field, sig) in signature_fields(&doc) {
+    for (field, sig) in signature_fields(&file) {
         out.push(verify_one(pdf, field, &sig, anchors));
     }
     let valid = !out.is_empty() && out.iter().all(|s| s.integrity && s.trusted);

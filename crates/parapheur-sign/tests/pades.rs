@@ -386,8 +386,8 @@ fn a_large_pdf_with_object_streams_signs_and_verifies() {
     let ca_pem = dir.path().join("ca.pem");
     std::fs::write(&ca_pem, ca.certificate().to_pem().unwrap()).unwrap();
     let mut doc = lopdf::Document::load_mem(&form_and_image_pdf()).unwrap();
-    // 17 MiB of incompressible image data: above the size where verification drops stream
-    // contents (signing never reads them).
+    // 17 MiB of incompressible image data in an object-stream file: signing and verification
+    // read neither it nor any content stream.
     let mut x: u32 = 0x9e37_79b9;
     let data: Vec<u8> = (0..17 * 1024 * 1024)
         .map(|_| {

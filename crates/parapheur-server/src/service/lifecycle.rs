@@ -306,7 +306,8 @@ pub async fn sweep_orphan_blobs(state: &AppState) -> Result<usize, ApiError> {
 }
 
 /// Runs the purge (when a retention is configured) and the orphan sweep (unless disabled) every
-/// `[retention] check_interval_s`.
+/// `[retention] check_interval_s`. The sweep lists every stored file, so its first run waits one
+/// interval rather than competing with the start-up.
 pub fn spawn_purge(state: AppState) {
     let r = &state.cfg.retention;
     if r.purge_after_days == 0 && r.orphan_blob_age_s == 0 {
@@ -314,13 +315,15 @@ pub fn spawn_purge(state: AppState) {
     }
     tokio::spawn(async move {
         let every = std::time::Duration::from_secs(state.cfg.retention.check_interval_s.max(1));
+        let mut first = true;
         loop {
             if let Err(e) = purge_due(&state).await {
                 tracing::error!(error = %e, "retention purge failed");
             }
-            if let Err(e) = sweep_orphan_blobs(&state).await {
+            if !first && let Err(e) = sweep_orphan_blobs(&state).await {
                 tracing::error!(error = %e, "orphan file sweep failed");
             }
+            first = false;
             tokio::time::sleep(every).await;
         }
     });

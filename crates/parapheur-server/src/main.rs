@@ -73,7 +73,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                     .await
                     .map_err(|e| e.to_string())?;
             }
-            parapheur_server::service::automatic::recover(&state).await;
+            // Automatic steps left pending by a crash run beside the server (their transitions
+            // are versioned like any other), so a large database does not delay the start.
+            let recovering = state.clone();
+            tokio::spawn(async move {
+                parapheur_server::service::automatic::recover(&recovering).await;
+            });
             let listener =
                 tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
             serve_on(state, listener)

@@ -95,3 +95,44 @@ fn acknowledged_uploads_survive_kill_9() {
         200
     );
 }
+
+/// A document waiting at an automatic step with no job to run it (written before steps had
+/// durable jobs) is taken up at start-up, beside the server: here a verification step.
+#[test]
+fn an_automatic_step_without_a_job_runs_at_start_up() {
+    let mut app = TestApp::start(BIN, "");
+    let c = app.as_user("depot@a.fr");
+    let id = c
+        .upload(
+            SIREN_A,
+            "SV",
+            "a-verifier.pdf",
+            pdf::small("à vérifier"),
+            "",
+        )
+        .id();
+    assert_eq!(app.as_user("s1@a.fr").act(id, "sign", None).status, 200);
+    let done = |c: &Client| c.states(id).last().is_some_and(|s| s == "Classé");
+    parapheur_test_utils::browser::wait_for(Duration::from_secs(20), "the verification", || {
+        done(&c).then_some(())
+    });
+    let validated = |c: &Client| {
+        c.states(id)
+            .iter()
+            .filter(|s| *s == "Signature validée")
+            .count()
+    };
+    assert_eq!(validated(&c), 1);
+    // Back at the verification step (index 1), in progress, and no job for it.
+    app.kill9();
+    app.sql(&format!(
+        "UPDATE documents SET status = 'in_progress', current_step = 1 WHERE id = {id}"
+    ));
+    app.sql("DELETE FROM jobs");
+    app.restart();
+    let c = app.as_user("depot@a.fr");
+    parapheur_test_utils::browser::wait_for(Duration::from_secs(20), "the recovery", || {
+        (validated(&c) == 2).then_some(())
+    });
+    assert_eq!(c.states(id).last().map(String::as_str), Some("Classé"));
+}

@@ -47,20 +47,15 @@ pub(crate) struct PdfFile<'a> {
 struct ObjStm {
     content: Vec<u8>,
     offsets: HashMap<u32, usize>,
+    /// The stream's dictionary, for lopdf's fallback.
+    dict: Dictionary,
     /// lopdf's parse of the whole stream, made only if our parser failed on one of its objects.
     fallback: RefCell<Option<ObjectStream>>,
-    stream: Stream,
 }
 
 impl ObjStm {
     fn new(stream: Stream) -> Option<Self> {
-        let content = stream.decompressed_content().ok().or_else(|| {
-            stream
-                .dict
-                .get(b"Filter")
-                .is_err()
-                .then(|| stream.content.clone())
-        })?;
+        let content = stream.decompressed_content().ok()?;
         let first = usize::try_from(stream.dict.get(b"First").ok()?.as_i64().ok()?).ok()?;
         let n = usize::try_from(stream.dict.get(b"N").ok()?.as_i64().ok()?).ok()?;
         let header = std::str::from_utf8(content.get(..first)?).ok()?;
@@ -75,11 +70,15 @@ impl ObjStm {
             let id = u32::try_from(id).ok()?;
             offsets.entry(id).or_insert(first.checked_add(off)?);
         }
+        let mut dict = stream.dict;
+        // The content kept is decoded.
+        dict.remove(b"Filter");
+        dict.remove(b"DecodeParms");
         Some(Self {
             content,
             offsets,
+            dict,
             fallback: RefCell::new(None),
-            stream,
         })
     }
 
@@ -93,7 +92,8 @@ impl ObjStm {
         }
         let mut fallback = self.fallback.borrow_mut();
         if fallback.is_none() {
-            *fallback = ObjectStream::new(&mut self.stream.clone()).ok();
+            let mut decoded = Stream::new(self.dict.clone(), self.content.clone());
+            *fallback = ObjectStream::new(&mut decoded).ok();
         }
         fallback.as_ref()?.objects.get(&id).cloned()
     }
@@ -248,13 +248,9 @@ fn stream_section(buf: &[u8], at: usize) -> Result<Section, SignError> {
             .ok_or_else(|| bad("bad /Index"))?,
         Err(_) => vec![0, size],
     };
-    let data = if dict.get(b"Filter").is_ok() {
-        stream
-            .decompressed_content()
-            .map_err(|e| bad(&format!("cannot decode ({e})")))?
-    } else {
-        stream.content.clone()
-    };
+    let data = stream
+        .decompressed_content()
+        .map_err(|e| bad(&format!("cannot decode ({e})")))?;
     let row = widths.iter().sum::<usize>();
     if row == 0 || !index.len().is_multiple_of(2) {
         return Err(bad("bad /W or /Index"));

@@ -45,7 +45,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 pades::sign_suffix_continuing(
                     black_box(&pdf),
-                    stored.clone(),
+                    Some(stored.clone()),
                     &seal,
                     &SignOptions::new("Commune de Test"),
                 )
@@ -56,7 +56,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let suffix = pades::sign_suffix_continuing(
                     black_box(&pdf),
-                    stored.clone(),
+                    Some(stored.clone()),
                     &seal,
                     &SignOptions::new("Commune de Test"),
                 )

@@ -276,15 +276,16 @@ pub fn prepare(
     prepare_for(pdf, None, parts_of(chain_der)?, algorithm, opts)
 }
 
-/// [`prepare`] continuing `file_hash` (see [`FileHasher`]) instead of hashing `pdf` again.
+/// [`prepare`] continuing `file_hash` (see [`FileHasher`]), when given, instead of hashing `pdf`
+/// again.
 pub fn prepare_continuing(
     pdf: &[u8],
-    file_hash: FileHasher,
+    file_hash: Option<FileHasher>,
     chain_der: &[Vec<u8>],
     algorithm: Algorithm,
     opts: &SignOptions,
 ) -> Result<Prepared, SignError> {
-    prepare_for(pdf, Some(file_hash), parts_of(chain_der)?, algorithm, opts)
+    prepare_for(pdf, file_hash, parts_of(chain_der)?, algorithm, opts)
 }
 
 fn prepare_for(
@@ -621,20 +622,11 @@ pub fn sign_suffix(
     cred: &Credential,
     opts: &SignOptions,
 ) -> Result<Vec<u8>, SignError> {
-    sign_with(pdf, None, cred, opts)
+    sign_suffix_continuing(pdf, None, cred, opts)
 }
 
-/// [`sign_suffix`] continuing `file_hash` (see [`FileHasher`]).
+/// [`sign_suffix`] continuing `file_hash` (see [`FileHasher`]), when given.
 pub fn sign_suffix_continuing(
-    pdf: &[u8],
-    file_hash: FileHasher,
-    cred: &Credential,
-    opts: &SignOptions,
-) -> Result<Vec<u8>, SignError> {
-    sign_with(pdf, Some(file_hash), cred, opts)
-}
-
-fn sign_with(
     pdf: &[u8],
     file_hash: Option<FileHasher>,
     cred: &Credential,

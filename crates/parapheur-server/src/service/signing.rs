@@ -186,15 +186,12 @@ pub async fn sign_document(
                 // The store kept the SHA-256 state of the file: only the new revision is hashed,
                 // here and when the result is stored.
                 let known = kept_digest(digest_state.as_deref(), &original);
-                let suffix = match &known {
-                    Some(d) => parapheur_sign::pades::sign_suffix_continuing(
-                        &original,
-                        d.hasher(),
-                        &cred,
-                        &opts,
-                    ),
-                    None => parapheur_sign::pades::sign_suffix(&original, &cred, &opts),
-                }
+                let suffix = parapheur_sign::pades::sign_suffix_continuing(
+                    &original,
+                    known.as_ref().map(FileDigest::hasher),
+                    &cred,
+                    &opts,
+                )
                 .map_err(sign_error)?;
                 Signed::Replaced(
                     st.blobs
@@ -256,16 +253,13 @@ async fn sign_pdf_timestamped(
                 .map(|c| c.to_der())
                 .collect::<Result<_, _>>()
                 .map_err(|e| ApiError::Internal(e.into()))?;
-            let prepared = match &known {
-                Some(d) => parapheur_sign::pades::prepare_continuing(
-                    &original,
-                    d.hasher(),
-                    &chain,
-                    cred.algorithm(),
-                    &opts,
-                ),
-                None => parapheur_sign::pades::prepare(&original, &chain, cred.algorithm(), &opts),
-            }
+            let prepared = parapheur_sign::pades::prepare_continuing(
+                &original,
+                known.as_ref().map(FileDigest::hasher),
+                &chain,
+                cred.algorithm(),
+                &opts,
+            )
             .map_err(sign_error)?;
             let value = cred.sign(prepared.data_to_sign()).map_err(sign_error)?;
             let request = tsa::request(&value).map_err(sign_error)?;

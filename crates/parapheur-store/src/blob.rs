@@ -154,6 +154,13 @@ pub(crate) fn valid_key(key: &str) -> bool {
             .all(|(i, b)| i == 2 || b.is_ascii_hexdigit())
 }
 
+/// A new random key (`<2 hex>/<30 hex>`) and the 32-hex id it is made of.
+pub(crate) fn new_key() -> (String, String) {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let key = format!("{}/{}", &id[..2], &id[2..]);
+    (id, key)
+}
+
 /// Temporary files older than this are leftovers of a crash; younger ones may be another
 /// instance's write in progress (a directory shared by several instances).
 const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -212,8 +219,7 @@ impl BlobStore for LocalBlobStore {
         known: Option<&FileDigest>,
         parts: &[&[u8]],
     ) -> Result<StoredBlob, StoreError> {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let key = format!("{}/{}", &id[..2], &id[2..]);
+        let (id, key) = new_key();
         let tmp = self.root.join("tmp").join(&id);
         let mut f = File::create(&tmp).map_err(io(&key))?;
         for p in parts {

@@ -6,7 +6,7 @@
 //! prefix, so a directory can be copied into a bucket as is.
 
 use crate::StoreError;
-use crate::blob::{BlobStore, FileDigest, StoredBlob, valid_key};
+use crate::blob::{BlobStore, FileDigest, StoredBlob, new_key, valid_key};
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
 use object_store::{ObjectStore, PutPayload};
@@ -163,8 +163,7 @@ impl BlobStore for S3BlobStore {
         known: Option<&FileDigest>,
         parts: &[&[u8]],
     ) -> Result<StoredBlob, StoreError> {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let key = format!("{}/{}", &id[..2], &id[2..]);
+        let (_, key) = new_key();
         let mut body = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
         for p in parts {
             body.extend_from_slice(p);

@@ -470,22 +470,6 @@ fn age_file(path: &std::path::Path, age: Duration) {
     f.set_modified(std::time::SystemTime::now() - age).unwrap();
 }
 
-/// Every stored file under `dir` (the blob store's `xx/yyyy…` files).
-fn blob_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for d in std::fs::read_dir(dir).unwrap().flatten() {
-        if d.path().is_dir() && d.file_name().len() == 2 {
-            out.extend(
-                std::fs::read_dir(d.path())
-                    .unwrap()
-                    .flatten()
-                    .map(|f| f.path()),
-            );
-        }
-    }
-    out
-}
-
 /// Files no row refers to (a crash between a commit and the deletion of the files it unlinked)
 /// are deleted once older than `orphan_blob_age_s`; every referenced file stays, however old:
 /// the current file, an earlier version kept by a replacement, an annex, a detached signature.
@@ -531,7 +515,7 @@ fn the_sweep_deletes_old_unreferenced_files_only() {
     let signed_xml = c.get(&format!("{V1}/documents/v2/{xml}/download")).body;
 
     let dir = app.data_dir().join("blobs");
-    let referenced = blob_files(&dir);
+    let referenced = app.blob_files();
     assert!(referenced.len() >= 5, "{referenced:?}");
     // Everything is made two hours old, then two files nobody refers to appear: an old one and
     // a recent one (a write whose row is not committed yet looks like this).

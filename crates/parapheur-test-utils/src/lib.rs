@@ -418,28 +418,29 @@ impl TestApp {
 
     /// Files stored in the blob directory (excluding in-flight temporary files).
     pub fn blob_count(&self) -> usize {
-        count_files(&self.data_dir().join("blobs"))
+        self.blob_files().len()
+    }
+
+    /// The paths of those files.
+    pub fn blob_files(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        collect_files(&self.data_dir().join("blobs"), &mut out);
+        out
     }
 }
 
-fn count_files(dir: &Path) -> usize {
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
-        return 0;
+        return;
     };
-    rd.flatten()
-        .map(|e| {
-            let p = e.path();
-            if p.is_dir() {
-                if p.file_name().is_some_and(|n| n == "tmp") {
-                    0
-                } else {
-                    count_files(&p)
-                }
-            } else {
-                1
-            }
-        })
-        .sum()
+    for e in rd.flatten() {
+        let p = e.path();
+        if !p.is_dir() {
+            out.push(p);
+        } else if p.file_name().is_none_or(|n| n != "tmp") {
+            collect_files(&p, out);
+        }
+    }
 }
 
 impl Drop for TestApp {

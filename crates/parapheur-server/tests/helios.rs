@@ -10,13 +10,7 @@ use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_parapheur");
 const V1: &str = "/parapheur-ws/rest/v1";
-const PROVISION: &str = r#"
-[[circuits]]
-siren = "200000001"
-id = "PESAVEC"
-type = "HELIOS_AVEC_TELETRANSMISSION"
-steps = [ { step = "signature", members = ["s1@a.fr"] } ]
-"#;
+const PROVISION: &str = parapheur_test_utils::HELIOS_CIRCUIT;
 const FAST: &str = "[jobs]\npoll_ms = 50\nretry_base_ms = 100\nretry_max_ms = 300\n";
 
 fn start(helios: &str) -> TestApp {

@@ -162,13 +162,7 @@ fn an_unreachable_bucket_stops_the_start_with_a_clear_message() {
     assert!(err.contains("the S3 bucket does not answer"), "{err}");
 }
 
-const HELIOS: &str = r#"
-[[circuits]]
-siren = "200000001"
-id = "PESAVEC"
-type = "HELIOS_AVEC_TELETRANSMISSION"
-steps = [ { step = "signature", members = ["s1@a.fr"] } ]
-"#;
+const HELIOS: &str = parapheur_test_utils::HELIOS_CIRCUIT;
 
 #[test]
 fn two_instances_on_one_postgresql_and_one_bucket() {

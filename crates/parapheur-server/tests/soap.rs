@@ -223,13 +223,7 @@ fn pastell_and_esup_sequences_through_php_soapclient() {
     assert_eq!(fault(&r[0])["errorCode"], 101, "{r:?}");
 }
 
-const HELIOS: &str = r#"
-[[circuits]]
-siren = "200000001"
-id = "PESAVEC"
-type = "HELIOS_AVEC_TELETRANSMISSION"
-steps = [ { step = "signature", members = ["s1@a.fr"] } ]
-"#;
+const HELIOS: &str = parapheur_test_utils::HELIOS_CIRCUIT;
 
 #[test]
 fn helios_acknowledgements_and_duplicates_as_pastell_reads_them() {

@@ -810,6 +810,16 @@ pub fn qpdf_check(pdf: &[u8]) -> bool {
         .success()
 }
 
+/// Extra provisioning: `PESAVEC`, a Helios circuit with teletransmission for subscriber A whose
+/// only step is s1's signature.
+pub const HELIOS_CIRCUIT: &str = r#"
+[[circuits]]
+siren = "200000001"
+id = "PESAVEC"
+type = "HELIOS_AVEC_TELETRANSMISSION"
+steps = [ { step = "signature", members = ["s1@a.fr"] } ]
+"#;
+
 /// A small PES_Aller in ISO-8859-1 with two Bordereaux carrying Ids (accents included).
 pub fn pes_aller(nomfic: &str) -> Vec<u8> {
     let bordereau = |n: u32| {

@@ -233,8 +233,11 @@ pub struct RetentionConfig {
     pub check_interval_s: u64,
     /// Stored files no row refers to (left by a crash between a commit and a file deletion,
     /// or by a deposit that failed after its files were written) are deleted once older than
-    /// this (seconds; 0 disables). Checked every `check_interval_s`.
+    /// this (seconds; 0 disables).
     pub orphan_blob_age_s: u64,
+    /// How often that sweep runs (seconds): it lists every stored file and every reference, so
+    /// it runs daily by default; the first run comes one `check_interval_s` after the start.
+    pub orphan_sweep_interval_s: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -335,6 +338,7 @@ impl Default for RetentionConfig {
             purge_after_days: 0,
             check_interval_s: 3600,
             orphan_blob_age_s: 86_400,
+            orphan_sweep_interval_s: 86_400,
         }
     }
 }
@@ -647,8 +651,9 @@ format    = "manifest"    # "manifest" | "seda"
 
 [retention]
 purge_after_days = 0      # 0 = keep content forever; N = purge classified documents' content after N days
-check_interval_s = 3600   # how often the purge looks for documents (and the sweep for orphan files)
+check_interval_s = 3600   # how often the purge looks for documents
 orphan_blob_age_s = 86400 # files no row refers to are deleted once this old (0 = never)
+orphan_sweep_interval_s = 86400 # how often the orphan sweep lists the stored files
 
 [signing]
 trust_anchors = ""        # PEM bundle trusted by verification steps, beside the internal CA

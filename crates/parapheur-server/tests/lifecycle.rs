@@ -477,7 +477,7 @@ fn age_file(path: &std::path::Path, age: Duration) {
 fn the_sweep_deletes_old_unreferenced_files_only() {
     let app = TestApp::start(
         BIN,
-        "[retention]\ncheck_interval_s = 1\norphan_blob_age_s = 3600\n",
+        "[retention]\ncheck_interval_s = 1\norphan_blob_age_s = 3600\norphan_sweep_interval_s = 1\n",
     );
     let c = app.as_user("depot@a.fr");
     let id = c

@@ -30,7 +30,7 @@ fn documents_live_in_the_s3_bucket() {
     // The orphan sweep runs every second for objects older than five seconds (see the end).
     let app = s3_app(
         &s3,
-        "[retention]\ncheck_interval_s = 1\norphan_blob_age_s = 5\n",
+        "[retention]\ncheck_interval_s = 1\norphan_blob_age_s = 5\norphan_sweep_interval_s = 1\n",
         "",
     );
     let c = app.as_user("depot@a.fr");

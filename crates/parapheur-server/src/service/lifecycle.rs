@@ -305,25 +305,30 @@ pub async fn sweep_orphan_blobs(state: &AppState) -> Result<usize, ApiError> {
     Ok(deleted)
 }
 
-/// Runs the purge (when a retention is configured) and the orphan sweep (unless disabled) every
-/// `[retention] check_interval_s`. The sweep lists every stored file, so its first run waits one
-/// interval rather than competing with the start-up.
+/// Runs the purge (when a retention is configured) every `[retention] check_interval_s`, and
+/// the orphan sweep (unless disabled) every `orphan_sweep_interval_s`: it lists every stored
+/// file, so it runs rarely, and its first run waits one check interval rather than competing
+/// with the start-up.
 pub fn spawn_purge(state: AppState) {
     let r = &state.cfg.retention;
     if r.purge_after_days == 0 && r.orphan_blob_age_s == 0 {
         return;
     }
     tokio::spawn(async move {
-        let every = std::time::Duration::from_secs(state.cfg.retention.check_interval_s.max(1));
-        let mut first = true;
+        let r = &state.cfg.retention;
+        let every = std::time::Duration::from_secs(r.check_interval_s.max(1));
+        let sweep_every = std::time::Duration::from_secs(r.orphan_sweep_interval_s.max(1));
+        let mut next_sweep = tokio::time::Instant::now() + every;
         loop {
             if let Err(e) = purge_due(&state).await {
                 tracing::error!(error = %e, "retention purge failed");
             }
-            if !first && let Err(e) = sweep_orphan_blobs(&state).await {
-                tracing::error!(error = %e, "orphan file sweep failed");
+            if tokio::time::Instant::now() >= next_sweep {
+                if let Err(e) = sweep_orphan_blobs(&state).await {
+                    tracing::error!(error = %e, "orphan file sweep failed");
+                }
+                next_sweep = tokio::time::Instant::now() + sweep_every;
             }
-            first = false;
             tokio::time::sleep(every).await;
         }
     });

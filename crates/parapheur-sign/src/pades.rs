@@ -179,21 +179,6 @@ fn resolved_array(file: &PdfFile, o: &Object) -> Result<Vec<Object>, SignError> 
     }
 }
 
-fn count_signature_fields(file: &PdfFile, fields: &[Object]) -> usize {
-    fields
-        .iter()
-        .filter(|f| {
-            file.resolve(f).is_ok_and(|o| {
-                o.as_dict().is_ok_and(|d| {
-                    d.get(b"FT")
-                        .and_then(Object::as_name)
-                        .is_ok_and(|n| n == b"Sig")
-                })
-            })
-        })
-        .count()
-}
-
 fn pdf_date(t: &DateTime<Utc>) -> String {
     t.format("D:%Y%m%d%H%M%S+00'00'").to_string()
 }
@@ -344,7 +329,7 @@ fn prepare_for(
         Ok(f) => resolved_array(&file, f)?,
         Err(_) => Vec::new(),
     };
-    let n_sigs = count_signature_fields(&file, &fields);
+    let n_sigs = file.signature_fields(&fields).len();
     fields.push(Object::Reference(field_id));
     af.set("Fields", Object::Array(fields));
     af.set("SigFlags", 3);

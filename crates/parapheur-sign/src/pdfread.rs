@@ -485,6 +485,22 @@ impl<'a> PdfFile<'a> {
         }
     }
 
+    /// The signature fields (`/FT /Sig`) among form `fields` (references or inline), resolved.
+    pub fn signature_fields(&self, fields: &[Object]) -> Vec<Dictionary> {
+        fields
+            .iter()
+            .filter_map(|f| match self.resolve(f) {
+                Ok(Object::Dictionary(d)) => Some(d),
+                _ => None,
+            })
+            .filter(|d| {
+                d.get(b"FT")
+                    .and_then(Object::as_name)
+                    .is_ok_and(|n| n == b"Sig")
+            })
+            .collect()
+    }
+
     /// The catalog's id.
     pub fn root(&self) -> Result<ObjectId, SignError> {
         self.trailer

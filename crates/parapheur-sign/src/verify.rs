@@ -69,14 +69,8 @@ fn signature_fields(file: &PdfFile) -> Vec<(String, lopdf::Dictionary)> {
         Some(Ok(Object::Array(a))) => a,
         _ => Vec::new(),
     };
-    fields
-        .iter()
-        .filter_map(|f| as_dict(file, f))
-        .filter(|d| {
-            d.get(b"FT")
-                .and_then(Object::as_name)
-                .is_ok_and(|n| n == b"Sig")
-        })
+    file.signature_fields(&fields)
+        .into_iter()
         .filter_map(|d| {
             let name = d
                 .get(b"T")

@@ -9,10 +9,13 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine;
+use parapheur_store::throttle::Subject;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::net::IpAddr;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 
 /// How long a verified credential is trusted without re-hashing.
 const CACHE_TTL: Duration = Duration::from_secs(30);
@@ -39,11 +42,23 @@ impl Caller {
     }
 }
 
-/// Verified credentials, keyed by a keyed hash of e-mail and password (never the password).
+/// The identity a cached verification is about. Each kind of credential is its own variant, so
+/// no value of one kind (a Basic user name, say) can ever be taken for another (a certificate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum CredentialKey {
+    /// A keyed hash of a Basic e-mail and password (never the password itself).
+    Basic([u8; 32]),
+    /// The SHA-256 of a verified client certificate (DER).
+    Certificate([u8; 32]),
+}
+
+/// Verified credentials, by [`CredentialKey`]; forgotten when the credentials epoch moves.
 #[derive(Debug)]
 pub struct AuthCache {
     key: [u8; 32],
-    entries: Mutex<HashMap<[u8; 32], Entry>>,
+    entries: Mutex<HashMap<CredentialKey, Entry>>,
+    /// The credentials epoch the entries were verified under (see [`AuthCache::sync_epoch`]).
+    epoch: Mutex<Option<i64>>,
 }
 
 /// A verified credential: when it was verified, and whether a request is re-verifying it.
@@ -69,20 +84,26 @@ impl Default for AuthCache {
         Self {
             key: rand::random(),
             entries: Mutex::new(HashMap::new()),
+            epoch: Mutex::new(None),
         }
     }
 }
 
 impl AuthCache {
-    fn digest(&self, email: &str, password: &str) -> [u8; 32] {
+    fn basic_key(&self, email: &str, password: &str) -> CredentialKey {
         let mut h = Sha256::new();
         h.update(self.key);
+        // Lengths first: no split of one string into two can give another pair's bytes.
+        h.update((email.len() as u64).to_be_bytes());
         h.update(email.as_bytes());
-        h.update([0u8]);
+        h.update((password.len() as u64).to_be_bytes());
         h.update(password.as_bytes());
-        h.finalize().into()
+        CredentialKey::Basic(h.finalize().into())
     }
-    fn get(&self, k: &[u8; 32]) -> Lookup {
+    fn certificate_key(der: &[u8]) -> CredentialKey {
+        CredentialKey::Certificate(Sha256::digest(der).into())
+    }
+    fn get(&self, k: &CredentialKey) -> Lookup {
         let Ok(mut map) = self.entries.lock() else {
             return Lookup::Miss;
         };
@@ -105,13 +126,13 @@ impl AuthCache {
             map.clear();
         }
     }
-    fn remove(&self, k: &[u8; 32]) {
+    fn remove(&self, k: &CredentialKey) {
         if let Ok(mut map) = self.entries.lock() {
             map.remove(k);
         }
     }
 
-    fn put(&self, k: [u8; 32], c: Caller) {
+    fn put(&self, k: CredentialKey, c: Caller) {
         if let Ok(mut map) = self.entries.lock() {
             if map.len() >= CACHE_MAX {
                 map.retain(|_, e| e.at.elapsed() < CACHE_TTL);
@@ -129,6 +150,64 @@ impl AuthCache {
             );
         }
     }
+
+    /// Records the database's credentials epoch; when it moved (a password, certificate,
+    /// authentication type or membership changed, on any instance), every entry is forgotten.
+    pub fn sync_epoch(&self, epoch: i64) {
+        let Ok(mut seen) = self.epoch.lock() else {
+            return;
+        };
+        if *seen != Some(epoch) {
+            if seen.is_some() {
+                self.clear();
+            }
+            *seen = Some(epoch);
+        }
+    }
+}
+
+/// How often each instance reads the credentials epoch: a change made on another instance
+/// stops cached credentials within this delay.
+pub const EPOCH_POLL: Duration = Duration::from_millis(500);
+
+/// Keeps the cache in step with the database's credentials epoch (see [`AuthCache::sync_epoch`]).
+pub fn spawn_epoch_watch(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(EPOCH_POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match state.db.auth_epoch().await {
+                Ok(n) => state.auth.sync_epoch(n),
+                Err(e) => {
+                    // Unknown epoch: nothing cached can be trusted.
+                    state.auth.clear();
+                    tracing::warn!(error = %e, "cannot read the credentials epoch");
+                }
+            }
+        }
+    });
+}
+
+/// Password verifications at once (argon2id holds 19 MiB each): a flood of wrong passwords
+/// queues instead of exhausting memory.
+fn hash_permits(state: &AppState) -> &'static Semaphore {
+    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let n = match state.cfg.limits.password_hash_concurrency {
+            0 => std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            n => n,
+        };
+        Semaphore::new(n)
+    })
+}
+
+/// A hash verified when the account is unknown or has no password, so that the answer takes
+/// the time of a real verification and does not tell which e-mails exist.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY
+        .get_or_init(|| hash_password(&hex::encode(rand::random::<[u8; 16]>())).unwrap_or_default())
 }
 
 /// Hashes a password with argon2id and a random salt (PHC string).
@@ -140,9 +219,25 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("argon2: {e}"))
 }
 
-/// Checks a password against its argon2 hash (blocking: call from a blocking thread).
-pub fn check_password(hash: &str, password: &str) -> bool {
-    verify_password(hash, password)
+/// Hashes a password on a blocking thread, within the limit of concurrent hashes.
+pub async fn hash_password_limited(state: &AppState, password: String) -> anyhow::Result<String> {
+    let _permit = hash_permits(state).acquire().await?;
+    tokio::task::spawn_blocking(move || hash_password(&password)).await?
+}
+
+/// Checks a password against a user's argon2 hash on a blocking thread, within the limit of
+/// concurrent hashes; with no hash (unknown account, no password), a decoy hash is checked
+/// so that the time taken is the same, and the answer is `false`.
+pub async fn check_password(state: &AppState, hash: Option<String>, password: String) -> bool {
+    let Ok(_permit) = hash_permits(state).acquire().await else {
+        return false;
+    };
+    let real = hash.is_some();
+    let hash = hash.unwrap_or_else(|| decoy_hash().to_owned());
+    tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+        .await
+        .unwrap_or(false)
+        && real
 }
 
 fn verify_password(hash: &str, password: &str) -> bool {
@@ -155,18 +250,115 @@ fn verify_password(hash: &str, password: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn parse_basic(parts: &Parts) -> Option<(String, String)> {
-    let v = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, b64) = v.trim().split_once(' ')?;
+/// What the `Authorization` header holds.
+enum BasicHeader {
+    None,
+    /// A header that is not usable Basic credentials (control characters, bad encoding).
+    Invalid,
+    Credentials(String, String),
+}
+
+fn parse_basic(parts: &Parts) -> BasicHeader {
+    let Some(v) = parts.headers.get(AUTHORIZATION) else {
+        return BasicHeader::None;
+    };
+    let Some((scheme, b64)) = v.to_str().ok().and_then(|v| v.trim().split_once(' ')) else {
+        return BasicHeader::Invalid;
+    };
     if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
+        return BasicHeader::None;
     }
-    let raw = base64::engine::general_purpose::STANDARD
+    let Some((u, p)) = base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
-        .ok()?;
-    let s = String::from_utf8(raw).ok()?;
-    let (u, p) = s.split_once(':')?;
-    Some((u.trim().to_lowercase(), p.to_owned()))
+        .ok()
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .and_then(|s| s.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned())))
+    else {
+        return BasicHeader::Invalid;
+    };
+    // RFC 7617: neither the user-id nor the password may hold control characters.
+    if u.chars().chain(p.chars()).any(char::is_control) {
+        return BasicHeader::Invalid;
+    }
+    BasicHeader::Credentials(u.trim().to_lowercase(), p)
+}
+
+/// The client's address: the peer, or the address a trusted proxy (`[tls] trusted_proxies`)
+/// puts last in `X-Forwarded-For`.
+pub fn client_ip(state: &AppState, parts: &Parts) -> Option<IpAddr> {
+    client_ip_of(state, &parts.extensions, &parts.headers)
+}
+
+pub fn client_ip_of(
+    state: &AppState,
+    extensions: &axum::http::Extensions,
+    headers: &axum::http::HeaderMap,
+) -> Option<IpAddr> {
+    let peer = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?
+        .0;
+    if crate::tls::trusted(&state.cfg.tls.trusted_proxies, peer)
+        && let Some(ip) = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+            .next_back()
+    {
+        return Some(ip);
+    }
+    Some(peer.ip())
+}
+
+/// The subjects an authentication attempt counts against.
+fn subjects(account: Option<&str>, ip: Option<IpAddr>) -> Vec<Subject> {
+    let mut v = Vec::with_capacity(2);
+    if let Some(a) = account {
+        v.push(Subject::Account(a.to_owned()));
+    }
+    if let Some(ip) = ip {
+        v.push(Subject::Ip(ip));
+    }
+    v
+}
+
+/// Counts an authentication attempt against each subject before it is verified (atomically in
+/// the database, shared by every instance) and refuses it with 429 when one of them is past
+/// its limit. A verified attempt is then taken back with [`attempt_succeeded`].
+pub async fn attempt(
+    state: &AppState,
+    account: Option<&str>,
+    ip: Option<IpAddr>,
+) -> Result<(), ApiError> {
+    let window_ms =
+        i64::try_from(state.cfg.limits.auth_window_s.saturating_mul(1000)).unwrap_or(i64::MAX / 2);
+    let mut refused: Option<i64> = None;
+    for s in subjects(account, ip) {
+        let limit = match s {
+            Subject::Account(_) => state.cfg.limits.auth_failures_per_account,
+            Subject::Ip(_) => state.cfg.limits.auth_failures_per_ip,
+        };
+        let a = state.db.auth_attempt(&s, window_ms).await?;
+        if a.count > limit {
+            refused = Some(refused.map_or(a.window_end, |e| e.max(a.window_end)));
+        }
+    }
+    if let Some(end) = refused {
+        let secs = (end - parapheur_store::now_ms()).max(1000) / 1000;
+        tracing::info!(account = ?account, ip = ?ip, "authentication throttled");
+        return Err(ApiError::TooManyAttempts(u64::try_from(secs).unwrap_or(1)));
+    }
+    Ok(())
+}
+
+/// Takes back an attempt that verified (see [`attempt`]).
+pub async fn attempt_succeeded(state: &AppState, account: Option<&str>, ip: Option<IpAddr>) {
+    for s in subjects(account, ip) {
+        if let Err(e) = state.db.auth_succeeded(&s).await {
+            tracing::error!(error = %e, "cannot record a successful authentication");
+        }
+    }
 }
 
 /// The client certificate forwarded by a trusted reverse proxy (`[tls] proxy_cert_header`,
@@ -242,13 +434,16 @@ pub async fn caller_of(
 
 /// The CERTIFICAT user of a verified client certificate: the one whose registered certificate
 /// is this one, else the one whose e-mail is the certificate's.
-pub async fn authenticate_certificate(state: &AppState, der: &[u8]) -> Result<Caller, ApiError> {
-    let k = state
-        .auth
-        .digest("\u{0}certificate", &hex::encode(Sha256::digest(der)));
+pub async fn authenticate_certificate(
+    state: &AppState,
+    der: &[u8],
+    ip: Option<IpAddr>,
+) -> Result<Caller, ApiError> {
+    let k = AuthCache::certificate_key(der);
     if let Lookup::Hit(c) = state.auth.get(&k) {
         return Ok(c);
     }
+    attempt(state, None, ip).await?;
     let email = crate::tls::certificate_email(der);
     let users = state.db.certificate_users().await?;
     let registered = users.iter().find(|(_, _, pem)| {
@@ -263,6 +458,7 @@ pub async fn authenticate_certificate(state: &AppState, der: &[u8]) -> Result<Ca
             .find(|(_, e, _)| email.as_deref() == Some(e.as_str()))
     };
     let Some((id, _, _)) = registered.or_else(by_email) else {
+        state.auth.remove(&k);
         tracing::info!(certificate.email = ?email, "no CERTIFICAT user for this certificate");
         return Err(ApiError::Unauthenticated);
     };
@@ -272,6 +468,7 @@ pub async fn authenticate_certificate(state: &AppState, der: &[u8]) -> Result<Ca
         .await?
         .ok_or(ApiError::Unauthenticated)?;
     let caller = caller_of(state, &user).await?;
+    attempt_succeeded(state, None, ip).await;
     state.auth.put(k, caller.clone());
     Ok(caller)
 }
@@ -282,48 +479,52 @@ pub async fn certificate_caller(
     state: &AppState,
     parts: &Parts,
 ) -> Option<Result<Caller, ApiError>> {
+    let ip = client_ip(state, parts);
     if let Some(c) = parts.extensions.get::<crate::tls::ClientCertificate>() {
-        return Some(authenticate_certificate(state, &c.0).await);
+        return Some(authenticate_certificate(state, &c.0, ip).await);
     }
     let der = proxied_certificate(state, parts)?;
-    Some(authenticate_certificate(state, &der).await)
+    Some(authenticate_certificate(state, &der, ip).await)
 }
 
 /// Authenticates the request: HTTP Basic when the header is there, else the TLS client
-/// certificate (or the one a trusted proxy forwards); otherwise `Unauthenticated`.
+/// certificate (or the one a trusted proxy forwards); otherwise `Unauthenticated`. Failed
+/// attempts are counted per account and per client address ([`attempt`]).
 pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiError> {
-    // An empty Basic user (PHP's SoapClient sends `Basic Og==` beside a client certificate when
-    // its login is '') counts as no Basic at all.
-    let basic = parse_basic(parts).filter(|(user, _)| !user.is_empty());
-    if basic.is_none()
-        && let Some(caller) = certificate_caller(state, parts).await
-    {
-        return caller;
+    let (email, password) = match parse_basic(parts) {
+        BasicHeader::Invalid => return Err(ApiError::Unauthenticated),
+        // An empty Basic user (PHP's SoapClient sends `Basic Og==` beside a client certificate
+        // when its login is '') counts as no Basic at all.
+        BasicHeader::None => (String::new(), String::new()),
+        BasicHeader::Credentials(u, p) => (u, p),
+    };
+    if email.is_empty() {
+        return match certificate_caller(state, parts).await {
+            Some(caller) => caller,
+            None => Err(ApiError::Unauthenticated),
+        };
     }
-    let (email, password) = basic.ok_or(ApiError::Unauthenticated)?;
-    let k = state.auth.digest(&email, &password);
+    let k = state.auth.basic_key(&email, &password);
     match state.auth.get(&k) {
         Lookup::Hit(c) => return Ok(c),
         Lookup::Refresh | Lookup::Miss => {}
     }
+    let ip = client_ip(state, parts);
+    attempt(state, Some(&email), ip).await?;
     let user = state
         .db
         .user_by_email(&email)
         .await?
-        .ok_or(ApiError::Unauthenticated)?;
-    let hash = user
-        .password_hash
-        .clone()
-        .ok_or(ApiError::Unauthenticated)?;
-    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    if !ok || user.auth_type != "BASIC" {
+        .filter(|u| u.auth_type == "BASIC");
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    let ok = check_password(state, hash, password).await;
+    let Some(user) = user.filter(|_| ok) else {
         state.auth.remove(&k);
         tracing::info!(user.email = %email, "authentication failed");
         return Err(ApiError::Unauthenticated);
-    }
+    };
     let caller = caller_of(state, &user).await?;
+    attempt_succeeded(state, Some(&email), ip).await;
     state.auth.put(k, caller.clone());
     Ok(caller)
 }
@@ -368,7 +569,7 @@ mod tests {
     #[test]
     fn a_busy_credential_is_refreshed_by_one_request_only() {
         let cache = AuthCache::default();
-        let k = cache.digest("a@b.fr", "pw");
+        let k = cache.basic_key("a@b.fr", "pw");
         assert!(matches!(cache.get(&k), Lookup::Miss));
         cache.put(k, caller());
         assert!(matches!(cache.get(&k), Lookup::Hit(_)));
@@ -388,7 +589,66 @@ mod tests {
         // Expired: a miss; a failed verification removes the entry.
         cache.remove(&k);
         assert!(matches!(cache.get(&k), Lookup::Miss));
-        assert_ne!(cache.digest("a@b.fr", "pw"), cache.digest("a@b.fr", "pw2"));
+        assert_ne!(
+            cache.basic_key("a@b.fr", "pw"),
+            cache.basic_key("a@b.fr", "pw2")
+        );
+        assert_ne!(
+            cache.basic_key("a@b.fr", "pw"),
+            cache.basic_key("a@b.fr:", "pw")
+        );
+    }
+
+    #[test]
+    fn a_basic_credential_never_reaches_a_certificate_entry() {
+        let cache = AuthCache::default();
+        let der = b"certificate DER";
+        let k = AuthCache::certificate_key(der);
+        cache.put(k, caller());
+        // The credentials of the reported attack: the NUL-prefixed namespace and the public
+        // certificate's SHA-256 as the password.
+        let forged = cache.basic_key("\u{0}certificate", &hex::encode(Sha256::digest(der)));
+        assert!(matches!(cache.get(&forged), Lookup::Miss));
+        assert!(matches!(cache.get(&k), Lookup::Hit(_)));
+    }
+
+    #[test]
+    fn the_epoch_clears_the_cache_when_it_moves() {
+        let cache = AuthCache::default();
+        let k = cache.basic_key("a@b.fr", "pw");
+        cache.sync_epoch(3);
+        cache.put(k, caller());
+        cache.sync_epoch(3);
+        assert!(matches!(cache.get(&k), Lookup::Hit(_)));
+        cache.sync_epoch(4);
+        assert!(matches!(cache.get(&k), Lookup::Miss));
+    }
+
+    fn parts(authorization: &str) -> Parts {
+        let (parts, ()) = axum::http::Request::builder()
+            .header(AUTHORIZATION, authorization)
+            .body(())
+            .unwrap_or_default()
+            .into_parts();
+        parts
+    }
+
+    #[test]
+    fn basic_credentials_with_control_characters_are_refused() {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        assert!(matches!(
+            parse_basic(&parts(&format!("Basic {}", b64("\u{0}certificate:ab12")))),
+            BasicHeader::Invalid
+        ));
+        assert!(matches!(
+            parse_basic(&parts(&format!("Basic {}", b64("a@b.fr:pw\nx")))),
+            BasicHeader::Invalid
+        ));
+        assert!(matches!(
+            parse_basic(&parts(&format!("Basic {}", b64("A@b.fr :pw")))),
+            BasicHeader::Credentials(u, p) if u == "a@b.fr" && p == "pw"
+        ));
+        assert!(matches!(parse_basic(&parts("Bearer x")), BasicHeader::None));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Top-level keys, used to keep unrelated `PARAPHEUR_*` variables out of the configuration.
-const TOP_KEYS: [&str; 19] = [
+const TOP_KEYS: [&str; 20] = [
     "listen",
     "public_url",
     "data_dir",
@@ -26,6 +26,7 @@ const TOP_KEYS: [&str; 19] = [
     "jobs",
     "otp",
     "deliver",
+    "limits",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,6 +55,42 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub otp: OtpConfig,
     pub deliver: DeliverConfig,
+    pub limits: LimitsConfig,
+}
+
+/// Request governance: authentication throttling and connection limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Failed authentications of one account within the window before HTTP 429.
+    pub auth_failures_per_account: i64,
+    /// Failed authentications from one client address within the window before HTTP 429.
+    pub auth_failures_per_ip: i64,
+    /// The counting window of failed authentications, in seconds.
+    pub auth_window_s: u64,
+    /// Password hashes computed at once (argon2id takes 19 MiB each); 0 = the number of CPUs.
+    pub password_hash_concurrency: usize,
+    /// Open connections at once; further clients wait in the listen backlog.
+    pub max_connections: usize,
+    /// A request's headers (and an idle keep-alive connection's next request) must arrive
+    /// within this many seconds.
+    pub header_timeout_s: u64,
+    /// A request's body must arrive within this many seconds.
+    pub body_timeout_s: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            auth_failures_per_account: 5,
+            auth_failures_per_ip: 50,
+            auth_window_s: 900,
+            password_hash_concurrency: 0,
+            max_connections: 1024,
+            header_timeout_s: 30,
+            body_timeout_s: 300,
+        }
+    }
 }
 
 /// `deliver` steps: the connector to the recipients' digital safe.
@@ -277,6 +314,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             otp: OtpConfig::default(),
             deliver: DeliverConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -545,6 +583,19 @@ impl Config {
                 self.fast.error_status
             ));
         }
+        if self.limits.auth_failures_per_account < 1 || self.limits.auth_failures_per_ip < 1 {
+            return Err("key `limits.auth_failures_per_*`: at least 1".into());
+        }
+        if self.limits.auth_window_s == 0
+            || self.limits.max_connections == 0
+            || self.limits.header_timeout_s == 0
+            || self.limits.body_timeout_s == 0
+        {
+            return Err(
+                "key `limits`: auth_window_s, max_connections, header_timeout_s and body_timeout_s must be > 0"
+                    .into(),
+            );
+        }
         if self.max_upload_bytes < 1024 {
             return Err("key `max_upload_bytes`: at least 1024".into());
         }
@@ -627,6 +678,15 @@ keep_done_days = 7        # delivered jobs and finished portal batches are delet
 
 [otp]
 link_ttl_hours = 720      # how long an OTP signing link works
+
+[limits]                  # request governance (counts shared by every instance)
+auth_failures_per_account = 5  # failed authentications of an account per window, then HTTP 429
+auth_failures_per_ip = 50      # failed authentications from one client address per window
+auth_window_s = 900
+password_hash_concurrency = 0  # argon2 verifications at once (0 = number of CPUs)
+max_connections = 1024         # open connections at once (plain and TLS)
+header_timeout_s = 30          # headers, and an idle keep-alive connection's next request
+body_timeout_s = 300           # a whole request body
 
 [deliver]                 # `deliver` steps: hand the signed document to its recipients
 connector  = "outbox"     # a directory per delivery (plus an e-mail with a download link)

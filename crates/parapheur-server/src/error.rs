@@ -68,6 +68,8 @@ pub enum ApiError {
     ContentPurged,
     #[error("Not found")]
     NotFound,
+    #[error("Too many failed authentications; retry after {0} s")]
+    TooManyAttempts(u64),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -103,6 +105,7 @@ impl ApiError {
             Self::OtpSignerMismatch(_) => 125,
             Self::DuplicatePes(_) => 126,
             Self::ContentPurged => 127,
+            Self::TooManyAttempts(_) => 128,
         }
     }
 
@@ -137,6 +140,7 @@ impl ApiError {
             Self::ContentPurged => StatusCode::GONE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::TimestampUnavailable(_) => StatusCode::BAD_GATEWAY,
+            Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -198,6 +202,9 @@ impl ApiError {
             }
             Self::DuplicatePes(_) => {
                 "Un fichier PES portant ce nom (NomFic) a déjà été déposé pour cette collectivité."
+            }
+            Self::TooManyAttempts(_) => {
+                "Trop de tentatives d'authentification infructueuses ; réessayez plus tard."
             }
             Self::OtpSignerMismatch(_) => {
                 "Ces documents n'ont pas le même signataire OTP (téléphone et e-mail identiques requis) : ils ne peuvent pas être signés avec un seul code."
@@ -292,6 +299,10 @@ impl IntoResponse for FastError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"parapheur\""),
             );
+        } else if let ApiError::TooManyAttempts(s) = self.0 {
+            // Always a real 429, whatever `[fast] error_status` says.
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
         } else {
             r.extensions_mut().insert(FastErrorMarker);
         }
@@ -322,6 +333,10 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"parapheur\""),
             );
+        }
+        if let Self::TooManyAttempts(s) = self {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         r
     }

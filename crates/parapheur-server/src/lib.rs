@@ -106,6 +106,7 @@ pub async fn serve_on(state: AppState, listener: TcpListener) -> anyhow::Result<
         if tls.is_some() { "https" } else { "http" }
     );
     messaging::worker::spawn(state.clone());
+    auth::spawn_epoch_watch(state.clone());
     service::lifecycle::spawn_purge(state.clone());
     service::lifecycle::spawn_housekeeping(state.clone());
     service::helios::spawn_pes_retour_poll(state.clone());

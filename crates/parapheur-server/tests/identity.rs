@@ -249,6 +249,34 @@ fn client_certificates_authenticate_certificat_users_and_bad_ones_are_refused() 
             .unwrap();
         assert_eq!(r.status(), 200, "{id}: {}", r.text().unwrap());
     }
+    // The reported attack on the credential cache: the certificate was just verified (its
+    // user is cached); Basic credentials naming the cache's certificate namespace and the
+    // public certificate's SHA-256, sent without any certificate, are refused.
+    {
+        use base64::Engine;
+        use sha2::Digest;
+        let der = by_email.cert.to_der().unwrap();
+        let forged = format!(
+            "\u{0}certificate:{}",
+            hex::encode(sha2::Sha256::digest(&der))
+        );
+        let r = https(&server_ca, None)
+            .get(&tasks)
+            .header(
+                "authorization",
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(forged)
+                ),
+            )
+            .send()
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            401,
+            "a forged Basic credential must not authenticate"
+        );
+    }
     // SOAP as Pastell calls it: the certificate, an empty login (PHP then sends `Basic Og==`
     // beside it), peer checks off.
     let pastell = w("pastell.pem", by_email.pem());

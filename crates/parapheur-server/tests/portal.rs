@@ -209,7 +209,7 @@ fn a_wrong_password_is_refused_and_repeated_failures_are_throttled() {
     app.restart();
     assert_eq!(login(&app, "s1@a.fr", "password-s1").1.status, 429);
     // ...which ends after fifteen minutes.
-    app.sql("UPDATE login_failures SET first_at = first_at - 16 * 60 * 1000");
+    app.sql("UPDATE auth_failures SET first_at = first_at - 16 * 60 * 1000");
     assert_eq!(login(&app, "s1@a.fr", "password-s1").1.status, 303);
 }
 

@@ -251,6 +251,16 @@ pub struct SubscriberUser {
     pub is_admin: i64,
 }
 
+/// What a synchronisation did beyond the memberships.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOutcome {
+    /// E-mails of the users created.
+    pub created: Vec<String>,
+    /// E-mails of users of other subscribers too, whose identity was left unchanged although the
+    /// entry differed.
+    pub foreign: Vec<String>,
+}
+
 /// A user entry of a synchronisation, already validated.
 #[derive(Debug, Clone)]
 pub struct SyncUser {
@@ -297,24 +307,40 @@ impl Db {
     /// Applies a synchronisation in one transaction: `users` created or updated (names and
     /// authentication type; passwords and certificates kept), members of `siren` with exactly
     /// their `groups`; `removed` users lose their membership and groups of `siren`; `circuits`
-    /// rewritten (members removed). Returns the e-mails of the users created.
+    /// rewritten (members removed). A user who also belongs to another subscriber keeps their
+    /// identity (names, authentication type): one subscriber never changes another's user; such
+    /// entries are returned in [`SyncOutcome::foreign`].
     pub async fn apply_user_sync(
         &self,
         siren: &str,
         users: &[SyncUser],
         removed: &[i64],
         circuits: &[CircuitRow],
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<SyncOutcome, StoreError> {
         let mut tx = self.write.begin().await?;
-        let mut created = Vec::new();
+        let mut out = SyncOutcome::default();
         for u in users {
-            let existing: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE email = $1")
-                .bind(&u.email)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let existing: Option<(i64, String, String, String)> = sqlx::query_as(
+                "SELECT id, first_name, last_name, auth_type FROM users WHERE email = $1",
+            )
+            .bind(&u.email)
+            .fetch_optional(&mut *tx)
+            .await?;
             let id = match existing {
-                Some((id,)) => {
-                    sqlx::query(
+                Some((id, first, last, auth)) => {
+                    let (elsewhere,): (i64,) = sqlx::query_as(
+                        "SELECT COUNT(*) FROM memberships WHERE user_id = $1 AND siren <> $2",
+                    )
+                    .bind(id)
+                    .bind(siren)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let same = first == u.first_name && last == u.last_name && auth == u.auth_type;
+                    if elsewhere > 0 && !same {
+                        out.foreign.push(u.email.clone());
+                        // Membership and groups below; the identity stays as it is.
+                    } else if !same {
+                        sqlx::query(
                         "UPDATE users SET first_name = $1, last_name = $2, auth_type = $3, \
                          credentials_version = credentials_version + CASE WHEN auth_type = $3 THEN 0 ELSE 1 END \
                          WHERE id = $4",
@@ -325,6 +351,7 @@ impl Db {
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
+                    }
                     id
                 }
                 None => {
@@ -338,7 +365,7 @@ impl Db {
                     .bind(&u.auth_type)
                     .fetch_one(&mut *tx)
                     .await?;
-                    created.push(u.email.clone());
+                    out.created.push(u.email.clone());
                     id
                 }
             };
@@ -391,7 +418,7 @@ impl Db {
             .await?;
         }
         tx.commit().await?;
-        Ok(created)
+        Ok(out)
     }
 
     /// Sets a user's password hash (invitation or reset) and bumps the credentials version.

@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod otp;
 pub mod portal;
 pub mod s3;
+pub mod throttle;
 
 pub use blob::{BlobStore, LocalBlobStore};
 pub use db::{Db, Engine};

@@ -103,20 +103,27 @@ impl Db {
             .bind(now)
             .execute(&self.write)
             .await?;
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(token_hash)
-            .bind(user_id)
-            .bind(now)
-            .bind(now + ttl_ms)
-            .execute(&self.write)
-            .await?;
+        // The session holds the credentials version it was opened with: a password, certificate
+        // or authentication-type change ends it.
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, credentials_version) \
+             SELECT $1, id, $3, $4, credentials_version FROM users WHERE id = $2",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(now)
+        .bind(now + ttl_ms)
+        .execute(&self.write)
+        .await?;
         Ok(())
     }
 
-    /// The user of a live session.
+    /// The user of a live session opened with the user's current credentials.
     pub async fn session_user(&self, token_hash: &str) -> Result<Option<i64>, StoreError> {
         let r: Option<(i64,)> = sqlx::query_as(
-            "SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+            "SELECT s.user_id FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 \
+               AND s.credentials_version = u.credentials_version",
         )
         .bind(token_hash)
         .bind(now_ms())
@@ -324,50 +331,5 @@ impl Db {
             .execute(&self.write)
             .await?;
         Ok(r.rows_affected() > 0)
-    }
-}
-
-impl Db {
-    /// Failed logins of `email` within the current window of `window_ms` (0 when none).
-    pub async fn login_failures(&self, email: &str, window_ms: i64) -> Result<i64, StoreError> {
-        let row: Option<(i64, i64)> =
-            sqlx::query_as("SELECT failures, first_at FROM login_failures WHERE email = $1")
-                .bind(email)
-                .fetch_optional(&self.read)
-                .await?;
-        Ok(match row {
-            Some((n, first)) if first > now_ms() - window_ms => n,
-            _ => 0,
-        })
-    }
-
-    /// Counts a failed login of `email`; a window older than `window_ms` starts again.
-    pub async fn record_login_failure(
-        &self,
-        email: &str,
-        window_ms: i64,
-    ) -> Result<(), StoreError> {
-        let now = now_ms();
-        sqlx::query(
-            "INSERT INTO login_failures (email, failures, first_at) VALUES ($1, 1, $2) \
-             ON CONFLICT (email) DO UPDATE SET \
-             failures = CASE WHEN login_failures.first_at <= $3 THEN 1 ELSE login_failures.failures + 1 END, \
-             first_at = CASE WHEN login_failures.first_at <= $3 THEN $2 ELSE login_failures.first_at END",
-        )
-        .bind(email)
-        .bind(now)
-        .bind(now - window_ms)
-        .execute(&self.write)
-        .await?;
-        Ok(())
-    }
-
-    /// A successful login clears the count.
-    pub async fn clear_login_failures(&self, email: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM login_failures WHERE email = $1")
-            .bind(email)
-            .execute(&self.write)
-            .await?;
-        Ok(())
     }
 }

@@ -7,6 +7,7 @@ pub mod form;
 pub mod pages;
 pub mod portal;
 pub mod soap;
+pub mod stored;
 
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -81,6 +81,9 @@ pub(crate) fn harden(mut r: Response, framable: bool) -> Response {
         h.insert("x-frame-options", HeaderValue::from_static("SAMEORIGIN"));
     } else {
         h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    }
+    // A stored file keeps its own sandbox policy.
+    if !framable && !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
@@ -413,20 +416,15 @@ async fn otp_document(
         return invalid_link();
     };
     match otp::document_file(&state, &token, id).await {
-        Ok((name, bytes)) => {
-            let mut r = crate::routes::fast::download::attachment(&name, bytes);
-            // Shown inline in the page's preview frame.
-            if let Ok(v) = HeaderValue::from_str(
-                &r.headers()
-                    .get(header::CONTENT_DISPOSITION)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .replacen("attachment", "inline", 1),
-            ) {
-                r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-            }
-            harden(r, true)
-        }
+        // Shown in the page's preview frame when it is a PDF.
+        Ok((name, bytes)) => harden(
+            crate::routes::stored::stored_file(
+                &name,
+                bytes,
+                crate::routes::stored::Disposition::PdfPreview,
+            ),
+            true,
+        ),
         Err(e) => page_error(e),
     }
 }
@@ -575,11 +573,10 @@ async fn set_password(
             )
         });
     }
-    let hash =
-        match tokio::task::spawn_blocking(move || crate::auth::hash_password(&password)).await {
-            Ok(Ok(h)) => h,
-            _ => return page_error(PageError::Failed("hashing".into())),
-        };
+    let hash = match crate::auth::hash_password_limited(&state, password).await {
+        Ok(h) => h,
+        Err(_) => return page_error(PageError::Failed("hashing".into())),
+    };
     if let Err(e) = state.db.set_password(user.id, &hash).await {
         return page_error(PageError::Failed(e.to_string()));
     }

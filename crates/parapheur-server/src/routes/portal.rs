@@ -23,9 +23,6 @@ use std::sync::{Mutex, OnceLock};
 
 const SESSION_COOKIE: &str = "parapheur_session";
 const SESSION_TTL_MS: i64 = 12 * 3_600_000;
-/// Wrong passwords per account before a pause.
-const MAX_FAILURES: i64 = 5;
-const LOCKOUT_MS: i64 = 15 * 60 * 1000;
 pub(crate) const PAGE: i64 = 20;
 
 pub fn router() -> Router<AppState> {
@@ -45,22 +42,6 @@ pub fn router() -> Router<AppState> {
         .route("/parapheur/deposer", get(deposit_page).post(deposit))
         .route("/parapheur/signer-lot", post(sign_batch))
         .route("/parapheur/lots/{batch}", get(batch_page))
-}
-
-/// Whether `email` is paused after too many failed logins (counted in the database, so that
-/// every instance behind a load balancer shares the count). A database error does not lock.
-async fn locked(state: &AppState, email: &str) -> bool {
-    state
-        .db
-        .login_failures(email, LOCKOUT_MS)
-        .await
-        .is_ok_and(|n| n >= MAX_FAILURES)
-}
-
-async fn record_failure(state: &AppState, email: &str) {
-    if let Err(e) = state.db.record_login_failure(email, LOCKOUT_MS).await {
-        tracing::error!(error = %e, "cannot record a failed login");
-    }
 }
 
 /// The signed-in user of the request.
@@ -155,10 +136,11 @@ fn login_form(
 
 async fn login(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    parts: axum::http::request::Parts,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !csrf_ok(&headers, &form) {
+    let headers = &parts.headers;
+    if !csrf_ok(headers, &form) {
         return csrf_refused();
     }
     let email = form
@@ -168,37 +150,37 @@ async fn login(
     let password = form.get("password").cloned().unwrap_or_default();
     let next = safe_next(form.get("next"));
     let refuse = |status: StatusCode, error: &str| {
-        login_form(&state, &headers, &next, &email, Some(error), status)
+        login_form(&state, headers, &next, &email, Some(error), status)
     };
-    if locked(&state, &email).await {
-        return refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Trop de tentatives : réessayez dans un quart d'heure.",
-        );
+    let ip = crate::auth::client_ip(&state, &parts);
+    match crate::auth::attempt(&state, Some(&email), ip).await {
+        Ok(()) => {}
+        Err(ApiError::TooManyAttempts(secs)) => {
+            let mut r = refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Trop de tentatives : réessayez dans un quart d'heure.",
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            return r;
+        }
+        Err(e) => return internal(e),
     }
     let user = match state.db.user_by_email(&email).await {
         Ok(Some(u)) if u.auth_type == "BASIC" => Some(u),
-        _ => None,
+        Ok(_) => None,
+        Err(e) => return internal(e),
     };
-    let ok = match user.as_ref().and_then(|u| u.password_hash.clone()) {
-        Some(hash) => {
-            tokio::task::spawn_blocking(move || crate::auth::check_password(&hash, &password))
-                .await
-                .unwrap_or(false)
-        }
-        None => false,
-    };
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    let ok = crate::auth::check_password(&state, hash, password).await;
     let Some(user) = user.filter(|_| ok) else {
-        record_failure(&state, &email).await;
         tracing::info!(user.email = %email, "portal login failed");
         return refuse(
             StatusCode::UNAUTHORIZED,
             "Adresse e-mail ou mot de passe incorrect.",
         );
     };
-    if let Err(e) = state.db.clear_login_failures(&email).await {
-        tracing::error!(error = %e, "cannot clear the failed logins");
-    }
+    crate::auth::attempt_succeeded(&state, Some(&email), ip).await;
     start_session(&state, user.id, &next).await
 }
 
@@ -215,6 +197,19 @@ async fn login_certificate(
     let next = safe_next(form.get("next"));
     match crate::auth::certificate_caller(&state, &parts).await {
         Some(Ok(caller)) => start_session(&state, caller.user_id, &next).await,
+        Some(Err(ApiError::TooManyAttempts(secs))) => {
+            let mut r = login_form(
+                &state,
+                &parts.headers,
+                &next,
+                "",
+                Some("Trop de tentatives : réessayez dans un quart d'heure."),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            r
+        }
         other => {
             tracing::info!(
                 certificate = other.is_some(),
@@ -743,31 +738,21 @@ async fn file_response(state: &AppState, headers: &HeaderMap, id: &str, kind: &s
             return not_found();
         }
     };
+    use crate::routes::stored::{Disposition, stored_file};
+    let how = if kind == "apercu" {
+        Disposition::PdfPreview
+    } else {
+        Disposition::Attachment
+    };
     let r = match kind {
-        "fiche" => crate::service::fdc::build(state, &doc).await.map(|pdf| {
-            crate::routes::fast::download::attachment(
-                &format!("fiche-de-circulation-{}.pdf", doc.id),
-                pdf,
-            )
-        }),
+        "fiche" => crate::service::fdc::build(state, &doc)
+            .await
+            .map(|pdf| (format!("fiche-de-circulation-{}.pdf", doc.id), pdf)),
         _ if doc.purged_at.is_some() => Err(ApiError::ContentPurged),
-        _ => crate::routes::fast::download::package(state, &doc, false, false).await,
+        _ => crate::routes::fast::download::package_bytes(state, &doc, false, false).await,
     };
     match r {
-        Ok(mut r) => {
-            if kind == "apercu" {
-                let v = r
-                    .headers()
-                    .get(header::CONTENT_DISPOSITION)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .replacen("attachment", "inline", 1);
-                if let Ok(v) = HeaderValue::from_str(&v) {
-                    r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-                }
-            }
-            harden(r, kind == "apercu")
-        }
+        Ok((name, bytes)) => harden(stored_file(&name, bytes, how), kind == "apercu"),
         Err(e) => message(
             e.status(),
             "Téléchargement impossible",

@@ -280,11 +280,19 @@ pub async fn synchronize_entries(
             problems.push(json!({"circuit": c.id, "errors": errors}));
         }
     }
-    let created = state
+    let outcome = state
         .db
         .apply_user_sync(siren.as_str(), &valid, &removed, &circuits)
         .await?;
-    // Memberships changed: cached credentials must not keep the old ones.
+    for email in &outcome.foreign {
+        problems.push(json!({
+            "email": email,
+            "errors": ["the user also belongs to another subscriber: their names and authentication type were left unchanged (membership and groups applied)"]
+        }));
+    }
+    let created = outcome.created;
+    // Memberships changed: cached credentials must not keep the old ones (other instances
+    // follow the credentials epoch).
     state.auth.clear();
     tracing::info!(
         siren = siren.as_str(),

@@ -3,11 +3,11 @@
 use super::doc_id;
 use crate::auth::FastCaller;
 use crate::error::{ApiError, FastError};
+use crate::routes::stored::{Disposition, stored_file};
 use crate::service::{documents, fdc};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -18,52 +18,9 @@ fn flag(q: &HashMap<String, String>, name: &str) -> bool {
     })
 }
 
-fn content_type(name: &str) -> &'static str {
-    match name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .as_deref()
-    {
-        Some("pdf") => "application/pdf",
-        Some("xml") => "application/xml",
-        Some("zip") => "application/zip",
-        _ => "application/octet-stream",
-    }
-}
-
-/// A file download response with a safe `Content-Disposition`.
+/// A stored file as a download (see [`crate::routes::stored`]).
 pub fn attachment(name: &str, bytes: Vec<u8>) -> Response {
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let encoded: String = name
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    (
-        [
-            (header::CONTENT_TYPE, content_type(name).to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
+    stored_file(name, bytes, Disposition::Attachment)
 }
 
 pub fn fdc_name(id: i64) -> String {

@@ -1,0 +1,318 @@
+//! Regression tests of the attacker's review (issue 16), each through the real binary: stored
+//! files never active, accounts scoped to their subscriber, failed authentications counted
+//! atomically and shared, sessions and cached credentials ending with a credential change.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use parapheur_test_utils::browser::Browser;
+use parapheur_test_utils::{Client, SIREN_A, SIREN_B, TestApp, pdf};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_parapheur");
+const V1: &str = "/parapheur-ws/rest/v1";
+
+/// An XML file that is also an XHTML page with a script.
+const XHTML: &[u8] = b"<?xml version=\"1.0\"?>\n<html xmlns=\"http://www.w3.org/1999/xhtml\"><body>\
+<script>fetch('/parapheur/').then(r => r.text()).then(t => document.title = t)</script></body></html>";
+
+fn header(headers: &reqwest::header::HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn portal(app: &TestApp, email: &str) -> Browser {
+    let b = Browser::new(&app.base);
+    let p = b.get("/parapheur/login");
+    let password = format!("password-{}", email.split('@').next().unwrap());
+    let r = b.post_form(
+        "/parapheur/login",
+        &[
+            ("csrf", &p.csrf()),
+            ("email", email),
+            ("password", &password),
+            ("next", "/parapheur/"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    b
+}
+
+#[test]
+fn stored_files_are_never_served_as_active_content() {
+    let app = TestApp::start(BIN, "");
+    let depot = app.as_user("depot@a.fr");
+    let xml = depot
+        .upload(SIREN_A, "XML", "page.xml", XHTML.to_vec(), "xhtml")
+        .id();
+    let pdf_id = depot
+        .upload(SIREN_A, "S", "a.pdf", pdf::small("a"), "pdf")
+        .id();
+    // The FAST download: an attachment in a sandbox, never sniffed.
+    let r = reqwest::blocking::Client::new()
+        .get(format!("{}{V1}/documents/v2/{xml}/download", app.base))
+        .basic_auth("depot@a.fr", Some("password-depot"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(header(r.headers(), "content-disposition").starts_with("attachment;"));
+    assert!(header(r.headers(), "content-security-policy").starts_with("sandbox"));
+    assert_eq!(header(r.headers(), "x-content-type-options"), "nosniff");
+    // The portal's preview of the XML: an attachment too; of a PDF: inline, sandboxed.
+    let s1 = portal(&app, "s1@a.fr");
+    for (id, inline) in [(xml, false), (pdf_id, true)] {
+        for route in ["apercu", "telecharger"] {
+            let p = s1.get(&format!("/parapheur/documents/{id}/{route}"));
+            assert_eq!(p.status, 200, "{route} {id}");
+            let d = header(&p.headers, "content-disposition");
+            let expected = if inline && route == "apercu" {
+                "inline;"
+            } else {
+                "attachment;"
+            };
+            assert!(d.starts_with(expected), "{route} {id}: {d}");
+            assert!(
+                header(&p.headers, "content-security-policy").starts_with("sandbox"),
+                "{route} {id}"
+            );
+            assert_eq!(header(&p.headers, "x-content-type-options"), "nosniff");
+        }
+    }
+}
+
+#[test]
+fn one_subscriber_never_changes_the_identity_of_another_subscribers_user() {
+    let app = TestApp::start_with(
+        BIN,
+        "",
+        r#"
+[[users]]
+email = "adminb@b.fr"
+first_name = "Berthe"
+last_name = "Admin"
+password = "password-adminb"
+subscribers = ["200000002"]
+roles = ["admin"]
+
+[[users]]
+email = "both@a.fr"
+first_name = "Basile"
+last_name = "Deux-Communes"
+password = "password-both"
+subscribers = ["200000001", "200000002"]
+"#,
+        &[],
+    );
+    let admin_a = app.as_user("admin@a.fr");
+    let export: serde_json::Value = admin_a
+        .get(&format!("{V1}/exportUsersData?siren={SIREN_A}"))
+        .json();
+    let mut body: Vec<serde_json::Value> = export["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            json!({"email": u["email"], "firstName": u["prenom"], "lastName": u["nom"],
+                   "authenticationType": u["authenticationType"], "groups": u["groups"]})
+        })
+        .collect();
+    body.retain(|u| u["email"] != "both@a.fr");
+    // The attack: B's administrator and a user of both, listed as CERTIFICAT with new names.
+    for email in ["adminb@b.fr", "both@a.fr"] {
+        body.push(
+            json!({"email": email, "firstName": "Pirate", "lastName": "Renamed",
+                         "authenticationType": "CERTIFICAT"}),
+        );
+    }
+    let r = admin_a.put_json(
+        &format!("{V1}/synchronization/{SIREN_A}/users"),
+        json!(body),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let problems = r.json();
+    for email in ["adminb@b.fr", "both@a.fr"] {
+        assert!(
+            problems
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["email"] == email
+                    && p["errors"][0]
+                        .as_str()
+                        .unwrap()
+                        .contains("another subscriber")),
+            "{email}: {problems}"
+        );
+    }
+    // Both still sign in with their passwords, under their own names, in B's export too.
+    let tasks = "/api/v1/tasks";
+    assert_eq!(
+        Client::new(
+            &app.base,
+            Some(("adminb@b.fr".into(), "password-adminb".into()))
+        )
+        .get(tasks)
+        .status,
+        200
+    );
+    assert_eq!(
+        Client::new(
+            &app.base,
+            Some(("both@a.fr".into(), "password-both".into()))
+        )
+        .get(tasks)
+        .status,
+        200
+    );
+    let export_b: serde_json::Value = Client::new(
+        &app.base,
+        Some(("adminb@b.fr".into(), "password-adminb".into())),
+    )
+    .get(&format!("{V1}/exportUsersData?siren={SIREN_B}"))
+    .json();
+    let users_b = export_b["users"].as_array().unwrap();
+    for email in ["adminb@b.fr", "both@a.fr"] {
+        let u = users_b.iter().find(|u| u["email"] == email).unwrap();
+        assert_eq!(u["authenticationType"], "BASIC", "{u}");
+        assert_ne!(u["nom"], "Renamed", "{u}");
+    }
+}
+
+#[test]
+fn parallel_wrong_passwords_are_counted_atomically_and_answered_429() {
+    let app = TestApp::start(BIN, "");
+    let base = app.base.clone();
+    let codes: Vec<(u16, String, serde_json::Value)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..30)
+            .map(|_| {
+                let base = base.clone();
+                s.spawn(move || {
+                    let r = reqwest::blocking::Client::new()
+                        .get(format!("{base}{V1}/exportUsersData?siren={SIREN_A}"))
+                        .basic_auth("admin@a.fr", Some("wrong"))
+                        .send()
+                        .unwrap();
+                    let status = r.status().as_u16();
+                    let retry = header(r.headers(), "retry-after");
+                    (status, retry, r.json().unwrap_or_default())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let unauthorized = codes.iter().filter(|c| c.0 == 401).count();
+    let throttled: Vec<_> = codes.iter().filter(|c| c.0 == 429).collect();
+    assert_eq!(unauthorized, 5, "{codes:?}");
+    assert_eq!(throttled.len(), 25, "{codes:?}");
+    for (_, retry, body) in &throttled {
+        assert!(retry.parse::<u64>().is_ok_and(|s| s > 0), "{retry}");
+        // A FAST route: the FAST error body, as a real 429 despite `error_status = 200`.
+        assert_eq!(body["errorCode"], 128, "{body}");
+    }
+    // Locked: the right password waits too, on every route kind.
+    let admin = app.as_user("admin@a.fr");
+    assert_eq!(admin.get("/api/v1/tasks").status, 429);
+    // The pause ends with its window.
+    app.sql("UPDATE auth_failures SET first_at = first_at - 16 * 60 * 1000");
+    assert_eq!(admin.get("/api/v1/tasks").status, 200);
+}
+
+#[test]
+fn failed_authentications_are_counted_per_client_address_too() {
+    let app = TestApp::start(BIN, "[limits]\nauth_failures_per_ip = 8\n");
+    let statuses: Vec<u16> = (0..10)
+        .map(|i| {
+            Client::new(&app.base, Some((format!("nobody{i}@a.fr"), "x".into())))
+                .get("/api/v1/tasks")
+                .status
+        })
+        .collect();
+    assert_eq!(&statuses[..8], &[401; 8], "{statuses:?}");
+    assert_eq!(&statuses[8..], &[429; 2], "{statuses:?}");
+    // The portal shares the count.
+    let b = Browser::new(&app.base);
+    let p = b.get("/parapheur/login");
+    let r = b.post_form(
+        "/parapheur/login",
+        &[
+            ("csrf", &p.csrf()),
+            ("email", "v1@a.fr"),
+            ("password", "password-v1"),
+            ("next", "/parapheur/"),
+        ],
+    );
+    assert_eq!(r.status, 429);
+    assert!(r.headers.contains_key("retry-after"));
+}
+
+#[test]
+fn unknown_accounts_take_as_long_as_known_ones() {
+    let app = TestApp::start(BIN, "[limits]\nauth_failures_per_ip = 1000\n");
+    let time = |email: &str| {
+        let mut v: Vec<Duration> = (0..4)
+            .map(|i| {
+                let c = Client::new(&app.base, Some((email.to_owned(), format!("wrong{i}"))));
+                let t = Instant::now();
+                assert_eq!(c.get("/api/v1/tasks").status, 401);
+                t.elapsed()
+            })
+            .collect();
+        v.sort();
+        v[1]
+    };
+    let known = time("v1@a.fr");
+    let unknown = time("personne@a.fr");
+    // Both verify an argon2 hash; an unknown account used to answer in about a millisecond,
+    // an order of magnitude (or two) under a verification.
+    assert!(
+        unknown * 3 > known,
+        "unknown {unknown:?} vs known {known:?}"
+    );
+}
+
+#[test]
+fn sessions_and_cached_credentials_end_with_a_credential_change_on_every_instance() {
+    let app = TestApp::start(BIN, "");
+    let other = app.another_instance();
+    let v2 = portal(&app, "v2@a.fr");
+    assert_eq!(v2.get("/parapheur/").status, 200);
+    // v2's Basic credentials, cached by both instances.
+    let basic_here = app.as_user("v2@a.fr");
+    let basic_there = other.client("v2@a.fr", "password-v2");
+    assert_eq!(basic_here.get("/api/v1/tasks").status, 200);
+    assert_eq!(basic_there.get("/api/v1/tasks").status, 200);
+    // The administrator makes v2 a CERTIFICAT user (names unchanged) on the first instance.
+    let admin = app.as_user("admin@a.fr");
+    let export: serde_json::Value = admin
+        .get(&format!("{V1}/exportUsersData?siren={SIREN_A}"))
+        .json();
+    let body: Vec<serde_json::Value> = export["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            let auth = if u["email"] == "v2@a.fr" {
+                json!("CERTIFICAT")
+            } else {
+                u["authenticationType"].clone()
+            };
+            json!({"email": u["email"], "firstName": u["prenom"], "lastName": u["nom"],
+                   "authenticationType": auth, "groups": u["groups"]})
+        })
+        .collect();
+    let r = admin.put_json(
+        &format!("{V1}/synchronization/{SIREN_A}/users"),
+        json!(body),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The portal session is over; the password no longer works, here and on the other
+    // instance (which learns of the change from the database within its poll interval).
+    let p = v2.get("/parapheur/");
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert!(p.location.unwrap_or_default().contains("/parapheur/login"));
+    assert_eq!(basic_here.get("/api/v1/tasks").status, 401);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(basic_there.get("/api/v1/tasks").status, 401);
+}

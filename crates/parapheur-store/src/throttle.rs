@@ -1,0 +1,105 @@
+//! Failed authentications counted per subject (an account, a client IP), shared by every
+//! instance, and the epoch that tells every instance to forget the credentials it verified.
+
+use crate::{Db, StoreError, now_ms};
+use std::net::IpAddr;
+
+/// What a count of failed authentications is about. Each kind has its own key space: an
+/// e-mail can never be taken for an address or the reverse.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// An account, by its lower-case e-mail (also unknown ones: they are counted alike).
+    Account(String),
+    /// A client address.
+    Ip(IpAddr),
+}
+
+impl Subject {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Account(_) => "account",
+            Self::Ip(_) => "ip",
+        }
+    }
+    fn key(&self) -> String {
+        match self {
+            Self::Account(e) => e.clone(),
+            Self::Ip(ip) => ip.to_string(),
+        }
+    }
+}
+
+/// An attempt as counted: how many attempts the window holds with this one, and when the
+/// window ends (ms since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempt {
+    pub count: i64,
+    pub window_end: i64,
+}
+
+impl Db {
+    /// Counts one authentication attempt of `subject` before its verification, atomically (one
+    /// statement), so that parallel attempts cannot all pass a check made before any is
+    /// recorded. A window older than `window_ms` starts again. A successful attempt is taken
+    /// back with [`Db::auth_succeeded`].
+    pub async fn auth_attempt(
+        &self,
+        subject: &Subject,
+        window_ms: i64,
+    ) -> Result<Attempt, StoreError> {
+        let now = now_ms();
+        let (count, first): (i64, i64) = sqlx::query_as(
+            "INSERT INTO auth_failures (kind, subject, failures, first_at) VALUES ($1, $2, 1, $3) \
+             ON CONFLICT (kind, subject) DO UPDATE SET \
+             failures = CASE WHEN auth_failures.first_at <= $4 THEN 1 ELSE auth_failures.failures + 1 END, \
+             first_at = CASE WHEN auth_failures.first_at <= $4 THEN $3 ELSE auth_failures.first_at END \
+             RETURNING failures, first_at",
+        )
+        .bind(subject.kind())
+        .bind(subject.key())
+        .bind(now)
+        .bind(now - window_ms)
+        .fetch_one(&self.write)
+        .await?;
+        Ok(Attempt {
+            count,
+            window_end: first + window_ms,
+        })
+    }
+
+    /// A verified attempt: an account's count is cleared; an address's loses the attempt.
+    pub async fn auth_succeeded(&self, subject: &Subject) -> Result<(), StoreError> {
+        let sql = match subject {
+            Subject::Account(_) => "DELETE FROM auth_failures WHERE kind = $1 AND subject = $2",
+            Subject::Ip(_) => {
+                "UPDATE auth_failures SET failures = failures - 1 \
+                 WHERE kind = $1 AND subject = $2 AND failures > 0"
+            }
+        };
+        sqlx::query(sql)
+            .bind(subject.kind())
+            .bind(subject.key())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets the failures of `subject` (an administrator's unlock, tests).
+    pub async fn auth_reset(&self, subject: &Subject) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM auth_failures WHERE kind = $1 AND subject = $2")
+            .bind(subject.kind())
+            .bind(subject.key())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// The credentials epoch: it changes (by database triggers) with any change of a user's
+    /// credentials, authentication type or memberships, and with a user's removal.
+    pub async fn auth_epoch(&self) -> Result<i64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT n FROM auth_epoch WHERE id = 1")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(n)
+    }
+}

@@ -110,27 +110,17 @@ pub async fn serve_on(state: AppState, listener: TcpListener) -> anyhow::Result<
     service::lifecycle::spawn_purge(state.clone());
     service::lifecycle::spawn_housekeeping(state.clone());
     service::helios::spawn_pes_retour_poll(state.clone());
+    let limits = state.cfg.limits.clone();
     let app = routes::router(state);
     let app = tower::Layer::layer(&axum::middleware::from_fn(routes::collapse_slashes), app);
-    if let Some(config) = tls {
-        tls::serve(
-            listener,
-            config,
-            axum::Router::new().fallback_service(app),
-            shutdown_signal(),
-        )
-        .await;
-        return Ok(());
-    }
-    axum::serve(
+    tls::serve(
         listener,
-        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-            std::net::SocketAddr,
-        >(app),
+        tls,
+        axum::Router::new().fallback_service(app),
+        &limits,
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("serving")?;
+    .await;
     Ok(())
 }
 

@@ -73,18 +73,45 @@ pub fn server_config(cfg: &TlsConfig) -> anyhow::Result<Option<Arc<rustls::Serve
     Ok(Some(Arc::new(config)))
 }
 
-/// Accepts TLS connections and serves `app` on each until `shutdown` completes.
+/// Accepts connections (TLS when `tls` is set) and serves `app` on each until `shutdown`
+/// completes, then lets the open requests finish (up to 30 s). Every connection has a header
+/// timeout (also the idle time allowed between keep-alive requests), the body of every request
+/// a timeout between reads (`[limits] body_timeout_s`, set on the router), and at most
+/// `[limits] max_connections` are open at once: further clients wait in the listen backlog.
 pub async fn serve(
     listener: TcpListener,
-    config: Arc<rustls::ServerConfig>,
+    tls: Option<Arc<rustls::ServerConfig>>,
     app: axum::Router,
+    limits: &crate::config::LimitsConfig,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let header_timeout = std::time::Duration::from_secs(limits.header_timeout_s);
+    let mut builder =
+        hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    builder
+        .http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(Some(header_timeout))
+        .keep_alive_timeout(header_timeout);
+    let builder = Arc::new(builder);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
         let (stream, peer) = tokio::select! {
-            () = &mut shutdown => return,
+            () = &mut shutdown => break,
             r = listener.accept() => match r {
                 Ok(c) => c,
                 Err(e) => {
@@ -93,14 +120,20 @@ pub async fn serve(
                 }
             },
         };
-        let (acceptor, app) = (acceptor.clone(), app.clone());
+        let (acceptor, app, builder) = (acceptor.clone(), app.clone(), builder.clone());
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let tls = match tokio::time::timeout(
-                std::time::Duration::from_secs(10),
-                acceptor.accept(stream),
-            )
-            .await
-            {
+            let _permit = permit;
+            let Some(acceptor) = acceptor else {
+                let service = connection_service(app, peer, None);
+                let conn = builder
+                    .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), service);
+                if let Err(e) = watcher.watch(conn.into_owned()).await {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                }
+                return;
+            };
+            let tls = match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
                 Ok(Ok(t)) => t,
                 Ok(Err(e)) => {
                     tracing::info!(%peer, error = %e, "TLS handshake refused");
@@ -114,24 +147,51 @@ pub async fn serve(
                 .peer_certificates()
                 .and_then(|c| c.first())
                 .map(|c| ClientCertificate(Arc::new(c.to_vec())));
-            let service = hyper::service::service_fn(
-                move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(ConnectInfo(peer));
-                    if let Some(c) = &cert {
-                        req.extensions_mut().insert(c.clone());
-                    }
-                    app.clone().oneshot(req.map(axum::body::Body::new))
-                },
-            );
-            let io = hyper_util::rt::TokioIo::new(tls);
-            if let Err(e) =
-                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
-                    .serve_connection(io, service)
-                    .await
-            {
+            let service = connection_service(app, peer, cert);
+            let conn =
+                builder.serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(tls), service);
+            if let Err(e) = watcher.watch(conn.into_owned()).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {
+            tracing::warn!("connections still open 30 s after the shutdown signal: closing them");
+        }
+    }
+}
+
+/// The service of one connection: the router, with the peer address and the verified client
+/// certificate as request extensions.
+fn connection_service(
+    app: axum::Router,
+    peer: SocketAddr,
+    cert: Option<ClientCertificate>,
+) -> ConnectionService {
+    ConnectionService { app, peer, cert }
+}
+
+#[derive(Clone)]
+struct ConnectionService {
+    app: axum::Router,
+    peer: SocketAddr,
+    cert: Option<ClientCertificate>,
+}
+
+impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for ConnectionService {
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = tower::util::Oneshot<axum::Router, axum::extract::Request>;
+
+    fn call(&self, mut req: hyper::Request<hyper::body::Incoming>) -> Self::Future {
+        req.extensions_mut().insert(ConnectInfo(self.peer));
+        if let Some(c) = &self.cert {
+            req.extensions_mut().insert(c.clone());
+        }
+        self.app.clone().oneshot(req.map(axum::body::Body::new))
     }
 }
 

@@ -316,3 +316,78 @@ fn sessions_and_cached_credentials_end_with_a_credential_change_on_every_instanc
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(basic_there.get("/api/v1/tasks").status, 401);
 }
+
+fn addr(app: &TestApp) -> String {
+    app.base.trim_start_matches("http://").to_owned()
+}
+
+/// Sends `head` on a new connection and reads what comes back within `wait` (empty when
+/// the server said nothing).
+fn raw(app: &TestApp, head: &[u8], wait: Duration) -> (std::net::TcpStream, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr(app)).unwrap();
+    s.write_all(head).unwrap();
+    s.set_read_timeout(Some(wait)).unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).unwrap_or(0);
+    (s, String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+#[test]
+fn large_bodies_are_refused_before_they_are_read() {
+    let app = TestApp::start(BIN, "");
+    // A form route takes 64 KiB at most (the OTP code form needs no login).
+    let big = "x".repeat(200 * 1024);
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/otp/abc/code", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf=a&code={big}"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    // SOAP answers an unauthenticated caller before reading the body it announces.
+    let head = format!(
+        "POST /parapheur-soap/soap/v1/Documents HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n\
+         Content-Length: {}\r\n\r\n<soap",
+        100 * 1024 * 1024
+    );
+    let (_s, answer) = raw(&app, head.as_bytes(), Duration::from_secs(10));
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer:?}");
+}
+
+#[test]
+fn slow_clients_are_cut_and_connections_are_capped() {
+    let app = TestApp::start(BIN, "[limits]\nheader_timeout_s = 2\nmax_connections = 3\n");
+    // Headers trickled past the header timeout: the connection is closed (hyper answers 408
+    // or closes), well before the client is done.
+    let t = Instant::now();
+    let (_s, answer) = raw(
+        &app,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+        Duration::from_secs(15),
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "held {:?}: {answer:?}",
+        t.elapsed()
+    );
+    assert!(answer.is_empty() || answer.contains(" 408 "), "{answer:?}");
+    // Three connections open at once at most: a fourth is answered only when one closes.
+    let idle: Vec<_> = (0..3)
+        .map(|_| std::net::TcpStream::connect(addr(&app)).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let (_s, answer) = raw(
+        &app,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_millis(800),
+    );
+    assert!(answer.is_empty(), "served beyond the cap: {answer:?}");
+    drop(idle);
+    let (_s, answer) = raw(
+        &app,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(10),
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+}

@@ -18,9 +18,14 @@ use axum::middleware::Next;
 use axum::response::Response;
 use std::sync::atomic::Ordering;
 
+/// The body limit of every route that does not take a file: forms, JSON actions, searches.
+/// Upload routes read their body as a stream with `max_upload_bytes`; the few larger JSON
+/// bodies (a user synchronisation) set their own limit.
+pub const FORM_BODY_LIMIT: usize = 64 * 1024;
+
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
-    let limit = usize::try_from(state.cfg.max_upload_bytes).unwrap_or(usize::MAX);
+    let body_timeout = std::time::Duration::from_secs(state.cfg.limits.body_timeout_s);
     Router::new()
         .nest("/parapheur-ws/rest/v1", fast::router(state.clone()))
         .nest("/api/v1", api::router())
@@ -31,7 +36,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", axum::routing::get(api::health::healthz))
         .route("/metrics", axum::routing::get(api::health::metrics))
         .fallback(|| async { ApiError::NotFound })
-        .layer(DefaultBodyLimit::max(limit))
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            body_timeout,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             count_requests,

@@ -37,7 +37,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/documents/v2/otp/{id}/metadata/define", put(otp::define))
         .route("/documents/v2/otp/url", get(otp::url))
         .route("/exportUsersData", get(users::export))
-        .route("/synchronization/{siren}/users", put(users::synchronize))
+        .route(
+            "/synchronization/{siren}/users",
+            put(users::synchronize)
+                .layer(axum::extract::DefaultBodyLimit::max(users::SYNC_BODY_LIMIT)),
+        )
         .route(
             "/documents/v2/{id}/ack/remaining",
             get(returns::ack_remaining),

@@ -19,8 +19,9 @@ struct SearchBody {
 pub async fn search(
     State(state): State<AppState>,
     FastCaller(caller): FastCaller,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Vec<i64>>, FastError> {
+    let body = body.map_err(|_| ApiError::TooLarge(crate::routes::FORM_BODY_LIMIT as u64))?;
     let b: SearchBody = serde_json::from_slice(&body).map_err(|e| {
         ApiError::BadParameter(format!(
             "a JSON body {{\"siren\", \"state\", \"circuit\"}} is expected ({e})"

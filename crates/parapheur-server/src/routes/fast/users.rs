@@ -6,6 +6,7 @@ use crate::service::users;
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -25,13 +26,17 @@ pub async fn export(
     Ok(Json(users::export(&state, &caller, &siren).await?))
 }
 
+/// The largest synchronisation body (10 000 users of a few hundred bytes each).
+pub const SYNC_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
 /// Nothing when everything applied; otherwise the problems, as JSON.
 pub async fn synchronize(
     State(state): State<AppState>,
     FastCaller(caller): FastCaller,
     Path(siren): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, FastError> {
+    let body = body.map_err(|_| ApiError::TooLarge(SYNC_BODY_LIMIT as u64))?;
     let siren = Siren::parse(&siren)?;
     let problems = users::synchronize(&state, &caller, &siren, &body).await?;
     if problems.is_empty() {

@@ -124,6 +124,12 @@ fn fault(e: &ApiError) -> Response {
         );
         return r;
     }
+    if let ApiError::TooManyAttempts(secs) = e {
+        let mut r = xml_response(StatusCode::TOO_MANY_REQUESTS, body);
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(*secs));
+        return r;
+    }
     xml_response(StatusCode::INTERNAL_SERVER_ERROR, body)
 }
 
@@ -147,13 +153,15 @@ fn envelope_fault(e: &EnvelopeError) -> Response {
 
 async fn call(State(state): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let limit = body_limit(state.cfg.max_upload_bytes);
-    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
-        return fault(&ApiError::TooLarge(state.cfg.max_upload_bytes));
-    };
+    // Who is calling is known from the headers and the connection: nobody unauthenticated gets
+    // a large body buffered.
     let caller = match authenticate(&state, &parts).await {
         Ok(c) => c,
         Err(e) => return fault(&e),
+    };
+    let limit = body_limit(state.cfg.max_upload_bytes);
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return fault(&ApiError::TooLarge(state.cfg.max_upload_bytes));
     };
     let content_type = parts
         .headers

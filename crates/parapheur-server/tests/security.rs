@@ -391,3 +391,90 @@ fn slow_clients_are_cut_and_connections_are_capped() {
     );
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
 }
+
+#[test]
+fn delivered_messages_do_not_keep_their_links() {
+    let app = TestApp::start(BIN, "");
+    let admin = app.as_user("admin@a.fr");
+    let export: serde_json::Value = admin
+        .get(&format!("{V1}/exportUsersData?siren={SIREN_A}"))
+        .json();
+    let mut body: Vec<serde_json::Value> = export["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            json!({"email": u["email"], "firstName": u["prenom"], "lastName": u["nom"],
+                   "authenticationType": u["authenticationType"], "groups": u["groups"]})
+        })
+        .collect();
+    body.push(
+        json!({"email": "new@a.fr", "firstName": "N", "lastName": "Ew",
+                     "authenticationType": "BASIC"}),
+    );
+    let r = admin.put_json(
+        &format!("{V1}/synchronization/{SIREN_A}/users"),
+        json!(body),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The invitation is delivered (to the outbox), then its job no longer holds the link.
+    let t = Instant::now();
+    while app.query("SELECT COUNT(*) FROM jobs WHERE kind = 'mail' AND status = 'done'") == "0" {
+        assert!(t.elapsed() < Duration::from_secs(20), "mail not delivered");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let payloads = app.query("SELECT payload FROM jobs WHERE kind = 'mail' AND status = 'done'");
+    assert!(!payloads.contains("/motdepasse/"), "{payloads}");
+    let outbox = std::fs::read_dir(app.data_dir().join("outbox/mail"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    assert!(
+        outbox.contains("motdepasse"),
+        "the mail itself carries the link"
+    );
+}
+
+#[test]
+fn bannettes_need_a_current_membership() {
+    let app = TestApp::start(BIN, "");
+    let depot = app.as_user("depot@a.fr");
+    depot.upload(SIREN_A, "VVS", "secret-rh.pdf", pdf::small("rh"), "rh");
+    let v1 = portal(&app, "v1@a.fr");
+    assert!(
+        v1.get("/parapheur/?bannette=a-viser")
+            .body
+            .contains("secret-rh")
+    );
+    let d = portal(&app, "depot@a.fr");
+    assert!(
+        d.get("/parapheur/?bannette=mes-depots")
+            .body
+            .contains("secret-rh")
+    );
+    // v1 and the depositor leave the subscriber (the steps of the document in flight keep v1).
+    let admin = app.as_user("admin@a.fr");
+    let export: serde_json::Value = admin
+        .get(&format!("{V1}/exportUsersData?siren={SIREN_A}"))
+        .json();
+    let body: Vec<serde_json::Value> = export["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["email"] != "v1@a.fr" && u["email"] != "depot@a.fr")
+        .map(|u| {
+            json!({"email": u["email"], "firstName": u["prenom"], "lastName": u["nom"],
+                   "authenticationType": u["authenticationType"], "groups": u["groups"]})
+        })
+        .collect();
+    let r = admin.put_json(
+        &format!("{V1}/synchronization/{SIREN_A}/users"),
+        json!(body),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    for (b, bannette) in [(&v1, "a-viser"), (&d, "mes-depots")] {
+        let p = b.get(&format!("/parapheur/?bannette={bannette}"));
+        assert_eq!(p.status, 200);
+        assert!(!p.body.contains("secret-rh"), "{bannette}: {}", p.body);
+    }
+}

@@ -131,7 +131,12 @@ impl Db {
     }
 
     /// Records a new code for a link (earlier codes of the link stop working), counts it for
-    /// each document, and enqueues its delivery, atomically.
+    /// each document, and enqueues its delivery, atomically; unless one of the documents
+    /// already had `max_sends` codes since `since_ms`: then nothing is written and the answer
+    /// is `false`. The count and the insert are one serialised step (the documents' rows are
+    /// locked on PostgreSQL; SQLite has a single writer), so parallel requests cannot exceed
+    /// the limit.
+    #[allow(clippy::too_many_arguments)]
     pub async fn new_otp_code(
         &self,
         link_hash: &str,
@@ -139,10 +144,32 @@ impl Db {
         channel: &str,
         expires_at: i64,
         document_ids: &[i64],
+        limit: (i64, i64),
         effects: &Effects,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
+        let (max_sends, since_ms) = limit;
         let now = now_ms();
         let mut tx = self.write.begin().await?;
+        let mut ids = document_ids.to_vec();
+        ids.sort_unstable();
+        for id in &ids {
+            if self.engine == crate::Engine::Postgres {
+                sqlx::query("SELECT id FROM documents WHERE id = $1 FOR UPDATE")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let (n,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM otp_sends WHERE document_id = $1 AND at_ms >= $2",
+            )
+            .bind(id)
+            .bind(since_ms)
+            .fetch_one(&mut *tx)
+            .await?;
+            if n >= max_sends {
+                return Ok(false);
+            }
+        }
         sqlx::query("UPDATE otp_codes SET used = 1 WHERE link_hash = $1 AND used = 0")
             .bind(link_hash)
             .execute(&mut *tx)
@@ -167,7 +194,7 @@ impl Db {
         }
         write_effects(&mut tx, effects).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// The link's latest code, if any.

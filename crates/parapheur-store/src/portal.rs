@@ -53,20 +53,26 @@ impl Bannette {
     pub fn from_slug(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|b| b.slug() == s)
     }
-    /// The SQL condition (on `d`, with `$1` the user id) selecting the bannette.
+    /// The SQL condition (on `d`, with `$1` the user id) selecting the bannette. Every
+    /// bannette requires a current membership of the document's subscriber: a user who left it
+    /// no longer sees its documents, even those they deposited or were a step member of.
     fn condition(self) -> &'static str {
         match self {
             Self::ToApprove => {
-                "d.status = 'in_progress' AND EXISTS (SELECT 1 FROM document_steps s \
+                "d.status = 'in_progress' AND d.siren IN (SELECT siren FROM memberships WHERE user_id = $1) \
+                 AND EXISTS (SELECT 1 FROM document_steps s \
                  JOIN document_step_members m ON m.document_id = s.document_id AND m.idx = s.idx \
                  WHERE s.document_id = d.id AND s.idx = d.current_step AND s.kind = 'visa' AND m.user_id = $1)"
             }
             Self::ToSign => {
-                "d.status = 'in_progress' AND EXISTS (SELECT 1 FROM document_steps s \
+                "d.status = 'in_progress' AND d.siren IN (SELECT siren FROM memberships WHERE user_id = $1) \
+                 AND EXISTS (SELECT 1 FROM document_steps s \
                  JOIN document_step_members m ON m.document_id = s.document_id AND m.idx = s.idx \
                  WHERE s.document_id = d.id AND s.idx = d.current_step AND s.kind = 'signature' AND m.user_id = $1)"
             }
-            Self::MyDeposits => "d.depositor_id = $1",
+            Self::MyDeposits => {
+                "d.depositor_id = $1 AND d.siren IN (SELECT siren FROM memberships WHERE user_id = $1)"
+            }
             Self::InProgress => {
                 "d.status IN ('in_progress', 'awaiting_metadata') AND d.siren IN \
                  (SELECT siren FROM memberships WHERE user_id = $1)"

@@ -497,13 +497,17 @@ async fn jobs_suite(db: &Db) {
         ..Effects::default()
     };
     let exp = now_ms() + 60_000;
-    db.new_otp_code("h1", "c1", "sms", exp, &[id], &sms)
-        .await
-        .unwrap();
+    assert!(
+        db.new_otp_code("h1", "c1", "sms", exp, &[id], (5, now_ms() - 60_000), &sms)
+            .await
+            .unwrap()
+    );
     let first = db.latest_otp_code("h1").await.unwrap().unwrap();
-    db.new_otp_code("h1", "c2", "sms", exp, &[id], &sms)
-        .await
-        .unwrap();
+    assert!(
+        db.new_otp_code("h1", "c2", "sms", exp, &[id], (5, now_ms() - 60_000), &sms)
+            .await
+            .unwrap()
+    );
     let second = db.latest_otp_code("h1").await.unwrap().unwrap();
     assert_eq!(second.code_hash, "c2");
     assert!(!db.use_otp_code(first.id, 3).await.unwrap(), "replaced");
@@ -511,9 +515,11 @@ async fn jobs_suite(db: &Db) {
     assert_eq!(db.otp_code_failed(second.id).await.unwrap(), 2);
     assert_eq!(db.otp_code_failed(second.id).await.unwrap(), 3);
     assert!(!db.use_otp_code(second.id, 3).await.unwrap(), "locked");
-    db.new_otp_code("h1", "c3", "sms", exp, &[id], &sms)
-        .await
-        .unwrap();
+    assert!(
+        db.new_otp_code("h1", "c3", "sms", exp, &[id], (5, now_ms() - 60_000), &sms)
+            .await
+            .unwrap()
+    );
     let third = db.latest_otp_code("h1").await.unwrap().unwrap();
     assert!(db.use_otp_code(third.id, 3).await.unwrap());
     assert!(!db.use_otp_code(third.id, 3).await.unwrap(), "used once");
@@ -527,6 +533,24 @@ async fn jobs_suite(db: &Db) {
         3,
         "one SMS per code"
     );
+    // The hourly limit holds under parallel requests: 3 sent, 20 more asked at once, 2 pass.
+    let since = now_ms() - 60_000;
+    let tries = (0..20).map(|i| {
+        let (db, sms) = (db.clone(), sms.clone());
+        async move {
+            db.new_otp_code("h1", &format!("p{i}"), "sms", exp, &[id], (5, since), &sms)
+                .await
+                .unwrap()
+        }
+    });
+    let passed = futures_util::future::join_all(tries)
+        .await
+        .into_iter()
+        .filter(|ok| *ok)
+        .count();
+    assert_eq!(passed, 2);
+    assert_eq!(db.otp_sends_since(&[id], since).await.unwrap(), 5);
+    assert_eq!(db.job_counts().await.unwrap().pending, 5);
     // Housekeeping: delivered jobs are pruned once old enough, pending ones never.
     let before = db.job_counts().await.unwrap();
     let claimed = db.claim_jobs(60_000, 16).await.unwrap();

@@ -263,6 +263,37 @@ impl TestApp {
         );
     }
 
+    /// Runs one SQL query on the app's database and returns its rows, one line each, columns
+    /// separated by `|`.
+    pub fn query(&self, statement: &str) -> String {
+        let out = if self.dir.path().join("pg-database").exists() {
+            let base = std::env::var("PARAPHEUR_TEST_SERVER_DATABASE_URL").expect("pg url");
+            let name = std::fs::read_to_string(self.dir.path().join("pg-database")).expect("db");
+            let prefix = base.rsplit_once('/').map_or(base.as_str(), |(p, _)| p);
+            Command::new("psql")
+                .arg(format!("{prefix}/{name}"))
+                .args(["-q", "-A", "-t", "-c", statement])
+                .output()
+        } else {
+            Command::new("python3")
+                .args([
+                    "-c",
+                    "import sqlite3,sys; c=sqlite3.connect(sys.argv[1])\n\
+                     for r in c.execute(sys.argv[2]): print('|'.join(str(x) for x in r))",
+                ])
+                .arg(self.data_dir().join("parapheur.db"))
+                .arg(statement)
+                .output()
+        }
+        .expect("run sql");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
     fn config_path(&self) -> PathBuf {
         let d = self.dir.path();
         let cfg = format!(

@@ -119,7 +119,9 @@ async fn run_batch(state: &AppState, jobs: Vec<ClaimedJob>) {
     let mut done = Vec::new();
     for (job, outcome) in jobs.iter().zip(outcomes) {
         match outcome {
-            Ok(Outcome::Done) => done.push((job, job.kind == SMS)),
+            // Delivered messages forget their payload: OTP codes, invitation, reset and download
+            // links must not stay in the database.
+            Ok(Outcome::Done) => done.push((job, job.kind == SMS || job.kind == MAIL)),
             other => settle(state, job, other).await,
         }
     }

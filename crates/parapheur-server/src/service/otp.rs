@@ -457,7 +457,7 @@ pub async fn send_code(state: &AppState, token: &str) -> Result<(), PageError> {
     } else {
         return Err(PageError::NoContact);
     };
-    state
+    let sent = state
         .db
         .new_otp_code(
             &l.link_hash,
@@ -465,6 +465,7 @@ pub async fn send_code(state: &AppState, token: &str) -> Result<(), PageError> {
             channel,
             now_ms() + CODE_VALIDITY_MS,
             &ids,
+            (MAX_CODES_PER_HOUR, now_ms() - 3_600_000),
             &Effects {
                 jobs: vec![job],
                 ..Effects::default()
@@ -472,6 +473,9 @@ pub async fn send_code(state: &AppState, token: &str) -> Result<(), PageError> {
         )
         .await
         .map_err(|e| failed(e.into()))?;
+    if !sent {
+        return Err(PageError::TooManyCodes);
+    }
     state.wake_jobs();
     tracing::info!(documents = ?ids, channel, "OTP code sent");
     Ok(())

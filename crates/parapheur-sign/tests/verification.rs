@@ -705,3 +705,49 @@ fn a_pes_with_an_unsigned_bordereau_is_invalid() {
         "{report:?}"
     );
 }
+
+// ---- XAdES: the same policy and validation time ---------------------------------------------
+
+fn xades_with(key: &PKey<Private>, cert: X509, ca: &InternalCa, at: i64) -> Vec<u8> {
+    let opts = parapheur_sign::xades::XmlOptions {
+        signing_time: chrono::DateTime::from_timestamp(at, 0),
+        ..Default::default()
+    };
+    let prepared = parapheur_sign::xades::prepare(
+        "acte.xml",
+        b"<acte>1</acte>",
+        &[cert, ca.certificate().clone()],
+        Algorithm::RsaSha256,
+        &opts,
+    )
+    .unwrap();
+    let mut s = openssl::sign::Signer::new(MessageDigest::sha256(), key).unwrap();
+    s.update(prepared.data_to_sign()).unwrap();
+    prepared.complete(&s.sign_to_vec().unwrap()).unwrap()
+}
+
+#[test]
+fn xades_refuses_small_rsa_keys_and_checks_the_chain_now() {
+    use parapheur_sign::xmlverify::verify_xades_detached;
+    let (_d, ca) = new_ca();
+    let day = 86_400;
+    let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let good = issue_for(&ca, &key, now() - 3600, now() + day);
+    let sig = xades_with(&key, good, &ca, now());
+    let r = verify_xades_detached(&sig, b"<acte>1</acte>", &ctx(&ca));
+    assert!(r.valid, "{r:?}");
+
+    // Expired, with a SigningTime inside the validity: not trusted.
+    let expired = issue_for(&ca, &key, now() - 10 * day, now() - 5 * day);
+    let sig = xades_with(&key, expired, &ca, now() - 7 * day);
+    let r = verify_xades_detached(&sig, b"<acte>1</acte>", &ctx(&ca));
+    assert!(!r.valid && !r.signatures[0].trusted, "{r:?}");
+
+    // RSA-1024: refused by the policy.
+    let small = PKey::from_rsa(Rsa::generate(1024).unwrap()).unwrap();
+    let cert = issue_for(&ca, &small, now() - 3600, now() + day);
+    let sig = xades_with(&small, cert, &ca, now());
+    let r = verify_xades_detached(&sig, b"<acte>1</acte>", &ctx(&ca));
+    assert!(!r.valid, "{r:?}");
+    assert!(r.signatures[0].errors.join(" ").contains("1024"), "{r:?}");
+}

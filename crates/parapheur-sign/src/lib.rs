@@ -2,12 +2,15 @@
 
 pub mod ca;
 pub mod cms;
+mod cmsverify;
 pub mod error;
 pub mod keys;
 pub mod pades;
 pub mod pdf_text;
+mod pdfdiff;
 mod pdfread;
 pub mod pkcs11;
+pub mod policy;
 pub mod tsa;
 pub mod verify;
 

@@ -501,6 +501,34 @@ impl<'a> PdfFile<'a> {
             .collect()
     }
 
+    /// Where each object in use is stored (for comparing two revisions of a file): by object
+    /// number, its generation and offset, or the object stream and index holding it.
+    pub fn locations(&self) -> std::collections::BTreeMap<u32, Location> {
+        self.reader
+            .document
+            .reference_table
+            .entries
+            .iter()
+            .filter_map(|(id, e)| match e {
+                XrefEntry::Normal { offset, generation } => Some((
+                    *id,
+                    Location::Plain {
+                        offset: *offset,
+                        generation: *generation,
+                    },
+                )),
+                XrefEntry::Compressed { container, index } => Some((
+                    *id,
+                    Location::Compressed {
+                        container: *container,
+                        index: *index,
+                    },
+                )),
+                XrefEntry::Free | XrefEntry::UnusableFree => None,
+            })
+            .collect()
+    }
+
     /// The catalog's id.
     pub fn root(&self) -> Result<ObjectId, SignError> {
         self.trailer
@@ -610,6 +638,13 @@ impl<'a> PdfFile<'a> {
         }
         Err(err("page tree too deep or cyclic"))
     }
+}
+
+/// Where an object is stored in a file (see [`PdfFile::locations`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Location {
+    Plain { offset: u32, generation: u16 },
+    Compressed { container: u32, index: u16 },
 }
 
 /// A parsed dictionary shared with the reader's cache (read-only).

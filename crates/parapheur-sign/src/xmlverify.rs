@@ -1,15 +1,16 @@
-//! Verification of detached XAdES and PES (enveloped) signatures, with a JSON-serializable report.
+//! Verification of detached XAdES and PES (enveloped) signatures under a validation context
+//! (anchors, revocation lists, algorithm policy, validation time), with a JSON-serializable
+//! report. In a PES, every `Bordereau` must be covered by a valid signature.
 
+use crate::policy::{AlgorithmPolicy, Digest, ValidationContext, check_path, common_name};
 use crate::xmlcore::{
     DS_NS, b64_decode, child, children_named, decode, descendant_local, parse, text,
 };
 use bergshamra_c14n::C14nMode;
 use bergshamra_xml::NodeSet;
-use openssl::hash::{MessageDigest, hash};
-use openssl::stack::Stack;
-use openssl::x509::store::X509StoreBuilder;
-use openssl::x509::verify::X509VerifyParam;
-use openssl::x509::{X509, X509StoreContext};
+use openssl::hash::hash;
+use openssl::pkey::Id;
+use openssl::x509::X509;
 use serde::Serialize;
 use std::collections::HashMap;
 use uppsala::{Document, NodeId};
@@ -21,8 +22,11 @@ pub struct XmlSignatureReport {
     pub signing_time: Option<String>,
     /// Every reference digest, the signature value and the signing-certificate digest are right.
     pub integrity: bool,
-    /// The signer's certificate chains to a trust anchor (at the claimed signing time).
+    /// The signer's certificate chains to a trust anchor, unrevoked, at the validation time
+    /// (never at the claimed signing time).
     pub trusted: bool,
+    /// A revocation list of the signer's issuer was consulted.
+    pub revocation_checked: bool,
     pub errors: Vec<String>,
 }
 
@@ -63,17 +67,18 @@ enum Mode<'a> {
 pub fn verify_xades_detached(
     signature_xml: &[u8],
     data: &[u8],
-    trust_anchors: &[X509],
+    ctx: &ValidationContext,
 ) -> XmlReport {
-    verify_all(signature_xml, Mode::Detached(data), trust_anchors)
+    verify_all(signature_xml, Mode::Detached(data), ctx)
 }
 
-/// Verifies every `ds:Signature` of a PES file (enveloped signatures).
-pub fn verify_pes(bytes: &[u8], trust_anchors: &[X509]) -> XmlReport {
-    verify_all(bytes, Mode::Enveloped, trust_anchors)
+/// Verifies every `ds:Signature` of a PES file (enveloped signatures); every `Bordereau` must
+/// be covered by a valid signature (its own, or one of the whole `PES_Aller`).
+pub fn verify_pes(bytes: &[u8], ctx: &ValidationContext) -> XmlReport {
+    verify_all(bytes, Mode::Enveloped, ctx)
 }
 
-fn verify_all(bytes: &[u8], mode: Mode<'_>, anchors: &[X509]) -> XmlReport {
+fn verify_all(bytes: &[u8], mode: Mode<'_>, ctx: &ValidationContext) -> XmlReport {
     let text = match decode(bytes) {
         Ok((t, _)) => t,
         Err(e) => return XmlReport::failed(e),
@@ -96,25 +101,58 @@ fn verify_all(bytes: &[u8], mode: Mode<'_>, anchors: &[X509]) -> XmlReport {
     if sigs.is_empty() {
         return XmlReport::failed("no ds:Signature");
     }
-    let reports = sigs
+    let mut covered = Vec::new();
+    let reports: Vec<XmlSignatureReport> = sigs
         .into_iter()
-        .map(|s| verify_one(&doc, s, &ids, mode, anchors))
+        .map(|s| {
+            let (r, parent) = verify_one(&doc, s, &ids, mode, ctx);
+            if r.integrity && r.trusted && r.errors.is_empty() {
+                covered.extend(parent);
+            }
+            r
+        })
         .collect();
-    XmlReport::new(reports, Vec::new())
+    let mut errors = Vec::new();
+    if matches!(mode, Mode::Enveloped) {
+        for b in doc.descendants(doc.root()) {
+            let is_bordereau = doc
+                .element(b)
+                .is_some_and(|e| e.name.local_name == "Bordereau");
+            if is_bordereau && !covered_by(&doc, b, &covered) {
+                let id = doc.get_attribute(b, "Id").unwrap_or("sans Id");
+                errors.push(format!(
+                    "Bordereau {id} is not covered by a valid signature"
+                ));
+            }
+        }
+    }
+    XmlReport::new(reports, errors)
 }
 
-fn digest_of(uri: &str) -> Option<MessageDigest> {
+/// Whether `node` or one of its ancestors is among the `covered` elements.
+fn covered_by(doc: &Document<'_>, node: NodeId, covered: &[NodeId]) -> bool {
+    let mut cur = Some(node);
+    while let Some(n) = cur {
+        if covered.contains(&n) {
+            return true;
+        }
+        cur = doc.parent(n);
+    }
+    false
+}
+
+fn digest_of(uri: &str) -> Option<Digest> {
     Some(match uri {
-        "http://www.w3.org/2000/09/xmldsig#sha1" => MessageDigest::sha1(),
-        "http://www.w3.org/2001/04/xmlenc#sha256" => MessageDigest::sha256(),
-        "http://www.w3.org/2001/04/xmldsig-more#sha384" => MessageDigest::sha384(),
-        "http://www.w3.org/2001/04/xmlenc#sha512" => MessageDigest::sha512(),
+        "http://www.w3.org/2000/09/xmldsig#sha1" => Digest::Sha1,
+        "http://www.w3.org/2001/04/xmlenc#sha256" => Digest::Sha256,
+        "http://www.w3.org/2001/04/xmldsig-more#sha384" => Digest::Sha384,
+        "http://www.w3.org/2001/04/xmlenc#sha512" => Digest::Sha512,
         _ => return None,
     })
 }
 
 /// (digest, is ECDSA) of a SignatureMethod URI.
-fn signature_alg(uri: &str) -> Option<(MessageDigest, bool)> {
+fn signature_alg(uri: &str) -> Option<(Digest, bool)> {
     let (rest, ec) =
         if let Some(r) = uri.strip_prefix("http://www.w3.org/2001/04/xmldsig-more#ecdsa-") {
             (r, true)
@@ -126,10 +164,10 @@ fn signature_alg(uri: &str) -> Option<(MessageDigest, bool)> {
             return None;
         };
     let md = match rest {
-        "sha1" => MessageDigest::sha1(),
-        "sha256" => MessageDigest::sha256(),
-        "sha384" => MessageDigest::sha384(),
-        "sha512" => MessageDigest::sha512(),
+        "sha1" => Digest::Sha1,
+        "sha256" => Digest::Sha256,
+        "sha384" => Digest::Sha384,
+        "sha512" => Digest::Sha512,
         _ => return None,
     };
     Some((md, ec))
@@ -177,8 +215,8 @@ fn verify_one(
     sig: NodeId,
     ids: &HashMap<String, Option<NodeId>>,
     mode: Mode<'_>,
-    anchors: &[X509],
-) -> XmlSignatureReport {
+    ctx: &ValidationContext,
+) -> (XmlSignatureReport, Option<NodeId>) {
     let mut r = XmlSignatureReport {
         id: doc.get_attribute(sig, "Id").map(str::to_owned),
         signer: String::new(),
@@ -186,40 +224,39 @@ fn verify_one(
             .map(|n| text(doc, n).trim().to_owned()),
         integrity: false,
         trusted: false,
+        revocation_checked: false,
         errors: Vec::new(),
     };
-    match check(doc, sig, ids, mode, &mut r) {
-        Ok((signer, others)) => {
+    let mut parent = None;
+    match check(doc, sig, ids, mode, &ctx.policy, &mut r) {
+        Ok((signer, others, signed_parent)) => {
             r.signer = common_name(&signer);
             r.integrity = r.errors.is_empty();
-            match chain_ok(&signer, &others, anchors, r.signing_time.as_deref()) {
-                Ok(()) => r.trusted = true,
+            parent = signed_parent;
+            match check_path(&signer, &others, &ctx.anchors, &ctx.crls, ctx.now(), false) {
+                Ok(status) => {
+                    r.trusted = true;
+                    r.revocation_checked = status.revocation_checked;
+                }
                 Err(e) => r.errors.push(format!("certificate chain: {e}")),
             }
         }
         Err(e) => r.errors.push(e),
     }
-    r
+    (r, parent)
 }
 
-fn common_name(c: &X509) -> String {
-    c.subject_name()
-        .entries_by_nid(openssl::nid::Nid::COMMONNAME)
-        .next()
-        .and_then(|e| e.data().to_string().ok())
-        .map(|s| s.to_string())
-        .unwrap_or_default()
-}
-
-/// Checks integrity; returns the signer certificate and the other embedded certificates.
-/// Non-fatal failures are pushed to `r.errors`.
+/// Checks integrity; returns the signer certificate, the other embedded certificates, and the
+/// signature's parent element when a reference signs it (enveloped). Non-fatal failures are
+/// pushed to `r.errors`.
 fn check(
     doc: &Document<'_>,
     sig: NodeId,
     ids: &HashMap<String, Option<NodeId>>,
     mode: Mode<'_>,
+    policy: &AlgorithmPolicy,
     r: &mut XmlSignatureReport,
-) -> Result<(X509, Vec<X509>), String> {
+) -> Result<(X509, Vec<X509>, Option<NodeId>), String> {
     let e = |s: &str| format!("missing {s}");
     let si = child(doc, sig, DS_NS, "SignedInfo").ok_or_else(|| e("SignedInfo"))?;
     let mut certs = Vec::new();
@@ -242,10 +279,12 @@ fn check(
         None => r.errors.push("no SigningCertificate property".into()),
         Some(cd) => {
             let alg = descendant_local(doc, cd, "DigestMethod").map(|n| attr(doc, n, "Algorithm"));
+            // A certificate identifier, not a signature: SHA-1 is acceptable here.
             let md = alg
                 .as_deref()
                 .and_then(digest_of)
-                .ok_or("unsupported CertDigest algorithm")?;
+                .ok_or("unsupported CertDigest algorithm")?
+                .md();
             let want = descendant_local(doc, cd, "DigestValue")
                 .map(|n| b64_decode(&text(doc, n)))
                 .transpose()
@@ -269,14 +308,15 @@ fn check(
 
     // References.
     let mut detached_seen = false;
+    let mut signed_parent = None;
     let mut signed_ids = Vec::new();
     for reference in children_named(doc, si, DS_NS, "Reference") {
         let uri = attr(doc, reference, "URI");
         let dm = child(doc, reference, DS_NS, "DigestMethod").map(|n| attr(doc, n, "Algorithm"));
-        let md = dm
-            .as_deref()
-            .and_then(digest_of)
-            .ok_or(format!("unsupported DigestMethod for {uri:?}"))?;
+        let md = policy
+            .digest(dm.as_deref().and_then(digest_of))
+            .map_err(|e| format!("reference {uri:?}: {e}"))?
+            .md();
         let want = child(doc, reference, DS_NS, "DigestValue")
             .map(|n| b64_decode(&text(doc, n)))
             .transpose()
@@ -292,9 +332,13 @@ fn check(
             let is_props = doc
                 .element(target)
                 .is_some_and(|e| e.name.local_name == "SignedProperties");
-            if matches!(mode, Mode::Enveloped) && !is_props && doc.parent(sig) != Some(target) {
-                r.errors
-                    .push(format!("reference {uri} is not the signature's parent"));
+            if matches!(mode, Mode::Enveloped) && !is_props {
+                if doc.parent(sig) == Some(target) {
+                    signed_parent = Some(target);
+                } else {
+                    r.errors
+                        .push(format!("reference {uri} is not the signature's parent"));
+                }
             }
             dereference(doc, sig, target, reference).map_err(|e| format!("reference {uri}: {e}"))?
         } else if uri.is_empty() {
@@ -335,17 +379,22 @@ fn check(
         .ok_or("unsupported CanonicalizationMethod")?;
     let canon = crate::xmlcore::c14n_subtree(doc, si, None, cmode).map_err(|e| e.to_string())?;
     let sm = child(doc, si, DS_NS, "SignatureMethod").map(|n| attr(doc, n, "Algorithm"));
-    let (md, ec) = sm
+    let (digest, ec) = sm
         .as_deref()
         .and_then(signature_alg)
         .ok_or("unsupported SignatureMethod")?;
+    let md = policy.digest(Some(digest))?.md();
+    let key = signer.public_key().map_err(|e| e.to_string())?;
+    policy.key(&key)?;
+    if ec != (key.id() == Id::EC) {
+        return Err("the SignatureMethod does not match the signer's key".into());
+    }
     let sv = child(doc, sig, DS_NS, "SignatureValue").ok_or_else(|| e("SignatureValue"))?;
     let mut value = b64_decode(&text(doc, sv)).map_err(|e| e.to_string())?;
     if ec {
         value = crate::xmlcore::ecdsa_raw_to_der(&value).map_err(|e| e.to_string())?;
     }
     let ok = (|| -> Result<bool, openssl::error::ErrorStack> {
-        let key = signer.public_key()?;
         let mut v = openssl::sign::Verifier::new(md, &key)?;
         v.update(&canon)?;
         v.verify(&value)
@@ -354,38 +403,5 @@ fn check(
     if !ok {
         r.errors.push("SignatureValue does not verify".into());
     }
-    Ok((signer, certs))
-}
-
-fn chain_ok(
-    signer: &X509,
-    others: &[X509],
-    anchors: &[X509],
-    time: Option<&str>,
-) -> Result<(), String> {
-    if anchors.is_empty() {
-        return Err("no trust anchor".into());
-    }
-    let mut sb = X509StoreBuilder::new().map_err(|e| e.to_string())?;
-    for a in anchors {
-        sb.add_cert(a.clone()).map_err(|e| e.to_string())?;
-    }
-    if let Some(t) = time.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) {
-        let mut p = X509VerifyParam::new().map_err(|e| e.to_string())?;
-        p.set_time(t.timestamp() as libc::time_t);
-        sb.set_param(&p).map_err(|e| e.to_string())?;
-    }
-    let store = sb.build();
-    let mut chain = Stack::new().map_err(|e| e.to_string())?;
-    for c in others {
-        chain.push(c.clone()).map_err(|e| e.to_string())?;
-    }
-    let mut ctx = X509StoreContext::new().map_err(|e| e.to_string())?;
-    let (ok, msg) = ctx
-        .init(&store, signer, &chain, |c| {
-            let ok = c.verify_cert()?;
-            Ok((ok, c.error().error_string().to_owned()))
-        })
-        .map_err(|e| e.to_string())?;
-    if ok { Ok(()) } else { Err(msg) }
+    Ok((signer, certs, signed_parent))
 }

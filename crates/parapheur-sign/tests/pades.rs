@@ -7,6 +7,11 @@ use parapheur_sign::pades::{self, Placement, SignOptions};
 use std::path::Path;
 use std::process::Command;
 
+/// A validation context trusting `anchors` for signers, now, with the default policy.
+fn ctx(anchors: Vec<openssl::x509::X509>) -> parapheur_sign::policy::ValidationContext {
+    parapheur_sign::policy::ValidationContext::new(anchors)
+}
+
 fn ca(dir: &Path) -> InternalCa {
     InternalCa::open_or_create(&dir.join("ca"), "parapheur test CA").unwrap()
 }
@@ -126,14 +131,14 @@ fn our_verifier_agrees_with_the_validators() {
         .issue(&subject("Commune de Test"), KeyKind::Seal)
         .unwrap();
     let input = minimal_pdf();
-    let unsigned = verify_pdf(&input, &[ca.certificate().clone()]).unwrap();
+    let unsigned = verify_pdf(&input, &ctx(vec![ca.certificate().clone()])).unwrap();
     assert!(
         !unsigned.valid && unsigned.signatures.is_empty(),
         "no signature is not valid"
     );
     let one = pades::sign(&input, &alice, &SignOptions::new("Alice Martin")).unwrap();
     let two = pades::sign(&one, &seal, &SignOptions::new("Commune de Test")).unwrap();
-    let r = verify_pdf(&two, &[ca.certificate().clone()]).unwrap();
+    let r = verify_pdf(&two, &ctx(vec![ca.certificate().clone()])).unwrap();
     assert!(r.valid, "{r:?}");
     assert_eq!(r.signatures.len(), 2);
     assert_eq!(r.signatures[0].signer, "Alice Martin");
@@ -141,7 +146,7 @@ fn our_verifier_agrees_with_the_validators() {
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["signatures"][1]["signer"], "Commune de Test");
 
-    let foreign = verify_pdf(&two, &[other_ca.certificate().clone()]).unwrap();
+    let foreign = verify_pdf(&two, &ctx(vec![other_ca.certificate().clone()])).unwrap();
     assert!(!foreign.valid);
     assert!(
         foreign.signatures.iter().all(|s| s.integrity && !s.trusted),
@@ -151,7 +156,7 @@ fn our_verifier_agrees_with_the_validators() {
     let mut bad = two.clone();
     let pos = one.len() + 40;
     bad[pos] ^= 0x01;
-    let r = verify_pdf(&bad, &[ca.certificate().clone()]).unwrap();
+    let r = verify_pdf(&bad, &ctx(vec![ca.certificate().clone()])).unwrap();
     assert!(!r.valid);
     assert!(r.signatures[0].integrity, "the first revision is intact");
     assert!(!r.signatures[1].integrity, "{r:?}");
@@ -293,7 +298,7 @@ fn forms_images_and_a_pdf_signed_by_pyhanko_first() {
     assert_eq!(n, 2, "{text}");
     let report = parapheur_sign::verify::verify_pdf(
         &ours,
-        &[ca.certificate().clone(), other.certificate().clone()],
+        &ctx(vec![ca.certificate().clone(), other.certificate().clone()]),
     )
     .unwrap();
     assert!(report.valid, "{report:?}");
@@ -321,6 +326,9 @@ fn a_pdf_with_object_streams_and_an_xref_stream() {
     assert!(qpdf_ok(&p));
     let (n, text) = pyhanko_valid(&p, &ca_pem);
     assert_eq!(n, 2, "{text}");
+    // Our verifier reads the revision after the first signature (an xref stream) as allowed.
+    let r = parapheur_sign::verify::verify_pdf(&two, &ctx(vec![ca.certificate().clone()])).unwrap();
+    assert!(r.valid && r.signatures[0].unmodified, "{r:?}");
 }
 
 #[test]
@@ -372,9 +380,18 @@ fn b_t_signature_with_an_rfc3161_timestamp() {
         text.contains("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>"),
         "{text}"
     );
-    let report = parapheur_sign::verify::verify_pdf(&signed, &[ca.certificate().clone()]).unwrap();
+    let mut c = ctx(vec![ca.certificate().clone()]);
+    c.tsa_anchors = vec![openssl::x509::X509::from_pem(&tsa_server.cert_pem()).unwrap()];
+    let report = parapheur_sign::verify::verify_pdf(&signed, &c).unwrap();
     assert!(
         report.valid && report.signatures[0].timestamped,
+        "{report:?}"
+    );
+    // Without trusting the TSA, the timestamp does not verify: an error, not a silent B-B.
+    let report =
+        parapheur_sign::verify::verify_pdf(&signed, &ctx(vec![ca.certificate().clone()])).unwrap();
+    assert!(
+        !report.valid && !report.signatures[0].timestamped,
         "{report:?}"
     );
 }
@@ -416,7 +433,8 @@ fn a_large_pdf_with_object_streams_signs_and_verifies() {
     std::fs::write(&p, &signed).unwrap();
     let (n, text) = pyhanko_valid(&p, &ca_pem);
     assert_eq!(n, 1, "{text}");
-    let report = parapheur_sign::verify::verify_pdf(&signed, &[ca.certificate().clone()]).unwrap();
+    let report =
+        parapheur_sign::verify::verify_pdf(&signed, &ctx(vec![ca.certificate().clone()])).unwrap();
     assert!(report.valid, "{report:?}");
 }
 

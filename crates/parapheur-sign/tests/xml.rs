@@ -11,6 +11,11 @@ use parapheur_sign::xmlverify::{verify_pes, verify_xades_detached};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// A validation context trusting `anchors` for signers, now, with the default policy.
+fn ctx(anchors: Vec<openssl::x509::X509>) -> parapheur_sign::policy::ValidationContext {
+    parapheur_sign::policy::ValidationContext::new(anchors)
+}
+
 /// The shared directory beside the checkout (`../shared`), or `PARAPHEUR_SHARED_DIR`.
 fn shared(sub: &str) -> std::path::PathBuf {
     let base = std::env::var("PARAPHEUR_SHARED_DIR")
@@ -103,7 +108,7 @@ fn xades_round_trip(kind: KeyKind, expected: Algorithm) {
     assert!(ok, "validators rejected our detached XAdES:\n{out}");
     assert!(out.contains("XADES OK"), "{out}");
 
-    let report = verify_xades_detached(&sig, &data, &[p.ca.certificate().clone()]);
+    let report = verify_xades_detached(&sig, &data, &ctx(vec![p.ca.certificate().clone()]));
     assert!(report.valid, "{report:?}");
     assert_eq!(report.signatures[0].signer, "Hélène Dupré");
 
@@ -114,7 +119,7 @@ fn xades_round_trip(kind: KeyKind, expected: Algorithm) {
     std::fs::write(docdir.join("deliberation.xml"), &bad).unwrap();
     let (ok, out) = validate(&[Path::new("xades-detached"), &sig_path, &docdir, &p.ca_pem]);
     assert!(!ok, "validators accepted a tampered file:\n{out}");
-    let report = verify_xades_detached(&sig, &bad, &[p.ca.certificate().clone()]);
+    let report = verify_xades_detached(&sig, &bad, &ctx(vec![p.ca.certificate().clone()]));
     assert!(
         !report.valid && !report.signatures[0].integrity,
         "{report:?}"
@@ -151,11 +156,11 @@ fn xades_two_phase_matches() {
     );
     let value = cred.sign(prepared.data_to_sign()).unwrap();
     let sig = prepared.complete(&value).unwrap();
-    let report = verify_xades_detached(&sig, &data, &[p.ca.certificate().clone()]);
+    let report = verify_xades_detached(&sig, &data, &ctx(vec![p.ca.certificate().clone()]));
     assert!(report.valid, "{report:?}");
     // Untrusted anchors: integrity stays true, trust false.
     let other = pki();
-    let report = verify_xades_detached(&sig, &data, &[other.ca.certificate().clone()]);
+    let report = verify_xades_detached(&sig, &data, &ctx(vec![other.ca.certificate().clone()]));
     assert!(
         report.signatures[0].integrity && !report.signatures[0].trusted,
         "{report:?}"
@@ -266,7 +271,7 @@ fn pes_round_trip(kind: KeyKind) {
     assert!(ok, "validators rejected our PES:\n{out}");
     assert!(out.contains("PES XAdES profile OK"), "{out}");
 
-    let report = verify_pes(&signed, &[p.ca.certificate().clone()]);
+    let report = verify_pes(&signed, &ctx(vec![p.ca.certificate().clone()]));
     assert!(report.valid && report.signatures.len() == 2, "{report:?}");
     let ids: Vec<String> = report
         .signatures
@@ -288,7 +293,7 @@ fn pes_round_trip(kind: KeyKind) {
     std::fs::write(&f3, &bad2).unwrap();
     assert!(xmlsec1_pes_signature(&f3, &p.ca_pem, &ids[0]));
     assert!(!xmlsec1_pes_signature(&f3, &p.ca_pem, &ids[1]));
-    let report = verify_pes(&bad2, &[p.ca.certificate().clone()]);
+    let report = verify_pes(&bad2, &ctx(vec![p.ca.certificate().clone()]));
     assert!(
         report.signatures[0].integrity && !report.signatures[1].integrity,
         "{report:?}"
@@ -302,7 +307,7 @@ fn pes_round_trip(kind: KeyKind) {
     std::fs::write(&f2, &bad).unwrap();
     let (ok, out) = validate(&[Path::new("pes"), &f2, &p.ca_pem]);
     assert!(!ok, "validators accepted an altered PES:\n{out}");
-    let report = verify_pes(&bad, &[p.ca.certificate().clone()]);
+    let report = verify_pes(&bad, &ctx(vec![p.ca.certificate().clone()]));
     assert!(!report.valid, "{report:?}");
     assert!(
         !report.signatures[0].integrity && report.signatures[1].integrity,
@@ -344,7 +349,7 @@ fn pes_without_bordereau_ids_signs_the_root() {
     std::fs::write(&f, &signed).unwrap();
     let (ok, out) = validate(&[Path::new("pes"), &f, &p.ca_pem]);
     assert!(ok, "{out}");
-    assert!(verify_pes(&signed, &[p.ca.certificate().clone()]).valid);
+    assert!(verify_pes(&signed, &ctx(vec![p.ca.certificate().clone()])).valid);
     // Already signed: refused.
     assert!(pes::sign_pes(&signed, &cred, &PesOptions::default()).is_err());
 }
@@ -374,11 +379,11 @@ fn pes_two_phase_and_doctype_refused() {
         .collect();
     assert!(prepared.complete(&values[..1]).is_err());
     let signed = prepared.complete(&values).unwrap();
-    assert!(verify_pes(&signed, &[p.ca.certificate().clone()]).valid);
+    assert!(verify_pes(&signed, &ctx(vec![p.ca.certificate().clone()])).valid);
 
     let evil = b"<?xml version=\"1.0\"?><!DOCTYPE n [<!ENTITY x \"y\">]><PES_Aller Id=\"a\">&x;</PES_Aller>";
     assert!(pes::sign_pes(evil, &cred, &PesOptions::default()).is_err());
-    assert!(!verify_pes(evil, &[]).valid);
+    assert!(!verify_pes(evil, &ctx(vec![])).valid);
 }
 
 fn fixture(name: &str) -> Option<Vec<u8>> {
@@ -397,7 +402,7 @@ fn dgfip_fixture_core_verifies() {
     let Some(good) = fixture("test-perime-04-04-2016.xml") else {
         return;
     };
-    let report = verify_pes(&good, &[]);
+    let report = verify_pes(&good, &ctx(vec![]));
     eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());
     assert_eq!(report.signatures.len(), 1);
     let s = &report.signatures[0];
@@ -407,7 +412,7 @@ fn dgfip_fixture_core_verifies() {
     let Some(bad) = fixture("test-alteree.xml") else {
         return;
     };
-    let report = verify_pes(&bad, &[]);
+    let report = verify_pes(&bad, &ctx(vec![]));
     eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());
     assert!(!report.valid && !report.signatures.is_empty() && !report.signatures[0].integrity);
 }

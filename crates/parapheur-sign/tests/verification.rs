@@ -1,0 +1,753 @@
+//! Verification one can rely on: later revisions, the validation time, timestamps, revocation,
+//! the algorithm policy, and PES Bordereaux coverage. Signed material is made with the crate's
+//! own signer and the internal CA (plus certificates issued here by the CA's key for the cases
+//! the CA does not produce: expired, RSA-1024, P-384).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use der::{Decode, Encode};
+use openssl::asn1::{Asn1Integer, Asn1Object, Asn1OctetString, Asn1Time};
+use openssl::bn::BigNum;
+use openssl::ec::{EcGroup, EcKey};
+use openssl::hash::{MessageDigest, hash};
+use openssl::nid::Nid;
+use openssl::pkey::{PKey, Private};
+use openssl::rsa::Rsa;
+use openssl::x509::extension::{BasicConstraints, KeyUsage};
+use openssl::x509::{X509, X509Builder, X509Crl, X509CrlBuilder, X509Extension, X509NameBuilder};
+use parapheur_sign::ca::{InternalCa, KeyKind, Subject};
+use parapheur_sign::keys::Algorithm;
+use parapheur_sign::pades::{self, SignOptions};
+use parapheur_sign::policy::ValidationContext;
+use parapheur_sign::verify::{Report, verify_pdf};
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn new_ca() -> (tempfile::TempDir, InternalCa) {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = InternalCa::open_or_create(&dir.path().join("ca"), "parapheur test CA").unwrap();
+    (dir, ca)
+}
+
+fn ca_key(ca: &InternalCa) -> PKey<Private> {
+    PKey::private_key_from_pem(&std::fs::read(ca.dir().join("ca.key.pem")).unwrap()).unwrap()
+}
+
+fn subject(name: &str) -> Subject {
+    Subject {
+        common_name: name.into(),
+        email: None,
+        organization: Some("Commune".into()),
+        organization_id: None,
+    }
+}
+
+/// A certificate for `key` issued by the CA, valid from `from` to `to` (Unix seconds).
+fn issue_for(ca: &InternalCa, key: &PKey<Private>, from: i64, to: i64) -> X509 {
+    let mut nb = X509NameBuilder::new().unwrap();
+    nb.append_entry_by_nid(Nid::COMMONNAME, "Signataire de test")
+        .unwrap();
+    let name = nb.build();
+    let mut b = X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    let mut serial = BigNum::new().unwrap();
+    serial
+        .rand(64, openssl::bn::MsbOption::MAYBE_ZERO, false)
+        .unwrap();
+    b.set_serial_number(&Asn1Integer::from_bn(&serial).unwrap())
+        .unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(ca.certificate().subject_name()).unwrap();
+    b.set_pubkey(key).unwrap();
+    b.set_not_before(&Asn1Time::from_unix(from).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::from_unix(to).unwrap()).unwrap();
+    b.append_extension(BasicConstraints::new().critical().build().unwrap())
+        .unwrap();
+    b.append_extension(
+        KeyUsage::new()
+            .critical()
+            .digital_signature()
+            .non_repudiation()
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    b.sign(&ca_key(ca), MessageDigest::sha256()).unwrap();
+    b.build()
+}
+
+/// Signs `pdf` (PAdES, two-phase) with any key: SHA-256 then PKCS#1 v1.5 or ECDSA.
+fn sign_with(
+    pdf: &[u8],
+    key: &PKey<Private>,
+    chain: &[X509],
+    opts: &SignOptions,
+    tsa: Option<&parapheur_test_utils::tsa::TestTsa>,
+) -> Vec<u8> {
+    let alg = if key.id() == openssl::pkey::Id::EC {
+        Algorithm::EcdsaP256Sha256
+    } else {
+        Algorithm::RsaSha256
+    };
+    let chain: Vec<Vec<u8>> = chain.iter().map(|c| c.to_der().unwrap()).collect();
+    let prepared = pades::prepare(pdf, &chain, alg, opts).unwrap();
+    let mut s = openssl::sign::Signer::new(MessageDigest::sha256(), key).unwrap();
+    s.update(prepared.data_to_sign()).unwrap();
+    let value = s.sign_to_vec().unwrap();
+    let unsigned = tsa.map(|t| {
+        let req = parapheur_sign::tsa::request(&value).unwrap();
+        parapheur_sign::tsa::token_attributes(&req, &t.reply(&req.der)).unwrap()
+    });
+    let mut out = pdf.to_vec();
+    out.extend(prepared.complete(&value, unsigned).unwrap());
+    out
+}
+
+fn ctx(ca: &InternalCa) -> ValidationContext {
+    ValidationContext::new(vec![ca.certificate().clone()])
+}
+
+fn all_errors(r: &Report) -> String {
+    r.signatures
+        .iter()
+        .flat_map(|s| s.errors.clone())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+fn seal_signed(ca: &InternalCa) -> Vec<u8> {
+    let seal = ca
+        .issue(&subject("Commune de Test"), KeyKind::Seal)
+        .unwrap();
+    pades::sign(
+        &parapheur_test_utils::pdf::small("Délibération"),
+        &seal,
+        &SignOptions::new("Commune de Test"),
+    )
+    .unwrap()
+}
+
+// ---- incremental updates after a signature -------------------------------------------------
+
+/// A PDF object written as text (enough for the dictionaries these tests rewrite).
+fn write(o: &lopdf::Object) -> String {
+    use lopdf::Object as O;
+    match o {
+        O::Null => "null".into(),
+        O::Boolean(b) => b.to_string(),
+        O::Integer(i) => i.to_string(),
+        O::Real(r) => format!("{r}"),
+        O::Name(n) => format!("/{}", String::from_utf8_lossy(n)),
+        O::String(s, _) => format!("<{}>", hex::encode(s)),
+        O::Array(a) => format!("[{}]", a.iter().map(write).collect::<Vec<_>>().join(" ")),
+        O::Dictionary(d) => format!(
+            "<<{}>>",
+            d.iter()
+                .map(|(k, v)| format!("/{} {}", String::from_utf8_lossy(k), write(v)))
+                .collect::<String>()
+        ),
+        O::Reference((n, g)) => format!("{n} {g} R"),
+        O::Stream(_) => panic!("streams are written by the caller"),
+    }
+}
+
+/// Appends an incremental update (classic xref) holding `objects` (number, body).
+fn append_update(pdf: &[u8], objects: &[(u32, String)]) -> Vec<u8> {
+    let doc = lopdf::Document::load_mem(pdf).unwrap();
+    let tail = String::from_utf8_lossy(&pdf[pdf.len() - 64..]).into_owned();
+    let prev: usize = tail
+        .rsplit("startxref")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut out = pdf.to_vec();
+    out.push(b'\n');
+    let mut xref = String::from("xref\n");
+    let mut size = doc.trailer.get(b"Size").unwrap().as_i64().unwrap() as u32;
+    for (n, body) in objects {
+        xref.push_str(&format!("{n} 1\n{:010} 00000 n \n", out.len()));
+        out.extend(format!("{n} 0 obj\n{body}\nendobj\n").into_bytes());
+        size = size.max(n + 1);
+    }
+    let at = out.len();
+    let root = write(doc.trailer.get(b"Root").unwrap());
+    out.extend(xref.into_bytes());
+    out.extend(
+        format!("trailer\n<</Size {size}/Root {root}/Prev {prev}>>\nstartxref\n{at}\n%%EOF\n")
+            .into_bytes(),
+    );
+    out
+}
+
+fn first_page(pdf: &[u8]) -> (lopdf::ObjectId, lopdf::Dictionary, u32) {
+    let doc = lopdf::Document::load_mem(pdf).unwrap();
+    let id = *doc.get_pages().values().next().unwrap();
+    let size = doc.trailer.get(b"Size").unwrap().as_i64().unwrap() as u32;
+    (id, doc.get_dictionary(id).unwrap().clone(), size)
+}
+
+fn stream(content: &str) -> String {
+    format!(
+        "<</Length {}>>\nstream\n{content}\nendstream",
+        content.len()
+    )
+}
+
+#[test]
+fn an_update_replacing_page_content_after_the_signature_is_rejected() {
+    let (_d, ca) = new_ca();
+    let signed = seal_signed(&ca);
+    assert!(verify_pdf(&signed, &ctx(&ca)).unwrap().valid);
+
+    // 1. The page now points to a new content stream.
+    let (page_id, mut page, size) = first_page(&signed);
+    page.set("Contents", lopdf::Object::Reference((size, 0)));
+    let forged = append_update(
+        &signed,
+        &[
+            (
+                size,
+                stream("BT /F1 24 Tf 72 700 Td (Montant: 1 000 000 EUR) Tj ET"),
+            ),
+            (page_id.0, write(&lopdf::Object::Dictionary(page))),
+        ],
+    );
+    let r = verify_pdf(&forged, &ctx(&ca)).unwrap();
+    let s = &r.signatures[0];
+    assert!(s.integrity && s.trusted && !s.covers_whole_file, "{r:?}");
+    assert!(!r.valid && !s.unmodified, "{r:?}");
+    assert!(
+        all_errors(&r).contains("modified after this signature"),
+        "{r:?}"
+    );
+
+    // 2. The existing content stream rewritten under its own number.
+    let (_, page, _) = first_page(&signed);
+    let content = page.get(b"Contents").unwrap().as_reference().unwrap();
+    let forged = append_update(&signed, &[(content.0, stream("BT (autre) Tj ET"))]);
+    let r = verify_pdf(&forged, &ctx(&ca)).unwrap();
+    assert!(!r.valid && !r.signatures[0].unmodified, "{r:?}");
+
+    // 3. The page's resources changed (a key other than /Annots).
+    let (page_id, mut page, _) = first_page(&signed);
+    page.set("Rotate", 90);
+    let forged = append_update(
+        &signed,
+        &[(page_id.0, write(&lopdf::Object::Dictionary(page)))],
+    );
+    assert!(!verify_pdf(&forged, &ctx(&ca)).unwrap().valid);
+}
+
+#[test]
+fn dss_and_signature_field_updates_keep_the_signature_valid() {
+    let (_d, ca) = new_ca();
+    let signed = seal_signed(&ca);
+    let doc = lopdf::Document::load_mem(&signed).unwrap();
+    let root = doc.trailer.get(b"Root").unwrap().as_reference().unwrap();
+    let mut catalog = doc.get_dictionary(root).unwrap().clone();
+    let (page_id, mut page, size) = first_page(&signed);
+    // A DSS with the CA certificate, and an empty signature field on the page.
+    let (dss, cert, field) = (size, size + 1, size + 2);
+    catalog.set("DSS", lopdf::Object::Reference((dss, 0)));
+    let af_id = catalog.get(b"AcroForm").unwrap().as_reference().unwrap();
+    let mut af = doc.get_dictionary(af_id).unwrap().clone();
+    let mut fields = af.get(b"Fields").unwrap().as_array().unwrap().clone();
+    fields.push(lopdf::Object::Reference((field, 0)));
+    af.set("Fields", fields);
+    let mut annots = page.get(b"Annots").unwrap().as_array().unwrap().clone();
+    annots.push(lopdf::Object::Reference((field, 0)));
+    page.set("Annots", annots);
+    let ca_der = ca.certificate().to_der().unwrap();
+    let mut cert_obj = format!("<</Length {}>>\nstream\n", ca_der.len()).into_bytes();
+    cert_obj.extend(&ca_der);
+    cert_obj.extend(b"\nendstream");
+    let updated = append_update(
+        &signed,
+        &[
+            (root.0, write(&lopdf::Object::Dictionary(catalog))),
+            (af_id.0, write(&lopdf::Object::Dictionary(af))),
+            (page_id.0, write(&lopdf::Object::Dictionary(page))),
+            (dss, format!("<</Certs[{cert} 0 R]>>")),
+            (cert, String::from_utf8_lossy(&cert_obj).into_owned()),
+            (
+                field,
+                format!(
+                    "<</Type/Annot/Subtype/Widget/FT/Sig/T(Visa)/Rect[0 0 0 0]/F 132/P {} 0 R>>",
+                    page_id.0
+                ),
+            ),
+        ],
+    );
+    let r = verify_pdf(&updated, &ctx(&ca)).unwrap();
+    assert!(r.valid && !r.signatures[0].covers_whole_file, "{r:?}");
+    assert!(r.signatures[0].unmodified, "{r:?}");
+
+    // A later signature by the crate's signer on top: both stay valid.
+    let alice = ca.issue(&subject("Alice Martin"), KeyKind::Person).unwrap();
+    let two = pades::sign(&updated, &alice, &SignOptions::new("Alice Martin")).unwrap();
+    let r = verify_pdf(&two, &ctx(&ca)).unwrap();
+    assert!(r.valid && r.signatures.len() == 2, "{r:?}");
+}
+
+// ---- validation time and timestamps -------------------------------------------------------
+
+#[test]
+fn an_expired_signer_is_not_trusted_at_its_claimed_signing_time() {
+    let (_d, ca) = new_ca();
+    let key = PKey::from_ec_key(
+        EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
+    )
+    .unwrap();
+    let day = 86_400;
+    let cert = issue_for(&ca, &key, now() - 10 * day, now() - 5 * day);
+    let mut opts = SignOptions::new("Signataire");
+    // /M claims a time inside the certificate's validity: it must not be believed.
+    opts.time = chrono::DateTime::from_timestamp(now() - 7 * day, 0).unwrap();
+    let signed = sign_with(
+        &parapheur_test_utils::pdf::small("x"),
+        &key,
+        &[cert, ca.certificate().clone()],
+        &opts,
+        None,
+    );
+    let r = verify_pdf(&signed, &ctx(&ca)).unwrap();
+    let s = &r.signatures[0];
+    assert!(s.integrity && !s.trusted && !r.valid, "{r:?}");
+    assert!(all_errors(&r).contains("expired"), "{r:?}");
+}
+
+#[test]
+fn a_verified_timestamp_sets_the_validation_time_and_a_forged_one_is_an_error() {
+    let (_d, ca) = new_ca();
+    let tsa = parapheur_test_utils::tsa::TestTsa::new();
+    let tsa_cert = X509::from_pem(&tsa.cert_pem()).unwrap();
+    let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let day = 86_400;
+    // Valid now, expired in two days, when the file is verified.
+    let cert = issue_for(&ca, &key, now() - 3600, now() + day);
+    let chain = [cert, ca.certificate().clone()];
+    let input = parapheur_test_utils::pdf::small("x");
+    let opts = SignOptions {
+        timestamped: true,
+        ..SignOptions::new("Signataire")
+    };
+    let stamped = sign_with(&input, &key, &chain, &opts, Some(&tsa));
+    let mut later = ctx(&ca);
+    later.tsa_anchors = vec![tsa_cert.clone()];
+    later.time = Some(now() + 2 * day);
+    let r = verify_pdf(&stamped, &later).unwrap();
+    let s = &r.signatures[0];
+    assert!(r.valid && s.timestamped && s.trusted, "{r:?}");
+    assert_eq!(Some(&s.validated_at), s.timestamp_time.as_ref());
+
+    // Without a timestamp, the same signer two days later is not trusted.
+    let plain = sign_with(&input, &key, &chain, &opts, None);
+    let r = verify_pdf(&plain, &later).unwrap();
+    assert!(!r.valid && !r.signatures[0].trusted && !r.signatures[0].timestamped);
+
+    // A token stamping another signature value.
+    let other_token = tsa.reply(&parapheur_sign::tsa::request(b"another").unwrap().der);
+    let forged = replace_token(&stamped, |_| token_of(&other_token));
+    let r = verify_pdf(&forged, &later).unwrap();
+    assert!(!r.valid && !r.signatures[0].timestamped, "{r:?}");
+    assert!(all_errors(&r).contains("imprint"), "{r:?}");
+
+    // The genuine token back-dated by a year: its TSA signature no longer verifies.
+    let forged = replace_token(&stamped, |token| {
+        let ci = cms::content_info::ContentInfo::from_der(token).unwrap();
+        let mut sd: cms::signed_data::SignedData = ci.content.decode_as().unwrap();
+        let content = sd.encap_content_info.econtent.as_ref().unwrap();
+        let octets: der::asn1::OctetString = content.decode_as().unwrap();
+        let mut info = x509_tsp::TstInfo::from_der(octets.as_bytes()).unwrap();
+        let earlier =
+            info.gen_time.to_unix_duration() - std::time::Duration::from_secs(365 * day as u64);
+        info.gen_time = der::asn1::GeneralizedTime::from_unix_duration(earlier).unwrap();
+        let octets = der::asn1::OctetString::new(info.to_der().unwrap()).unwrap();
+        sd.encap_content_info.econtent = Some(der::asn1::Any::encode_from(&octets).unwrap());
+        cms::content_info::ContentInfo {
+            content_type: ci.content_type,
+            content: der::asn1::Any::encode_from(&sd).unwrap(),
+        }
+        .to_der()
+        .unwrap()
+    });
+    let r = verify_pdf(&forged, &later).unwrap();
+    assert!(!r.valid && !r.signatures[0].timestamped, "{r:?}");
+    assert!(all_errors(&r).contains("timestamp"), "{r:?}");
+}
+
+/// The token (ContentInfo DER) inside a TSA response.
+fn token_of(response: &[u8]) -> Vec<u8> {
+    let resp = x509_tsp::TimeStampResp::from_der(response).unwrap();
+    resp.time_stamp_token.unwrap().to_der().unwrap()
+}
+
+/// Rewrites the /Contents of the last signature of `pdf`: decode, `edit` the CMS, re-encode in
+/// the same hole (the signed byte ranges are untouched).
+fn edit_cms(pdf: &[u8], edit: impl FnOnce(&mut cms::signed_data::SignedData)) -> Vec<u8> {
+    let text = String::from_utf8_lossy(pdf);
+    let at = text.rfind("/ByteRange").unwrap();
+    let nums: Vec<usize> = text[at..]
+        .split(['[', ']'])
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let (a, b) = (nums[1] + 1, nums[2] - 1);
+    let der = hex::decode(&pdf[a..b]).unwrap();
+    let mut sd = parapheur_sign::cms::decode_signed_data(&der).unwrap();
+    edit(&mut sd);
+    let ci = cms::content_info::ContentInfo {
+        content_type: parapheur_sign::cms::ID_SIGNED_DATA,
+        content: der::asn1::Any::encode_from(&sd).unwrap(),
+    };
+    let mut hexed = hex::encode_upper(ci.to_der().unwrap()).into_bytes();
+    assert!(hexed.len() <= b - a, "the edited CMS does not fit");
+    hexed.resize(b - a, b'0');
+    let mut out = pdf.to_vec();
+    out[a..b].copy_from_slice(&hexed);
+    out
+}
+
+/// Replaces the signature timestamp token of the last signature by `f(old token DER)`.
+fn replace_token(pdf: &[u8], f: impl FnOnce(&[u8]) -> Vec<u8>) -> Vec<u8> {
+    edit_cms(pdf, |sd| {
+        let mut infos: Vec<_> = sd.signer_infos.0.iter().cloned().collect();
+        let attrs = infos[0].unsigned_attrs.as_mut().unwrap();
+        let mut list: Vec<x509_cert::attr::Attribute> = attrs.iter().cloned().collect();
+        let old = list[0].values.iter().next().unwrap().to_der().unwrap();
+        let new = der::asn1::Any::from_der(&f(&old)).unwrap();
+        list[0].values = der::asn1::SetOfVec::try_from(vec![new]).unwrap();
+        *attrs = der::asn1::SetOfVec::try_from(list).unwrap();
+        sd.signer_infos = cms::signed_data::SignerInfos::try_from(infos).unwrap();
+    })
+}
+
+// ---- revocation ----------------------------------------------------------------------------
+
+/// A CRL of the CA revoking `revoked` (serials of certificates), issued now.
+fn crl(ca: &InternalCa, revoked: &[&X509]) -> X509Crl {
+    let mut b = X509CrlBuilder::new().unwrap();
+    b.set_issuer_name(ca.certificate().subject_name()).unwrap();
+    b.set_last_update(&Asn1Time::from_unix(now() - 60).unwrap())
+        .unwrap();
+    b.set_next_update(&Asn1Time::days_from_now(7).unwrap())
+        .unwrap();
+    let ski = ca
+        .certificate()
+        .subject_key_id()
+        .unwrap()
+        .as_slice()
+        .to_vec();
+    let mut aki = vec![0x30, (ski.len() + 2) as u8, 0x80, ski.len() as u8];
+    aki.extend(ski);
+    let ext = |oid: &str, der: &[u8]| {
+        X509Extension::new_from_der(
+            &Asn1Object::from_str(oid).unwrap(),
+            false,
+            &Asn1OctetString::new_from_bytes(der).unwrap(),
+        )
+        .unwrap()
+    };
+    b.append_extension(ext("2.5.29.35", &aki)).unwrap();
+    b.append_extension(ext("2.5.29.20", &[2, 1, 1])).unwrap();
+    for c in revoked {
+        let mut r = openssl::x509::X509RevokedBuilder::new().unwrap();
+        r.set_serial_number(c.serial_number()).unwrap();
+        r.set_revocation_date(&Asn1Time::from_unix(now() - 30).unwrap())
+            .unwrap();
+        b.add_revoked(r.build()).unwrap();
+    }
+    b.sign(&ca_key(ca), MessageDigest::sha256()).unwrap();
+    b.build().unwrap()
+}
+
+#[test]
+fn a_signer_revoked_by_a_crl_is_invalid() {
+    let (_d, ca) = new_ca();
+    let seal = ca
+        .issue(&subject("Commune de Test"), KeyKind::Seal)
+        .unwrap();
+    let other = ca.issue(&subject("Autre"), KeyKind::Person).unwrap();
+    let signed = pades::sign(
+        &parapheur_test_utils::pdf::small("x"),
+        &seal,
+        &SignOptions::new("Commune de Test"),
+    )
+    .unwrap();
+    // A CRL revoking someone else: consulted, still valid.
+    let mut c = ctx(&ca);
+    c.crls = vec![crl(&ca, &[other.certificate()])];
+    let r = verify_pdf(&signed, &c).unwrap();
+    assert!(r.valid && r.signatures[0].revocation_checked, "{r:?}");
+    // The signer revoked.
+    c.crls = vec![crl(&ca, &[seal.certificate()])];
+    let r = verify_pdf(&signed, &c).unwrap();
+    assert!(!r.valid && !r.signatures[0].trusted, "{r:?}");
+    assert!(all_errors(&r).contains("revoked"), "{r:?}");
+    // Without the CRL, nothing says so (revocation not checked).
+    let r = verify_pdf(&signed, &ctx(&ca)).unwrap();
+    assert!(r.valid && !r.signatures[0].revocation_checked, "{r:?}");
+}
+
+// ---- algorithm policy ----------------------------------------------------------------------
+
+/// Re-signs the last signature of `pdf` with `key`, `digest` for the content and the signed
+/// attributes, and `alg` as the signature algorithm (PSS when `pss`).
+fn resign(
+    pdf: &[u8],
+    key: &PKey<Private>,
+    digest: (MessageDigest, &str),
+    alg: x509_cert::spki::AlgorithmIdentifierOwned,
+    pss: bool,
+) -> Vec<u8> {
+    let text = String::from_utf8_lossy(pdf);
+    let at = text.rfind("/ByteRange").unwrap();
+    let nums: Vec<usize> = text[at..]
+        .split(['[', ']'])
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let mut ranges = pdf[..nums[1]].to_vec();
+    ranges.extend(&pdf[nums[2]..nums[2] + nums[3]]);
+    let md_value = hash(digest.0, &ranges).unwrap().to_vec();
+    let oid = const_oid::ObjectIdentifier::new_unwrap(digest.1);
+    edit_cms(pdf, |sd| {
+        let mut infos: Vec<_> = sd.signer_infos.0.iter().cloned().collect();
+        let si = &mut infos[0];
+        si.digest_alg = x509_cert::spki::AlgorithmIdentifierOwned {
+            oid,
+            parameters: None,
+        };
+        let mut attrs: Vec<x509_cert::attr::Attribute> =
+            si.signed_attrs.as_ref().unwrap().iter().cloned().collect();
+        for a in &mut attrs {
+            if a.oid == parapheur_sign::cms::ID_MESSAGE_DIGEST {
+                let v = der::asn1::OctetString::new(md_value.clone()).unwrap();
+                a.values =
+                    der::asn1::SetOfVec::try_from(vec![der::asn1::Any::encode_from(&v).unwrap()])
+                        .unwrap();
+            }
+        }
+        let attrs = der::asn1::SetOfVec::try_from(attrs).unwrap();
+        let mut s = openssl::sign::Signer::new(digest.0, key).unwrap();
+        if pss {
+            s.set_rsa_padding(openssl::rsa::Padding::PKCS1_PSS).unwrap();
+            s.set_rsa_mgf1_md(digest.0).unwrap();
+            s.set_rsa_pss_saltlen(openssl::sign::RsaPssSaltlen::custom(32))
+                .unwrap();
+        }
+        s.update(&attrs.to_der().unwrap()).unwrap();
+        si.signature = der::asn1::OctetString::new(s.sign_to_vec().unwrap()).unwrap();
+        si.signed_attrs = Some(attrs);
+        si.signature_algorithm = alg;
+        sd.digest_algorithms = der::asn1::SetOfVec::try_from(vec![si.digest_alg.clone()]).unwrap();
+        sd.signer_infos = cms::signed_data::SignerInfos::try_from(infos).unwrap();
+    })
+}
+
+fn rsa_encryption() -> x509_cert::spki::AlgorithmIdentifierOwned {
+    x509_cert::spki::AlgorithmIdentifierOwned {
+        oid: parapheur_sign::cms::RSA_ENCRYPTION,
+        parameters: Some(der::asn1::Any::null()),
+    }
+}
+
+#[test]
+fn sha1_and_small_rsa_keys_are_refused_by_default() {
+    let (_d, ca) = new_ca();
+    let seal = ca
+        .issue(&subject("Commune de Test"), KeyKind::Seal)
+        .unwrap();
+    let signed = pades::sign(
+        &parapheur_test_utils::pdf::small("x"),
+        &seal,
+        &SignOptions::new("Commune de Test"),
+    )
+    .unwrap();
+    let key = seal.key.soft().unwrap().clone();
+    let sha1 = resign(
+        &signed,
+        &key,
+        (MessageDigest::sha1(), "1.3.14.3.2.26"),
+        rsa_encryption(),
+        false,
+    );
+    let r = verify_pdf(&sha1, &ctx(&ca)).unwrap();
+    assert!(!r.valid && all_errors(&r).contains("SHA-1"), "{r:?}");
+    // The digest is the signer's own: with SHA-1 allowed, the same file verifies.
+    let mut legacy = ctx(&ca);
+    legacy.policy.allow_sha1 = true;
+    assert!(verify_pdf(&sha1, &legacy).unwrap().valid);
+
+    // RSA-1024.
+    let small = PKey::from_rsa(Rsa::generate(1024).unwrap()).unwrap();
+    let cert = issue_for(&ca, &small, now() - 3600, now() + 86_400);
+    let signed = sign_with(
+        &parapheur_test_utils::pdf::small("x"),
+        &small,
+        &[cert, ca.certificate().clone()],
+        &SignOptions::new("Petite clé"),
+        None,
+    );
+    let r = verify_pdf(&signed, &ctx(&ca)).unwrap();
+    assert!(!r.valid && all_errors(&r).contains("1024"), "{r:?}");
+}
+
+#[test]
+fn rsa_pss_sha384_and_ecdsa_p384_are_accepted() {
+    let (_d, ca) = new_ca();
+    let seal = ca
+        .issue(&subject("Commune de Test"), KeyKind::Seal)
+        .unwrap();
+    let signed = pades::sign(
+        &parapheur_test_utils::pdf::small("x"),
+        &seal,
+        &SignOptions::new("Commune de Test"),
+    )
+    .unwrap();
+    let key = seal.key.soft().unwrap().clone();
+    // RSASSA-PSS, SHA-384, MGF1-SHA-384, salt 32.
+    let sha384 = x509_cert::spki::AlgorithmIdentifierOwned {
+        oid: const_oid::ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2"),
+        parameters: None,
+    };
+    let mgf = x509_cert::spki::AlgorithmIdentifierOwned {
+        oid: const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8"),
+        parameters: Some(der::asn1::Any::encode_from(&sha384).unwrap()),
+    };
+    // RSASSA-PSS-params: [0] hash, [1] mgf, [2] salt length (explicit tags).
+    let mut params = Vec::new();
+    for (tag, inner) in [
+        (0xa0u8, sha384.to_der().unwrap()),
+        (0xa1, mgf.to_der().unwrap()),
+        (0xa2, vec![2, 1, 32]),
+    ] {
+        params.push(tag);
+        params.push(inner.len() as u8);
+        params.extend(inner);
+    }
+    let mut seq = vec![0x30, params.len() as u8];
+    seq.extend(params);
+    let pss = x509_cert::spki::AlgorithmIdentifierOwned {
+        oid: const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10"),
+        parameters: Some(der::asn1::Any::from_der(&seq).unwrap()),
+    };
+    let pss_signed = resign(
+        &signed,
+        &key,
+        (MessageDigest::sha384(), "2.16.840.1.101.3.4.2.2"),
+        pss,
+        true,
+    );
+    let r = verify_pdf(&pss_signed, &ctx(&ca)).unwrap();
+    assert!(r.valid, "{r:?}");
+
+    // ECDSA on P-384 (with SHA-256, as the crate's signer does).
+    let key = PKey::from_ec_key(
+        EcKey::generate(&EcGroup::from_curve_name(Nid::SECP384R1).unwrap()).unwrap(),
+    )
+    .unwrap();
+    let cert = issue_for(&ca, &key, now() - 3600, now() + 86_400);
+    let signed = sign_with(
+        &parapheur_test_utils::pdf::small("x"),
+        &key,
+        &[cert, ca.certificate().clone()],
+        &SignOptions::new("P-384"),
+        None,
+    );
+    let r = verify_pdf(&signed, &ctx(&ca)).unwrap();
+    assert!(r.valid, "{r:?}");
+}
+
+// ---- PES -----------------------------------------------------------------------------------
+
+#[test]
+fn a_pes_with_an_unsigned_bordereau_is_invalid() {
+    let (_d, ca) = new_ca();
+    let seal = ca
+        .issue(&subject("Commune de Test"), KeyKind::Seal)
+        .unwrap();
+    let pes = parapheur_test_utils::pes_aller("PESALR2_test");
+    let signed =
+        parapheur_sign::pes::sign_pes(&pes, &seal, &parapheur_sign::pes::PesOptions::default())
+            .unwrap();
+    let report = parapheur_sign::xmlverify::verify_pes(&signed, &ctx(&ca));
+    assert!(report.valid && report.signatures.len() == 2, "{report:?}");
+    // The second Bordereau's signature removed: the first one alone does not make it valid.
+    let text = signed.clone();
+    let find = |from: usize, pat: &[u8]| {
+        from + text[from..]
+            .windows(pat.len())
+            .position(|w| w == pat)
+            .unwrap()
+    };
+    let first = find(0, b"<ds:Signature ");
+    let second = find(first + 1, b"<ds:Signature ");
+    let end = find(second, b"</ds:Signature>") + b"</ds:Signature>".len();
+    let mut stripped = signed.clone();
+    stripped.drain(second..end);
+    let report = parapheur_sign::xmlverify::verify_pes(&stripped, &ctx(&ca));
+    assert_eq!(report.signatures.len(), 1, "{report:?}");
+    assert!(report.signatures[0].integrity && report.signatures[0].trusted);
+    assert!(!report.valid, "{report:?}");
+    assert!(
+        report.errors.iter().any(|e| e.contains("BORD2")),
+        "{report:?}"
+    );
+}
+
+// ---- XAdES: the same policy and validation time ---------------------------------------------
+
+fn xades_with(key: &PKey<Private>, cert: X509, ca: &InternalCa, at: i64) -> Vec<u8> {
+    let opts = parapheur_sign::xades::XmlOptions {
+        signing_time: chrono::DateTime::from_timestamp(at, 0),
+        ..Default::default()
+    };
+    let prepared = parapheur_sign::xades::prepare(
+        "acte.xml",
+        b"<acte>1</acte>",
+        &[cert, ca.certificate().clone()],
+        Algorithm::RsaSha256,
+        &opts,
+    )
+    .unwrap();
+    let mut s = openssl::sign::Signer::new(MessageDigest::sha256(), key).unwrap();
+    s.update(prepared.data_to_sign()).unwrap();
+    prepared.complete(&s.sign_to_vec().unwrap()).unwrap()
+}
+
+#[test]
+fn xades_refuses_small_rsa_keys_and_checks_the_chain_now() {
+    use parapheur_sign::xmlverify::verify_xades_detached;
+    let (_d, ca) = new_ca();
+    let day = 86_400;
+    let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let good = issue_for(&ca, &key, now() - 3600, now() + day);
+    let sig = xades_with(&key, good, &ca, now());
+    let r = verify_xades_detached(&sig, b"<acte>1</acte>", &ctx(&ca));
+    assert!(r.valid, "{r:?}");
+
+    // Expired, with a SigningTime inside the validity: not trusted.
+    let expired = issue_for(&ca, &key, now() - 10 * day, now() - 5 * day);
+    let sig = xades_with(&key, expired, &ca, now() - 7 * day);
+    let r = verify_xades_detached(&sig, b"<acte>1</acte>", &ctx(&ca));
+    assert!(!r.valid && !r.signatures[0].trusted, "{r:?}");
+
+    // RSA-1024: refused by the policy.
+    let small = PKey::from_rsa(Rsa::generate(1024).unwrap()).unwrap();
+    let cert = issue_for(&ca, &small, now() - 3600, now() + day);
+    let sig = xades_with(&small, cert, &ca, now());
+    let r = verify_xades_detached(&sig, b"<acte>1</acte>", &ctx(&ca));
+    assert!(!r.valid, "{r:?}");
+    assert!(r.signatures[0].errors.join(" ").contains("1024"), "{r:?}");
+}

@@ -15,6 +15,8 @@ pub struct Pki {
     hsm_users: Mutex<HashMap<String, Credential>>,
     /// Trust anchors of verification steps: the internal CA and `[signing] trust_anchors`.
     anchors: Vec<openssl::x509::X509>,
+    /// What verification steps trust, built once.
+    validation: parapheur_sign::policy::ValidationContext,
 }
 
 impl Pki {
@@ -29,17 +31,28 @@ impl Pki {
             })?;
             anchors.extend(openssl::x509::X509::stack_from_pem(&pem)?);
         }
+        // Timestamps are trusted from the same configured roots: the operator lists the
+        // authorities (signers' CAs and timestamp authorities) in `[signing] trust_anchors`.
+        let mut validation = parapheur_sign::policy::ValidationContext::new(anchors.clone());
+        validation.tsa_anchors = anchors.clone();
         Ok(Self {
             ca,
             cache: Mutex::new(HashMap::new()),
             hsm_users: Mutex::new(HashMap::new()),
             anchors,
+            validation,
         })
     }
 
     /// The certificates verification steps trust.
     pub fn anchors(&self) -> &[openssl::x509::X509] {
         &self.anchors
+    }
+
+    /// What verification steps rely on: the anchors, the default algorithm policy, the
+    /// current time.
+    pub fn validation(&self) -> &parapheur_sign::policy::ValidationContext {
+        &self.validation
     }
 
     /// The trust anchors of signatures made with keys this server issued (PEM).

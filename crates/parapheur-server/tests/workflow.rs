@@ -312,7 +312,10 @@ fn pes_documents_are_signed_per_bordereau() {
         .get("/api/v1/pki/ca.pem")
         .body;
     let ca = openssl::x509::X509::from_pem(&ca_pem).unwrap();
-    let report = parapheur_sign::xmlverify::verify_pes(&signed, std::slice::from_ref(&ca));
+    let report = parapheur_sign::xmlverify::verify_pes(
+        &signed,
+        &parapheur_sign::policy::ValidationContext::new(vec![ca.clone()]),
+    );
     assert!(report.valid, "{report:?}");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("f.xml"), &signed).unwrap();
@@ -335,7 +338,13 @@ fn pes_documents_are_signed_per_bordereau() {
     let mut bad = signed.clone();
     let pos = bad.windows(6).position(|w| w == b"1100.0").unwrap();
     bad[pos] = b'9';
-    assert!(!parapheur_sign::xmlverify::verify_pes(&bad, &[ca]).valid);
+    assert!(
+        !parapheur_sign::xmlverify::verify_pes(
+            &bad,
+            &parapheur_sign::policy::ValidationContext::new(vec![ca])
+        )
+        .valid
+    );
 }
 
 #[test]
@@ -643,8 +652,11 @@ fn a_configured_timestamp_authority_makes_b_t_signatures() {
     let (n, out) = parapheur_test_utils::pyhanko_valid(&signed, &trust);
     assert_eq!(n, 1, "{out}");
     let ca = openssl::x509::X509::from_pem(&trust).unwrap();
-    let report = parapheur_sign::verify::verify_pdf(&signed, &[ca]).unwrap();
+    let mut ctx = parapheur_sign::policy::ValidationContext::new(vec![ca]);
+    ctx.tsa_anchors = openssl::x509::X509::stack_from_pem(&tsa.cert_pem()).unwrap();
+    let report = parapheur_sign::verify::verify_pdf(&signed, &ctx).unwrap();
     assert!(report.signatures[0].timestamped, "{report:?}");
+    assert!(report.valid, "{report:?}");
 
     // The authority down: the signature is refused with a clear error, nothing is recorded.
     drop(tsa);

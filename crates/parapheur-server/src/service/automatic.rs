@@ -25,7 +25,7 @@ async fn verify_document(state: &AppState, doc: &DocumentRow) -> Result<(bool, S
     };
     let (st, key) = (state.clone(), doc.blob_key.clone());
     tokio::task::spawn_blocking(move || -> Result<(bool, String), ApiError> {
-        let anchors = st.pki.anchors();
+        let ctx = st.pki.validation();
         let file = st.blobs.get(&key)?;
         let summarize = |valid: bool, n: usize, errors: Vec<String>| {
             let text = if valid {
@@ -39,7 +39,7 @@ async fn verify_document(state: &AppState, doc: &DocumentRow) -> Result<(bool, S
         };
         Ok(match ctype {
             CircuitType::BureautiquePdf => {
-                let r = verify_pdf(&file, anchors).map_err(|e| ApiError::Internal(e.into()))?;
+                let r = verify_pdf(&file, ctx).map_err(|e| ApiError::Internal(e.into()))?;
                 let errors = r
                     .signatures
                     .iter()
@@ -48,7 +48,7 @@ async fn verify_document(state: &AppState, doc: &DocumentRow) -> Result<(bool, S
                 summarize(r.valid, r.signatures.len(), errors)
             }
             CircuitType::HeliosAvecTeletransmission | CircuitType::HeliosSansTeletransmission => {
-                let r = verify_pes(&file, anchors);
+                let r = verify_pes(&file, ctx);
                 let errors = r
                     .signatures
                     .iter()
@@ -61,7 +61,7 @@ async fn verify_document(state: &AppState, doc: &DocumentRow) -> Result<(bool, S
                 let mut all_valid = true;
                 let mut errors = Vec::new();
                 for sig in &detached {
-                    let r = verify_xades_detached(&st.blobs.get(&sig.blob_key)?, &file, anchors);
+                    let r = verify_xades_detached(&st.blobs.get(&sig.blob_key)?, &file, ctx);
                     all_valid &= r.valid;
                     errors.extend(
                         r.signatures

@@ -25,6 +25,28 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// True when the failure proves that the write it interrupted was not committed: the
+    /// database refused a statement (a constraint, a conflict), or no connection was obtained.
+    /// A connection lost while the commit was in flight is not such a proof: the transaction
+    /// may have committed, and the files it refers to must stay.
+    pub fn surely_not_committed(&self) -> bool {
+        match self {
+            Self::Duplicate | Self::DuplicatePes(_) | Self::Conflict => true,
+            Self::Database(e) => matches!(
+                e,
+                sqlx::Error::Database(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::RowNotFound
+            ),
+            Self::Migration(_)
+            | Self::Blob { .. }
+            | Self::BlobNotFound(_)
+            | Self::UnsupportedUrl(_)
+            | Self::Unavailable(_) => false,
+        }
+    }
+
     /// True when a unique constraint was violated (duplicate key).
     pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
         match e {

@@ -374,13 +374,10 @@ pub async fn deposit_with(
             })
         }
         Err(e) => {
-            let blobs = state.blobs.clone();
+            let e = ApiError::from(e);
             let keys: Vec<String> = stored.iter().map(|(_, b)| b.key.clone()).collect();
-            let _ = tokio::task::spawn_blocking(move || {
-                keys.iter().for_each(|k| drop(blobs.delete(k)))
-            })
-            .await;
-            Err(e.into())
+            crate::service::discard_uncommitted(state, &e, keys).await;
+            Err(e)
         }
     }
 }

@@ -161,10 +161,11 @@ pub(crate) async fn commit(
         (Ok(()), Some(Signed::Replaced(_))) => Some(doc.blob_key.clone()),
         (Ok(()), Some(Signed::Detached(..)) | None) => None,
         (Err(e), signed) => {
+            let e = ApiError::from(e);
             if let Some(s) = signed {
-                let _ = state.blobs.delete(&s.blob().key);
+                crate::service::discard_uncommitted(state, &e, vec![s.blob().key.clone()]).await;
             }
-            return Err(e.into());
+            return Err(e);
         }
     };
     if wake {

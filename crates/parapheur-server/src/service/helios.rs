@@ -258,7 +258,10 @@ async fn acknowledge(
         ..Effects::default()
     };
     if let Err(e) = record(state, doc, w, events, effects).await {
-        let _ = state.blobs.delete(&key);
+        // The failure does not tell whether the transaction committed (a lost connection
+        // during the commit): the file stays; the orphan sweep removes it if no row refers
+        // to it, and the retried job stores its own copy.
+        tracing::warn!(document.id = doc.id, key = %key, "acknowledgement not recorded: its file is kept for the orphan sweep");
         return Err(e);
     }
     tracing::info!(document.id = doc.id, "Helios acknowledgement recorded");
@@ -443,8 +446,9 @@ pub async fn inbound(
     match state.db.insert_return_flow(&flow).await {
         Ok(id) => Ok(id),
         Err(e) => {
-            let _ = state.blobs.delete(&stored.key);
-            Err(e.into())
+            let e = ApiError::from(e);
+            crate::service::discard_uncommitted(state, &e, vec![stored.key.clone()]).await;
+            Err(e)
         }
     }
 }
@@ -500,8 +504,9 @@ pub async fn fetch_pes_retours(state: &AppState) -> Result<usize, ApiError> {
                     tracing::info!(pes_retour = %id, siren = %siren, "PES Retour already filed");
                 }
                 Err(e) => {
-                    let _ = state.blobs.delete(&stored.key);
-                    return Err(e.into());
+                    let e = ApiError::from(e);
+                    crate::service::discard_uncommitted(state, &e, vec![stored.key.clone()]).await;
+                    return Err(e);
                 }
             }
         }

@@ -104,8 +104,9 @@ pub async fn replace(
         .replace_main_file(doc.id, &current, &new, &write)
         .await
     {
-        let _ = state.blobs.delete(&stored.key);
-        return Err(e.into());
+        let e = ApiError::from(e);
+        crate::service::discard_uncommitted(state, &e, vec![stored.key.clone()]).await;
+        return Err(e);
     }
     if wake {
         state.wake_jobs();
@@ -186,8 +187,9 @@ pub async fn annex(
     match state.db.add_annex(doc.id, &f).await {
         Ok(id) => Ok(id),
         Err(e) => {
-            let _ = state.blobs.delete(&stored.key);
-            Err(e.into())
+            let e = ApiError::from(e);
+            crate::service::discard_uncommitted(state, &e, vec![stored.key.clone()]).await;
+            Err(e)
         }
     }
 }

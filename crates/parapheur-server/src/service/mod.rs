@@ -30,6 +30,41 @@ pub async fn get_blob(
         .map_err(anyhow::Error::from)??)
 }
 
+/// Whether a failed change surely did not commit: a refusal decided before or by the database
+/// (validation, a constraint, a conflict), as opposed to a lost connection during the commit,
+/// after which the row may exist.
+pub fn surely_not_committed(e: &crate::error::ApiError) -> bool {
+    match e {
+        crate::error::ApiError::Internal(inner) => inner
+            .downcast_ref::<parapheur_store::StoreError>()
+            .is_some_and(parapheur_store::StoreError::surely_not_committed),
+        _ => true,
+    }
+}
+
+/// After a failed change: deletes the files written for it, but only when the failure proves
+/// the transaction did not commit; otherwise they stay (a committed row may refer to them; the
+/// orphan sweep removes them later if none does).
+pub async fn discard_uncommitted(
+    state: &crate::state::AppState,
+    e: &crate::error::ApiError,
+    keys: Vec<String>,
+) {
+    if !surely_not_committed(e) {
+        tracing::warn!(error = %e, files = keys.len(), "a write failed in an unknown state: its files are kept");
+        return;
+    }
+    let blobs = state.blobs.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        for k in &keys {
+            if let Err(e) = blobs.delete(k) {
+                tracing::warn!(key = %k, error = %e, "cannot delete the file of a failed write");
+            }
+        }
+    })
+    .await;
+}
+
 /// Stores bytes durably in the blob store (on a blocking thread).
 pub async fn put_blob(
     state: &crate::state::AppState,
@@ -81,4 +116,31 @@ pub fn human_date(ms: i64) -> String {
         .with_timezone(&chrono::Local)
         .format("%d/%m/%Y %H:%M:%S")
         .to_string()
+}
+
+#[cfg(test)]
+mod commit_state_tests {
+    use super::surely_not_committed;
+    use crate::error::ApiError;
+    use parapheur_store::StoreError;
+
+    #[test]
+    fn only_a_proven_failure_releases_the_files() {
+        // Refused before or by the database: nothing committed.
+        assert!(surely_not_committed(&ApiError::from(StoreError::Duplicate)));
+        assert!(surely_not_committed(&ApiError::from(StoreError::Conflict)));
+        assert!(surely_not_committed(&ApiError::from(StoreError::Database(
+            sqlx::Error::PoolTimedOut
+        ))));
+        assert!(surely_not_committed(&ApiError::InvalidState("x".into())));
+        // The connection lost (perhaps after the COMMIT reached the server): unknown.
+        let lost = StoreError::Database(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "reset",
+        )));
+        assert!(!surely_not_committed(&ApiError::from(lost)));
+        assert!(!surely_not_committed(&ApiError::Internal(anyhow::anyhow!(
+            "something else"
+        ))));
+    }
 }

@@ -6,6 +6,7 @@ pub mod error;
 pub mod keys;
 pub mod pades;
 pub mod pdf_text;
+pub mod pdfcheck;
 mod pdfread;
 pub mod pkcs11;
 pub mod tsa;

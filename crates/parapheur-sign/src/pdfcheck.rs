@@ -35,8 +35,11 @@ pub fn check_pdf(bytes: &[u8], limits: &Limits) -> Result<PdfSummary, SignError>
     }
     // Offsets count from the header when bytes precede it (as readers tolerate).
     let file = PdfFile::open_with(&bytes[start..], limits)?;
-    file.dictionary(file.root()?)
-        .map_err(|_| pdf("the PDF has no catalog"))?;
+    match file.dictionary(file.root()?) {
+        Err(e @ SignError::Budget(_)) => return Err(e),
+        Err(_) => return Err(pdf("the PDF has no catalog")),
+        Ok(_) => {}
+    }
     let pages = file.walk_pages()?;
     if pages == 0 {
         return Err(pdf("the PDF has no page"));

@@ -17,7 +17,9 @@ pub use budget::Limits;
 use crate::SignError;
 use budget::{Budget, budget_error};
 use lopdf::xref::{Xref, XrefEntry, XrefType};
-use lopdf::{Dictionary, Document, Object, ObjectId, ObjectStream, Reader, Stream};
+use lopdf::{
+    Dictionary, Document, EncryptionState, Object, ObjectId, ObjectStream, Reader, Stream,
+};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -41,6 +43,9 @@ pub(crate) struct PdfFile<'a> {
     /// One more than the highest object number in use or declared by `/Size`.
     pub size: u32,
     object_streams: RefCell<HashMap<u32, Rc<ObjStm>>>,
+    /// The decryption of an encrypted file openable without a password (an owner password only),
+    /// for its object streams.
+    crypt: Option<EncryptionState>,
     /// Objects already parsed (the catalog, the page tree...), each parsed once.
     parsed: RefCell<HashMap<ObjectId, Rc<Object>>>,
 }
@@ -337,6 +342,20 @@ fn section(buf: &[u8], at: usize, count: &mut Entries) -> Result<Section, SignEr
     }
 }
 
+/// The decryption of a file whose `/Encrypt` (a plain object, as required) opens with the empty
+/// user password; `None` for a file not encrypted or needing a password.
+fn encryption(buf: &[u8], table: &Xref, trailer: &Dictionary) -> Option<EncryptionState> {
+    let id = trailer.get(b"Encrypt").ok()?.as_reference().ok()?;
+    let Some(XrefEntry::Normal { offset, .. }) = table.get(id.0) else {
+        return None;
+    };
+    let dict = syntax::indirect_object(buf, *offset as usize, id)?;
+    let mut doc = Document::new();
+    doc.trailer = trailer.clone();
+    doc.objects.insert(id, dict);
+    EncryptionState::decode(&doc, "").ok()
+}
+
 fn offset_of(o: Option<&Object>) -> Option<usize> {
     o.and_then(|o| o.as_i64().ok())
         .and_then(|v| usize::try_from(v).ok())
@@ -414,6 +433,7 @@ impl<'a> PdfFile<'a> {
             .unwrap_or(u32::MAX)
             .max(max_id.saturating_add(1));
         table.size = size;
+        let crypt = encryption(buf, &table, &trailer);
         Ok(Self {
             buf,
             table,
@@ -423,6 +443,7 @@ impl<'a> PdfFile<'a> {
             classic,
             size,
             object_streams: RefCell::new(HashMap::new()),
+            crypt,
             parsed: RefCell::new(HashMap::new()),
         })
     }
@@ -487,7 +508,18 @@ impl<'a> PdfFile<'a> {
                 .filter(|(found, ..)| *found == id)
                 .map(|(_, d, raw)| (d, raw))
                 .ok_or_else(missing)?;
-        let content = self.budget.decode(&dict, raw)?;
+        let content = match &self.crypt {
+            Some(state) => {
+                let mut o = Object::Stream(Stream::new(dict.clone(), raw.to_vec()));
+                lopdf::encryption::decrypt_object(state, id, &mut o)
+                    .map_err(|e| err(format!("cannot decrypt an object stream ({e})")))?;
+                match o {
+                    Object::Stream(s) => self.budget.decode(&s.dict, &s.content)?,
+                    _ => return Err(missing()),
+                }
+            }
+            None => self.budget.decode(&dict, raw)?,
+        };
         let o =
             Rc::new(ObjStm::new(&dict, content).ok_or_else(|| err("unreadable object stream"))?);
         self.object_streams

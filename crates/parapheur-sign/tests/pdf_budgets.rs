@@ -495,3 +495,25 @@ fn not_pdfs_and_truncated_pdfs_are_refused() {
     assert!(check(&pdf[..pdf.len() / 2]).is_err());
     assert!(check(b"%PDF-1.7\n%%EOF\n").is_err());
 }
+
+/// A file encrypted with an owner password only (qpdf, AES-256), its objects in object streams or
+/// not: the check decrypts the object streams and reads the page tree.
+#[test]
+fn owner_password_only_encrypted_files_pass_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("in.pdf");
+    std::fs::write(&src, parapheur_test_utils::pdf::sample("enc", 3, 0)).unwrap();
+    for streams in ["disable", "generate"] {
+        let out = dir.path().join(format!("{streams}.pdf"));
+        let st = std::process::Command::new("qpdf")
+            .args(["--encrypt", "", "owner", "256", "--"])
+            .arg(format!("--object-streams={streams}"))
+            .arg(&src)
+            .arg(&out)
+            .status()
+            .expect("qpdf (Debian qpdf) is required by these tests");
+        assert!(st.success());
+        let s = check(&std::fs::read(&out).unwrap()).unwrap_or_else(|e| panic!("{streams}: {e}"));
+        assert_eq!((s.pages, s.encrypted), (3, true), "{streams}");
+    }
+}

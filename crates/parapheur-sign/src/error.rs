@@ -10,6 +10,9 @@ pub enum SignError {
     Asn1(#[from] der::Error),
     #[error("PDF error: {0}")]
     Pdf(String),
+    /// A bound of [`Limits`](crate::pdfcheck::Limits) exceeded while reading a PDF.
+    #[error("PDF refused: {0}")]
+    Budget(String),
     #[error("I/O error on {path}: {source}")]
     Io {
         path: String,

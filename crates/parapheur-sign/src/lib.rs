@@ -7,6 +7,7 @@ pub mod error;
 pub mod keys;
 pub mod pades;
 pub mod pdf_text;
+pub mod pdfcheck;
 mod pdfdiff;
 mod pdfread;
 pub mod pkcs11;

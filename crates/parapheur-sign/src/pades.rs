@@ -5,6 +5,7 @@
 use crate::cms::{SignedAttrs, SignerParts, assemble, certificate, signed_attributes};
 use crate::keys::Algorithm;
 use crate::pdf_text::{literal, text_string_hex, win_ansi};
+use crate::pdfcheck::Limits;
 use crate::pdfread::PdfFile;
 use crate::{Credential, SignError};
 use chrono::{DateTime, Utc};
@@ -42,6 +43,8 @@ pub struct SignOptions {
     pub placement: Option<Placement>,
     /// Leave room for a timestamp token (PAdES B-T): the signature then reserves 12 KiB more.
     pub timestamped: bool,
+    /// What reading the PDF may cost (the deposit check's limits).
+    pub limits: Limits,
 }
 
 impl SignOptions {
@@ -55,6 +58,7 @@ impl SignOptions {
             visible: true,
             placement: None,
             timestamped: false,
+            limits: Limits::default(),
         }
     }
 }
@@ -280,7 +284,7 @@ fn prepare_for(
     algorithm: Algorithm,
     opts: &SignOptions,
 ) -> Result<Prepared, SignError> {
-    let file = PdfFile::open(pdf)?;
+    let file = PdfFile::open_with(pdf, &opts.limits)?;
     if file.trailer.get(b"Encrypt").is_ok() {
         return Err(err("encrypted PDFs cannot be signed"));
     }

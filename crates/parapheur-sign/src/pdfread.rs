@@ -1,27 +1,29 @@
 //! A lazy PDF reader for signing: it reads the trailer and the cross-reference sections, then
 //! parses only the objects asked for (the catalog, the page tree down to one page, the form).
 //! Content streams, images and fonts are never read, so sealing costs the same whatever the
-//! document holds, and a large file is not copied.
+//! document holds, and a large file is not copied. Every reading runs within [`Limits`].
 //!
 //! lopdf loads every object of a file and keeps its parser private, so the cross-reference walk
-//! is ours, and so is the parser of the plain objects read (`syntax`); stream objects, filters,
-//! and anything our parser does not accept go through lopdf's public `Reader::get_object` and
-//! `ObjectStream`.
+//! is ours, and so are the parser of the plain objects read (`syntax`) and the decoder of object
+//! and cross-reference streams (`budget`, bounded). lopdf's parser is the fallback for objects
+//! ours does not accept, given one object at a time so that it never decodes a stream.
 
+mod budget;
 mod syntax;
+mod tree;
+
+pub use budget::Limits;
 
 use crate::SignError;
+use budget::{Budget, budget_error};
 use lopdf::xref::{Xref, XrefEntry, XrefType};
-use lopdf::{Dictionary, Document, Object, ObjectId, ObjectStream, Reader, Stream};
+use lopdf::{
+    Dictionary, Document, EncryptionState, Object, ObjectId, ObjectStream, Reader, Stream,
+};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use syntax::{read_uint, skip_space};
-
-/// How many cross-reference sections (revisions) a file may chain.
-const MAX_SECTIONS: usize = 4096;
-/// How deep a page tree may go.
-const MAX_TREE_DEPTH: usize = 64;
 
 fn err(m: impl Into<String>) -> SignError {
     SignError::Pdf(m.into())
@@ -29,7 +31,9 @@ fn err(m: impl Into<String>) -> SignError {
 
 /// An opened PDF: its newest trailer and the merged cross-reference table.
 pub(crate) struct PdfFile<'a> {
-    reader: Reader<'a>,
+    buf: &'a [u8],
+    table: Xref,
+    budget: Budget,
     /// The newest trailer (without `/Prev`).
     pub trailer: Dictionary,
     /// Offset of the newest cross-reference section (what `startxref` says).
@@ -39,6 +43,9 @@ pub(crate) struct PdfFile<'a> {
     /// One more than the highest object number in use or declared by `/Size`.
     pub size: u32,
     object_streams: RefCell<HashMap<u32, Rc<ObjStm>>>,
+    /// The decryption of an encrypted file openable without a password (an owner password only),
+    /// for its object streams.
+    crypt: Option<EncryptionState>,
     /// Objects already parsed (the catalog, the page tree...), each parsed once.
     parsed: RefCell<HashMap<ObjectId, Rc<Object>>>,
 }
@@ -47,17 +54,14 @@ pub(crate) struct PdfFile<'a> {
 struct ObjStm {
     content: Vec<u8>,
     offsets: HashMap<u32, usize>,
-    /// The stream's dictionary, for lopdf's fallback.
-    dict: Dictionary,
-    /// lopdf's parse of the whole stream, made only if our parser failed on one of its objects.
-    fallback: RefCell<Option<ObjectStream>>,
+    /// The offsets in order, to find where an object ends.
+    starts: Vec<usize>,
 }
 
 impl ObjStm {
-    fn new(stream: Stream) -> Option<Self> {
-        let content = stream.decompressed_content().ok()?;
-        let first = usize::try_from(stream.dict.get(b"First").ok()?.as_i64().ok()?).ok()?;
-        let n = usize::try_from(stream.dict.get(b"N").ok()?.as_i64().ok()?).ok()?;
+    fn new(dict: &Dictionary, content: Vec<u8>) -> Option<Self> {
+        let first = usize::try_from(dict.get(b"First").ok()?.as_i64().ok()?).ok()?;
+        let n = usize::try_from(dict.get(b"N").ok()?.as_i64().ok()?).ok()?;
         let header = std::str::from_utf8(content.get(..first)?).ok()?;
         let mut numbers = header
             .split_ascii_whitespace()
@@ -70,32 +74,24 @@ impl ObjStm {
             let id = u32::try_from(id).ok()?;
             offsets.entry(id).or_insert(first.checked_add(off)?);
         }
-        let mut dict = stream.dict;
-        // The content kept is decoded.
-        dict.remove(b"Filter");
-        dict.remove(b"DecodeParms");
+        let mut starts: Vec<usize> = offsets.values().copied().collect();
+        starts.sort_unstable();
         Some(Self {
             content,
             offsets,
-            dict,
-            fallback: RefCell::new(None),
+            starts,
         })
     }
 
+    /// Object `id`: our parser, or lopdf's on the object's bytes alone.
     fn get(&self, id: ObjectId) -> Option<Object> {
-        if let Some(o) = self
-            .offsets
-            .get(&id.0)
-            .and_then(|at| syntax::direct_object(&self.content, *at))
-        {
+        let at = *self.offsets.get(&id.0)?;
+        if let Some(o) = syntax::direct_object(&self.content, at) {
             return Some(o);
         }
-        let mut fallback = self.fallback.borrow_mut();
-        if fallback.is_none() {
-            let mut decoded = Stream::new(self.dict.clone(), self.content.clone());
-            *fallback = ObjectStream::new(&mut decoded).ok();
-        }
-        fallback.as_ref()?.objects.get(&id).cloned()
+        let next = self.starts.partition_point(|s| *s <= at);
+        let end = self.starts.get(next).copied().unwrap_or(self.content.len());
+        parse_direct(self.content.get(at..end.max(at))?)
     }
 }
 
@@ -109,6 +105,30 @@ fn parse_direct(bytes: &[u8]) -> Option<Object> {
     let mut stream = Stream::new(dict, content);
     let mut objects = ObjectStream::new(&mut stream).ok()?.objects;
     objects.remove(&(0, 0))
+}
+
+/// Object `id` at `offset`, read by lopdf's reader knowing of this object only: it decodes
+/// nothing and follows no reference (an indirect `/Length` leaves a stream without content).
+fn lone_object(buf: &[u8], id: ObjectId, offset: u32) -> Result<Object, SignError> {
+    let mut table = Xref::new(id.0.saturating_add(1), XrefType::CrossReferenceTable);
+    table.insert(
+        id.0,
+        XrefEntry::Normal {
+            offset,
+            generation: id.1,
+        },
+    );
+    let mut document = Document::new();
+    document.reference_table = table;
+    let reader = Reader {
+        buffer: buf,
+        document,
+        encryption_state: None,
+        raw_objects: Default::default(),
+        password: None,
+        strict: false,
+    };
+    Ok(reader.get_object(id, &mut HashSet::new())?)
 }
 
 /// The offset given by the last `startxref` of the file.
@@ -134,7 +154,29 @@ struct Section {
     classic: bool,
 }
 
-fn classic_section(buf: &[u8], at: usize) -> Result<Section, SignError> {
+/// Counts cross-reference entries read against the limit (and the clock, now and then).
+struct Entries<'b> {
+    budget: &'b Budget,
+    read: usize,
+}
+
+impl Entries<'_> {
+    fn one(&mut self) -> Result<(), SignError> {
+        self.read += 1;
+        if self.read > self.budget.limits.xref_entries {
+            return Err(budget_error(format!(
+                "the PDF has more than {} cross-reference entries",
+                self.budget.limits.xref_entries
+            )));
+        }
+        if self.read.is_multiple_of(4096) {
+            self.budget.time()?;
+        }
+        Ok(())
+    }
+}
+
+fn classic_section(buf: &[u8], at: usize, count: &mut Entries) -> Result<Section, SignError> {
     let bad = || err(format!("unreadable cross-reference table at {at}"));
     let mut i = skip_space(buf, at + 4);
     let mut entries = Vec::new();
@@ -145,10 +187,11 @@ fn classic_section(buf: &[u8], at: usize) -> Result<Section, SignError> {
         }
         let (start, j) = read_uint(buf, i).ok_or_else(bad)?;
         let j = skip_space(buf, j);
-        let (count, j) = read_uint(buf, j).ok_or_else(bad)?;
+        let (n, j) = read_uint(buf, j).ok_or_else(bad)?;
         i = skip_space(buf, j);
         let start = u32::try_from(start).map_err(|_| bad())?;
-        for k in 0..count {
+        for k in 0..n {
+            count.one()?;
             let (offset, j) = read_uint(buf, i).ok_or_else(bad)?;
             let j = skip_space(buf, j);
             let (generation, j) = read_uint(buf, j).ok_or_else(bad)?;
@@ -194,7 +237,7 @@ fn field(data: &[u8], width: usize) -> u64 {
         .fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
 }
 
-fn stream_section(buf: &[u8], at: usize) -> Result<Section, SignError> {
+fn stream_section(buf: &[u8], at: usize, count: &mut Entries) -> Result<Section, SignError> {
     let bad = |why: &str| err(format!("cross-reference stream at {at}: {why}"));
     let (num, j) = read_uint(buf, at).ok_or_else(|| bad("no object header"))?;
     let (generation, _) = read_uint(buf, skip_space(buf, j)).ok_or_else(|| bad("no generation"))?;
@@ -202,27 +245,11 @@ fn stream_section(buf: &[u8], at: usize) -> Result<Section, SignError> {
         u32::try_from(num).map_err(|_| bad("object number"))?,
         u16::try_from(generation).map_err(|_| bad("generation"))?,
     );
-    // Our parser when /Length is direct (as the standard requires here), else lopdf's reader.
-    let stream = match syntax::direct_stream(buf, at) {
-        Some((found, dict, raw)) if found == id => Stream::new(dict, raw.to_vec()),
-        _ => {
-            let mut doc = Document::new();
-            let mut table = Xref::new(id.0 + 1, XrefType::CrossReferenceStream);
-            table.insert(
-                id.0,
-                XrefEntry::Normal {
-                    offset: u32::try_from(at).map_err(|_| bad("offset"))?,
-                    generation: id.1,
-                },
-            );
-            doc.reference_table = table;
-            match reader(buf, doc).get_object(id, &mut HashSet::new()) {
-                Ok(Object::Stream(s)) => s,
-                _ => return Err(bad("not a stream")),
-            }
-        }
+    // The standard requires a direct /Length here.
+    let (dict, raw) = match syntax::direct_stream(buf, at, |l| l.as_i64().ok()) {
+        Some((found, dict, raw)) if found == id => (dict, raw),
+        _ => return Err(bad("not a stream")),
     };
-    let dict = &stream.dict;
     let widths: Vec<usize> = dict
         .get(b"W")
         .and_then(Object::as_array)
@@ -248,9 +275,7 @@ fn stream_section(buf: &[u8], at: usize) -> Result<Section, SignError> {
             .ok_or_else(|| bad("bad /Index"))?,
         Err(_) => vec![0, size],
     };
-    let data = stream
-        .decompressed_content()
-        .map_err(|e| bad(&format!("cannot decode ({e})")))?;
+    let data = count.budget.decode(&dict, raw)?;
     let row = widths.iter().sum::<usize>();
     if row == 0 || !index.len().is_multiple_of(2) {
         return Err(bad("bad /W or /Index"));
@@ -259,9 +284,10 @@ fn stream_section(buf: &[u8], at: usize) -> Result<Section, SignError> {
     let mut rows = data.chunks_exact(row);
     for pair in index.chunks_exact(2) {
         let start = u32::try_from(pair[0]).map_err(|_| bad("bad /Index"))?;
-        let count = u32::try_from(pair[1]).map_err(|_| bad("bad /Index"))?;
-        for k in 0..count {
+        let n = u32::try_from(pair[1]).map_err(|_| bad("bad /Index"))?;
+        for k in 0..n {
             let r = rows.next().ok_or_else(|| bad("data shorter than /Index"))?;
+            count.one()?;
             let kind = if widths[0] == 0 {
                 1
             } else {
@@ -286,7 +312,7 @@ fn stream_section(buf: &[u8], at: usize) -> Result<Section, SignError> {
             entries.push((id, entry));
         }
     }
-    let mut trailer = stream.dict;
+    let mut trailer = dict;
     for k in [
         b"Type".as_slice(),
         b"W",
@@ -304,27 +330,30 @@ fn stream_section(buf: &[u8], at: usize) -> Result<Section, SignError> {
     })
 }
 
-fn section(buf: &[u8], at: usize) -> Result<Section, SignError> {
+fn section(buf: &[u8], at: usize, count: &mut Entries) -> Result<Section, SignError> {
     if at >= buf.len() {
         return Err(err(format!("cross-reference offset {at} outside the file")));
     }
     let i = skip_space(buf, at);
     if buf[i..].starts_with(b"xref") {
-        classic_section(buf, i)
+        classic_section(buf, i, count)
     } else {
-        stream_section(buf, i)
+        stream_section(buf, i, count)
     }
 }
 
-fn reader(buf: &[u8], document: Document) -> Reader<'_> {
-    Reader {
-        buffer: buf,
-        document,
-        encryption_state: None,
-        raw_objects: Default::default(),
-        password: None,
-        strict: false,
-    }
+/// The decryption of a file whose `/Encrypt` (a plain object, as required) opens with the empty
+/// user password; `None` for a file not encrypted or needing a password.
+fn encryption(buf: &[u8], table: &Xref, trailer: &Dictionary) -> Option<EncryptionState> {
+    let id = trailer.get(b"Encrypt").ok()?.as_reference().ok()?;
+    let Some(XrefEntry::Normal { offset, .. }) = table.get(id.0) else {
+        return None;
+    };
+    let dict = syntax::indirect_object(buf, *offset as usize, id)?;
+    let mut doc = Document::new();
+    doc.trailer = trailer.clone();
+    doc.objects.insert(id, dict);
+    EncryptionState::decode(&doc, "").ok()
 }
 
 fn offset_of(o: Option<&Object>) -> Option<usize> {
@@ -333,28 +362,46 @@ fn offset_of(o: Option<&Object>) -> Option<usize> {
 }
 
 impl<'a> PdfFile<'a> {
-    /// Reads the cross-reference chain of `buf` (which must start with `%PDF-`).
+    /// [`open_with`](Self::open_with) the default [`Limits`].
     pub fn open(buf: &'a [u8]) -> Result<Self, SignError> {
+        Self::open_with(buf, &Limits::default())
+    }
+
+    /// Reads the cross-reference chain of `buf` (which must start with `%PDF-`); this reading
+    /// and every later one through the result stay within `limits`.
+    pub fn open_with(buf: &'a [u8], limits: &Limits) -> Result<Self, SignError> {
         if !buf.starts_with(b"%PDF-") {
             return Err(err("the file does not start with %PDF-"));
         }
+        let budget = Budget::new(limits);
         let start = startxref(buf)?;
         let mut table = Xref::new(0, XrefType::CrossReferenceTable);
         let mut newest: Option<(Dictionary, bool)> = None;
         let mut declared_size: i64 = 0;
         let mut seen = HashSet::new();
+        let mut count = Entries {
+            budget: &budget,
+            read: 0,
+        };
         let mut next = Some(start);
         while let Some(at) = next.take() {
-            if !seen.insert(at) || seen.len() > MAX_SECTIONS {
+            // A loop in the chain ends it.
+            if !seen.insert(at) {
                 break;
             }
-            let mut s = section(buf, at)?;
+            if seen.len() > limits.xref_sections {
+                return Err(budget_error(format!(
+                    "the PDF has more than {} cross-reference sections",
+                    limits.xref_sections
+                )));
+            }
+            let mut s = section(buf, at, &mut count)?;
             // A hybrid file's stream section completes the table of the same revision.
             let mut all = Vec::new();
             if let Some(stm) = offset_of(s.trailer.get(b"XRefStm").ok())
                 && seen.insert(stm)
             {
-                all.extend(section(buf, stm)?.entries);
+                all.extend(section(buf, stm, &mut count)?.entries);
             }
             all.append(&mut s.entries);
             // Newer sections come first: an entry already known (free ones included) wins.
@@ -386,17 +433,24 @@ impl<'a> PdfFile<'a> {
             .unwrap_or(u32::MAX)
             .max(max_id.saturating_add(1));
         table.size = size;
-        let mut doc = Document::new();
-        doc.reference_table = table;
+        let crypt = encryption(buf, &table, &trailer);
         Ok(Self {
-            reader: reader(buf, doc),
+            buf,
+            table,
+            budget,
             trailer,
             startxref: start,
             classic,
             size,
             object_streams: RefCell::new(HashMap::new()),
+            crypt,
             parsed: RefCell::new(HashMap::new()),
         })
+    }
+
+    /// The limits this file is read within.
+    pub fn limits(&self) -> &Limits {
+        &self.budget.limits
     }
 
     /// One object by its id (from the file or from its object stream), parsed once.
@@ -426,39 +480,89 @@ impl<'a> PdfFile<'a> {
         }
     }
 
+    /// A dictionary read without keeping it (when not already kept), for walks that visit many.
+    pub fn passing_dictionary(&self, id: ObjectId) -> Result<SharedDict, SignError> {
+        let o = match self.parsed.borrow().get(&id) {
+            Some(o) => o.clone(),
+            None => Rc::new(self.parse(id)?),
+        };
+        match &*o {
+            Object::Dictionary(_) | Object::Stream(_) => Ok(SharedDict(o)),
+            _ => Err(err(format!("object {} {} is not a dictionary", id.0, id.1))),
+        }
+    }
+
+    /// The object stream `container`, decoded once within the limits.
+    fn object_stream(&self, container: u32) -> Result<Rc<ObjStm>, SignError> {
+        if let Some(o) = self.object_streams.borrow().get(&container) {
+            return Ok(o.clone());
+        }
+        let missing = || err(format!("object stream {container} is missing"));
+        // The container itself must be a plain object (never compressed).
+        let Some(XrefEntry::Normal { offset, generation }) = self.table.get(container) else {
+            return Err(missing());
+        };
+        let id = (container, *generation);
+        let (dict, raw) =
+            syntax::direct_stream(self.buf, *offset as usize, |l| self.plain_integer(l))
+                .filter(|(found, ..)| *found == id)
+                .map(|(_, d, raw)| (d, raw))
+                .ok_or_else(missing)?;
+        let content = match &self.crypt {
+            Some(state) => {
+                let mut o = Object::Stream(Stream::new(dict.clone(), raw.to_vec()));
+                lopdf::encryption::decrypt_object(state, id, &mut o)
+                    .map_err(|e| err(format!("cannot decrypt an object stream ({e})")))?;
+                match o {
+                    Object::Stream(s) => self.budget.decode(&s.dict, &s.content)?,
+                    _ => return Err(missing()),
+                }
+            }
+            None => self.budget.decode(&dict, raw)?,
+        };
+        let o =
+            Rc::new(ObjStm::new(&dict, content).ok_or_else(|| err("unreadable object stream"))?);
+        self.object_streams
+            .borrow_mut()
+            .insert(container, o.clone());
+        Ok(o)
+    }
+
+    /// An integer, direct or as a plain object (a stream's `/Length`, never itself in an object
+    /// stream), read without following anything further.
+    fn plain_integer(&self, o: &Object) -> Option<i64> {
+        match o {
+            Object::Integer(v) => Some(*v),
+            Object::Reference(id) => match self.table.get(id.0) {
+                Some(XrefEntry::Normal { offset, generation }) if *generation == id.1 => {
+                    syntax::indirect_object(self.buf, *offset as usize, *id)?
+                        .as_i64()
+                        .ok()
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     fn parse(&self, id: ObjectId) -> Result<Object, SignError> {
+        self.budget.object()?;
         let missing = || err(format!("object {} {} is missing", id.0, id.1));
-        match self.reader.document.reference_table.get(id.0) {
+        match self.table.get(id.0) {
             Some(XrefEntry::Compressed { container, .. }) => {
-                let container = *container;
-                let cached = self.object_streams.borrow().get(&container).cloned();
-                let objstm = match cached {
-                    Some(o) => o,
-                    None => {
-                        // The container itself must be a plain object (never compressed).
-                        let table = &self.reader.document.reference_table;
-                        if !matches!(table.get(container), Some(XrefEntry::Normal { .. })) {
-                            return Err(missing());
-                        }
-                        let s = match self.parse((container, 0))? {
-                            Object::Stream(s) => s,
-                            _ => return Err(missing()),
-                        };
-                        let o =
-                            Rc::new(ObjStm::new(s).ok_or_else(|| err("unreadable object stream"))?);
-                        self.object_streams
-                            .borrow_mut()
-                            .insert(container, o.clone());
-                        o
-                    }
-                };
-                objstm.get(id).ok_or_else(missing)
+                self.object_stream(*container)?.get(id).ok_or_else(missing)
             }
             Some(XrefEntry::Normal { offset, generation }) if *generation == id.1 => {
-                // Our parser for plain objects; lopdf's for streams and anything unusual.
-                match syntax::indirect_object(self.reader.buffer, *offset as usize, id) {
-                    Some(o) => Ok(o),
-                    None => Ok(self.reader.get_object(id, &mut HashSet::new())?),
+                let at = *offset as usize;
+                // Our parsers for plain objects and streams; lopdf's for anything unusual.
+                if let Some(o) = syntax::indirect_object(self.buf, at, id) {
+                    return Ok(o);
+                }
+                match syntax::direct_stream(self.buf, at, |l| self.plain_integer(l)) {
+                    Some((found, dict, raw)) if found == id => {
+                        Ok(Object::Stream(Stream::new(dict, raw.to_vec())))
+                    }
+                    _ => lone_object(self.buf, id, *offset),
                 }
             }
             _ => Err(missing()),
@@ -486,6 +590,7 @@ impl<'a> PdfFile<'a> {
     }
 
     /// The signature fields (`/FT /Sig`) among form `fields` (references or inline), resolved.
+    /// (Top-level fields only: nothing is walked.)
     pub fn signature_fields(&self, fields: &[Object]) -> Vec<Dictionary> {
         fields
             .iter()
@@ -536,108 +641,6 @@ impl<'a> PdfFile<'a> {
             .and_then(Object::as_reference)
             .map_err(|_| err("no /Root"))
     }
-
-    /// The number of pages under a node of the page tree (its `/Count`, or counted).
-    fn count(&self, node: &Dictionary, depth: usize) -> Result<u32, SignError> {
-        if !is_pages_node(node) {
-            return Ok(1);
-        }
-        if let Ok(c) = node.get(b"Count").and_then(Object::as_i64)
-            && let Ok(c) = u32::try_from(c)
-        {
-            return Ok(c);
-        }
-        if depth > MAX_TREE_DEPTH {
-            return Err(err("page tree too deep"));
-        }
-        let mut total = 0u32;
-        for kid in self.kids(node)? {
-            let d = self.shared_dictionary(kid)?;
-            total = total.saturating_add(self.count(&d, depth + 1)?);
-        }
-        Ok(total)
-    }
-
-    fn kids(&self, node: &Dictionary) -> Result<Vec<ObjectId>, SignError> {
-        let kids = match node.get(b"Kids") {
-            Ok(Object::Reference(id)) => self.shared(*id)?,
-            Ok(Object::Array(a)) => {
-                return Ok(a.iter().filter_map(|k| k.as_reference().ok()).collect());
-            }
-            Ok(_) => return Err(err("/Kids is not an array")),
-            Err(_) => return Ok(Vec::new()),
-        };
-        Ok(kids
-            .as_array()
-            .map_err(|_| err("/Kids is not an array"))?
-            .iter()
-            .filter_map(|k| k.as_reference().ok())
-            .collect())
-    }
-
-    /// The page tree's root and its number of pages.
-    pub fn pages(&self) -> Result<(ObjectId, u32), SignError> {
-        let catalog = self.shared_dictionary(self.root()?)?;
-        let id = catalog
-            .get(b"Pages")
-            .and_then(Object::as_reference)
-            .map_err(|_| err("the catalog has no /Pages"))?;
-        let node = self.shared_dictionary(id)?;
-        Ok((id, self.count(&node, 0)?))
-    }
-
-    /// Page `n` (1-based) under the page tree `root`, found by descending through `/Count`. Each
-    /// level is scanned from the nearer end, so the last page (the default place of the stamp)
-    /// costs one dictionary per level whatever the number of pages.
-    pub fn page(&self, root: ObjectId, n: u32) -> Result<ObjectId, SignError> {
-        let mut node_id = root;
-        let mut n = n;
-        let mut visited = HashSet::new();
-        for _ in 0..MAX_TREE_DEPTH {
-            if !visited.insert(node_id) {
-                break;
-            }
-            let node = self.shared_dictionary(node_id)?;
-            if !is_pages_node(&node) {
-                return if n == 1 {
-                    Ok(node_id)
-                } else {
-                    Err(err("page not found"))
-                };
-            }
-            let kids = self.kids(&node)?;
-            let total = self.count(&node, 0)?;
-            if n == 0 || n > total {
-                return Err(err("page not found"));
-            }
-            let mut next = None;
-            if n > total / 2 {
-                // Position counted from the end: 1 is the last page of this subtree.
-                let mut m = total.saturating_sub(n).saturating_add(1);
-                for kid in kids.iter().rev() {
-                    let c = self.count(&*self.shared_dictionary(*kid)?, 0)?;
-                    if m <= c {
-                        next = Some((*kid, c - m + 1));
-                        break;
-                    }
-                    m -= c;
-                }
-            } else {
-                for kid in &kids {
-                    let c = self.count(&*self.shared_dictionary(*kid)?, 0)?;
-                    if n <= c {
-                        next = Some((*kid, n));
-                        break;
-                    }
-                    n -= c;
-                }
-            }
-            let (id, rest) = next.ok_or_else(|| err("page not found"))?;
-            node_id = id;
-            n = rest;
-        }
-        Err(err("page tree too deep or cyclic"))
-    }
 }
 
 /// Where an object is stored in a file (see [`PdfFile::locations`]).
@@ -665,14 +668,6 @@ impl std::ops::Deref for SharedDict {
 fn unreachable_dict() -> &'static Dictionary {
     static EMPTY: std::sync::OnceLock<Dictionary> = std::sync::OnceLock::new();
     EMPTY.get_or_init(Dictionary::new)
-}
-
-/// An intermediate node of the page tree (as opposed to a page).
-fn is_pages_node(d: &Dictionary) -> bool {
-    match d.get(b"Type").and_then(Object::as_name) {
-        Ok(t) => t == b"Pages",
-        Err(_) => d.get(b"Kids").is_ok(),
-    }
 }
 
 #[cfg(test)]
@@ -821,7 +816,7 @@ mod tests {
                     "{id:?}"
                 );
                 // ... and through our parser, not lopdf's fallback.
-                match ours.reader.document.reference_table.get(id.0) {
+                match ours.table.get(id.0) {
                     Some(XrefEntry::Normal { offset, .. }) => {
                         assert!(syntax::indirect_object(bytes, *offset as usize, *id).is_some());
                     }

@@ -4,6 +4,7 @@
 
 use parapheur_sign::ca::{InternalCa, KeyKind, Subject};
 use parapheur_sign::pades::{self, Placement, SignOptions};
+use parapheur_sign::pdfcheck::{Limits, check_pdf};
 use std::path::Path;
 use std::process::Command;
 
@@ -290,6 +291,10 @@ fn forms_images_and_a_pdf_signed_by_pyhanko_first() {
         String::from_utf8_lossy(&out.stderr)
     );
     let theirs = std::fs::read(dir.path().join("by-pyhanko.pdf")).unwrap();
+    // The deposit check accepts another tool's signed output.
+    let summary = check_pdf(&theirs, &Limits::default()).unwrap();
+    assert_eq!(summary.pages, 3);
+    assert!(summary.form_fields >= 1);
     let ours = pades::sign(&theirs, &alice, &SignOptions::new("Alice Martin")).unwrap();
     let p2 = dir.path().join("two-tools.pdf");
     std::fs::write(&p2, &ours).unwrap();
@@ -429,6 +434,7 @@ fn a_large_pdf_with_object_streams_signs_and_verifies() {
     let alice = ca.issue(&subject("Alice Martin"), KeyKind::Person).unwrap();
     let signed = pades::sign(&modern, &alice, &SignOptions::new("Alice Martin")).unwrap();
     assert!(signed.starts_with(&modern));
+    check_pdf(&signed, &Limits::default()).unwrap();
     let p = dir.path().join("large.pdf");
     std::fs::write(&p, &signed).unwrap();
     let (n, text) = pyhanko_valid(&p, &ca_pem);
@@ -486,6 +492,7 @@ fn a_pdfa_made_by_ghostscript_keeps_its_pdfa_identification_when_signed() {
         String::from_utf8_lossy(&out.stderr)
     );
     let input = std::fs::read(&pdfa).unwrap();
+    check_pdf(&input, &Limits::default()).unwrap();
     let declares = |pdf: &[u8]| {
         let doc = lopdf::Document::load_mem(pdf).unwrap();
         let root = doc.trailer.get(b"Root").unwrap().as_reference().unwrap();

@@ -309,9 +309,14 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// The stream object at `at` (`N G obj << … >> stream … endstream`) when its `/Length` is a
-/// direct integer: its id, its dictionary and its raw (still encoded) content.
-pub(crate) fn direct_stream(buf: &[u8], at: usize) -> Option<(ObjectId, Dictionary, &[u8])> {
+/// The stream object at `at` (`N G obj << … >> stream … endstream`): its id, its dictionary and
+/// its raw (still encoded) content. `length` gives the value of `/Length` (a direct integer, or
+/// what a reference points to).
+pub(crate) fn direct_stream(
+    buf: &[u8],
+    at: usize,
+    length: impl FnOnce(&Object) -> Option<i64>,
+) -> Option<(ObjectId, Dictionary, &[u8])> {
     let mut p = Parser::new(buf, at);
     p.skip_space();
     let n = u32::try_from(p.uint()?).ok()?;
@@ -334,7 +339,7 @@ pub(crate) fn direct_stream(buf: &[u8], at: usize) -> Option<(ObjectId, Dictiona
         (Some(b'\n' | b'\r'), _) => p.i += 1,
         _ => return None,
     }
-    let len = usize::try_from(dict.get(b"Length").ok()?.as_i64().ok()?).ok()?;
+    let len = usize::try_from(length(dict.get(b"Length").ok()?)?).ok()?;
     let content = buf.get(p.i..p.i.checked_add(len)?)?;
     Some(((n, g), dict, content))
 }

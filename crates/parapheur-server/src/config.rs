@@ -123,6 +123,10 @@ pub struct JobsConfig {
     pub retry_max_ms: u64,
     /// Delivered jobs (and finished portal batches) are deleted after this many days (0: kept).
     pub keep_done_days: u32,
+    /// The durable run of an automatic step (seal, verification, archive, delivery) is due this
+    /// long after the transition that enters it; it does the step if the immediate run failed
+    /// (a timestamp authority down...) and is then retried with the backoff above.
+    pub automatic_retry_ms: u64,
 }
 
 impl Default for JobsConfig {
@@ -132,6 +136,7 @@ impl Default for JobsConfig {
             retry_base_ms: 2000,
             retry_max_ms: 15 * 60 * 1000,
             keep_done_days: 7,
+            automatic_retry_ms: 30_000,
         }
     }
 }
@@ -675,6 +680,7 @@ poll_ms = 1000
 retry_base_ms = 2000      # first retry delay, doubled at each failure...
 retry_max_ms = 900000     # ...up to this; deliveries are retried until they succeed
 keep_done_days = 7        # delivered jobs and finished portal batches are deleted after (0: kept)
+automatic_retry_ms = 30000 # an automatic step whose immediate run failed is run again by a job
 
 [otp]
 link_ttl_hours = 720      # how long an OTP signing link works

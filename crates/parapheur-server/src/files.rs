@@ -82,21 +82,16 @@ pub fn check_content(file: &Upload) -> Result<(), ApiError> {
     }
 }
 
-/// A PDF must start with its header, end with `%%EOF`, and parse.
+/// A PDF must have its header and `%%EOF`, and its structure (cross-references, catalog,
+/// page tree, form) must read within the reader's budgets; content streams are not read.
+/// The same lazy reader and limits serve signing and verification.
 pub fn check_pdf(b: &[u8]) -> Result<(), String> {
-    let head = &b[..b.len().min(1024)];
-    if !head.windows(5).any(|w| w == b"%PDF-") {
-        return Err("not a PDF (no %PDF- header)".into());
+    let limits = parapheur_sign::pdfcheck::Limits::default();
+    match parapheur_sign::pdfcheck::check_pdf(b, &limits) {
+        Ok(s) if s.pages == 0 => Err("the PDF has no page".into()),
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.to_string()),
     }
-    let tail = &b[b.len().saturating_sub(2048)..];
-    if !tail.windows(5).any(|w| w == b"%%EOF") {
-        return Err("truncated PDF (no %%EOF marker at the end)".into());
-    }
-    let doc = lopdf::Document::load_mem(b).map_err(|e| format!("unreadable PDF ({e})"))?;
-    if doc.get_pages().is_empty() {
-        return Err("the PDF has no page".into());
-    }
-    Ok(())
 }
 
 /// Well-formed XML with one root element and no DOCTYPE (so no entity can be declared).

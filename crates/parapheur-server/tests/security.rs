@@ -478,3 +478,76 @@ fn bannettes_need_a_current_membership() {
         assert!(!p.body.contains("secret-rh"), "{bannette}: {}", p.body);
     }
 }
+
+/// Forwards every connection accepted on `listener` to `target` (both ways), in threads.
+fn forward(listener: std::net::TcpListener, target: String) {
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = std::net::TcpStream::connect(&target) else {
+                continue;
+            };
+            let (mut c1, mut s1) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (mut c2, mut s2) = (client, server);
+            std::thread::spawn(move || std::io::copy(&mut c1, &mut s1));
+            std::thread::spawn(move || std::io::copy(&mut s2, &mut c2));
+        }
+    });
+}
+
+#[test]
+fn an_automatic_step_that_failed_is_retried_by_its_job() {
+    // The timestamp authority's address answers nothing at first (connection refused).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = TestApp::start_with(
+        BIN,
+        &format!(
+            "[signing]\ntsa_url = \"http://127.0.0.1:{port}/\"\n\
+             [jobs]\nautomatic_retry_ms = 500\nretry_base_ms = 300\nretry_max_ms = 1000\n"
+        ),
+        r#"
+[[circuits]]
+siren = "200000001"
+id = "SEAL"
+type = "BUREAUTIQUE_PDF"
+steps = [ { step = "serverSignature" } ]
+"#,
+        &[],
+    );
+    let depot = app.as_user("depot@a.fr");
+    let id = depot
+        .upload(SIREN_A, "SEAL", "cachet.pdf", pdf::small("cachet"), "")
+        .id();
+    std::thread::sleep(Duration::from_secs(2));
+    let states = depot.states(id);
+    assert_eq!(
+        states.last().unwrap(),
+        "Envoyé pour signature",
+        "{states:?}"
+    );
+    // The authority comes back: the job signs without a restart.
+    let mut tsa = parapheur_test_utils::tsa::TestTsa::new();
+    let url = tsa.serve();
+    let target = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    forward(
+        std::net::TcpListener::bind(("127.0.0.1", port)).unwrap(),
+        target,
+    );
+    let t = Instant::now();
+    loop {
+        let states = depot.states(id);
+        if states.last().is_some_and(|s| s == "Classé") {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "{states:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -609,26 +609,16 @@ impl<'a> PdfFile<'a> {
     /// Where each object in use is stored (for comparing two revisions of a file): by object
     /// number, its generation and offset, or the object stream and index holding it.
     pub fn locations(&self) -> std::collections::BTreeMap<u32, Location> {
-        self.reader
-            .document
-            .reference_table
+        self.table
             .entries
             .iter()
-            .filter_map(|(id, e)| match e {
-                XrefEntry::Normal { offset, generation } => Some((
-                    *id,
-                    Location::Plain {
-                        offset: *offset,
-                        generation: *generation,
-                    },
-                )),
-                XrefEntry::Compressed { container, index } => Some((
-                    *id,
-                    Location::Compressed {
-                        container: *container,
-                        index: *index,
-                    },
-                )),
+            .filter_map(|(id, e)| match *e {
+                XrefEntry::Normal { offset, generation } => {
+                    Some((*id, Location::Plain { offset, generation }))
+                }
+                XrefEntry::Compressed { container, index } => {
+                    Some((*id, Location::Compressed { container, index }))
+                }
                 XrefEntry::Free | XrefEntry::UnusableFree => None,
             })
             .collect()

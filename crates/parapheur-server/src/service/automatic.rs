@@ -89,14 +89,24 @@ pub fn is_automatic(kind: StepKind) -> bool {
     )
 }
 
-/// The durable run of the automatic step a transition enters: a job due a little later, which
-/// finds the work done when the immediate run after the commit succeeded, and does it when the
-/// process died first.
-pub fn fallback_job(document_id: &str) -> Result<parapheur_store::jobs::NewJob, ApiError> {
-    Ok(parapheur_store::jobs::NewJob {
+/// The durable run of the automatic step a transition enters: a job due a little later
+/// (`[jobs] automatic_retry_ms`), written in the transition's transaction, which finds the work
+/// done when the immediate run after the commit succeeded, and does it when that run failed
+/// (then, failing again, it is retried with the queue's backoff) or the process died first.
+/// `None` when the transition does not enter an automatic step. `document_id` may be the
+/// placeholder of a deposit not yet written.
+pub fn fallback_job(
+    cfg: &crate::config::Config,
+    document_id: &str,
+    steps: &[StepKind],
+    t: &parapheur_domain::Transition,
+) -> Option<parapheur_store::jobs::NewJob> {
+    let entering = t.status == parapheur_domain::DocumentStatus::InProgress
+        && steps.get(t.current_step).copied().is_some_and(is_automatic);
+    entering.then(|| parapheur_store::jobs::NewJob {
         kind: AUTOMATIC.into(),
         payload: serde_json::json!({ "document_id": document_id }).to_string(),
-        delay_ms: 30_000,
+        delay_ms: i64::try_from(cfg.jobs.automatic_retry_ms).unwrap_or(30_000),
     })
 }
 
@@ -195,10 +205,10 @@ pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
 }
 
 /// Runs the automatic steps after a committed change; a failure is logged, not returned: the
-/// change stands, and the step is retried at the next start.
+/// change stands, and the step is retried by its durable job ([`fallback_job`]).
 pub async fn run_logged(state: &AppState, id: i64) {
     if let Err(e) = run(state, id).await {
-        tracing::error!(document.id = id, error = %e, "automatic step failed; it will be retried at start-up");
+        tracing::error!(document.id = id, error = %e, "automatic step failed; its job will retry it");
     }
 }
 

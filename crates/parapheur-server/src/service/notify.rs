@@ -148,6 +148,9 @@ pub fn effects(
         out.jobs
             .push(crate::service::helios::send_job(&doc_ref(d))?);
     }
+    if let Some(job) = crate::service::automatic::fallback_job(cfg, &doc_ref(d), steps, t) {
+        out.jobs.push(job);
+    }
     if let Some(idx) = step_to_announce(t)
         && !members.is_empty()
     {

@@ -17,7 +17,7 @@ use quick_xml::events::Event;
 
 fn sign_error(e: SignError) -> ApiError {
     match e {
-        SignError::Pdf(m) | SignError::Invalid(m) => {
+        SignError::Pdf(m) | SignError::Invalid(m) | SignError::Budget(m) => {
             ApiError::InvalidFile(format!("the document cannot be signed: {m}"))
         }
         other => ApiError::Internal(other.into()),

@@ -7,10 +7,34 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
+/// Which credential a key is: typed, so that no user's key can be taken for a seal or for
+/// another subscriber's key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CredentialId {
+    /// A user's own credential, imported from a PKCS#12 file: used in every subscriber.
+    ImportedUser(i64),
+    /// The key the internal CA issues to a user for one subscriber (its certificate names that
+    /// subscriber); a user of two subscribers has two.
+    IssuedUser { user_id: i64, siren: String },
+    /// A subscriber's seal, by SIREN.
+    Seal(String),
+}
+
+impl CredentialId {
+    /// The file name under `pki/issued`.
+    fn file_name(&self) -> String {
+        match self {
+            Self::ImportedUser(id) => format!("user-{id}"),
+            Self::IssuedUser { user_id, siren } => format!("user-{user_id}-{siren}"),
+            Self::Seal(siren) => format!("seal-{siren}"),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Pki {
     ca: InternalCa,
-    cache: Mutex<HashMap<String, Credential>>,
+    cache: Mutex<HashMap<CredentialId, Credential>>,
     /// Users' keys on a PKCS#11 token, by lowercase e-mail (they take precedence).
     hsm_users: Mutex<HashMap<String, Credential>>,
     /// Trust anchors of verification steps: the internal CA and `[signing] trust_anchors`.
@@ -62,21 +86,42 @@ impl Pki {
 
     fn cached(
         &self,
-        name: &str,
+        id: CredentialId,
         subject: &Subject,
         kind: KeyKind,
     ) -> Result<Credential, SignError> {
-        if let Some(c) = self.cache.lock().ok().and_then(|m| m.get(name).cloned()) {
+        if let Some(c) = self.cache.lock().ok().and_then(|m| m.get(&id).cloned()) {
             return Ok(c);
         }
-        let c = self.ca.credential(name, subject, kind)?;
+        let c = self.ca.credential(&id.file_name(), subject, kind)?;
         if let Ok(mut m) = self.cache.lock() {
-            m.insert(name.to_owned(), c.clone());
+            m.insert(id, c.clone());
         }
         Ok(c)
     }
 
-    /// A person's signing credential (imported, or issued by the internal CA on first use).
+    /// The user's imported credential, if any. A key the internal CA issued under that name by
+    /// earlier versions (one key for every subscriber, naming the first) is not one.
+    fn imported_user(&self, user_id: i64) -> Result<Option<Credential>, SignError> {
+        let id = CredentialId::ImportedUser(user_id);
+        if let Some(c) = self.cache.lock().ok().and_then(|m| m.get(&id).cloned()) {
+            return Ok(Some(c));
+        }
+        let Some(c) = self.ca.existing(&id.file_name())? else {
+            return Ok(None);
+        };
+        if c.chain.first().is_some_and(|cert| self.ca.issued(cert)) {
+            return Ok(None);
+        }
+        if let Ok(mut m) = self.cache.lock() {
+            m.insert(id, c.clone());
+        }
+        Ok(Some(c))
+    }
+
+    /// A person's signing credential for a document of `siren`: their token key, their
+    /// imported credential, or the key the internal CA issues them for that subscriber on
+    /// first use (its certificate names the subscriber).
     pub fn user(
         &self,
         user_id: i64,
@@ -93,13 +138,20 @@ impl Pki {
         {
             return Ok(c);
         }
+        if let Some(c) = self.imported_user(user_id)? {
+            return Ok(c);
+        }
         let subject = Subject {
             common_name: full_name.to_owned(),
             email: Some(email.to_owned()),
             organization: Some(org.to_owned()).filter(|o| !o.is_empty()),
             organization_id: Some(siren.to_owned()),
         };
-        self.cached(&format!("user-{user_id}"), &subject, KeyKind::Person)
+        let id = CredentialId::IssuedUser {
+            user_id,
+            siren: siren.to_owned(),
+        };
+        self.cached(id, &subject, KeyKind::Person)
     }
 
     /// A subscriber's seal (imported, or issued by the internal CA on first use).
@@ -110,7 +162,11 @@ impl Pki {
             organization: Some(name.to_owned()),
             organization_id: Some(siren.to_owned()),
         };
-        self.cached(&format!("seal-{siren}"), &subject, KeyKind::Seal)
+        self.cached(
+            CredentialId::Seal(siren.to_owned()),
+            &subject,
+            KeyKind::Seal,
+        )
     }
 
     /// Uses the seal of `siren` held on a PKCS#11 token (checked: the token signs, and its
@@ -119,7 +175,7 @@ impl Pki {
         let cred = hsm_credential(&c.module, &c.token, &c.pin, &c.key_label, &c.certificate)?;
         tracing::info!(siren = %c.siren, subject = %cred.common_name(), "seal on a PKCS#11 token");
         if let Ok(mut m) = self.cache.lock() {
-            m.insert(format!("seal-{}", c.siren), cred);
+            m.insert(CredentialId::Seal(c.siren.clone()), cred);
         }
         Ok(())
     }
@@ -134,11 +190,11 @@ impl Pki {
         Ok(())
     }
 
-    /// Installs an imported credential (PKCS#12) under `name` (`user-<id>` or `seal-<siren>`).
-    pub fn import(&self, name: &str, cred: Credential) -> Result<(), SignError> {
-        self.ca.store(name, &cred)?;
+    /// Installs an imported credential (PKCS#12): a user's own, or a subscriber's seal.
+    pub fn import(&self, id: CredentialId, cred: Credential) -> Result<(), SignError> {
+        self.ca.store(&id.file_name(), &cred)?;
         if let Ok(mut m) = self.cache.lock() {
-            m.insert(name.to_owned(), cred);
+            m.insert(id, cred);
         }
         Ok(())
     }

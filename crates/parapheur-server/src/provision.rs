@@ -123,13 +123,13 @@ fn import_pkcs12(
     base: &Path,
     file: &str,
     password: Option<&str>,
-    name: &str,
+    id: crate::pki::CredentialId,
 ) -> Result<(), String> {
     let path = base.join(file);
     let der = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let cred = parapheur_sign::Credential::from_pkcs12(&der, password.unwrap_or_default())
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    pki.import(name, cred)
+    pki.import(id, cred)
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
@@ -236,7 +236,7 @@ pub async fn apply(
                 base,
                 f,
                 u.pkcs12_password.as_deref(),
-                &format!("user-{id}"),
+                crate::pki::CredentialId::ImportedUser(id),
             )
             .map_err(|e| perr(at("pkcs12"), e))?;
         }

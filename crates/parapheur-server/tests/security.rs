@@ -551,3 +551,58 @@ steps = [ { step = "serverSignature" } ]
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+#[test]
+fn a_user_of_two_subscribers_signs_each_ones_documents_with_a_certificate_naming_it() {
+    let app = TestApp::start_with(
+        BIN,
+        "",
+        r#"
+[[users]]
+email = "both@a.fr"
+first_name = "Basile"
+last_name = "Deux-Communes"
+password = "password-both"
+subscribers = ["200000001", "200000002"]
+
+[[circuits]]
+siren = "200000001"
+id = "BOTH"
+type = "BUREAUTIQUE_PDF"
+steps = [ { step = "signature", members = ["both@a.fr"] } ]
+
+[[circuits]]
+siren = "200000002"
+id = "BOTH"
+type = "BUREAUTIQUE_PDF"
+steps = [ { step = "signature", members = ["both@a.fr"] } ]
+"#,
+        &[],
+    );
+    let both = Client::new(
+        &app.base,
+        Some(("both@a.fr".into(), "password-both".into())),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for (siren, depositor, org) in [
+        (SIREN_A, "depot@a.fr", "Commune A"),
+        (SIREN_B, "depot@b.fr", "Commune B"),
+    ] {
+        let depot = app.as_user(depositor);
+        let id = depot
+            .upload(siren, "BOTH", "deux.pdf", pdf::small(siren), "")
+            .id();
+        let r = both.act(id, "sign", None);
+        assert_eq!(r.status, 200, "{}", r.text());
+        let signed = depot.get(&format!("{V1}/documents/v2/{id}/download")).body;
+        std::fs::write(dir.path().join("s.pdf"), &signed).unwrap();
+        let (_, out) = parapheur_test_utils::run_tool(dir.path(), "pdfsig", &["s.pdf"]);
+        let dn = out
+            .lines()
+            .find(|l| l.contains("Signer full Distinguished Name"))
+            .unwrap_or_default()
+            .to_owned();
+        assert!(dn.contains(&format!("O={org}")), "{siren}: {dn}\n{out}");
+        assert!(dn.contains("Deux-Communes"), "{dn}");
+    }
+}

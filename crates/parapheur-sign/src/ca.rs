@@ -337,6 +337,25 @@ impl InternalCa {
     }
 
     /// Stores a credential (issued here or imported) under `name`, replacing any previous one.
+    /// The credential stored under `name`, if there is one (nothing is issued).
+    pub fn existing(&self, name: &str) -> Result<Option<Credential>, SignError> {
+        let (kp, cp) = self.paths(name)?;
+        if !(kp.exists() && cp.exists()) {
+            return Ok(None);
+        }
+        let key = std::fs::read(&kp).map_err(io(&kp))?;
+        let chain = std::fs::read(&cp).map_err(io(&cp))?;
+        Credential::from_pem(&key, &chain).map(Some)
+    }
+
+    /// Whether this CA issued `cert` (its signature verifies with the CA's key).
+    pub fn issued(&self, cert: &X509) -> bool {
+        self.certificate()
+            .public_key()
+            .and_then(|k| cert.verify(&k))
+            .unwrap_or(false)
+    }
+
     pub fn store(&self, name: &str, c: &Credential) -> Result<(), SignError> {
         let (kp, cp) = self.paths(name)?;
         let mut chain = Vec::new();

@@ -56,7 +56,10 @@ fn sign(pdf: &[u8]) -> Result<Vec<u8>, SignError> {
 fn verify(pdf: &[u8]) -> Result<parapheur_sign::verify::Report, SignError> {
     let pdf = pdf.to_vec();
     within(WATCHDOG, move || {
-        parapheur_sign::verify::verify_pdf(&pdf, &[])
+        parapheur_sign::verify::verify_pdf(
+            &pdf,
+            &parapheur_sign::policy::ValidationContext::new(Vec::new()),
+        )
     })
 }
 

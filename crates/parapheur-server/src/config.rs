@@ -293,7 +293,8 @@ pub struct TlsConfig {
     /// A header in which a trusted reverse proxy forwards the client certificate (URL-escaped
     /// PEM); empty = off.
     pub proxy_cert_header: String,
-    /// Addresses of the reverse proxies whose `proxy_cert_header` is believed.
+    /// Addresses of the reverse proxies whose `proxy_cert_header` and `X-Forwarded-For` (the
+    /// client address of the authentication throttle) are believed.
     pub trusted_proxies: Vec<String>,
 }
 

@@ -3,6 +3,8 @@
 pub mod ca;
 pub mod cms;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keys;
 pub mod pades;
 pub mod pdf_text;

@@ -6,6 +6,7 @@
 #   - the committed regression inputs, fuzz/regressions/<target>/.
 # Existing corpus files are kept (the corpus grows from run to run).
 set -euo pipefail
+shopt -s nullglob
 cd "$(dirname "$0")/.."
 root=$PWD
 corpus=$root/fuzz/corpus

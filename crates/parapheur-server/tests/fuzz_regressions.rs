@@ -17,6 +17,14 @@ fn fuzz_dir() -> PathBuf {
 }
 
 #[test]
+fn every_target_takes_an_empty_input() {
+    for (_, run) in TARGETS {
+        run(b"");
+        run(SEPARATOR);
+    }
+}
+
+#[test]
 fn fuzz_regressions_stay_fixed() {
     let dir = fuzz_dir().join("regressions");
     for entry in std::fs::read_dir(&dir).unwrap() {

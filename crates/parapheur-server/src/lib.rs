@@ -5,6 +5,8 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod messaging;
 pub mod pdfgen;
 pub mod pki;

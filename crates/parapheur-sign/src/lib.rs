@@ -4,6 +4,8 @@ pub mod ca;
 pub mod cms;
 mod cmsverify;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keys;
 pub mod pades;
 pub mod pdf_text;

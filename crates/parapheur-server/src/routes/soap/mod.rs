@@ -185,7 +185,7 @@ async fn call(State(state): State<AppState>, req: Request) -> Response {
 
 /// MTOM/XOP (`multipart/related`): the root part (by `start`, else the first) and the other
 /// parts by Content-ID. Anything else is the envelope itself.
-async fn split_mtom(
+pub(crate) async fn split_mtom(
     content_type: &str,
     body: Bytes,
 ) -> Result<(Bytes, HashMap<String, Bytes>), ApiError> {

@@ -44,6 +44,14 @@ pub fn split(data: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
+/// A validation context trusting the fuzz signer, made once per process.
+fn validation() -> &'static parapheur_sign::policy::ValidationContext {
+    static CTX: OnceLock<parapheur_sign::policy::ValidationContext> = OnceLock::new();
+    CTX.get_or_init(|| {
+        parapheur_sign::policy::ValidationContext::new(signer().cloned().into_iter().collect())
+    })
+}
+
 /// A self-signed P-256 signer, made once per process.
 fn signer() -> Option<&'static X509> {
     static CERT: OnceLock<Option<X509>> = OnceLock::new();
@@ -71,7 +79,7 @@ fn signer() -> Option<&'static X509> {
 /// signature fields), then a whole verification and the preparation of a signature.
 pub fn pdf_reader(data: &[u8]) {
     parapheur_sign::fuzzing::pdf_reader(data);
-    let _ = parapheur_sign::verify::verify_pdf(data, &[]);
+    let _ = parapheur_sign::verify::verify_pdf(data, validation());
     if let Some(der) = signer().and_then(|c| c.to_der().ok()) {
         let opts = SignOptions::new("Fuzz");
         let _ = parapheur_sign::pades::prepare(data, &[der], Algorithm::EcdsaP256Sha256, &opts);
@@ -98,7 +106,7 @@ pub fn pes(data: &[u8]) {
     let _ = check_xml(data);
     let _ = parapheur_domain::pes::inspect_pes_aller(data);
     let _ = parapheur_domain::pes::collectivity_siren(data);
-    let _ = parapheur_sign::xmlverify::verify_pes(data, &[]);
+    let _ = parapheur_sign::xmlverify::verify_pes(data, validation());
     if let Some(cert) = signer() {
         let chain = std::slice::from_ref(cert);
         let opts = PesOptions::default();
@@ -109,7 +117,7 @@ pub fn pes(data: &[u8]) {
 /// A detached XAdES signature and the file it signs: `signature SEPARATOR data`.
 pub fn xades_verify(data: &[u8]) {
     let (signature, signed) = split(data);
-    let _ = parapheur_sign::xmlverify::verify_xades_detached(signature, signed, &[]);
+    let _ = parapheur_sign::xmlverify::verify_xades_detached(signature, signed, validation());
 }
 
 /// The SOAP 1.1 envelope of a Documents request.

@@ -78,9 +78,16 @@ pub fn decode(bytes: &[u8]) -> Result<(String, DocEncoding), SignError> {
     Ok((text, enc))
 }
 
-/// Parses UTF-8 XML text, refusing DTDs and entity declarations.
+/// How deep elements may nest in a document we build a tree of (PES files are about ten levels
+/// deep; the tree walks of signing and verification recurse). uppsala's own default, stated
+/// here so that it is a decision of ours.
+pub const MAX_DEPTH: u32 = 128;
+
+/// Parses UTF-8 XML text, refusing DTDs, entity declarations and nesting deeper than
+/// [`MAX_DEPTH`].
 pub fn parse(text: &str) -> Result<Document<'_>, SignError> {
     uppsala::Parser::new()
+        .with_max_depth(MAX_DEPTH)
         .with_forbid_dtd(true)
         .with_forbid_entities(true)
         .parse(text)
@@ -237,6 +244,15 @@ pub fn text(doc: &Document<'_>, node: NodeId) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn deep_nesting_is_refused_before_a_tree_is_built() {
+        let deep = format!("{}{}", "<a>".repeat(100_000), "</a>".repeat(100_000));
+        assert!(parse(&deep).is_err());
+        let n = MAX_DEPTH as usize - 1;
+        let ok = format!("{}{}", "<a>".repeat(n), "</a>".repeat(n));
+        assert!(parse(&ok).is_ok());
+    }
 
     #[test]
     fn decodes_latin1_and_refuses_doctype() {

@@ -13,7 +13,7 @@ use parapheur_store::throttle::Subject;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
@@ -59,6 +59,8 @@ pub struct AuthCache {
     entries: Mutex<HashMap<CredentialKey, Entry>>,
     /// The credentials epoch the entries were verified under (see [`AuthCache::sync_epoch`]).
     epoch: Mutex<Option<i64>>,
+    /// One turn per account (lower-case e-mail): its verifications run one at a time.
+    turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// A verified credential: when it was verified, and whether a request is re-verifying it.
@@ -85,6 +87,7 @@ impl Default for AuthCache {
             key: rand::random(),
             entries: Mutex::new(HashMap::new()),
             epoch: Mutex::new(None),
+            turns: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -149,6 +152,21 @@ impl AuthCache {
                 },
             );
         }
+    }
+
+    /// Waits for the account's turn: verifications of one account run one at a time on this
+    /// instance, each after the failures of the previous ones were counted.
+    pub async fn turn(&self, account: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let gate = match self.turns.lock() {
+            Ok(mut m) => {
+                if m.len() >= CACHE_MAX {
+                    m.retain(|_, g| Arc::strong_count(g) > 1);
+                }
+                m.entry(account.to_owned()).or_default().clone()
+            }
+            Err(_) => Arc::default(),
+        };
+        gate.lock_owned().await
     }
 
     /// Records the database's credentials epoch; when it moved (a password, certificate,
@@ -323,24 +341,29 @@ fn subjects(account: Option<&str>, ip: Option<IpAddr>) -> Vec<Subject> {
     v
 }
 
-/// Counts an authentication attempt against each subject before it is verified (atomically in
-/// the database, shared by every instance) and refuses it with 429 when one of them is past
-/// its limit. A verified attempt is then taken back with [`attempt_succeeded`].
-pub async fn attempt(
+fn window_ms(state: &AppState) -> i64 {
+    i64::try_from(state.cfg.limits.auth_window_s.saturating_mul(1000)).unwrap_or(i64::MAX / 2)
+}
+
+/// Refuses with 429 an authentication whose account or client address is past its limit of
+/// failures (counted in the database, shared by every instance). Verifications of one account
+/// run one at a time on an instance ([`AuthCache::turn`]), so that parallel guesses are each
+/// checked against the failures of those before them.
+pub async fn check(
     state: &AppState,
     account: Option<&str>,
     ip: Option<IpAddr>,
 ) -> Result<(), ApiError> {
-    let window_ms =
-        i64::try_from(state.cfg.limits.auth_window_s.saturating_mul(1000)).unwrap_or(i64::MAX / 2);
+    let window = window_ms(state);
     let mut refused: Option<i64> = None;
     for s in subjects(account, ip) {
         let limit = match s {
             Subject::Account(_) => state.cfg.limits.auth_failures_per_account,
             Subject::Ip(_) => state.cfg.limits.auth_failures_per_ip,
         };
-        let a = state.db.auth_attempt(&s, window_ms).await?;
-        if a.count > limit {
+        if let Some(a) = state.db.auth_failures(&s, window).await?
+            && a.count >= limit
+        {
             refused = Some(refused.map_or(a.window_end, |e| e.max(a.window_end)));
         }
     }
@@ -352,12 +375,25 @@ pub async fn attempt(
     Ok(())
 }
 
-/// Takes back an attempt that verified (see [`attempt`]).
-pub async fn attempt_succeeded(state: &AppState, account: Option<&str>, ip: Option<IpAddr>) {
+/// Counts a failed authentication against the account and the client address (one atomic
+/// statement each).
+pub async fn failed(state: &AppState, account: Option<&str>, ip: Option<IpAddr>) {
+    let window = window_ms(state);
     for s in subjects(account, ip) {
-        if let Err(e) = state.db.auth_succeeded(&s).await {
-            tracing::error!(error = %e, "cannot record a successful authentication");
+        if let Err(e) = state.db.auth_failed(&s, window).await {
+            tracing::error!(error = %e, "cannot record a failed authentication");
         }
+    }
+}
+
+/// A verified authentication clears the account's failures (the address keeps its count).
+pub async fn succeeded(state: &AppState, account: &str) {
+    if let Err(e) = state
+        .db
+        .auth_succeeded(&Subject::Account(account.to_owned()))
+        .await
+    {
+        tracing::error!(error = %e, "cannot record a successful authentication");
     }
 }
 
@@ -443,7 +479,7 @@ pub async fn authenticate_certificate(
     if let Lookup::Hit(c) = state.auth.get(&k) {
         return Ok(c);
     }
-    attempt(state, None, ip).await?;
+    check(state, None, ip).await?;
     let email = crate::tls::certificate_email(der);
     let users = state.db.certificate_users().await?;
     let registered = users.iter().find(|(_, _, pem)| {
@@ -459,6 +495,7 @@ pub async fn authenticate_certificate(
     };
     let Some((id, _, _)) = registered.or_else(by_email) else {
         state.auth.remove(&k);
+        failed(state, None, ip).await;
         tracing::info!(certificate.email = ?email, "no CERTIFICAT user for this certificate");
         return Err(ApiError::Unauthenticated);
     };
@@ -468,7 +505,6 @@ pub async fn authenticate_certificate(
         .await?
         .ok_or(ApiError::Unauthenticated)?;
     let caller = caller_of(state, &user).await?;
-    attempt_succeeded(state, None, ip).await;
     state.auth.put(k, caller.clone());
     Ok(caller)
 }
@@ -489,7 +525,7 @@ pub async fn certificate_caller(
 
 /// Authenticates the request: HTTP Basic when the header is there, else the TLS client
 /// certificate (or the one a trusted proxy forwards); otherwise `Unauthenticated`. Failed
-/// attempts are counted per account and per client address ([`attempt`]).
+/// attempts are counted per account and per client address ([`check`], [`failed`]).
 pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiError> {
     let (email, password) = match parse_basic(parts) {
         BasicHeader::Invalid => return Err(ApiError::Unauthenticated),
@@ -505,12 +541,18 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, Api
         };
     }
     let k = state.auth.basic_key(&email, &password);
-    match state.auth.get(&k) {
+    let refresh = match state.auth.get(&k) {
         Lookup::Hit(c) => return Ok(c),
-        Lookup::Refresh | Lookup::Miss => {}
+        Lookup::Refresh => true,
+        Lookup::Miss => false,
+    };
+    let _turn = state.auth.turn(&email).await;
+    if !refresh && let Lookup::Hit(c) = state.auth.get(&k) {
+        // Verified by a parallel request while this one waited.
+        return Ok(c);
     }
     let ip = client_ip(state, parts);
-    attempt(state, Some(&email), ip).await?;
+    check(state, Some(&email), ip).await?;
     let user = state
         .db
         .user_by_email(&email)
@@ -520,11 +562,12 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, Api
     let ok = check_password(state, hash, password).await;
     let Some(user) = user.filter(|_| ok) else {
         state.auth.remove(&k);
+        failed(state, Some(&email), ip).await;
         tracing::info!(user.email = %email, "authentication failed");
         return Err(ApiError::Unauthenticated);
     };
     let caller = caller_of(state, &user).await?;
-    attempt_succeeded(state, Some(&email), ip).await;
+    succeeded(state, &email).await;
     state.auth.put(k, caller.clone());
     Ok(caller)
 }

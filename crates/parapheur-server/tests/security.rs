@@ -220,6 +220,26 @@ fn parallel_wrong_passwords_are_counted_atomically_and_answered_429() {
 }
 
 #[test]
+fn parallel_first_requests_with_the_right_password_are_all_served() {
+    let app = TestApp::start(BIN, "");
+    let base = app.base.clone();
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..12)
+            .map(|_| {
+                let base = base.clone();
+                s.spawn(move || {
+                    Client::new(&base, Some(("v1@a.fr".into(), "password-v1".into())))
+                        .get("/api/v1/tasks")
+                        .status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(statuses, vec![200; 12]);
+}
+
+#[test]
 fn failed_authentications_are_counted_per_client_address_too() {
     let app = TestApp::start(BIN, "[limits]\nauth_failures_per_ip = 8\n");
     let statuses: Vec<u16> = (0..10)

@@ -29,8 +29,8 @@ impl Subject {
     }
 }
 
-/// An attempt as counted: how many attempts the window holds with this one, and when the
-/// window ends (ms since the epoch).
+/// Failures as counted: how many the window holds, and when the window ends (ms since the
+/// epoch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attempt {
     pub count: i64,
@@ -38,11 +38,31 @@ pub struct Attempt {
 }
 
 impl Db {
-    /// Counts one authentication attempt of `subject` before its verification, atomically (one
-    /// statement), so that parallel attempts cannot all pass a check made before any is
-    /// recorded. A window older than `window_ms` starts again. A successful attempt is taken
-    /// back with [`Db::auth_succeeded`].
-    pub async fn auth_attempt(
+    /// The failures of `subject` in its current window (`None` when none or the window is
+    /// over).
+    pub async fn auth_failures(
+        &self,
+        subject: &Subject,
+        window_ms: i64,
+    ) -> Result<Option<Attempt>, StoreError> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT failures, first_at FROM auth_failures WHERE kind = $1 AND subject = $2",
+        )
+        .bind(subject.kind())
+        .bind(subject.key())
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row
+            .filter(|(_, first)| *first > now_ms() - window_ms)
+            .map(|(count, first)| Attempt {
+                count,
+                window_end: first + window_ms,
+            }))
+    }
+
+    /// Counts a failed authentication of `subject`, atomically (one statement); a window older
+    /// than `window_ms` starts again. Returns the count with this one.
+    pub async fn auth_failed(
         &self,
         subject: &Subject,
         window_ms: i64,
@@ -67,21 +87,9 @@ impl Db {
         })
     }
 
-    /// A verified attempt: an account's count is cleared; an address's loses the attempt.
+    /// A successful authentication clears the failures of `subject`.
     pub async fn auth_succeeded(&self, subject: &Subject) -> Result<(), StoreError> {
-        let sql = match subject {
-            Subject::Account(_) => "DELETE FROM auth_failures WHERE kind = $1 AND subject = $2",
-            Subject::Ip(_) => {
-                "UPDATE auth_failures SET failures = failures - 1 \
-                 WHERE kind = $1 AND subject = $2 AND failures > 0"
-            }
-        };
-        sqlx::query(sql)
-            .bind(subject.kind())
-            .bind(subject.key())
-            .execute(&self.write)
-            .await?;
-        Ok(())
+        self.auth_reset(subject).await
     }
 
     /// Forgets the failures of `subject` (an administrator's unlock, tests).

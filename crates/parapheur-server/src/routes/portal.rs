@@ -153,7 +153,8 @@ async fn login(
         login_form(&state, headers, &next, &email, Some(error), status)
     };
     let ip = crate::auth::client_ip(&state, &parts);
-    match crate::auth::attempt(&state, Some(&email), ip).await {
+    let _turn = state.auth.turn(&email).await;
+    match crate::auth::check(&state, Some(&email), ip).await {
         Ok(()) => {}
         Err(ApiError::TooManyAttempts(secs)) => {
             let mut r = refuse(
@@ -174,13 +175,14 @@ async fn login(
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let ok = crate::auth::check_password(&state, hash, password).await;
     let Some(user) = user.filter(|_| ok) else {
+        crate::auth::failed(&state, Some(&email), ip).await;
         tracing::info!(user.email = %email, "portal login failed");
         return refuse(
             StatusCode::UNAUTHORIZED,
             "Adresse e-mail ou mot de passe incorrect.",
         );
     };
-    crate::auth::attempt_succeeded(&state, Some(&email), ip).await;
+    crate::auth::succeeded(&state, &email).await;
     start_session(&state, user.id, &next).await
 }
 

@@ -3,7 +3,7 @@
 # the limits of the security policy, on the seed corpus, and prints a summary.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 # Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). FUZZ_SKIP_SEEDS=1 skips
-# scripts/fuzz-seeds.sh. Findings land in fuzz/artifacts/<target>/; see docs/fuzzing.md.
+# scripts/fuzz-seeds.sh. Findings land in fuzz/artifacts/<target>/; see SECURITY.md (Fuzzing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=60

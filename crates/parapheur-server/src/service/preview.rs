@@ -37,13 +37,38 @@ pub fn available() -> bool {
     })
 }
 
-/// Runs `program args` with `input` on stdin; its stdout.
+/// Memory (address space) and CPU seconds a renderer may use: poppler parses untrusted PDFs.
+const RENDER_MEMORY: &str = "--as=2147483648";
+const RENDER_CPU: &str = "--cpu=20";
+
+/// Whether util-linux's `prlimit` can put the renderers under those limits (checked once).
+fn prlimit() -> bool {
+    static P: OnceLock<bool> = OnceLock::new();
+    *P.get_or_init(|| {
+        std::process::Command::new("prlimit")
+            .args([RENDER_MEMORY, RENDER_CPU, "--", "true"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// Runs `program args` with `input` on stdin, under the renderers' limits when `prlimit` is
+/// there; its stdout.
 async fn pipe(program: &str, args: &[&str], input: &[u8]) -> Result<Vec<u8>, ApiError> {
     let _permit = renders()
         .acquire()
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
-    let mut child = tokio::process::Command::new(program)
+    let mut command = if prlimit() {
+        let mut c = tokio::process::Command::new("prlimit");
+        c.args([RENDER_MEMORY, RENDER_CPU, "--", program]);
+        c
+    } else {
+        tokio::process::Command::new(program)
+    };
+    let mut child = command
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -95,4 +120,23 @@ pub async fn render(pdf: &[u8], page: u32) -> Result<Vec<u8>, ApiError> {
         return Err(ApiError::NotFound);
     }
     Ok(png)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn pages_are_read_and_rendered_under_the_limits() {
+        assert!(
+            available(),
+            "poppler-utils (pdftoppm, pdfinfo) is required: scripts/test.sh installs it"
+        );
+        assert!(prlimit(), "util-linux prlimit is expected on Debian");
+        let pdf = crate::pdfgen::text_pdf("Aperçu", &["une ligne"]).unwrap_or_default();
+        assert_eq!(page_count(&pdf).await.ok(), Some(1));
+        let png = render(&pdf, 1).await.unwrap_or_default();
+        assert!(png.starts_with(b"\x89PNG"));
+        assert!(page_count(b"%PDF-1.7 not really").await.is_err());
+    }
 }

@@ -152,15 +152,27 @@ async fn click_link(c: &Client, text: &str) {
         .unwrap();
 }
 
+/// Presses a button as a person would: scrolled to the middle of the window first, and pressed
+/// again if the page was still moving (preview images arriving) when the click landed.
 async fn press(c: &Client, label: &str) {
-    c.find(Locator::XPath(&format!(
-        "//button[normalize-space()='{label}']"
-    )))
-    .await
-    .unwrap_or_else(|e| panic!("no button {label:?}: {e}"))
-    .click()
-    .await
-    .unwrap();
+    let xpath = format!("//button[normalize-space()='{label}']");
+    for attempt in 0..10 {
+        let button = c
+            .find(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|e| panic!("no button {label:?}: {e}"));
+        let arg = serde_json::to_value(&button).unwrap();
+        c.execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg])
+            .await
+            .unwrap();
+        match button.click().await {
+            Ok(()) => return,
+            Err(e) if attempt < 9 && format!("{e:?}").contains("ElementClickIntercepted") => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("cannot press {label:?}: {e}"),
+        }
+    }
 }
 
 /// Submits a form the page did not render (no CSRF token), as a forged cross-site form would.

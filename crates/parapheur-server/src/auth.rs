@@ -304,19 +304,13 @@ fn parse_basic(parts: &Parts) -> BasicHeader {
 /// The client's address: the peer, or the address a trusted proxy (`[tls] trusted_proxies`)
 /// puts last in `X-Forwarded-For`.
 pub fn client_ip(state: &AppState, parts: &Parts) -> Option<IpAddr> {
-    client_ip_of(state, &parts.extensions, &parts.headers)
-}
-
-pub fn client_ip_of(
-    state: &AppState,
-    extensions: &axum::http::Extensions,
-    headers: &axum::http::HeaderMap,
-) -> Option<IpAddr> {
-    let peer = extensions
+    let peer = parts
+        .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?
         .0;
     if crate::tls::trusted(&state.cfg.tls.trusted_proxies, peer)
-        && let Some(ip) = headers
+        && let Some(ip) = parts
+            .headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())

@@ -89,11 +89,6 @@ impl Db {
 
     /// A successful authentication clears the failures of `subject`.
     pub async fn auth_succeeded(&self, subject: &Subject) -> Result<(), StoreError> {
-        self.auth_reset(subject).await
-    }
-
-    /// Forgets the failures of `subject` (an administrator's unlock, tests).
-    pub async fn auth_reset(&self, subject: &Subject) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM auth_failures WHERE kind = $1 AND subject = $2")
             .bind(subject.kind())
             .bind(subject.key())

@@ -749,7 +749,7 @@ async fn file_response(state: &AppState, headers: &HeaderMap, id: &str, kind: &s
     let r = match kind {
         "fiche" => crate::service::fdc::build(state, &doc)
             .await
-            .map(|pdf| (format!("fiche-de-circulation-{}.pdf", doc.id), pdf)),
+            .map(|pdf| (crate::routes::fast::download::fdc_name(doc.id), pdf)),
         _ if doc.purged_at.is_some() => Err(ApiError::ContentPurged),
         _ => crate::routes::fast::download::package_bytes(state, &doc, false, false).await,
     };

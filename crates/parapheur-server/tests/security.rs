@@ -40,6 +40,23 @@ fn portal(app: &TestApp, email: &str) -> Browser {
     b
 }
 
+/// The subscriber's users as synchronisation entries, from its export (what an administrator
+/// sends back to change one thing).
+fn sync_entries(admin: &Client, siren: &str) -> Vec<serde_json::Value> {
+    let export: serde_json::Value = admin
+        .get(&format!("{V1}/exportUsersData?siren={siren}"))
+        .json();
+    export["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            json!({"email": u["email"], "firstName": u["prenom"], "lastName": u["nom"],
+                   "authenticationType": u["authenticationType"], "groups": u["groups"]})
+        })
+        .collect()
+}
+
 #[test]
 fn stored_files_are_never_served_as_active_content() {
     let app = TestApp::start(BIN, "");
@@ -106,18 +123,7 @@ subscribers = ["200000001", "200000002"]
         &[],
     );
     let admin_a = app.as_user("admin@a.fr");
-    let export: serde_json::Value = admin_a
-        .get(&format!("{V1}/exportUsersData?siren={SIREN_A}"))
-        .json();
-    let mut body: Vec<serde_json::Value> = export["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| {
-            json!({"email": u["email"], "firstName": u["prenom"], "lastName": u["nom"],
-                   "authenticationType": u["authenticationType"], "groups": u["groups"]})
-        })
-        .collect();
+    let mut body = sync_entries(&admin_a, SIREN_A);
     body.retain(|u| u["email"] != "both@a.fr");
     // The attack: B's administrator and a user of both, listed as CERTIFICAT with new names.
     for email in ["adminb@b.fr", "both@a.fr"] {
@@ -305,23 +311,10 @@ fn sessions_and_cached_credentials_end_with_a_credential_change_on_every_instanc
     assert_eq!(basic_there.get("/api/v1/tasks").status, 200);
     // The administrator makes v2 a CERTIFICAT user (names unchanged) on the first instance.
     let admin = app.as_user("admin@a.fr");
-    let export: serde_json::Value = admin
-        .get(&format!("{V1}/exportUsersData?siren={SIREN_A}"))
-        .json();
-    let body: Vec<serde_json::Value> = export["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| {
-            let auth = if u["email"] == "v2@a.fr" {
-                json!("CERTIFICAT")
-            } else {
-                u["authenticationType"].clone()
-            };
-            json!({"email": u["email"], "firstName": u["prenom"], "lastName": u["nom"],
-                   "authenticationType": auth, "groups": u["groups"]})
-        })
-        .collect();
+    let mut body = sync_entries(&admin, SIREN_A);
+    for u in body.iter_mut().filter(|u| u["email"] == "v2@a.fr") {
+        u["authenticationType"] = json!("CERTIFICAT");
+    }
     let r = admin.put_json(
         &format!("{V1}/synchronization/{SIREN_A}/users"),
         json!(body),
@@ -416,18 +409,7 @@ fn slow_clients_are_cut_and_connections_are_capped() {
 fn delivered_messages_do_not_keep_their_links() {
     let app = TestApp::start(BIN, "");
     let admin = app.as_user("admin@a.fr");
-    let export: serde_json::Value = admin
-        .get(&format!("{V1}/exportUsersData?siren={SIREN_A}"))
-        .json();
-    let mut body: Vec<serde_json::Value> = export["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| {
-            json!({"email": u["email"], "firstName": u["prenom"], "lastName": u["nom"],
-                   "authenticationType": u["authenticationType"], "groups": u["groups"]})
-        })
-        .collect();
+    let mut body = sync_entries(&admin, SIREN_A);
     body.push(
         json!({"email": "new@a.fr", "firstName": "N", "lastName": "Ew",
                      "authenticationType": "BASIC"}),
@@ -474,19 +456,8 @@ fn bannettes_need_a_current_membership() {
     );
     // v1 and the depositor leave the subscriber (the steps of the document in flight keep v1).
     let admin = app.as_user("admin@a.fr");
-    let export: serde_json::Value = admin
-        .get(&format!("{V1}/exportUsersData?siren={SIREN_A}"))
-        .json();
-    let body: Vec<serde_json::Value> = export["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|u| u["email"] != "v1@a.fr" && u["email"] != "depot@a.fr")
-        .map(|u| {
-            json!({"email": u["email"], "firstName": u["prenom"], "lastName": u["nom"],
-                   "authenticationType": u["authenticationType"], "groups": u["groups"]})
-        })
-        .collect();
+    let mut body = sync_entries(&admin, SIREN_A);
+    body.retain(|u| u["email"] != "v1@a.fr" && u["email"] != "depot@a.fr");
     let r = admin.put_json(
         &format!("{V1}/synchronization/{SIREN_A}/users"),
         json!(body),

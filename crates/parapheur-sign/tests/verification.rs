@@ -562,9 +562,8 @@ fn rsa_encryption() -> x509_cert::spki::AlgorithmIdentifierOwned {
     }
 }
 
-#[test]
-fn sha1_and_small_rsa_keys_are_refused_by_default() {
-    let (_d, ca) = new_ca();
+/// A small PDF sealed by a fresh RSA seal of `ca`, and the seal's key (to sign it again).
+fn sealed(ca: &InternalCa) -> (Vec<u8>, PKey<Private>) {
     let seal = ca
         .issue(&subject("Commune de Test"), KeyKind::Seal)
         .unwrap();
@@ -574,7 +573,13 @@ fn sha1_and_small_rsa_keys_are_refused_by_default() {
         &SignOptions::new("Commune de Test"),
     )
     .unwrap();
-    let key = seal.key.soft().unwrap().clone();
+    (signed, seal.key.soft().unwrap().clone())
+}
+
+#[test]
+fn sha1_and_small_rsa_keys_are_refused_by_default() {
+    let (_d, ca) = new_ca();
+    let (signed, key) = sealed(&ca);
     let sha1 = resign(
         &signed,
         &key,
@@ -606,16 +611,7 @@ fn sha1_and_small_rsa_keys_are_refused_by_default() {
 #[test]
 fn rsa_pss_sha384_and_ecdsa_p384_are_accepted() {
     let (_d, ca) = new_ca();
-    let seal = ca
-        .issue(&subject("Commune de Test"), KeyKind::Seal)
-        .unwrap();
-    let signed = pades::sign(
-        &parapheur_test_utils::pdf::small("x"),
-        &seal,
-        &SignOptions::new("Commune de Test"),
-    )
-    .unwrap();
-    let key = seal.key.soft().unwrap().clone();
+    let (signed, key) = sealed(&ca);
     // RSASSA-PSS, SHA-384, MGF1-SHA-384, salt 32.
     let sha384 = x509_cert::spki::AlgorithmIdentifierOwned {
         oid: const_oid::ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2"),

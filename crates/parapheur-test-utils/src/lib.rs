@@ -237,35 +237,17 @@ impl TestApp {
     /// Runs one SQL statement on the app's database (SQLite file through Python's sqlite3,
     /// or PostgreSQL through psql): for tests that move time forward.
     pub fn sql(&self, statement: &str) {
-        let out = if self.dir.path().join("pg-database").exists() {
-            let base = std::env::var("PARAPHEUR_TEST_SERVER_DATABASE_URL").expect("pg url");
-            let name = std::fs::read_to_string(self.dir.path().join("pg-database")).expect("db");
-            let prefix = base.rsplit_once('/').map_or(base.as_str(), |(p, _)| p);
-            Command::new("psql")
-                .arg(format!("{prefix}/{name}"))
-                .args(["-q", "-c", statement])
-                .output()
-        } else {
-            Command::new("python3")
-                .args([
-                    "-c",
-                    "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()",
-                ])
-                .arg(self.data_dir().join("parapheur.db"))
-                .arg(statement)
-                .output()
-        }
-        .expect("run sql");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self.run_sql(statement);
     }
 
     /// Runs one SQL query on the app's database and returns its rows, one line each, columns
     /// separated by `|`.
     pub fn query(&self, statement: &str) -> String {
+        self.run_sql(statement)
+    }
+
+    /// Runs `statement` (committed) and returns what it selected, one row a line.
+    fn run_sql(&self, statement: &str) -> String {
         let out = if self.dir.path().join("pg-database").exists() {
             let base = std::env::var("PARAPHEUR_TEST_SERVER_DATABASE_URL").expect("pg url");
             let name = std::fs::read_to_string(self.dir.path().join("pg-database")).expect("db");
@@ -279,7 +261,8 @@ impl TestApp {
                 .args([
                     "-c",
                     "import sqlite3,sys; c=sqlite3.connect(sys.argv[1])\n\
-                     for r in c.execute(sys.argv[2]): print('|'.join(str(x) for x in r))",
+                     for r in c.execute(sys.argv[2]): print('|'.join(str(x) for x in r))\n\
+                     c.commit()",
                 ])
                 .arg(self.data_dir().join("parapheur.db"))
                 .arg(statement)

@@ -177,6 +177,26 @@ impl Workflow {
         }
     }
 
+    /// A caller acts on the current step: the action must fit the step, the caller must be one
+    /// of its members (`is_member`, looked up by the caller), and reject and refuse need a
+    /// comment — checked in that order.
+    pub fn act_by(
+        &self,
+        is_member: bool,
+        action: Action,
+        comment: Option<String>,
+    ) -> Result<Transition, DomainError> {
+        if self.current_kind() != Some(action.step_kind()) {
+            return Err(DomainError::ActionNotAllowed {
+                action: action.as_str(),
+            });
+        }
+        if !is_member {
+            return Err(DomainError::NotAStepMember);
+        }
+        self.act(action, comment)
+    }
+
     /// A member acts on the current step. `comment` is required for reject and refuse.
     pub fn act(&self, action: Action, comment: Option<String>) -> Result<Transition, DomainError> {
         let comment = comment.filter(|c| !c.trim().is_empty());

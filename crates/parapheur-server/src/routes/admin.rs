@@ -10,7 +10,7 @@ use crate::routes::pages::{
 };
 use crate::routes::portal::{PAGE, Row, internal, not_found, session, to_login};
 use crate::service::circuits::{self, CircuitError, CircuitInput};
-use crate::service::deposit::StoredStep;
+use crate::service::circuits::StoredStep;
 use crate::service::users;
 use crate::state::AppState;
 use askama::Template;

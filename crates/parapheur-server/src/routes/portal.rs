@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::routes::pages::{
     Banner, csrf_ok, csrf_refused, csrf_token, harden, message, rendered, set_csrf,
 };
-use crate::service::{documents, human_date, links};
+use crate::service::{access, documents, human_date, links};
 use crate::state::AppState;
 use askama::Template;
 use axum::Router;
@@ -487,14 +487,14 @@ async fn render_document(
     status: StatusCode,
     banner: Option<Banner>,
 ) -> Response {
-    let doc = match documents::load(state, caller, id).await {
+    let doc = match access::load(state, caller, id).await {
         Ok(d) => d,
         Err(_) => {
             return not_found();
         }
     };
     let run = async {
-        let w = documents::workflow(state, &doc).await?;
+        let w = access::workflow(state, &doc).await?;
         let members = state.db.document_step_members(doc.id).await?;
         let current = w.current_kind().map(|_| w.current_step);
         let steps = w
@@ -631,7 +631,7 @@ async fn page_image(
     let (Ok(id), Ok(n)) = (DocumentId::parse(&id), n.parse::<u32>()) else {
         return not_found();
     };
-    let Ok(doc) = documents::load(&state, &caller, id).await else {
+    let Ok(doc) = access::load(&state, &caller, id).await else {
         return not_found();
     };
     let pdf = doc.filename.to_ascii_lowercase().ends_with(".pdf") && doc.purged_at.is_none();
@@ -734,7 +734,7 @@ async fn file_response(state: &AppState, headers: &HeaderMap, id: &str, kind: &s
     let Ok(id) = DocumentId::parse(id) else {
         return not_found();
     };
-    let doc = match documents::load(state, &caller, id).await {
+    let doc = match access::load(state, &caller, id).await {
         Ok(d) => d,
         Err(_) => {
             return not_found();

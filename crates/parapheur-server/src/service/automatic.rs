@@ -5,6 +5,7 @@
 //! delayed job which runs them if the process died first (and finds nothing to do otherwise).
 
 use crate::error::ApiError;
+use crate::service::commit::{By, Change, Payload};
 use crate::service::signing::{Key, SignAs};
 use crate::state::AppState;
 use parapheur_domain::{CircuitType, StepKind};
@@ -116,15 +117,15 @@ pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
         let Some(doc) = state.db.document(id).await? else {
             return Ok(());
         };
-        let w = crate::service::documents::workflow(state, &doc).await?;
-        let (t, signed, mut extra, actor) = match w.current_kind() {
+        let w = crate::service::access::workflow(state, &doc).await?;
+        let (t, signed, extra, actor) = match w.current_kind() {
             Some(StepKind::Verification) => {
                 let (ok, detail) = verify_document(state, &doc).await?;
                 (
                     w.verified(ok, Some(detail))?,
                     None,
                     Effects::default(),
-                    String::new(),
+                    By::System,
                 )
             }
             Some(StepKind::ServerSignature) => {
@@ -140,7 +141,7 @@ pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
                     reason: "Cachet serveur".into(),
                 };
                 let signed = crate::service::signing::sign_document(state, &signer, &doc).await?;
-                (t, Some(signed), Effects::default(), org)
+                (t, Some(signed), Effects::default(), By::Named(org))
             }
             Some(StepKind::Archive) => {
                 let t = w.archived()?;
@@ -149,7 +150,7 @@ pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
                     archive: Some(record),
                     ..Effects::default()
                 };
-                (t, None, effects, String::new())
+                (t, None, effects, By::System)
             }
             Some(StepKind::Deliver) => {
                 let d = crate::service::notify::mail_doc(state, &doc, &w.steps).await?;
@@ -157,7 +158,7 @@ pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
                 recipients.extend(d.email_cc.iter().cloned());
                 if recipients.is_empty() {
                     let t = w.delivered(Some("aucun destinataire".into()))?;
-                    (t, None, Effects::default(), String::new())
+                    (t, None, Effects::default(), By::System)
                 } else {
                     let (mut effects, link) =
                         crate::service::notify::signed_document_mail(&state.cfg, &d)?;
@@ -176,7 +177,7 @@ pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
                         delay_ms: 0,
                     });
                     let t = w.delivered(Some(recipients.join(", ")))?;
-                    (t, None, effects, String::new())
+                    (t, None, effects, By::System)
                 }
             }
             Some(
@@ -187,10 +188,11 @@ pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
             )
             | None => return Ok(()),
         };
-        extra.extend(crate::service::notify::effects_for(state, &doc, &w.steps, &t).await?);
-        let entries = crate::service::entries_for(&t.entries, None, &actor);
-        match crate::service::documents::commit(state, &doc, signed, &t, false, entries, extra)
-            .await
+        let change = Change::by(actor)
+            .with(signed.map_or(Payload::Nothing, Payload::Signed))
+            .effects(extra);
+        // The write itself, not `transition::apply`: this loop runs the following steps.
+        match crate::service::commit::write(state, &doc, &w.steps, &t, change).await
         {
             Ok(()) => tracing::info!(
                 document.id = doc.id,

@@ -5,7 +5,7 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::service::documents;
+use crate::service::{access, documents};
 use crate::service::helios::Outcome;
 use crate::state::AppState;
 use parapheur_domain::{Action, DocumentId};
@@ -24,7 +24,7 @@ pub async fn start(
 ) -> Result<String, ApiError> {
     let mut items = Vec::new();
     for id in ids.iter().take(MAX_BATCH) {
-        if let Ok(d) = documents::load(state, caller, *id).await {
+        if let Ok(d) = access::load(state, caller, *id).await {
             items.push((d.id, d.filename));
         }
     }

@@ -2,11 +2,19 @@
 //! formats, depositors and steps, members being users of the subscriber; a depositor never
 //! approves or signs in the circuit.
 
-use crate::service::deposit::StoredStep;
+use serde::{Deserialize, Serialize};
 use parapheur_domain::{CircuitId, CircuitType, Email, Siren, StepKind};
 use parapheur_store::Db;
 use parapheur_store::accounts::CircuitRow;
 use std::collections::HashSet;
+
+/// A step of a provisioned circuit as stored (`circuits.steps` JSON).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredStep {
+    pub step: String,
+    #[serde(default)]
+    pub members: Vec<String>,
+}
 
 /// A circuit as submitted.
 #[derive(Debug, Clone, Default)]

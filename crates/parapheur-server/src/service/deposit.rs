@@ -3,22 +3,15 @@
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::files::{Upload, check_content, unpack};
-use crate::service::entries_for;
+use crate::service::access::authorize_subscriber;
+use crate::service::circuits::StoredStep;
+use crate::service::commit::By;
 use crate::state::AppState;
 use parapheur_domain::{
     CircuitId, CircuitType, DocumentId, Email, OnDemandCircuit, Siren, StepKind, Workflow,
 };
 use parapheur_store::documents::{NewDocument, NewFile};
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-
-/// A step of a provisioned circuit as stored (`circuits.steps` JSON).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StoredStep {
-    pub step: String,
-    #[serde(default)]
-    pub members: Vec<String>,
-}
 
 /// Where the circuit of a deposit comes from.
 #[derive(Debug)]
@@ -68,22 +61,6 @@ struct Resolved {
 
 const MAX_LABEL: usize = 255;
 const MAX_COMMENT: usize = 4000;
-
-/// Checks that the caller may deposit into `siren` (111 unknown subscriber, 100 not a member).
-pub async fn authorize_subscriber(
-    state: &AppState,
-    caller: &Caller,
-    siren: &Siren,
-) -> Result<(), ApiError> {
-    if !caller.is_member(siren.as_str()) {
-        return Err(if state.db.subscriber_exists(siren.as_str()).await? {
-            ApiError::Forbidden
-        } else {
-            ApiError::SubscriberNotFound
-        });
-    }
-    Ok(())
-}
 
 async fn resolve(
     state: &AppState,
@@ -349,7 +326,7 @@ pub async fn deposit_with(
         pictograms: req.pictograms,
         steps,
         annexes: stored[1..].iter().map(to_file).collect(),
-        entries: entries_for(&t.entries, Some(caller.user_id), &caller.full_name),
+        entries: By::caller(caller).entries(&t.entries),
         otp_signers,
         pes_nomfic,
         effects: {

@@ -5,11 +5,11 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::messaging::helios::RemoteStatus;
 use crate::messaging::{HELIOS_POLL, HELIOS_SEND, HeliosJob, SendError};
-use crate::service::documents::{load, workflow};
-use crate::service::entries_for;
+use crate::service::access::{load, workflow};
+use crate::service::transition::{self, By, Change, Notices};
 use crate::state::AppState;
 use parapheur_domain::{HistoryState, Siren, StepKind, Transition, TransmissionEvent, Workflow};
-use parapheur_store::documents::{DocumentRow, TransitionWrite};
+use parapheur_store::documents::DocumentRow;
 use parapheur_store::helios::{NewReturnFlow, ReturnFlowRow, TransmissionRecord};
 use parapheur_store::jobs::{Effects, NewJob};
 
@@ -83,36 +83,14 @@ async fn record(
     }
     let Some(mut t) = last else { return Ok(()) };
     t.entries = entries;
-    let mut effects = effects;
     // The messages of the change (e.g. to recipients once classified); a new attempt's
     // "En cours d'envoi" must not schedule another send.
-    let mut notices = crate::service::notify::effects_for(state, doc, &w.steps, &t)
+    let change = Change::by(By::System)
+        .effects(effects)
+        .notices(Notices::WithoutHeliosSend);
+    transition::apply(state, doc, &w.steps, &t, change)
         .await
-        .map_err(internal)?;
-    notices.jobs.retain(|j| j.kind != HELIOS_SEND);
-    effects.extend(notices);
-    let wake = effects.has_jobs();
-    state
-        .db
-        .apply_transition(
-            doc.id,
-            &TransitionWrite {
-                expected_version: doc.version,
-                file: None,
-                detached: None,
-                status: t.status.as_str(),
-                current_step: t.current_step as i64,
-                human_action: false,
-                entries: entries_for(&t.entries, None, ""),
-                effects,
-            },
-        )
-        .await
-        .map_err(internal)?;
-    if wake {
-        state.wake_jobs();
-    }
-    Ok(())
+        .map_err(internal)
 }
 
 async fn last_state(state: &AppState, id: i64) -> Result<Option<String>, SendError> {
@@ -341,7 +319,7 @@ pub async fn remaining(
     siren: &Siren,
     kind: &str,
 ) -> Result<Vec<i64>, ApiError> {
-    crate::service::deposit::authorize_subscriber(state, caller, siren).await?;
+    crate::service::access::authorize_subscriber(state, caller, siren).await?;
     Ok(state.db.remaining_returns(siren.as_str(), kind).await?)
 }
 

@@ -4,36 +4,14 @@
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::files::{Upload, check_content, unpack};
-use crate::service::documents::{load, workflow};
-use crate::service::entries_for;
+use crate::service::access::{self, load, workflow};
+use crate::service::transition::{self, By, Change, Notices, Payload};
 use crate::state::AppState;
 use parapheur_domain::{CircuitType, DocumentId};
-use parapheur_store::documents::{DocumentRow, NewFile, TransitionWrite};
+use parapheur_store::documents::{DocumentRow, NewFile};
 use serde_json::{Value, json};
 
 const MAX_COMMENT: usize = 4000;
-
-/// Whether the caller takes part in the document: its depositor, a member of one of its steps,
-/// one of its agents, or an administrator of its subscriber.
-async fn participates(
-    state: &AppState,
-    caller: &Caller,
-    doc: &DocumentRow,
-) -> Result<bool, ApiError> {
-    if doc.depositor_id == caller.user_id || caller.is_admin(&doc.siren) {
-        return Ok(true);
-    }
-    let agents: Vec<String> = serde_json::from_str(&doc.agents).unwrap_or_default();
-    if agents.iter().any(|a| a.eq_ignore_ascii_case(&caller.email)) {
-        return Ok(true);
-    }
-    Ok(state
-        .db
-        .document_step_members(doc.id)
-        .await?
-        .iter()
-        .any(|(_, _, email)| email.eq_ignore_ascii_case(&caller.email)))
-}
 
 fn not_purged(doc: &DocumentRow) -> Result<(), ApiError> {
     if doc.purged_at.is_some() {
@@ -52,9 +30,7 @@ pub async fn replace(
     file: Upload,
 ) -> Result<(), ApiError> {
     let doc = load(state, caller, id).await?;
-    if doc.depositor_id != caller.user_id && !caller.is_admin(&doc.siren) {
-        return Err(ApiError::Forbidden);
-    }
+    access::may_manage(caller, &doc)?;
     let w = workflow(state, &doc).await?;
     let t = w.replaced(doc.acted != 0)?;
     let (main, _) = unpack(file, state.cfg.max_upload_bytes)?;
@@ -79,40 +55,12 @@ pub async fn replace(
         parapheur_domain::pes::inspect_pes_aller(&main.bytes)?;
     }
     let stored = crate::service::put_blob(state, main.bytes.clone()).await?;
-    let new = NewFile::stored(main.name.to_string(), &stored);
-    let current = NewFile {
-        filename: doc.filename.clone(),
-        blob_key: doc.blob_key.clone(),
-        size: doc.size,
-        sha256: doc.sha256.clone(),
-        digest_state: doc.digest_state.clone(),
-    };
-    let effects = crate::service::notify::effects_for(state, &doc, &w.steps, &t).await?;
-    let wake = effects.has_jobs();
-    let write = TransitionWrite {
-        expected_version: doc.version,
-        file: None,
-        detached: None,
-        status: t.status.as_str(),
-        current_step: t.current_step as i64,
-        human_action: false,
-        entries: entries_for(&t.entries, Some(caller.user_id), &caller.full_name),
-        effects,
-    };
-    if let Err(e) = state
-        .db
-        .replace_main_file(doc.id, &current, &new, &write)
-        .await
-    {
-        let e = ApiError::from(e);
-        crate::service::discard_uncommitted(state, &e, vec![stored.key.clone()]).await;
-        return Err(e);
-    }
-    if wake {
-        state.wake_jobs();
-    }
+    let change = Change::by(By::caller(caller)).with(Payload::Replacement {
+        name: main.name.to_string(),
+        new: stored,
+    });
+    transition::apply(state, &doc, &w.steps, &t, change).await?;
     tracing::info!(document.id = doc.id, "document replaced");
-    crate::service::automatic::run_logged(state, doc.id).await;
     Ok(())
 }
 
@@ -124,7 +72,7 @@ pub async fn comment(
     text: &str,
 ) -> Result<i64, ApiError> {
     let doc = load(state, caller, id).await?;
-    if !participates(state, caller, &doc).await? {
+    if !access::participates(state, caller, &doc).await? {
         return Err(ApiError::Forbidden);
     }
     let text = text.trim();
@@ -167,7 +115,7 @@ pub async fn annex(
     file: Upload,
 ) -> Result<i64, ApiError> {
     let doc = load(state, caller, id).await?;
-    if !participates(state, caller, &doc).await? {
+    if !access::participates(state, caller, &doc).await? {
         return Err(ApiError::Forbidden);
     }
     not_purged(&doc)?;
@@ -207,22 +155,8 @@ pub async fn interrupt(
     }
     let w = workflow(state, &doc).await?;
     let t = w.interrupted(comment)?;
-    state
-        .db
-        .apply_transition(
-            doc.id,
-            &TransitionWrite {
-                expected_version: doc.version,
-                file: None,
-                detached: None,
-                status: t.status.as_str(),
-                current_step: t.current_step as i64,
-                human_action: false,
-                entries: entries_for(&t.entries, Some(caller.user_id), &caller.full_name),
-                effects: Default::default(),
-            },
-        )
-        .await?;
+    let change = Change::by(By::caller(caller)).notices(Notices::Silent);
+    transition::apply(state, &doc, &w.steps, &t, change).await?;
     tracing::info!(document.id = doc.id, "circuit interrupted");
     Ok(())
 }

@@ -1,9 +1,11 @@
 //! Services: the operations behind the routes, free of HTTP concerns.
 
+pub mod access;
 pub mod archive;
 pub mod automatic;
 pub mod batch;
 pub mod circuits;
+pub mod commit;
 pub mod deposit;
 pub mod documents;
 pub mod fdc;
@@ -14,10 +16,9 @@ pub mod notify;
 pub mod otp;
 pub mod preview;
 pub mod signing;
+pub mod transition;
 pub mod users;
 
-use parapheur_domain::{Actor, Entry};
-use parapheur_store::documents::NewEntry;
 
 /// Reads a blob (on a blocking thread).
 pub async fn get_blob(
@@ -76,28 +77,6 @@ pub async fn put_blob(
             .await
             .map_err(anyhow::Error::from)??,
     )
-}
-
-/// Converts domain history entries to rows, naming the caller (system entries have no name).
-/// `user_id` is `None` for a caller without an account (an OTP signer).
-pub fn entries_for(entries: &[Entry], user_id: Option<i64>, full_name: &str) -> Vec<NewEntry> {
-    entries
-        .iter()
-        .map(|e| match e.actor {
-            Actor::Caller => NewEntry {
-                state_name: e.state.as_str(),
-                user_id,
-                user_fullname: full_name.to_owned(),
-                comment: e.comment.clone(),
-            },
-            Actor::System => NewEntry {
-                state_name: e.state.as_str(),
-                user_id: None,
-                user_fullname: String::new(),
-                comment: e.comment.clone(),
-            },
-        })
-        .collect()
 }
 
 /// ISO-8601 with milliseconds and the server's UTC offset, as history dates are rendered.

@@ -5,10 +5,11 @@
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::messaging::{SMS, SmsJob};
-use crate::service::documents::{commit, load, workflow};
+use crate::service::access::{load, workflow};
+use crate::service::transition::{self, By, Change, Notices, Payload};
 use crate::service::notify::{self, Composed};
 use crate::service::signing::{self, Key, SignAs};
-use crate::service::{entries_for, human_date, links};
+use crate::service::{human_date, links};
 use crate::state::AppState;
 use parapheur_domain::metadata::parse_metadata_list;
 use parapheur_domain::otp::{
@@ -114,23 +115,10 @@ pub async fn define_information(
     let w = workflow(state, &doc).await?;
     let signers = parse_information(xml, &w.steps)?;
     let t = w.define_otp_information()?;
-    state
-        .db
-        .define_otp_signers(
-            doc.id,
-            &signers,
-            &parapheur_store::documents::TransitionWrite {
-                expected_version: doc.version,
-                file: None,
-                detached: None,
-                status: t.status.as_str(),
-                current_step: t.current_step as i64,
-                human_action: false,
-                entries: entries_for(&t.entries, Some(caller.user_id), &caller.full_name),
-                effects: Effects::default(),
-            },
-        )
-        .await?;
+    let change = Change::by(By::caller(caller))
+        .with(Payload::OtpSigners(signers))
+        .notices(Notices::Silent);
+    transition::apply(state, &doc, &w.steps, &t, change).await?;
     tracing::info!(document.id = doc.id, "OTP information defined");
     Ok(())
 }
@@ -572,17 +560,8 @@ pub async fn refuse(
         let name = info(signer).full_name();
         let done = async {
             let t = w.otp_refused(Some(reason.clone()))?;
-            let effects = notify::effects_for(state, doc, &w.steps, &t).await?;
-            commit(
-                state,
-                doc,
-                None,
-                &t,
-                true,
-                entries_for(&t.entries, None, &name),
-                effects,
-            )
-            .await
+            let change = Change::by(By::Named(name.clone())).human();
+            transition::apply(state, doc, &w.steps, &t, change).await
         };
         match done.await {
             Ok(()) => tracing::info!(document.id = doc.id, "refused at the OTP step"),
@@ -606,24 +585,16 @@ async fn sign_one(
     evidence: &str,
 ) -> Result<(), ApiError> {
     let t = w.otp_signed(evidence.to_owned())?;
-    let effects = notify::effects_for(state, doc, &w.steps, &t).await?;
     let signer = SignAs {
         key: Key::Seal,
         name: name.to_owned(),
         reason: evidence.to_owned(),
     };
     let signed = signing::sign_document(state, &signer, doc).await?;
-    commit(
-        state,
-        doc,
-        Some(signed),
-        &t,
-        true,
-        entries_for(&t.entries, None, name),
-        effects,
-    )
-    .await?;
+    let change = Change::by(By::Named(name.to_owned()))
+        .with(Payload::Signed(signed))
+        .human();
+    transition::apply(state, doc, &w.steps, &t, change).await?;
     tracing::info!(document.id = doc.id, "OTP signature applied");
-    crate::service::automatic::run_logged(state, doc.id).await;
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::service::deposit::authorize_subscriber;
+use crate::service::access::authorize_subscriber;
 use crate::service::links;
 use crate::service::notify::{Composed, Link, mail_job};
 use crate::state::AppState;

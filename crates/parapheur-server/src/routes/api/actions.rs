@@ -2,7 +2,7 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::service::documents;
+use crate::service::{access, documents};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -38,7 +38,7 @@ async fn run(
         ));
     }
     documents::act(&state, &caller, id, action, b.comment).await?;
-    let doc = documents::load(&state, &caller, id).await?;
+    let doc = access::load(&state, &caller, id).await?;
     Ok(Json(
         json!({ "id": doc.id, "status": doc.status, "currentStep": doc.current_step }),
     ))

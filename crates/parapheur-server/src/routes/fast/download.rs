@@ -4,7 +4,7 @@ use super::doc_id;
 use crate::auth::FastCaller;
 use crate::error::{ApiError, FastError};
 use crate::routes::stored::{Disposition, stored_file};
-use crate::service::{documents, fdc};
+use crate::service::{access, fdc};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -33,7 +33,7 @@ pub async fn download(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, FastError> {
-    let doc = documents::load(&state, &caller, doc_id(&id)?).await?;
+    let doc = access::load(&state, &caller, doc_id(&id)?).await?;
     if doc.purged_at.is_some() {
         return Err(ApiError::ContentPurged.into());
     }
@@ -123,7 +123,7 @@ pub async fn get_fdc(
     FastCaller(caller): FastCaller,
     Path(id): Path<String>,
 ) -> Result<Response, FastError> {
-    let doc = documents::load(&state, &caller, doc_id(&id)?).await?;
+    let doc = access::load(&state, &caller, doc_id(&id)?).await?;
     let pdf = fdc::build(&state, &doc).await?;
     Ok(attachment(&fdc_name(doc.id), pdf))
 }

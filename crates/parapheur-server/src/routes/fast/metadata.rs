@@ -4,7 +4,7 @@ use super::doc_id;
 use crate::auth::FastCaller;
 use crate::error::{ApiError, FastError};
 use crate::routes::form::Form;
-use crate::service::documents;
+use crate::service::{access, documents};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -27,7 +27,7 @@ pub async fn define(
     let (caller, form) =
         Form::read_authenticated(caller, &headers, body, state.cfg.max_upload_bytes).await?;
     let id = doc_id(&id)?;
-    documents::authorize_read(&state, &caller, id).await?;
+    access::authorize_read(&state, &caller, id).await?;
     let part = form
         .parts
         .iter()
@@ -48,7 +48,7 @@ pub async fn metas(
     Path(id): Path<String>,
 ) -> Result<Response, FastError> {
     let id = doc_id(&id)?;
-    documents::authorize_read(&state, &caller, id).await?;
+    access::authorize_read(&state, &caller, id).await?;
     let items: Vec<MetaData> = state
         .db
         .metadata(id.get())

@@ -23,7 +23,7 @@ pub async fn upload(
     let (caller, form) =
         Form::read_authenticated(caller, &headers, body, state.cfg.max_upload_bytes).await?;
     let siren = Siren::parse(&siren)?;
-    crate::service::deposit::authorize_subscriber(&state, &caller, &siren).await?;
+    crate::service::access::authorize_subscriber(&state, &caller, &siren).await?;
     let circuit_json = form.text("circuit")?;
     if circuit_json.is_empty() {
         return Err(ApiError::CircuitDefinition("the `circuit` part is missing".into()).into());

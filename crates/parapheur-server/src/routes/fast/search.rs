@@ -28,7 +28,7 @@ pub async fn search(
         ))
     })?;
     let siren = Siren::parse(b.siren.as_deref().unwrap_or_default())?;
-    crate::service::deposit::authorize_subscriber(&state, &caller, &siren).await?;
+    crate::service::access::authorize_subscriber(&state, &caller, &siren).await?;
     let statuses: Option<Vec<&str>> =
         match b.state.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,

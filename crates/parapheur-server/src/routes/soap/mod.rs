@@ -9,8 +9,9 @@ pub mod message;
 use crate::auth::{Caller, authenticate};
 use crate::error::ApiError;
 use crate::files::Upload;
-use crate::service::deposit::{CircuitSource, DepositRequest, authorize_subscriber, deposit};
-use crate::service::{documents, fdc, helios, iso_date};
+use crate::service::access::authorize_subscriber;
+use crate::service::deposit::{CircuitSource, DepositRequest, deposit};
+use crate::service::{access, documents, fdc, helios, iso_date};
 use crate::state::AppState;
 use axum::Router;
 use axum::body::Bytes;
@@ -312,7 +313,7 @@ async fn dispatch(
         }
         "download" => {
             let id = doc_id(op)?;
-            let doc = documents::load(state, caller, id).await?;
+            let doc = access::load(state, caller, id).await?;
             if doc.purged_at.is_some() {
                 return Err(ApiError::ContentPurged);
             }
@@ -360,7 +361,7 @@ async fn dispatch(
         }
         "getFdc" => {
             let id = doc_id(op)?;
-            let doc = documents::load(state, caller, id).await?;
+            let doc = access::load(state, caller, id).await?;
             Ok(vec![content(&fdc::build(state, &doc).await?, id)])
         }
         "getRefusalMessage" => Ok(vec![Value::Text(

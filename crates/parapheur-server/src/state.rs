@@ -2,8 +2,8 @@
 
 use crate::auth::AuthCache;
 use crate::config::Config;
-use crate::messaging::mail::MailTransport;
-use crate::messaging::sms::SmsProvider;
+use crate::connectors::mail::MailTransport;
+use crate::connectors::sms::SmsProvider;
 use crate::pki::Pki;
 use parapheur_store::{BlobStore, Db};
 use std::sync::Arc;
@@ -24,8 +24,8 @@ pub struct Inner {
     pub http: reqwest::Client,
     pub mailer: Box<dyn MailTransport>,
     pub sms: Box<dyn SmsProvider>,
-    pub transmitter: Box<dyn crate::messaging::helios::Transmitter>,
-    pub delivery: Box<dyn crate::messaging::delivery::DeliveryConnector>,
+    pub transmitter: Box<dyn crate::connectors::helios::Transmitter>,
+    pub delivery: Box<dyn crate::connectors::delivery::DeliveryConnector>,
     /// `[tls] client_ca` as an OpenSSL store, for certificates forwarded by a trusted proxy.
     pub client_ca: Option<CaStore>,
     /// Wakes the job worker after a commit that enqueued messages.
@@ -58,9 +58,9 @@ impl AppState {
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .unwrap_or_default();
-        let mailer = crate::messaging::mail::from_config(&cfg.mail)?;
-        let sms = crate::messaging::sms::from_config(&cfg.sms, &http);
-        let transmitter = crate::messaging::helios::from_config(&cfg.helios)?;
+        let mailer = crate::connectors::mail::from_config(&cfg.mail)?;
+        let sms = crate::connectors::sms::from_config(&cfg.sms, &http);
+        let transmitter = crate::connectors::helios::from_config(&cfg.helios)?;
         let client_ca = if cfg.tls.client_ca.is_empty() {
             None
         } else {
@@ -79,8 +79,8 @@ impl AppState {
             }
             Some(CaStore(b.build()))
         };
-        let delivery: Box<dyn crate::messaging::delivery::DeliveryConnector> =
-            Box::new(crate::messaging::delivery::OutboxDelivery {
+        let delivery: Box<dyn crate::connectors::delivery::DeliveryConnector> =
+            Box::new(crate::connectors::delivery::OutboxDelivery {
                 dir: std::path::PathBuf::from(&cfg.deliver.outbox_dir),
             });
         Ok(Self(Arc::new(Inner {

@@ -2,7 +2,10 @@
 //! them with an exponential backoff. Woken at once after a commit that enqueues, and every
 //! `[jobs] poll_ms` otherwise (jobs of other instances, retries).
 
-use super::{HELIOS_POLL, HELIOS_SEND, HeliosJob, MAIL, MailJob, SMS, SendError, SmsJob};
+use super::{
+    DELIVER, DeliveryJob, HELIOS_POLL, HELIOS_SEND, HeliosJob, MAIL, MailJob, SMS, SmsJob,
+};
+use crate::connectors::SendError;
 use crate::service::helios::Outcome;
 use crate::state::AppState;
 use parapheur_store::jobs::ClaimedJob;
@@ -69,9 +72,8 @@ async fn deliver(state: &AppState, job: &ClaimedJob) -> Result<Outcome, SendErro
             let h: HeliosJob = serde_json::from_str(&job.payload).map_err(bad)?;
             crate::service::helios::run_poll(state, &h).await
         }
-        super::delivery::DELIVER => {
-            let d: super::delivery::DeliveryJob =
-                serde_json::from_str(&job.payload).map_err(bad)?;
+        DELIVER => {
+            let d: DeliveryJob = serde_json::from_str(&job.payload).map_err(bad)?;
             let Some(doc) = state
                 .db
                 .document(d.document_id)

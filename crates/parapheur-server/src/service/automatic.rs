@@ -162,7 +162,7 @@ pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
                 } else {
                     let (mut effects, link) =
                         crate::service::notify::signed_document_mail(&state.cfg, &d)?;
-                    let job = crate::messaging::delivery::DeliveryJob {
+                    let job = crate::messaging::DeliveryJob {
                         document_id: doc.id,
                         siren: doc.siren.clone(),
                         filename: doc.filename.clone(),
@@ -172,7 +172,7 @@ pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
                         link,
                     };
                     effects.jobs.push(parapheur_store::jobs::NewJob {
-                        kind: crate::messaging::delivery::DELIVER.into(),
+                        kind: crate::messaging::DELIVER.into(),
                         payload: serde_json::to_string(&job).map_err(anyhow::Error::from)?,
                         delay_ms: 0,
                     });

@@ -2,9 +2,10 @@
 //! flows (acknowledgements, PES Retour, Chorus) listed and downloaded through the FAST routes.
 
 use crate::auth::Caller;
+use crate::connectors::SendError;
+use crate::connectors::helios::RemoteStatus;
 use crate::error::ApiError;
-use crate::messaging::helios::RemoteStatus;
-use crate::messaging::{HELIOS_POLL, HELIOS_SEND, HeliosJob, SendError};
+use crate::messaging::{HELIOS_POLL, HELIOS_SEND, HeliosJob};
 use crate::service::access::{load, workflow};
 use crate::service::transition::{self, By, Change, Notices};
 use crate::state::AppState;

@@ -7,8 +7,9 @@
 //!   document is classified, with an expiring link that downloads it without an account.
 
 use crate::config::Config;
+use crate::connectors::new_message_id;
 use crate::error::ApiError;
-use crate::messaging::{MAIL, MailJob, new_message_id};
+use crate::messaging::{MAIL, MailJob};
 use crate::service::{human_date, links};
 use crate::state::AppState;
 use askama::Template;

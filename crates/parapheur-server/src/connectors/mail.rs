@@ -1,8 +1,9 @@
 //! E-mail transports: `outbox` (one RFC 5322 `.eml` file per message, the embedded default)
 //! and `smtp` (lettre).
 
-use super::{MailJob, SendError, write_durably};
+use super::{SendError, write_durably};
 use crate::config::MailConfig;
+use crate::messaging::MailJob;
 use futures_util::future::BoxFuture;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};

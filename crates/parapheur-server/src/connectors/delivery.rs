@@ -3,25 +3,9 @@
 //! recipients also receive an e-mail with an expiring download link.
 
 use super::{SendError, write_durably};
+use crate::messaging::DeliveryJob;
 use futures_util::future::BoxFuture;
-use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-
-/// Job kind of a delivery.
-pub const DELIVER: &str = "deliver";
-
-/// What is handed to the recipients' safe.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeliveryJob {
-    pub document_id: i64,
-    pub siren: String,
-    pub filename: String,
-    pub sha256: String,
-    pub size: i64,
-    pub recipients: Vec<String>,
-    /// The expiring download link also e-mailed to them.
-    pub link: String,
-}
 
 /// Hands documents to a digital safe.
 pub trait DeliveryConnector: Send + Sync + std::fmt::Debug {

@@ -1,8 +1,9 @@
 //! SMS providers: `outbox` (JSON lines, the embedded default), `webhook` (HTTP POST of
 //! `{"to","text"}`), and the OVHcloud SMS API.
 
-use super::{SendError, SmsJob};
+use super::SendError;
 use crate::config::SmsConfig;
+use crate::messaging::SmsJob;
 use futures_util::future::BoxFuture;
 use sha1::{Digest, Sha1};
 use std::path::PathBuf;

@@ -109,6 +109,13 @@ impl StepKind {
             | Self::Transmission => false,
         }
     }
+    /// Steps the server runs by itself, without anyone acting.
+    pub fn is_automatic(self) -> bool {
+        match self {
+            Self::Verification | Self::ServerSignature | Self::Archive | Self::Deliver => true,
+            Self::Visa | Self::Signature | Self::OtpSignature | Self::Transmission => false,
+        }
+    }
     /// French label used on the fiche de circulation.
     pub fn label_fr(self) -> &'static str {
         match self {

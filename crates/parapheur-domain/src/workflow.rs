@@ -779,4 +779,29 @@ mod tests {
             prop_assert_eq!(w.status == DocumentStatus::Classified, approvals == steps.len());
         }
     }
+
+    #[test]
+    fn act_by_checks_the_step_then_membership_then_the_reason() {
+        let w = Workflow {
+            steps: vec![StepKind::Visa, StepKind::Signature],
+            status: DocumentStatus::InProgress,
+            current_step: 0,
+        };
+        assert!(matches!(
+            w.act_by(true, Action::Sign, None),
+            Err(DomainError::ActionNotAllowed { .. })
+        ));
+        assert!(matches!(
+            w.act_by(false, Action::Reject, None),
+            Err(DomainError::NotAStepMember)
+        ));
+        assert!(matches!(
+            w.act_by(true, Action::Reject, None),
+            Err(DomainError::ReasonRequired(_))
+        ));
+        assert_eq!(
+            w.act_by(true, Action::Visa, None).unwrap(),
+            w.act(Action::Visa, None).unwrap()
+        );
+    }
 }

@@ -8,7 +8,7 @@ pub mod error;
 pub mod files;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod messaging;
+pub mod jobs;
 pub mod pdfgen;
 pub mod pki;
 pub mod provision;
@@ -16,6 +16,7 @@ pub mod routes;
 pub mod service;
 pub mod state;
 pub mod tls;
+pub mod worker;
 
 use anyhow::Context;
 use config::Config;
@@ -108,7 +109,7 @@ pub async fn serve_on(state: AppState, listener: TcpListener) -> anyhow::Result<
         "listening on {}://{addr}",
         if tls.is_some() { "https" } else { "http" }
     );
-    messaging::worker::spawn(state.clone());
+    worker::spawn(state.clone());
     auth::spawn_epoch_watch(state.clone());
     service::lifecycle::spawn_purge(state.clone());
     service::lifecycle::spawn_housekeeping(state.clone());

@@ -3,7 +3,7 @@
 //! recipients also receive an e-mail with an expiring download link.
 
 use super::{SendError, write_durably};
-use crate::messaging::DeliveryJob;
+use crate::jobs::DeliveryJob;
 use futures_util::future::BoxFuture;
 use std::path::PathBuf;
 

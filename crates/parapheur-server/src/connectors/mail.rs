@@ -3,7 +3,7 @@
 
 use super::{SendError, write_durably};
 use crate::config::MailConfig;
-use crate::messaging::MailJob;
+use crate::jobs::MailJob;
 use futures_util::future::BoxFuture;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};

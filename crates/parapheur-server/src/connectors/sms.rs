@@ -3,7 +3,7 @@
 
 use super::SendError;
 use crate::config::SmsConfig;
-use crate::messaging::SmsJob;
+use crate::jobs::SmsJob;
 use futures_util::future::BoxFuture;
 use sha1::{Digest, Sha1};
 use std::path::PathBuf;

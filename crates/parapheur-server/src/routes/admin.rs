@@ -9,8 +9,8 @@ use crate::routes::pages::{
     Banner, csrf_ok, csrf_refused, csrf_token, harden, message, rendered, set_csrf,
 };
 use crate::routes::portal::{PAGE, Row, internal, not_found, session, to_login};
-use crate::service::circuits::{self, CircuitError, CircuitInput};
 use crate::service::circuits::StoredStep;
+use crate::service::circuits::{self, CircuitError, CircuitInput};
 use crate::service::users;
 use crate::state::AppState;
 use askama::Template;

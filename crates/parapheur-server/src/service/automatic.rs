@@ -5,6 +5,7 @@
 //! delayed job which runs them if the process died first (and finds nothing to do otherwise).
 
 use crate::error::ApiError;
+use crate::jobs::{DeliveryJob, Job};
 use crate::service::commit::{By, Change, Payload};
 use crate::service::signing::{Key, SignAs};
 use crate::state::AppState;
@@ -79,38 +80,6 @@ async fn verify_document(state: &AppState, doc: &DocumentRow) -> Result<(bool, S
     .map_err(|e| ApiError::Internal(e.into()))?
 }
 
-/// Job kind of an automatic step's durable run.
-pub const AUTOMATIC: &str = "automatic";
-
-/// Whether a step is run by the parapheur itself.
-pub fn is_automatic(kind: StepKind) -> bool {
-    matches!(
-        kind,
-        StepKind::Verification | StepKind::ServerSignature | StepKind::Archive | StepKind::Deliver
-    )
-}
-
-/// The durable run of the automatic step a transition enters: a job due a little later
-/// (`[jobs] automatic_retry_ms`), written in the transition's transaction, which finds the work
-/// done when the immediate run after the commit succeeded, and does it when that run failed
-/// (then, failing again, it is retried with the queue's backoff) or the process died first.
-/// `None` when the transition does not enter an automatic step. `document_id` may be the
-/// placeholder of a deposit not yet written.
-pub fn fallback_job(
-    cfg: &crate::config::Config,
-    document_id: &str,
-    steps: &[StepKind],
-    t: &parapheur_domain::Transition,
-) -> Option<parapheur_store::jobs::NewJob> {
-    let entering = t.status == parapheur_domain::DocumentStatus::InProgress
-        && steps.get(t.current_step).copied().is_some_and(is_automatic);
-    entering.then(|| parapheur_store::jobs::NewJob {
-        kind: AUTOMATIC.into(),
-        payload: serde_json::json!({ "document_id": document_id }).to_string(),
-        delay_ms: i64::try_from(cfg.jobs.automatic_retry_ms).unwrap_or(30_000),
-    })
-}
-
 /// Runs the automatic steps the document waits at, one after the other.
 pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
     loop {
@@ -162,7 +131,7 @@ pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
                 } else {
                     let (mut effects, link) =
                         crate::service::notify::signed_document_mail(&state.cfg, &d)?;
-                    let job = crate::messaging::DeliveryJob {
+                    let job = Job::Deliver(DeliveryJob {
                         document_id: doc.id,
                         siren: doc.siren.clone(),
                         filename: doc.filename.clone(),
@@ -170,12 +139,10 @@ pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
                         size: doc.size,
                         recipients: recipients.clone(),
                         link,
-                    };
-                    effects.jobs.push(parapheur_store::jobs::NewJob {
-                        kind: crate::messaging::DELIVER.into(),
-                        payload: serde_json::to_string(&job).map_err(anyhow::Error::from)?,
-                        delay_ms: 0,
                     });
+                    effects
+                        .jobs
+                        .push(job.to_new(0).map_err(anyhow::Error::from)?);
                     let t = w.delivered(Some(recipients.join(", ")))?;
                     (t, None, effects, By::System)
                 }
@@ -192,8 +159,7 @@ pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
             .with(signed.map_or(Payload::Nothing, Payload::Signed))
             .effects(extra);
         // The write itself, not `transition::apply`: this loop runs the following steps.
-        match crate::service::commit::write(state, &doc, &w.steps, &t, change).await
-        {
+        match crate::service::commit::write(state, &doc, &w.steps, &t, change).await {
             Ok(()) => tracing::info!(
                 document.id = doc.id,
                 step = ?w.current_kind(),
@@ -207,7 +173,7 @@ pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
 }
 
 /// Runs the automatic steps after a committed change; a failure is logged, not returned: the
-/// change stands, and the step is retried by its durable job ([`fallback_job`]).
+/// change stands, and the step is retried by its durable job (see `notify::effects`).
 pub async fn run_logged(state: &AppState, id: i64) {
     if let Err(e) = run(state, id).await {
         tracing::error!(document.id = id, error = %e, "automatic step failed; its job will retry it");

@@ -5,13 +5,11 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::jobs::{BatchJob, Job, Outcome};
 use crate::service::{access, documents};
-use crate::service::helios::Outcome;
 use crate::state::AppState;
 use parapheur_domain::{Action, DocumentId};
-use parapheur_store::jobs::NewJob;
 
-pub const BATCH_SIGN: &str = "batch_sign";
 /// Most documents in one batch.
 pub const MAX_BATCH: usize = 100;
 
@@ -32,11 +30,11 @@ pub async fn start(
         return Err(ApiError::BadParameter("no document selected".into()));
     }
     let (batch_id, _) = crate::service::links::new_token();
-    let job = NewJob {
-        kind: BATCH_SIGN.into(),
-        payload: serde_json::json!({ "batch_id": batch_id }).to_string(),
-        delay_ms: 0,
-    };
+    let job = Job::BatchSign(BatchJob {
+        batch_id: batch_id.clone(),
+    })
+    .to_new(0)
+    .map_err(anyhow::Error::from)?;
     state
         .db
         .create_batch(&batch_id, caller.user_id, &items, job)

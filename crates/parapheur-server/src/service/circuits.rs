@@ -2,10 +2,10 @@
 //! formats, depositors and steps, members being users of the subscriber; a depositor never
 //! approves or signs in the circuit.
 
-use serde::{Deserialize, Serialize};
 use parapheur_domain::{CircuitId, CircuitType, Email, Siren, StepKind};
 use parapheur_store::Db;
 use parapheur_store::accounts::CircuitRow;
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 /// A step of a provisioned circuit as stored (`circuits.steps` JSON).

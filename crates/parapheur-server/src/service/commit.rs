@@ -3,6 +3,7 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::jobs::JobKind;
 use crate::service::signing::Signed;
 use crate::state::AppState;
 use parapheur_domain::{Actor, Entry, StepKind, Transition};
@@ -68,7 +69,10 @@ pub enum Payload {
     /// The OTP signers of an OTP step.
     OtpSigners(Vec<OtpSigner>),
     /// A new main file (already durable); the current one is kept as a version.
-    Replacement { name: String, new: StoredBlob },
+    Replacement {
+        name: String,
+        new: StoredBlob,
+    },
 }
 
 /// Which messages the transition itself announces (beside the change's own effects).
@@ -175,7 +179,7 @@ async fn write_rows(
             let mut notices = crate::service::notify::effects_for(state, doc, steps, t).await?;
             notices
                 .jobs
-                .retain(|j| j.kind != crate::messaging::HELIOS_SEND);
+                .retain(|j| j.kind != JobKind::HeliosSend.as_str());
             effects.extend(notices);
         }
         Notices::Silent => {}

@@ -5,49 +5,22 @@ use crate::auth::Caller;
 use crate::connectors::SendError;
 use crate::connectors::helios::RemoteStatus;
 use crate::error::ApiError;
-use crate::messaging::{HELIOS_POLL, HELIOS_SEND, HeliosJob};
+use crate::jobs::{HeliosJob, Job, Outcome};
 use crate::service::access::{load, workflow};
 use crate::service::transition::{self, By, Change, Notices};
 use crate::state::AppState;
-use parapheur_domain::{HistoryState, Siren, StepKind, Transition, TransmissionEvent, Workflow};
+use parapheur_domain::{HistoryState, Siren, StepKind, TransmissionEvent, Workflow};
 use parapheur_store::documents::DocumentRow;
 use parapheur_store::helios::{NewReturnFlow, ReturnFlowRow, TransmissionRecord};
-use parapheur_store::jobs::{Effects, NewJob};
+use parapheur_store::jobs::Effects;
 
 /// Return flow kinds, as in the routes.
 pub const ACK: &str = "ack";
 pub const PES_RETOUR: &str = "pes-retour";
 pub const CHORUS: &str = "chorus";
 
-/// What a job handler asks of the queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Done,
-    /// Run again after this many milliseconds (not a failure).
-    Later(u64),
-}
-
 /// Sends again after a Helios-side failure at most this many times.
 const MAX_RESENDS: usize = 5;
-
-/// The job that starts a transmission.
-pub fn send_job(document_id: &str) -> Result<NewJob, ApiError> {
-    Ok(NewJob {
-        kind: HELIOS_SEND.into(),
-        payload: serde_json::to_string(&HeliosJob {
-            document_id: document_id.to_owned(),
-            remote_id: String::new(),
-        })
-        .map_err(anyhow::Error::from)?,
-        delay_ms: 0,
-    })
-}
-
-/// Whether a transition enters the transmission step (then a send job goes with it).
-pub fn enters_transmission(steps: &[StepKind], t: &Transition) -> bool {
-    steps.get(t.current_step) == Some(&StepKind::Transmission)
-        && t.entries.iter().any(|e| e.state == HistoryState::Sending)
-}
 
 fn internal(e: impl std::fmt::Display) -> SendError {
     SendError::transient(e.to_string())
@@ -121,15 +94,12 @@ pub async fn run_send(state: &AppState, job: &HeliosJob) -> Result<Outcome, Send
         .nomfic;
     match state.transmitter.send(&nomfic, &pes).await {
         Ok(remote_id) => {
-            let poll = NewJob {
-                kind: HELIOS_POLL.into(),
-                payload: serde_json::to_string(&HeliosJob {
-                    document_id: doc.id.to_string(),
-                    remote_id: remote_id.clone(),
-                })
-                .map_err(internal)?,
-                delay_ms: 0,
-            };
+            let poll = Job::HeliosPoll(HeliosJob {
+                document_id: doc.id.to_string(),
+                remote_id: remote_id.clone(),
+            })
+            .to_new(0)
+            .map_err(internal)?;
             let mut events = Vec::new();
             if last_state(state, doc.id).await?.as_deref() != Some(HistoryState::Sending.as_str()) {
                 events.push(TransmissionEvent::Sending);
@@ -293,9 +263,11 @@ pub async fn run_poll(state: &AppState, job: &HeliosJob) -> Result<Outcome, Send
                 .count();
             let mut effects = Effects::default();
             if failures < MAX_RESENDS {
-                effects
-                    .jobs
-                    .push(send_job(&doc.id.to_string()).map_err(internal)?);
+                effects.jobs.push(
+                    Job::helios_send(&doc.id.to_string())
+                        .to_new(0)
+                        .map_err(internal)?,
+                );
             }
             record(
                 state,

@@ -19,7 +19,6 @@ pub mod signing;
 pub mod transition;
 pub mod users;
 
-
 /// Reads a blob (on a blocking thread).
 pub async fn get_blob(
     state: &crate::state::AppState,

@@ -9,7 +9,7 @@
 use crate::config::Config;
 use crate::connectors::new_message_id;
 use crate::error::ApiError;
-use crate::messaging::{MAIL, MailJob};
+use crate::jobs::{Job, MailJob};
 use crate::service::{human_date, links};
 use crate::state::AppState;
 use askama::Template;
@@ -57,11 +57,7 @@ pub fn mail_job(m: &Composed, to: Vec<String>, cc: Vec<String>) -> Result<NewJob
         html: HtmlMail { m }.render().map_err(render)?,
         message_id: new_message_id(),
     };
-    Ok(NewJob {
-        kind: MAIL.into(),
-        payload: serde_json::to_string(&job).map_err(anyhow::Error::from)?,
-        delay_ms: 0,
-    })
+    Ok(Job::Mail(job).to_new(0).map_err(anyhow::Error::from)?)
 }
 
 /// The document as messages describe it.
@@ -109,6 +105,21 @@ pub fn step_to_announce(t: &Transition) -> Option<usize> {
     (t.status == DocumentStatus::InProgress && entered).then_some(t.current_step)
 }
 
+/// Whether a transition enters the transmission step (then a send job goes with it).
+pub fn enters_transmission(steps: &[StepKind], t: &Transition) -> bool {
+    steps.get(t.current_step) == Some(&StepKind::Transmission)
+        && t.entries.iter().any(|e| e.state == HistoryState::Sending)
+}
+
+/// Whether a transition enters an automatic step (then its durable run goes with it).
+fn enters_automatic_step(steps: &[StepKind], t: &Transition) -> bool {
+    t.status == DocumentStatus::InProgress
+        && steps
+            .get(t.current_step)
+            .copied()
+            .is_some_and(StepKind::is_automatic)
+}
+
 /// The document id in a link; the placeholder of a deposit not yet written.
 fn doc_ref(d: &MailDoc) -> String {
     if d.id == 0 {
@@ -145,12 +156,24 @@ pub fn effects(
 ) -> Result<Effects, ApiError> {
     let base = cfg.public_url.trim_end_matches('/');
     let mut out = Effects::default();
-    if crate::service::helios::enters_transmission(steps, t) {
-        out.jobs
-            .push(crate::service::helios::send_job(&doc_ref(d))?);
+    if enters_transmission(steps, t) {
+        out.jobs.push(
+            Job::helios_send(&doc_ref(d))
+                .to_new(0)
+                .map_err(anyhow::Error::from)?,
+        );
     }
-    if let Some(job) = crate::service::automatic::fallback_job(cfg, &doc_ref(d), steps, t) {
-        out.jobs.push(job);
+    if enters_automatic_step(steps, t) {
+        // The durable run of the step: due a little later (`[jobs] automatic_retry_ms`), it
+        // finds the work done when the immediate run after the commit succeeded, and does it
+        // when that run failed (then it is retried with the queue's backoff) or the process
+        // died first.
+        let delay = i64::try_from(cfg.jobs.automatic_retry_ms).unwrap_or(30_000);
+        out.jobs.push(
+            Job::automatic(&doc_ref(d))
+                .to_new(delay)
+                .map_err(anyhow::Error::from)?,
+        );
     }
     if let Some(idx) = step_to_announce(t)
         && !members.is_empty()

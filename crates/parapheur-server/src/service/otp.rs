@@ -4,11 +4,11 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::messaging::{SMS, SmsJob};
+use crate::jobs::{Job, SmsJob};
 use crate::service::access::{load, workflow};
-use crate::service::transition::{self, By, Change, Notices, Payload};
 use crate::service::notify::{self, Composed};
 use crate::service::signing::{self, Key, SignAs};
+use crate::service::transition::{self, By, Change, Notices, Payload};
 use crate::service::{human_date, links};
 use crate::state::AppState;
 use parapheur_domain::metadata::parse_metadata_list;
@@ -18,7 +18,7 @@ use parapheur_domain::otp::{
 };
 use parapheur_domain::{DocumentId, DocumentStatus, StepKind, Workflow};
 use parapheur_store::documents::DocumentRow;
-use parapheur_store::jobs::{Effects, NewJob, NewLink};
+use parapheur_store::jobs::{Effects, NewLink};
 use parapheur_store::now_ms;
 use parapheur_store::otp::OtpSigner;
 use sha2::{Digest, Sha256};
@@ -421,12 +421,9 @@ pub async fn send_code(state: &AppState, token: &str) -> Result<(), PageError> {
         };
         (
             "sms",
-            NewJob {
-                kind: SMS.into(),
-                payload: serde_json::to_string(&sms)
-                    .map_err(|e| failed(anyhow::Error::from(e).into()))?,
-                delay_ms: 0,
-            },
+            Job::Sms(sms)
+                .to_new(0)
+                .map_err(|e| failed(anyhow::Error::from(e).into()))?,
         )
     } else if !signer.email.is_empty() {
         let m = Composed {

@@ -1,12 +1,9 @@
-//! The job worker: claims due jobs with a lease, delivers them, and completes or reschedules
-//! them with an exponential backoff. Woken at once after a commit that enqueues, and every
+//! The job worker, the one module that knows what runs each job: claims due jobs with a lease,
+//! runs them, and completes or reschedules them with an exponential backoff. Woken at once after a commit that enqueues, and every
 //! `[jobs] poll_ms` otherwise (jobs of other instances, retries).
 
-use super::{
-    DELIVER, DeliveryJob, HELIOS_POLL, HELIOS_SEND, HeliosJob, MAIL, MailJob, SMS, SmsJob,
-};
 use crate::connectors::SendError;
-use crate::service::helios::Outcome;
+use crate::jobs::{Job, JobKind, Outcome};
 use crate::state::AppState;
 use parapheur_store::jobs::ClaimedJob;
 use parapheur_store::now_ms;
@@ -49,81 +46,69 @@ pub fn spawn(state: AppState) {
     });
 }
 
-async fn deliver(state: &AppState, job: &ClaimedJob) -> Result<Outcome, SendError> {
-    let bad = |e: serde_json::Error| SendError::permanent(format!("unreadable job payload: {e}"));
-    match job.kind.as_str() {
-        MAIL => {
-            let m: MailJob = serde_json::from_str(&job.payload).map_err(bad)?;
+/// Runs one claimed job: decoded once into its typed [`Job`], then handed to its handler.
+async fn run_one(state: &AppState, claimed: &ClaimedJob) -> Result<Outcome, SendError> {
+    let job = Job::decode(&claimed.kind, &claimed.payload)
+        .map_err(|e| SendError::permanent(e.to_string()))?;
+    let transient = |e: &dyn std::fmt::Display| SendError::transient(e.to_string());
+    match job {
+        Job::Mail(m) => {
             state.mailer.send(&m).await?;
             state.metrics.mails_sent.fetch_add(1, Ordering::Relaxed);
             Ok(Outcome::Done)
         }
-        SMS => {
-            let s: SmsJob = serde_json::from_str(&job.payload).map_err(bad)?;
-            state.sms.send(&s, &format!("sms-{}", job.id)).await?;
+        Job::Sms(s) => {
+            state.sms.send(&s, &format!("sms-{}", claimed.id)).await?;
             state.metrics.sms_sent.fetch_add(1, Ordering::Relaxed);
             Ok(Outcome::Done)
         }
-        HELIOS_SEND => {
-            let h: HeliosJob = serde_json::from_str(&job.payload).map_err(bad)?;
-            crate::service::helios::run_send(state, &h).await
-        }
-        HELIOS_POLL => {
-            let h: HeliosJob = serde_json::from_str(&job.payload).map_err(bad)?;
-            crate::service::helios::run_poll(state, &h).await
-        }
-        DELIVER => {
-            let d: DeliveryJob = serde_json::from_str(&job.payload).map_err(bad)?;
+        Job::HeliosSend(h) => crate::service::helios::run_send(state, &h).await,
+        Job::HeliosPoll(h) => crate::service::helios::run_poll(state, &h).await,
+        Job::Deliver(d) => {
             let Some(doc) = state
                 .db
                 .document(d.document_id)
                 .await
-                .map_err(|e| SendError::transient(e.to_string()))?
+                .map_err(|e| transient(&e))?
             else {
                 return Ok(Outcome::Done);
             };
-            let (blobs, key) = (state.blobs.clone(), doc.blob_key.clone());
-            let bytes = tokio::task::spawn_blocking(move || blobs.get(&key))
+            let bytes = crate::service::get_blob(state, &doc.blob_key)
                 .await
-                .map_err(|e| SendError::transient(e.to_string()))?
-                .map_err(|e| SendError::transient(e.to_string()))?;
+                .map_err(|e| transient(&e))?;
             state.delivery.deliver(&d, &bytes).await?;
             Ok(Outcome::Done)
         }
-        crate::service::automatic::AUTOMATIC => {
-            let v: serde_json::Value = serde_json::from_str(&job.payload).map_err(bad)?;
-            let id: i64 = v["document_id"]
-                .as_str()
-                .and_then(|s| s.parse().ok())
+        Job::Automatic(a) => {
+            let id = a
+                .id()
                 .ok_or_else(|| SendError::permanent("bad document id"))?;
             crate::service::automatic::run(state, id)
                 .await
-                .map_err(|e| SendError::transient(e.to_string()))?;
+                .map_err(|e| transient(&e))?;
             Ok(Outcome::Done)
         }
-        crate::service::batch::BATCH_SIGN => {
-            let v: serde_json::Value = serde_json::from_str(&job.payload).map_err(bad)?;
-            let batch = v["batch_id"]
-                .as_str()
-                .ok_or_else(|| SendError::permanent("no batch id"))?;
-            crate::service::batch::run(state, batch)
-                .await
-                .map_err(|e| SendError::transient(e.to_string()))
-        }
-        other => Err(SendError::permanent(format!("unknown job kind {other:?}"))),
+        Job::BatchSign(b) => crate::service::batch::run(state, &b.batch_id)
+            .await
+            .map_err(|e| transient(&e)),
     }
+}
+
+/// Whether a done job's payload is erased (by its kind; an unknown kind keeps it).
+fn forget_payload(job: &ClaimedJob) -> bool {
+    JobKind::parse(&job.kind).is_some_and(JobKind::forget_payload_when_done)
 }
 
 /// Delivers a batch concurrently, then records the deliveries in one transaction (failures and
 /// reschedules one by one).
 async fn run_batch(state: &AppState, jobs: Vec<ClaimedJob>) {
-    let outcomes = futures_util::future::join_all(jobs.iter().map(|j| deliver(state, j))).await;
+    let outcomes = futures_util::future::join_all(jobs.iter().map(|j| run_one(state, j))).await;
     let mut done = Vec::new();
     for (job, outcome) in jobs.iter().zip(outcomes) {
         match outcome {
             // Delivered messages forget their payload: OTP codes, invitation, reset and download
             // links must not stay in the database.
-            Ok(Outcome::Done) => done.push((job, job.kind == SMS || job.kind == MAIL)),
+            Ok(Outcome::Done) => done.push((job, forget_payload(job))),
             other => settle(state, job, other).await,
         }
     }
@@ -158,7 +143,7 @@ async fn settle(state: &AppState, job: &ClaimedJob, outcome: Result<Outcome, Sen
     let stored = match &outcome {
         Ok(_) => state
             .db
-            .complete_job(job, job.kind == SMS)
+            .complete_job(job, forget_payload(job))
             .await
             .map(|kept| {
                 if !kept {

@@ -1,7 +1,14 @@
 //! Subscribers, users, memberships, groups and provisioned circuits.
 
 use crate::{Db, StoreError};
-use sqlx::FromRow;
+use crate::decode;
+use parapheur_domain::{CircuitType, StepKind};
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+
+fn json(v: &[String]) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Encoding(e.to_string()))
+}
 
 #[derive(Debug, Clone, FromRow)]
 pub struct UserRow {
@@ -29,18 +36,71 @@ pub struct MembershipRow {
     pub is_admin: i64,
 }
 
-#[derive(Debug, Clone, FromRow)]
+/// A provisioned circuit, decoded (see [`crate::decode`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CircuitRow {
     pub siren: String,
     pub id: String,
-    pub circuit_type: String,
-    /// JSON array of lower-case extensions.
-    pub formats: String,
-    pub metadata_required: i64,
-    /// JSON array of `{"step": "...", "members": ["email", ...]}`.
-    pub steps: String,
-    /// JSON array of e-mails allowed to deposit (empty: every member of the subscriber).
-    pub depositors: String,
+    pub circuit_type: CircuitType,
+    /// Lower-case extensions accepted.
+    pub formats: Vec<String>,
+    pub metadata_required: bool,
+    pub steps: Vec<CircuitStep>,
+    /// E-mails allowed to deposit (empty: every member of the subscriber).
+    pub depositors: Vec<String>,
+}
+
+/// A step of a provisioned circuit: its kind and its members' e-mails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CircuitStep {
+    pub kind: StepKind,
+    pub members: Vec<String>,
+}
+
+/// A step as the `circuits.steps` JSON array holds it: `{"step": "...", "members": [...]}`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredStep {
+    step: String,
+    #[serde(default)]
+    members: Vec<String>,
+}
+
+impl CircuitRow {
+    fn steps_json(&self) -> Result<String, StoreError> {
+        let stored: Vec<StoredStep> = self
+            .steps
+            .iter()
+            .map(|s| StoredStep {
+                step: s.kind.as_str().to_owned(),
+                members: s.members.clone(),
+            })
+            .collect();
+        serde_json::to_string(&stored).map_err(|e| StoreError::Encoding(e.to_string()))
+    }
+}
+
+impl<'r> FromRow<'r, AnyRow> for CircuitRow {
+    fn from_row(row: &'r AnyRow) -> Result<Self, sqlx::Error> {
+        let stored: Vec<StoredStep> = decode::json(row, "steps")?;
+        let steps = stored
+            .into_iter()
+            .map(|s| {
+                Ok(CircuitStep {
+                    kind: decode::step_kind_str("steps", &s.step)?,
+                    members: s.members,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok(Self {
+            siren: row.try_get("siren")?,
+            id: row.try_get("id")?,
+            circuit_type: decode::circuit_type(row, "circuit_type")?,
+            formats: decode::json(row, "formats")?,
+            metadata_required: decode::flag(row, "metadata_required")?,
+            steps,
+            depositors: decode::json(row, "depositors")?,
+        })
+    }
 }
 
 /// A user to create or update (provisioning, synchronisation).
@@ -205,11 +265,11 @@ impl Db {
         )
         .bind(&c.siren)
         .bind(&c.id)
-        .bind(&c.circuit_type)
-        .bind(&c.formats)
-        .bind(c.metadata_required)
-        .bind(&c.steps)
-        .bind(&c.depositors)
+        .bind(c.circuit_type.as_str())
+        .bind(json(&c.formats)?)
+        .bind(i64::from(c.metadata_required))
+        .bind(c.steps_json()?)
+        .bind(json(&c.depositors)?)
         .execute(&self.write)
         .await?;
         Ok(())
@@ -410,8 +470,8 @@ impl Db {
             sqlx::query(
                 "UPDATE circuits SET steps = $1, depositors = $2 WHERE siren = $3 AND id = $4",
             )
-            .bind(&c.steps)
-            .bind(&c.depositors)
+            .bind(c.steps_json()?)
+            .bind(json(&c.depositors)?)
             .bind(siren)
             .bind(&c.id)
             .execute(&mut *tx)

@@ -2,7 +2,10 @@
 
 use crate::history_cache::HistorySnapshot;
 use crate::{Db, StoreError, now_ms};
-use sqlx::{Any, FromRow, Transaction};
+use crate::decode;
+use parapheur_domain::{CircuitType, DocumentStatus, StepKind};
+use sqlx::any::AnyRow;
+use sqlx::{Any, FromRow, Row, Transaction};
 use std::sync::Arc;
 
 /// A history entry to append.
@@ -52,11 +55,11 @@ impl NewFile {
 pub struct NewDocument {
     pub siren: String,
     pub circuit_id: Option<String>,
-    pub circuit_type: String,
+    pub circuit_type: CircuitType,
     pub label: String,
     pub file: NewFile,
     pub depositor_id: i64,
-    pub status: &'static str,
+    pub status: DocumentStatus,
     pub current_step: i64,
     pub metadata_required: bool,
     pub comment: String,
@@ -66,7 +69,7 @@ pub struct NewDocument {
     pub agents: String,
     pub pictograms: Option<String>,
     /// Step kinds with their member user ids.
-    pub steps: Vec<(String, Vec<i64>)>,
+    pub steps: Vec<(StepKind, Vec<i64>)>,
     pub annexes: Vec<NewFile>,
     pub entries: Vec<NewEntry>,
     /// The NomFic of a PES deposit: unique per subscriber.
@@ -77,33 +80,67 @@ pub struct NewDocument {
     pub effects: crate::jobs::Effects,
 }
 
-#[derive(Debug, Clone, FromRow)]
+/// A document as stored, decoded once into domain types (see [`crate::decode`]).
+#[derive(Debug, Clone)]
 pub struct DocumentRow {
     pub id: i64,
     pub siren: String,
     pub circuit_id: Option<String>,
-    pub circuit_type: String,
+    pub circuit_type: CircuitType,
     pub label: String,
     pub filename: String,
     pub blob_key: String,
     pub size: i64,
     pub sha256: String,
     pub depositor_id: i64,
-    pub status: String,
+    pub status: DocumentStatus,
     pub current_step: i64,
     pub version: i64,
-    pub acted: i64,
-    pub metadata_required: i64,
+    /// Whether a person acted on it (visa, signature, refusal): it can no longer be deleted.
+    pub acted: bool,
+    pub metadata_required: bool,
     pub comment: String,
+    /// Recipients, `;`-separated as deposited.
     pub email_to: String,
     pub email_cc: String,
-    pub agents: String,
+    /// The agents' e-mails.
+    pub agents: Vec<String>,
     pub pictograms: Option<String>,
     pub created_at: i64,
     /// When the retention purge removed the content.
     pub purged_at: Option<i64>,
     /// The resumable digest of the current file, when it was stored with one.
     pub digest_state: Option<Vec<u8>>,
+}
+
+impl<'r> FromRow<'r, AnyRow> for DocumentRow {
+    fn from_row(row: &'r AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            siren: row.try_get("siren")?,
+            circuit_id: row.try_get("circuit_id")?,
+            circuit_type: decode::circuit_type(row, "circuit_type")?,
+            label: row.try_get("label")?,
+            filename: row.try_get("filename")?,
+            blob_key: row.try_get("blob_key")?,
+            size: row.try_get("size")?,
+            sha256: row.try_get("sha256")?,
+            depositor_id: row.try_get("depositor_id")?,
+            status: decode::status(row, "status")?,
+            current_step: row.try_get("current_step")?,
+            version: row.try_get("version")?,
+            acted: decode::flag(row, "acted")?,
+            metadata_required: decode::flag(row, "metadata_required")?,
+            comment: row.try_get("comment")?,
+            email_to: row.try_get("email_to")?,
+            email_cc: row.try_get("email_cc")?,
+            agents: decode::json(row, "agents")?,
+            pictograms: row.try_get("pictograms")?,
+            created_at: row.try_get("created_at")?,
+            purged_at: row.try_get("purged_at")?,
+            digest_state: row.try_get("digest_state")?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -115,13 +152,25 @@ pub struct AnnexRow {
 }
 
 /// A document waiting for a user.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct TaskRow {
     pub id: i64,
     pub filename: String,
     pub siren: String,
     pub circuit_id: Option<String>,
-    pub kind: String,
+    pub kind: StepKind,
+}
+
+impl<'r> FromRow<'r, AnyRow> for TaskRow {
+    fn from_row(row: &'r AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            filename: row.try_get("filename")?,
+            siren: row.try_get("siren")?,
+            circuit_id: row.try_get("circuit_id")?,
+            kind: decode::step_kind(row, "kind")?,
+        })
+    }
 }
 
 /// A state change decided by the domain, applied if nobody changed the document meanwhile.
@@ -132,7 +181,7 @@ pub struct TransitionWrite {
     pub file: Option<NewFile>,
     /// A detached signature to add beside the document.
     pub detached: Option<NewFile>,
-    pub status: &'static str,
+    pub status: DocumentStatus,
     pub current_step: i64,
     pub human_action: bool,
     pub entries: Vec<NewEntry>,
@@ -202,14 +251,14 @@ pub(crate) async fn insert_document_in(
     )
     .bind(&d.siren)
     .bind(&d.circuit_id)
-    .bind(&d.circuit_type)
+    .bind(d.circuit_type.as_str())
     .bind(&d.label)
     .bind(&d.file.filename)
     .bind(&d.file.blob_key)
     .bind(d.file.size)
     .bind(&d.file.sha256)
     .bind(d.depositor_id)
-    .bind(d.status)
+    .bind(d.status.as_str())
     .bind(d.current_step)
     .bind(i64::from(d.metadata_required))
     .bind(&d.comment)
@@ -233,7 +282,7 @@ pub(crate) async fn insert_document_in(
         );
         let mut q = sqlx::query(&sql);
         for (idx, (kind, _)) in d.steps.iter().enumerate() {
-            q = q.bind(id).bind(idx as i64).bind(kind);
+            q = q.bind(id).bind(idx as i64).bind(kind.as_str());
         }
         q.execute(&mut **tx).await?;
     }
@@ -292,7 +341,7 @@ pub(crate) async fn write_transition(
          acted = CASE WHEN $3 = 1 THEN 1 ELSE acted END, updated_at = $4 \
          WHERE id = $5 AND version = $6",
     )
-    .bind(t.status)
+    .bind(t.status.as_str())
     .bind(t.current_step)
     .bind(i64::from(t.human_action))
     .bind(now_ms())
@@ -426,13 +475,16 @@ impl Db {
     }
 
     /// Step kinds of the document's circuit snapshot, in order.
-    pub async fn document_steps(&self, id: i64) -> Result<Vec<String>, StoreError> {
+    pub async fn document_steps(&self, id: i64) -> Result<Vec<StepKind>, StoreError> {
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT kind FROM document_steps WHERE document_id = $1 ORDER BY idx")
                 .bind(id)
                 .fetch_all(&self.read)
                 .await?;
-        Ok(rows.into_iter().map(|r| r.0).collect())
+        Ok(rows
+            .iter()
+            .map(|r| decode::step_kind_str("document_steps.kind", &r.0))
+            .collect::<Result<_, _>>()?)
     }
 
     /// Members of every step: `(idx, full name, email)`.
@@ -569,7 +621,7 @@ impl Db {
     pub async fn search(
         &self,
         siren: &str,
-        statuses: Option<&[&str]>,
+        statuses: Option<&[DocumentStatus]>,
         circuit: Option<&str>,
     ) -> Result<Vec<i64>, StoreError> {
         let mut sql = String::from("SELECT id FROM documents WHERE siren = $1");
@@ -591,7 +643,7 @@ impl Db {
         sql.push_str(" ORDER BY id LIMIT 10000");
         let mut q = sqlx::query_as::<_, (i64,)>(&sql).bind(siren);
         for s in statuses.unwrap_or_default() {
-            q = q.bind(*s);
+            q = q.bind(s.as_str());
         }
         if let Some(c) = circuit {
             q = q.bind(c);
@@ -610,33 +662,41 @@ impl Db {
              JOIN document_step_members m ON m.document_id = d.id AND m.idx = d.current_step \
              JOIN document_steps s ON s.document_id = d.id AND s.idx = d.current_step \
              JOIN memberships ms ON ms.user_id = m.user_id AND ms.siren = d.siren \
-             WHERE m.user_id = $1 AND d.status = 'in_progress' ORDER BY d.id",
+             WHERE m.user_id = $1 AND d.status = $2 ORDER BY d.id",
         )
         .bind(user_id)
+        .bind(DocumentStatus::InProgress.as_str())
         .fetch_all(&self.read)
         .await?)
     }
 
     /// Documents waiting at a step of the given kind (automatic steps to run, e.g. at start-up).
-    pub async fn documents_at_step(&self, kind: &str) -> Result<Vec<i64>, StoreError> {
+    pub async fn documents_at_step(&self, kind: StepKind) -> Result<Vec<i64>, StoreError> {
         let rows: Vec<(i64,)> = sqlx::query_as(
             "SELECT d.id FROM documents d JOIN document_steps s ON s.document_id = d.id AND s.idx = d.current_step \
-             WHERE d.status = 'in_progress' AND s.kind = $1 ORDER BY d.id",
+             WHERE d.status = $2 AND s.kind = $1 ORDER BY d.id",
         )
-        .bind(kind)
+        .bind(kind.as_str())
+        .bind(DocumentStatus::InProgress.as_str())
         .fetch_all(&self.read)
         .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     /// Counts documents per status (for `/metrics`).
-    pub async fn count_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(
-            sqlx::query_as(
-                "SELECT status, COUNT(*) FROM documents GROUP BY status ORDER BY status",
-            )
-            .fetch_all(&self.read)
-            .await?,
+    pub async fn count_by_status(&self) -> Result<Vec<(DocumentStatus, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT status, COUNT(*) FROM documents GROUP BY status ORDER BY status",
         )
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(s, n)| {
+                DocumentStatus::parse(&s)
+                    .map(|st| (st, n))
+                    .ok_or_else(|| StoreError::Corrupt(decode::Corrupt { column: "status", value: s }))
+            })
+            .collect::<Result<_, _>>()?)
     }
 }

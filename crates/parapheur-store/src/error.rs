@@ -22,6 +22,10 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    #[error("cannot encode a value for storage: {0}")]
+    Encoding(String),
+    #[error("stored data does not decode: {0}")]
+    Corrupt(#[from] crate::decode::Corrupt),
 }
 
 impl StoreError {
@@ -44,6 +48,8 @@ impl StoreError {
             | Self::BlobNotFound(_)
             | Self::UnsupportedUrl(_)
             | Self::Unavailable(_) => false,
+            Self::Encoding(_) => true,
+            Self::Corrupt(_) => false,
         }
     }
 

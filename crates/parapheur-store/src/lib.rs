@@ -4,6 +4,7 @@ pub mod accounts;
 mod batch;
 pub mod blob;
 pub mod db;
+pub mod decode;
 pub mod documents;
 pub mod error;
 pub mod helios;

@@ -8,6 +8,7 @@ pub mod circuits;
 pub mod commit;
 pub mod deposit;
 pub mod documents;
+pub mod download;
 pub mod fdc;
 pub mod helios;
 pub mod lifecycle;

@@ -4,12 +4,13 @@ use super::doc_id;
 use crate::auth::FastCaller;
 use crate::error::{ApiError, FastError};
 use crate::routes::stored::{Disposition, stored_file};
+// Used by the portal and the OTP page until they call `service::download` themselves.
+pub use crate::service::download::{fdc_name, package_bytes};
 use crate::service::{access, fdc};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use std::collections::HashMap;
-use std::io::Write;
 
 fn flag(q: &HashMap<String, String>, name: &str) -> bool {
     q.iter().any(|(k, v)| {
@@ -21,10 +22,6 @@ fn flag(q: &HashMap<String, String>, name: &str) -> bool {
 /// A stored file as a download (see [`crate::routes::stored`]).
 pub fn attachment(name: &str, bytes: Vec<u8>) -> Response {
     stored_file(name, bytes, Disposition::Attachment)
-}
-
-pub fn fdc_name(id: i64) -> String {
-    format!("fiche-de-circulation-{id}.pdf")
 }
 
 pub async fn download(
@@ -40,7 +37,7 @@ pub async fn download(
     Ok(package(&state, &doc, flag(&q, "FdC"), flag(&q, "acquit")).await?)
 }
 
-/// The document as delivered, as a download response (see [`package_bytes`]).
+/// The document as delivered, as a download response (see [`crate::service::download::package_bytes`]).
 pub async fn package(
     state: &AppState,
     doc: &parapheur_store::documents::DocumentRow,
@@ -49,73 +46,6 @@ pub async fn package(
 ) -> Result<Response, ApiError> {
     let (name, bytes) = package_bytes(state, doc, with_fdc, with_acquit).await?;
     Ok(attachment(&name, bytes))
-}
-
-/// The document as delivered, with its file name: the raw signed file, or a ZIP with its
-/// detached signatures, its Helios acknowledgement and the fiche de circulation when asked.
-pub async fn package_bytes(
-    state: &AppState,
-    doc: &parapheur_store::documents::DocumentRow,
-    with_fdc: bool,
-    with_acquit: bool,
-) -> Result<(String, Vec<u8>), ApiError> {
-    let read = |key: String| {
-        let blobs = state.blobs.clone();
-        async move {
-            tokio::task::spawn_blocking(move || blobs.get(&key))
-                .await
-                .map_err(anyhow::Error::from)
-        }
-    };
-    let bytes = match read(doc.blob_key.clone()).await? {
-        // Signed meanwhile (perhaps by another instance), which removed the version read: the
-        // current one is delivered.
-        Err(parapheur_store::StoreError::BlobNotFound(_)) => {
-            let now = state.db.document(doc.id).await?.ok_or(ApiError::NotFound)?;
-            read(now.blob_key).await??
-        }
-        other => other?,
-    };
-    // Detached signatures (XAdES) travel with the document they sign.
-    let signatures = state.db.detached_signatures(doc.id).await?;
-    if !with_fdc && !with_acquit && signatures.is_empty() {
-        return Ok((doc.filename.clone(), bytes));
-    }
-    // A ZIP with the document, its detached signatures, its Helios acknowledgement and the
-    // fiche de circulation when asked.
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default();
-    let zerr = |e: zip::result::ZipError| ApiError::Internal(e.into());
-    zip.start_file(doc.filename.as_str(), opts).map_err(zerr)?;
-    zip.write_all(&bytes)
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    for sig in signatures {
-        let blobs = state.blobs.clone();
-        let sig_bytes = tokio::task::spawn_blocking(move || blobs.get(&sig.blob_key))
-            .await
-            .map_err(anyhow::Error::from)??;
-        zip.start_file(sig.filename.as_str(), opts).map_err(zerr)?;
-        zip.write_all(&sig_bytes)
-            .map_err(|e| ApiError::Internal(e.into()))?;
-    }
-    if with_acquit && let Some(ack) = state.db.acknowledgement(doc.id).await? {
-        let blobs = state.blobs.clone();
-        let key = ack.blob_key.clone();
-        let ack_bytes = tokio::task::spawn_blocking(move || blobs.get(&key))
-            .await
-            .map_err(anyhow::Error::from)??;
-        zip.start_file(ack.filename.as_str(), opts).map_err(zerr)?;
-        zip.write_all(&ack_bytes)
-            .map_err(|e| ApiError::Internal(e.into()))?;
-    }
-    if with_fdc {
-        let pdf = fdc::build(state, doc).await?;
-        zip.start_file(fdc_name(doc.id), opts).map_err(zerr)?;
-        zip.write_all(&pdf)
-            .map_err(|e| ApiError::Internal(e.into()))?;
-    }
-    let out = zip.finish().map_err(zerr)?.into_inner();
-    Ok((format!("{}.zip", doc.filename), out))
 }
 
 pub async fn get_fdc(

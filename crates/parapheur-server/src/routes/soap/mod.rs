@@ -317,7 +317,7 @@ async fn dispatch(
             if doc.purged_at.is_some() {
                 return Err(ApiError::ContentPurged);
             }
-            let (_, bytes) = crate::routes::fast::download::package_bytes(
+            let (_, bytes) = crate::service::download::package_bytes(
                 state,
                 &doc,
                 flag(op, "fdc"),

@@ -2,6 +2,7 @@
 //! signature timestamp tokens: decoded with the `cms`/`x509-tsp` types, checked with OpenSSL.
 
 use crate::cms::{ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNED_DATA, ID_SIGNING_CERTIFICATE_V2};
+use crate::failure::CmsFailure;
 use crate::policy::{AlgorithmPolicy, Digest, ValidationContext, check_path};
 use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
@@ -9,6 +10,7 @@ use cms::signed_data::{SignedData, SignerIdentifier};
 use const_oid::ObjectIdentifier;
 use der::asn1::{Any, OctetString};
 use der::{Decode, Encode, Sequence};
+use openssl::error::ErrorStack;
 use openssl::hash::hash;
 use openssl::x509::X509;
 use x509_cert::ext::pkix::name::GeneralName;
@@ -52,7 +54,7 @@ pub(crate) struct SignerCheck {
     /// The other embedded certificates (for the path).
     pub others: Vec<X509>,
     /// Integrity failures (empty: the signature is intact).
-    pub errors: Vec<String>,
+    pub errors: Vec<CmsFailure>,
     /// Non-fatal remarks (e.g. no ESS signing-certificate attribute).
     pub notes: Vec<String>,
 }
@@ -64,12 +66,12 @@ pub(crate) struct SignerCheck {
 pub(crate) fn verify_signer(
     sd: &SignedData,
     policy: &AlgorithmPolicy,
-    content_digest: &dyn Fn(Digest) -> Result<Vec<u8>, String>,
-) -> Result<SignerCheck, String> {
+    content_digest: &dyn Fn(Digest) -> Result<Vec<u8>, ErrorStack>,
+) -> Result<SignerCheck, CmsFailure> {
     let mut infos = sd.signer_infos.0.iter();
-    let si = infos.next().ok_or("CMS without signer")?;
+    let si = infos.next().ok_or(CmsFailure::NoSigner)?;
     if infos.next().is_some() {
-        return Err("CMS with several signers".into());
+        return Err(CmsFailure::SeveralSigners);
     }
     let decoded: Vec<&x509_cert::Certificate> = sd
         .certificates
@@ -85,8 +87,8 @@ pub(crate) fn verify_signer(
         .unwrap_or_default();
     let mut certs = Vec::with_capacity(decoded.len());
     for c in &decoded {
-        let der = c.to_der().map_err(|e| e.to_string())?;
-        certs.push(X509::from_der(&der).map_err(|e| format!("certificate: {e}"))?);
+        let der = c.to_der()?;
+        certs.push(X509::from_der(&der).map_err(CmsFailure::Certificate)?);
     }
     let index = match &si.sid {
         SignerIdentifier::IssuerAndSerialNumber(ias) => decoded.iter().position(|c| {
@@ -97,33 +99,36 @@ pub(crate) fn verify_signer(
             .iter()
             .position(|c| c.subject_key_id().map(|k| k.as_slice()) == Some(ski.0.as_bytes())),
     }
-    .ok_or("the signer's certificate is not embedded")?;
+    .ok_or(CmsFailure::SignerNotEmbedded)?;
     let signer = certs.remove(index);
-    let signer_der = signer.to_der().map_err(|e| e.to_string())?;
+    let signer_der = signer.to_der()?;
     let mut errors = Vec::new();
     let mut notes = Vec::new();
 
     let digest = policy.digest(Digest::from_oid(&si.digest_alg.oid))?;
-    let attrs = si.signed_attrs.as_ref().ok_or("no signed attributes")?;
+    let attrs = si
+        .signed_attrs
+        .as_ref()
+        .ok_or(CmsFailure::NoSignedAttributes)?;
     let value = |oid: ObjectIdentifier| {
         let mut found = attrs.iter().filter(|a| a.oid == oid);
         match (found.next(), found.next()) {
             (Some(a), None) if a.values.len() == 1 => Ok(a.values.iter().next()),
             (None, _) => Ok(None),
-            _ => Err(format!("attribute {oid} repeated")),
+            (Some(_), _) => Err(CmsFailure::RepeatedAttribute(oid)),
         }
     };
     let ct = value(ID_CONTENT_TYPE)?
         .and_then(|v| v.decode_as::<ObjectIdentifier>().ok())
-        .ok_or("no content-type attribute")?;
+        .ok_or(CmsFailure::NoContentType)?;
     if ct != sd.encap_content_info.econtent_type {
-        errors.push("the content-type attribute differs from the signed content's type".into());
+        errors.push(CmsFailure::ContentTypeMismatch);
     }
     let md = value(ID_MESSAGE_DIGEST)?
         .and_then(|v| v.decode_as::<OctetString>().ok())
-        .ok_or("no message-digest attribute")?;
+        .ok_or(CmsFailure::NoMessageDigest)?;
     if md.as_bytes() != content_digest(digest)?.as_slice() {
-        errors.push("the signed content was modified (digest mismatch)".into());
+        errors.push(CmsFailure::ContentModified);
     }
     let ess = match value(ID_SIGNING_CERTIFICATE_V2)? {
         Some(v) => Some((v, Digest::Sha256)),
@@ -133,25 +138,25 @@ pub(crate) fn verify_signer(
         Some((v, default)) => {
             let sc = v
                 .decode_as::<SigningCertificate>()
-                .map_err(|e| format!("signing-certificate attribute: {e}"))?;
+                .map_err(CmsFailure::SigningCertificateAttribute)?;
             let id = sc
                 .certs
                 .first()
-                .ok_or("empty signing-certificate attribute")?;
+                .ok_or(CmsFailure::EmptySigningCertificate)?;
             // A certificate identifier, not a signature: SHA-1 is acceptable here.
             let d = match &id.hash_algorithm {
-                Some(a) => Digest::from_oid(&a.oid).ok_or("unsupported ESS hash")?,
+                Some(a) => Digest::from_oid(&a.oid).ok_or(CmsFailure::EssHash)?,
                 None => default,
             };
-            let h = hash(d.md(), &signer_der).map_err(|e| e.to_string())?;
+            let h = hash(d.md(), &signer_der)?;
             if id.cert_hash.as_bytes() != &*h {
-                errors.push("the signing-certificate attribute does not match the signer".into());
+                errors.push(CmsFailure::SigningCertificateMismatch);
             }
         }
         None => notes.push("no signing-certificate-v2 attribute (not PAdES baseline)".into()),
     }
-    let signed = attrs.to_der().map_err(|e| e.to_string())?;
-    let key = signer.public_key().map_err(|e| e.to_string())?;
+    let signed = attrs.to_der()?;
+    let key = signer.public_key()?;
     if let Err(e) = crate::policy::verify_cms_signature(
         policy,
         &key,
@@ -160,7 +165,7 @@ pub(crate) fn verify_signer(
         &signed,
         si.signature.as_bytes(),
     ) {
-        errors.push(e);
+        errors.push(CmsFailure::Policy(e));
     }
     Ok(SignerCheck {
         signer,
@@ -177,49 +182,37 @@ pub(crate) fn verify_timestamp(
     token: &Any,
     signature_value: &[u8],
     ctx: &ValidationContext,
-) -> Result<i64, String> {
-    let ci: ContentInfo = token
-        .decode_as()
-        .map_err(|e| format!("malformed token ({e})"))?;
+) -> Result<i64, CmsFailure> {
+    let ci: ContentInfo = token.decode_as().map_err(CmsFailure::MalformedToken)?;
     if ci.content_type != ID_SIGNED_DATA {
-        return Err("the token is not a CMS signed-data".into());
+        return Err(CmsFailure::TokenNotSignedData);
     }
-    let sd: SignedData = ci
-        .content
-        .decode_as()
-        .map_err(|e| format!("malformed token ({e})"))?;
+    let sd: SignedData = ci.content.decode_as().map_err(CmsFailure::MalformedToken)?;
     if sd.encap_content_info.econtent_type != ID_CT_TSTINFO {
-        return Err("the token does not hold a TSTInfo".into());
+        return Err(CmsFailure::TokenWithoutTstInfo);
     }
     let tst = sd
         .encap_content_info
         .econtent
         .as_ref()
-        .ok_or("empty token")?
+        .ok_or(CmsFailure::EmptyToken)?
         .decode_as::<OctetString>()
-        .map_err(|e| format!("token content ({e})"))?;
+        .map_err(CmsFailure::TokenContent)?;
     let tst = tst.as_bytes();
-    let check = verify_signer(&sd, &ctx.policy, &|d| {
-        hash(d.md(), tst)
-            .map(|h| h.to_vec())
-            .map_err(|e| e.to_string())
-    })?;
+    let check = verify_signer(&sd, &ctx.policy, &|d| hash(d.md(), tst).map(|h| h.to_vec()))?;
     if !check.errors.is_empty() {
-        return Err(format!(
-            "the token's signature: {}",
-            check.errors.join("; ")
-        ));
+        return Err(CmsFailure::TokenSignature(check.errors));
     }
-    let info = TstInfo::from_der(tst).map_err(|e| format!("TSTInfo ({e})"))?;
+    let info = TstInfo::from_der(tst).map_err(CmsFailure::TstInfo)?;
     let d = ctx
         .policy
         .digest(Digest::from_oid(&info.message_imprint.hash_algorithm.oid))?;
-    let imprint = hash(d.md(), signature_value).map_err(|e| e.to_string())?;
+    let imprint = hash(d.md(), signature_value)?;
     if info.message_imprint.hashed_message.as_bytes() != &*imprint {
-        return Err("the token does not stamp this signature (message imprint mismatch)".into());
+        return Err(CmsFailure::ImprintMismatch);
     }
     let time = i64::try_from(info.gen_time.to_unix_duration().as_secs())
-        .map_err(|_| "timestamp time out of range")?;
+        .map_err(|_| CmsFailure::TimeOutOfRange)?;
     check_path(
         &check.signer,
         &check.others,
@@ -228,6 +221,6 @@ pub(crate) fn verify_timestamp(
         ctx.now(),
         true,
     )
-    .map_err(|e| format!("the timestamp authority: {e}"))?;
+    .map_err(CmsFailure::TimestampAuthority)?;
     Ok(time)
 }

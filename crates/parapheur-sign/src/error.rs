@@ -28,6 +28,23 @@ pub enum SignError {
     Hsm(String),
 }
 
+impl SignError {
+    /// A bound of the reading budget was exceeded: the read must stop, not skip the object.
+    pub(crate) fn is_budget(&self) -> bool {
+        match self {
+            Self::Budget(_) => true,
+            Self::Crypto(_)
+            | Self::Asn1(_)
+            | Self::Pdf(_)
+            | Self::Io { .. }
+            | Self::UnsupportedKey(_)
+            | Self::SignatureTooLarge { .. }
+            | Self::Invalid(_)
+            | Self::Hsm(_) => false,
+        }
+    }
+}
+
 impl From<lopdf::Error> for SignError {
     fn from(e: lopdf::Error) -> Self {
         Self::Pdf(e.to_string())

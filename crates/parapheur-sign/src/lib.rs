@@ -4,6 +4,7 @@ pub mod ca;
 pub mod cms;
 mod cmsverify;
 pub mod error;
+mod failure;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod keys;

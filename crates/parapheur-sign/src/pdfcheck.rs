@@ -36,7 +36,7 @@ pub fn check_pdf(bytes: &[u8], limits: &Limits) -> Result<PdfSummary, SignError>
     // Offsets count from the header when bytes precede it (as readers tolerate).
     let file = PdfFile::open_with(&bytes[start..], limits)?;
     match file.dictionary(file.root()?) {
-        Err(e @ SignError::Budget(_)) => return Err(e),
+        Err(e) if e.is_budget() => return Err(e),
         Err(_) => return Err(pdf("the PDF has no catalog")),
         Ok(_) => {}
     }

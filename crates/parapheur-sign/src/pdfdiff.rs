@@ -4,6 +4,7 @@
 //! otherwise modified, objects added and reachable from elsewhere) is reported.
 
 use crate::SignError;
+use crate::failure::{Change, Member, Refusal};
 use crate::pdfread::{Location, PdfFile};
 use lopdf::{Dictionary, Object, ObjectId};
 use std::collections::{BTreeMap, HashSet};
@@ -17,7 +18,7 @@ const FILLED_SIG_KEYS: [&[u8]; 3] = [b"V", b"AP", b"Lock"];
 
 /// The changes made to `pdf` after its first `end` bytes (a signed revision) that PAdES does
 /// not allow; empty when there are none.
-pub(crate) fn disallowed_changes(pdf: &[u8], end: usize) -> Result<Vec<String>, SignError> {
+pub(crate) fn disallowed_changes(pdf: &[u8], end: usize) -> Result<Vec<Change>, SignError> {
     let prefix = pdf
         .get(..end)
         .ok_or_else(|| SignError::Pdf("byte range beyond the file".into()))?;
@@ -33,10 +34,6 @@ pub(crate) fn disallowed_changes(pdf: &[u8], end: usize) -> Result<Vec<String>, 
 struct Diff<'f, 'a> {
     old: &'f PdfFile<'a>,
     new: &'f PdfFile<'a>,
-}
-
-fn name(id: ObjectId) -> String {
-    format!("object {} {}", id.0, id.1)
 }
 
 fn generation(l: &Location) -> u16 {
@@ -58,7 +55,7 @@ fn type_is(o: &Object, t: &[u8]) -> bool {
 }
 
 impl Diff<'_, '_> {
-    fn check(&self) -> Result<Vec<String>, SignError> {
+    fn check(&self) -> Result<Vec<Change>, SignError> {
         let (before, after) = (self.old.locations(), self.new.locations());
         let mut problems = Vec::new();
         // Objects whose storage changed: rewritten, or inside a rewritten object stream.
@@ -83,19 +80,19 @@ impl Diff<'_, '_> {
                         changed.push((id, o, c));
                     }
                 }
-                _ => {
+                Some(_) | None => {
                     added.insert(id);
                 }
             }
         }
         for (n, l) in &before {
             if after.get(n).is_none_or(|a| generation(a) != generation(l)) {
-                problems.push(format!("{} was deleted", name((*n, generation(l)))));
+                problems.push(Change::Deleted((*n, generation(l))));
             }
         }
 
         if self.old.root()? != self.new.root()? {
-            problems.push("the catalog was replaced".into());
+            problems.push(Change::CatalogReplaced);
         }
         // New objects are acceptable when reached from what an allowed change added.
         let mut roots: Vec<Object> = Vec::new();
@@ -107,7 +104,7 @@ impl Diff<'_, '_> {
         for (id, o, c) in &changed {
             match self.allowed(*id, o, c, &added) {
                 Ok(()) => roots.push(c.clone()),
-                Err(e) => problems.push(format!("{}: {e}", name(*id))),
+                Err(e) => problems.push(Change::Object(*id, e)),
             }
         }
         // The catalog and form may have been replaced by new objects: check them as changes.
@@ -123,10 +120,7 @@ impl Diff<'_, '_> {
             // Cross-reference and object streams are containers, not document objects.
             match self.new.get(id) {
                 Ok(o) if type_is(&o, b"XRef") || type_is(&o, b"ObjStm") => {}
-                _ => problems.push(format!(
-                    "{} was added without being part of a signature, form field or DSS",
-                    name(id)
-                )),
+                _ => problems.push(Change::Orphan(id)),
             }
         }
         Ok(problems)
@@ -137,7 +131,7 @@ impl Diff<'_, '_> {
     fn check_new_form(
         &self,
         added: &HashSet<ObjectId>,
-        problems: &mut Vec<String>,
+        problems: &mut Vec<Change>,
     ) -> Result<(), SignError> {
         let catalog_new = self.new.dictionary(self.new.root()?)?;
         let new_af = catalog_new.get(b"AcroForm").ok();
@@ -151,7 +145,7 @@ impl Diff<'_, '_> {
             if let Some(nd) = new_d
                 && let Err(e) = self.form_change(old_d.as_ref(), &nd, added)
             {
-                problems.push(format!("the form: {e}"));
+                problems.push(Change::Form(e));
             }
         }
         Ok(())
@@ -187,7 +181,7 @@ impl Diff<'_, '_> {
         old: &Object,
         new: &Object,
         added: &HashSet<ObjectId>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Refusal> {
         if (type_is(old, b"ObjStm") && type_is(new, b"ObjStm"))
             || (type_is(old, b"XRef") && type_is(new, b"XRef"))
         {
@@ -214,9 +208,9 @@ impl Diff<'_, '_> {
                     let oa = self.array(self.old, o.get(b"Annots").ok());
                     let na = self.array(self.new, n.get(b"Annots").ok());
                     let (Some(oa), Some(na)) = (oa, na) else {
-                        return Err("unreadable /Annots".into());
+                        return Err(Refusal::UnreadableAnnots);
                     };
-                    return self.grown(&oa, &na, added, "annotation");
+                    return self.grown(&oa, &na, added, Member::Annotation);
                 }
                 let is_sig_field = o
                     .get(b"FT")
@@ -225,10 +219,10 @@ impl Diff<'_, '_> {
                 if is_sig_field && !o.has(b"V") {
                     return keys_unchanged(o, n, &FILLED_SIG_KEYS);
                 }
-                Err("modified after the signature".into())
+                Err(Refusal::Modified)
             }
-            (Object::Array(o), Object::Array(n)) => self.grown(o, n, added, "element"),
-            _ => Err("modified after the signature".into()),
+            (Object::Array(o), Object::Array(n)) => self.grown(o, n, added, Member::Element),
+            _ => Err(Refusal::Modified),
         }
     }
 
@@ -246,16 +240,16 @@ impl Diff<'_, '_> {
         old: Option<&Dictionary>,
         new: &Dictionary,
         added: &HashSet<ObjectId>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Refusal> {
         let empty = Dictionary::new();
         let old = old.unwrap_or(&empty);
         keys_unchanged(old, new, &ACROFORM_KEYS)?;
         let of = self.array(self.old, old.get(b"Fields").ok());
         let nf = self.array(self.new, new.get(b"Fields").ok());
         let (Some(of), Some(nf)) = (of, nf) else {
-            return Err("unreadable /Fields".into());
+            return Err(Refusal::UnreadableFields);
         };
-        self.grown(&of, &nf, added, "field")
+        self.grown(&of, &nf, added, Member::Field)
     }
 
     /// `new` is `old` followed by references to added signature fields or their widgets.
@@ -264,20 +258,17 @@ impl Diff<'_, '_> {
         old: &[Object],
         new: &[Object],
         added: &HashSet<ObjectId>,
-        what: &str,
-    ) -> Result<(), String> {
+        what: Member,
+    ) -> Result<(), Refusal> {
         if new.len() < old.len() || !old.iter().zip(new).all(|(a, b)| same(a, b)) {
-            return Err(format!("an existing {what} was removed or replaced"));
+            return Err(Refusal::Removed(what));
         }
         for extra in &new[old.len()..] {
             let Object::Reference(id) = extra else {
-                return Err(format!("an {what} other than a signature field was added"));
+                return Err(Refusal::NotAReference(what));
             };
             if !added.contains(id) || !self.is_new_signature_field(*id, added) {
-                return Err(format!(
-                    "{} added as {what} is not a new signature field",
-                    name(*id)
-                ));
+                return Err(Refusal::NotNewSignatureField { id: *id, what });
             }
         }
         Ok(())
@@ -345,7 +336,7 @@ impl Diff<'_, '_> {
 }
 
 /// Every key but `except` has the same value in both dictionaries.
-fn keys_unchanged(old: &Dictionary, new: &Dictionary, except: &[&[u8]]) -> Result<(), String> {
+fn keys_unchanged(old: &Dictionary, new: &Dictionary, except: &[&[u8]]) -> Result<(), Refusal> {
     let keys: BTreeMap<&[u8], ()> = old
         .iter()
         .chain(new.iter())
@@ -361,7 +352,7 @@ fn keys_unchanged(old: &Dictionary, new: &Dictionary, except: &[&[u8]]) -> Resul
             _ => false,
         };
         if !same_value {
-            return Err(format!("/{} changed", String::from_utf8_lossy(k)));
+            return Err(Refusal::KeyChanged(k.to_vec()));
         }
     }
     Ok(())

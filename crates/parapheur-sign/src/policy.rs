@@ -2,6 +2,7 @@
 //! algorithms accepted; the certificate-path and signature-algorithm checks shared by the PAdES,
 //! XAdES and PES verifiers.
 
+use crate::failure::Rejection;
 use const_oid::ObjectIdentifier;
 use der::Sequence;
 use openssl::hash::MessageDigest;
@@ -136,26 +137,23 @@ impl Digest {
 
 impl AlgorithmPolicy {
     /// The digest, if the policy accepts it.
-    pub(crate) fn digest(&self, d: Option<Digest>) -> Result<Digest, String> {
+    pub(crate) fn digest(&self, d: Option<Digest>) -> Result<Digest, Rejection> {
         match d {
-            None => Err("unsupported digest algorithm".into()),
-            Some(Digest::Sha1) if !self.allow_sha1 => {
-                Err("SHA-1 digests are refused by the validation policy".into())
-            }
+            None => Err(Rejection::UnsupportedDigest),
+            Some(Digest::Sha1) if !self.allow_sha1 => Err(Rejection::Sha1Refused),
             Some(d) => Ok(d),
         }
     }
 
     /// Checks a public key: RSA of the minimum size, or ECDSA on P-256 or P-384.
-    pub(crate) fn key(&self, key: &PKeyRef<Public>) -> Result<(), String> {
+    pub(crate) fn key(&self, key: &PKeyRef<Public>) -> Result<(), Rejection> {
         match key.id() {
             Id::RSA | Id::RSA_PSS => {
                 if key.bits() < self.min_rsa_bits {
-                    return Err(format!(
-                        "RSA key of {} bits refused (the validation policy requires {})",
-                        key.bits(),
-                        self.min_rsa_bits
-                    ));
+                    return Err(Rejection::RsaKeyTooShort {
+                        bits: key.bits(),
+                        min: self.min_rsa_bits,
+                    });
                 }
                 Ok(())
             }
@@ -164,18 +162,14 @@ impl AlgorithmPolicy {
                     .ec_key()
                     .ok()
                     .and_then(|k| k.group().curve_name())
-                    .ok_or("EC key on an unnamed curve")?;
+                    .ok_or(Rejection::UnnamedCurve)?;
                 if curve == Nid::X9_62_PRIME256V1 || curve == Nid::SECP384R1 {
                     Ok(())
                 } else {
-                    Err(format!(
-                        "EC curve {curve:?} refused by the validation policy"
-                    ))
+                    Err(Rejection::Curve(curve))
                 }
             }
-            other => Err(format!(
-                "{other:?} keys are refused by the validation policy"
-            )),
+            other => Err(Rejection::KeyType(other)),
         }
     }
 }
@@ -200,13 +194,13 @@ enum Scheme {
     Ecdsa,
 }
 
-fn cms_scheme(alg: &AlgorithmIdentifierOwned, digest: Digest) -> Result<Scheme, String> {
+fn cms_scheme(alg: &AlgorithmIdentifierOwned, digest: Digest) -> Result<Scheme, Rejection> {
     // The digest implied by a combined identifier must be the signer info's digest.
     let implied = |d: Digest, s: Scheme| {
         if d == digest {
             Ok(s)
         } else {
-            Err("the signature algorithm's digest differs from the signer's digest".to_owned())
+            Err(Rejection::DigestMismatch)
         }
     };
     match alg.oid {
@@ -224,9 +218,9 @@ fn cms_scheme(alg: &AlgorithmIdentifierOwned, digest: Digest) -> Result<Scheme, 
             let p: PssParams = alg
                 .parameters
                 .as_ref()
-                .ok_or("RSASSA-PSS without parameters")?
+                .ok_or(Rejection::PssWithoutParameters)?
                 .decode_as()
-                .map_err(|e| format!("RSASSA-PSS parameters: {e}"))?;
+                .map_err(Rejection::PssParameters)?;
             let hash = p
                 .hash
                 .as_ref()
@@ -241,16 +235,16 @@ fn cms_scheme(alg: &AlgorithmIdentifierOwned, digest: Digest) -> Result<Scheme, 
                 Some(_) => None,
             };
             if hash != Some(digest) || mgf_hash != Some(digest) {
-                return Err("RSASSA-PSS hash or MGF1 hash differs from the signer's digest".into());
+                return Err(Rejection::PssHash);
             }
             if p.trailer.unwrap_or(1) != 1 {
-                return Err("RSASSA-PSS trailer field other than 1".into());
+                return Err(Rejection::PssTrailer);
             }
             Ok(Scheme::Pss {
                 salt: p.salt.unwrap_or(20),
             })
         }
-        other => Err(format!("unsupported signature algorithm {other}")),
+        other => Err(Rejection::SignatureAlgorithm(other)),
     }
 }
 
@@ -262,7 +256,7 @@ pub(crate) fn verify_cms_signature(
     digest: Digest,
     data: &[u8],
     signature: &[u8],
-) -> Result<(), String> {
+) -> Result<(), Rejection> {
     let digest = policy.digest(Some(digest))?;
     policy.key(key)?;
     let scheme = cms_scheme(alg, digest)?;
@@ -284,14 +278,14 @@ pub(crate) fn verify_cms_signature(
     })();
     match (scheme, is_rsa) {
         (Scheme::Pkcs1 | Scheme::Pss { .. }, false) | (Scheme::Ecdsa, true) => {
-            return Err("the signature algorithm does not match the signer's key".into());
+            return Err(Rejection::KeyMismatch);
         }
-        _ => {}
+        (Scheme::Pkcs1 | Scheme::Pss { .. }, true) | (Scheme::Ecdsa, false) => {}
     }
     if ok.unwrap_or(false) {
         Ok(())
     } else {
-        Err("the signature value does not verify".into())
+        Err(Rejection::BadSignature)
     }
 }
 
@@ -305,39 +299,36 @@ pub(crate) fn check_path(
     crls: &[X509Crl],
     time: i64,
     timestamping: bool,
-) -> Result<PathStatus, String> {
+) -> Result<PathStatus, Rejection> {
     if anchors.is_empty() {
-        return Err("no trust anchor".into());
+        return Err(Rejection::NoTrustAnchor);
     }
-    let mut sb = X509StoreBuilder::new().map_err(|e| e.to_string())?;
+    let mut sb = X509StoreBuilder::new()?;
     for a in anchors {
-        sb.add_cert(a.clone()).map_err(|e| e.to_string())?;
+        sb.add_cert(a.clone())?;
     }
-    let mut p = X509VerifyParam::new().map_err(|e| e.to_string())?;
+    let mut p = X509VerifyParam::new()?;
     p.set_time(time as libc::time_t);
     if timestamping {
-        p.set_purpose(X509PurposeId::TIMESTAMP_SIGN)
-            .map_err(|e| e.to_string())?;
+        p.set_purpose(X509PurposeId::TIMESTAMP_SIGN)?;
     }
-    sb.set_param(&p).map_err(|e| e.to_string())?;
+    sb.set_param(&p)?;
     let store = sb.build();
-    let mut chain = Stack::new().map_err(|e| e.to_string())?;
+    let mut chain = Stack::new()?;
     for c in others {
-        chain.push(c.clone()).map_err(|e| e.to_string())?;
+        chain.push(c.clone())?;
     }
-    let mut ctx = X509StoreContext::new().map_err(|e| e.to_string())?;
-    let (ok, msg, path) = ctx
-        .init(&store, cert, &chain, |c| {
-            let ok = c.verify_cert()?;
-            let path: Vec<X509> = c
-                .chain()
-                .map(|s| s.iter().map(|x| x.to_owned()).collect())
-                .unwrap_or_default();
-            Ok((ok, c.error().error_string().to_owned(), path))
-        })
-        .map_err(|e| e.to_string())?;
+    let mut ctx = X509StoreContext::new()?;
+    let (ok, verdict, path) = ctx.init(&store, cert, &chain, |c| {
+        let ok = c.verify_cert()?;
+        let path: Vec<X509> = c
+            .chain()
+            .map(|s| s.iter().map(|x| x.to_owned()).collect())
+            .unwrap_or_default();
+        Ok((ok, c.error(), path))
+    })?;
     if !ok {
-        return Err(msg.to_owned());
+        return Err(Rejection::Path(verdict));
     }
     // Revocation: every certificate of the path but the anchor, against its issuer's CRLs.
     let mut revocation_checked = false;
@@ -352,26 +343,25 @@ pub(crate) fn check_path(
 
 /// Whether a CRL of `issuer` was consulted for `cert`; an error when one revokes it at `time`.
 /// (The `openssl` crate cannot add a CRL to an `X509Store` without a file, hence this check.)
-fn revocation(cert: &X509, issuer: &X509, crls: &[X509Crl], time: i64) -> Result<bool, String> {
-    let issuer_name = issuer.subject_name().to_der().map_err(|e| e.to_string())?;
-    let key = issuer.public_key().map_err(|e| e.to_string())?;
+fn revocation(cert: &X509, issuer: &X509, crls: &[X509Crl], time: i64) -> Result<bool, Rejection> {
+    let issuer_name = issuer.subject_name().to_der()?;
+    let key = issuer.public_key()?;
     let mut checked = false;
     for crl in crls {
         if crl.issuer_name().to_der().ok().as_deref() != Some(issuer_name.as_slice()) {
             continue;
         }
         if !crl.verify(&key).unwrap_or(false) {
-            return Err("a revocation list of the issuer has a bad signature".into());
+            return Err(Rejection::BadCrlSignature);
         }
         checked = true;
         if let CrlStatus::Revoked(entry) = crl.get_by_cert(cert) {
             let at = asn1_unix(entry.revocation_date()).unwrap_or(i64::MIN);
             if at <= time {
-                return Err(format!(
-                    "the certificate {} was revoked on {}",
-                    common_name(cert),
-                    entry.revocation_date()
-                ));
+                return Err(Rejection::Revoked {
+                    subject: common_name(cert),
+                    date: entry.revocation_date().to_string(),
+                });
             }
         }
     }

@@ -7,13 +7,16 @@
 use crate::SignError;
 use crate::cms::decode_signed_data;
 use crate::cmsverify::{verify_signer, verify_timestamp};
+use crate::failure::{CmsFailure, PadesFailure};
 use crate::pdfread::PdfFile;
 use crate::policy::{ValidationContext, check_path, common_name};
 use crate::tsa::ID_SIGNATURE_TIME_STAMP_TOKEN;
 use lopdf::Object;
+use openssl::error::ErrorStack;
 use openssl::hash::Hasher;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct SignatureReport {
@@ -110,7 +113,7 @@ pub fn verify_pdf(pdf: &[u8], ctx: &ValidationContext) -> Result<Report, SignErr
     let file = PdfFile::open(pdf)?;
     let mut out = Vec::new();
     // What the revisions after each signed revision changed, computed once per revision.
-    let mut changes: HashMap<usize, Result<Vec<String>, String>> = HashMap::new();
+    let mut changes: HashMap<usize, Result<Vec<_>, Rc<SignError>>> = HashMap::new();
     for (field, sig) in signature_fields(&file) {
         let mut r = SignatureReport {
             field,
@@ -135,20 +138,19 @@ pub fn verify_pdf(pdf: &[u8], ctx: &ValidationContext) -> Result<Report, SignErr
             Ok(end) if end == pdf.len() => r.unmodified = true,
             Ok(end) => {
                 let found = changes.entry(end).or_insert_with(|| {
-                    crate::pdfdiff::disallowed_changes(pdf, end).map_err(|e| e.to_string())
+                    crate::pdfdiff::disallowed_changes(pdf, end).map_err(Rc::new)
                 });
                 match found {
                     Ok(list) if list.is_empty() => r.unmodified = true,
-                    Ok(list) => r.errors.push(format!(
-                        "the document was modified after this signature: {}",
-                        list.join("; ")
-                    )),
-                    Err(e) => r.errors.push(format!(
-                        "the revisions after this signature cannot be checked: {e}"
-                    )),
+                    Ok(list) => r
+                        .errors
+                        .push(PadesFailure::ModifiedAfter(list.clone()).to_string()),
+                    Err(e) => r
+                        .errors
+                        .push(PadesFailure::Revisions(Rc::clone(e)).to_string()),
                 }
             }
-            Err(e) => r.errors.push(e),
+            Err(e) => r.errors.push(e.to_string()),
         }
         out.push(r);
     }
@@ -165,20 +167,20 @@ fn check(
     sig: &lopdf::Dictionary,
     ctx: &ValidationContext,
     r: &mut SignatureReport,
-) -> Result<usize, String> {
+) -> Result<usize, PadesFailure> {
     let br: Vec<i64> = sig
         .get(b"ByteRange")
         .and_then(Object::as_array)
-        .map_err(|_| "no /ByteRange".to_owned())?
+        .map_err(|_| PadesFailure::NoByteRange)?
         .iter()
         .filter_map(|o| o.as_i64().ok())
         .collect();
     let contents = sig
         .get(b"Contents")
         .and_then(Object::as_str)
-        .map_err(|_| "no /Contents".to_owned())?;
+        .map_err(|_| PadesFailure::NoContents)?;
     let [s1, l1, s2, l2] = br[..] else {
-        return Err("malformed /ByteRange".into());
+        return Err(PadesFailure::MalformedByteRange);
     };
     let (a, b, end) = (
         usize::try_from(l1),
@@ -186,7 +188,7 @@ fn check(
         usize::try_from(s2.saturating_add(l2)),
     );
     let (Ok(a), Ok(b), Ok(end)) = (a, b, end) else {
-        return Err("negative /ByteRange".into());
+        return Err(PadesFailure::NegativeByteRange);
     };
     if s1 != 0
         || a >= b
@@ -194,25 +196,26 @@ fn check(
         || pdf.get(a) != Some(&b'<')
         || pdf.get(b - 1) != Some(&b'>')
     {
-        return Err("the /ByteRange does not frame the /Contents hex string".into());
+        return Err(PadesFailure::ByteRangeFrame);
     }
     r.covers_whole_file = end == pdf.len();
 
-    let sd = decode_signed_data(contents).map_err(|e| format!("CMS: {e}"))?;
+    let sd = decode_signed_data(contents).map_err(PadesFailure::Cms)?;
     if sd.encap_content_info.econtent.is_some() {
-        return Err("the CMS is not detached".into());
+        return Err(PadesFailure::NotDetached);
     }
-    let ranges = |d: crate::policy::Digest| -> Result<Vec<u8>, String> {
-        let mut h = Hasher::new(d.md()).map_err(|e| e.to_string())?;
-        h.update(&pdf[..a]).map_err(|e| e.to_string())?;
-        h.update(&pdf[b..end]).map_err(|e| e.to_string())?;
-        Ok(h.finish().map_err(|e| e.to_string())?.to_vec())
+    let ranges = |d: crate::policy::Digest| -> Result<Vec<u8>, ErrorStack> {
+        let mut h = Hasher::new(d.md())?;
+        h.update(&pdf[..a])?;
+        h.update(&pdf[b..end])?;
+        Ok(h.finish()?.to_vec())
     };
     let signer = verify_signer(&sd, &ctx.policy, &ranges)?;
     r.signer = common_name(&signer.signer);
     r.warnings.extend(signer.notes);
     r.integrity = signer.errors.is_empty();
-    r.errors.extend(signer.errors);
+    r.errors
+        .extend(signer.errors.iter().map(ToString::to_string));
 
     // A signature timestamp, verified, gives the time at which the chain is checked.
     let si = sd
@@ -220,7 +223,7 @@ fn check(
         .0
         .iter()
         .next()
-        .ok_or("CMS without signer")?;
+        .ok_or(CmsFailure::NoSigner)?;
     let mut at = ctx.now();
     let tokens: Vec<_> = si
         .unsigned_attrs
@@ -233,14 +236,14 @@ fn check(
         match verify_timestamp(token, si.signature.as_bytes(), ctx) {
             Ok(t) if t > ctx.now() => {
                 r.errors
-                    .push("timestamp: its time is after the validation time".into());
+                    .push(PadesFailure::TimestampAfterValidation.to_string());
             }
             Ok(t) => {
                 r.timestamped = true;
                 r.timestamp_time = Some(rfc3339(t));
                 at = t;
             }
-            Err(e) => r.errors.push(format!("timestamp: {e}")),
+            Err(e) => r.errors.push(PadesFailure::Timestamp(e).to_string()),
         }
     }
     if tokens.len() > 1 {
@@ -260,7 +263,7 @@ fn check(
             r.trusted = true;
             r.revocation_checked = status.revocation_checked;
         }
-        Err(e) => r.errors.push(format!("certificate chain: {e}")),
+        Err(e) => r.errors.push(PadesFailure::Chain(e).to_string()),
     }
     Ok(end)
 }

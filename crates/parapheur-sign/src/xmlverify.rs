@@ -2,6 +2,7 @@
 //! (anchors, revocation lists, algorithm policy, validation time), with a JSON-serializable
 //! report. In a PES, every `Bordereau` must be covered by a valid signature.
 
+use crate::failure::XmlFailure;
 use crate::policy::{AlgorithmPolicy, Digest, ValidationContext, check_path, common_name};
 use crate::xmlcore::{
     DS_NS, b64_decode, child, children_named, decode, descendant_local, parse, text,
@@ -99,7 +100,7 @@ fn verify_all(bytes: &[u8], mode: Mode<'_>, ctx: &ValidationContext) -> XmlRepor
     }
     let sigs = doc.get_elements_by_tag_name_ns(DS_NS, "Signature");
     if sigs.is_empty() {
-        return XmlReport::failed("no ds:Signature");
+        return XmlReport::failed(XmlFailure::NoSignature);
     }
     let mut covered = Vec::new();
     let reports: Vec<XmlSignatureReport> = sigs
@@ -120,9 +121,7 @@ fn verify_all(bytes: &[u8], mode: Mode<'_>, ctx: &ValidationContext) -> XmlRepor
                 .is_some_and(|e| e.name.local_name == "Bordereau");
             if is_bordereau && !covered_by(&doc, b, &covered) {
                 let id = doc.get_attribute(b, "Id").unwrap_or("sans Id");
-                errors.push(format!(
-                    "Bordereau {id} is not covered by a valid signature"
-                ));
+                errors.push(XmlFailure::BordereauNotCovered(id.to_owned()).to_string());
             }
         }
     }
@@ -183,7 +182,7 @@ fn dereference(
     sig: NodeId,
     target: NodeId,
     reference: NodeId,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, XmlFailure> {
     let mut set = NodeSet::tree_without_comments(target, doc);
     let mut c14n: Option<(C14nMode, Vec<String>)> = None;
     if let Some(ts) = child(doc, reference, DS_NS, "Transforms") {
@@ -202,12 +201,13 @@ fn dereference(
                     .unwrap_or_default();
                 c14n = Some((m, prefixes));
             } else {
-                return Err(format!("unsupported transform {alg}"));
+                return Err(XmlFailure::Transform(alg));
             }
         }
     }
     let (mode, prefixes) = c14n.unwrap_or((C14nMode::Inclusive, Vec::new()));
-    bergshamra_c14n::canonicalize_doc(doc, mode, Some(&set), &prefixes).map_err(|e| e.to_string())
+    bergshamra_c14n::canonicalize_doc(doc, mode, Some(&set), &prefixes)
+        .map_err(|e| XmlFailure::Canonicalization(Box::new(e)))
 }
 
 fn verify_one(
@@ -238,10 +238,10 @@ fn verify_one(
                     r.trusted = true;
                     r.revocation_checked = status.revocation_checked;
                 }
-                Err(e) => r.errors.push(format!("certificate chain: {e}")),
+                Err(e) => r.errors.push(XmlFailure::Chain(e).to_string()),
             }
         }
-        Err(e) => r.errors.push(e),
+        Err(e) => r.errors.push(e.to_string()),
     }
     (r, parent)
 }
@@ -256,39 +256,37 @@ fn check(
     mode: Mode<'_>,
     policy: &AlgorithmPolicy,
     r: &mut XmlSignatureReport,
-) -> Result<(X509, Vec<X509>, Option<NodeId>), String> {
-    let e = |s: &str| format!("missing {s}");
-    let si = child(doc, sig, DS_NS, "SignedInfo").ok_or_else(|| e("SignedInfo"))?;
+) -> Result<(X509, Vec<X509>, Option<NodeId>), XmlFailure> {
+    let si = child(doc, sig, DS_NS, "SignedInfo").ok_or(XmlFailure::Missing("SignedInfo"))?;
     let mut certs = Vec::new();
     if let Some(ki) = child(doc, sig, DS_NS, "KeyInfo") {
         for xd in children_named(doc, ki, DS_NS, "X509Data") {
             for c in children_named(doc, xd, DS_NS, "X509Certificate") {
-                let der = b64_decode(&text(doc, c)).map_err(|e| e.to_string())?;
-                certs.push(X509::from_der(&der).map_err(|e| format!("certificate: {e}"))?);
+                let der = b64_decode(&text(doc, c))?;
+                certs.push(X509::from_der(&der).map_err(XmlFailure::Certificate)?);
             }
         }
     }
     if certs.is_empty() {
-        return Err(e("X509Certificate"));
+        return Err(XmlFailure::Missing("X509Certificate"));
     }
     // The signing certificate property designates the signer among the embedded certificates.
     let sc = descendant_local(doc, sig, "SigningCertificateV2")
         .or_else(|| descendant_local(doc, sig, "SigningCertificate"));
     let mut signer_idx = 0;
     match sc.and_then(|n| descendant_local(doc, n, "CertDigest")) {
-        None => r.errors.push("no SigningCertificate property".into()),
+        None => r.errors.push(XmlFailure::NoSigningCertificate.to_string()),
         Some(cd) => {
             let alg = descendant_local(doc, cd, "DigestMethod").map(|n| attr(doc, n, "Algorithm"));
             // A certificate identifier, not a signature: SHA-1 is acceptable here.
             let md = alg
                 .as_deref()
                 .and_then(digest_of)
-                .ok_or("unsupported CertDigest algorithm")?
+                .ok_or(XmlFailure::CertDigestAlgorithm)?
                 .md();
             let want = descendant_local(doc, cd, "DigestValue")
                 .map(|n| b64_decode(&text(doc, n)))
-                .transpose()
-                .map_err(|e| e.to_string())?
+                .transpose()?
                 .unwrap_or_default();
             let found = certs.iter().position(|c| {
                 c.to_der()
@@ -300,7 +298,7 @@ fn check(
                 Some(i) => signer_idx = i,
                 None => r
                     .errors
-                    .push("SigningCertificate digest matches no embedded certificate".into()),
+                    .push(XmlFailure::SigningCertificateMismatch.to_string()),
             }
         }
     }
@@ -315,19 +313,18 @@ fn check(
         let dm = child(doc, reference, DS_NS, "DigestMethod").map(|n| attr(doc, n, "Algorithm"));
         let md = policy
             .digest(dm.as_deref().and_then(digest_of))
-            .map_err(|e| format!("reference {uri:?}: {e}"))?
+            .map_err(|e| XmlFailure::ReferenceDigest(uri.clone(), e))?
             .md();
         let want = child(doc, reference, DS_NS, "DigestValue")
             .map(|n| b64_decode(&text(doc, n)))
-            .transpose()
-            .map_err(|e| e.to_string())?
+            .transpose()?
             .unwrap_or_default();
         let octets = if let Some(id) = uri.strip_prefix('#') {
             let target = ids
                 .get(id)
                 .copied()
                 .flatten()
-                .ok_or(format!("reference {uri}: no unique element with this Id"))?;
+                .ok_or_else(|| XmlFailure::NoUniqueId(uri.clone()))?;
             signed_ids.push(id.to_owned());
             let is_props = doc
                 .element(target)
@@ -337,38 +334,35 @@ fn check(
                     signed_parent = Some(target);
                 } else {
                     r.errors
-                        .push(format!("reference {uri} is not the signature's parent"));
+                        .push(XmlFailure::NotParent(uri.clone()).to_string());
                 }
             }
-            dereference(doc, sig, target, reference).map_err(|e| format!("reference {uri}: {e}"))?
+            dereference(doc, sig, target, reference)
+                .map_err(|e| XmlFailure::Dereference(uri.clone(), Box::new(e)))?
         } else if uri.is_empty() {
             dereference(doc, sig, doc.root(), reference)
-                .map_err(|e| format!("reference \"\": {e}"))?
+                .map_err(|e| XmlFailure::DereferenceDocument(Box::new(e)))?
         } else if let Mode::Detached(data) = mode {
             if child(doc, reference, DS_NS, "Transforms").is_some() || detached_seen {
-                return Err(format!("unsupported detached reference {uri:?}"));
+                return Err(XmlFailure::DetachedReference(uri));
             }
             detached_seen = true;
             data.to_vec()
         } else {
-            return Err(format!(
-                "external reference {uri:?} in an enveloped signature"
-            ));
+            return Err(XmlFailure::ExternalReference(uri));
         };
-        let got = hash(md, &octets).map_err(|e| e.to_string())?;
+        let got = hash(md, &octets)?;
         if *got != *want {
-            r.errors.push(format!("reference {uri:?}: digest mismatch"));
+            r.errors.push(XmlFailure::DigestMismatch(uri).to_string());
         }
     }
     if matches!(mode, Mode::Detached(_)) && !detached_seen {
-        r.errors.push("no reference to the detached data".into());
+        r.errors.push(XmlFailure::NoDetachedReference.to_string());
     }
     match descendant_local(doc, sig, "SignedProperties") {
         Some(sp) if signed_ids.contains(&attr(doc, sp, "Id")) => {}
-        Some(_) => r
-            .errors
-            .push("SignedProperties not covered by the signature".into()),
-        None => r.errors.push("no SignedProperties".into()),
+        Some(_) => r.errors.push(XmlFailure::PropertiesNotCovered.to_string()),
+        None => r.errors.push(XmlFailure::NoSignedProperties.to_string()),
     }
 
     // Signature value over the canonicalised SignedInfo.
@@ -376,23 +370,24 @@ fn check(
     let cmode = cm
         .as_deref()
         .and_then(C14nMode::from_uri)
-        .ok_or("unsupported CanonicalizationMethod")?;
-    let canon = crate::xmlcore::c14n_subtree(doc, si, None, cmode).map_err(|e| e.to_string())?;
+        .ok_or(XmlFailure::CanonicalizationMethod)?;
+    let canon = crate::xmlcore::c14n_subtree(doc, si, None, cmode)?;
     let sm = child(doc, si, DS_NS, "SignatureMethod").map(|n| attr(doc, n, "Algorithm"));
     let (digest, ec) = sm
         .as_deref()
         .and_then(signature_alg)
-        .ok_or("unsupported SignatureMethod")?;
+        .ok_or(XmlFailure::SignatureMethod)?;
     let md = policy.digest(Some(digest))?.md();
-    let key = signer.public_key().map_err(|e| e.to_string())?;
+    let key = signer.public_key()?;
     policy.key(&key)?;
     if ec != (key.id() == Id::EC) {
-        return Err("the SignatureMethod does not match the signer's key".into());
+        return Err(XmlFailure::KeyMismatch);
     }
-    let sv = child(doc, sig, DS_NS, "SignatureValue").ok_or_else(|| e("SignatureValue"))?;
-    let mut value = b64_decode(&text(doc, sv)).map_err(|e| e.to_string())?;
+    let sv =
+        child(doc, sig, DS_NS, "SignatureValue").ok_or(XmlFailure::Missing("SignatureValue"))?;
+    let mut value = b64_decode(&text(doc, sv))?;
     if ec {
-        value = crate::xmlcore::ecdsa_raw_to_der(&value).map_err(|e| e.to_string())?;
+        value = crate::xmlcore::ecdsa_raw_to_der(&value)?;
     }
     let ok = (|| -> Result<bool, openssl::error::ErrorStack> {
         let mut v = openssl::sign::Verifier::new(md, &key)?;
@@ -401,7 +396,7 @@ fn check(
     })()
     .unwrap_or(false);
     if !ok {
-        r.errors.push("SignatureValue does not verify".into());
+        r.errors.push(XmlFailure::BadSignatureValue.to_string());
     }
     Ok((signer, certs, signed_parent))
 }

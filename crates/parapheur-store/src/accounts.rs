@@ -1,7 +1,7 @@
 //! Subscribers, users, memberships, groups and provisioned circuits.
 
-use crate::{Db, StoreError};
 use crate::decode;
+use crate::{Db, StoreError};
 use parapheur_domain::{CircuitType, StepKind};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};

@@ -46,7 +46,10 @@ pub(crate) fn flag(row: &AnyRow, column: &'static str) -> Result<bool, sqlx::Err
 }
 
 /// A JSON text column.
-pub(crate) fn json<T: DeserializeOwned>(row: &AnyRow, column: &'static str) -> Result<T, sqlx::Error> {
+pub(crate) fn json<T: DeserializeOwned>(
+    row: &AnyRow,
+    column: &'static str,
+) -> Result<T, sqlx::Error> {
     let s: String = row.try_get(column)?;
     serde_json::from_str(&s).map_err(|_| corrupt(column, &s))
 }

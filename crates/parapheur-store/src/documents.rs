@@ -1,8 +1,8 @@
 //! Documents, their circuit snapshot, annexes, metadata and history.
 
+use crate::decode;
 use crate::history_cache::HistorySnapshot;
 use crate::{Db, StoreError, now_ms};
-use crate::decode;
 use parapheur_domain::{CircuitType, DocumentStatus, StepKind};
 use sqlx::any::AnyRow;
 use sqlx::{Any, FromRow, Row, Transaction};
@@ -693,9 +693,12 @@ impl Db {
         Ok(rows
             .into_iter()
             .map(|(s, n)| {
-                DocumentStatus::parse(&s)
-                    .map(|st| (st, n))
-                    .ok_or_else(|| StoreError::Corrupt(decode::Corrupt { column: "status", value: s }))
+                DocumentStatus::parse(&s).map(|st| (st, n)).ok_or_else(|| {
+                    StoreError::Corrupt(decode::Corrupt {
+                        column: "status",
+                        value: s,
+                    })
+                })
             })
             .collect::<Result<_, _>>()?)
     }

@@ -78,4 +78,3 @@ pub async fn package_bytes(
     let out = zip.finish().map_err(zerr)?.into_inner();
     Ok((format!("{}.zip", doc.filename), out))
 }
-

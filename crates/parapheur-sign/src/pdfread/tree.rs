@@ -259,7 +259,7 @@ impl PdfFile<'_> {
         match o {
             Some(Object::Reference(id)) => match self.passing_dictionary(*id) {
                 Ok(d) => Ok(Some(d)),
-                Err(e @ SignError::Budget(_)) => Err(e),
+                Err(e) if e.is_budget() => Err(e),
                 Err(_) => Ok(None),
             },
             Some(o @ Object::Dictionary(_)) => Ok(Some(SharedDict(std::rc::Rc::new(o.clone())))),
@@ -273,7 +273,7 @@ impl PdfFile<'_> {
             Some(Object::Array(a)) => Ok(a.clone()),
             Some(Object::Reference(id)) => match self.shared(*id) {
                 Ok(o) => Ok(o.as_array().cloned().unwrap_or_default()),
-                Err(e @ SignError::Budget(_)) => Err(e),
+                Err(e) if e.is_budget() => Err(e),
                 Err(_) => Ok(Vec::new()),
             },
             _ => Ok(Vec::new()),

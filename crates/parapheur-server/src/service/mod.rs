@@ -13,6 +13,7 @@ pub mod links;
 pub mod notify;
 pub mod otp;
 pub mod preview;
+pub mod sessions;
 pub mod signing;
 pub mod users;
 

@@ -62,11 +62,6 @@ impl PageError {
             }
         }
     }
-
-    /// A page failure of the portal from any error.
-    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
-        Self::Internal(e.into())
-    }
 }
 
 impl From<ApiError> for PageError {

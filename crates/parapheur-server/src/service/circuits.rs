@@ -235,3 +235,16 @@ pub async fn depositable(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anyone_deposits_into_a_circuit_without_depositors() {
+        assert!(may_deposit(&[], "a@example.org"));
+        let list = ["Agent@Example.org".to_owned()];
+        assert!(may_deposit(&list, "agent@example.org"));
+        assert!(!may_deposit(&list, "other@example.org"));
+    }
+}

@@ -182,6 +182,25 @@ mod tests {
         assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 
+    #[tokio::test]
+    async fn an_internal_error_shows_only_the_generic_page() {
+        let e = PageError::from(StoreError::Conflict);
+        let r = e.into_response();
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            r.headers()
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok()),
+            Some("no-store")
+        );
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20)
+            .await
+            .unwrap_or_default();
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains("Une erreur interne est survenue."));
+        assert!(!body.contains("onflict"));
+    }
+
     #[test]
     fn refusals_keep_their_status() {
         assert_eq!(PageError::Csrf.status(), StatusCode::FORBIDDEN);

@@ -187,3 +187,84 @@ pub async fn remove(
         .collect();
     Ok(Removed { email, emptied })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller() -> Caller {
+        Caller {
+            user_id: 7,
+            email: "admin@example.org".into(),
+            full_name: "Ada Min".into(),
+            memberships: vec![("123456789".into(), true)],
+        }
+    }
+
+    fn form() -> MemberForm {
+        MemberForm {
+            existing: None,
+            email: "jean@example.org".into(),
+            first_name: "Jean".into(),
+            last_name: "Dupont".into(),
+            auth: "BASIC".into(),
+            admin: false,
+            groups: " élus, , finances ".into(),
+        }
+    }
+
+    #[test]
+    fn the_form_is_checked_before_any_change() {
+        let c = caller();
+        let (email, groups) = check(&c, &form()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(email.as_str(), "jean@example.org");
+        assert_eq!(groups, ["élus", "finances"]);
+        let bad = |f: MemberForm| check(&c, &f).err().map(|e| e.french());
+        assert_eq!(
+            bad(MemberForm {
+                email: "jean".into(),
+                ..form()
+            }),
+            Some("L'adresse e-mail est invalide.")
+        );
+        assert_eq!(
+            bad(MemberForm {
+                last_name: String::new(),
+                ..form()
+            }),
+            Some("Le prénom et le nom sont obligatoires.")
+        );
+        assert_eq!(
+            bad(MemberForm {
+                first_name: "x".repeat(256),
+                ..form()
+            }),
+            Some("Le prénom et le nom font au plus 255 caractères.")
+        );
+        assert_eq!(
+            bad(MemberForm {
+                groups: "y".repeat(256),
+                ..form()
+            }),
+            Some("Un nom de groupe fait au plus 255 caractères.")
+        );
+        // An administrator keeps their own role; another user may lose it.
+        assert_eq!(
+            bad(MemberForm {
+                existing: Some(7),
+                ..form()
+            }),
+            Some("Vous ne pouvez pas retirer votre propre rôle d'administrateur.")
+        );
+        assert!(
+            check(
+                &c,
+                &MemberForm {
+                    existing: Some(8),
+                    ..form()
+                }
+            )
+            .is_ok()
+        );
+    }
+}

@@ -1,10 +1,13 @@
-//! The HTTP surface: FAST-compatible routes, the native API, health and metrics.
+//! The HTTP surface: FAST-compatible routes, the native API, SOAP, the portal and its
+//! administration, the pages for people without an account, health and metrics.
 
 pub mod admin;
 pub mod api;
 pub mod fast;
 pub mod form;
-pub mod pages;
+pub mod html;
+pub mod otp_page;
+pub mod password;
 pub mod portal;
 pub mod soap;
 pub mod stored;
@@ -29,7 +32,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/parapheur-ws/rest/v1", fast::router(state.clone()))
         .nest("/api/v1", api::router())
-        .merge(pages::router())
+        .merge(html::router())
+        .merge(otp_page::router())
+        .merge(password::router())
         .merge(portal::router())
         .merge(admin::router())
         .merge(soap::router())

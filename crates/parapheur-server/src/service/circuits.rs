@@ -59,6 +59,10 @@ pub enum CircuitError {
     Member(usize, String),
     #[error("{1} is a depositor of this circuit and cannot approve or sign in it")]
     DepositorSigns(usize, String),
+    #[error("a circuit with this id already exists")]
+    Exists,
+    #[error("no such circuit")]
+    Missing,
     #[error("serialization: {0}")]
     Encoding(String),
     #[error("database: {0}")]
@@ -69,7 +73,7 @@ impl CircuitError {
     /// The field at fault (`type`, `steps[2].members`...).
     pub fn field(&self) -> String {
         match self {
-            Self::Id(_) => "id".into(),
+            Self::Id(_) | Self::Exists | Self::Missing => "id".into(),
             Self::Type(_) => "type".into(),
             Self::Depositor(_) => "depositors".into(),
             Self::NotAMember { field, .. } => field.clone(),
@@ -89,6 +93,8 @@ impl CircuitError {
                 "L'identifiant du circuit est invalide (lettres, chiffres, « - » et « _ »).".into()
             }
             Self::Type(_) => "Le type de circuit est inconnu.".into(),
+            Self::Exists => "Un circuit porte déjà cet identifiant.".into(),
+            Self::Missing => "Ce circuit n'existe pas.".into(),
             Self::Depositor(_) => "Une adresse de déposant est invalide.".into(),
             Self::NotAMember { email, .. } => {
                 format!("{email} n'est pas un utilisateur de la collectivité.")
@@ -191,6 +197,62 @@ pub async fn build(db: &Db, siren: &Siren, c: &CircuitInput) -> Result<CircuitRo
     })
 }
 
+/// Checks a definition from the administration pages and stores it: a new circuit (`existing`
+/// false) must not take an id in use, an edited one must still exist.
+pub async fn save(
+    db: &Db,
+    siren: &Siren,
+    c: &CircuitInput,
+    existing: bool,
+) -> Result<CircuitRow, CircuitError> {
+    let row = build(db, siren, c).await?;
+    match (db.circuit(siren.as_str(), &row.id).await?, existing) {
+        (Some(_), false) => return Err(CircuitError::Exists),
+        (None, true) => return Err(CircuitError::Missing),
+        (Some(_), true) | (None, false) => {}
+    }
+    db.upsert_circuit(&row).await?;
+    tracing::info!(siren = siren.as_str(), circuit = %row.id, "circuit saved from the administration pages");
+    Ok(row)
+}
+
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, CircuitError> {
     serde_json::to_string(v).map_err(|e| CircuitError::Encoding(e.to_string()))
+}
+
+/// Whether `email` may deposit into a circuit whose depositors are `depositors` (anyone of the
+/// subscriber when the list is empty).
+pub fn may_deposit(depositors: &[String], email: &str) -> bool {
+    depositors.is_empty() || depositors.iter().any(|d| d.eq_ignore_ascii_case(email))
+}
+
+/// The provisioned circuits the caller may deposit into: `("siren/id", "organisation — id")`.
+pub async fn depositable(
+    state: &crate::state::AppState,
+    caller: &crate::auth::Caller,
+) -> Result<Vec<(String, String)>, crate::error::ApiError> {
+    let mut out = Vec::new();
+    for (siren, _) in &caller.memberships {
+        let org = state.db.subscriber_name(siren).await?.unwrap_or_default();
+        for c in state.db.circuits(siren).await? {
+            let depositors: Vec<String> = serde_json::from_str(&c.depositors).unwrap_or_default();
+            if may_deposit(&depositors, &caller.email) {
+                out.push((format!("{siren}/{}", c.id), format!("{org} — {}", c.id)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anyone_deposits_into_a_circuit_without_depositors() {
+        assert!(may_deposit(&[], "a@example.org"));
+        let list = ["Agent@Example.org".to_owned()];
+        assert!(may_deposit(&list, "agent@example.org"));
+        assert!(!may_deposit(&list, "other@example.org"));
+    }
 }

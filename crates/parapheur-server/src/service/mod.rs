@@ -16,6 +16,7 @@ pub mod links;
 pub mod notify;
 pub mod otp;
 pub mod preview;
+pub mod sessions;
 pub mod signing;
 pub mod transition;
 pub mod users;

@@ -5,8 +5,9 @@
 //! render is bounded in time and in number at once.
 
 use crate::error::ApiError;
+use std::collections::HashMap;
 use std::process::Stdio;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
@@ -105,6 +106,27 @@ pub async fn page_count(pdf: &[u8]) -> Result<u32, ApiError> {
         .lines()
         .find_map(|l| l.strip_prefix("Pages:").and_then(|n| n.trim().parse().ok()))
         .ok_or_else(|| ApiError::InvalidFile("no page count".into()))
+}
+
+/// The page count of a stored PDF (0 when it cannot be read), remembered per blob key (a blob
+/// never changes).
+pub async fn page_total(state: &crate::state::AppState, blob_key: &str) -> u32 {
+    static COUNTS: OnceLock<Mutex<HashMap<String, u32>>> = OnceLock::new();
+    let counts = COUNTS.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(n) = counts.lock().ok().and_then(|m| m.get(blob_key).copied()) {
+        return n;
+    }
+    let Ok(bytes) = crate::service::get_blob(state, blob_key).await else {
+        return 0;
+    };
+    let n = page_count(&bytes).await.unwrap_or(0);
+    if let Ok(mut m) = counts.lock() {
+        if m.len() > 10_000 {
+            m.clear();
+        }
+        m.insert(blob_key.to_owned(), n);
+    }
+    n
 }
 
 /// Page `page` (from 1) as a PNG.

@@ -1,6 +1,9 @@
 //! The subscriber's directory through the API: `exportUsersData` and `synchronizationUsers`,
 //! and the invitation / password-reset links of BASIC users.
 
+pub mod member;
+pub mod password;
+
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::service::access::authorize_subscriber;

@@ -1,0 +1,253 @@
+//! The circuits tab: the subscriber's circuits, the step editor (create or edit) and deletion.
+
+use super::{Frame, admin, done, ok_banner, page};
+use crate::routes::html::{Banner, PageError, require_csrf};
+use crate::service::circuits::{self, CircuitError, CircuitInput};
+use crate::service::deposit::StoredStep;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use parapheur_domain::StepKind;
+use std::collections::HashMap;
+
+/// Rows of the step editor (empty rows are ignored).
+const STEP_ROWS: usize = 8;
+const STEP_KINDS: [StepKind; 7] = [
+    StepKind::Visa,
+    StepKind::Signature,
+    StepKind::OtpSignature,
+    StepKind::ServerSignature,
+    StepKind::Verification,
+    StepKind::Archive,
+    StepKind::Deliver,
+];
+const CIRCUIT_TYPES: [(&str, &str); 4] = [
+    ("BUREAUTIQUE_PDF", "Bureautique PDF"),
+    ("BUREAUTIQUE_XML", "Bureautique XML"),
+    (
+        "HELIOS_AVEC_TELETRANSMISSION",
+        "Hélios avec télétransmission",
+    ),
+    (
+        "HELIOS_SANS_TELETRANSMISSION",
+        "Hélios sans télétransmission",
+    ),
+];
+
+struct CircuitView {
+    id: String,
+    circuit_type: String,
+    steps: Vec<(String, String)>,
+    depositors: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/circuits.html")]
+struct CircuitsPage<'a> {
+    f: &'a Frame,
+    message: Option<Banner>,
+    circuits: Vec<CircuitView>,
+}
+
+struct StepRow {
+    index: usize,
+    kind: String,
+    members: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/circuit.html")]
+struct CircuitPage<'a> {
+    f: &'a Frame,
+    message: Option<Banner>,
+    existing: bool,
+    id: String,
+    circuit_type: String,
+    metadata: bool,
+    depositors: String,
+    rows: Vec<StepRow>,
+    kinds: Vec<(String, &'static str)>,
+    types: &'static [(&'static str, &'static str)],
+}
+
+/// The step kinds offered, by lower-case value (what `StepKind::parse` reads).
+fn kinds() -> Vec<(String, &'static str)> {
+    STEP_KINDS
+        .iter()
+        .map(|k| (k.as_str().to_ascii_lowercase(), k.label_fr()))
+        .collect()
+}
+
+fn stored_steps(json: &str) -> Vec<StoredStep> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+fn stored_list(json: &str) -> Vec<String> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+fn step_label(kind: &str) -> &'static str {
+    StepKind::parse(kind)
+        .map(StepKind::label_fr)
+        .unwrap_or("Étape inconnue")
+}
+
+pub(super) async fn circuits_page(
+    State(state): State<AppState>,
+    Path(siren): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let (_, siren, f) = admin(&state, &headers, &siren, "circuits").await?;
+    let circuits = state.db.circuits(siren.as_str()).await?;
+    let html = CircuitsPage {
+        f: &f,
+        message: ok_banner(&q),
+        circuits: circuits
+            .into_iter()
+            .map(|c| CircuitView {
+                steps: stored_steps(&c.steps)
+                    .into_iter()
+                    .map(|s| (step_label(&s.step).to_owned(), s.members.join(", ")))
+                    .collect(),
+                depositors: stored_list(&c.depositors).join(", "),
+                id: c.id,
+                circuit_type: c.circuit_type,
+            })
+            .collect(),
+    }
+    .render();
+    page(&state, &f, html, StatusCode::OK)
+}
+
+fn rows_of(steps: &[(String, String)]) -> Vec<StepRow> {
+    (0..STEP_ROWS.max(steps.len() + 2))
+        .map(|i| StepRow {
+            index: i,
+            kind: steps.get(i).map(|s| s.0.clone()).unwrap_or_default(),
+            members: steps.get(i).map(|s| s.1.clone()).unwrap_or_default(),
+        })
+        .collect()
+}
+
+pub(super) async fn circuit_page(
+    State(state): State<AppState>,
+    Path((siren, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let (_, siren, f) = admin(&state, &headers, &siren, "circuits").await?;
+    let view = if id == "nouveau" {
+        CircuitPage {
+            f: &f,
+            message: None,
+            existing: false,
+            id: String::new(),
+            circuit_type: "BUREAUTIQUE_PDF".into(),
+            metadata: false,
+            depositors: String::new(),
+            rows: rows_of(&[]),
+            kinds: kinds(),
+            types: &CIRCUIT_TYPES,
+        }
+    } else {
+        let c = state
+            .db
+            .circuit(siren.as_str(), &id)
+            .await?
+            .ok_or(PageError::NotFound)?;
+        let steps: Vec<(String, String)> = stored_steps(&c.steps)
+            .into_iter()
+            .map(|s| (s.step.to_ascii_lowercase(), s.members.join(", ")))
+            .collect();
+        CircuitPage {
+            f: &f,
+            message: None,
+            existing: true,
+            depositors: stored_list(&c.depositors).join(", "),
+            id: c.id,
+            circuit_type: c.circuit_type,
+            metadata: c.metadata_required != 0,
+            rows: rows_of(&steps),
+            kinds: kinds(),
+            types: &CIRCUIT_TYPES,
+        }
+    };
+    let html = view.render();
+    page(&state, &f, html, StatusCode::OK)
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split([',', ';', '\n', ' '])
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+pub(super) async fn save_circuit(
+    State(state): State<AppState>,
+    Path(siren): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    require_csrf(&headers, &form)?;
+    let (_, siren, f) = admin(&state, &headers, &siren, "circuits").await?;
+    let field = |k: &str| form.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let existing = form.contains_key("existing");
+    let mut steps: Vec<(String, String)> = Vec::new();
+    for i in 0..64 {
+        let kind = field(&format!("step_{i}"));
+        let members = field(&format!("members_{i}"));
+        if !kind.is_empty() {
+            steps.push((kind, members));
+        }
+    }
+    let input = CircuitInput {
+        id: field("id"),
+        circuit_type: field("type"),
+        formats: Vec::new(),
+        depositors: split_list(&field("depositors")),
+        metadata: form.contains_key("metadata"),
+        steps: steps
+            .iter()
+            .map(|(k, m)| (k.clone(), split_list(m)))
+            .collect(),
+    };
+    let refused = match circuits::save(&state.db, &siren, &input, existing).await {
+        Ok(_) => return Ok(done(siren.as_str(), "circuits", "circuit")),
+        Err(CircuitError::Store(e)) => return Err(e.into()),
+        Err(CircuitError::Missing) => return Err(PageError::NotFound),
+        Err(e) => e,
+    };
+    let html = CircuitPage {
+        f: &f,
+        message: Some(Banner::error(refused.french())),
+        existing,
+        id: input.id.clone(),
+        circuit_type: input.circuit_type.clone(),
+        metadata: input.metadata,
+        depositors: field("depositors"),
+        rows: rows_of(&steps),
+        kinds: kinds(),
+        types: &CIRCUIT_TYPES,
+    }
+    .render();
+    page(&state, &f, html, StatusCode::BAD_REQUEST)
+}
+
+pub(super) async fn delete_circuit(
+    State(state): State<AppState>,
+    Path((siren, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    require_csrf(&headers, &form)?;
+    let (_, siren, _) = admin(&state, &headers, &siren, "circuits").await?;
+    if state.db.delete_circuit(siren.as_str(), &id).await? {
+        Ok(done(siren.as_str(), "circuits", "supprime"))
+    } else {
+        Err(PageError::NotFound)
+    }
+}

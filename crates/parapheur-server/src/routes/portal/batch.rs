@@ -1,0 +1,98 @@
+//! Batch signing from the "à signer" bannette: starting a batch and following its progress.
+
+use super::signed_in;
+use crate::error::ApiError;
+use crate::routes::html::{PageError, redirect, rendered, require_csrf, with_csrf};
+use crate::service::links;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use parapheur_domain::DocumentId;
+use std::collections::HashMap;
+
+const TO_SIGN: &str = "/parapheur/?bannette=a-signer";
+
+#[derive(Template)]
+#[template(path = "portal/batch.html")]
+struct BatchPage<'a> {
+    user_name: &'a str,
+    csrf: &'a str,
+    /// (document id, file name, outcome or "En attente…", signed)
+    results: Vec<(i64, String, String, bool)>,
+    processed: usize,
+    signed: usize,
+    running: bool,
+}
+
+/// Records the selected documents as a batch signed by the job queue, then shows its progress.
+pub(super) async fn sign_batch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let map: HashMap<String, String> = fields
+        .iter()
+        .filter(|(k, _)| k == "csrf")
+        .cloned()
+        .collect();
+    require_csrf(&headers, &map)?;
+    let caller = signed_in(&state, &headers, TO_SIGN).await?;
+    let ids: Vec<DocumentId> = fields
+        .iter()
+        .filter(|(k, _)| k == "id")
+        .filter_map(|(_, v)| DocumentId::parse(v).ok())
+        .collect();
+    match crate::service::batch::start(&state, &caller, &ids).await {
+        Ok(batch) => Ok(redirect(&format!("/parapheur/lots/{batch}"))),
+        Err(ApiError::BadParameter(_)) => Err(PageError::Refused {
+            status: StatusCode::BAD_REQUEST,
+            title: "Signature par lot",
+            text: "Sélectionnez au moins un document à signer.".into(),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The progress of a batch: refreshed every second while documents remain.
+pub(super) async fn batch_page(
+    State(state): State<AppState>,
+    Path(batch): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let caller = signed_in(&state, &headers, TO_SIGN).await?;
+    if !links::well_formed(&batch) {
+        return Err(PageError::NotFound);
+    }
+    let items = state.db.batch_items(&batch, Some(caller.user_id)).await?;
+    if items.is_empty() {
+        return Err(PageError::NotFound);
+    }
+    let processed = items.iter().filter(|i| i.outcome.is_some()).count();
+    let signed = items.iter().filter(|i| i.signed != 0).count();
+    with_csrf(&state, &headers, |csrf| {
+        rendered(
+            BatchPage {
+                user_name: &caller.full_name,
+                csrf,
+                running: processed < items.len(),
+                results: items
+                    .into_iter()
+                    .map(|i| {
+                        (
+                            i.document_id,
+                            i.filename,
+                            i.outcome.unwrap_or_else(|| "En attente…".into()),
+                            i.signed != 0,
+                        )
+                    })
+                    .collect(),
+                processed,
+                signed,
+            }
+            .render(),
+            StatusCode::OK,
+        )
+    })
+}

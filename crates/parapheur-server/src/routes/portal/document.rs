@@ -1,0 +1,240 @@
+//! The document page: file preview, circuit steps, annexes, metadata, comments, history, and
+//! the actions the caller may take at the current step.
+
+use super::{shows_pdf, signed_in, state_fr};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::routes::html::{Banner, PageError, redirect, rendered, require_csrf, with_csrf};
+use crate::service::{documents, human_date, preview};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use parapheur_domain::{Action, DocumentId, StepKind};
+use parapheur_store::documents::DocumentRow;
+use std::collections::HashMap;
+
+struct StepView {
+    label: &'static str,
+    members: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal/document.html")]
+struct DocumentPage<'a> {
+    user_name: &'a str,
+    csrf: &'a str,
+    d: &'a DocumentRow,
+    circuit: String,
+    state: &'static str,
+    pdf: bool,
+    /// Pages rendered as images (empty: the browser's own viewer is used).
+    pages: Vec<u32>,
+    /// Pages beyond those shown.
+    more_pages: u32,
+    steps: Vec<StepView>,
+    actions: Vec<(&'static str, &'static str, bool)>,
+    annexes: Vec<String>,
+    /// The document's metadata (name, value), as `metadata/define` recorded them.
+    metadata: Vec<(String, String)>,
+    comments: Vec<String>,
+    history: Vec<(String, String, String, String)>,
+    message: Option<Banner>,
+}
+
+/// The buttons of a step for one of its members: (action, label, asks for a reason).
+fn actions_of(kind: StepKind) -> Vec<(&'static str, &'static str, bool)> {
+    match kind {
+        StepKind::Visa => vec![("visa", "Viser", false), ("reject", "Rejeter", true)],
+        StepKind::Signature => vec![("sign", "Signer", false), ("refuse", "Refuser", true)],
+        StepKind::OtpSignature
+        | StepKind::ServerSignature
+        | StepKind::Verification
+        | StepKind::Archive
+        | StepKind::Deliver
+        | StepKind::Transmission => Vec::new(),
+    }
+}
+
+/// Everything the page shows besides the document row.
+struct Details {
+    steps: Vec<StepView>,
+    actions: Vec<(&'static str, &'static str, bool)>,
+    annexes: Vec<String>,
+    comments: Vec<String>,
+    history: Vec<(String, String, String, String)>,
+    metadata: Vec<(String, String)>,
+}
+
+async fn details(
+    state: &AppState,
+    caller: &Caller,
+    doc: &DocumentRow,
+) -> Result<Details, ApiError> {
+    let w = documents::workflow(state, doc).await?;
+    let members = state.db.document_step_members(doc.id).await?;
+    let current = w.current_kind().map(|_| w.current_step);
+    let steps = w
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, k)| StepView {
+            label: k.label_fr(),
+            members: members
+                .iter()
+                .filter(|(idx, _, _)| usize::try_from(*idx).ok() == Some(i))
+                .map(|(_, name, _)| name.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+            current: current == Some(i),
+        })
+        .collect();
+    let is_member = state
+        .db
+        .is_step_member(doc.id, doc.current_step, caller.user_id)
+        .await?;
+    let actions = match w.current_kind() {
+        Some(kind) if is_member => actions_of(kind),
+        Some(_) | None => Vec::new(),
+    };
+    let annexes = state
+        .db
+        .annexes(doc.id)
+        .await?
+        .into_iter()
+        .map(|a| a.filename)
+        .collect();
+    let comments = state
+        .db
+        .comments(doc.id)
+        .await?
+        .into_iter()
+        .map(|c| format!("{} — {} : {}", human_date(c.at_ms), c.author, c.text))
+        .collect();
+    let history = state
+        .db
+        .history(doc.id)
+        .await?
+        .into_iter()
+        .map(|h| {
+            (
+                human_date(h.at_ms),
+                h.user_fullname,
+                h.state_name,
+                h.comment.unwrap_or_default(),
+            )
+        })
+        .collect();
+    let metadata = state.db.metadata(doc.id).await?;
+    Ok(Details {
+        steps,
+        actions,
+        annexes,
+        comments,
+        history,
+        metadata,
+    })
+}
+
+async fn render_document(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    id: DocumentId,
+    status: StatusCode,
+    banner: Option<Banner>,
+) -> Result<Response, PageError> {
+    let doc = documents::load(state, caller, id)
+        .await
+        .map_err(|_| PageError::NotFound)?;
+    let d = details(state, caller, &doc).await?;
+    let pdf = shows_pdf(&doc);
+    let total = if pdf && preview::available() {
+        preview::page_total(state, &doc.blob_key).await
+    } else {
+        0
+    };
+    let shown = total.min(preview::MAX_PAGES);
+    with_csrf(state, headers, |csrf| {
+        let page = DocumentPage {
+            user_name: &caller.full_name,
+            csrf,
+            circuit: doc
+                .circuit_id
+                .clone()
+                .unwrap_or_else(|| "à la demande".into()),
+            state: state_fr(&doc.status),
+            pdf,
+            pages: (1..=shown).collect(),
+            more_pages: total - shown,
+            d: &doc,
+            steps: d.steps,
+            actions: d.actions,
+            annexes: d.annexes,
+            metadata: d.metadata,
+            comments: d.comments,
+            history: d.history,
+            message: banner,
+        };
+        rendered(page.render(), status)
+    })
+}
+
+pub(super) async fn document_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let caller = signed_in(&state, &headers, format!("/parapheur/documents/{id}")).await?;
+    let id = DocumentId::parse(&id).map_err(|_| PageError::NotFound)?;
+    let banner = q
+        .contains_key("fait")
+        .then(|| Banner::success("Action enregistrée."));
+    render_document(&state, &caller, &headers, id, StatusCode::OK, banner).await
+}
+
+pub(super) async fn act(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    require_csrf(&headers, &form)?;
+    let caller = signed_in(&state, &headers, format!("/parapheur/documents/{id}")).await?;
+    let id = DocumentId::parse(&id).map_err(|_| PageError::NotFound)?;
+    let action = match form.get("action").map(String::as_str) {
+        Some("visa") => Action::Visa,
+        Some("reject") => Action::Reject,
+        Some("sign") => Action::Sign,
+        Some("refuse") => Action::Refuse,
+        _ => {
+            let b = Banner::error("Action inconnue.");
+            return render_document(
+                &state,
+                &caller,
+                &headers,
+                id,
+                StatusCode::BAD_REQUEST,
+                Some(b),
+            )
+            .await;
+        }
+    };
+    let comment = form
+        .get("comment")
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty());
+    match documents::act(&state, &caller, id, action, comment).await {
+        Ok(()) => Ok(redirect(&format!(
+            "/parapheur/documents/{}?fait=1",
+            id.get()
+        ))),
+        Err(e) => {
+            let b = Banner::error(e.user_message());
+            render_document(&state, &caller, &headers, id, e.status(), Some(b)).await
+        }
+    }
+}

@@ -65,8 +65,8 @@ pub struct NewDocument {
     pub comment: String,
     pub email_to: String,
     pub email_cc: String,
-    /// JSON array of agent e-mails.
-    pub agents: String,
+    /// The agents' e-mails.
+    pub agents: Vec<String>,
     pub pictograms: Option<String>,
     /// Step kinds with their member user ids.
     pub steps: Vec<(StepKind, Vec<i64>)>,
@@ -264,7 +264,7 @@ pub(crate) async fn insert_document_in(
     .bind(&d.comment)
     .bind(&d.email_to)
     .bind(&d.email_cc)
-    .bind(&d.agents)
+    .bind(serde_json::to_string(&d.agents).map_err(|e| StoreError::Encoding(e.to_string()))?)
     .bind(&d.pictograms)
     .bind(now)
     .bind(&d.file.digest_state)
@@ -690,8 +690,7 @@ impl Db {
         )
         .fetch_all(&self.read)
         .await?;
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .map(|(s, n)| {
                 DocumentStatus::parse(&s).map(|st| (st, n)).ok_or_else(|| {
                     StoreError::Corrupt(decode::Corrupt {
@@ -700,6 +699,6 @@ impl Db {
                     })
                 })
             })
-            .collect::<Result<_, _>>()?)
+            .collect()
     }
 }

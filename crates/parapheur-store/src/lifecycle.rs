@@ -3,6 +3,7 @@
 
 use crate::documents::{NewFile, TransitionWrite, write_transition};
 use crate::{Db, StoreError, now_ms};
+use parapheur_domain::DocumentStatus;
 use sqlx::{Any, FromRow, Transaction};
 
 /// A deposit into the vault, written with the "Archivé" transition.
@@ -180,10 +181,11 @@ impl Db {
     /// Classified documents whose content is older than `cutoff_ms` and not purged yet.
     pub async fn documents_to_purge(&self, cutoff_ms: i64) -> Result<Vec<i64>, StoreError> {
         let rows: Vec<(i64,)> = sqlx::query_as(
-            "SELECT id FROM documents WHERE status = 'classified' AND purged_at IS NULL \
+            "SELECT id FROM documents WHERE status = $2 AND purged_at IS NULL \
              AND updated_at < $1 ORDER BY id LIMIT 1000",
         )
         .bind(cutoff_ms)
+        .bind(DocumentStatus::Classified.as_str())
         .fetch_all(&self.read)
         .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
@@ -195,9 +197,10 @@ impl Db {
     pub async fn purge_document(&self, id: i64) -> Result<Vec<String>, StoreError> {
         let mut tx = self.write.begin().await?;
         let main: Option<(String,)> = sqlx::query_as(
-            "SELECT blob_key FROM documents WHERE id = $1 AND purged_at IS NULL AND status = 'classified'",
+            "SELECT blob_key FROM documents WHERE id = $1 AND purged_at IS NULL AND status = $2",
         )
         .bind(id)
+        .bind(DocumentStatus::Classified.as_str())
         .fetch_optional(&mut *tx)
         .await?;
         let Some((main,)) = main else {
@@ -205,10 +208,11 @@ impl Db {
         };
         let r = sqlx::query(
             "UPDATE documents SET purged_at = $1, blob_key = '', digest_state = NULL, version = version + 1 \
-             WHERE id = $2 AND purged_at IS NULL AND status = 'classified'",
+             WHERE id = $2 AND purged_at IS NULL AND status = $3",
         )
         .bind(now_ms())
         .bind(id)
+        .bind(DocumentStatus::Classified.as_str())
         .execute(&mut *tx)
         .await?;
         if r.rows_affected() != 1 {

@@ -3,6 +3,7 @@
 use crate::documents::DOC_COLS_PUB as DOC_COLS;
 use crate::documents::DocumentRow;
 use crate::{Db, StoreError, now_ms};
+use parapheur_domain::{DocumentStatus, StepKind};
 
 /// The bannettes of the dashboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,52 +41,48 @@ impl Bannette {
             Self::Refused => "refuses",
         }
     }
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::ToApprove => "À viser",
-            Self::ToSign => "À signer",
-            Self::MyDeposits => "Mes dépôts",
-            Self::InProgress => "En cours",
-            Self::Done => "Terminés",
-            Self::Refused => "Refusés",
-        }
-    }
     pub fn from_slug(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|b| b.slug() == s)
     }
     /// The SQL condition (on `d`, with `$1` the user id) selecting the bannette. Every
     /// bannette requires a current membership of the document's subscriber: a user who left it
     /// no longer sees its documents, even those they deposited or were a step member of.
-    fn condition(self) -> &'static str {
+    fn condition(self) -> String {
+        use DocumentStatus as S;
+        const MEMBER: &str = "d.siren IN (SELECT siren FROM memberships WHERE user_id = $1)";
+        let waiting_at = |kind: StepKind| {
+            format!(
+                "d.status = {} AND {MEMBER} AND EXISTS (SELECT 1 FROM document_steps s \
+                 JOIN document_step_members m ON m.document_id = s.document_id AND m.idx = s.idx \
+                 WHERE s.document_id = d.id AND s.idx = d.current_step AND s.kind = '{}' AND m.user_id = $1)",
+                sql_in(&[S::InProgress]),
+                kind.as_str()
+            )
+        };
         match self {
-            Self::ToApprove => {
-                "d.status = 'in_progress' AND d.siren IN (SELECT siren FROM memberships WHERE user_id = $1) \
-                 AND EXISTS (SELECT 1 FROM document_steps s \
-                 JOIN document_step_members m ON m.document_id = s.document_id AND m.idx = s.idx \
-                 WHERE s.document_id = d.id AND s.idx = d.current_step AND s.kind = 'visa' AND m.user_id = $1)"
-            }
-            Self::ToSign => {
-                "d.status = 'in_progress' AND d.siren IN (SELECT siren FROM memberships WHERE user_id = $1) \
-                 AND EXISTS (SELECT 1 FROM document_steps s \
-                 JOIN document_step_members m ON m.document_id = s.document_id AND m.idx = s.idx \
-                 WHERE s.document_id = d.id AND s.idx = d.current_step AND s.kind = 'signature' AND m.user_id = $1)"
-            }
-            Self::MyDeposits => {
-                "d.depositor_id = $1 AND d.siren IN (SELECT siren FROM memberships WHERE user_id = $1)"
-            }
-            Self::InProgress => {
-                "d.status IN ('in_progress', 'awaiting_metadata') AND d.siren IN \
-                 (SELECT siren FROM memberships WHERE user_id = $1)"
-            }
-            Self::Done => {
-                "d.status = 'classified' AND d.siren IN (SELECT siren FROM memberships WHERE user_id = $1)"
-            }
-            Self::Refused => {
-                "d.status IN ('visa_disapproved', 'refused', 'signature_rejected') AND d.siren IN \
-                 (SELECT siren FROM memberships WHERE user_id = $1)"
-            }
+            Self::ToApprove => waiting_at(StepKind::Visa),
+            Self::ToSign => waiting_at(StepKind::Signature),
+            Self::MyDeposits => format!("d.depositor_id = $1 AND {MEMBER}"),
+            Self::InProgress => format!(
+                "d.status IN ({}) AND {MEMBER}",
+                sql_in(&[S::InProgress, S::AwaitingMetadata])
+            ),
+            Self::Done => format!("d.status IN ({}) AND {MEMBER}", sql_in(&[S::Classified])),
+            Self::Refused => format!(
+                "d.status IN ({}) AND {MEMBER}",
+                sql_in(&[S::VisaDisapproved, S::Refused, S::SignatureRejected])
+            ),
         }
     }
+}
+
+/// Stored statuses as an SQL list of literals (the domain's names, which contain no quote).
+fn sql_in(statuses: &[DocumentStatus]) -> String {
+    statuses
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Filters of a bannette list.
@@ -171,7 +168,7 @@ impl Db {
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<DocumentRow>, i64), StoreError> {
-        let mut cond = b.condition().to_owned();
+        let mut cond = b.condition();
         let mut binds: Vec<String> = Vec::new();
         if let Some(c) = &f.circuit {
             binds.push(c.clone());

@@ -2,6 +2,7 @@
 //! is set (e.g. `postgres://postgres@127.0.0.1/postgres`); each run gets a fresh database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use parapheur_domain::{CircuitType, DocumentStatus, StepKind};
 use parapheur_store::accounts::{CircuitRow, UserUpsert};
 use parapheur_store::documents::{NewDocument, NewEntry, NewFile, TransitionWrite};
 use parapheur_store::jobs::{Effects, NewJob, NewLink};
@@ -36,7 +37,7 @@ fn doc(label: &str, circuit: Option<&str>) -> NewDocument {
     NewDocument {
         siren: "200000001".into(),
         circuit_id: circuit.map(str::to_owned),
-        circuit_type: "BUREAUTIQUE_PDF".into(),
+        circuit_type: CircuitType::BureautiquePdf,
         label: label.into(),
         file: NewFile {
             filename: "a.pdf".into(),
@@ -46,15 +47,15 @@ fn doc(label: &str, circuit: Option<&str>) -> NewDocument {
             digest_state: Some(b"S256 not read by the store".to_vec()),
         },
         depositor_id: 1,
-        status: "in_progress",
+        status: DocumentStatus::InProgress,
         current_step: 0,
         metadata_required: false,
         comment: String::new(),
         email_to: String::new(),
         email_cc: String::new(),
-        agents: "[]".into(),
+        agents: vec![],
         pictograms: None,
-        steps: vec![("visa".into(), vec![2]), ("signature".into(), vec![2])],
+        steps: vec![(StepKind::Visa, vec![2]), (StepKind::Signature, vec![2])],
         annexes: vec![NewFile {
             filename: "n.txt".into(),
             blob_key: "ef/01".into(),
@@ -127,11 +128,11 @@ async fn suite(db: &Db) {
     let c = CircuitRow {
         siren: "200000001".into(),
         id: "C".into(),
-        circuit_type: "BUREAUTIQUE_PDF".into(),
-        formats: "[\"pdf\"]".into(),
-        metadata_required: 0,
-        steps: "[]".into(),
-        depositors: "[]".into(),
+        circuit_type: CircuitType::BureautiquePdf,
+        formats: vec!["pdf".into()],
+        metadata_required: false,
+        steps: vec![],
+        depositors: vec![],
     };
     db.upsert_circuit(&c).await.unwrap();
     db.upsert_circuit(&c).await.unwrap();
@@ -140,8 +141,8 @@ async fn suite(db: &Db) {
     let mut d = doc("L", Some("C"));
     d.depositor_id = depot;
     d.steps = vec![
-        ("visa".into(), vec![member]),
-        ("signature".into(), vec![member]),
+        (StepKind::Visa, vec![member]),
+        (StepKind::Signature, vec![member]),
     ];
     let id = db.insert_document(d.clone()).await.unwrap();
     assert!(matches!(
@@ -157,9 +158,12 @@ async fn suite(db: &Db) {
     let row = db.document(id).await.unwrap().unwrap();
     assert_eq!(
         (row.version, row.acted, row.status.as_str()),
-        (0, 0, "in_progress")
+        (0, false, "in_progress")
     );
-    assert_eq!(db.document_steps(id).await.unwrap(), ["visa", "signature"]);
+    assert_eq!(
+        db.document_steps(id).await.unwrap(),
+        [StepKind::Visa, StepKind::Signature]
+    );
     assert!(db.is_step_member(id, 0, member).await.unwrap());
     assert!(!db.is_step_member(id, 0, depot).await.unwrap());
     assert_eq!(db.tasks(member).await.unwrap().len(), 3);
@@ -169,7 +173,7 @@ async fn suite(db: &Db) {
         expected_version: 0,
         file: None,
         detached: None,
-        status: "in_progress",
+        status: DocumentStatus::InProgress,
         current_step: 1,
         human_action: true,
         entries: vec![NewEntry {
@@ -210,13 +214,13 @@ async fn suite(db: &Db) {
         ["Préparé", "Visa approuvé"]
     );
     assert_eq!(h[1].comment.as_deref(), Some("ok"));
-    assert_eq!(db.document(id).await.unwrap().unwrap().acted, 1);
+    assert!(db.document(id).await.unwrap().unwrap().acted);
 
     let meta = TransitionWrite {
         expected_version: 1,
         file: None,
         detached: None,
-        status: "in_progress",
+        status: DocumentStatus::InProgress,
         current_step: 1,
         human_action: false,
         entries: vec![],
@@ -239,15 +243,19 @@ async fn suite(db: &Db) {
         vec![id, od1, od2]
     );
     assert_eq!(
-        db.search("200000001", Some(&["refused"]), None)
+        db.search("200000001", Some(&[DocumentStatus::Refused]), None)
             .await
             .unwrap(),
         Vec::<i64>::new()
     );
     assert_eq!(
-        db.search("200000001", Some(&["in_progress", "refused"]), Some("C"))
-            .await
-            .unwrap(),
+        db.search(
+            "200000001",
+            Some(&[DocumentStatus::InProgress, DocumentStatus::Refused]),
+            Some("C")
+        )
+        .await
+        .unwrap(),
         vec![id]
     );
 
@@ -397,7 +405,7 @@ async fn jobs_suite(db: &Db) {
         .unwrap();
     let mut d = doc("jobs", None);
     d.depositor_id = depositor;
-    d.steps = vec![("OTPSignature".into(), vec![])];
+    d.steps = vec![(StepKind::OtpSignature, vec![])];
     d.effects = Effects {
         jobs: vec![NewJob {
             kind: "sms".into(),
@@ -452,7 +460,7 @@ async fn jobs_suite(db: &Db) {
         expected_version: 42,
         file: None,
         detached: None,
-        status: "classified",
+        status: DocumentStatus::Classified,
         current_step: 1,
         human_action: false,
         entries: vec![],
@@ -676,7 +684,7 @@ async fn helios_suite(db: &Db) {
         expected_version: 0,
         file: None,
         detached: None,
-        status: "classified",
+        status: DocumentStatus::Classified,
         current_step: 0,
         human_action: false,
         entries: vec![],

@@ -3,7 +3,7 @@
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
-use parapheur_domain::{DocumentId, DocumentStatus, Siren, StepKind, Workflow};
+use parapheur_domain::{DocumentId, Siren, Workflow};
 use parapheur_store::documents::DocumentRow;
 
 /// Loads a document the caller may see. Unknown ids and documents of another subscriber are
@@ -62,8 +62,11 @@ pub async fn participates(
     if doc.depositor_id == caller.user_id || caller.is_admin(&doc.siren) {
         return Ok(true);
     }
-    let agents: Vec<String> = serde_json::from_str(&doc.agents).unwrap_or_default();
-    if agents.iter().any(|a| a.eq_ignore_ascii_case(&caller.email)) {
+    if doc
+        .agents
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(&caller.email))
+    {
         return Ok(true);
     }
     Ok(state
@@ -97,19 +100,9 @@ pub async fn is_step_member(
 
 /// The workflow view of a stored document.
 pub async fn workflow(state: &AppState, doc: &DocumentRow) -> Result<Workflow, ApiError> {
-    let steps = state
-        .db
-        .document_steps(doc.id)
-        .await?
-        .iter()
-        .map(|s| StepKind::parse(s))
-        .collect::<Result<Vec<_>, _>>()?;
-    let status = DocumentStatus::parse(&doc.status).ok_or_else(|| {
-        anyhow::anyhow!("document {} has an unknown status {:?}", doc.id, doc.status)
-    })?;
     Ok(Workflow {
-        steps,
-        status,
+        steps: state.db.document_steps(doc.id).await?,
+        status: doc.status,
         current_step: usize::try_from(doc.current_step).unwrap_or(0),
     })
 }

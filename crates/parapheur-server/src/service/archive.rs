@@ -234,7 +234,7 @@ fn package_files(
         "documentId": doc.id,
         "filename": doc.filename,
         "label": doc.label,
-        "circuitType": doc.circuit_type,
+        "circuitType": doc.circuit_type.as_str(),
         "archivedAt": now.to_rfc3339(),
         "files": files,
     }))

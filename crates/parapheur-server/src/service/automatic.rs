@@ -18,7 +18,7 @@ use parapheur_store::jobs::Effects;
 /// Verifies every signature of the document's current file against the trust anchors.
 /// Returns whether all are valid, and a summary for the history comment.
 async fn verify_document(state: &AppState, doc: &DocumentRow) -> Result<(bool, String), ApiError> {
-    let ctype = CircuitType::parse(&doc.circuit_type)?;
+    let ctype = doc.circuit_type;
     let detached = match ctype {
         CircuitType::BureautiqueXml => state.db.detached_signatures(doc.id).await?,
         CircuitType::BureautiquePdf
@@ -190,7 +190,7 @@ pub async fn recover(state: &AppState) {
         StepKind::Archive,
         StepKind::Deliver,
     ] {
-        match state.db.documents_at_step(kind.as_str()).await {
+        match state.db.documents_at_step(kind).await {
             Ok(found) => ids.extend(found),
             Err(e) => {
                 tracing::error!(error = %e, "cannot list documents waiting at automatic steps")

@@ -4,17 +4,8 @@
 
 use parapheur_domain::{CircuitId, CircuitType, Email, Siren, StepKind};
 use parapheur_store::Db;
-use parapheur_store::accounts::CircuitRow;
-use serde::{Deserialize, Serialize};
+use parapheur_store::accounts::{CircuitRow, CircuitStep};
 use std::collections::HashSet;
-
-/// A step of a provisioned circuit as stored (`circuits.steps` JSON).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StoredStep {
-    pub step: String,
-    #[serde(default)]
-    pub members: Vec<String>,
-}
 
 /// A circuit as submitted.
 #[derive(Debug, Clone, Default)]
@@ -63,8 +54,6 @@ pub enum CircuitError {
     Exists,
     #[error("no such circuit")]
     Missing,
-    #[error("serialization: {0}")]
-    Encoding(String),
     #[error("database: {0}")]
     Store(#[from] parapheur_store::StoreError),
 }
@@ -82,7 +71,7 @@ impl CircuitError {
             Self::NoMembers(i) | Self::Member(i, _) | Self::DepositorSigns(i, _) => {
                 format!("steps[{i}].members")
             }
-            Self::Encoding(_) | Self::Store(_) => "circuit".into(),
+            Self::Store(_) => "circuit".into(),
         }
     }
 
@@ -111,7 +100,7 @@ impl CircuitError {
                 "Étape {} : {email} dépose dans ce circuit et ne peut pas y viser ni y signer.",
                 i + 1
             ),
-            Self::Encoding(_) | Self::Store(_) => "Une erreur interne est survenue.".into(),
+            Self::Store(_) => "Une erreur interne est survenue.".into(),
         }
     }
 }
@@ -179,8 +168,8 @@ pub async fn build(db: &Db, siren: &Siren, c: &CircuitInput) -> Result<CircuitRo
             }
             list.push(e.as_str().to_owned());
         }
-        steps.push(StoredStep {
-            step: kind.as_str().to_owned(),
+        steps.push(CircuitStep {
+            kind,
             members: list,
         });
     }
@@ -189,11 +178,11 @@ pub async fn build(db: &Db, siren: &Siren, c: &CircuitInput) -> Result<CircuitRo
     Ok(CircuitRow {
         siren: siren.to_string(),
         id: id.to_string(),
-        circuit_type: ctype.as_str().to_owned(),
-        formats: to_json(&formats)?,
-        metadata_required: i64::from(c.metadata),
-        steps: to_json(&steps)?,
-        depositors: to_json(&deps)?,
+        circuit_type: ctype,
+        formats,
+        metadata_required: c.metadata,
+        steps,
+        depositors: deps,
     })
 }
 
@@ -216,10 +205,6 @@ pub async fn save(
     Ok(row)
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Result<String, CircuitError> {
-    serde_json::to_string(v).map_err(|e| CircuitError::Encoding(e.to_string()))
-}
-
 /// Whether `email` may deposit into a circuit whose depositors are `depositors` (anyone of the
 /// subscriber when the list is empty).
 pub fn may_deposit(depositors: &[String], email: &str) -> bool {
@@ -235,8 +220,7 @@ pub async fn depositable(
     for (siren, _) in &caller.memberships {
         let org = state.db.subscriber_name(siren).await?.unwrap_or_default();
         for c in state.db.circuits(siren).await? {
-            let depositors: Vec<String> = serde_json::from_str(&c.depositors).unwrap_or_default();
-            if may_deposit(&depositors, &caller.email) {
+            if may_deposit(&c.depositors, &caller.email) {
                 out.push((format!("{siren}/{}", c.id), format!("{org} — {}", c.id)));
             }
         }

@@ -204,7 +204,7 @@ async fn write_rows(
             | Payload::OtpSigners(_)
             | Payload::Replacement { .. } => None,
         },
-        status: t.status.as_str(),
+        status: t.status,
         current_step: t.current_step as i64,
         human_action: change.human_action,
         entries: change.by.entries(&t.entries),

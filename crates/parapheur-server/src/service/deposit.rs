@@ -4,7 +4,6 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::files::{Upload, check_content, unpack};
 use crate::service::access::authorize_subscriber;
-use crate::service::circuits::StoredStep;
 use crate::service::commit::By;
 use crate::state::AppState;
 use parapheur_domain::{
@@ -74,31 +73,23 @@ async fn resolve(
                 .circuit(req.siren.as_str(), id.as_str())
                 .await?
                 .ok_or_else(|| ApiError::CircuitNotFound(id.to_string()))?;
-            let depositors: Vec<String> =
-                serde_json::from_str(&row.depositors).map_err(anyhow::Error::from)?;
-            if !depositors.is_empty()
-                && !depositors
-                    .iter()
-                    .any(|d| d.eq_ignore_ascii_case(&caller.email))
-            {
+            if !crate::service::circuits::may_deposit(&row.depositors, &caller.email) {
                 return Err(ApiError::Forbidden);
             }
-            let stored: Vec<StoredStep> =
-                serde_json::from_str(&row.steps).map_err(anyhow::Error::from)?;
-            let mut steps = Vec::with_capacity(stored.len());
-            for s in stored {
+            let mut steps = Vec::with_capacity(row.steps.len());
+            for s in row.steps {
                 let members = s
                     .members
                     .iter()
                     .map(|m| Email::parse(m))
                     .collect::<Result<Vec<_>, _>>()?;
-                steps.push((StepKind::parse(&s.step)?, members));
+                steps.push((s.kind, members));
             }
             Ok(Resolved {
                 circuit_id: Some(row.id),
-                circuit_type: CircuitType::parse(&row.circuit_type)?,
-                formats: serde_json::from_str(&row.formats).map_err(anyhow::Error::from)?,
-                metadata_required: row.metadata_required != 0,
+                circuit_type: row.circuit_type,
+                formats: row.formats,
+                metadata_required: row.metadata_required,
                 steps,
             })
         }
@@ -194,7 +185,7 @@ pub async fn deposit_with(
             }
             ids.push(id);
         }
-        steps.push((kind.as_str().to_owned(), ids));
+        steps.push((*kind, ids));
     }
     for a in &req.agents {
         if !known.contains_key(a.as_str()) {
@@ -311,18 +302,17 @@ pub async fn deposit_with(
     let doc = NewDocument {
         siren: siren.to_owned(),
         circuit_id: circuit.circuit_id,
-        circuit_type: circuit.circuit_type.as_str().to_owned(),
+        circuit_type: circuit.circuit_type,
         label: req.label.trim().to_owned(),
         file: to_file(&stored[0]),
         depositor_id: caller.user_id,
-        status: t.status.as_str(),
+        status: t.status,
         current_step: t.current_step as i64,
         metadata_required: circuit.metadata_required,
         comment: req.comment,
         email_to: join(&req.email_to),
         email_cc: join(&req.email_cc),
-        agents: serde_json::to_string(&req.agents.iter().map(Email::as_str).collect::<Vec<_>>())
-            .map_err(anyhow::Error::from)?,
+        agents: req.agents.iter().map(|e| e.as_str().to_owned()).collect(),
         pictograms: req.pictograms,
         steps,
         annexes: stored[1..].iter().map(to_file).collect(),

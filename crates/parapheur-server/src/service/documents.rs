@@ -56,7 +56,7 @@ pub async fn delete(state: &AppState, caller: &Caller, id: DocumentId) -> Result
     let doc = load(state, caller, id).await?;
     access::may_manage(caller, &doc)?;
     let w = workflow(state, &doc).await?;
-    if !w.can_delete(doc.acted != 0) {
+    if !w.can_delete(doc.acted) {
         return Err(ApiError::NotDeletable);
     }
     let keys = state.db.delete_document(doc.id, doc.version).await?;
@@ -79,7 +79,7 @@ pub async fn define_metadata(
 ) -> Result<(), ApiError> {
     let doc = load(state, caller, id).await?;
     let items: Vec<MetaData> = parse_metadata_list(xml)?;
-    if doc.metadata_required == 0 {
+    if !doc.metadata_required {
         return Err(ApiError::InvalidMetadata(
             "this document's circuit has no metadata-definition step".into(),
         ));

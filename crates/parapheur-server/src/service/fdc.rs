@@ -4,7 +4,7 @@ use crate::error::ApiError;
 use crate::pdfgen::{Line, render, wrap};
 use crate::service::human_date;
 use crate::state::AppState;
-use parapheur_domain::StepKind;
+use parapheur_domain::DocumentStatus;
 use parapheur_store::documents::DocumentRow;
 
 pub async fn build(state: &AppState, doc: &DocumentRow) -> Result<Vec<u8>, ApiError> {
@@ -46,7 +46,7 @@ pub async fn build(state: &AppState, doc: &DocumentRow) -> Result<Vec<u8>, ApiEr
         "Circuit",
         doc.circuit_id.as_deref().unwrap_or("(circuit à la volée)"),
     );
-    kv("Type de circuit", &doc.circuit_type);
+    kv("Type de circuit", doc.circuit_type.as_str());
     if !doc.label.is_empty() {
         kv("Dossier", &doc.label);
     }
@@ -61,15 +61,13 @@ pub async fn build(state: &AppState, doc: &DocumentRow) -> Result<Vec<u8>, ApiEr
     l.push(Line::new("", 8.0, false));
     l.push(Line::new("Circuit", 14.0, true));
     for (i, s) in steps.iter().enumerate() {
-        let label = StepKind::parse(s)
-            .map(StepKind::label_fr)
-            .unwrap_or("Étape");
+        let label = s.label_fr();
         let who: Vec<String> = members
             .iter()
             .filter(|(idx, _, _)| *idx == i as i64)
             .map(|(_, n, e)| format!("{n} <{e}>"))
             .collect();
-        let current = doc.status == "in_progress" && doc.current_step == i as i64;
+        let current = doc.status == DocumentStatus::InProgress && doc.current_step == i as i64;
         let text = format!(
             "{}. {label}{}{}",
             i + 1,

@@ -367,9 +367,7 @@ pub async fn inbound(
             ApiError::BadParameter("an acknowledgement needs its `document_id`".into())
         })?;
         let doc = load(state, caller, id).await?;
-        if doc.siren != siren.as_str()
-            || !parapheur_domain::CircuitType::parse(&doc.circuit_type)?.is_pes()
-        {
+        if doc.siren != siren.as_str() || !doc.circuit_type.is_pes() {
             return Err(ApiError::InvalidDocId);
         }
         let w = workflow(state, &doc).await?;

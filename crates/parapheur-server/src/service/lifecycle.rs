@@ -7,7 +7,7 @@ use crate::files::{Upload, check_content, unpack};
 use crate::service::access::{self, load, workflow};
 use crate::service::transition::{self, By, Change, Notices, Payload};
 use crate::state::AppState;
-use parapheur_domain::{CircuitType, DocumentId};
+use parapheur_domain::DocumentId;
 use parapheur_store::documents::{DocumentRow, NewFile};
 use serde_json::{Value, json};
 
@@ -32,9 +32,9 @@ pub async fn replace(
     let doc = load(state, caller, id).await?;
     access::may_manage(caller, &doc)?;
     let w = workflow(state, &doc).await?;
-    let t = w.replaced(doc.acted != 0)?;
+    let t = w.replaced(doc.acted)?;
     let (main, _) = unpack(file, state.cfg.max_upload_bytes)?;
-    let ctype = CircuitType::parse(&doc.circuit_type)?;
+    let ctype = doc.circuit_type;
     let ext = main.name.extension().unwrap_or_default();
     let old_ext = doc
         .filename
@@ -119,7 +119,7 @@ pub async fn annex(
         return Err(ApiError::Forbidden);
     }
     not_purged(&doc)?;
-    if doc.status == parapheur_domain::DocumentStatus::Classified.as_str() {
+    if doc.status == parapheur_domain::DocumentStatus::Classified {
         return Err(ApiError::InvalidState(
             "annexes: the document is classified".into(),
         ));

@@ -147,7 +147,7 @@ pub async fn sign_document(
     signer: &SignAs,
     doc: &DocumentRow,
 ) -> Result<Signed, ApiError> {
-    let ctype = CircuitType::parse(&doc.circuit_type)?;
+    let ctype = doc.circuit_type;
     let org = state
         .db
         .subscriber_name(&doc.siren)

@@ -24,13 +24,6 @@ const RESET_TTL_MS: i64 = 3_600_000;
 pub const MAX_RESETS_PER_HOUR: i64 = 3;
 
 /// A circuit step as stored.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct Step {
-    step: String,
-    #[serde(default)]
-    members: Vec<String>,
-}
-
 pub async fn authorize_admin(
     state: &AppState,
     caller: &Caller,
@@ -55,18 +48,15 @@ pub async fn export(state: &AppState, caller: &Caller, siren: &Siren) -> Result<
     }
     let mut roles: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for c in state.db.circuits(siren.as_str()).await? {
-        let steps: Vec<Step> = serde_json::from_str(&c.steps).map_err(anyhow::Error::from)?;
-        for (i, s) in steps.iter().enumerate() {
+        for (i, s) in c.steps.iter().enumerate() {
             for m in &s.members {
                 roles
                     .entry(m.to_lowercase())
                     .or_default()
-                    .push(json!({"circuit": c.id, "role": s.step, "step": i + 1}));
+                    .push(json!({"circuit": c.id, "role": s.kind.as_str(), "step": i + 1}));
             }
         }
-        let depositors: Vec<String> =
-            serde_json::from_str(&c.depositors).map_err(anyhow::Error::from)?;
-        for d in depositors {
+        for d in &c.depositors {
             roles
                 .entry(d.to_lowercase())
                 .or_default()
@@ -252,9 +242,8 @@ pub async fn synchronize_entries(
     // Circuits lose the removed members; a visa or signature step left empty is reported.
     let mut circuits = Vec::new();
     for mut c in state.db.circuits(siren.as_str()).await? {
-        let mut steps: Vec<Step> = serde_json::from_str(&c.steps).map_err(anyhow::Error::from)?;
-        let mut depositors: Vec<String> =
-            serde_json::from_str(&c.depositors).map_err(anyhow::Error::from)?;
+        let mut steps = std::mem::take(&mut c.steps);
+        let mut depositors = std::mem::take(&mut c.depositors);
         let before = (
             steps.iter().map(|s| s.members.len()).sum::<usize>(),
             depositors.len(),
@@ -265,7 +254,11 @@ pub async fn synchronize_entries(
             s.members
                 .retain(|m| !removed_emails.contains(&m.to_lowercase()));
             if had && s.members.is_empty() {
-                errors.push(format!("step {} ({}) has no member left", i + 1, s.step));
+                errors.push(format!(
+                    "step {} ({}) has no member left",
+                    i + 1,
+                    s.kind.as_str()
+                ));
             }
         }
         depositors.retain(|d| !removed_emails.contains(&d.to_lowercase()));
@@ -275,8 +268,8 @@ pub async fn synchronize_entries(
                 depositors.len(),
             )
         {
-            c.steps = serde_json::to_string(&steps).map_err(anyhow::Error::from)?;
-            c.depositors = serde_json::to_string(&depositors).map_err(anyhow::Error::from)?;
+            c.steps = steps;
+            c.depositors = depositors;
             circuits.push(c.clone());
         }
         if !errors.is_empty() {

@@ -3,7 +3,6 @@
 use super::{Frame, admin, done, ok_banner, page};
 use crate::routes::html::{Banner, PageError, require_csrf};
 use crate::service::circuits::{self, CircuitError, CircuitInput};
-use crate::service::deposit::StoredStep;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
@@ -80,20 +79,6 @@ fn kinds() -> Vec<(String, &'static str)> {
         .collect()
 }
 
-fn stored_steps(json: &str) -> Vec<StoredStep> {
-    serde_json::from_str(json).unwrap_or_default()
-}
-
-fn stored_list(json: &str) -> Vec<String> {
-    serde_json::from_str(json).unwrap_or_default()
-}
-
-fn step_label(kind: &str) -> &'static str {
-    StepKind::parse(kind)
-        .map(StepKind::label_fr)
-        .unwrap_or("Étape inconnue")
-}
-
 pub(super) async fn circuits_page(
     State(state): State<AppState>,
     Path(siren): Path<String>,
@@ -108,13 +93,14 @@ pub(super) async fn circuits_page(
         circuits: circuits
             .into_iter()
             .map(|c| CircuitView {
-                steps: stored_steps(&c.steps)
-                    .into_iter()
-                    .map(|s| (step_label(&s.step).to_owned(), s.members.join(", ")))
+                steps: c
+                    .steps
+                    .iter()
+                    .map(|s| (s.kind.label_fr().to_owned(), s.members.join(", ")))
                     .collect(),
-                depositors: stored_list(&c.depositors).join(", "),
+                depositors: c.depositors.join(", "),
                 id: c.id,
-                circuit_type: c.circuit_type,
+                circuit_type: c.circuit_type.as_str().to_owned(),
             })
             .collect(),
     }
@@ -157,18 +143,19 @@ pub(super) async fn circuit_page(
             .circuit(siren.as_str(), &id)
             .await?
             .ok_or(PageError::NotFound)?;
-        let steps: Vec<(String, String)> = stored_steps(&c.steps)
-            .into_iter()
-            .map(|s| (s.step.to_ascii_lowercase(), s.members.join(", ")))
+        let steps: Vec<(String, String)> = c
+            .steps
+            .iter()
+            .map(|s| (s.kind.as_str().to_ascii_lowercase(), s.members.join(", ")))
             .collect();
         CircuitPage {
             f: &f,
             message: None,
             existing: true,
-            depositors: stored_list(&c.depositors).join(", "),
+            depositors: c.depositors.join(", "),
             id: c.id,
-            circuit_type: c.circuit_type,
-            metadata: c.metadata_required != 0,
+            circuit_type: c.circuit_type.as_str().to_owned(),
+            metadata: c.metadata_required,
             rows: rows_of(&steps),
             kinds: kinds(),
             types: &CIRCUIT_TYPES,

@@ -40,7 +40,7 @@ async fn run(
     documents::act(&state, &caller, id, action, b.comment).await?;
     let doc = access::load(&state, &caller, id).await?;
     Ok(Json(
-        json!({ "id": doc.id, "status": doc.status, "currentStep": doc.current_step }),
+        json!({ "id": doc.id, "status": doc.status.as_str(), "currentStep": doc.current_step }),
     ))
 }
 

@@ -61,6 +61,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     if let Ok(counts) = state.db.count_by_status().await {
         let _ = writeln!(s, "# TYPE parapheur_documents gauge");
         for (status, n) in counts {
+            let status = status.as_str();
             let _ = writeln!(s, "parapheur_documents{{status=\"{status}\"}} {n}");
         }
     }

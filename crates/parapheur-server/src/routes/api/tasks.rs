@@ -28,7 +28,7 @@ pub async fn tasks(
                 name: r.filename,
                 siren: r.siren,
                 circuit: r.circuit_id,
-                step: r.kind,
+                step: r.kind.as_str().to_owned(),
             })
             .collect(),
     ))

@@ -29,14 +29,13 @@ pub async fn search(
     })?;
     let siren = Siren::parse(b.siren.as_deref().unwrap_or_default())?;
     crate::service::access::authorize_subscriber(&state, &caller, &siren).await?;
-    let statuses: Option<Vec<&str>> =
+    let statuses: Option<Vec<DocumentStatus>> =
         match b.state.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(s) => Some(
                 DocumentStatus::from_search_term(s)
                     .ok_or_else(|| ApiError::BadParameter(format!("unknown state {s:?}")))?
                     .into_iter()
-                    .map(DocumentStatus::as_str)
                     .collect(),
             ),
         };

@@ -12,6 +12,18 @@ use parapheur_domain::DocumentId;
 use parapheur_store::portal::{Bannette, ListFilter};
 use std::collections::HashMap;
 
+/// A bannette's name on the dashboard.
+fn label(b: Bannette) -> &'static str {
+    match b {
+        Bannette::ToApprove => "À viser",
+        Bannette::ToSign => "À signer",
+        Bannette::MyDeposits => "Mes dépôts",
+        Bannette::InProgress => "En cours",
+        Bannette::Done => "Terminés",
+        Bannette::Refused => "Refusés",
+    }
+}
+
 struct BannetteView {
     slug: &'static str,
     label: &'static str,
@@ -98,13 +110,13 @@ pub(super) async fn dashboard(
                 .into_iter()
                 .map(|(b, count)| BannetteView {
                     slug: b.slug(),
-                    label: b.label(),
+                    label: label(b),
                     count,
                     current: b == current,
                 })
                 .collect(),
             current: current.slug(),
-            current_label: current.label(),
+            current_label: label(current),
             rows: docs.into_iter().map(Row::from).collect(),
             total,
             q: filter.name.as_deref().unwrap_or_default(),

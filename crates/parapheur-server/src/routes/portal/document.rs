@@ -5,7 +5,7 @@ use super::{shows_pdf, signed_in, state_fr};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::html::{Banner, PageError, redirect, rendered, require_csrf, with_csrf};
-use crate::service::{documents, human_date, preview};
+use crate::service::{access, documents, human_date, preview};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
@@ -73,7 +73,7 @@ async fn details(
     caller: &Caller,
     doc: &DocumentRow,
 ) -> Result<Details, ApiError> {
-    let w = documents::workflow(state, doc).await?;
+    let w = access::workflow(state, doc).await?;
     let members = state.db.document_step_members(doc.id).await?;
     let current = w.current_kind().map(|_| w.current_step);
     let steps = w
@@ -146,7 +146,7 @@ async fn render_document(
     status: StatusCode,
     banner: Option<Banner>,
 ) -> Result<Response, PageError> {
-    let doc = documents::load(state, caller, id)
+    let doc = access::load(state, caller, id)
         .await
         .map_err(|_| PageError::NotFound)?;
     let d = details(state, caller, &doc).await?;
@@ -165,7 +165,7 @@ async fn render_document(
                 .circuit_id
                 .clone()
                 .unwrap_or_else(|| "à la demande".into()),
-            state: state_fr(&doc.status),
+            state: state_fr(doc.status),
             pdf,
             pages: (1..=shown).collect(),
             more_pages: total - shown,

@@ -5,7 +5,7 @@ use super::{shows_pdf, signed_in};
 use crate::error::ApiError;
 use crate::routes::html::{PageError, harden};
 use crate::routes::stored::{Disposition, stored_file};
-use crate::service::{documents, preview};
+use crate::service::{access, preview};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
@@ -31,7 +31,7 @@ async fn file_response(
 ) -> Result<Response, PageError> {
     let caller = signed_in(state, headers, format!("/parapheur/documents/{id}")).await?;
     let id = DocumentId::parse(id).map_err(|_| PageError::NotFound)?;
-    let doc = documents::load(state, &caller, id)
+    let doc = access::load(state, &caller, id)
         .await
         .map_err(|_| PageError::NotFound)?;
     let how = match kind {
@@ -41,10 +41,10 @@ async fn file_response(
     let r = match kind {
         Kind::Fiche => crate::service::fdc::build(state, &doc)
             .await
-            .map(|pdf| (crate::routes::fast::download::fdc_name(doc.id), pdf)),
+            .map(|pdf| (crate::service::download::fdc_name(doc.id), pdf)),
         Kind::Document | Kind::Preview if doc.purged_at.is_some() => Err(ApiError::ContentPurged),
         Kind::Document | Kind::Preview => {
-            crate::routes::fast::download::package_bytes(state, &doc, false, false).await
+            crate::service::download::package_bytes(state, &doc, false, false).await
         }
     };
     match r {
@@ -93,7 +93,7 @@ pub(super) async fn page_image(
     let (Ok(id), Ok(n)) = (DocumentId::parse(&id), n.parse::<u32>()) else {
         return Err(PageError::NotFound);
     };
-    let doc = documents::load(&state, &caller, id)
+    let doc = access::load(&state, &caller, id)
         .await
         .map_err(|_| PageError::NotFound)?;
     if !shows_pdf(&doc)

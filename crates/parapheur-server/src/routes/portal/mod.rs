@@ -91,7 +91,7 @@ impl From<DocumentRow> for Row {
     fn from(d: DocumentRow) -> Self {
         Self {
             id: d.id,
-            state: state_fr(&d.status),
+            state: state_fr(d.status),
             filename: d.filename,
             label: d.label,
             circuit: d.circuit_id.unwrap_or_else(|| "à la demande".into()),
@@ -100,15 +100,14 @@ impl From<DocumentRow> for Row {
 }
 
 /// The French name of a stored status, as the portal shows it.
-pub(crate) fn state_fr(status: &str) -> &'static str {
-    match DocumentStatus::parse(status) {
-        Some(DocumentStatus::AwaitingMetadata) => "En attente des métadonnées",
-        Some(DocumentStatus::InProgress) => "En cours",
-        Some(DocumentStatus::VisaDisapproved) => "Visa désapprouvé",
-        Some(DocumentStatus::Refused) => "Refusé",
-        Some(DocumentStatus::SignatureRejected) => "Signature rejetée",
-        Some(DocumentStatus::Classified) => "Terminé",
-        None => "Inconnu",
+pub(crate) fn state_fr(status: DocumentStatus) -> &'static str {
+    match status {
+        DocumentStatus::AwaitingMetadata => "En attente des métadonnées",
+        DocumentStatus::InProgress => "En cours",
+        DocumentStatus::VisaDisapproved => "Visa désapprouvé",
+        DocumentStatus::Refused => "Refusé",
+        DocumentStatus::SignatureRejected => "Signature rejetée",
+        DocumentStatus::Classified => "Terminé",
     }
 }
 

@@ -354,7 +354,10 @@ async fn dispatch(
                     Value::Fields(vec![
                         ("circuitId", Value::Text(c.id.clone())),
                         ("circuitName", Value::Text(c.id)),
-                        ("circuitType", Value::Text(c.circuit_type)),
+                        (
+                            "circuitType",
+                            Value::Text(c.circuit_type.as_str().to_owned()),
+                        ),
                     ])
                 })
                 .collect())

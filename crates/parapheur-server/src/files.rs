@@ -76,36 +76,57 @@ pub fn check_content(file: &Upload) -> Result<(), ApiError> {
         return Err(bad("the file is empty"));
     }
     match file.name.extension().as_deref() {
-        Some("pdf") => check_pdf(&file.bytes).map_err(|m| bad(&m)),
-        Some("xml") => check_xml(&file.bytes).map_err(|m| bad(&m)),
+        Some("pdf") => check_pdf(&file.bytes).map_err(|m| bad(&m.to_string())),
+        Some("xml") => check_xml(&file.bytes).map_err(|m| bad(&m.to_string())),
         _ => Ok(()),
     }
+}
+
+/// Why a file's content does not match its extension (the message completes "<name>: ").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContentError {
+    #[error("the PDF has no page")]
+    NoPage,
+    #[error("{0}")]
+    Pdf(String),
+    #[error("malformed XML ({0})")]
+    MalformedXml(String),
+    #[error("a DOCTYPE is not allowed in XML documents")]
+    Doctype,
+    #[error("text outside the root element")]
+    TextOutsideRoot,
+    #[error("no root element")]
+    NoRoot,
+    #[error("several root elements")]
+    SeveralRoots,
+    #[error("truncated XML (unclosed element)")]
+    Truncated,
 }
 
 /// A PDF must have its header and `%%EOF`, and its structure (cross-references, catalog,
 /// page tree, form) must read within the reader's budgets; content streams are not read.
 /// The same lazy reader and limits serve signing and verification.
-pub fn check_pdf(b: &[u8]) -> Result<(), String> {
+pub fn check_pdf(b: &[u8]) -> Result<(), ContentError> {
     let limits = parapheur_sign::pdfcheck::Limits::default();
     match parapheur_sign::pdfcheck::check_pdf(b, &limits) {
-        Ok(s) if s.pages == 0 => Err("the PDF has no page".into()),
+        Ok(s) if s.pages == 0 => Err(ContentError::NoPage),
         Ok(_) => Ok(()),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(ContentError::Pdf(e.to_string())),
     }
 }
 
 /// Well-formed XML with one root element and no DOCTYPE (so no entity can be declared).
 /// Markup is checked on bytes, so ASCII-compatible encodings such as ISO-8859-1 (PES) pass.
-pub fn check_xml(b: &[u8]) -> Result<(), String> {
+pub fn check_xml(b: &[u8]) -> Result<(), ContentError> {
     let mut r = Reader::from_reader(b);
     let mut buf = Vec::new();
     let (mut depth, mut roots) = (0usize, 0usize);
     loop {
         match r
             .read_event_into(&mut buf)
-            .map_err(|e| format!("malformed XML ({e})"))?
+            .map_err(|e| ContentError::MalformedXml(e.to_string()))?
         {
-            Event::DocType(_) => return Err("a DOCTYPE is not allowed in XML documents".into()),
+            Event::DocType(_) => return Err(ContentError::Doctype),
             Event::Start(_) => {
                 if depth == 0 {
                     roots += 1;
@@ -115,7 +136,7 @@ pub fn check_xml(b: &[u8]) -> Result<(), String> {
             Event::Empty(_) if depth == 0 => roots += 1,
             Event::End(_) => depth = depth.saturating_sub(1),
             Event::Text(t) if depth == 0 && !t.iter().all(u8::is_ascii_whitespace) => {
-                return Err("text outside the root element".into());
+                return Err(ContentError::TextOutsideRoot);
             }
             Event::Eof => break,
             _ => {}
@@ -124,9 +145,9 @@ pub fn check_xml(b: &[u8]) -> Result<(), String> {
     }
     match (depth, roots) {
         (0, 1) => Ok(()),
-        (0, 0) => Err("no root element".into()),
-        (0, _) => Err("several root elements".into()),
-        _ => Err("truncated XML (unclosed element)".into()),
+        (0, 0) => Err(ContentError::NoRoot),
+        (0, _) => Err(ContentError::SeveralRoots),
+        _ => Err(ContentError::Truncated),
     }
 }
 

@@ -124,13 +124,24 @@ fn import_pkcs12(
     file: &str,
     password: Option<&str>,
     id: crate::pki::CredentialId,
-) -> Result<(), String> {
+) -> Result<(), Pkcs12Error> {
     let path = base.join(file);
-    let der = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let at = |reason: String| Pkcs12Error {
+        path: path.clone(),
+        reason,
+    };
+    let der = std::fs::read(&path).map_err(|e| at(e.to_string()))?;
     let cred = parapheur_sign::Credential::from_pkcs12(&der, password.unwrap_or_default())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    pki.import(id, cred)
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|e| at(e.to_string()))?;
+    pki.import(id, cred).map_err(|e| at(e.to_string()))
+}
+
+/// A PKCS#12 file of the provisioning that cannot be read or installed.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {reason}", path.display())]
+struct Pkcs12Error {
+    path: std::path::PathBuf,
+    reason: String,
 }
 
 /// Applies a provisioning: creates or updates by key, never deletes.

@@ -2,9 +2,10 @@
 //! restarts and serves several instances) and the S²LOW API connector (client certificate).
 
 use super::SendError;
-use crate::config::HeliosConfig;
+use crate::config::{HeliosTransmitter, S2lowSettings};
 use futures_util::future::BoxFuture;
 use quick_xml::events::Event;
+use secrecy::{ExposeSecret, SecretString};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Where a transmission stands at the platform.
@@ -51,8 +52,25 @@ pub trait Transmitter: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// An S²LOW answer that says KO or cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct S2lowAnswerError(pub String);
+
+impl From<&str> for S2lowAnswerError {
+    fn from(m: &str) -> Self {
+        Self(m.to_owned())
+    }
+}
+
+impl From<String> for S2lowAnswerError {
+    fn from(m: String) -> Self {
+        Self(m)
+    }
+}
+
 /// The `<pes_retour><id/><nom/></pes_retour>` entries of S²LOW's `helios_get_list.php` answer.
-pub fn s2low_pes_retour_list(body: &[u8]) -> Result<Vec<(String, String)>, String> {
+pub fn s2low_pes_retour_list(body: &[u8]) -> Result<Vec<(String, String)>, S2lowAnswerError> {
     let text = String::from_utf8_lossy(body);
     let mut r = quick_xml::Reader::from_str(&text);
     let mut out = Vec::new();
@@ -85,7 +103,7 @@ pub fn s2low_pes_retour_list(body: &[u8]) -> Result<Vec<(String, String)>, Strin
             }
             Ok(Event::Eof) => break,
             Ok(_) => {}
-            Err(e) => return Err(format!("unreadable answer: {e}")),
+            Err(e) => return Err(format!("unreadable answer: {e}").into()),
         }
     }
     if result.trim() == "KO" {
@@ -204,19 +222,19 @@ impl Transmitter for Simulator {
 pub struct S2low {
     base: String,
     http: reqwest::Client,
-    login: Option<(String, String)>,
+    login: Option<(String, SecretString)>,
 }
 
 impl S2low {
-    pub fn new(cfg: &HeliosConfig) -> anyhow::Result<Self> {
+    pub fn new(cfg: &S2lowSettings) -> anyhow::Result<Self> {
         let mut b = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60));
-        if !cfg.s2low_cert.is_empty() {
-            let mut pem = std::fs::read(&cfg.s2low_cert)
-                .map_err(|e| anyhow::anyhow!("key `helios.s2low_cert`: {e}"))?;
-            if !cfg.s2low_key.is_empty() {
+        if let Some(cert) = &cfg.cert {
+            let mut pem =
+                std::fs::read(cert).map_err(|e| anyhow::anyhow!("key `helios.s2low_cert`: {e}"))?;
+            if let Some(key) = &cfg.key {
                 pem.push(b'\n');
                 pem.extend(
-                    std::fs::read(&cfg.s2low_key)
+                    std::fs::read(key)
                         .map_err(|e| anyhow::anyhow!("key `helios.s2low_key`: {e}"))?,
                 );
             }
@@ -225,9 +243,9 @@ impl S2low {
                     .map_err(|e| anyhow::anyhow!("key `helios.s2low_cert`: {e}"))?,
             );
         }
-        if !cfg.s2low_ca.is_empty() {
-            let pem = std::fs::read(&cfg.s2low_ca)
-                .map_err(|e| anyhow::anyhow!("key `helios.s2low_ca`: {e}"))?;
+        if let Some(ca) = &cfg.ca {
+            let pem =
+                std::fs::read(ca).map_err(|e| anyhow::anyhow!("key `helios.s2low_ca`: {e}"))?;
             for c in reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| anyhow::anyhow!("key `helios.s2low_ca`: {e}"))?
             {
@@ -235,17 +253,19 @@ impl S2low {
             }
         }
         Ok(Self {
-            base: cfg.s2low_url.trim_end_matches('/').to_owned(),
+            base: cfg.url.trim_end_matches('/').to_owned(),
             http: b.build()?,
-            login: (!cfg.s2low_login.is_empty())
-                .then(|| (cfg.s2low_login.clone(), cfg.s2low_password.clone())),
+            login: cfg
+                .login
+                .as_ref()
+                .map(|l| (l.user.clone(), l.password.clone())),
         })
     }
 
     fn get(&self, path: &str) -> reqwest::RequestBuilder {
         let r = self.http.get(format!("{}{path}", self.base));
         match &self.login {
-            Some((u, p)) => r.basic_auth(u, Some(p)),
+            Some((u, p)) => r.basic_auth(u, Some(p.expose_secret())),
             None => r,
         }
     }
@@ -267,16 +287,18 @@ impl S2low {
 
 /// The text of the first-level children of an S²LOW XML answer (`resultat`, `id`, `status`,
 /// `message`...). Anything that is not XML (e.g. `KO\nÉchec de l'authentification`) is an error.
-pub fn s2low_fields(body: &[u8]) -> Result<std::collections::HashMap<String, String>, String> {
+pub fn s2low_fields(
+    body: &[u8],
+) -> Result<std::collections::HashMap<String, String>, S2lowAnswerError> {
     let text = String::from_utf8_lossy(body);
     if !text.trim_start().starts_with('<') {
         let rest = text.lines().skip(1).collect::<Vec<_>>().join(" ");
         let rest = rest.trim();
-        return Err(if rest.is_empty() {
+        return Err(S2lowAnswerError(if rest.is_empty() {
             text.trim().to_owned()
         } else {
             rest.to_owned()
-        });
+        }));
     }
     let mut r = quick_xml::Reader::from_str(&text);
     let mut depth = 0usize;
@@ -329,7 +351,7 @@ pub fn s2low_fields(body: &[u8]) -> Result<std::collections::HashMap<String, Str
             Ok(Event::End(_)) => depth = depth.saturating_sub(1),
             Ok(Event::Eof) => break,
             Ok(_) => {}
-            Err(e) => return Err(format!("malformed answer: {e}")),
+            Err(e) => return Err(format!("malformed answer: {e}").into()),
         }
     }
     Ok(out)
@@ -396,7 +418,7 @@ impl Transmitter for S2low {
                 ))
                 .multipart(form);
             if let Some((u, p)) = &self.login {
-                r = r.basic_auth(u, Some(p));
+                r = r.basic_auth(u, Some(p.expose_secret()));
             }
             let body = Self::text(r).await?;
             let f = s2low_fields(&body).map_err(|m| SendError::permanent(format!("S²LOW: {m}")))?;
@@ -451,13 +473,13 @@ impl Transmitter for S2low {
 }
 
 /// The transmitter chosen by `[helios] transmitter`.
-pub fn from_config(cfg: &HeliosConfig) -> anyhow::Result<Box<dyn Transmitter>> {
-    Ok(match cfg.transmitter.as_str() {
-        "s2low" => Box::new(S2low::new(cfg)?),
-        _ => Box::new(Simulator::new(
-            cfg.simulator_ack_delay_ms,
-            cfg.simulator_fail_percent,
-        )),
+pub fn from_config(cfg: &HeliosTransmitter) -> anyhow::Result<Box<dyn Transmitter>> {
+    Ok(match cfg {
+        HeliosTransmitter::S2low(s2low) => Box::new(S2low::new(s2low)?),
+        HeliosTransmitter::Simulator {
+            ack_delay_ms,
+            fail_percent,
+        } => Box::new(Simulator::new(*ack_delay_ms, *fail_percent)),
     })
 }
 

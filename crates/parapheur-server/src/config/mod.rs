@@ -123,7 +123,7 @@ pub struct KeyError {
 }
 
 impl KeyError {
-    pub(crate) fn new(key: impl Into<String>, problem: Problem) -> Self {
+    fn new(key: impl Into<String>, problem: Problem) -> Self {
         Self {
             key: key.into(),
             problem,

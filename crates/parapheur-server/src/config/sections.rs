@@ -2,10 +2,10 @@
 //! `[jobs]`, `[otp]`, `[limits]`, `[retention]`, `[tls]`, and their checks.
 
 use super::{KeyError, Problem};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// Request governance: authentication throttling and connection limits.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
     /// Failed authentications of one account within the window before HTTP 429.
@@ -40,7 +40,7 @@ impl Default for LimitsConfig {
 }
 
 /// The durable job queue that delivers e-mails and SMS.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct JobsConfig {
     /// How often the worker looks for due jobs when nothing woke it.
@@ -70,7 +70,7 @@ impl Default for JobsConfig {
 }
 
 /// The OTP signing page.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OtpConfig {
     /// How long an OTP signing link stays usable.
@@ -86,7 +86,7 @@ impl Default for OtpConfig {
 }
 
 /// `[fast]`: the FAST routes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FastConfig {
     pub error_status: u16,
@@ -96,7 +96,7 @@ pub struct FastConfig {
 }
 
 /// `[retention]`: purge of classified documents and of orphan files.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetentionConfig {
     pub purge_after_days: u32,
@@ -112,7 +112,7 @@ pub struct RetentionConfig {
 }
 
 /// `[tls]`: HTTPS and client certificates (paths to PEM files; empty = unset).
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct TlsConfig {
     pub cert: String,

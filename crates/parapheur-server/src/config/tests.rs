@@ -37,22 +37,29 @@ fn environment_overrides_nested_keys() {
     });
 }
 
-/// Loads `toml` (a file in a fresh directory whose `data` is the data directory).
-fn load(toml: &str) -> (tempfile::TempDir, Result<Config, ConfigError>) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let file = dir.path().join("p.toml");
-    std::fs::write(&file, toml).unwrap_or_else(|e| panic!("{e}"));
-    let c = Config::load(Some(&file));
-    (dir, c)
+/// Loads `toml` from a file, inside a figment `Jail`: the tests that set `PARAPHEUR_*`
+/// variables run in one too, so they never run at the same time as this.
+#[expect(
+    clippy::result_large_err,
+    reason = "figment's Jail API returns its own error type"
+)]
+fn load(toml: &str) -> Result<Config, ConfigError> {
+    let mut out = None;
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("p.toml", toml)?;
+        out = Some(Config::load(Some(&jail.directory().join("p.toml"))));
+        Ok(())
+    });
+    out.unwrap_or_else(|| panic!("the jail did not run"))
 }
 
 fn ok(toml: &str) -> Config {
-    load(toml).1.unwrap_or_else(|e| panic!("{e}"))
+    load(toml).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The key a bad configuration is refused for.
 fn bad_key(toml: &str) -> String {
-    match load(toml).1 {
+    match load(toml) {
         Err(ConfigError::Key { error, .. }) => error.key,
         other => panic!("expected a key error, got {other:?}"),
     }
@@ -197,8 +204,10 @@ fn bad_values_name_their_key() {
     ] {
         assert_eq!(bad_key(toml), key, "{toml}");
     }
-    let (_d, e) = load("[mail]\ntransport = \"pigeon\"\n");
-    let e = e.map(|_| ()).unwrap_err().to_string();
+    let e = load("[mail]\ntransport = \"pigeon\"\n")
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("p.toml: key `mail.transport`: \"pigeon\" is not"),
         "{e}"
@@ -238,6 +247,10 @@ fn secrets_are_read_from_their_file_sibling() {
 }
 
 #[test]
+#[expect(
+    clippy::result_large_err,
+    reason = "figment's Jail API returns its own error type"
+)]
 fn debug_output_never_shows_a_secret() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let f = dir.path().join("k");
@@ -256,8 +269,31 @@ fn debug_output_never_shows_a_secret() {
     let shown = format!("{c:?} {:#?}", c);
     assert!(!shown.contains("SECRET"), "{shown}");
     assert!(shown.contains("postgres://[REDACTED]"), "{shown}");
-    let file = dir.path().join("c.toml");
-    std::fs::write(&file, &toml).unwrap_or_else(|e| panic!("{e}"));
-    let raw = ConfigFile::load(Some(&file)).unwrap_or_else(|e| panic!("{e}"));
+    let mut raw = None;
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("c.toml", &toml)?;
+        let file = jail.directory().join("c.toml");
+        raw = Some(ConfigFile::load(Some(&file)).map_err(|e| e.to_string())?);
+        Ok(())
+    });
     assert!(!format!("{raw:?}").contains("SECRET"));
+}
+
+#[test]
+#[expect(
+    clippy::result_large_err,
+    reason = "figment's Jail API returns its own error type"
+)]
+fn secret_files_may_be_named_by_environment_variables() {
+    figment::Jail::expect_with(|jail| {
+        // The default's value: a test loading at the same time outside a jail sees no change.
+        jail.create_file("db", "sqlite://data/parapheur.db\n")?;
+        let db = jail.directory().join("db");
+        jail.set_env("PARAPHEUR_DATABASE_URL_FILE", db.display());
+        let raw = ConfigFile::load(None).map_err(|e| e.to_string())?;
+        assert_eq!(raw.database_url_file.as_deref(), Some(db.as_path()));
+        let c = raw.parse().map_err(|e| e.to_string())?;
+        assert_eq!(c.database_url, "sqlite://data/parapheur.db");
+        Ok(())
+    });
 }

@@ -19,7 +19,7 @@ pub mod tls;
 pub mod worker;
 
 use anyhow::Context;
-use config::Config;
+use config::{Config, StorageUrl};
 use parapheur_store::{Db, LocalBlobStore};
 use state::AppState;
 use std::sync::Arc;
@@ -29,55 +29,53 @@ use tokio::net::TcpListener;
 pub async fn open_state(cfg: Config) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating data_dir {}", cfg.data_dir.display()))?;
-    if let Some(path) = cfg.database_url.strip_prefix("sqlite://") {
-        let path = path.split('?').next().unwrap_or(path);
-        if let Some(parent) = std::path::Path::new(path)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
-        }
+    if let Some(parent) = cfg
+        .database_url
+        .sqlite_path()
+        .and_then(|p| p.parent())
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
-    let db = Db::connect(&cfg.database_url)
+    let db = Db::connect(cfg.database_url.expose())
         .await
         .context("opening the database")?
         .with_history_ttl(std::time::Duration::from_millis(cfg.fast.history_cache_ms));
-    let blobs: Arc<dyn parapheur_store::blob::BlobStore> = if cfg.blob_url.starts_with("s3://") {
-        let s3 = parapheur_store::s3::S3BlobStore::open(&cfg.blob_url)
-            .context("opening the S3 blob store")?;
-        // A bucket that does not answer at start is a configuration error, not a later 500.
-        let probe = Arc::new(s3);
-        let p = probe.clone();
-        tokio::task::spawn_blocking(move || parapheur_store::blob::BlobStore::check(&*p))
-            .await
-            .context("checking the S3 bucket")?
-            .context("the S3 bucket does not answer (AWS_* variables, endpoint, bucket name)")?;
-        probe
-    } else {
-        Arc::new(LocalBlobStore::open(cfg.blob_dir()).context("opening the blob store")?)
+    let blobs: Arc<dyn parapheur_store::blob::BlobStore> = match &cfg.blobs {
+        StorageUrl::S3(url) => {
+            let s3 =
+                parapheur_store::s3::S3BlobStore::open(url).context("opening the S3 blob store")?;
+            // A bucket that does not answer at start is a configuration error, not a later 500.
+            let probe = Arc::new(s3);
+            let p = probe.clone();
+            tokio::task::spawn_blocking(move || parapheur_store::blob::BlobStore::check(&*p))
+                .await
+                .context("checking the S3 bucket")?
+                .context(
+                    "the S3 bucket does not answer (AWS_* variables, endpoint, bucket name)",
+                )?;
+            probe
+        }
+        StorageUrl::Directory(dir) => {
+            Arc::new(LocalBlobStore::open(dir.clone()).context("opening the blob store")?)
+        }
     };
-    let extra = (!cfg.signing.trust_anchors.is_empty())
-        .then(|| std::path::PathBuf::from(&cfg.signing.trust_anchors));
-    let pki = pki::Pki::open(&cfg.data_dir, extra.as_deref())
+    let pki = pki::Pki::open(&cfg.data_dir, cfg.signing.trust_anchors.as_deref())
         .context("opening the internal certification authority and the trust anchors")?;
     for seal in &cfg.signing.hsm_seals {
-        parapheur_domain::Siren::parse(&seal.siren)
-            .with_context(|| format!("[[signing.hsm_seals]] siren {:?}", seal.siren))?;
         pki.install_hsm_seal(seal).with_context(|| {
             format!(
                 "[[signing.hsm_seals]] of {}: token {:?}, key {:?}",
-                seal.siren, seal.token, seal.key_label
+                seal.siren, seal.key.token, seal.key.key_label
             )
         })?;
     }
     for user in &cfg.signing.hsm_users {
-        parapheur_domain::Email::parse(&user.email)
-            .with_context(|| format!("[[signing.hsm_users]] email {:?}", user.email))?;
         pki.install_hsm_user(user).with_context(|| {
             format!(
                 "[[signing.hsm_users]] of {}: token {:?}, key {:?}",
-                user.email, user.token, user.key_label
+                user.email, user.key.token, user.key.key_label
             )
         })?;
     }

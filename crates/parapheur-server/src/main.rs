@@ -1,7 +1,7 @@
 //! The `parapheur` command line: serve, demo, provision, gen-config.
 
 use clap::{Parser, Subcommand};
-use parapheur_server::config::{Config, EXAMPLE};
+use parapheur_server::config::{Config, ConfigFile, EXAMPLE};
 use parapheur_server::{bind_early, demo, open_state, provision, serve_on};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,7 +66,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let mut cfg = load(config.as_deref())?;
             init_tracing(&cfg.log);
             let listener = bind_early(&mut cfg).map_err(|e| format!("{e:#}"))?;
-            let provision_file = (!cfg.provision.is_empty()).then(|| PathBuf::from(&cfg.provision));
+            let provision_file = cfg.provision.clone();
             let state = open_state(cfg).await.map_err(|e| format!("{e:#}"))?;
             if let Some(f) = provision_file {
                 provision::apply_file(&state.db, &state.pki, &f)
@@ -90,22 +90,23 @@ async fn run(cli: Cli) -> Result<(), String> {
             data_dir,
             config,
         } => {
-            let mut cfg = load(config.as_deref())?;
+            let mut file = ConfigFile::load(config.as_deref()).map_err(|e| e.to_string())?;
             if let Some(l) = listen {
-                cfg.listen = l;
-                cfg.public_url = String::new();
+                file.listen = l;
+                file.public_url = String::new();
             }
             if let Some(d) = data_dir {
                 // Every path derived from the data directory moves with it.
-                cfg.data_dir = d;
-                cfg.database_url = String::new();
-                cfg.blob_url = String::new();
-                cfg.mail.outbox_dir = String::new();
-                cfg.sms.outbox_file = String::new();
-                cfg.archive.vault_url = String::new();
-                cfg.deliver.outbox_dir = String::new();
+                file.data_dir = d;
+                file.database_url = None;
+                file.database_url_file = None;
+                file.blob_url = String::new();
+                file.mail.outbox_dir = String::new();
+                file.sms.outbox_file = String::new();
+                file.archive.vault_url = String::new();
+                file.deliver.outbox_dir = String::new();
             }
-            cfg.finish().map_err(|e| format!("demo: {e}"))?;
+            let mut cfg = file.parse().map_err(|e| format!("demo: {e}"))?;
             init_tracing(&cfg.log);
             // Bind first so that the printed URLs carry the real port (e.g. with --listen :0).
             let listener = bind_early(&mut cfg).map_err(|e| format!("{e:#}"))?;

@@ -171,21 +171,21 @@ impl Pki {
 
     /// Uses the seal of `siren` held on a PKCS#11 token (checked: the token signs, and its
     /// signature verifies with the certificate). Nothing is written to `pki/`.
-    pub fn install_hsm_seal(&self, c: &crate::config::HsmSealConfig) -> Result<(), SignError> {
-        let cred = hsm_credential(&c.module, &c.token, &c.pin, &c.key_label, &c.certificate)?;
+    pub fn install_hsm_seal(&self, c: &crate::config::HsmSeal) -> Result<(), SignError> {
+        let cred = hsm_credential(&c.key)?;
         tracing::info!(siren = %c.siren, subject = %cred.common_name(), "seal on a PKCS#11 token");
         if let Ok(mut m) = self.cache.lock() {
-            m.insert(CredentialId::Seal(c.siren.clone()), cred);
+            m.insert(CredentialId::Seal(c.siren.as_str().to_owned()), cred);
         }
         Ok(())
     }
 
     /// Uses the signing key of the user `email` held on a PKCS#11 token (checked the same way).
-    pub fn install_hsm_user(&self, c: &crate::config::HsmUserConfig) -> Result<(), SignError> {
-        let cred = hsm_credential(&c.module, &c.token, &c.pin, &c.key_label, &c.certificate)?;
+    pub fn install_hsm_user(&self, c: &crate::config::HsmUser) -> Result<(), SignError> {
+        let cred = hsm_credential(&c.key)?;
         tracing::info!(email = %c.email, subject = %cred.common_name(), "user key on a PKCS#11 token");
         if let Ok(mut m) = self.hsm_users.lock() {
-            m.insert(c.email.to_lowercase(), cred);
+            m.insert(c.email.as_str().to_lowercase(), cred);
         }
         Ok(())
     }
@@ -201,29 +201,25 @@ impl Pki {
 }
 
 /// A key on a PKCS#11 token with its chain (a PEM file, or the token's certificate object when
-/// `certificate` is empty), checked against each other.
-fn hsm_credential(
-    module: &str,
-    token: &str,
-    pin: &str,
-    key_label: &str,
-    certificate: &str,
-) -> Result<Credential, SignError> {
+/// no `certificate` is configured), checked against each other.
+fn hsm_credential(c: &crate::config::HsmKey) -> Result<Credential, SignError> {
     use parapheur_sign::pkcs11::{HsmKey, HsmKeyRef};
+    use secrecy::ExposeSecret;
     let key = HsmKey::open(&HsmKeyRef {
-        module: module.to_owned(),
-        token: token.to_owned(),
-        pin: pin.to_owned(),
-        key_label: key_label.to_owned(),
+        module: c.module.clone(),
+        token: c.token.clone(),
+        pin: c.pin.expose_secret().to_owned(),
+        key_label: c.key_label.clone(),
     })?;
-    let chain = if certificate.is_empty() {
-        Vec::new()
-    } else {
-        let pem = std::fs::read(certificate).map_err(|e| SignError::Io {
-            path: certificate.to_owned(),
-            source: e,
-        })?;
-        openssl::x509::X509::stack_from_pem(&pem)?
+    let chain = match &c.certificate {
+        None => Vec::new(),
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|e| SignError::Io {
+                path: path.display().to_string(),
+                source: e,
+            })?;
+            openssl::x509::X509::stack_from_pem(&pem)?
+        }
     };
     Credential::hsm(key, chain)
 }

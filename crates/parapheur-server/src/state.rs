@@ -2,8 +2,9 @@
 
 use crate::auth::AuthCache;
 use crate::config::Config;
-use crate::connectors::mail::MailTransport;
-use crate::connectors::sms::SmsProvider;
+use crate::config::DeliverConnector;
+use crate::connectors::mail::Mailer;
+use crate::connectors::sms::SmsSender;
 use crate::pki::Pki;
 use parapheur_store::{BlobStore, Db};
 use std::sync::Arc;
@@ -22,8 +23,8 @@ pub struct Inner {
     pub pki: Pki,
     /// Outgoing HTTP (timestamp authority, SMS gateways), built once.
     pub http: reqwest::Client,
-    pub mailer: Box<dyn MailTransport>,
-    pub sms: Box<dyn SmsProvider>,
+    pub mailer: Box<dyn Mailer>,
+    pub sms: Box<dyn SmsSender>,
     pub transmitter: Box<dyn crate::connectors::helios::Transmitter>,
     pub delivery: Box<dyn crate::connectors::delivery::DeliveryConnector>,
     /// `[tls] client_ca` as an OpenSSL store, for certificates forwarded by a trusted proxy.
@@ -60,7 +61,7 @@ impl AppState {
             .unwrap_or_default();
         let mailer = crate::connectors::mail::from_config(&cfg.mail)?;
         let sms = crate::connectors::sms::from_config(&cfg.sms, &http);
-        let transmitter = crate::connectors::helios::from_config(&cfg.helios)?;
+        let transmitter = crate::connectors::helios::from_config(&cfg.helios.transmitter)?;
         let client_ca = if cfg.tls.client_ca.is_empty() {
             None
         } else {
@@ -79,10 +80,11 @@ impl AppState {
             }
             Some(CaStore(b.build()))
         };
-        let delivery: Box<dyn crate::connectors::delivery::DeliveryConnector> =
-            Box::new(crate::connectors::delivery::OutboxDelivery {
-                dir: std::path::PathBuf::from(&cfg.deliver.outbox_dir),
-            });
+        let delivery: Box<dyn crate::connectors::delivery::DeliveryConnector> = match &cfg.deliver {
+            DeliverConnector::Outbox { dir } => {
+                Box::new(crate::connectors::delivery::OutboxDelivery { dir: dir.clone() })
+            }
+        };
         Ok(Self(Arc::new(Inner {
             cfg,
             db,

@@ -2,9 +2,10 @@
 //! restarts and serves several instances) and the S²LOW API connector (client certificate).
 
 use super::SendError;
-use crate::config::HeliosConfig;
+use super::s2low_answers::{s2low_fields, s2low_pes_retour_list};
+use crate::config::{HeliosTransmitter, S2lowSettings};
 use futures_util::future::BoxFuture;
-use quick_xml::events::Event;
+use secrecy::{ExposeSecret, SecretString};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Where a transmission stands at the platform.
@@ -49,49 +50,6 @@ pub trait Transmitter: Send + Sync + std::fmt::Debug {
     fn pes_retour_read<'a>(&'a self, _id: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
         Box::pin(async { Ok(()) })
     }
-}
-
-/// The `<pes_retour><id/><nom/></pes_retour>` entries of S²LOW's `helios_get_list.php` answer.
-pub fn s2low_pes_retour_list(body: &[u8]) -> Result<Vec<(String, String)>, String> {
-    let text = String::from_utf8_lossy(body);
-    let mut r = quick_xml::Reader::from_str(&text);
-    let mut out = Vec::new();
-    let mut path: Vec<String> = Vec::new();
-    let (mut id, mut name, mut result) = (String::new(), String::new(), String::new());
-    loop {
-        match r.read_event() {
-            Ok(Event::DocType(_)) => return Err("DOCTYPE in the answer".into()),
-            Ok(Event::Start(e)) => {
-                path.push(String::from_utf8_lossy(e.local_name().as_ref()).into_owned());
-            }
-            Ok(Event::End(_)) => {
-                if path.last().map(String::as_str) == Some("pes_retour") && path.len() == 2 {
-                    if !id.trim().is_empty() {
-                        out.push((id.trim().to_owned(), name.trim().to_owned()));
-                    }
-                    id.clear();
-                    name.clear();
-                }
-                path.pop();
-            }
-            Ok(Event::Text(t)) => {
-                let v = t.decode().map(|c| c.into_owned()).unwrap_or_default();
-                match (path.len(), path.last().map(String::as_str)) {
-                    (2, Some("resultat")) => result.push_str(&v),
-                    (3, Some("id")) if path[1] == "pes_retour" => id.push_str(&v),
-                    (3, Some("nom")) if path[1] == "pes_retour" => name.push_str(&v),
-                    _ => {}
-                }
-            }
-            Ok(Event::Eof) => break,
-            Ok(_) => {}
-            Err(e) => return Err(format!("unreadable answer: {e}")),
-        }
-    }
-    if result.trim() == "KO" {
-        return Err("S²LOW answered KO".into());
-    }
-    Ok(out)
 }
 
 /// A well-formed PES_Acquit for `nomfic`, as Helios returns when it accepts a file.
@@ -204,19 +162,19 @@ impl Transmitter for Simulator {
 pub struct S2low {
     base: String,
     http: reqwest::Client,
-    login: Option<(String, String)>,
+    login: Option<(String, SecretString)>,
 }
 
 impl S2low {
-    pub fn new(cfg: &HeliosConfig) -> anyhow::Result<Self> {
+    pub fn new(cfg: &S2lowSettings) -> anyhow::Result<Self> {
         let mut b = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60));
-        if !cfg.s2low_cert.is_empty() {
-            let mut pem = std::fs::read(&cfg.s2low_cert)
-                .map_err(|e| anyhow::anyhow!("key `helios.s2low_cert`: {e}"))?;
-            if !cfg.s2low_key.is_empty() {
+        if let Some(cert) = &cfg.cert {
+            let mut pem =
+                std::fs::read(cert).map_err(|e| anyhow::anyhow!("key `helios.s2low_cert`: {e}"))?;
+            if let Some(key) = &cfg.key {
                 pem.push(b'\n');
                 pem.extend(
-                    std::fs::read(&cfg.s2low_key)
+                    std::fs::read(key)
                         .map_err(|e| anyhow::anyhow!("key `helios.s2low_key`: {e}"))?,
                 );
             }
@@ -225,9 +183,9 @@ impl S2low {
                     .map_err(|e| anyhow::anyhow!("key `helios.s2low_cert`: {e}"))?,
             );
         }
-        if !cfg.s2low_ca.is_empty() {
-            let pem = std::fs::read(&cfg.s2low_ca)
-                .map_err(|e| anyhow::anyhow!("key `helios.s2low_ca`: {e}"))?;
+        if let Some(ca) = &cfg.ca {
+            let pem =
+                std::fs::read(ca).map_err(|e| anyhow::anyhow!("key `helios.s2low_ca`: {e}"))?;
             for c in reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| anyhow::anyhow!("key `helios.s2low_ca`: {e}"))?
             {
@@ -235,17 +193,19 @@ impl S2low {
             }
         }
         Ok(Self {
-            base: cfg.s2low_url.trim_end_matches('/').to_owned(),
+            base: cfg.url.trim_end_matches('/').to_owned(),
             http: b.build()?,
-            login: (!cfg.s2low_login.is_empty())
-                .then(|| (cfg.s2low_login.clone(), cfg.s2low_password.clone())),
+            login: cfg
+                .login
+                .as_ref()
+                .map(|l| (l.user.clone(), l.password.clone())),
         })
     }
 
     fn get(&self, path: &str) -> reqwest::RequestBuilder {
         let r = self.http.get(format!("{}{path}", self.base));
         match &self.login {
-            Some((u, p)) => r.basic_auth(u, Some(p)),
+            Some((u, p)) => r.basic_auth(u, Some(p.expose_secret())),
             None => r,
         }
     }
@@ -263,76 +223,6 @@ impl S2low {
         SendError::from_http(status, &String::from_utf8_lossy(&body))?;
         Ok(body.to_vec())
     }
-}
-
-/// The text of the first-level children of an S²LOW XML answer (`resultat`, `id`, `status`,
-/// `message`...). Anything that is not XML (e.g. `KO\nÉchec de l'authentification`) is an error.
-pub fn s2low_fields(body: &[u8]) -> Result<std::collections::HashMap<String, String>, String> {
-    let text = String::from_utf8_lossy(body);
-    if !text.trim_start().starts_with('<') {
-        let rest = text.lines().skip(1).collect::<Vec<_>>().join(" ");
-        let rest = rest.trim();
-        return Err(if rest.is_empty() {
-            text.trim().to_owned()
-        } else {
-            rest.to_owned()
-        });
-    }
-    let mut r = quick_xml::Reader::from_str(&text);
-    let mut depth = 0usize;
-    let mut current = String::new();
-    let mut out = std::collections::HashMap::new();
-    loop {
-        match r.read_event() {
-            Ok(Event::DocType(_)) => return Err("DOCTYPE in the answer".into()),
-            Ok(Event::Start(e)) => {
-                depth += 1;
-                if depth == 2 {
-                    current = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                    out.insert(current.clone(), String::new());
-                }
-            }
-            Ok(Event::Empty(e)) if depth == 1 => {
-                out.insert(
-                    String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
-                    String::new(),
-                );
-            }
-            Ok(Event::Text(t)) if depth == 2 => {
-                let v = t.decode().map(|c| c.into_owned()).unwrap_or_default();
-                if let Some(slot) = out.get_mut(&current) {
-                    slot.push_str(&v);
-                }
-            }
-            Ok(Event::GeneralRef(g)) if depth == 2 => {
-                let name: &[u8] = &g;
-                let v: Option<char> = match name {
-                    b"amp" => Some('&'),
-                    b"lt" => Some('<'),
-                    b"gt" => Some('>'),
-                    b"quot" => Some('"'),
-                    b"apos" => Some('\''),
-                    [b'#', b'x' | b'X', hex @ ..] => std::str::from_utf8(hex)
-                        .ok()
-                        .and_then(|h| u32::from_str_radix(h, 16).ok())
-                        .and_then(char::from_u32),
-                    [b'#', dec @ ..] => std::str::from_utf8(dec)
-                        .ok()
-                        .and_then(|d| d.parse::<u32>().ok())
-                        .and_then(char::from_u32),
-                    _ => None,
-                };
-                if let (Some(slot), Some(c)) = (out.get_mut(&current), v) {
-                    slot.push(c);
-                }
-            }
-            Ok(Event::End(_)) => depth = depth.saturating_sub(1),
-            Ok(Event::Eof) => break,
-            Ok(_) => {}
-            Err(e) => return Err(format!("malformed answer: {e}")),
-        }
-    }
-    Ok(out)
 }
 
 impl Transmitter for S2low {
@@ -396,7 +286,7 @@ impl Transmitter for S2low {
                 ))
                 .multipart(form);
             if let Some((u, p)) = &self.login {
-                r = r.basic_auth(u, Some(p));
+                r = r.basic_auth(u, Some(p.expose_secret()));
             }
             let body = Self::text(r).await?;
             let f = s2low_fields(&body).map_err(|m| SendError::permanent(format!("S²LOW: {m}")))?;
@@ -451,13 +341,13 @@ impl Transmitter for S2low {
 }
 
 /// The transmitter chosen by `[helios] transmitter`.
-pub fn from_config(cfg: &HeliosConfig) -> anyhow::Result<Box<dyn Transmitter>> {
-    Ok(match cfg.transmitter.as_str() {
-        "s2low" => Box::new(S2low::new(cfg)?),
-        _ => Box::new(Simulator::new(
-            cfg.simulator_ack_delay_ms,
-            cfg.simulator_fail_percent,
-        )),
+pub fn from_config(cfg: &HeliosTransmitter) -> anyhow::Result<Box<dyn Transmitter>> {
+    Ok(match cfg {
+        HeliosTransmitter::S2low(s2low) => Box::new(S2low::new(s2low)?),
+        HeliosTransmitter::Simulator {
+            ack_delay_ms,
+            fail_percent,
+        } => Box::new(Simulator::new(*ack_delay_ms, *fail_percent)),
     })
 }
 

@@ -2,26 +2,28 @@
 //! and `smtp` (lettre).
 
 use super::{SendError, write_durably};
-use crate::config::MailConfig;
+use crate::config::{MailConfig, MailTransport, SmtpSettings};
 use crate::jobs::MailJob;
 use futures_util::future::BoxFuture;
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
 use std::path::PathBuf;
 
 /// Delivers rendered e-mails.
-pub trait MailTransport: Send + Sync + std::fmt::Debug {
+pub trait Mailer: Send + Sync + std::fmt::Debug {
     fn send<'a>(&'a self, mail: &'a MailJob) -> BoxFuture<'a, Result<(), SendError>>;
 }
 
 /// Builds the MIME message (text and HTML alternatives).
-pub fn build_message(from: &str, mail: &MailJob) -> Result<Message, SendError> {
+pub fn build_message(from: &Mailbox, mail: &MailJob) -> Result<Message, SendError> {
     let parse = |a: &str| {
         a.parse::<Mailbox>()
             .map_err(|e| SendError::permanent(format!("invalid address {a:?}: {e}")))
     };
     let mut b = Message::builder()
-        .from(parse(from)?)
+        .from(from.clone())
         .subject(mail.subject.clone())
         .message_id(Some(format!("<{}>", mail.message_id)));
     for to in &mail.to {
@@ -41,10 +43,10 @@ pub fn build_message(from: &str, mail: &MailJob) -> Result<Message, SendError> {
 #[derive(Debug)]
 pub struct OutboxMail {
     pub dir: PathBuf,
-    pub from: String,
+    pub from: Mailbox,
 }
 
-impl MailTransport for OutboxMail {
+impl Mailer for OutboxMail {
     fn send<'a>(&'a self, mail: &'a MailJob) -> BoxFuture<'a, Result<(), SendError>> {
         Box::pin(async move {
             let msg = build_message(&self.from, mail)?;
@@ -68,23 +70,29 @@ impl MailTransport for OutboxMail {
 #[derive(Debug)]
 pub struct SmtpMail {
     transport: AsyncSmtpTransport<Tokio1Executor>,
-    from: String,
+    from: Mailbox,
 }
 
 impl SmtpMail {
-    pub fn new(cfg: &MailConfig) -> anyhow::Result<Self> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&cfg.smtp_url)
-            .map_err(|e| anyhow::anyhow!("key `mail.smtp_url`: {e}"))?
-            .timeout(Some(std::time::Duration::from_secs(30)))
-            .build();
+    pub fn new(smtp: &SmtpSettings, from: &Mailbox) -> anyhow::Result<Self> {
+        // lettre's message may quote the URL, which can hold credentials: not repeated.
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp.url.expose_secret())
+            .map_err(|_| anyhow::anyhow!("key `mail.smtp_url`: not a valid SMTP URL"))?
+            .timeout(Some(std::time::Duration::from_secs(30)));
+        if let Some((user, password)) = &smtp.credentials {
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                password.expose_secret().to_owned(),
+            ));
+        }
         Ok(Self {
-            transport,
-            from: cfg.from.clone(),
+            transport: builder.build(),
+            from: from.clone(),
         })
     }
 }
 
-impl MailTransport for SmtpMail {
+impl Mailer for SmtpMail {
     fn send<'a>(&'a self, mail: &'a MailJob) -> BoxFuture<'a, Result<(), SendError>> {
         Box::pin(async move {
             let msg = build_message(&self.from, mail)?;
@@ -98,11 +106,11 @@ impl MailTransport for SmtpMail {
 }
 
 /// The transport chosen by `[mail] transport`.
-pub fn from_config(cfg: &MailConfig) -> anyhow::Result<Box<dyn MailTransport>> {
-    Ok(match cfg.transport.as_str() {
-        "smtp" => Box::new(SmtpMail::new(cfg)?),
-        _ => Box::new(OutboxMail {
-            dir: PathBuf::from(&cfg.outbox_dir),
+pub fn from_config(cfg: &MailConfig) -> anyhow::Result<Box<dyn Mailer>> {
+    Ok(match &cfg.transport {
+        MailTransport::Smtp(smtp) => Box::new(SmtpMail::new(smtp, &cfg.from)?),
+        MailTransport::Outbox { dir } => Box::new(OutboxMail {
+            dir: dir.clone(),
             from: cfg.from.clone(),
         }),
     })
@@ -114,6 +122,9 @@ mod tests {
 
     #[test]
     fn message_has_both_parts_and_a_stable_id() {
+        let from: Mailbox = "parapheur@localhost"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
         let m = MailJob {
             to: vec!["a@b.fr".into()],
             cc: vec!["c@d.fr".into()],
@@ -123,7 +134,7 @@ mod tests {
             message_id: "abc@parapheur".into(),
         };
         let raw = String::from_utf8(
-            build_message("parapheur@localhost", &m)
+            build_message(&from, &m)
                 .unwrap_or_else(|e| panic!("{e}"))
                 .formatted(),
         )
@@ -137,7 +148,7 @@ mod tests {
             ..m
         };
         assert!(
-            matches!(build_message("parapheur@localhost", &bad), Err(e) if !e.transient),
+            matches!(build_message(&from, &bad), Err(e) if !e.transient),
             "a bad address is a permanent failure"
         );
     }

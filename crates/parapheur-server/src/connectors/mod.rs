@@ -4,6 +4,7 @@
 pub mod delivery;
 pub mod helios;
 pub mod mail;
+pub mod s2low_answers;
 pub mod sms;
 
 /// A failed delivery. Transient failures are retried; permanent ones (the provider refuses

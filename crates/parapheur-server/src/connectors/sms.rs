@@ -2,14 +2,15 @@
 //! `{"to","text"}`), and the OVHcloud SMS API.
 
 use super::SendError;
-use crate::config::SmsConfig;
+use crate::config::{OvhSettings, SmsProvider};
 use crate::jobs::SmsJob;
 use futures_util::future::BoxFuture;
+use secrecy::{ExposeSecret, SecretString};
 use sha1::{Digest, Sha1};
 use std::path::PathBuf;
 
 /// Delivers SMS. `key` identifies the message across retries (for idempotent providers).
-pub trait SmsProvider: Send + Sync + std::fmt::Debug {
+pub trait SmsSender: Send + Sync + std::fmt::Debug {
     fn send<'a>(&'a self, sms: &'a SmsJob, key: &'a str) -> BoxFuture<'a, Result<(), SendError>>;
 }
 
@@ -19,7 +20,7 @@ pub struct OutboxSms {
     pub file: PathBuf,
 }
 
-impl SmsProvider for OutboxSms {
+impl SmsSender for OutboxSms {
     fn send<'a>(&'a self, sms: &'a SmsJob, _key: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
         Box::pin(async move {
             let line = serde_json::json!({"to": sms.to, "text": sms.text}).to_string();
@@ -46,16 +47,17 @@ impl SmsProvider for OutboxSms {
 /// POSTs `{"to","text"}` as JSON, with an `Idempotency-Key` header stable across retries.
 #[derive(Debug)]
 pub struct WebhookSms {
-    pub url: String,
+    /// May carry a token.
+    pub url: SecretString,
     pub http: reqwest::Client,
 }
 
-impl SmsProvider for WebhookSms {
+impl SmsSender for WebhookSms {
     fn send<'a>(&'a self, sms: &'a SmsJob, key: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
         Box::pin(async move {
             let r = self
                 .http
-                .post(&self.url)
+                .post(self.url.expose_secret())
                 .header("Idempotency-Key", key)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(serde_json::json!({"to": sms.to, "text": sms.text}).to_string())
@@ -73,12 +75,7 @@ impl SmsProvider for WebhookSms {
 /// secret and consumer key as OVHcloud's API requires.
 #[derive(Debug)]
 pub struct OvhSms {
-    pub endpoint: String,
-    pub application_key: String,
-    pub application_secret: String,
-    pub consumer_key: String,
-    pub service_name: String,
-    pub sender: String,
+    pub settings: OvhSettings,
     pub http: reqwest::Client,
 }
 
@@ -96,13 +93,14 @@ pub fn ovh_signature(
     format!("$1${}", hex::encode(h.finalize()))
 }
 
-impl SmsProvider for OvhSms {
+impl SmsSender for OvhSms {
     fn send<'a>(&'a self, sms: &'a SmsJob, _key: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
         Box::pin(async move {
+            let o = &self.settings;
             let url = format!(
                 "{}/sms/{}/jobs",
-                self.endpoint.trim_end_matches('/'),
-                self.service_name
+                o.endpoint.trim_end_matches('/'),
+                o.service_name
             );
             let mut body = serde_json::json!({
                 "charset": "UTF-8",
@@ -112,16 +110,15 @@ impl SmsProvider for OvhSms {
                 "priority": "high",
                 "receivers": [sms.to],
             });
-            if self.sender.is_empty() {
-                body["senderForResponse"] = serde_json::Value::Bool(true);
-            } else {
-                body["sender"] = serde_json::Value::String(self.sender.clone());
+            match &o.sender {
+                None => body["senderForResponse"] = serde_json::Value::Bool(true),
+                Some(sender) => body["sender"] = serde_json::Value::String(sender.clone()),
             }
             let body = body.to_string();
             let ts = chrono::Utc::now().timestamp();
             let sig = ovh_signature(
-                &self.application_secret,
-                &self.consumer_key,
+                o.application_secret.expose_secret(),
+                o.consumer_key.expose_secret(),
                 "POST",
                 &url,
                 &body,
@@ -130,8 +127,8 @@ impl SmsProvider for OvhSms {
             let r = self
                 .http
                 .post(&url)
-                .header("X-Ovh-Application", &self.application_key)
-                .header("X-Ovh-Consumer", &self.consumer_key)
+                .header("X-Ovh-Application", o.application_key.expose_secret())
+                .header("X-Ovh-Consumer", o.consumer_key.expose_secret())
                 .header("X-Ovh-Timestamp", ts.to_string())
                 .header("X-Ovh-Signature", sig)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -159,24 +156,17 @@ impl SmsProvider for OvhSms {
 }
 
 /// The provider chosen by `[sms] provider`.
-pub fn from_config(cfg: &SmsConfig, http: &reqwest::Client) -> Box<dyn SmsProvider> {
-    match cfg.provider.as_str() {
-        "webhook" => Box::new(WebhookSms {
-            url: cfg.webhook_url.clone(),
+pub fn from_config(cfg: &SmsProvider, http: &reqwest::Client) -> Box<dyn SmsSender> {
+    match cfg {
+        SmsProvider::Webhook { url } => Box::new(WebhookSms {
+            url: url.clone(),
             http: http.clone(),
         }),
-        "ovh" => Box::new(OvhSms {
-            endpoint: cfg.ovh_endpoint.clone(),
-            application_key: cfg.ovh_application_key.clone(),
-            application_secret: cfg.ovh_application_secret.clone(),
-            consumer_key: cfg.ovh_consumer_key.clone(),
-            service_name: cfg.ovh_service_name.clone(),
-            sender: cfg.ovh_sender.clone(),
+        SmsProvider::Ovh(settings) => Box::new(OvhSms {
+            settings: settings.clone(),
             http: http.clone(),
         }),
-        _ => Box::new(OutboxSms {
-            file: PathBuf::from(&cfg.outbox_file),
-        }),
+        SmsProvider::Outbox { file } => Box::new(OutboxSms { file: file.clone() }),
     }
 }
 

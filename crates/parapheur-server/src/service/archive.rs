@@ -6,6 +6,7 @@
 //! directory is assembled under a temporary name, fsynced, then renamed: it exists complete or
 //! not at all, and a second run finds it and does not rewrite it.
 
+use crate::config::{ArchiveFormat, StorageUrl};
 use crate::error::ApiError;
 use crate::state::AppState;
 use parapheur_store::documents::DocumentRow;
@@ -98,19 +99,20 @@ fn safe(name: &str) -> String {
 
 /// The vault of `[archive]`: a directory (`file://DIR`) or a bucket (`s3://bucket/prefix`).
 fn vault(state: &AppState) -> Result<Box<dyn Vault>, ApiError> {
-    let url = &state.cfg.archive.vault_url;
-    let seda = state.cfg.archive.format == "seda";
-    if url.starts_with("s3://") {
-        return Ok(Box::new(S3Vault {
+    let seda = match state.cfg.archive.format {
+        ArchiveFormat::Seda => true,
+        ArchiveFormat::Manifest => false,
+    };
+    Ok(match &state.cfg.archive.vault {
+        StorageUrl::S3(url) => Box::new(S3Vault {
             objects: parapheur_store::s3::S3Objects::open(url)?,
             seda,
-        }));
-    }
-    let root = url
-        .strip_prefix("file://")
-        .map(PathBuf::from)
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unsupported vault URL {url:?}")))?;
-    Ok(Box::new(DirectoryVault { root, seda }))
+        }),
+        StorageUrl::Directory(root) => Box::new(DirectoryVault {
+            root: root.clone(),
+            seda,
+        }),
+    })
 }
 
 /// Deposits the document into the vault (or finds its earlier deposit).

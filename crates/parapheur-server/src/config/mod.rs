@@ -1,0 +1,307 @@
+//! Configuration: code defaults < TOML file (`--config`) < `PARAPHEUR_*` environment variables,
+//! parsed once at start-up into the typed [`Config`] handed to the rest of the server.
+//!
+//! [`ConfigFile`] is the file format (strings, as written); [`ConfigFile::parse`] turns it into
+//! [`Config`], whose transports are enums and whose secrets are [`SecretString`]s, or fails with
+//! a [`ConfigError`] naming the key. No code matches a transport name after loading.
+
+mod example;
+mod file;
+mod secret;
+mod sections;
+#[cfg(test)]
+mod tests;
+mod transports;
+
+pub use example::EXAMPLE;
+pub use file::{
+    ArchiveFile, ConfigFile, DeliverFile, HeliosFile, HsmSealFile, HsmUserFile, MailFile,
+    SigningFile, SmsFile,
+};
+pub use secret::DatabaseUrl;
+pub use sections::{FastConfig, JobsConfig, LimitsConfig, OtpConfig, RetentionConfig, TlsConfig};
+pub use transports::{
+    ArchiveConfig, ArchiveFormat, DeliverConnector, HeliosConfig, HeliosTransmitter, MailConfig,
+    MailTransport, OvhSettings, S2lowLogin, S2lowSettings, SmsProvider, SmtpSettings, StorageUrl,
+};
+
+use secrecy::SecretString;
+use std::path::{Path, PathBuf};
+
+/// The configuration of a running server, parsed and checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// An address such as `127.0.0.1:8080` (checked at load).
+    pub listen: String,
+    /// Base of the links sent to people; defaults to `http(s)://<listen>`.
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    pub database_url: DatabaseUrl,
+    /// Where document bytes are stored (`blob_url`).
+    pub blobs: StorageUrl,
+    /// A provisioning file applied at start-up.
+    pub provision: Option<PathBuf>,
+    /// Largest accepted request body on upload routes, in bytes.
+    pub max_upload_bytes: u64,
+    /// `tracing` filter, e.g. `info` or `parapheur=debug`.
+    pub log: String,
+    pub fast: FastConfig,
+    pub mail: MailConfig,
+    pub sms: SmsProvider,
+    pub helios: HeliosConfig,
+    pub archive: ArchiveConfig,
+    pub retention: RetentionConfig,
+    pub tls: TlsConfig,
+    pub signing: SigningConfig,
+    pub jobs: JobsConfig,
+    pub otp: OtpConfig,
+    pub deliver: DeliverConnector,
+    pub limits: LimitsConfig,
+}
+
+/// `[signing]`: trust anchors, timestamp authority, keys on PKCS#11 tokens.
+#[derive(Debug, Clone, Default)]
+pub struct SigningConfig {
+    /// PEM bundle of extra trust anchors for the verification step (the internal CA is always
+    /// trusted), e.g. the CA of imported PKCS#12 keys.
+    pub trust_anchors: Option<PathBuf>,
+    /// RFC 3161 timestamp authority: when set, PAdES signatures are B-T (timestamped).
+    pub tsa_url: String,
+    /// Subscribers' seals held on a PKCS#11 token (HSM) instead of the internal CA's files.
+    pub hsm_seals: Vec<HsmSeal>,
+    /// Users' signing keys held on a PKCS#11 token (HSM): their signatures use that key.
+    pub hsm_users: Vec<HsmUser>,
+}
+
+/// `[[signing.hsm_seals]]`: the seal of one subscriber on a PKCS#11 token.
+#[derive(Debug, Clone)]
+pub struct HsmSeal {
+    pub siren: parapheur_domain::Siren,
+    pub key: HsmKey,
+}
+
+/// `[[signing.hsm_users]]`: one user's signing key on a PKCS#11 token.
+#[derive(Debug, Clone)]
+pub struct HsmUser {
+    pub email: parapheur_domain::Email,
+    pub key: HsmKey,
+}
+
+/// A private key on a PKCS#11 token.
+#[derive(Debug, Clone)]
+pub struct HsmKey {
+    /// The PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so.
+    pub module: String,
+    /// The token's label.
+    pub token: String,
+    /// The user PIN (`pin`, or the content of `pin_file`).
+    pub pin: SecretString,
+    /// CKA_LABEL of the private key (and of its certificate object, when it is on the token).
+    pub key_label: String,
+    /// PEM of the key's certificate and its chain; `None`: the certificate on the token.
+    pub certificate: Option<PathBuf>,
+}
+
+/// A configuration problem, reported as one line naming the file, key and reason.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}: cannot read the configuration file")]
+    Unreadable(String),
+    /// A figment error that names no key (e.g. TOML syntax).
+    #[error("{origin}: {reason}")]
+    Syntax { origin: String, reason: String },
+    #[error("{origin}: {error}")]
+    Key { origin: String, error: KeyError },
+}
+
+/// A bad value, with the dotted key it was read from.
+#[derive(Debug, thiserror::Error)]
+#[error("key `{key}`: {problem}")]
+pub struct KeyError {
+    pub key: String,
+    pub problem: Problem,
+}
+
+impl KeyError {
+    fn new(key: impl Into<String>, problem: Problem) -> Self {
+        Self {
+            key: key.into(),
+            problem,
+        }
+    }
+}
+
+/// What is wrong with a value.
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
+    /// Reported by the TOML or environment reader (unknown key, wrong type...).
+    #[error("{0}")]
+    Unreadable(String),
+    #[error("{value:?} is not {expected}")]
+    Invalid {
+        value: String,
+        expected: &'static str,
+    },
+    /// A secret that is not of the expected form (the value is not repeated).
+    #[error("the value (not shown) is not {expected}")]
+    InvalidSecret { expected: &'static str },
+    #[error("{what} is required by {by}")]
+    Required {
+        what: &'static str,
+        by: &'static str,
+    },
+    #[error("{0}")]
+    Rule(&'static str),
+    #[error("`{key}` and `{key}_file` are both set; keep one")]
+    BothSet { key: String },
+    #[error("reading {}: {source}", path.display())]
+    SecretFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is empty", path.display())]
+    EmptySecretFile { path: PathBuf },
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if any), then the environment, and parses the result.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        ConfigFile::load(file)?.parse()
+    }
+}
+
+impl ConfigFile {
+    /// Parses the values as written into a [`Config`]: derived defaults filled in (paths under
+    /// `data_dir`, `public_url` from `listen`), transports decided, secrets read.
+    pub fn parse(self) -> Result<Config, ConfigError> {
+        let origin = self.origin.clone();
+        self.parse_keys()
+            .map_err(|error| ConfigError::Key { origin, error })
+    }
+
+    fn parse_keys(self) -> Result<Config, KeyError> {
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(KeyError::new(
+                "listen",
+                Problem::Invalid {
+                    value: self.listen,
+                    expected: "an address such as 127.0.0.1:8080",
+                },
+            ));
+        }
+        let dd = self.data_dir.display().to_string();
+        let database_url = secret::secret(
+            "database_url",
+            self.database_url,
+            self.database_url_file.as_deref(),
+        )?
+        .unwrap_or_else(|| SecretString::from(format!("sqlite://{dd}/parapheur.db")));
+        let blob_url = if self.blob_url.is_empty() {
+            format!("file://{dd}/blobs")
+        } else {
+            self.blob_url
+        };
+        let blobs = StorageUrl::parse("blob_url", &blob_url)?;
+        let public_url = if self.public_url.is_empty() {
+            let scheme = if self.tls.cert.is_empty() {
+                "http"
+            } else {
+                "https"
+            };
+            format!("{scheme}://{}", self.listen)
+        } else {
+            self.public_url
+        };
+        if self.max_upload_bytes < 1024 {
+            return Err(KeyError::new(
+                "max_upload_bytes",
+                Problem::Rule("at least 1024"),
+            ));
+        }
+        self.fast.check()?;
+        self.jobs.check()?;
+        self.limits.check()?;
+        self.tls.check()?;
+        Ok(Config {
+            listen: self.listen,
+            public_url,
+            database_url: DatabaseUrl::new(database_url),
+            blobs,
+            provision: secret::path(&self.provision),
+            max_upload_bytes: self.max_upload_bytes,
+            log: self.log,
+            fast: self.fast,
+            mail: self.mail.parse(&dd)?,
+            sms: self.sms.parse(&dd)?,
+            helios: self.helios.parse()?,
+            archive: self.archive.parse(&dd)?,
+            retention: self.retention,
+            tls: self.tls,
+            signing: self.signing.parse()?,
+            jobs: self.jobs,
+            otp: self.otp,
+            deliver: self.deliver.parse(&dd)?,
+            limits: self.limits,
+            data_dir: self.data_dir,
+        })
+    }
+}
+
+impl SigningFile {
+    fn parse(self) -> Result<SigningConfig, KeyError> {
+        let mut hsm_seals = Vec::with_capacity(self.hsm_seals.len());
+        for (i, s) in self.hsm_seals.into_iter().enumerate() {
+            let at = format!("signing.hsm_seals[{i}]");
+            let siren = parapheur_domain::Siren::parse(&s.siren).map_err(|_| {
+                KeyError::new(
+                    format!("{at}.siren"),
+                    Problem::Invalid {
+                        value: s.siren.clone(),
+                        expected: "a SIREN (9 digits)",
+                    },
+                )
+            })?;
+            let pin = secret::secret(&format!("{at}.pin"), s.pin, s.pin_file.as_deref())?;
+            hsm_seals.push(HsmSeal {
+                siren,
+                key: HsmKey {
+                    module: s.module,
+                    token: s.token,
+                    pin: pin.unwrap_or_default(),
+                    key_label: s.key_label,
+                    certificate: secret::path(&s.certificate),
+                },
+            });
+        }
+        let mut hsm_users = Vec::with_capacity(self.hsm_users.len());
+        for (i, u) in self.hsm_users.into_iter().enumerate() {
+            let at = format!("signing.hsm_users[{i}]");
+            let email = parapheur_domain::Email::parse(&u.email).map_err(|_| {
+                KeyError::new(
+                    format!("{at}.email"),
+                    Problem::Invalid {
+                        value: u.email.clone(),
+                        expected: "an e-mail address",
+                    },
+                )
+            })?;
+            let pin = secret::secret(&format!("{at}.pin"), u.pin, u.pin_file.as_deref())?;
+            hsm_users.push(HsmUser {
+                email,
+                key: HsmKey {
+                    module: u.module,
+                    token: u.token,
+                    pin: pin.unwrap_or_default(),
+                    key_label: u.key_label,
+                    certificate: secret::path(&u.certificate),
+                },
+            });
+        }
+        Ok(SigningConfig {
+            trust_anchors: secret::path(&self.trust_anchors),
+            tsa_url: self.tsa_url,
+            hsm_seals,
+            hsm_users,
+        })
+    }
+}

@@ -1,14 +1,12 @@
 //! Subscribers, users, memberships, groups and provisioned circuits.
 
-use crate::decode;
 use crate::{Db, StoreError};
-use parapheur_domain::{CircuitType, StepKind};
-use sqlx::any::AnyRow;
-use sqlx::{FromRow, Row};
+use sqlx::FromRow;
 
-fn json(v: &[String]) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| StoreError::Encoding(e.to_string()))
-}
+mod circuits;
+
+pub use circuits::{CircuitRow, CircuitStep};
+use circuits::json;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct UserRow {
@@ -34,73 +32,6 @@ impl UserRow {
 pub struct MembershipRow {
     pub siren: String,
     pub is_admin: i64,
-}
-
-/// A provisioned circuit, decoded (see [`crate::decode`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CircuitRow {
-    pub siren: String,
-    pub id: String,
-    pub circuit_type: CircuitType,
-    /// Lower-case extensions accepted.
-    pub formats: Vec<String>,
-    pub metadata_required: bool,
-    pub steps: Vec<CircuitStep>,
-    /// E-mails allowed to deposit (empty: every member of the subscriber).
-    pub depositors: Vec<String>,
-}
-
-/// A step of a provisioned circuit: its kind and its members' e-mails.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CircuitStep {
-    pub kind: StepKind,
-    pub members: Vec<String>,
-}
-
-/// A step as the `circuits.steps` JSON array holds it: `{"step": "...", "members": [...]}`.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct StoredStep {
-    step: String,
-    #[serde(default)]
-    members: Vec<String>,
-}
-
-impl CircuitRow {
-    fn steps_json(&self) -> Result<String, StoreError> {
-        let stored: Vec<StoredStep> = self
-            .steps
-            .iter()
-            .map(|s| StoredStep {
-                step: s.kind.as_str().to_owned(),
-                members: s.members.clone(),
-            })
-            .collect();
-        serde_json::to_string(&stored).map_err(|e| StoreError::Encoding(e.to_string()))
-    }
-}
-
-impl<'r> FromRow<'r, AnyRow> for CircuitRow {
-    fn from_row(row: &'r AnyRow) -> Result<Self, sqlx::Error> {
-        let stored: Vec<StoredStep> = decode::json(row, "steps")?;
-        let steps = stored
-            .into_iter()
-            .map(|s| {
-                Ok(CircuitStep {
-                    kind: decode::step_kind_str("steps", &s.step)?,
-                    members: s.members,
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        Ok(Self {
-            siren: row.try_get("siren")?,
-            id: row.try_get("id")?,
-            circuit_type: decode::circuit_type(row, "circuit_type")?,
-            formats: decode::json(row, "formats")?,
-            metadata_required: decode::flag(row, "metadata_required")?,
-            steps,
-            depositors: decode::json(row, "depositors")?,
-        })
-    }
 }
 
 /// A user to create or update (provisioning, synchronisation).
@@ -254,37 +185,6 @@ impl Db {
         }
         Ok(q.fetch_all(&self.read).await?)
     }
-
-    pub async fn upsert_circuit(&self, c: &CircuitRow) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO circuits (siren, id, circuit_type, formats, metadata_required, steps, depositors) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (siren, id) DO UPDATE SET circuit_type = excluded.circuit_type, \
-               formats = excluded.formats, metadata_required = excluded.metadata_required, \
-               steps = excluded.steps, depositors = excluded.depositors",
-        )
-        .bind(&c.siren)
-        .bind(&c.id)
-        .bind(c.circuit_type.as_str())
-        .bind(json(&c.formats)?)
-        .bind(i64::from(c.metadata_required))
-        .bind(c.steps_json()?)
-        .bind(json(&c.depositors)?)
-        .execute(&self.write)
-        .await?;
-        Ok(())
-    }
-
-    pub async fn circuit(&self, siren: &str, id: &str) -> Result<Option<CircuitRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT siren, id, circuit_type, formats, metadata_required, steps, depositors \
-             FROM circuits WHERE siren = $1 AND id = $2",
-        )
-        .bind(siren)
-        .bind(id)
-        .fetch_optional(&self.read)
-        .await?)
-    }
 }
 
 impl Db {
@@ -347,17 +247,6 @@ impl Db {
     pub async fn subscriber_groups(&self, siren: &str) -> Result<Vec<(i64, String)>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT user_id, group_name FROM group_members WHERE siren = $1 ORDER BY group_name",
-        )
-        .bind(siren)
-        .fetch_all(&self.read)
-        .await?)
-    }
-
-    /// The provisioned circuits of a subscriber.
-    pub async fn circuits(&self, siren: &str) -> Result<Vec<CircuitRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT siren, id, circuit_type, formats, metadata_required, steps, depositors \
-             FROM circuits WHERE siren = $1 ORDER BY id",
         )
         .bind(siren)
         .fetch_all(&self.read)

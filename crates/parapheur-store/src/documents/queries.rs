@@ -1,0 +1,92 @@
+//! Lists over documents: search, a user's tasks, documents waiting at a step, counts.
+
+use super::TaskRow;
+use crate::{Db, StoreError, decode};
+use parapheur_domain::{DocumentStatus, StepKind};
+
+impl Db {
+    /// Ids of a subscriber's documents, optionally filtered by statuses and circuit.
+    pub async fn search(
+        &self,
+        siren: &str,
+        statuses: Option<&[DocumentStatus]>,
+        circuit: Option<&str>,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut sql = String::from("SELECT id FROM documents WHERE siren = $1");
+        let mut n = 1;
+        if let Some(st) = statuses {
+            let list: Vec<String> = st
+                .iter()
+                .map(|_| {
+                    n += 1;
+                    format!("${n}")
+                })
+                .collect();
+            sql.push_str(&format!(" AND status IN ({})", list.join(", ")));
+        }
+        if circuit.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND circuit_id = ${n}"));
+        }
+        sql.push_str(" ORDER BY id LIMIT 10000");
+        let mut q = sqlx::query_as::<_, (i64,)>(&sql).bind(siren);
+        for s in statuses.unwrap_or_default() {
+            q = q.bind(s.as_str());
+        }
+        if let Some(c) = circuit {
+            q = q.bind(c);
+        }
+        Ok(q.fetch_all(&self.read)
+            .await?
+            .into_iter()
+            .map(|r| r.0)
+            .collect())
+    }
+
+    /// Documents waiting at a step of which the user is a member.
+    pub async fn tasks(&self, user_id: i64) -> Result<Vec<TaskRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT d.id, d.filename, d.siren, d.circuit_id, s.kind FROM documents d \
+             JOIN document_step_members m ON m.document_id = d.id AND m.idx = d.current_step \
+             JOIN document_steps s ON s.document_id = d.id AND s.idx = d.current_step \
+             JOIN memberships ms ON ms.user_id = m.user_id AND ms.siren = d.siren \
+             WHERE m.user_id = $1 AND d.status = $2 ORDER BY d.id",
+        )
+        .bind(user_id)
+        .bind(DocumentStatus::InProgress.as_str())
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Documents waiting at a step of the given kind (automatic steps to run, e.g. at start-up).
+    pub async fn documents_at_step(&self, kind: StepKind) -> Result<Vec<i64>, StoreError> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT d.id FROM documents d JOIN document_steps s ON s.document_id = d.id AND s.idx = d.current_step \
+             WHERE d.status = $2 AND s.kind = $1 ORDER BY d.id",
+        )
+        .bind(kind.as_str())
+        .bind(DocumentStatus::InProgress.as_str())
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Counts documents per status (for `/metrics`).
+    pub async fn count_by_status(&self) -> Result<Vec<(DocumentStatus, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT status, COUNT(*) FROM documents GROUP BY status ORDER BY status",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter()
+            .map(|(s, n)| {
+                DocumentStatus::parse(&s).map(|st| (st, n)).ok_or_else(|| {
+                    StoreError::Corrupt(decode::Corrupt {
+                        column: "status",
+                        value: s,
+                    })
+                })
+            })
+            .collect()
+    }
+}

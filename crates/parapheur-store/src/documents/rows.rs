@@ -1,0 +1,187 @@
+//! The rows of documents as written and as read, decoded into domain types.
+
+use crate::decode;
+use parapheur_domain::{CircuitType, DocumentStatus, StepKind};
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+
+/// A history entry to append.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub state_name: &'static str,
+    pub user_id: Option<i64>,
+    pub user_fullname: String,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct HistoryRow {
+    pub at_ms: i64,
+    pub user_id: Option<i64>,
+    pub user_fullname: String,
+    pub state_name: String,
+    pub comment: Option<String>,
+}
+
+/// A stored file (main document or annex) to link.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub filename: String,
+    pub blob_key: String,
+    pub size: i64,
+    pub sha256: String,
+    /// The resumable digest of the bytes ([`crate::blob::FileDigest::to_bytes`]), when known.
+    pub digest_state: Option<Vec<u8>>,
+}
+
+impl NewFile {
+    /// The file just stored as `b`, under `filename`.
+    pub fn stored(filename: impl Into<String>, b: &crate::blob::StoredBlob) -> Self {
+        Self {
+            filename: filename.into(),
+            blob_key: b.key.clone(),
+            size: i64::try_from(b.size).unwrap_or(i64::MAX),
+            sha256: b.sha256.clone(),
+            digest_state: Some(b.digest_state.clone()),
+        }
+    }
+}
+
+/// Everything a deposit writes, in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    pub siren: String,
+    pub circuit_id: Option<String>,
+    pub circuit_type: CircuitType,
+    pub label: String,
+    pub file: NewFile,
+    pub depositor_id: i64,
+    pub status: DocumentStatus,
+    pub current_step: i64,
+    pub metadata_required: bool,
+    pub comment: String,
+    pub email_to: String,
+    pub email_cc: String,
+    /// The agents' e-mails.
+    pub agents: Vec<String>,
+    pub pictograms: Option<String>,
+    /// Step kinds with their member user ids.
+    pub steps: Vec<(StepKind, Vec<i64>)>,
+    pub annexes: Vec<NewFile>,
+    pub entries: Vec<NewEntry>,
+    /// The NomFic of a PES deposit: unique per subscriber.
+    pub pes_nomfic: Option<String>,
+    /// Signers of the OTP steps, when the deposit carries them (uploadOTP).
+    pub otp_signers: Vec<crate::otp::OtpSigner>,
+    /// Messages and links caused by the deposit.
+    pub effects: crate::jobs::Effects,
+}
+
+/// A document as stored, decoded once into domain types (see [`crate::decode`]).
+#[derive(Debug, Clone)]
+pub struct DocumentRow {
+    pub id: i64,
+    pub siren: String,
+    pub circuit_id: Option<String>,
+    pub circuit_type: CircuitType,
+    pub label: String,
+    pub filename: String,
+    pub blob_key: String,
+    pub size: i64,
+    pub sha256: String,
+    pub depositor_id: i64,
+    pub status: DocumentStatus,
+    pub current_step: i64,
+    pub version: i64,
+    /// Whether a person acted on it (visa, signature, refusal): it can no longer be deleted.
+    pub acted: bool,
+    pub metadata_required: bool,
+    pub comment: String,
+    /// Recipients, `;`-separated as deposited.
+    pub email_to: String,
+    pub email_cc: String,
+    /// The agents' e-mails.
+    pub agents: Vec<String>,
+    pub pictograms: Option<String>,
+    pub created_at: i64,
+    /// When the retention purge removed the content.
+    pub purged_at: Option<i64>,
+    /// The resumable digest of the current file, when it was stored with one.
+    pub digest_state: Option<Vec<u8>>,
+}
+
+impl<'r> FromRow<'r, AnyRow> for DocumentRow {
+    fn from_row(row: &'r AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            siren: row.try_get("siren")?,
+            circuit_id: row.try_get("circuit_id")?,
+            circuit_type: decode::circuit_type(row, "circuit_type")?,
+            label: row.try_get("label")?,
+            filename: row.try_get("filename")?,
+            blob_key: row.try_get("blob_key")?,
+            size: row.try_get("size")?,
+            sha256: row.try_get("sha256")?,
+            depositor_id: row.try_get("depositor_id")?,
+            status: decode::status(row, "status")?,
+            current_step: row.try_get("current_step")?,
+            version: row.try_get("version")?,
+            acted: decode::flag(row, "acted")?,
+            metadata_required: decode::flag(row, "metadata_required")?,
+            comment: row.try_get("comment")?,
+            email_to: row.try_get("email_to")?,
+            email_cc: row.try_get("email_cc")?,
+            agents: decode::json(row, "agents")?,
+            pictograms: row.try_get("pictograms")?,
+            created_at: row.try_get("created_at")?,
+            purged_at: row.try_get("purged_at")?,
+            digest_state: row.try_get("digest_state")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AnnexRow {
+    pub id: i64,
+    pub filename: String,
+    pub blob_key: String,
+    pub size: i64,
+}
+
+/// A document waiting for a user.
+#[derive(Debug, Clone)]
+pub struct TaskRow {
+    pub id: i64,
+    pub filename: String,
+    pub siren: String,
+    pub circuit_id: Option<String>,
+    pub kind: StepKind,
+}
+
+impl<'r> FromRow<'r, AnyRow> for TaskRow {
+    fn from_row(row: &'r AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            filename: row.try_get("filename")?,
+            siren: row.try_get("siren")?,
+            circuit_id: row.try_get("circuit_id")?,
+            kind: decode::step_kind(row, "kind")?,
+        })
+    }
+}
+
+/// A state change decided by the domain, applied if nobody changed the document meanwhile.
+#[derive(Debug, Clone)]
+pub struct TransitionWrite {
+    pub expected_version: i64,
+    /// A new main file (the signed document) replacing the current one.
+    pub file: Option<NewFile>,
+    /// A detached signature to add beside the document.
+    pub detached: Option<NewFile>,
+    pub status: DocumentStatus,
+    pub current_step: i64,
+    pub human_action: bool,
+    pub entries: Vec<NewEntry>,
+    /// Messages and links caused by the change, written in its transaction.
+    pub effects: crate::jobs::Effects,
+}

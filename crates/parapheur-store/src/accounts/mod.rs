@@ -5,8 +5,8 @@ use sqlx::FromRow;
 
 mod circuits;
 
-pub use circuits::{CircuitRow, CircuitStep};
 use circuits::json;
+pub use circuits::{CircuitRow, CircuitStep};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct UserRow {

@@ -20,9 +20,8 @@ pub mod worker;
 
 use anyhow::Context;
 use config::{Config, StorageUrl};
-use parapheur_store::{Db, LocalBlobStore};
+use parapheur_store::{Blobs, Db, LocalBlobStore};
 use state::AppState;
-use std::sync::Arc;
 use tokio::net::TcpListener;
 
 /// Opens the database (running migrations) and the blob store described by the configuration.
@@ -42,23 +41,19 @@ pub async fn open_state(cfg: Config) -> anyhow::Result<AppState> {
         .await
         .context("opening the database")?
         .with_history_ttl(std::time::Duration::from_millis(cfg.fast.history_cache_ms));
-    let blobs: Arc<dyn parapheur_store::blob::BlobStore> = match &cfg.blobs {
+    let blobs = match &cfg.blobs {
         StorageUrl::S3(url) => {
             let s3 =
                 parapheur_store::s3::S3BlobStore::open(url).context("opening the S3 blob store")?;
+            let blobs = Blobs::s3(s3);
             // A bucket that does not answer at start is a configuration error, not a later 500.
-            let probe = Arc::new(s3);
-            let p = probe.clone();
-            tokio::task::spawn_blocking(move || parapheur_store::blob::BlobStore::check(&*p))
-                .await
-                .context("checking the S3 bucket")?
-                .context(
-                    "the S3 bucket does not answer (AWS_* variables, endpoint, bucket name)",
-                )?;
-            probe
+            blobs.check().await.context(
+                "the S3 bucket does not answer (AWS_* variables, endpoint, bucket name)",
+            )?;
+            blobs
         }
         StorageUrl::Directory(dir) => {
-            Arc::new(LocalBlobStore::open(dir.clone()).context("opening the blob store")?)
+            Blobs::local(LocalBlobStore::open(dir.clone()).context("opening the blob store")?)
         }
     };
     let pki = pki::Pki::open(&cfg.data_dir, cfg.signing.trust_anchors.as_deref())

@@ -6,7 +6,7 @@ use crate::config::DeliverConnector;
 use crate::connectors::mail::Mailer;
 use crate::connectors::sms::SmsSender;
 use crate::pki::Pki;
-use parapheur_store::{BlobStore, Db};
+use parapheur_store::{Blobs, Db};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
@@ -17,7 +17,7 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub cfg: Config,
     pub db: Db,
-    pub blobs: Arc<dyn BlobStore>,
+    pub blobs: Blobs,
     pub auth: AuthCache,
     pub metrics: Metrics,
     pub pki: Pki,
@@ -54,7 +54,7 @@ pub struct Metrics {
 }
 
 impl AppState {
-    pub fn new(cfg: Config, db: Db, blobs: Arc<dyn BlobStore>, pki: Pki) -> anyhow::Result<Self> {
+    pub fn new(cfg: Config, db: Db, blobs: Blobs, pki: Pki) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .build()

@@ -6,6 +6,7 @@ use sha2_11::digest::common::hazmat::SerializableState;
 use std::fs::{self, File};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What a successful `put` knows about the stored bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -344,5 +345,116 @@ mod tests {
         assert!(FileDigest::from_bytes(b"").is_none());
         assert!(FileDigest::from_bytes(&first.digest_state[..20]).is_none());
         assert!(FileDigest::from_bytes(b"XXXX0000000000000000").is_none());
+    }
+}
+
+/// The blob store as services use it: asynchronous, and the one place that decides what blocks
+/// (the local directory's fsyncs run on blocking threads; S3 requests are awaited, never
+/// blocked on).
+#[derive(Debug, Clone)]
+pub struct Blobs(Backend);
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Local(Arc<LocalBlobStore>),
+    S3(Arc<crate::s3::S3BlobStore>),
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("blob store task: {e}")))?
+}
+
+impl Blobs {
+    pub fn local(store: LocalBlobStore) -> Self {
+        Self(Backend::Local(Arc::new(store)))
+    }
+
+    pub fn s3(store: crate::s3::S3BlobStore) -> Self {
+        Self(Backend::S3(Arc::new(store)))
+    }
+
+    /// Stores `bytes` durably under a new key.
+    pub async fn put(&self, bytes: Vec<u8>) -> Result<StoredBlob, StoreError> {
+        self.put_parts_after(None, vec![bytes]).await
+    }
+
+    /// Stores the concatenation of `parts` durably; `known`, when it is the digest of
+    /// `parts[0]`, is continued instead of hashing that part again.
+    pub async fn put_parts_after(
+        &self,
+        known: Option<FileDigest>,
+        parts: Vec<Vec<u8>>,
+    ) -> Result<StoredBlob, StoreError> {
+        match &self.0 {
+            Backend::Local(l) => {
+                let l = l.clone();
+                blocking(move || {
+                    let slices: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+                    l.put_parts_after(known.as_ref(), &slices)
+                })
+                .await
+            }
+            Backend::S3(s) => s.put_parts_after(known.as_ref(), &parts).await,
+        }
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        match &self.0 {
+            Backend::Local(l) => {
+                let (l, key) = (l.clone(), key.to_owned());
+                blocking(move || l.get(&key)).await
+            }
+            Backend::S3(s) => s.get(key).await,
+        }
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match &self.0 {
+            Backend::Local(l) => {
+                let (l, key) = (l.clone(), key.to_owned());
+                blocking(move || l.delete(&key)).await
+            }
+            Backend::S3(s) => s.delete(key).await,
+        }
+    }
+
+    /// Deletes every key, going on after a failure; the failures are returned.
+    pub async fn delete_all(&self, keys: &[String]) -> Vec<(String, StoreError)> {
+        let mut failed = Vec::new();
+        for k in keys {
+            if let Err(e) = self.delete(k).await {
+                failed.push((k.clone(), e));
+            }
+        }
+        failed
+    }
+
+    /// The keys of the blobs last written before `cutoff` (for the orphan sweep).
+    pub async fn keys_older_than(
+        &self,
+        cutoff: std::time::SystemTime,
+    ) -> Result<Vec<String>, StoreError> {
+        match &self.0 {
+            Backend::Local(l) => {
+                let l = l.clone();
+                blocking(move || l.keys_older_than(cutoff)).await
+            }
+            Backend::S3(s) => s.keys_older_than(cutoff).await,
+        }
+    }
+
+    /// A cheap check that the store answers (used by `/healthz` and at start).
+    pub async fn check(&self) -> Result<(), StoreError> {
+        match &self.0 {
+            Backend::Local(l) => {
+                let l = l.clone();
+                blocking(move || l.check()).await
+            }
+            Backend::S3(s) => s.check().await,
+        }
     }
 }

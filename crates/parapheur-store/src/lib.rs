@@ -16,7 +16,7 @@ pub mod portal;
 pub mod s3;
 pub mod throttle;
 
-pub use blob::{BlobStore, LocalBlobStore};
+pub use blob::{BlobStore, Blobs, LocalBlobStore};
 pub use db::{Db, Engine};
 pub use error::StoreError;
 

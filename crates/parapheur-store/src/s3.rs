@@ -6,21 +6,19 @@
 //! prefix, so a directory can be copied into a bucket as is.
 
 use crate::StoreError;
-use crate::blob::{BlobStore, FileDigest, StoredBlob, new_key, valid_key};
+use crate::blob::{FileDigest, StoredBlob, new_key, valid_key};
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
 use object_store::{ObjectStore, PutPayload};
-use std::future::Future;
 use std::sync::Arc;
 
-/// A bucket and a prefix of S3-compatible storage, used from synchronous code (blocking
-/// threads or runtime workers): the blob store and the archive vault both write there.
+/// A bucket and a prefix of S3-compatible storage, used asynchronously (never blocking a
+/// runtime thread): the blob store and the archive vault both write there.
 #[derive(Debug, Clone)]
 pub struct S3Objects {
     store: Arc<dyn ObjectStore>,
     bucket: String,
     prefix: String,
-    handle: tokio::runtime::Handle,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -28,7 +26,7 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl S3Objects {
-    /// Opens `s3://bucket[/prefix]`; must be called inside the tokio runtime that will serve it.
+    /// Opens `s3://bucket[/prefix]` (no request is made).
     pub fn open(url: &str) -> Result<Self, StoreError> {
         let rest = url
             .strip_prefix("s3://")
@@ -41,13 +39,10 @@ impl S3Objects {
             .with_bucket_name(bucket)
             .build()
             .map_err(unavailable)?;
-        let handle = tokio::runtime::Handle::try_current()
-            .map_err(|_| unavailable("the S3 store must be opened inside the runtime"))?;
         Ok(Self {
             store: Arc::new(store),
             bucket: bucket.to_owned(),
             prefix: prefix.trim_matches('/').to_owned(),
-            handle,
         })
     }
 
@@ -64,57 +59,48 @@ impl S3Objects {
         format!("s3://{}/{}", self.bucket, self.path(key))
     }
 
-    /// Runs a request to completion from synchronous code: on a blocking thread, or on a
-    /// runtime worker (the worker hands its other tasks over while it waits).
-    fn run<F: Future>(&self, f: F) -> F::Output {
-        match tokio::runtime::Handle::try_current() {
-            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(|| h.block_on(f))
-            }
-            _ => self.handle.block_on(f),
-        }
-    }
-
     /// Stores `bytes` under `key` (acknowledged once stored durably by the service).
-    pub fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
-        self.run(self.store.put(&self.path(key), PutPayload::from(bytes)))
+    pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.store
+            .put(&self.path(key), PutPayload::from(bytes))
+            .await
             .map(|_| ())
             .map_err(unavailable)
     }
 
     /// The bytes under `key`, `None` when there is no such object.
-    pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let path = self.path(key);
-        self.run(async {
-            match self.store.get(&path).await {
-                Ok(r) => r
-                    .bytes()
-                    .await
-                    .map(|b| Some(b.to_vec()))
-                    .map_err(unavailable),
-                Err(object_store::Error::NotFound { .. }) => Ok(None),
-                Err(e) => Err(unavailable(e)),
-            }
-        })
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.store.get(&self.path(key)).await {
+            Ok(r) => r
+                .bytes()
+                .await
+                .map(|b| Some(b.to_vec()))
+                .map_err(unavailable),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     /// Deletes `key` (absent is fine).
-    pub fn delete(&self, key: &str) -> Result<(), StoreError> {
-        match self.run(self.store.delete(&self.path(key))) {
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self.store.delete(&self.path(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(unavailable(e)),
         }
     }
 
     /// Keys under the prefix (relative to it) last modified before `cutoff`.
-    pub fn keys_older_than(
+    pub async fn keys_older_than(
         &self,
         cutoff: std::time::SystemTime,
     ) -> Result<Vec<String>, StoreError> {
         use futures_util::TryStreamExt;
         let prefix = (!self.prefix.is_empty()).then(|| Path::from(self.prefix.as_str()));
         let metas: Vec<object_store::ObjectMeta> = self
-            .run(self.store.list(prefix.as_ref()).try_collect())
+            .store
+            .list(prefix.as_ref())
+            .try_collect()
+            .await
             .map_err(unavailable)?;
         let strip = if self.prefix.is_empty() {
             String::new()
@@ -134,8 +120,8 @@ impl S3Objects {
     }
 
     /// The bucket answers (a missing object is an answer).
-    pub fn check(&self) -> Result<(), StoreError> {
-        match self.run(self.store.head(&self.path("00/health-check"))) {
+    pub async fn check(&self) -> Result<(), StoreError> {
+        match self.store.head(&self.path("00/health-check")).await {
             Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(unavailable(format!("bucket {}: {e}", self.bucket))),
         }
@@ -157,48 +143,52 @@ impl S3BlobStore {
     }
 }
 
-impl BlobStore for S3BlobStore {
-    fn put_parts_after(
+impl S3BlobStore {
+    /// Stores the concatenation of `parts` under a new key (see `BlobStore::put_parts_after`).
+    pub async fn put_parts_after(
         &self,
         known: Option<&FileDigest>,
-        parts: &[&[u8]],
+        parts: &[Vec<u8>],
     ) -> Result<StoredBlob, StoreError> {
         let (_, key) = new_key();
-        let mut body = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
-        for p in parts {
-            body.extend_from_slice(p);
-        }
-        let digest = FileDigest::of_parts(known, parts);
-        self.objects.put(&key, body)?;
+        let slices: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        let digest = FileDigest::of_parts(known, &slices);
+        let body = parts.concat();
+        self.objects.put(&key, body).await?;
         Ok(digest.stored(key))
     }
 
-    fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+    pub async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
         if !valid_key(key) {
             return Err(StoreError::BlobNotFound(key.to_owned()));
         }
         self.objects
-            .get(key)?
+            .get(key)
+            .await?
             .ok_or_else(|| StoreError::BlobNotFound(key.to_owned()))
     }
 
-    fn keys_older_than(&self, cutoff: std::time::SystemTime) -> Result<Vec<String>, StoreError> {
+    pub async fn keys_older_than(
+        &self,
+        cutoff: std::time::SystemTime,
+    ) -> Result<Vec<String>, StoreError> {
         Ok(self
             .objects
-            .keys_older_than(cutoff)?
+            .keys_older_than(cutoff)
+            .await?
             .into_iter()
             .filter(|k| valid_key(k))
             .collect())
     }
 
-    fn delete(&self, key: &str) -> Result<(), StoreError> {
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
         if !valid_key(key) {
             return Err(StoreError::BlobNotFound(key.to_owned()));
         }
-        self.objects.delete(key)
+        self.objects.delete(key).await
     }
 
-    fn check(&self) -> Result<(), StoreError> {
-        self.objects.check()
+    pub async fn check(&self) -> Result<(), StoreError> {
+        self.objects.check().await
     }
 }

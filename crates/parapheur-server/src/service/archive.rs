@@ -17,16 +17,35 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// An electronic vault: receives a document's package once.
-pub trait Vault: Send + Sync {
-    /// Deposits the package of `doc` (or finds its earlier deposit) and says where it is.
-    fn deposit(
-        &self,
-        doc: &DocumentRow,
-        org: &str,
-        items: Vec<Item>,
-    ) -> Result<ArchiveRecord, ApiError>;
+pub enum Vault {
+    Directory(DirectoryVault),
+    S3(S3Vault),
+}
+
+impl Vault {
     /// The earlier deposit of a document, if any.
-    fn find(&self, doc: &DocumentRow) -> Option<ArchiveRecord>;
+    async fn find(&self, doc: &DocumentRow) -> Option<ArchiveRecord> {
+        match self {
+            Self::Directory(d) => d.find(doc),
+            Self::S3(s) => s.find(doc).await,
+        }
+    }
+
+    /// Deposits the package of `doc` (or finds its earlier deposit) and says where it is.
+    async fn deposit(
+        self,
+        doc: DocumentRow,
+        org: String,
+        items: Vec<Item>,
+    ) -> Result<ArchiveRecord, ApiError> {
+        match self {
+            // Files written and fsynced one by one: on a blocking thread.
+            Self::Directory(d) => tokio::task::spawn_blocking(move || d.deposit(&doc, &org, items))
+                .await
+                .map_err(anyhow::Error::from)?,
+            Self::S3(s) => s.deposit(&doc, &org, items).await,
+        }
+    }
 }
 
 /// The write-once directory vault (`file://DIR`), with a JSON manifest and optionally the
@@ -42,7 +61,7 @@ impl DirectoryVault {
     }
 }
 
-impl Vault for DirectoryVault {
+impl DirectoryVault {
     fn deposit(
         &self,
         doc: &DocumentRow,
@@ -98,17 +117,17 @@ fn safe(name: &str) -> String {
 }
 
 /// The vault of `[archive]`: a directory (`file://DIR`) or a bucket (`s3://bucket/prefix`).
-fn vault(state: &AppState) -> Result<Box<dyn Vault>, ApiError> {
+fn vault(state: &AppState) -> Result<Vault, ApiError> {
     let seda = match state.cfg.archive.format {
         ArchiveFormat::Seda => true,
         ArchiveFormat::Manifest => false,
     };
     Ok(match &state.cfg.archive.vault {
-        StorageUrl::S3(url) => Box::new(S3Vault {
+        StorageUrl::S3(url) => Vault::S3(S3Vault {
             objects: parapheur_store::s3::S3Objects::open(url)?,
             seda,
         }),
-        StorageUrl::Directory(root) => Box::new(DirectoryVault {
+        StorageUrl::Directory(root) => Vault::Directory(DirectoryVault {
             root: root.clone(),
             seda,
         }),
@@ -118,17 +137,12 @@ fn vault(state: &AppState) -> Result<Box<dyn Vault>, ApiError> {
 /// Deposits the document into the vault (or finds its earlier deposit).
 pub async fn deposit(state: &AppState, doc: &DocumentRow) -> Result<ArchiveRecord, ApiError> {
     let vault = vault(state)?;
-    if let Some(found) = vault.find(doc) {
+    if let Some(found) = vault.find(doc).await {
         return Ok(found);
     }
     let get = |key: String| {
         let blobs = state.blobs.clone();
-        async move {
-            tokio::task::spawn_blocking(move || blobs.get(&key))
-                .await
-                .map_err(anyhow::Error::from)?
-                .map_err(ApiError::from)
-        }
+        async move { blobs.get(&key).await.map_err(ApiError::from) }
     };
     let mut items = vec![Item {
         path: format!("document/{}", safe(&doc.filename)),
@@ -179,9 +193,7 @@ pub async fn deposit(state: &AppState, doc: &DocumentRow) -> Result<ArchiveRecor
         .await?
         .unwrap_or_default();
     let doc = doc.clone();
-    tokio::task::spawn_blocking(move || vault.deposit(&doc, &org, items))
-        .await
-        .map_err(anyhow::Error::from)?
+    vault.deposit(doc, org, items).await
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -312,14 +324,14 @@ impl S3Vault {
     }
 }
 
-impl Vault for S3Vault {
-    fn deposit(
+impl S3Vault {
+    async fn deposit(
         &self,
         doc: &DocumentRow,
         org: &str,
         items: Vec<Item>,
     ) -> Result<ArchiveRecord, ApiError> {
-        if let Some(found) = self.find(doc) {
+        if let Some(found) = self.find(doc).await {
             return Ok(found);
         }
         let mut manifest_sha256 = String::new();
@@ -327,7 +339,7 @@ impl Vault for S3Vault {
             if path == "manifest.json" {
                 manifest_sha256 = hex::encode(Sha256::digest(&bytes));
             }
-            self.objects.put(&Self::key(doc, &path), bytes)?;
+            self.objects.put(&Self::key(doc, &path), bytes).await?;
         }
         Ok(ArchiveRecord {
             location: self.objects.url_of(&Self::key(doc, "")),
@@ -335,8 +347,12 @@ impl Vault for S3Vault {
         })
     }
 
-    fn find(&self, doc: &DocumentRow) -> Option<ArchiveRecord> {
-        let m = self.objects.get(&Self::key(doc, "manifest.json")).ok()??;
+    async fn find(&self, doc: &DocumentRow) -> Option<ArchiveRecord> {
+        let m = self
+            .objects
+            .get(&Self::key(doc, "manifest.json"))
+            .await
+            .ok()??;
         Some(ArchiveRecord {
             location: self.objects.url_of(&Self::key(doc, "")),
             manifest_sha256: hex::encode(Sha256::digest(&m)),

@@ -25,10 +25,14 @@ async fn verify_document(state: &AppState, doc: &DocumentRow) -> Result<(bool, S
         | CircuitType::HeliosAvecTeletransmission
         | CircuitType::HeliosSansTeletransmission => Vec::new(),
     };
-    let (st, key) = (state.clone(), doc.blob_key.clone());
+    let file = state.blobs.get(&doc.blob_key).await?;
+    let mut signatures = Vec::with_capacity(detached.len());
+    for sig in &detached {
+        signatures.push(state.blobs.get(&sig.blob_key).await?);
+    }
+    let st = state.clone();
     tokio::task::spawn_blocking(move || -> Result<(bool, String), ApiError> {
         let ctx = st.pki.validation();
-        let file = st.blobs.get(&key)?;
         let summarize = |valid: bool, n: usize, errors: Vec<String>| {
             let text = if valid {
                 format!("{n} signature(s) valide(s)")
@@ -62,8 +66,8 @@ async fn verify_document(state: &AppState, doc: &DocumentRow) -> Result<(bool, S
             CircuitType::BureautiqueXml => {
                 let mut all_valid = true;
                 let mut errors = Vec::new();
-                for sig in &detached {
-                    let r = verify_xades_detached(&st.blobs.get(&sig.blob_key)?, &file, ctx);
+                for sig in &signatures {
+                    let r = verify_xades_detached(sig, &file, ctx);
                     all_valid &= r.valid;
                     errors.extend(
                         r.signatures
@@ -72,7 +76,7 @@ async fn verify_document(state: &AppState, doc: &DocumentRow) -> Result<(bool, S
                             .chain(r.errors.clone()),
                     );
                 }
-                summarize(all_valid, detached.len(), errors)
+                summarize(all_valid, signatures.len(), errors)
             }
         })
     })

@@ -153,12 +153,10 @@ pub async fn write(
         }
         return Err(e);
     }
-    if let Payload::Signed(Signed::Replaced(_)) = &change.payload {
-        let (blobs, old) = (state.blobs.clone(), doc.blob_key.clone());
-        let removed = tokio::task::spawn_blocking(move || blobs.delete(&old)).await;
-        if let Ok(Err(e)) = removed {
-            tracing::warn!(document.id = doc.id, error = %e, "previous file version could not be removed");
-        }
+    if let Payload::Signed(Signed::Replaced(_)) = &change.payload
+        && let Err(e) = state.blobs.delete(&doc.blob_key).await
+    {
+        tracing::warn!(document.id = doc.id, error = %e, "previous file version could not be removed");
     }
     Ok(())
 }

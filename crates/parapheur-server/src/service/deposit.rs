@@ -264,27 +264,17 @@ pub async fn deposit_with(
     let org = state.db.subscriber_name(siren).await?.unwrap_or_default();
 
     // Durable bytes first (fsynced), then one committed transaction.
-    let blobs = state.blobs.clone();
-    let files: Vec<Upload> = std::iter::once(main.clone())
-        .chain(annexes.iter().cloned())
-        .collect();
-    let stored = tokio::task::spawn_blocking(move || {
-        let mut out = Vec::with_capacity(files.len());
-        for f in &files {
-            match blobs.put(&f.bytes) {
-                Ok(b) => out.push((f.name.to_string(), b)),
-                Err(e) => {
-                    for (_, b) in &out {
-                        let _ = blobs.delete(&b.key);
-                    }
-                    return Err(e);
-                }
+    let mut stored = Vec::with_capacity(1 + annexes.len());
+    for f in std::iter::once(&main).chain(annexes.iter()) {
+        match state.blobs.put(f.bytes.to_vec()).await {
+            Ok(b) => stored.push((f.name.to_string(), b)),
+            Err(e) => {
+                let written: Vec<String> = stored.iter().map(|(_, b)| b.key.clone()).collect();
+                state.blobs.delete_all(&written).await;
+                return Err(e.into());
             }
         }
-        Ok(out)
-    })
-    .await
-    .map_err(anyhow::Error::from)??;
+    }
     let to_file =
         |(name, b): &(String, parapheur_store::blob::StoredBlob)| NewFile::stored(name.clone(), b);
     let join = |v: &[Email]| v.iter().map(Email::as_str).collect::<Vec<_>>().join(";");

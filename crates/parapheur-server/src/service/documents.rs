@@ -60,11 +60,8 @@ pub async fn delete(state: &AppState, caller: &Caller, id: DocumentId) -> Result
         return Err(ApiError::NotDeletable);
     }
     let keys = state.db.delete_document(doc.id, doc.version).await?;
-    let blobs = state.blobs.clone();
-    let res =
-        tokio::task::spawn_blocking(move || keys.iter().try_for_each(|k| blobs.delete(k))).await;
-    if let Ok(Err(e)) = res {
-        tracing::warn!(document.id = doc.id, error = %e, "document deleted but a blob could not be removed");
+    for (key, e) in state.blobs.delete_all(&keys).await {
+        tracing::warn!(document.id = doc.id, blob = %key, error = %e, "document deleted but a blob could not be removed");
     }
     tracing::info!(document.id = doc.id, "document deleted");
     Ok(())

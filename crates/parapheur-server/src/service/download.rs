@@ -20,20 +20,12 @@ pub async fn package_bytes(
     with_fdc: bool,
     with_acquit: bool,
 ) -> Result<(String, Vec<u8>), ApiError> {
-    let read = |key: String| {
-        let blobs = state.blobs.clone();
-        async move {
-            tokio::task::spawn_blocking(move || blobs.get(&key))
-                .await
-                .map_err(anyhow::Error::from)
-        }
-    };
-    let bytes = match read(doc.blob_key.clone()).await? {
+    let bytes = match state.blobs.get(&doc.blob_key).await {
         // Signed meanwhile (perhaps by another instance), which removed the version read: the
         // current one is delivered.
         Err(parapheur_store::StoreError::BlobNotFound(_)) => {
             let now = state.db.document(doc.id).await?.ok_or(ApiError::NotFound)?;
-            read(now.blob_key).await??
+            state.blobs.get(&now.blob_key).await?
         }
         other => other?,
     };
@@ -51,20 +43,13 @@ pub async fn package_bytes(
     zip.write_all(&bytes)
         .map_err(|e| ApiError::Internal(e.into()))?;
     for sig in signatures {
-        let blobs = state.blobs.clone();
-        let sig_bytes = tokio::task::spawn_blocking(move || blobs.get(&sig.blob_key))
-            .await
-            .map_err(anyhow::Error::from)??;
+        let sig_bytes = state.blobs.get(&sig.blob_key).await?;
         zip.start_file(sig.filename.as_str(), opts).map_err(zerr)?;
         zip.write_all(&sig_bytes)
             .map_err(|e| ApiError::Internal(e.into()))?;
     }
     if with_acquit && let Some(ack) = state.db.acknowledgement(doc.id).await? {
-        let blobs = state.blobs.clone();
-        let key = ack.blob_key.clone();
-        let ack_bytes = tokio::task::spawn_blocking(move || blobs.get(&key))
-            .await
-            .map_err(anyhow::Error::from)??;
+        let ack_bytes = state.blobs.get(&ack.blob_key).await?;
         zip.start_file(ack.filename.as_str(), opts).map_err(zerr)?;
         zip.write_all(&ack_bytes)
             .map_err(|e| ApiError::Internal(e.into()))?;

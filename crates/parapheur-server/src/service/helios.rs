@@ -84,11 +84,7 @@ pub async fn run_send(state: &AppState, job: &HeliosJob) -> Result<Outcome, Send
     let Some((doc, w)) = at_transmission(state, &job.document_id).await? else {
         return Ok(Outcome::Done);
     };
-    let (blobs, key) = (state.blobs.clone(), doc.blob_key.clone());
-    let pes = tokio::task::spawn_blocking(move || blobs.get(&key))
-        .await
-        .map_err(internal)?
-        .map_err(internal)?;
+    let pes = state.blobs.get(&doc.blob_key).await.map_err(internal)?;
     let nomfic = parapheur_domain::pes::inspect_pes_aller(&pes)
         .map_err(|e| SendError::permanent(e.to_string()))?
         .nomfic;
@@ -314,10 +310,7 @@ pub async fn download_ack(
 }
 
 async fn read_flow(state: &AppState, f: &ReturnFlowRow) -> Result<Vec<u8>, ApiError> {
-    let (blobs, key) = (state.blobs.clone(), f.blob_key.clone());
-    Ok(tokio::task::spawn_blocking(move || blobs.get(&key))
-        .await
-        .map_err(anyhow::Error::from)??)
+    Ok(state.blobs.get(&f.blob_key).await?)
 }
 
 /// `GET documents/v2/{id}/pes-retour/download` and `chorus/download`.
@@ -449,7 +442,7 @@ pub async fn fetch_pes_retours(state: &AppState) -> Result<usize, ApiError> {
                 }
                 // Another instance filed it meanwhile: keep theirs, mark it read all the same.
                 Err(parapheur_store::StoreError::Duplicate) => {
-                    let _ = state.blobs.delete(&stored.key);
+                    let _ = state.blobs.delete(&stored.key).await;
                     tracing::info!(pes_retour = %id, siren = %siren, "PES Retour already filed");
                 }
                 Err(e) => {

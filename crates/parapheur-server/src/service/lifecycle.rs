@@ -174,15 +174,7 @@ pub async fn purge_due(state: &AppState) -> Result<usize, ApiError> {
         if keys.is_empty() {
             continue;
         }
-        let blobs = state.blobs.clone();
-        let res = tokio::task::spawn_blocking(move || {
-            keys.iter()
-                .map(|k| blobs.delete(k))
-                .filter(Result::is_err)
-                .count()
-        })
-        .await
-        .map_err(anyhow::Error::from)?;
+        let res = state.blobs.delete_all(&keys).await.len();
         if res > 0 {
             tracing::warn!(
                 document.id = id,
@@ -208,10 +200,7 @@ pub async fn sweep_orphan_blobs(state: &AppState) -> Result<usize, ApiError> {
     let cutoff = std::time::SystemTime::now() - std::time::Duration::from_secs(age);
     // Candidates first, references second: a file old enough is never newly referenced (rows
     // only ever point at files written just before them), so nothing referenced is missed.
-    let blobs = state.blobs.clone();
-    let candidates = tokio::task::spawn_blocking(move || blobs.keys_older_than(cutoff))
-        .await
-        .map_err(anyhow::Error::from)??;
+    let candidates = state.blobs.keys_older_than(cutoff).await?;
     if candidates.is_empty() {
         return Ok(0);
     }
@@ -220,21 +209,11 @@ pub async fn sweep_orphan_blobs(state: &AppState) -> Result<usize, ApiError> {
         .into_iter()
         .filter(|k| !referenced.contains(k))
         .collect();
-    let blobs = state.blobs.clone();
-    let deleted = tokio::task::spawn_blocking(move || {
-        orphans
-            .iter()
-            .filter(|k| match blobs.delete(k) {
-                Ok(()) => true,
-                Err(e) => {
-                    tracing::warn!(blob = %k, error = %e, "orphan file could not be deleted");
-                    false
-                }
-            })
-            .count()
-    })
-    .await
-    .map_err(anyhow::Error::from)?;
+    let failed = state.blobs.delete_all(&orphans).await;
+    for (k, e) in &failed {
+        tracing::warn!(blob = %k, error = %e, "orphan file could not be deleted");
+    }
+    let deleted = orphans.len() - failed.len();
     if deleted > 0 {
         tracing::info!(deleted, "orphan files deleted (no row refers to them)");
     }

@@ -21,15 +21,12 @@ pub mod signing;
 pub mod transition;
 pub mod users;
 
-/// Reads a blob (on a blocking thread).
+/// Reads a blob.
 pub async fn get_blob(
     state: &crate::state::AppState,
     key: &str,
 ) -> Result<Vec<u8>, crate::error::ApiError> {
-    let (blobs, key) = (state.blobs.clone(), key.to_owned());
-    Ok(tokio::task::spawn_blocking(move || blobs.get(&key))
-        .await
-        .map_err(anyhow::Error::from)??)
+    Ok(state.blobs.get(key).await?)
 }
 
 /// Whether a failed change surely did not commit: a refusal decided before or by the database
@@ -56,28 +53,17 @@ pub async fn discard_uncommitted(
         tracing::warn!(error = %e, files = keys.len(), "a write failed in an unknown state: its files are kept");
         return;
     }
-    let blobs = state.blobs.clone();
-    let _ = tokio::task::spawn_blocking(move || {
-        for k in &keys {
-            if let Err(e) = blobs.delete(k) {
-                tracing::warn!(key = %k, error = %e, "cannot delete the file of a failed write");
-            }
-        }
-    })
-    .await;
+    for (k, e) in state.blobs.delete_all(&keys).await {
+        tracing::warn!(key = %k, error = %e, "cannot delete the file of a failed write");
+    }
 }
 
-/// Stores bytes durably in the blob store (on a blocking thread).
+/// Stores bytes durably in the blob store.
 pub async fn put_blob(
     state: &crate::state::AppState,
-    bytes: impl AsRef<[u8]> + Send + 'static,
+    bytes: impl Into<Vec<u8>>,
 ) -> Result<parapheur_store::blob::StoredBlob, crate::error::ApiError> {
-    let blobs = state.blobs.clone();
-    Ok(
-        tokio::task::spawn_blocking(move || blobs.put(bytes.as_ref()))
-            .await
-            .map_err(anyhow::Error::from)??,
-    )
+    Ok(state.blobs.put(bytes.into()).await?)
 }
 
 /// ISO-8601 with milliseconds and the server's UTC offset, as history dates are rendered.

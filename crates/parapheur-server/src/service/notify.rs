@@ -180,7 +180,17 @@ pub fn effects(
     {
         let (what, verb) = match steps.get(idx) {
             Some(StepKind::Visa) => ("viser", "votre visa"),
-            _ => ("signer", "votre signature"),
+            // `step_to_announce` names only visa and signature steps.
+            Some(
+                StepKind::Signature
+                | StepKind::OtpSignature
+                | StepKind::ServerSignature
+                | StepKind::Verification
+                | StepKind::Archive
+                | StepKind::Deliver
+                | StepKind::Transmission,
+            )
+            | None => ("signer", "votre signature"),
         };
         let m = Composed {
             subject: format!("Document à {what} : {}", d.filename),

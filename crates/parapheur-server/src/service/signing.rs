@@ -122,22 +122,34 @@ impl SignAs {
 }
 
 /// The signing credential and the document's current bytes (on a blocking thread).
-fn credential_and_file(
+fn credential(
     st: &AppState,
     key: &Key,
-    doc_key: &str,
     org: &str,
     siren: &str,
-) -> Result<(parapheur_sign::Credential, Vec<u8>), ApiError> {
-    let cred = match key {
+) -> Result<parapheur_sign::Credential, ApiError> {
+    match key {
         Key::User(caller) => {
             st.pki
                 .user(caller.user_id, &caller.full_name, &caller.email, org, siren)
         }
         Key::Seal => st.pki.seal(siren, if org.is_empty() { siren } else { org }),
     }
-    .map_err(|e| ApiError::Internal(e.into()))?;
-    Ok((cred, st.blobs.get(doc_key)?))
+    .map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// What a signature produced, to be stored.
+enum Produced {
+    /// The new revision of a PDF, stored after the original (whose digest may be known).
+    Revision {
+        known: Option<FileDigest>,
+        original: Vec<u8>,
+        suffix: Vec<u8>,
+    },
+    /// A detached XAdES signature.
+    Detached(Vec<u8>),
+    /// A whole new file (an enveloped PES signature).
+    Whole(Vec<u8>),
 }
 
 /// Signs the document's current file in the format of its circuit type, and stores the
@@ -179,8 +191,9 @@ pub async fn sign_document(
         };
         return sign_pdf_timestamped(state, key, file, siren, org, opts).await;
     }
-    tokio::task::spawn_blocking(move || -> Result<Signed, ApiError> {
-        let (cred, original) = credential_and_file(&st, &key, &doc_key, &org, &siren)?;
+    let original = state.blobs.get(&doc_key).await?;
+    let produced = tokio::task::spawn_blocking(move || -> Result<Produced, ApiError> {
+        let cred = credential(&st, &key, &org, &siren)?;
         Ok(match ctype {
             CircuitType::BureautiquePdf => {
                 // The store kept the SHA-256 state of the file: only the new revision is hashed,
@@ -193,10 +206,11 @@ pub async fn sign_document(
                     &opts,
                 )
                 .map_err(sign_error)?;
-                Signed::Replaced(
-                    st.blobs
-                        .put_parts_after(known.as_ref(), &[&original, &suffix])?,
-                )
+                Produced::Revision {
+                    known,
+                    original,
+                    suffix,
+                }
             }
             CircuitType::BureautiqueXml => {
                 let xml_opts = XmlOptions {
@@ -205,17 +219,34 @@ pub async fn sign_document(
                 };
                 let sig = xades::sign_detached(&filename, &original, &cred, &xml_opts)
                     .map_err(sign_error)?;
-                Signed::Detached(st.blobs.put(&sig)?, detached_name(&filename, existing + 1))
+                Produced::Detached(sig)
             }
             CircuitType::HeliosAvecTeletransmission | CircuitType::HeliosSansTeletransmission => {
                 let signed =
                     pes::sign_pes(&original, &cred, &PesOptions::default()).map_err(sign_error)?;
-                Signed::Replaced(st.blobs.put(&signed)?)
+                Produced::Whole(signed)
             }
         })
     })
     .await
-    .map_err(|e| ApiError::Internal(e.into()))?
+    .map_err(|e| ApiError::Internal(e.into()))??;
+    Ok(match produced {
+        Produced::Revision {
+            known,
+            original,
+            suffix,
+        } => Signed::Replaced(
+            state
+                .blobs
+                .put_parts_after(known, vec![original, suffix])
+                .await?,
+        ),
+        Produced::Detached(sig) => Signed::Detached(
+            state.blobs.put(sig).await?,
+            detached_name(&doc.filename, existing + 1),
+        ),
+        Produced::Whole(signed) => Signed::Replaced(state.blobs.put(signed).await?),
+    })
 }
 
 /// The document's current file: its blob and the digest state kept when it was stored.
@@ -243,9 +274,10 @@ async fn sign_pdf_timestamped(
     opts: SignOptions,
 ) -> Result<Signed, ApiError> {
     let st = state.clone();
+    let original = state.blobs.get(&file.key).await?;
     let (original, known, prepared, value, request) =
         tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-            let (cred, original) = credential_and_file(&st, &key, &file.key, &org, &siren)?;
+            let cred = credential(&st, &key, &org, &siren)?;
             let known = kept_digest(file.digest_state.as_deref(), &original);
             let chain: Vec<Vec<u8>> = cred
                 .chain
@@ -288,16 +320,16 @@ async fn sign_pdf_timestamped(
         .map_err(|e| ApiError::TimestampUnavailable(format!("reading the answer ({e})")))?;
     let attrs = tsa::token_attributes(&request, &body)
         .map_err(|e| ApiError::TimestampUnavailable(e.to_string()))?;
-    let st = state.clone();
-    tokio::task::spawn_blocking(move || -> Result<Signed, ApiError> {
-        let suffix = prepared.complete(&value, Some(attrs)).map_err(sign_error)?;
-        Ok(Signed::Replaced(
-            st.blobs
-                .put_parts_after(known.as_ref(), &[&original, &suffix])?,
-        ))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?
+    let suffix = tokio::task::spawn_blocking(move || prepared.complete(&value, Some(attrs)))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(sign_error)?;
+    Ok(Signed::Replaced(
+        state
+            .blobs
+            .put_parts_after(known, vec![original, suffix])
+            .await?,
+    ))
 }
 
 #[cfg(test)]

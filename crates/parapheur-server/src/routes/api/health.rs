@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 
 pub async fn healthz(State(state): State<AppState>) -> Response {
     let db = state.db.ping().await;
-    let blobs = state.blobs.check();
+    let blobs = state.blobs.check().await;
     match (db, blobs) {
         (Ok(()), Ok(())) => (StatusCode::OK, "ok").into_response(),
         (db, blobs) => {

@@ -167,6 +167,7 @@ pub async fn document_file(
     let bytes = state
         .blobs
         .get(&doc.blob_key)
+        .await
         .map_err(|e| PageError::Failed(e.to_string()))?;
     Ok((doc.filename, bytes))
 }

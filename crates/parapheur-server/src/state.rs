@@ -25,7 +25,7 @@ pub struct Inner {
     pub http: reqwest::Client,
     pub mailer: Box<dyn Mailer>,
     pub sms: Box<dyn SmsSender>,
-    pub transmitter: Box<dyn crate::connectors::helios::Transmitter>,
+    pub transmitter: Box<dyn crate::connectors::transmitter::Transmitter>,
     pub delivery: Box<dyn crate::connectors::delivery::DeliveryConnector>,
     /// `[tls] client_ca` as an OpenSSL store, for certificates forwarded by a trusted proxy.
     pub client_ca: Option<CaStore>,
@@ -61,7 +61,7 @@ impl AppState {
             .unwrap_or_default();
         let mailer = crate::connectors::mail::from_config(&cfg.mail)?;
         let sms = crate::connectors::sms::from_config(&cfg.sms, &http);
-        let transmitter = crate::connectors::helios::from_config(&cfg.helios.transmitter)?;
+        let transmitter = crate::connectors::transmitter::from_config(&cfg.helios.transmitter)?;
         let client_ca = if cfg.tls.client_ca.is_empty() {
             None
         } else {

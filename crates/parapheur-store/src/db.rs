@@ -1,7 +1,7 @@
 //! Connection pools for SQLite and PostgreSQL behind one type, and migrations.
 
 use crate::StoreError;
-use crate::batch::Batcher;
+use crate::group_commit::Batcher;
 use crate::history_cache::HistoryCache;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};

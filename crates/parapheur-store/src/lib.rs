@@ -1,12 +1,12 @@
 #![doc = include_str!("../README.md")]
 
 pub mod accounts;
-mod batch;
 pub mod blob;
 pub mod db;
 pub mod decode;
 pub mod documents;
 pub mod error;
+mod group_commit;
 pub mod helios;
 pub mod history_cache;
 pub mod jobs;

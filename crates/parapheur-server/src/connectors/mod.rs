@@ -2,10 +2,10 @@
 //! delivery, each behind a trait chosen from the configuration at start-up.
 
 pub mod delivery;
-pub mod helios;
 pub mod mail;
 pub mod s2low_answers;
 pub mod sms;
+pub mod transmitter;
 
 /// A failed delivery. Transient failures are retried; permanent ones (the provider refuses
 /// the message itself) are recorded as failed.

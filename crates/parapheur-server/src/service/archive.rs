@@ -1,4 +1,4 @@
-//! The electronic vault of `archive` steps. A deposit is a directory written once,
+//! The electronic vault of `archive` steps. An archived package is a directory written once,
 //! `<vault>/<siren>/<document id>/`: the signed document, its annexes, its detached signatures,
 //! the fiche de circulation, the history as JSON, and `manifest.json` listing every file with
 //! its SHA-256; with `[archive] format = "seda"`, also `manifest.xml`, a SEDA 2.1
@@ -23,7 +23,7 @@ pub enum Vault {
 }
 
 impl Vault {
-    /// The earlier deposit of a document, if any.
+    /// The package of a document archived earlier, if any.
     async fn find(&self, doc: &DocumentRow) -> Option<ArchiveRecord> {
         match self {
             Self::Directory(d) => d.find(doc),
@@ -31,8 +31,8 @@ impl Vault {
         }
     }
 
-    /// Deposits the package of `doc` (or finds its earlier deposit) and says where it is.
-    async fn deposit(
+    /// Archives the package of `doc` (or finds it archived earlier) and says where it is.
+    async fn put_package(
         self,
         doc: DocumentRow,
         org: String,
@@ -40,10 +40,12 @@ impl Vault {
     ) -> Result<ArchiveRecord, ApiError> {
         match self {
             // Files written and fsynced one by one: on a blocking thread.
-            Self::Directory(d) => tokio::task::spawn_blocking(move || d.deposit(&doc, &org, items))
-                .await
-                .map_err(anyhow::Error::from)?,
-            Self::S3(s) => s.deposit(&doc, &org, items).await,
+            Self::Directory(d) => {
+                tokio::task::spawn_blocking(move || d.put_package(&doc, &org, items))
+                    .await
+                    .map_err(anyhow::Error::from)?
+            }
+            Self::S3(s) => s.put_package(&doc, &org, items).await,
         }
     }
 }
@@ -62,7 +64,7 @@ impl DirectoryVault {
 }
 
 impl DirectoryVault {
-    fn deposit(
+    fn put_package(
         &self,
         doc: &DocumentRow,
         org: &str,
@@ -134,8 +136,11 @@ fn vault(state: &AppState) -> Result<Vault, ApiError> {
     })
 }
 
-/// Deposits the document into the vault (or finds its earlier deposit).
-pub async fn deposit(state: &AppState, doc: &DocumentRow) -> Result<ArchiveRecord, ApiError> {
+/// Archives the document into the vault (or finds it archived earlier).
+pub async fn archive_document(
+    state: &AppState,
+    doc: &DocumentRow,
+) -> Result<ArchiveRecord, ApiError> {
     let vault = vault(state)?;
     if let Some(found) = vault.find(doc).await {
         return Ok(found);
@@ -193,7 +198,7 @@ pub async fn deposit(state: &AppState, doc: &DocumentRow) -> Result<ArchiveRecor
         .await?
         .unwrap_or_default();
     let doc = doc.clone();
-    vault.deposit(doc, org, items).await
+    vault.put_package(doc, org, items).await
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -216,7 +221,7 @@ fn sync_dir(path: &Path) -> std::io::Result<()> {
 }
 
 /// The files of a package, `manifest.json` last (it lists every other file with its SHA-256;
-/// written last, it marks a complete deposit).
+/// written last, it marks a complete package).
 fn package_files(
     doc: &DocumentRow,
     org: &str,
@@ -290,7 +295,7 @@ fn write_package(
     sync_dir(&tmp).map_err(io)?;
     match std::fs::rename(&tmp, final_dir) {
         Ok(()) => {}
-        // Another run deposited it meanwhile: keep that one.
+        // Another run archived it meanwhile: keep that one.
         Err(_) if final_dir.join("manifest.json").exists() => {
             let _ = remove_tree(&tmp);
             let m = std::fs::read(final_dir.join("manifest.json")).map_err(io)?;
@@ -310,9 +315,9 @@ fn write_package(
 }
 
 /// The vault in an S3-compatible bucket (`s3://bucket/prefix`): `<prefix>/<siren>/<id>/...`
-/// with the same files, `manifest.json` written last (present: the deposit is complete; a
+/// with the same files, `manifest.json` written last (present: the package is complete; a
 /// second run finds it and does not rewrite anything). Write-once is the bucket's business
-/// (object lock / retention policies); the service only never overwrites a complete deposit.
+/// (object lock / retention policies); the service only never overwrites a complete package.
 pub struct S3Vault {
     pub objects: parapheur_store::s3::S3Objects,
     pub seda: bool,
@@ -325,7 +330,7 @@ impl S3Vault {
 }
 
 impl S3Vault {
-    async fn deposit(
+    async fn put_package(
         &self,
         doc: &DocumentRow,
         org: &str,

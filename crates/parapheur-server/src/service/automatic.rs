@@ -118,7 +118,7 @@ pub async fn run(state: &AppState, id: i64) -> Result<(), ApiError> {
             }
             Some(StepKind::Archive) => {
                 let t = w.archived()?;
-                let record = crate::service::archive::deposit(state, &doc).await?;
+                let record = crate::service::archive::archive_document(state, &doc).await?;
                 let effects = Effects {
                     archive: Some(record),
                     ..Effects::default()

@@ -3,7 +3,7 @@
 
 use crate::auth::Caller;
 use crate::connectors::SendError;
-use crate::connectors::helios::RemoteStatus;
+use crate::connectors::transmitter::RemoteStatus;
 use crate::error::ApiError;
 use crate::jobs::{HeliosJob, Job, Outcome};
 use crate::service::access::{load, workflow};

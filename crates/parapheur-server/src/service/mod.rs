@@ -3,7 +3,7 @@
 pub mod access;
 pub mod archive;
 pub mod automatic;
-pub mod batch;
+pub mod batch_sign;
 pub mod circuits;
 pub mod commit;
 pub mod deposit;

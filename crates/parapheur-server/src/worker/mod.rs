@@ -88,7 +88,7 @@ async fn run_one(state: &AppState, claimed: &ClaimedJob) -> Result<Outcome, Send
                 .map_err(|e| transient(&e))?;
             Ok(Outcome::Done)
         }
-        Job::BatchSign(b) => crate::service::batch::run(state, &b.batch_id)
+        Job::BatchSign(b) => crate::service::batch_sign::run(state, &b.batch_id)
             .await
             .map_err(|e| transient(&e)),
     }

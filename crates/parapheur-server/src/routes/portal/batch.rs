@@ -44,7 +44,7 @@ pub(super) async fn sign_batch(
         .filter(|(k, _)| k == "id")
         .filter_map(|(_, v)| DocumentId::parse(v).ok())
         .collect();
-    match crate::service::batch::start(&state, &caller, &ids).await {
+    match crate::service::batch_sign::start(&state, &caller, &ids).await {
         Ok(batch) => Ok(redirect(&format!("/parapheur/lots/{batch}"))),
         Err(ApiError::BadParameter(_)) => Err(PageError::Refused {
             status: StatusCode::BAD_REQUEST,

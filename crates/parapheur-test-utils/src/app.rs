@@ -4,6 +4,7 @@
 use crate::client::Client;
 use crate::fixtures::PROVISIONING;
 use crate::inproc::InProcess;
+use crate::template;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -18,6 +19,8 @@ pub struct TestApp {
     /// Environment of the server process (e.g. the `AWS_*` variables of an S3 store).
     envs: Vec<(String, String)>,
     in_process: bool,
+    /// The data directory was copied from an already provisioned one: no provisioning at start.
+    provisioned: bool,
     server: Option<Server>,
 }
 
@@ -80,11 +83,16 @@ impl TestApp {
         for (name, bytes) in files {
             std::fs::write(dir.path().join(name), bytes).expect("write file");
         }
-        std::fs::write(
-            dir.path().join("provision.toml"),
-            format!("{PROVISIONING}\n{extra_provisioning}"),
-        )
-        .expect("write provisioning");
+        let provisioning = format!("{PROVISIONING}\n{extra_provisioning}");
+        std::fs::write(dir.path().join("provision.toml"), &provisioning)
+            .expect("write provisioning");
+        // In-process SQLite apps start from a copy of the first one of their kind.
+        let template = (in_process
+            && std::env::var_os("PARAPHEUR_TEST_SERVER_DATABASE_URL").is_none())
+        .then(|| template::key(extra_config, &provisioning, files));
+        let from_template = template
+            .as_ref()
+            .is_some_and(|k| template::restore(k, &dir.path().join("data")));
         let mut app = Self {
             dir,
             base: String::new(),
@@ -92,9 +100,15 @@ impl TestApp {
             extra_config: extra_config.to_owned(),
             envs: envs.to_vec(),
             in_process,
+            provisioned: from_template,
             server: None,
         };
         app.launch();
+        if let (Some(k), false, Some(Server::InProcess(s))) =
+            (&template, from_template, &app.server)
+        {
+            template::save(k, &app.data_dir(), s);
+        }
         app
     }
 
@@ -147,10 +161,14 @@ impl TestApp {
 
     fn config_path(&self) -> PathBuf {
         let d = self.dir.path();
+        let provision = if self.provisioned {
+            String::new()
+        } else {
+            format!("provision = \"{}\"\n", d.join("provision.toml").display())
+        };
         let cfg = format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nprovision = \"{}\"\nlog = \"warn\"\n{}{}\n",
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n{provision}log = \"warn\"\n{}{}\n",
             d.join("data").display(),
-            d.join("provision.toml").display(),
             self.database_line(),
             self.extra_config
         );
@@ -267,21 +285,30 @@ impl TestApp {
         (child, addr)
     }
 
-    /// Waits (at most 30 s) until no job is pending at all, retries included: every message
-    /// is delivered or given up, so none can arrive later. In-process apps run due jobs meanwhile.
+    /// Runs every pending job now, delayed ones and retries included (their time is moved
+    /// forward in SQL), until none is pending (at most 30 s): every message is delivered or
+    /// given up, so none can arrive later. In-process apps run the jobs themselves; a process
+    /// app's worker picks them up within its poll interval.
     pub fn settle_jobs(&self) {
         let started = std::time::Instant::now();
         loop {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .as_millis();
+            self.sql(&format!(
+                "UPDATE jobs SET run_at = {now} WHERE status = 'pending' AND run_at > {now}"
+            ));
             if let Some(Server::InProcess(s)) = &self.server {
                 s.run_pending_jobs();
             }
-            if self.query("SELECT COUNT(*) FROM jobs WHERE status = 'pending'") == "0" {
+            let pending = self.query("SELECT kind, attempts FROM jobs WHERE status = 'pending'");
+            if pending.is_empty() {
                 return;
             }
             assert!(
                 started.elapsed() < std::time::Duration::from_secs(30),
-                "jobs still pending after 30 s: {}",
-                self.query("SELECT kind, attempts, last_error FROM jobs WHERE status = 'pending'")
+                "jobs still pending after 30 s: {pending}"
             );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }

@@ -14,6 +14,8 @@ pub mod wait;
 pub mod app;
 #[cfg(feature = "server")]
 pub mod inproc;
+#[cfg(feature = "server")]
+mod template;
 
 #[cfg(feature = "server")]
 pub use app::{Instance, TestApp};

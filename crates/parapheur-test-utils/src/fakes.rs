@@ -1,6 +1,8 @@
 //! Fake external services for the tests: an S3-compatible server (moto).
 
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// An S3-compatible server for the tests: moto (PyPI `moto[server]`, which `scripts/test.sh`
@@ -9,6 +11,7 @@ pub struct S3Server {
     child: Child,
     pub endpoint: String,
     pub bucket: String,
+    boto3: Mutex<Option<Boto3>>,
 }
 
 impl S3Server {
@@ -40,6 +43,7 @@ impl S3Server {
             child,
             endpoint,
             bucket: bucket.to_owned(),
+            boto3: Mutex::new(None),
         }
     }
 
@@ -58,22 +62,12 @@ impl S3Server {
     }
 
     /// Runs boto3 (installed with moto) against the bucket: the independent S3 client of the
-    /// tests. `script` sees `s3` (a client) and `bucket`, and writes its answer to stdout.
+    /// tests. `script` sees `s3` (a client), `bucket` and `arg`, and writes its answer to
+    /// stdout. One Python interpreter serves every call (importing boto3 takes a second).
     fn boto3(&self, script: &str, arg: &str) -> Vec<u8> {
-        let program = format!(
-            "import sys, boto3\ns3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
-             aws_access_key_id='test', aws_secret_access_key='test')\nbucket = sys.argv[2]\narg = sys.argv[3]\n{script}"
-        );
-        let out = Command::new("python3")
-            .args(["-c", &program, &self.endpoint, &self.bucket, arg])
-            .output()
-            .expect("python3 with boto3 (installed with moto)");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
+        let mut guard = self.boto3.lock().unwrap_or_else(|e| e.into_inner());
+        let helper = guard.get_or_insert_with(|| Boto3::start(&self.endpoint, &self.bucket));
+        helper.call(script, arg)
     }
 
     /// The keys stored under `prefix`.
@@ -107,6 +101,77 @@ impl S3Server {
 }
 
 impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Python interpreter with a boto3 client of the bucket, running scripts sent on its stdin
+/// (one JSON line each) and answering each with one line: the hex of what it wrote, or `!` and
+/// the error.
+struct Boto3 {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+const BOTO3_LOOP: &str = r#"
+import io, json, sys, traceback, boto3
+s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1',
+                  aws_access_key_id='test', aws_secret_access_key='test')
+bucket = sys.argv[2]
+real = sys.stdout
+for line in sys.stdin:
+    req = json.loads(line)
+    buf = io.BytesIO()
+    sys.stdout = io.TextIOWrapper(buf, encoding='utf-8')
+    try:
+        exec(req['script'], {'s3': s3, 'bucket': bucket, 'arg': req['arg'], 'sys': sys})
+        sys.stdout.flush()
+        answer = buf.getvalue().hex()
+    except Exception:
+        answer = '!' + traceback.format_exc().replace('\n', ' | ')
+    sys.stdout = real
+    real.write(answer + '\n')
+    real.flush()
+"#;
+
+impl Boto3 {
+    fn start(endpoint: &str, bucket: &str) -> Self {
+        let mut child = Command::new("python3")
+            .args(["-c", BOTO3_LOOP, endpoint, bucket])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 with boto3 (installed with moto)");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        Self {
+            child,
+            stdin,
+            stdout,
+        }
+    }
+
+    fn call(&mut self, script: &str, arg: &str) -> Vec<u8> {
+        let req = serde_json::json!({ "script": script, "arg": arg });
+        writeln!(self.stdin, "{req}").expect("write to boto3");
+        self.stdin.flush().expect("flush boto3");
+        let mut line = String::new();
+        let n = self.stdout.read_line(&mut line).expect("read from boto3");
+        assert!(n > 0, "the boto3 helper stopped");
+        let line = line.trim_end();
+        if let Some(err) = line.strip_prefix('!') {
+            panic!("boto3: {err}");
+        }
+        (0..line.len() / 2)
+            .map(|i| u8::from_str_radix(&line[2 * i..2 * i + 2], 16).expect("hex"))
+            .collect()
+    }
+}
+
+impl Drop for Boto3 {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -95,6 +95,16 @@ pub fn bind_early(cfg: &mut Config) -> anyhow::Result<std::net::TcpListener> {
 
 /// Serves on an already bound listener until SIGINT or SIGTERM.
 pub async fn serve_on(state: AppState, listener: TcpListener) -> anyhow::Result<()> {
+    serve_until(state, listener, shutdown_signal()).await
+}
+
+/// Serves on an already bound listener, with the background tasks, until `shutdown` completes
+/// (the test harness runs the server in its own process this way).
+pub async fn serve_until(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let tls = tls::server_config(&state.cfg.tls)?;
     tracing::info!(%addr, tls = tls.is_some(), "listening");
@@ -115,7 +125,7 @@ pub async fn serve_on(state: AppState, listener: TcpListener) -> anyhow::Result<
         tls,
         axum::Router::new().fallback_service(app),
         &limits,
-        shutdown_signal(),
+        shutdown,
     )
     .await;
     Ok(())

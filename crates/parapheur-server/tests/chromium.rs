@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use parapheur_test_utils::browser::free_port;
+use parapheur_test_utils::browser::{free_port, wait_for};
 use parapheur_test_utils::{SIREN_A, TestApp, pdf};
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
@@ -43,14 +43,9 @@ fn chromedriver() -> Driver {
         .stderr(Stdio::null())
         .spawn()
         .expect("chromedriver (Debian chromium-driver; scripts/test.sh installs it)");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "chromedriver did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(Duration::from_secs(20), "chromedriver", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
     Driver {
         child,
         url: format!("http://127.0.0.1:{port}"),
@@ -103,11 +98,28 @@ async fn wait_text(c: &Client, needle: &str) -> String {
         {
             return t;
         }
+        // Generous: the browser, the server and other tests share two cores.
         assert!(
-            started.elapsed() < Duration::from_secs(20),
+            started.elapsed() < Duration::from_secs(60),
             "never saw {needle:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A script true when every image of the page has loaded.
+const IMAGES_LOADED: &str =
+    "return Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)";
+
+/// Waits until `script` returns true in the page.
+async fn wait_js(c: &Client, script: &str, what: &str) {
+    let started = Instant::now();
+    while c.execute(script, vec![]).await.ok() != Some(serde_json::Value::Bool(true)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never saw {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -241,7 +253,7 @@ async fn screenshot(c: &Client, name: &str) {
 
 #[test]
 fn the_portal_in_headless_chromium() {
-    let app = TestApp::start_with(BIN, "", PROVISION, &[]);
+    let app = TestApp::start_process(BIN, "", PROVISION, &[]);
     let base = app.base.clone();
     let rest = app.as_user("depot@a.fr");
     let tmp = tempfile::tempdir().unwrap();
@@ -373,10 +385,11 @@ fn the_portal_in_headless_chromium() {
         click_link(&c, "deliberation-budget.pdf").await;
         wait_text(&c, "(étape en cours)").await;
         // Let the page images of the preview load before the pictures.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        wait_js(&c, IMAGES_LOADED, "the preview images").await;
         screenshot(&c, "document-bureau").await;
         c.set_window_size(820, 1180).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        wait_js(&c, "return window.innerWidth <= 820", "the narrow layout").await;
+        wait_js(&c, IMAGES_LOADED, "the preview images").await;
         screenshot(&c, "document-tablette").await;
         c.set_window_size(1280, 900).await.unwrap();
         // Keyboard users see where they are: the focused control is outlined.

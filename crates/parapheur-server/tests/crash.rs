@@ -2,6 +2,7 @@
 //! every id acknowledged before the kill downloads with identical bytes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use parapheur_test_utils::browser::wait_for;
 use parapheur_test_utils::{Client, SIREN_A, TestApp, pdf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_parapheur");
 
 #[test]
 fn acknowledged_uploads_survive_kill_9() {
-    let mut app = TestApp::start(BIN, "");
+    let mut app = TestApp::start_process(BIN, "", "", &[]);
     type Acked = Arc<Mutex<Vec<(i64, Vec<u8>)>>>;
     let acked: Acked = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
@@ -58,12 +59,13 @@ fn acknowledged_uploads_survive_kill_9() {
             })
         })
         .collect();
-    // Let the burst run, then kill the server in the middle of it.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while acked.lock().unwrap().len() < 40 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
+    // Let the burst run (forty acknowledged, then a few more: uploads are in flight), then kill
+    // the server in the middle of it.
+    for target in [40, 45] {
+        wait_for(Duration::from_secs(30), "acknowledged uploads", || {
+            (acked.lock().unwrap().len() >= target).then_some(())
+        });
     }
-    std::thread::sleep(Duration::from_millis(150));
     app.kill9();
     stop.store(true, Ordering::Relaxed);
     for w in workers {
@@ -100,7 +102,7 @@ fn acknowledged_uploads_survive_kill_9() {
 /// durable jobs) is taken up at start-up, beside the server: here a verification step.
 #[test]
 fn an_automatic_step_without_a_job_runs_at_start_up() {
-    let mut app = TestApp::start(BIN, "");
+    let mut app = TestApp::start_process(BIN, "", "", &[]);
     let c = app.as_user("depot@a.fr");
     let id = c
         .upload(

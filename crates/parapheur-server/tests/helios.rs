@@ -134,7 +134,7 @@ fn sans_teletransmission_never_transmits_and_nomfic_is_unique() {
         c.states(id),
         ["Préparé", "Envoyé pour signature", "Signé", "Classé"]
     );
-    std::thread::sleep(Duration::from_millis(300));
+    app.run_pending_jobs();
     assert_eq!(c.states(id).len(), 4);
     assert_eq!(
         c.get(&format!("{V1}/documents/v2/{SIREN_A}/ack/remaining"))
@@ -521,7 +521,10 @@ fn without_its_client_certificate_the_connector_cannot_send_and_retries() {
         .id();
     assert_eq!(app.as_user("s1@a.fr").act(id, "sign", None).status, 200);
     wait_state(&c, id, "Échec de l'envoi à FAST");
-    std::thread::sleep(Duration::from_millis(600));
+    // Let it retry a few times before counting the history entries.
+    wait_for(Duration::from_secs(20), "three failed attempts", || {
+        (job_failures(&app) >= 3).then_some(())
+    });
     let states = c.states(id);
     assert_eq!(
         states
@@ -535,14 +538,17 @@ fn without_its_client_certificate_the_connector_cannot_send_and_retries() {
         fake.requests().is_empty(),
         "the fake refused the TLS handshake"
     );
+    assert!(job_failures(&app) >= 2, "retried");
+}
+
+/// `parapheur_job_failures_total` of `/metrics`.
+fn job_failures(app: &TestApp) -> u64 {
     let m = Client::new(&app.base, None).get("/metrics").text();
-    let failures: u64 = m
-        .lines()
+    m.lines()
         .find_map(|l| l.strip_prefix("parapheur_job_failures_total "))
-        .unwrap()
+        .unwrap_or_else(|| panic!("{m}"))
         .parse()
-        .unwrap();
-    assert!(failures >= 2, "retried: {m}");
+        .unwrap()
 }
 
 #[test]
@@ -582,7 +588,13 @@ fn pes_retour_files_are_fetched_from_s2low_and_filed_under_their_subscriber() {
         "the unknown collectivité's file stays unread"
     );
     // Further polls file nothing twice (the platform no longer lists it; the name is known).
-    std::thread::sleep(Duration::from_millis(2500));
+    for _ in 0..2 {
+        app.run(|s| async move {
+            parapheur_server::service::helios::fetch_pes_retours(&s)
+                .await
+                .unwrap()
+        });
+    }
     assert_eq!(c.get(&remaining).json(), serde_json::json!([id]));
     let file = c
         .get(&format!("{V1}/documents/v2/{id}/pes-retour/download"))

@@ -32,18 +32,10 @@ steps = [ { step = "signature", members = ["s1@a.fr"] }, { step = "deliver" } ]
 "#;
 
 fn wait_state(c: &Client, id: i64, state: &str) -> Vec<String> {
-    let start = std::time::Instant::now();
-    loop {
+    wait_for(Duration::from_secs(20), state, || {
         let s = c.states(id);
-        if s.iter().any(|x| x == state) {
-            return s;
-        }
-        if start.elapsed() > Duration::from_secs(20) {
-            let h = c.get(&format!("{V1}/documents/v2/{id}/history")).text();
-            panic!("no {state:?} in {h}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        s.iter().any(|x| x == state).then_some(s)
+    })
 }
 
 fn sha(b: &[u8]) -> String {
@@ -359,7 +351,12 @@ fn the_retention_purge_removes_content_but_keeps_history_and_fiche() {
         .upload(SIREN_A, "S", "fresh.pdf", pdf::small("fresh"), "")
         .id();
     assert_eq!(app.as_user("s1@a.fr").act(fresh, "sign", None).status, 200);
-    std::thread::sleep(Duration::from_millis(1500));
+    // A purge pass now (the periodic one runs every second as well).
+    app.run(|s| async move {
+        parapheur_server::service::lifecycle::purge_due(&s)
+            .await
+            .unwrap()
+    });
     assert_eq!(
         c.get(&format!("{V1}/documents/v2/{id}/download")).status,
         200,
@@ -447,18 +444,23 @@ fn a_tampered_signature_stops_the_circuit_and_deliver_hands_the_document_over() 
     assert_eq!(delivered.0, signed);
     assert_eq!(delivered.1["recipients"], json!(["usager@exemple.fr"]));
     assert_eq!(delivered.1["sha256"], sha(&signed));
-    let mails = wait_for(Duration::from_secs(10), "the e-mail", || {
-        let m: Vec<String> = std::fs::read_dir(app.data_dir().join("outbox/mail"))
-            .ok()?
-            .flatten()
-            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-            .filter(|raw| raw.contains("To: usager@exemple.fr"))
-            .collect();
-        (!m.is_empty()).then_some(m)
+    let to_usager = || -> Vec<String> {
+        std::fs::read_dir(app.data_dir().join("outbox/mail"))
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .filter(|raw| raw.contains("To: usager@exemple.fr"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    wait_for(Duration::from_secs(10), "the e-mail", || {
+        (!to_usager().is_empty()).then_some(())
     });
-    std::thread::sleep(Duration::from_millis(500));
+    // Every job done: a second e-mail would be in the outbox by now.
+    app.settle_jobs();
     assert_eq!(
-        mails.len(),
+        to_usager().len(),
         1,
         "one e-mail, not a second one at classification"
     );

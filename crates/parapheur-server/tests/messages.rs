@@ -56,7 +56,7 @@ fn emails_survive_an_smtp_outage_and_arrive_once_with_a_working_download_link() 
         "copie@exemple.fr",
     );
     // The SMTP server is down: the message waits in the queue, retried.
-    std::thread::sleep(Duration::from_millis(800));
+    app.run_pending_jobs();
     let metrics = Client::new(&app.base, None).get("/metrics").text();
     assert!(
         metrics.contains("parapheur_jobs{status=\"pending\"} 1"),
@@ -98,7 +98,8 @@ fn emails_survive_an_smtp_outage_and_arrive_once_with_a_working_download_link() 
         let r = sink.received();
         (r.len() >= 6).then_some(r)
     });
-    std::thread::sleep(Duration::from_millis(800));
+    // Every job delivered or given up: a duplicate would be in the sink by now.
+    app.settle_jobs();
     let all_now = sink.received();
     assert_eq!(all_now.len(), 6, "no duplicate after the retries");
     let parsed: Vec<(Vec<String>, serde_json::Value)> = all
@@ -220,7 +221,7 @@ fn sms_webhook_that_fails_then_recovers_gets_each_message_once() {
         let ok: Vec<_> = all.into_iter().filter(|r| r.status == 200).collect();
         (ok.len() >= 2).then_some(ok)
     });
-    std::thread::sleep(Duration::from_millis(800));
+    app.settle_jobs();
     let all = hook.requests.lock().unwrap().clone();
     assert_eq!(
         all.iter().filter(|r| r.status == 200).count(),
@@ -275,7 +276,7 @@ fn a_permanent_refusal_is_recorded_as_failed_and_not_retried() {
         m.contains("parapheur_jobs{status=\"failed\"} 1")
             .then_some(())
     });
-    std::thread::sleep(Duration::from_millis(600));
+    app.settle_jobs();
     assert_eq!(hook.requests.lock().unwrap().len(), 1, "not retried");
 }
 

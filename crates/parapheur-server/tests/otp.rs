@@ -294,7 +294,7 @@ fn wrong_codes_lock_codes_expire_and_at_most_five_per_hour() {
     let r = b.post_form(&format!("{page}/code"), &[("csrf", &p.csrf())]);
     assert_eq!(r.status, 429);
     assert!(r.body.contains("Trop de codes"), "{}", r.body);
-    std::thread::sleep(Duration::from_millis(300));
+    app.run_pending_jobs();
     assert_eq!(sms_outbox(&sms_file(&app)).len(), 5);
     assert_eq!(c.states(id).len(), 2, "nothing was signed");
     // An hour later, codes can be sent again and the document signed.

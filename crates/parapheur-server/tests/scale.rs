@@ -27,10 +27,10 @@ fn s3_app(s3: &S3Server, extra_config: &str, provisioning: &str) -> TestApp {
 #[test]
 fn documents_live_in_the_s3_bucket() {
     let s3 = S3Server::start("parapheur-blobs");
-    // The orphan sweep runs every second for objects older than five seconds (see the end).
+    // The orphan sweep runs every second for objects older than two seconds (see the end).
     let app = s3_app(
         &s3,
-        "[retention]\ncheck_interval_s = 1\norphan_blob_age_s = 5\norphan_sweep_interval_s = 1\n",
+        "[retention]\ncheck_interval_s = 1\norphan_blob_age_s = 2\norphan_sweep_interval_s = 1\n",
         "",
     );
     let c = app.as_user("depot@a.fr");
@@ -323,8 +323,8 @@ fn two_instances_on_one_postgresql_and_one_bucket() {
     wait_for(Duration::from_secs(30), "the ten e-mails", || {
         (to_v1().len() >= ids.len()).then_some(())
     });
-    // Give a duplicate every chance to appear before counting.
-    std::thread::sleep(Duration::from_millis(1500));
+    // Every job delivered or given up: a duplicate would be in the outbox by now.
+    a.settle_jobs();
     let mails = to_v1();
     let mut announced: Vec<i64> = mails
         .iter()

@@ -3,7 +3,7 @@
 //! atomically and shared, sessions and cached credentials ending with a credential change.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use parapheur_test_utils::browser::Browser;
+use parapheur_test_utils::browser::{Browser, wait_for};
 use parapheur_test_utils::{Client, SIREN_A, SIREN_B, TestApp, pdf};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -326,8 +326,11 @@ fn sessions_and_cached_credentials_end_with_a_credential_change_on_every_instanc
     assert_eq!(p.status, 303, "{}", p.body);
     assert!(p.location.unwrap_or_default().contains("/parapheur/login"));
     assert_eq!(basic_here.get("/api/v1/tasks").status, 401);
-    std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(basic_there.get("/api/v1/tasks").status, 401);
+    wait_for(
+        Duration::from_secs(10),
+        "the other instance to refuse",
+        || (basic_there.get("/api/v1/tasks").status == 401).then_some(()),
+    );
 }
 
 fn addr(app: &TestApp) -> String {
@@ -389,7 +392,8 @@ fn slow_clients_are_cut_and_connections_are_capped() {
     let idle: Vec<_> = (0..3)
         .map(|_| std::net::TcpStream::connect(addr(&app)).unwrap())
         .collect();
-    std::thread::sleep(Duration::from_millis(300));
+    // No pause needed: the server takes a permit before each accept, and the kernel queues
+    // connections in order, so the fourth one waits behind the three idle ones.
     let (_s, answer) = raw(
         &app,
         b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -420,11 +424,11 @@ fn delivered_messages_do_not_keep_their_links() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
     // The invitation is delivered (to the outbox), then its job no longer holds the link.
-    let t = Instant::now();
-    while app.query("SELECT COUNT(*) FROM jobs WHERE kind = 'mail' AND status = 'done'") == "0" {
-        assert!(t.elapsed() < Duration::from_secs(20), "mail not delivered");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    app.run_pending_jobs();
+    wait_for(Duration::from_secs(20), "the mail delivered", || {
+        (app.query("SELECT COUNT(*) FROM jobs WHERE kind = 'mail' AND status = 'done'") != "0")
+            .then_some(())
+    });
     let payloads = app.query("SELECT payload FROM jobs WHERE kind = 'mail' AND status = 'done'");
     assert!(!payloads.contains("/motdepasse/"), "{payloads}");
     let outbox = std::fs::read_dir(app.data_dir().join("outbox/mail"))
@@ -512,7 +516,13 @@ steps = [ { step = "serverSignature" } ]
     let id = depot
         .upload(SIREN_A, "SEAL", "cachet.pdf", pdf::small("cachet"), "")
         .id();
-    std::thread::sleep(Duration::from_secs(2));
+    // The automatic step fails, is retried as a job and fails again.
+    wait_for(Duration::from_secs(20), "a failed retry", || {
+        (app.query(
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'automatic' AND attempts >= 2 AND locked_until = 0",
+        ) != "0")
+            .then_some(())
+    });
     let states = depot.states(id);
     assert_eq!(
         states.last().unwrap(),
@@ -532,15 +542,13 @@ steps = [ { step = "serverSignature" } ]
         std::net::TcpListener::bind(("127.0.0.1", port)).unwrap(),
         target,
     );
-    let t = Instant::now();
-    loop {
-        let states = depot.states(id);
-        if states.last().is_some_and(|s| s == "Classé") {
-            break;
-        }
-        assert!(t.elapsed() < Duration::from_secs(30), "{states:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for(Duration::from_secs(30), "the document classified", || {
+        depot
+            .states(id)
+            .last()
+            .is_some_and(|s| s == "Classé")
+            .then_some(())
+    });
 }
 
 #[test]

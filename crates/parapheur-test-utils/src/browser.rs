@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A page as a browser receives it.
 #[derive(Debug)]
@@ -156,17 +156,7 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
-/// Polls `f` until it returns `Some`, or panics after `timeout` with `what`.
-pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+pub use crate::wait::wait_for;
 
 /// A real SMTP server (aiosmtpd) storing what it accepts.
 pub struct SmtpSink {

@@ -1,0 +1,40 @@
+//! The server's integration tests in one binary: libtest spreads all of them over the cores at
+//! once (one binary per file ran its files one after another, each ending on its slowest test)
+//! and there is one executable to link. Each module is one file of this directory; run one with
+//! `cargo test -p parapheur-server --test suite <module>::`. `fuzz_regressions` stays apart
+//! (`scripts/fuzz-seeds.sh` runs it alone).
+
+#[path = "chromium.rs"]
+mod chromium;
+#[path = "cli.rs"]
+mod cli;
+#[path = "crash.rs"]
+mod crash;
+#[path = "fast_documents.rs"]
+mod fast_documents;
+#[path = "fast_upload.rs"]
+mod fast_upload;
+#[path = "helios.rs"]
+mod helios;
+#[path = "hsm.rs"]
+mod hsm;
+#[path = "identity.rs"]
+mod identity;
+#[path = "lifecycle.rs"]
+mod lifecycle;
+#[path = "messages.rs"]
+mod messages;
+#[path = "otp.rs"]
+mod otp;
+#[path = "portal.rs"]
+mod portal;
+#[path = "scale.rs"]
+mod scale;
+#[path = "security.rs"]
+mod security;
+#[path = "snapshots.rs"]
+mod snapshots;
+#[path = "soap.rs"]
+mod soap;
+#[path = "workflow.rs"]
+mod workflow;

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use parapheur_test_utils::browser::{
-    Browser, FlakyEndpoint, SmtpSink, free_port, otp_code, parse_eml, wait_for,
+    Browser, FlakyEndpoint, SmtpSink, otp_code, parse_eml, reserved_port, wait_for,
 };
 use parapheur_test_utils::{Client, Part, SIREN_A, TestApp, pdf};
 use reqwest::Method;
@@ -40,7 +40,7 @@ fn find<'a>(mails: &'a [(Vec<String>, serde_json::Value)], to: &str) -> Vec<&'a 
 
 #[test]
 fn emails_survive_an_smtp_outage_and_arrive_once_with_a_working_download_link() {
-    let port = free_port();
+    let port = reserved_port();
     let app = TestApp::start(
         BIN,
         &format!(

@@ -492,11 +492,7 @@ fn forward(listener: std::net::TcpListener, target: String) {
 #[test]
 fn an_automatic_step_that_failed_is_retried_by_its_job() {
     // The timestamp authority's address answers nothing at first (connection refused).
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = parapheur_test_utils::browser::reserved_port();
     let app = TestApp::start_with(
         BIN,
         &format!(

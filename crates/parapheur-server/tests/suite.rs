@@ -1,11 +1,10 @@
 //! The server's integration tests in one binary: libtest spreads all of them over the cores at
 //! once (one binary per file ran its files one after another, each ending on its slowest test)
 //! and there is one executable to link. Each module is one file of this directory; run one with
-//! `cargo test -p parapheur-server --test suite <module>::`. `fuzz_regressions` stays apart
-//! (`scripts/fuzz-seeds.sh` runs it alone).
+//! `cargo test -p parapheur-server --test suite <module>::`. Two files stay binaries of their own:
+//! `chromium` (a browser driven by clicks is not run beside other tests on two cores) and
+//! `fuzz_regressions` (`scripts/fuzz-seeds.sh` runs it alone).
 
-#[path = "chromium.rs"]
-mod chromium;
 #[path = "cli.rs"]
 mod cli;
 #[path = "crash.rs"]

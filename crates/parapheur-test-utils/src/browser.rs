@@ -44,6 +44,8 @@ impl Browser {
     pub fn new(base: &str) -> Self {
         Self {
             http: reqwest::blocking::Client::builder()
+                // Plain HTTP to the test app: no system roots to parse for every browser.
+                .tls_built_in_root_certs(false)
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(60))
                 .build()
@@ -157,6 +159,20 @@ pub fn free_port() -> u16 {
 }
 
 pub use crate::wait::wait_for;
+
+/// A free port outside the kernel's ephemeral range, for a service a test starts later on a
+/// port chosen now: no port-0 bind of a concurrent test can take it in between.
+pub fn reserved_port() -> u16 {
+    let seed = std::process::id()
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+    (0..2000u32)
+        .map(|i| u16::try_from(20_000 + (seed.wrapping_add(i * 7919)) % 10_000).unwrap_or(20_000))
+        .find(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .expect("a free port in 20000-29999")
+}
 
 /// A real SMTP server (aiosmtpd) storing what it accepts.
 pub struct SmtpSink {

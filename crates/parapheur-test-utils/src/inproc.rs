@@ -87,7 +87,7 @@ impl InProcess {
         rt.block_on(async {
             let deadline = Instant::now() + Duration::from_secs(30);
             loop {
-                parapheur_server::messaging::worker::run_due(state).await;
+                parapheur_server::worker::run_due(state).await;
                 if due_or_running(state).await == 0 {
                     return;
                 }

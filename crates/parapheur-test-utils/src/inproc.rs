@@ -3,7 +3,7 @@
 
 use parapheur_server::state::AppState;
 use parapheur_server::{bind_early, config::Config, open_state, provision, serve_until};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
@@ -37,7 +37,7 @@ impl InProcess {
             "https"
         };
         let base = format!("{scheme}://{}", cfg.listen);
-        let provision_file = (!cfg.provision.is_empty()).then(|| PathBuf::from(&cfg.provision));
+        let provision_file = cfg.provision.clone();
         let state = rt.block_on(async move {
             let state = open_state(cfg)
                 .await

@@ -1,15 +1,8 @@
 //! Helios: PES file names, transmissions and return flows (acknowledgements, PES Retour, Chorus).
 
+pub use crate::effects::{NewReturnFlow, TransmissionRecord};
 use crate::{Db, StoreError, now_ms};
 use sqlx::{Any, FromRow, Transaction};
-
-/// The state of a transmission, written with the transition that reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TransmissionRecord {
-    pub transmitter: String,
-    pub remote_id: String,
-    pub state: String,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct TransmissionRow {
@@ -18,18 +11,6 @@ pub struct TransmissionRow {
     pub remote_id: String,
     pub state: String,
     pub updated_at: i64,
-}
-
-/// A return flow to record (its bytes already durable in the blob store).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewReturnFlow {
-    pub siren: String,
-    /// `ack`, `pes-retour` or `chorus`.
-    pub kind: String,
-    pub document_id: Option<i64>,
-    pub filename: String,
-    pub blob_key: String,
-    pub size: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -47,47 +28,6 @@ pub struct ReturnFlowRow {
 
 const RETURN_COLS: &str =
     "id, siren, kind, document_id, filename, blob_key, size, created_at, fetched_at";
-
-pub(crate) async fn write_transmission(
-    tx: &mut Transaction<'_, Any>,
-    document_id: i64,
-    t: &TransmissionRecord,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO transmissions (document_id, transmitter, remote_id, state, updated_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (document_id) DO UPDATE SET \
-         transmitter = excluded.transmitter, remote_id = excluded.remote_id, \
-         state = excluded.state, updated_at = excluded.updated_at",
-    )
-    .bind(document_id)
-    .bind(&t.transmitter)
-    .bind(&t.remote_id)
-    .bind(&t.state)
-    .bind(now_ms())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-pub(crate) async fn write_return_flow(
-    tx: &mut Transaction<'_, Any>,
-    r: &NewReturnFlow,
-) -> Result<i64, StoreError> {
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO return_flows (siren, kind, document_id, filename, blob_key, size, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(&r.siren)
-    .bind(&r.kind)
-    .bind(r.document_id)
-    .bind(&r.filename)
-    .bind(&r.blob_key)
-    .bind(r.size)
-    .bind(now_ms())
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(id)
-}
 
 pub(crate) async fn write_pes_name(
     tx: &mut Transaction<'_, Any>,
@@ -128,7 +68,7 @@ impl Db {
     /// already filed under the same subscriber and name gives `StoreError::Duplicate`.
     pub async fn insert_return_flow(&self, r: &NewReturnFlow) -> Result<i64, StoreError> {
         let mut tx = self.write.begin().await?;
-        let id = match write_return_flow(&mut tx, r).await {
+        let id = match crate::effects::write_return_flow(&mut tx, r).await {
             Err(StoreError::Database(e)) if StoreError::is_unique_violation(&e) => {
                 return Err(StoreError::Duplicate);
             }

@@ -2,11 +2,20 @@
 //! changes. Writes through this `Db` invalidate at once; a write made by another instance (on
 //! PostgreSQL) is seen within the time to live (`[fast] history_cache_ms`, 0 disables).
 
-use crate::documents::HistoryRow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// A history entry as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HistoryRow {
+    pub at_ms: i64,
+    pub user_id: Option<i64>,
+    pub user_fullname: String,
+    pub state_name: String,
+    pub comment: Option<String>,
+}
 
 /// How long a cached history is served without asking the database, by default.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(1);

@@ -3,99 +3,9 @@
 //! claimed by a worker with a lease, and completed or rescheduled with a backoff. On PostgreSQL
 //! several instances claim concurrently with `FOR UPDATE SKIP LOCKED`.
 
+pub use crate::effects::{Effects, NEW_DOCUMENT_ID, NewJob, NewLink};
 use crate::{Db, Engine, StoreError, now_ms};
-use sqlx::{Any, FromRow, Transaction};
-
-/// In the effects of a deposit, stands for the id the new document receives: replaced in job
-/// payloads, and a link's document id 0 means the new document.
-pub const NEW_DOCUMENT_ID: &str = "{new-document-id}";
-
-/// A job to enqueue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewJob {
-    pub kind: String,
-    /// JSON, interpreted by the worker of `kind`.
-    pub payload: String,
-    /// Not before this many milliseconds after the commit (0: at once).
-    pub delay_ms: i64,
-}
-
-/// A link for people without an account, created with the change that announces it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewLink {
-    pub token_hash: String,
-    pub purpose: String,
-    pub siren: String,
-    pub document_ids: Vec<i64>,
-    pub referer: Option<String>,
-    pub expires_at: i64,
-}
-
-/// What a state change also writes in its transaction: messages and links it causes, the
-/// transmission state and return flows it records.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Effects {
-    pub jobs: Vec<NewJob>,
-    pub links: Vec<NewLink>,
-    pub transmission: Option<crate::helios::TransmissionRecord>,
-    pub returns: Vec<crate::helios::NewReturnFlow>,
-    pub archive: Option<crate::lifecycle::ArchiveRecord>,
-}
-
-impl Effects {
-    pub fn is_empty(&self) -> bool {
-        self.jobs.is_empty()
-            && self.links.is_empty()
-            && self.transmission.is_none()
-            && self.returns.is_empty()
-            && self.archive.is_none()
-    }
-    /// Whether the job worker has something new to do.
-    pub fn has_jobs(&self) -> bool {
-        !self.jobs.is_empty()
-    }
-    pub fn extend(&mut self, other: Effects) {
-        self.jobs.extend(other.jobs);
-        self.links.extend(other.links);
-        if other.transmission.is_some() {
-            self.transmission = other.transmission;
-        }
-        self.returns.extend(other.returns);
-        if other.archive.is_some() {
-            self.archive = other.archive;
-        }
-    }
-
-    /// The effects of a deposit, with the placeholder id replaced by `id`.
-    pub(crate) fn for_new_document(&self, id: i64) -> Effects {
-        Effects {
-            jobs: self
-                .jobs
-                .iter()
-                .map(|j| NewJob {
-                    kind: j.kind.clone(),
-                    payload: j.payload.replace(NEW_DOCUMENT_ID, &id.to_string()),
-                    delay_ms: j.delay_ms,
-                })
-                .collect(),
-            links: self
-                .links
-                .iter()
-                .map(|l| NewLink {
-                    document_ids: l
-                        .document_ids
-                        .iter()
-                        .map(|d| if *d == 0 { id } else { *d })
-                        .collect(),
-                    ..l.clone()
-                })
-                .collect(),
-            transmission: self.transmission.clone(),
-            returns: self.returns.clone(),
-            archive: self.archive.clone(),
-        }
-    }
-}
+use sqlx::FromRow;
 
 /// A claimed job. `attempts` counts this attempt and fences the completion.
 #[derive(Debug, Clone, FromRow)]
@@ -114,69 +24,11 @@ pub struct JobCounts {
     pub failed: i64,
 }
 
-/// Writes the effects of a change to document `document_id` (0: none) in its transaction.
-pub(crate) async fn write_effects(
-    tx: &mut Transaction<'_, Any>,
-    e: &Effects,
-) -> Result<(), StoreError> {
-    write_effects_for(tx, 0, e).await
-}
-
-pub(crate) async fn write_effects_for(
-    tx: &mut Transaction<'_, Any>,
-    document_id: i64,
-    e: &Effects,
-) -> Result<(), StoreError> {
-    if let Some(t) = &e.transmission
-        && document_id != 0
-    {
-        crate::helios::write_transmission(tx, document_id, t).await?;
-    }
-    for r in &e.returns {
-        crate::helios::write_return_flow(tx, r).await?;
-    }
-    if let Some(a) = &e.archive
-        && document_id != 0
-    {
-        crate::lifecycle::write_archive(tx, document_id, a).await?;
-    }
-    let now = now_ms();
-    for j in &e.jobs {
-        sqlx::query(
-            "INSERT INTO jobs (kind, payload, status, run_at, created_at) VALUES ($1, $2, 'pending', $3, $4)",
-        )
-        .bind(&j.kind)
-        .bind(&j.payload)
-        .bind(now + j.delay_ms.max(0))
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    }
-    for l in &e.links {
-        let ids = serde_json::to_string(&l.document_ids)
-            .map_err(|e| StoreError::Unavailable(format!("encoding link documents: {e}")))?;
-        sqlx::query(
-            "INSERT INTO access_links (token_hash, purpose, siren, document_ids, referer, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&l.token_hash)
-        .bind(&l.purpose)
-        .bind(&l.siren)
-        .bind(ids)
-        .bind(&l.referer)
-        .bind(now)
-        .bind(l.expires_at)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
-}
-
 impl Db {
     /// Enqueues effects on their own (for changes that write nothing else).
     pub async fn enqueue(&self, e: &Effects) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
-        write_effects(&mut tx, e).await?;
+        crate::effects::write_effects(&mut tx, e).await?;
         tx.commit().await?;
         Ok(())
     }

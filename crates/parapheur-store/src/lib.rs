@@ -5,6 +5,7 @@ pub mod blob;
 pub mod db;
 pub mod decode;
 pub mod documents;
+pub mod effects;
 pub mod error;
 mod group_commit;
 pub mod helios;

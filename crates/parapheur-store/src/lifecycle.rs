@@ -2,16 +2,10 @@
 //! later, the vault deposit of archive steps, and the retention purge.
 
 use crate::documents::{NewFile, TransitionWrite, write_transition};
+pub use crate::effects::ArchiveRecord;
 use crate::{Db, StoreError, now_ms};
 use parapheur_domain::DocumentStatus;
-use sqlx::{Any, FromRow, Transaction};
-
-/// A deposit into the vault, written with the "Archivé" transition.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArchiveRecord {
-    pub location: String,
-    pub manifest_sha256: String,
-}
+use sqlx::FromRow;
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct CommentRow {
@@ -30,25 +24,6 @@ pub struct VersionRow {
     pub size: i64,
     pub sha256: String,
     pub replaced_at: i64,
-}
-
-pub(crate) async fn write_archive(
-    tx: &mut Transaction<'_, Any>,
-    document_id: i64,
-    a: &ArchiveRecord,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO archives (document_id, location, manifest_sha256, archived_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (document_id) DO UPDATE SET location = excluded.location, \
-         manifest_sha256 = excluded.manifest_sha256, archived_at = excluded.archived_at",
-    )
-    .bind(document_id)
-    .bind(&a.location)
-    .bind(&a.manifest_sha256)
-    .bind(now_ms())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 impl Db {

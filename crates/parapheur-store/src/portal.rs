@@ -226,7 +226,7 @@ impl Db {
         batch_id: &str,
         user_id: i64,
         items: &[(i64, String)],
-        job: crate::jobs::NewJob,
+        job: crate::effects::NewJob,
     ) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
         let now = now_ms();
@@ -244,11 +244,11 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         }
-        let effects = crate::jobs::Effects {
+        let effects = crate::effects::Effects {
             jobs: vec![job],
             ..Default::default()
         };
-        crate::jobs::write_effects(&mut tx, &effects).await?;
+        crate::effects::write_effects(&mut tx, &effects).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -7,9 +7,12 @@ use parapheur_domain::StepKind;
 use sqlx::{Any, Transaction};
 use std::sync::Arc;
 
+mod otp_signers;
 mod queries;
 mod rows;
 
+pub use otp_signers::OtpSigner;
+pub(crate) use otp_signers::write_signers;
 pub use rows::*;
 
 /// The columns of `DocumentRow`, for queries written elsewhere in the store.
@@ -144,10 +147,10 @@ pub(crate) async fn insert_document_in(
         crate::helios::write_pes_name(tx, &d.siren, n, id).await?;
     }
     if !d.otp_signers.is_empty() {
-        crate::otp::write_signers(tx, id, &d.otp_signers).await?;
+        write_signers(tx, id, &d.otp_signers).await?;
     }
     if !d.effects.is_empty() {
-        crate::jobs::write_effects_for(tx, id, &d.effects.for_new_document(id)).await?;
+        crate::effects::write_effects_for(tx, id, &d.effects.for_new_document(id)).await?;
     }
     Ok(id)
 }
@@ -202,7 +205,7 @@ pub(crate) async fn write_transition(
         .await?;
     }
     insert_entries(tx, id, &t.entries).await?;
-    crate::jobs::write_effects_for(tx, id, &t.effects).await?;
+    crate::effects::write_effects_for(tx, id, &t.effects).await?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! The rows of documents as written and as read, decoded into domain types.
 
 use crate::decode;
+pub use crate::history_cache::HistoryRow;
 use parapheur_domain::{CircuitType, DocumentStatus, StepKind};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
@@ -11,15 +12,6 @@ pub struct NewEntry {
     pub state_name: &'static str,
     pub user_id: Option<i64>,
     pub user_fullname: String,
-    pub comment: Option<String>,
-}
-
-#[derive(Debug, Clone, FromRow)]
-pub struct HistoryRow {
-    pub at_ms: i64,
-    pub user_id: Option<i64>,
-    pub user_fullname: String,
-    pub state_name: String,
     pub comment: Option<String>,
 }
 
@@ -72,9 +64,9 @@ pub struct NewDocument {
     /// The NomFic of a PES deposit: unique per subscriber.
     pub pes_nomfic: Option<String>,
     /// Signers of the OTP steps, when the deposit carries them (uploadOTP).
-    pub otp_signers: Vec<crate::otp::OtpSigner>,
+    pub otp_signers: Vec<super::OtpSigner>,
     /// Messages and links caused by the deposit.
-    pub effects: crate::jobs::Effects,
+    pub effects: crate::effects::Effects,
 }
 
 /// A document as stored, decoded once into domain types (see [`crate::decode`]).
@@ -183,5 +175,5 @@ pub struct TransitionWrite {
     pub human_action: bool,
     pub entries: Vec<NewEntry>,
     /// Messages and links caused by the change, written in its transaction.
-    pub effects: crate::jobs::Effects,
+    pub effects: crate::effects::Effects,
 }

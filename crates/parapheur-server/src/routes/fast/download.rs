@@ -4,8 +4,7 @@ use super::doc_id;
 use crate::auth::FastCaller;
 use crate::error::{ApiError, FastError};
 use crate::routes::stored::{Disposition, stored_file};
-// Used by the portal and the OTP page until they call `service::download` themselves.
-pub use crate::service::download::{fdc_name, package_bytes};
+use crate::service::download::{fdc_name, package_bytes};
 use crate::service::{access, fdc};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};

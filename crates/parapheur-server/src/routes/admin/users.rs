@@ -163,18 +163,7 @@ pub(super) async fn save_user(
     let submitted = member_form(&form);
     let refused = match member::save(&state, &caller, &siren, &submitted).await {
         Ok(()) => return Ok(done(siren.as_str(), "utilisateurs", "utilisateur")),
-        Err(MemberError::Unknown) => return Err(PageError::NotFound),
-        Err(MemberError::Failed(e)) => return Err(e.into()),
-        Err(
-            e @ (MemberError::InvalidEmail
-            | MemberError::NamesRequired
-            | MemberError::NamesTooLong
-            | MemberError::OwnAdminRole
-            | MemberError::GroupTooLong
-            | MemberError::AlreadyMember
-            | MemberError::Oneself
-            | MemberError::NotSaved(_)),
-        ) => e,
+        Err(e) => refusal(e)?,
     };
     let html = UserPage {
         f: &f,
@@ -207,18 +196,7 @@ pub(super) async fn remove_user(
                 r.emptied.join(", ")
             )),
         ),
-        Err(MemberError::Unknown) => return Err(PageError::NotFound),
-        Err(MemberError::Failed(e)) => return Err(e.into()),
-        Err(
-            e @ (MemberError::InvalidEmail
-            | MemberError::NamesRequired
-            | MemberError::NamesTooLong
-            | MemberError::OwnAdminRole
-            | MemberError::GroupTooLong
-            | MemberError::AlreadyMember
-            | MemberError::Oneself
-            | MemberError::NotSaved(_)),
-        ) => (StatusCode::BAD_REQUEST, Banner::error(e.french())),
+        Err(e) => (StatusCode::BAD_REQUEST, Banner::error(refusal(e)?.french())),
     };
     let users = user_views(&state, &siren).await?;
     let html = UsersPage {
@@ -228,4 +206,21 @@ pub(super) async fn remove_user(
     }
     .render();
     page(&state, &f, html, status)
+}
+
+/// A member error as the form shows it (`Ok`: a refusal explained on the page) or as a page
+/// error (an unknown user, a failure).
+fn refusal(e: MemberError) -> Result<MemberError, PageError> {
+    match e {
+        MemberError::Unknown => Err(PageError::NotFound),
+        MemberError::Failed(e) => Err(e.into()),
+        e @ (MemberError::InvalidEmail
+        | MemberError::NamesRequired
+        | MemberError::NamesTooLong
+        | MemberError::OwnAdminRole
+        | MemberError::GroupTooLong
+        | MemberError::AlreadyMember
+        | MemberError::Oneself
+        | MemberError::NotSaved(_)) => Ok(e),
+    }
 }

@@ -131,10 +131,90 @@ impl StepKind {
     }
 }
 
+/// Who must act on a step with several members (CONTRACT §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum StepRule {
+    /// One member acts for the step (the FAST behaviour).
+    #[default]
+    Any,
+    /// Every member must act, in any order; one refusal refuses the document.
+    All,
+}
+
+impl StepRule {
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        match s.trim() {
+            "any" => Ok(Self::Any),
+            "all" => Ok(Self::All),
+            other => Err(DomainError::CircuitDefinition(format!(
+                "invalid step rule {:?}: \"any\" or \"all\" expected",
+                other.chars().take(32).collect::<String>()
+            ))),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Any => "any",
+            Self::All => "all",
+        }
+    }
+    /// Checks that the rule fits the step: `all` only on visa and signature steps, and never
+    /// on the signature steps of a PES circuit (the DGFiP profile allows one signature).
+    pub fn check(self, circuit: CircuitType, kind: StepKind) -> Result<(), DomainError> {
+        if self == Self::Any {
+            return Ok(());
+        }
+        if !kind.needs_members() {
+            return Err(DomainError::CircuitDefinition(format!(
+                "rule \"all\" needs a visa or signature step, not {}",
+                kind.as_str()
+            )));
+        }
+        if circuit.is_pes() && kind == StepKind::Signature {
+            return Err(DomainError::CircuitDefinition(format!(
+                "rule \"all\" is not possible on a signature step of a {} circuit: a PES \
+                 carries a single signature",
+                circuit.as_str()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Who may read the documents of a circuit (CONTRACT §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Visibility {
+    /// Its depositor, step members, agents, their delegates and the administrators.
+    #[default]
+    Members,
+    /// Every member of the subscriber.
+    Subscriber,
+}
+
+impl Visibility {
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        match s.trim() {
+            "members" => Ok(Self::Members),
+            "subscriber" => Ok(Self::Subscriber),
+            other => Err(DomainError::CircuitDefinition(format!(
+                "invalid visibility {:?}: \"members\" or \"subscriber\" expected",
+                other.chars().take(32).collect::<String>()
+            ))),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Members => "members",
+            Self::Subscriber => "subscriber",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OnDemandStep {
     pub kind: StepKind,
     pub members: Vec<Email>,
+    pub rule: StepRule,
 }
 
 /// The `circuit` JSON part of an on-demand upload.
@@ -208,7 +288,21 @@ impl OnDemandCircuit {
                     kind.as_str()
                 )));
             }
-            steps.push(OnDemandStep { kind, members });
+            let rule = match so.get("rule") {
+                None | Some(Value::Null) => StepRule::Any,
+                Some(Value::String(r)) => StepRule::parse(r)?,
+                Some(other) => {
+                    return Err(DomainError::CircuitDefinition(format!(
+                        "\"rule\" of step {i} must be \"any\" or \"all\", not {other}"
+                    )));
+                }
+            };
+            rule.check(circuit_type, kind)?;
+            steps.push(OnDemandStep {
+                kind,
+                members,
+                rule,
+            });
         }
         Ok(Self {
             circuit_type,
@@ -270,6 +364,34 @@ mod tests {
                 Ok(c) => panic!("{json} accepted: {c:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_step_may_require_every_member() {
+        let c = OnDemandCircuit::parse(
+            r#"{"type":"BUREAUTIQUE_PDF","steps":[{"step":"signature","members":["a@b.fr","c@d.fr"],"rule":"all"},
+            {"step":"visa","members":["e@f.fr"]}]}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.steps[0].rule, StepRule::All);
+        assert_eq!(c.steps[1].rule, StepRule::Any);
+        for bad in [
+            r#"{"type":"BUREAUTIQUE_PDF","steps":[{"step":"visa","members":["a@b.fr"],"rule":"most"}]}"#,
+            r#"{"type":"BUREAUTIQUE_PDF","steps":[{"step":"visa","members":["a@b.fr"],"rule":1}]}"#,
+            r#"{"type":"BUREAUTIQUE_PDF","steps":[{"step":"OTPSignature","rule":"all"}]}"#,
+            r#"{"type":"HELIOS_SANS_TELETRANSMISSION","steps":[{"step":"signature","members":["a@b.fr"],"rule":"all"}]}"#,
+        ] {
+            let r = OnDemandCircuit::parse(bad);
+            assert!(
+                matches!(r, Err(DomainError::CircuitDefinition(_))),
+                "{bad}: {r:?}"
+            );
+        }
+        // A PES may go through a visa of every member before its single signature.
+        let pes = OnDemandCircuit::parse(
+            r#"{"type":"HELIOS_SANS_TELETRANSMISSION","steps":[{"step":"visa","members":["a@b.fr","c@d.fr"],"rule":"all"},{"step":"signature","members":["e@f.fr"]}]}"#,
+        );
+        assert!(pes.is_ok(), "{pes:?}");
     }
 
     #[test]

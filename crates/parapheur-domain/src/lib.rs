@@ -9,8 +9,8 @@ pub mod pes;
 pub mod state;
 pub mod workflow;
 
-pub use circuit::{CircuitType, OnDemandCircuit, OnDemandStep, StepKind};
+pub use circuit::{CircuitType, OnDemandCircuit, OnDemandStep, StepKind, StepRule, Visibility};
 pub use error::DomainError;
 pub use ids::{CircuitId, DocumentId, Email, FileName, Siren};
 pub use state::{DocumentStatus, HistoryState};
-pub use workflow::{Action, Actor, Entry, Transition, TransmissionEvent, Workflow};
+pub use workflow::{Action, Actor, Entry, Transition, TransmissionEvent, Turn, Workflow};

@@ -76,6 +76,21 @@ pub enum TransmissionEvent {
     HeliosFailed(String),
 }
 
+/// The caller's part in the step a document waits at (CONTRACT §9), looked up by the caller of
+/// the domain from the step's members and who of them has acted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// Not a member of the step, nor acting for one.
+    Outsider,
+    /// A member of an `all` step who has already acted on it.
+    AlreadyActed,
+    /// A member whose visa or signature completes the step (an `any` step, or the last member
+    /// of an `all` step to act).
+    Last,
+    /// A member of an `all` step after whom other members must still act.
+    NotLast,
+}
+
 /// A document's circuit and position, enough to decide every transition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workflow {
@@ -178,11 +193,12 @@ impl Workflow {
     }
 
     /// A caller acts on the current step: the action must fit the step, the caller must be one
-    /// of its members (`is_member`, looked up by the caller), and reject and refuse need a
-    /// comment — checked in that order.
+    /// of its members who has not acted yet (`turn`, looked up by the caller), and reject and
+    /// refuse need a comment — checked in that order. On an `all` step a visa or signature that
+    /// leaves other members to act records the entry and keeps the document on the step.
     pub fn act_by(
         &self,
-        is_member: bool,
+        turn: Turn,
         action: Action,
         comment: Option<String>,
     ) -> Result<Transition, DomainError> {
@@ -191,10 +207,24 @@ impl Workflow {
                 action: action.as_str(),
             });
         }
-        if !is_member {
-            return Err(DomainError::NotAStepMember);
+        match turn {
+            Turn::Outsider => Err(DomainError::NotAStepMember),
+            Turn::AlreadyActed => Err(DomainError::ActionNotAllowed {
+                action: action.as_str(),
+            }),
+            Turn::Last => self.act(action, comment),
+            Turn::NotLast => {
+                let t = self.act(action, comment)?;
+                Ok(match action {
+                    Action::Visa | Action::Sign => Transition {
+                        status: self.status,
+                        current_step: self.current_step,
+                        entries: t.entries.into_iter().take(1).collect(),
+                    },
+                    Action::Reject | Action::Refuse => t,
+                })
+            }
         }
-        self.act(action, comment)
     }
 
     /// A member acts on the current step. `comment` is required for reject and refuse.

@@ -2,7 +2,7 @@
 
 use crate::auth::hash_password;
 use crate::pki::Pki;
-use crate::service::circuits::{self, CircuitError, CircuitInput};
+use crate::service::circuits::{self, CircuitError, CircuitInput, StepInput};
 use parapheur_domain::{Email, Siren};
 use parapheur_store::Db;
 use parapheur_store::accounts::UserUpsert;
@@ -72,6 +72,9 @@ pub struct CircuitDef {
     pub metadata: bool,
     #[serde(default)]
     pub steps: Vec<StepDef>,
+    /// `members` (default) or `subscriber` (CONTRACT §8).
+    #[serde(default)]
+    pub visibility: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,6 +83,9 @@ pub struct StepDef {
     pub step: String,
     #[serde(default)]
     pub members: Vec<String>,
+    /// `any` (default) or `all` (CONTRACT §9).
+    #[serde(default)]
+    pub rule: Option<String>,
 }
 
 /// A provisioning problem: `where: reason` (the caller prefixes the file name).
@@ -278,8 +284,13 @@ pub async fn apply(
             steps: c
                 .steps
                 .iter()
-                .map(|s| (s.step.clone(), s.members.clone()))
+                .map(|s| StepInput {
+                    step: s.step.clone(),
+                    members: s.members.clone(),
+                    rule: s.rule.clone(),
+                })
                 .collect(),
+            visibility: c.visibility.clone(),
         };
         let row = match circuits::build(db, &siren, &input).await {
             Ok(row) => row,

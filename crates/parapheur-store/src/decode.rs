@@ -14,7 +14,7 @@ pub struct Corrupt {
     pub value: String,
 }
 
-fn corrupt(column: &'static str, value: &str) -> sqlx::Error {
+pub(crate) fn corrupt(column: &'static str, value: &str) -> sqlx::Error {
     sqlx::Error::ColumnDecode {
         index: column.to_owned(),
         source: Box::new(Corrupt {

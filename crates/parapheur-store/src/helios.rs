@@ -97,18 +97,38 @@ impl Db {
     }
 
     /// Ids not fetched yet: document ids for `ack`, return flow ids otherwise.
-    pub async fn remaining_returns(&self, siren: &str, kind: &str) -> Result<Vec<i64>, StoreError> {
+    /// Return flows of `kind` not fetched yet: for acknowledgements the ids of their documents,
+    /// with `viewer` (`(user id, today)`) only those the user takes part in (CONTRACT §8; an
+    /// administrator passes `None`); for PES Retour and Chorus files (the subscriber's, not a
+    /// document's) the flows' own ids.
+    pub async fn remaining_returns(
+        &self,
+        siren: &str,
+        kind: &str,
+        viewer: Option<(i64, &str)>,
+    ) -> Result<Vec<i64>, StoreError> {
         let sql = if kind == "ack" {
-            "SELECT DISTINCT document_id FROM return_flows WHERE siren = $1 AND kind = $2 \
-             AND fetched_at IS NULL AND document_id IS NOT NULL ORDER BY document_id"
+            let visible = if viewer.is_some() {
+                format!(
+                    " AND EXISTS (SELECT 1 FROM documents d WHERE d.id = r.document_id AND {})",
+                    crate::visibility::involved("$3", "$4")
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "SELECT DISTINCT r.document_id FROM return_flows r WHERE r.siren = $1 \
+                 AND r.kind = $2 AND r.fetched_at IS NULL AND r.document_id IS NOT NULL{visible} \
+                 ORDER BY r.document_id"
+            )
         } else {
-            "SELECT id FROM return_flows WHERE siren = $1 AND kind = $2 AND fetched_at IS NULL ORDER BY id"
+            "SELECT id FROM return_flows WHERE siren = $1 AND kind = $2 AND fetched_at IS NULL ORDER BY id".to_owned()
         };
-        let rows: Vec<(i64,)> = sqlx::query_as(sql)
-            .bind(siren)
-            .bind(kind)
-            .fetch_all(&self.read)
-            .await?;
+        let mut q = sqlx::query_as::<_, (i64,)>(&sql).bind(siren).bind(kind);
+        if let (Some((user, today)), true) = (viewer, kind == "ack") {
+            q = q.bind(user).bind(today);
+        }
+        let rows = q.fetch_all(&self.read).await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 

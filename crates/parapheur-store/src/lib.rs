@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod absences;
 pub mod accounts;
 pub mod blob;
 pub mod db;
@@ -16,6 +17,7 @@ pub mod otp;
 pub mod portal;
 pub mod s3;
 pub mod throttle;
+pub mod visibility;
 
 pub use blob::{BlobStore, Blobs, LocalBlobStore};
 pub use db::{Db, Engine};

@@ -44,32 +44,34 @@ impl Bannette {
     pub fn from_slug(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|b| b.slug() == s)
     }
-    /// The SQL condition (on `d`, with `$1` the user id) selecting the bannette. Every
-    /// bannette requires a current membership of the document's subscriber: a user who left it
-    /// no longer sees its documents, even those they deposited or were a step member of.
+    /// The SQL condition (on `d`, with `$1` the user id and `$2` today's date) selecting the
+    /// bannette. Every bannette requires a current membership of the document's subscriber (a
+    /// user who left it no longer sees its documents, even those they deposited or were a step
+    /// member of) and the visibility rule of CONTRACT §8; the two task bannettes hold what the
+    /// user (or a user they stand in for) has still to act on.
     fn condition(self) -> String {
         use DocumentStatus as S;
-        const MEMBER: &str = "d.siren IN (SELECT siren FROM memberships WHERE user_id = $1)";
+        let visible = crate::visibility::visible("$1", "$2");
         let waiting_at = |kind: StepKind| {
             format!(
-                "d.status = {} AND {MEMBER} AND EXISTS (SELECT 1 FROM document_steps s \
-                 JOIN document_step_members m ON m.document_id = s.document_id AND m.idx = s.idx \
-                 WHERE s.document_id = d.id AND s.idx = d.current_step AND s.kind = '{}' AND m.user_id = $1)",
+                "d.status = {} AND {}",
                 sql_in(&[S::InProgress]),
-                kind.as_str()
+                crate::visibility::acts_now("$1", "$2", Some(kind.as_str()))
             )
         };
         match self {
             Self::ToApprove => waiting_at(StepKind::Visa),
             Self::ToSign => waiting_at(StepKind::Signature),
-            Self::MyDeposits => format!("d.depositor_id = $1 AND {MEMBER}"),
+            Self::MyDeposits => format!(
+                "d.depositor_id = $1 AND d.siren IN (SELECT siren FROM memberships WHERE user_id = $1)"
+            ),
             Self::InProgress => format!(
-                "d.status IN ({}) AND {MEMBER}",
+                "d.status IN ({}) AND {visible}",
                 sql_in(&[S::InProgress, S::AwaitingMetadata])
             ),
-            Self::Done => format!("d.status IN ({}) AND {MEMBER}", sql_in(&[S::Classified])),
+            Self::Done => format!("d.status IN ({}) AND {visible}", sql_in(&[S::Classified])),
             Self::Refused => format!(
-                "d.status IN ({}) AND {MEMBER}",
+                "d.status IN ({}) AND {visible}",
                 sql_in(&[S::VisaDisapproved, S::Refused, S::SignatureRejected])
             ),
         }
@@ -143,8 +145,12 @@ impl Db {
         Ok(())
     }
 
-    /// How many documents each bannette holds for a user.
-    pub async fn bannette_counts(&self, user_id: i64) -> Result<Vec<(Bannette, i64)>, StoreError> {
+    /// How many documents each bannette holds for a user on day `today` (`YYYY-MM-DD`).
+    pub async fn bannette_counts(
+        &self,
+        user_id: i64,
+        today: &str,
+    ) -> Result<Vec<(Bannette, i64)>, StoreError> {
         let mut out = Vec::with_capacity(6);
         for b in Bannette::ALL {
             let (n,): (i64,) = sqlx::query_as(&format!(
@@ -152,6 +158,7 @@ impl Db {
                 b.condition()
             ))
             .bind(user_id)
+            .bind(today)
             .fetch_one(&self.read)
             .await?;
             out.push((b, n));
@@ -163,6 +170,7 @@ impl Db {
     pub async fn bannette(
         &self,
         user_id: i64,
+        today: &str,
         b: Bannette,
         f: &ListFilter,
         offset: i64,
@@ -172,18 +180,20 @@ impl Db {
         let mut binds: Vec<String> = Vec::new();
         if let Some(c) = &f.circuit {
             binds.push(c.clone());
-            cond.push_str(&format!(" AND d.circuit_id = ${}", binds.len() + 1));
+            cond.push_str(&format!(" AND d.circuit_id = ${}", binds.len() + 2));
         }
         if let Some(l) = &f.label {
             binds.push(l.clone());
-            cond.push_str(&format!(" AND d.label = ${}", binds.len() + 1));
+            cond.push_str(&format!(" AND d.label = ${}", binds.len() + 2));
         }
         if let Some(n) = &f.name {
             binds.push(format!("%{}%", n.to_lowercase().replace(['%', '_'], "")));
-            cond.push_str(&format!(" AND LOWER(d.filename) LIKE ${}", binds.len() + 1));
+            cond.push_str(&format!(" AND LOWER(d.filename) LIKE ${}", binds.len() + 2));
         }
         let count_sql = format!("SELECT COUNT(*) FROM documents d WHERE {cond}");
-        let mut q = sqlx::query_as::<_, (i64,)>(&count_sql).bind(user_id);
+        let mut q = sqlx::query_as::<_, (i64,)>(&count_sql)
+            .bind(user_id)
+            .bind(today);
         for v in &binds {
             q = q.bind(v);
         }
@@ -198,7 +208,9 @@ impl Db {
             limit = limit.clamp(1, 200),
             offset = offset.max(0)
         );
-        let mut q = sqlx::query_as::<_, DocumentRow>(&sql).bind(user_id);
+        let mut q = sqlx::query_as::<_, DocumentRow>(&sql)
+            .bind(user_id)
+            .bind(today);
         for v in &binds {
             q = q.bind(v);
         }

@@ -317,19 +317,52 @@ fn act_by_checks_the_step_then_membership_then_the_reason() {
         current_step: 0,
     };
     assert!(matches!(
-        w.act_by(true, Action::Sign, None),
+        w.act_by(Turn::Last, Action::Sign, None),
         Err(DomainError::ActionNotAllowed { .. })
     ));
     assert!(matches!(
-        w.act_by(false, Action::Reject, None),
+        w.act_by(Turn::Outsider, Action::Reject, None),
         Err(DomainError::NotAStepMember)
     ));
     assert!(matches!(
-        w.act_by(true, Action::Reject, None),
+        w.act_by(Turn::Last, Action::Reject, None),
         Err(DomainError::ReasonRequired(_))
     ));
     assert_eq!(
-        w.act_by(true, Action::Visa, None).unwrap(),
+        w.act_by(Turn::Last, Action::Visa, None).unwrap(),
         w.act(Action::Visa, None).unwrap()
     );
+}
+
+#[test]
+fn an_all_step_waits_for_every_member() {
+    let w = Workflow {
+        steps: vec![StepKind::Signature, StepKind::Visa],
+        status: DocumentStatus::InProgress,
+        current_step: 0,
+    };
+    // A signature that leaves other members keeps the document on the step, with its entry.
+    let t = w.act_by(Turn::NotLast, Action::Sign, None).unwrap();
+    assert_eq!(t.status, DocumentStatus::InProgress);
+    assert_eq!(t.current_step, 0);
+    assert_eq!(names(&t), ["Signé"]);
+    assert_eq!(t.entries[0].actor, Actor::Caller);
+    // The last one moves it on.
+    let t = w.act_by(Turn::Last, Action::Sign, None).unwrap();
+    assert_eq!((t.status, t.current_step), (DocumentStatus::InProgress, 1));
+    assert_eq!(names(&t), ["Signé", "Envoyé pour visa"]);
+    // One refusal refuses the document, whoever is left.
+    let t = w
+        .act_by(Turn::NotLast, Action::Refuse, Some("non".into()))
+        .unwrap();
+    assert_eq!(t.status, DocumentStatus::Refused);
+    // A member who already acted cannot act again; the reason is still required.
+    assert!(matches!(
+        w.act_by(Turn::AlreadyActed, Action::Sign, None),
+        Err(DomainError::ActionNotAllowed { .. })
+    ));
+    assert!(matches!(
+        w.act_by(Turn::NotLast, Action::Refuse, None),
+        Err(DomainError::ReasonRequired(_))
+    ));
 }

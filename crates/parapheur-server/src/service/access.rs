@@ -1,13 +1,44 @@
 //! The one place that answers "may this caller see or act on this document or subscriber".
+//!
+//! Reading follows CONTRACT §8: a document is visible to its depositor, the members of its steps
+//! (and their active delegates, §10), its agents and the administrators of its subscriber, or to
+//! the whole subscriber when its circuit says `visibility = "subscriber"`. The SQL side of the
+//! rule is `parapheur_store::visibility`; anybody else gets exactly the unknown-id answer.
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
-use parapheur_domain::{DocumentId, Siren, Workflow};
+use parapheur_domain::{DocumentId, Siren, StepRule, Turn, Workflow};
 use parapheur_store::documents::DocumentRow;
 
-/// Loads a document the caller may see. Unknown ids and documents of another subscriber are
-/// indistinguishable: both are `InvalidDocId`.
+/// Today in the server's time zone, as absences store their days (`YYYY-MM-DD`).
+pub fn today() -> String {
+    chrono::Local::now().format("%Y-%m-%d").to_string()
+}
+
+/// Whether the caller may read a document of `siren` given what the store says of their part
+/// in it.
+async fn may_read(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    siren: &str,
+) -> Result<bool, ApiError> {
+    if !caller.is_member(siren) {
+        return Ok(false);
+    }
+    if caller.is_admin(siren) {
+        return Ok(true);
+    }
+    Ok(state
+        .db
+        .document_access(id, caller.user_id, &today())
+        .await?
+        .is_some_and(|a| a.involved))
+}
+
+/// Loads a document the caller may see. Unknown ids, documents of another subscriber and
+/// documents the caller takes no part in are indistinguishable: all are `InvalidDocId`.
 pub async fn load(
     state: &AppState,
     caller: &Caller,
@@ -18,22 +49,111 @@ pub async fn load(
         .document(id.get())
         .await?
         .ok_or(ApiError::InvalidDocId)?;
-    if !caller.is_member(&doc.siren) {
+    if !may_read(state, caller, doc.id, &doc.siren).await? {
         return Err(ApiError::InvalidDocId);
     }
     Ok(doc)
 }
 
-/// Cheaper check for read routes that need only the subscriber.
+/// The visibility check alone, for read routes that do not need the document row.
 pub async fn authorize_read(
     state: &AppState,
     caller: &Caller,
     id: DocumentId,
 ) -> Result<(), ApiError> {
-    match state.db.document_siren(id.get()).await? {
-        Some(siren) if caller.is_member(&siren) => Ok(()),
-        _ => Err(ApiError::InvalidDocId),
+    let Some(a) = state
+        .db
+        .document_access(id.get(), caller.user_id, &today())
+        .await?
+    else {
+        return Err(ApiError::InvalidDocId);
+    };
+    if caller.is_member(&a.siren) && (a.involved || caller.is_admin(&a.siren)) {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidDocId)
     }
+}
+
+/// Checks the visibility of a document whose subscriber is already known (the cached history).
+pub async fn authorize_read_in(
+    state: &AppState,
+    caller: &Caller,
+    id: DocumentId,
+    siren: &str,
+) -> Result<(), ApiError> {
+    if may_read(state, caller, id.get(), siren).await? {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidDocId)
+    }
+}
+
+/// The caller's part in the step the document waits at (CONTRACT §9, §10): the domain's
+/// [`Turn`], and the member the caller acts as (themselves, or the absent member they stand in
+/// for: `(user id, name)` with `Some(name)` for a delegation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepTurn {
+    pub turn: Turn,
+    /// `(member's user id, the absent member's name when the caller is their delegate)`.
+    pub member: Option<(i64, Option<String>)>,
+}
+
+impl StepTurn {
+    /// How the history names the caller: `Nom (pour Titulaire)` for a delegate.
+    pub fn history_name(&self, caller: &Caller) -> String {
+        match &self.member {
+            Some((_, Some(absent))) => format!("{} (pour {absent})", caller.full_name),
+            _ => caller.full_name.clone(),
+        }
+    }
+}
+
+/// Looks up the caller's turn on the document's current step.
+pub async fn turn(
+    state: &AppState,
+    caller: &Caller,
+    doc: &DocumentRow,
+) -> Result<StepTurn, ApiError> {
+    let outsider = StepTurn {
+        turn: Turn::Outsider,
+        member: None,
+    };
+    if !caller.is_member(&doc.siren) {
+        return Ok(outsider);
+    }
+    let (rule, members) = state
+        .db
+        .step_members_for(doc.id, doc.current_step, caller.user_id, &today())
+        .await?;
+    // The caller's own membership first, then a member they stand in for who has not acted.
+    let own = members.iter().find(|m| m.user_id == caller.user_id);
+    let chosen = match own {
+        Some(m) if !m.acted => Some((m, None)),
+        _ => members
+            .iter()
+            .find(|m| m.delegated && !m.acted && m.user_id != caller.user_id)
+            .map(|m| (m, Some(m.name.clone())))
+            .or(own.map(|m| (m, None))),
+    };
+    let Some((member, for_absent)) = chosen else {
+        return Ok(outsider);
+    };
+    let turn = if member.acted {
+        Turn::AlreadyActed
+    } else if rule == StepRule::All
+        && members
+            .iter()
+            .any(|m| !m.acted && m.user_id != member.user_id)
+    {
+        Turn::NotLast
+    } else {
+        Turn::Last
+    };
+    Ok(StepTurn {
+        turn,
+        member: Some((member.user_id, for_absent)),
+    })
 }
 
 /// Checks that the caller may deposit into `siren` (111 unknown subscriber, 100 not a member).
@@ -74,7 +194,7 @@ pub async fn participates(
         .document_step_members(doc.id)
         .await?
         .iter()
-        .any(|(_, _, email)| email.eq_ignore_ascii_case(&caller.email)))
+        .any(|m| m.email.eq_ignore_ascii_case(&caller.email)))
 }
 
 /// The depositor or an administrator of the document's subscriber (replace, delete, interrupt).
@@ -86,16 +206,17 @@ pub fn may_manage(caller: &Caller, doc: &DocumentRow) -> Result<(), ApiError> {
     }
 }
 
-/// Whether the caller is a member of the step the document waits at.
+/// Whether the caller may act now on the step the document waits at (as a member who has not
+/// acted, or as the delegate of one).
 pub async fn is_step_member(
     state: &AppState,
     caller: &Caller,
     doc: &DocumentRow,
 ) -> Result<bool, ApiError> {
-    Ok(state
-        .db
-        .is_step_member(doc.id, doc.current_step, caller.user_id)
-        .await?)
+    Ok(matches!(
+        turn(state, caller, doc).await?.turn,
+        Turn::Last | Turn::NotLast
+    ))
 }
 
 /// The workflow view of a stored document.

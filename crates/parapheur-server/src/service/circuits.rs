@@ -2,7 +2,7 @@
 //! formats, depositors and steps, members being users of the subscriber; a depositor never
 //! approves or signs in the circuit.
 
-use parapheur_domain::{CircuitId, CircuitType, Email, Siren, StepKind};
+use parapheur_domain::{CircuitId, CircuitType, Email, Siren, StepKind, StepRule, Visibility};
 use parapheur_store::Db;
 use parapheur_store::accounts::{CircuitRow, CircuitStep};
 use std::collections::HashSet;
@@ -15,8 +15,19 @@ pub struct CircuitInput {
     pub formats: Vec<String>,
     pub depositors: Vec<String>,
     pub metadata: bool,
-    /// (step kind, member e-mails)
-    pub steps: Vec<(String, Vec<String>)>,
+    pub steps: Vec<StepInput>,
+    /// `members` (default) or `subscriber` (CONTRACT §8).
+    pub visibility: Option<String>,
+}
+
+/// A step as submitted.
+#[derive(Debug, Clone, Default)]
+pub struct StepInput {
+    pub step: String,
+    /// Member e-mails.
+    pub members: Vec<String>,
+    /// `any` (default) or `all` (CONTRACT §9).
+    pub rule: Option<String>,
 }
 
 /// What is wrong with a definition. `Display` is the English message for logs and the
@@ -54,6 +65,10 @@ pub enum CircuitError {
     Exists,
     #[error("no such circuit")]
     Missing,
+    #[error("{1}")]
+    Rule(usize, String),
+    #[error("{0}")]
+    Visibility(String),
     #[error("database: {0}")]
     Store(#[from] parapheur_store::StoreError),
 }
@@ -68,6 +83,8 @@ impl CircuitError {
             Self::NotAMember { field, .. } => field.clone(),
             Self::NoSteps => "steps".into(),
             Self::Step(i, _) | Self::Transmission(i) => format!("steps[{i}].step"),
+            Self::Rule(i, _) => format!("steps[{i}].rule"),
+            Self::Visibility(_) => "visibility".into(),
             Self::NoMembers(i) | Self::Member(i, _) | Self::DepositorSigns(i, _) => {
                 format!("steps[{i}].members")
             }
@@ -100,6 +117,12 @@ impl CircuitError {
                 "Étape {} : {email} dépose dans ce circuit et ne peut pas y viser ni y signer.",
                 i + 1
             ),
+            Self::Rule(i, _) => format!(
+                "Étape {} : « tous les membres » n'est possible que pour un visa ou une signature, \
+                 et pas pour la signature d'un PES (une seule signature par flux).",
+                i + 1
+            ),
+            Self::Visibility(_) => "La visibilité du circuit est inconnue.".into(),
             Self::Store(_) => "Une erreur interne est survenue.".into(),
         }
     }
@@ -145,8 +168,19 @@ pub async fn build(db: &Db, siren: &Siren, c: &CircuitInput) -> Result<CircuitRo
         return Err(CircuitError::NoSteps);
     }
     let mut steps = Vec::new();
-    for (j, (step, members)) in c.steps.iter().enumerate() {
+    let visibility = match c.visibility.as_deref() {
+        None => Visibility::Members,
+        Some(v) => Visibility::parse(v).map_err(|e| CircuitError::Visibility(e.to_string()))?,
+    };
+    for (j, s) in c.steps.iter().enumerate() {
+        let (step, members) = (&s.step, &s.members);
         let kind = StepKind::parse(step).map_err(|e| CircuitError::Step(j, e.to_string()))?;
+        let rule = match s.rule.as_deref() {
+            None => StepRule::Any,
+            Some(r) => StepRule::parse(r).map_err(|e| CircuitError::Rule(j, e.to_string()))?,
+        };
+        rule.check(ctype, kind)
+            .map_err(|e| CircuitError::Rule(j, e.to_string()))?;
         if kind == StepKind::Transmission {
             return Err(CircuitError::Transmission(j));
         }
@@ -171,6 +205,7 @@ pub async fn build(db: &Db, siren: &Siren, c: &CircuitInput) -> Result<CircuitRo
         steps.push(CircuitStep {
             kind,
             members: list,
+            rule,
         });
     }
     let mut deps: Vec<String> = depositors.into_iter().collect();
@@ -183,6 +218,7 @@ pub async fn build(db: &Db, siren: &Siren, c: &CircuitInput) -> Result<CircuitRo
         metadata_required: c.metadata,
         steps,
         depositors: deps,
+        visibility,
     })
 }
 

@@ -93,6 +93,9 @@ pub struct Change {
     pub payload: Payload,
     /// Whether a person acted (visa, signature, refusal): the document can no longer be deleted.
     pub human_action: bool,
+    /// The step member whose action this is (`(step index, user id)`), recorded on the step:
+    /// on an `all` step the others still have to act.
+    pub acted_member: Option<(i64, i64)>,
     /// Effects of the change itself (an archive record, a delivery, a transmission…).
     pub effects: Effects,
     pub notices: Notices,
@@ -105,6 +108,7 @@ impl Change {
             by,
             payload: Payload::Nothing,
             human_action: false,
+            acted_member: None,
             effects: Effects::default(),
             notices: Notices::Standard,
         }
@@ -205,6 +209,7 @@ async fn write_rows(
         status: t.status,
         current_step: t.current_step as i64,
         human_action: change.human_action,
+        acted_member: change.acted_member,
         entries: change.by.entries(&t.entries),
         effects,
     };

@@ -7,9 +7,9 @@ use crate::service::access::authorize_subscriber;
 use crate::service::commit::By;
 use crate::state::AppState;
 use parapheur_domain::{
-    CircuitId, CircuitType, DocumentId, Email, OnDemandCircuit, Siren, StepKind, Workflow,
+    CircuitId, CircuitType, DocumentId, Email, OnDemandCircuit, Siren, StepKind, StepRule, Workflow,
 };
-use parapheur_store::documents::{NewDocument, NewFile};
+use parapheur_store::documents::{NewDocument, NewFile, NewStep};
 use std::collections::HashMap;
 
 /// Where the circuit of a deposit comes from.
@@ -55,7 +55,7 @@ struct Resolved {
     circuit_type: CircuitType,
     formats: Vec<String>,
     metadata_required: bool,
-    steps: Vec<(StepKind, Vec<Email>)>,
+    steps: Vec<(StepKind, StepRule, Vec<Email>)>,
 }
 
 const MAX_LABEL: usize = 255;
@@ -83,7 +83,7 @@ async fn resolve(
                     .iter()
                     .map(|m| Email::parse(m))
                     .collect::<Result<Vec<_>, _>>()?;
-                steps.push((s.kind, members));
+                steps.push((s.kind, s.rule, members));
             }
             Ok(Resolved {
                 circuit_id: Some(row.id),
@@ -106,7 +106,7 @@ async fn resolve(
             steps: c
                 .steps
                 .iter()
-                .map(|s| (s.kind, s.members.clone()))
+                .map(|s| (s.kind, s.rule, s.members.clone()))
                 .collect(),
         }),
     }
@@ -142,7 +142,9 @@ pub async fn deposit_with(
     let mut circuit = resolve(state, caller, &req).await?;
     // Signed PES of HELIOS_AVEC_TELETRANSMISSION circuits are then transmitted to Helios.
     if circuit.circuit_type.transmits() {
-        circuit.steps.push((StepKind::Transmission, Vec::new()));
+        circuit
+            .steps
+            .push((StepKind::Transmission, StepRule::Any, Vec::new()));
     }
     let siren = req.siren.as_str();
 
@@ -150,7 +152,7 @@ pub async fn deposit_with(
     let mut wanted: Vec<String> = circuit
         .steps
         .iter()
-        .flat_map(|(_, m)| m.iter().map(|e| e.as_str().to_owned()))
+        .flat_map(|(_, _, m)| m.iter().map(|e| e.as_str().to_owned()))
         .chain(req.agents.iter().map(|e| e.as_str().to_owned()))
         .collect();
     wanted.sort();
@@ -162,7 +164,7 @@ pub async fn deposit_with(
         .into_iter()
         .collect();
     let mut steps = Vec::with_capacity(circuit.steps.len());
-    for (kind, members) in &circuit.steps {
+    for (kind, rule, members) in &circuit.steps {
         let mut ids = Vec::with_capacity(members.len());
         for m in members {
             // An OTP step's signer comes from the OTP information: an address is accepted.
@@ -185,7 +187,11 @@ pub async fn deposit_with(
             }
             ids.push(id);
         }
-        steps.push((*kind, ids));
+        steps.push(NewStep {
+            kind: *kind,
+            rule: *rule,
+            members: ids,
+        });
     }
     for a in &req.agents {
         if !known.contains_key(a.as_str()) {
@@ -227,7 +233,7 @@ pub async fn deposit_with(
         }
     }
 
-    let kinds: Vec<StepKind> = circuit.steps.iter().map(|(k, _)| *k).collect();
+    let kinds: Vec<StepKind> = circuit.steps.iter().map(|(k, _, _)| *k).collect();
     let comment = (!req.comment.trim().is_empty()).then(|| req.comment.clone());
     let mut t = Workflow::deposit(&kinds, circuit.metadata_required, comment);
     let mut otp_signers = Vec::new();
@@ -257,10 +263,11 @@ pub async fn deposit_with(
             otp.referer.clone(),
         ));
     }
-    let members: Vec<String> = crate::service::notify::step_to_announce(&t)
+    let mut members: Vec<String> = crate::service::notify::step_to_announce(&t)
         .and_then(|idx| circuit.steps.get(idx))
-        .map(|(_, m)| m.iter().map(|e| e.as_str().to_owned()).collect())
+        .map(|(_, _, m)| m.iter().map(|e| e.as_str().to_owned()).collect())
         .unwrap_or_default();
+    crate::service::notify::add_delegates(state, &mut members).await?;
     let org = state.db.subscriber_name(siren).await?.unwrap_or_default();
 
     // Durable bytes first (fsynced), then one committed transaction.

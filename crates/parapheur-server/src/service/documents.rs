@@ -19,8 +19,8 @@ pub async fn act(
 ) -> Result<(), ApiError> {
     let doc = load(state, caller, id).await?;
     let w = workflow(state, &doc).await?;
-    let member = access::is_step_member(state, caller, &doc).await?;
-    let t = w.act_by(member, action, comment.clone())?;
+    let turn = access::turn(state, caller, &doc).await?;
+    let t = w.act_by(turn.turn, action, comment.clone())?;
     // "Signé" is recorded only with the signed file, written durably beforehand.
     let payload = match action {
         Action::Sign => {
@@ -41,7 +41,13 @@ pub async fn act(
         }
         Action::Visa | Action::Reject | Action::Refuse => Payload::Nothing,
     };
-    let change = Change::by(By::caller(caller)).with(payload).human();
+    let mut change = Change::by(By::User {
+        id: caller.user_id,
+        name: turn.history_name(caller),
+    })
+    .with(payload)
+    .human();
+    change.acted_member = turn.member.as_ref().map(|(m, _)| (doc.current_step, *m));
     transition::apply(state, &doc, &w.steps, &t, change).await?;
     tracing::info!(
         document.id = doc.id,
@@ -97,8 +103,11 @@ pub async fn history(
     id: DocumentId,
 ) -> Result<std::sync::Arc<parapheur_store::history_cache::HistorySnapshot>, ApiError> {
     match state.db.history_with_siren(id.get()).await? {
-        Some(s) if caller.is_member(&s.siren) => Ok(s),
-        _ => Err(ApiError::InvalidDocId),
+        Some(s) => {
+            access::authorize_read_in(state, caller, id, &s.siren).await?;
+            Ok(s)
+        }
+        None => Err(ApiError::InvalidDocId),
     }
 }
 

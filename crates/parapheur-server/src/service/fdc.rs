@@ -64,8 +64,8 @@ pub async fn build(state: &AppState, doc: &DocumentRow) -> Result<Vec<u8>, ApiEr
         let label = s.label_fr();
         let who: Vec<String> = members
             .iter()
-            .filter(|(idx, _, _)| *idx == i as i64)
-            .map(|(_, n, e)| format!("{n} <{e}>"))
+            .filter(|m| m.idx == i as i64)
+            .map(|m| format!("{} <{}>", m.name, m.email))
             .collect();
         let current = doc.status == DocumentStatus::InProgress && doc.current_step == i as i64;
         let text = format!(

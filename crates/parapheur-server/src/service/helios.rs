@@ -289,7 +289,12 @@ pub async fn remaining(
     kind: &str,
 ) -> Result<Vec<i64>, ApiError> {
     crate::service::access::authorize_subscriber(state, caller, siren).await?;
-    Ok(state.db.remaining_returns(siren.as_str(), kind).await?)
+    let today = crate::service::access::today();
+    let viewer = (!caller.is_admin(siren.as_str())).then_some((caller.user_id, today.as_str()));
+    Ok(state
+        .db
+        .remaining_returns(siren.as_str(), kind, viewer)
+        .await?)
 }
 
 /// `GET documents/v2/{id}/ack/download`: the latest acknowledgement of a document.

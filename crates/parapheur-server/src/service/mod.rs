@@ -6,6 +6,7 @@ pub mod automatic;
 pub mod batch_sign;
 pub mod circuits;
 pub mod commit;
+pub mod delegation;
 pub mod deposit;
 pub mod documents;
 pub mod download;

@@ -145,6 +145,49 @@ fn doc_name(d: &MailDoc) -> String {
     }
 }
 
+/// The e-mail telling `members` that the document waits for them at a step of `kind`.
+fn waiting_mail(
+    cfg: &Config,
+    d: &MailDoc,
+    kind: Option<StepKind>,
+    members: &[String],
+) -> Result<parapheur_store::jobs::NewJob, ApiError> {
+    let base = cfg.public_url.trim_end_matches('/');
+    let (what, verb) = match kind {
+        Some(StepKind::Visa) => ("viser", "votre visa"),
+        // Only visa and signature steps are announced.
+        Some(
+            StepKind::Signature
+            | StepKind::OtpSignature
+            | StepKind::ServerSignature
+            | StepKind::Verification
+            | StepKind::Archive
+            | StepKind::Deliver
+            | StepKind::Transmission,
+        )
+        | None => ("signer", "votre signature"),
+    };
+    let m = Composed {
+        subject: format!("Document à {what} : {}", d.filename),
+        // `id` is 0 in a deposit: the store puts the new id in place of the placeholder.
+        paragraphs: vec![format!(
+            "Le document {} attend {verb} dans le parapheur{}.",
+            doc_name(d),
+            if d.org.is_empty() {
+                String::new()
+            } else {
+                format!(" de {}", d.org)
+            }
+        )],
+        link: Some(Link {
+            label: "Ouvrir le document".into(),
+            url: format!("{base}/parapheur/showDoc.action?documentid={}", doc_ref(d)),
+        }),
+        signature: signature(&d.org),
+    };
+    mail_job(&m, members.to_vec(), Vec::new())
+}
+
 /// The messages of a transition. `members` are the e-mails of the step `step_to_announce`
 /// names (empty otherwise).
 pub fn effects(
@@ -178,39 +221,8 @@ pub fn effects(
     if let Some(idx) = step_to_announce(t)
         && !members.is_empty()
     {
-        let (what, verb) = match steps.get(idx) {
-            Some(StepKind::Visa) => ("viser", "votre visa"),
-            // `step_to_announce` names only visa and signature steps.
-            Some(
-                StepKind::Signature
-                | StepKind::OtpSignature
-                | StepKind::ServerSignature
-                | StepKind::Verification
-                | StepKind::Archive
-                | StepKind::Deliver
-                | StepKind::Transmission,
-            )
-            | None => ("signer", "votre signature"),
-        };
-        let m = Composed {
-            subject: format!("Document à {what} : {}", d.filename),
-            // `id` is 0 in a deposit: the store puts the new id in place of the placeholder.
-            paragraphs: vec![format!(
-                "Le document {} attend {verb} dans le parapheur{}.",
-                doc_name(d),
-                if d.org.is_empty() {
-                    String::new()
-                } else {
-                    format!(" de {}", d.org)
-                }
-            )],
-            link: Some(Link {
-                label: "Ouvrir le document".into(),
-                url: format!("{base}/parapheur/showDoc.action?documentid={}", doc_ref(d)),
-            }),
-            signature: signature(&d.org),
-        };
-        out.jobs.push(mail_job(&m, members.to_vec(), Vec::new())?);
+        out.jobs
+            .push(waiting_mail(cfg, d, steps.get(idx).copied(), members)?);
     }
     let refusal = t.entries.iter().find(|e| {
         matches!(
@@ -320,6 +332,18 @@ pub async fn mail_doc(
     })
 }
 
+/// Adds to the step members to tell the delegates of those absent today (CONTRACT §10: the
+/// absent user's e-mails go to the delegate too).
+pub async fn add_delegates(state: &AppState, members: &mut Vec<String>) -> Result<(), ApiError> {
+    let today = crate::service::access::today();
+    for (_, delegate) in state.db.active_delegates(members, &today).await? {
+        if !members.contains(&delegate) {
+            members.push(delegate);
+        }
+    }
+    Ok(())
+}
+
 /// The messages of a transition of a stored document (looks up the depositor, the step
 /// members and the subscriber's name).
 pub async fn effects_for(
@@ -328,17 +352,18 @@ pub async fn effects_for(
     steps: &[StepKind],
     t: &Transition,
 ) -> Result<Effects, ApiError> {
-    let members: Vec<String> = match step_to_announce(t) {
+    let mut members: Vec<String> = match step_to_announce(t) {
         Some(idx) => state
             .db
             .document_step_members(doc.id)
             .await?
             .into_iter()
-            .filter(|(i, _, _)| usize::try_from(*i).ok() == Some(idx))
-            .map(|(_, _, email)| email)
+            .filter(|m| usize::try_from(m.idx).ok() == Some(idx))
+            .map(|m| m.email)
             .collect(),
         None => Vec::new(),
     };
+    add_delegates(state, &mut members).await?;
     let refused = t.entries.iter().any(|e| {
         matches!(
             e.state,
@@ -355,19 +380,27 @@ pub async fn effects_for(
         None
     };
     let d = MailDoc {
-        id: doc.id,
-        siren: doc.siren.clone(),
-        org: state
-            .db
-            .subscriber_name(&doc.siren)
-            .await?
-            .unwrap_or_default(),
-        filename: doc.filename.clone(),
-        label: doc.label.clone(),
         depositor,
-        email_to: split_list(&doc.email_to),
-        email_cc: split_list(&doc.email_cc),
-        signs: signs(steps),
+        ..mail_doc(state, doc, steps).await?
     };
     effects(&state.cfg, &d, steps, t, &members)
+}
+
+/// The e-mail to the members the current step was reassigned to (and to the delegates of
+/// those absent).
+pub async fn reassigned(
+    state: &AppState,
+    doc: &DocumentRow,
+    steps: &[StepKind],
+    mut members: Vec<String>,
+) -> Result<Effects, ApiError> {
+    add_delegates(state, &mut members).await?;
+    let d = mail_doc(state, doc, steps).await?;
+    let kind = usize::try_from(doc.current_step)
+        .ok()
+        .and_then(|i| steps.get(i).copied());
+    Ok(Effects {
+        jobs: vec![waiting_mail(&state.cfg, &d, kind, &members)?],
+        ..Default::default()
+    })
 }

@@ -1,7 +1,7 @@
 //! Provisioned circuits: their typed rows and their storage.
 
 use crate::{Db, StoreError, decode};
-use parapheur_domain::{CircuitType, StepKind};
+use parapheur_domain::{CircuitType, StepKind, StepRule, Visibility};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
@@ -21,6 +21,8 @@ pub struct CircuitRow {
     pub steps: Vec<CircuitStep>,
     /// E-mails allowed to deposit (empty: every member of the subscriber).
     pub depositors: Vec<String>,
+    /// Who may read its documents (CONTRACT §8).
+    pub visibility: Visibility,
 }
 
 /// A step of a provisioned circuit: its kind and its members' e-mails.
@@ -28,14 +30,19 @@ pub struct CircuitRow {
 pub struct CircuitStep {
     pub kind: StepKind,
     pub members: Vec<String>,
+    /// Whether one member or every member acts (CONTRACT §9).
+    pub rule: StepRule,
 }
 
-/// A step as the `circuits.steps` JSON array holds it: `{"step": "...", "members": [...]}`.
+/// A step as the `circuits.steps` JSON array holds it:
+/// `{"step": "...", "members": [...], "rule": "all"}` (no `rule`: `any`).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct StoredStep {
     step: String,
     #[serde(default)]
     members: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rule: Option<String>,
 }
 
 impl CircuitRow {
@@ -46,6 +53,7 @@ impl CircuitRow {
             .map(|s| StoredStep {
                 step: s.kind.as_str().to_owned(),
                 members: s.members.clone(),
+                rule: (s.rule != StepRule::Any).then(|| s.rule.as_str().to_owned()),
             })
             .collect();
         serde_json::to_string(&stored).map_err(|e| StoreError::Encoding(e.to_string()))
@@ -61,6 +69,10 @@ impl<'r> FromRow<'r, AnyRow> for CircuitRow {
                 Ok(CircuitStep {
                     kind: decode::step_kind_str("steps", &s.step)?,
                     members: s.members,
+                    rule: match s.rule.as_deref() {
+                        None => StepRule::Any,
+                        Some(r) => StepRule::parse(r).map_err(|_| decode::corrupt("steps", r))?,
+                    },
                 })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
@@ -72,6 +84,10 @@ impl<'r> FromRow<'r, AnyRow> for CircuitRow {
             metadata_required: decode::flag(row, "metadata_required")?,
             steps,
             depositors: decode::json(row, "depositors")?,
+            visibility: {
+                let v: String = row.try_get("visibility")?;
+                Visibility::parse(&v).map_err(|_| decode::corrupt("visibility", &v))?
+            },
         })
     }
 }
@@ -79,11 +95,12 @@ impl<'r> FromRow<'r, AnyRow> for CircuitRow {
 impl Db {
     pub async fn upsert_circuit(&self, c: &CircuitRow) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO circuits (siren, id, circuit_type, formats, metadata_required, steps, depositors) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+            "INSERT INTO circuits (siren, id, circuit_type, formats, metadata_required, steps, depositors, visibility) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (siren, id) DO UPDATE SET circuit_type = excluded.circuit_type, \
                formats = excluded.formats, metadata_required = excluded.metadata_required, \
-               steps = excluded.steps, depositors = excluded.depositors",
+               steps = excluded.steps, depositors = excluded.depositors, \
+               visibility = excluded.visibility",
         )
         .bind(&c.siren)
         .bind(&c.id)
@@ -92,6 +109,7 @@ impl Db {
         .bind(i64::from(c.metadata_required))
         .bind(c.steps_json()?)
         .bind(json(&c.depositors)?)
+        .bind(c.visibility.as_str())
         .execute(&self.write)
         .await?;
         Ok(())
@@ -99,7 +117,7 @@ impl Db {
 
     pub async fn circuit(&self, siren: &str, id: &str) -> Result<Option<CircuitRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT siren, id, circuit_type, formats, metadata_required, steps, depositors \
+            "SELECT siren, id, circuit_type, formats, metadata_required, steps, depositors, visibility \
              FROM circuits WHERE siren = $1 AND id = $2",
         )
         .bind(siren)
@@ -111,7 +129,7 @@ impl Db {
     /// The provisioned circuits of a subscriber.
     pub async fn circuits(&self, siren: &str) -> Result<Vec<CircuitRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT siren, id, circuit_type, formats, metadata_required, steps, depositors \
+            "SELECT siren, id, circuit_type, formats, metadata_required, steps, depositors, visibility \
              FROM circuits WHERE siren = $1 ORDER BY id",
         )
         .bind(siren)

@@ -3,7 +3,7 @@
 use crate::decode;
 use crate::history_cache::HistorySnapshot;
 use crate::{Db, StoreError, now_ms};
-use parapheur_domain::StepKind;
+use parapheur_domain::{StepKind, StepRule};
 use sqlx::{Any, Transaction};
 use std::sync::Arc;
 
@@ -103,12 +103,16 @@ pub(crate) async fn insert_document_in(
     };
     if !d.steps.is_empty() {
         let sql = format!(
-            "INSERT INTO document_steps (document_id, idx, kind) VALUES {}",
-            values(d.steps.len(), 3, 1)
+            "INSERT INTO document_steps (document_id, idx, kind, rule) VALUES {}",
+            values(d.steps.len(), 4, 1)
         );
         let mut q = sqlx::query(&sql);
-        for (idx, (kind, _)) in d.steps.iter().enumerate() {
-            q = q.bind(id).bind(idx as i64).bind(kind.as_str());
+        for (idx, step) in d.steps.iter().enumerate() {
+            q = q
+                .bind(id)
+                .bind(idx as i64)
+                .bind(step.kind.as_str())
+                .bind(step.rule.as_str());
         }
         q.execute(&mut **tx).await?;
     }
@@ -116,7 +120,7 @@ pub(crate) async fn insert_document_in(
         .steps
         .iter()
         .enumerate()
-        .flat_map(|(idx, (_, m))| m.iter().map(move |u| (idx as i64, *u)))
+        .flat_map(|(idx, step)| step.members.iter().map(move |u| (idx as i64, *u)))
         .collect();
     members.sort_unstable();
     members.dedup();
@@ -128,6 +132,20 @@ pub(crate) async fn insert_document_in(
         let mut q = sqlx::query(&sql);
         for (idx, user) in &members {
             q = q.bind(id).bind(*idx).bind(*user);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    if !d.agents.is_empty() {
+        // Agents are users of the subscriber (checked at deposit); kept by id for visibility.
+        let list: Vec<String> = (0..d.agents.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "INSERT INTO document_agents (document_id, user_id) SELECT $1, id FROM users \
+             WHERE email IN ({})",
+            list.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(id);
+        for a in &d.agents {
+            q = q.bind(a.to_lowercase());
         }
         q.execute(&mut **tx).await?;
     }
@@ -201,6 +219,18 @@ pub(crate) async fn write_transition(
         .bind(&f.blob_key)
         .bind(f.size)
         .bind(&f.sha256)
+        .execute(&mut **tx)
+        .await?;
+    }
+    if let Some((idx, user)) = t.acted_member {
+        sqlx::query(
+            "UPDATE document_step_members SET acted_at = $1 \
+             WHERE document_id = $2 AND idx = $3 AND user_id = $4",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .bind(idx)
+        .bind(user)
         .execute(&mut **tx)
         .await?;
     }
@@ -314,17 +344,44 @@ impl Db {
     }
 
     /// Members of every step: `(idx, full name, email)`.
-    pub async fn document_step_members(
-        &self,
-        id: i64,
-    ) -> Result<Vec<(i64, String, String)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT m.idx, u.first_name || ' ' || u.last_name, u.email FROM document_step_members m \
+    /// The members of every step of a document, by step then e-mail.
+    pub async fn document_step_members(&self, id: i64) -> Result<Vec<StepMemberRow>, StoreError> {
+        let rows: Vec<(i64, String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT m.idx, u.first_name || ' ' || u.last_name, u.email, m.acted_at \
+             FROM document_step_members m \
              JOIN users u ON u.id = m.user_id WHERE m.document_id = $1 ORDER BY m.idx, u.email",
         )
         .bind(id)
         .fetch_all(&self.read)
-        .await?)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(idx, name, email, acted_at)| StepMemberRow {
+                idx,
+                name,
+                email,
+                acted: acted_at.is_some(),
+            })
+            .collect())
+    }
+
+    /// The rule of each step of a document, in order.
+    pub async fn document_step_rules(&self, id: i64) -> Result<Vec<StepRule>, StoreError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT rule FROM document_steps WHERE document_id = $1 ORDER BY idx")
+                .bind(id)
+                .fetch_all(&self.read)
+                .await?;
+        rows.into_iter()
+            .map(|(r,)| {
+                StepRule::parse(&r).map_err(|_| {
+                    StoreError::Corrupt(decode::Corrupt {
+                        column: "document_steps.rule",
+                        value: r,
+                    })
+                })
+            })
+            .collect()
     }
 
     pub async fn is_step_member(

@@ -5,15 +5,22 @@ use crate::{Db, StoreError, decode};
 use parapheur_domain::{DocumentStatus, StepKind};
 
 impl Db {
-    /// Ids of a subscriber's documents, optionally filtered by statuses and circuit.
+    /// Ids of a subscriber's documents, optionally filtered by statuses and circuit; with
+    /// `viewer` (`(user id, today)`), only those the user takes part in (CONTRACT §8; an
+    /// administrator of the subscriber passes `None`).
     pub async fn search(
         &self,
         siren: &str,
         statuses: Option<&[DocumentStatus]>,
         circuit: Option<&str>,
+        viewer: Option<(i64, &str)>,
     ) -> Result<Vec<i64>, StoreError> {
-        let mut sql = String::from("SELECT id FROM documents WHERE siren = $1");
+        let mut sql = String::from("SELECT d.id FROM documents d WHERE d.siren = $1");
         let mut n = 1;
+        if viewer.is_some() {
+            sql.push_str(&format!(" AND {}", crate::visibility::involved("$2", "$3")));
+            n = 3;
+        }
         if let Some(st) = statuses {
             let list: Vec<String> = st
                 .iter()
@@ -22,14 +29,17 @@ impl Db {
                     format!("${n}")
                 })
                 .collect();
-            sql.push_str(&format!(" AND status IN ({})", list.join(", ")));
+            sql.push_str(&format!(" AND d.status IN ({})", list.join(", ")));
         }
         if circuit.is_some() {
             n += 1;
-            sql.push_str(&format!(" AND circuit_id = ${n}"));
+            sql.push_str(&format!(" AND d.circuit_id = ${n}"));
         }
-        sql.push_str(" ORDER BY id LIMIT 10000");
+        sql.push_str(" ORDER BY d.id LIMIT 10000");
         let mut q = sqlx::query_as::<_, (i64,)>(&sql).bind(siren);
+        if let Some((user, today)) = viewer {
+            q = q.bind(user).bind(today);
+        }
         for s in statuses.unwrap_or_default() {
             q = q.bind(s.as_str());
         }
@@ -43,16 +53,17 @@ impl Db {
             .collect())
     }
 
-    /// Documents waiting at a step of which the user is a member.
-    pub async fn tasks(&self, user_id: i64) -> Result<Vec<TaskRow>, StoreError> {
-        Ok(sqlx::query_as(
+    /// Documents waiting at a step where the user has still to act, as a member or as the
+    /// delegate of an absent member on day `today`.
+    pub async fn tasks(&self, user_id: i64, today: &str) -> Result<Vec<TaskRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
             "SELECT d.id, d.filename, d.siren, d.circuit_id, s.kind FROM documents d \
-             JOIN document_step_members m ON m.document_id = d.id AND m.idx = d.current_step \
              JOIN document_steps s ON s.document_id = d.id AND s.idx = d.current_step \
-             JOIN memberships ms ON ms.user_id = m.user_id AND ms.siren = d.siren \
-             WHERE m.user_id = $1 AND d.status = $2 ORDER BY d.id",
-        )
+             WHERE d.status = $3 AND {} ORDER BY d.id",
+            crate::visibility::acts_now("$1", "$2", None)
+        ))
         .bind(user_id)
+        .bind(today)
         .bind(DocumentStatus::InProgress.as_str())
         .fetch_all(&self.read)
         .await?)

@@ -2,7 +2,7 @@
 
 use crate::decode;
 pub use crate::history_cache::HistoryRow;
-use parapheur_domain::{CircuitType, DocumentStatus, StepKind};
+use parapheur_domain::{CircuitType, DocumentStatus, StepKind, StepRule};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
@@ -39,6 +39,27 @@ impl NewFile {
     }
 }
 
+/// A member of a document's step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepMemberRow {
+    /// The step's index.
+    pub idx: i64,
+    /// `Prénom Nom`.
+    pub name: String,
+    pub email: String,
+    /// Whether they acted on the step (recorded since `all` steps exist, CONTRACT §9).
+    pub acted: bool,
+}
+
+/// A step of a new document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStep {
+    pub kind: StepKind,
+    pub rule: StepRule,
+    /// The members' user ids.
+    pub members: Vec<i64>,
+}
+
 /// Everything a deposit writes, in one transaction.
 #[derive(Debug, Clone)]
 pub struct NewDocument {
@@ -57,8 +78,8 @@ pub struct NewDocument {
     /// The agents' e-mails.
     pub agents: Vec<String>,
     pub pictograms: Option<String>,
-    /// Step kinds with their member user ids.
-    pub steps: Vec<(StepKind, Vec<i64>)>,
+    /// The steps with their member user ids.
+    pub steps: Vec<NewStep>,
     pub annexes: Vec<NewFile>,
     pub entries: Vec<NewEntry>,
     /// The NomFic of a PES deposit: unique per subscriber.
@@ -173,6 +194,9 @@ pub struct TransitionWrite {
     pub status: DocumentStatus,
     pub current_step: i64,
     pub human_action: bool,
+    /// The member whose action this is, recorded on the step it acted on (`(step index, user
+    /// id)`; for a delegate's action, the absent member's id).
+    pub acted_member: Option<(i64, i64)>,
     pub entries: Vec<NewEntry>,
     /// Messages and links caused by the change, written in its transaction.
     pub effects: crate::effects::Effects,

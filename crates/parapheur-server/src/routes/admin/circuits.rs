@@ -2,7 +2,7 @@
 
 use super::{Frame, admin, done, ok_banner, page};
 use crate::routes::html::{Banner, PageError, require_csrf};
-use crate::service::circuits::{self, CircuitError, CircuitInput};
+use crate::service::circuits::{self, CircuitError, CircuitInput, StepInput};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
@@ -54,6 +54,16 @@ struct StepRow {
     index: usize,
     kind: String,
     members: String,
+    /// Every member must act (CONTRACT §9).
+    all: bool,
+}
+
+/// A step of the editor as typed: kind, members, whether every member acts.
+#[derive(Clone, Default)]
+struct Typed {
+    kind: String,
+    members: String,
+    all: bool,
 }
 
 #[derive(Template)]
@@ -66,6 +76,8 @@ struct CircuitPage<'a> {
     circuit_type: String,
     metadata: bool,
     depositors: String,
+    /// Open to the whole subscriber (CONTRACT §8).
+    open: bool,
     rows: Vec<StepRow>,
     kinds: Vec<(String, &'static str)>,
     types: &'static [(&'static str, &'static str)],
@@ -108,12 +120,16 @@ pub(super) async fn circuits_page(
     page(&state, &f, html, StatusCode::OK)
 }
 
-fn rows_of(steps: &[(String, String)]) -> Vec<StepRow> {
+fn rows_of(steps: &[Typed]) -> Vec<StepRow> {
     (0..STEP_ROWS.max(steps.len() + 2))
-        .map(|i| StepRow {
-            index: i,
-            kind: steps.get(i).map(|s| s.0.clone()).unwrap_or_default(),
-            members: steps.get(i).map(|s| s.1.clone()).unwrap_or_default(),
+        .map(|i| {
+            let s = steps.get(i).cloned().unwrap_or_default();
+            StepRow {
+                index: i,
+                kind: s.kind,
+                members: s.members,
+                all: s.all,
+            }
         })
         .collect()
 }
@@ -133,6 +149,7 @@ pub(super) async fn circuit_page(
             circuit_type: "BUREAUTIQUE_PDF".into(),
             metadata: false,
             depositors: String::new(),
+            open: false,
             rows: rows_of(&[]),
             kinds: kinds(),
             types: &CIRCUIT_TYPES,
@@ -143,16 +160,21 @@ pub(super) async fn circuit_page(
             .circuit(siren.as_str(), &id)
             .await?
             .ok_or(PageError::NotFound)?;
-        let steps: Vec<(String, String)> = c
+        let steps: Vec<Typed> = c
             .steps
             .iter()
-            .map(|s| (s.kind.as_str().to_ascii_lowercase(), s.members.join(", ")))
+            .map(|s| Typed {
+                kind: s.kind.as_str().to_ascii_lowercase(),
+                members: s.members.join(", "),
+                all: s.rule == parapheur_domain::StepRule::All,
+            })
             .collect();
         CircuitPage {
             f: &f,
             message: None,
             existing: true,
             depositors: c.depositors.join(", "),
+            open: c.visibility == parapheur_domain::Visibility::Subscriber,
             id: c.id,
             circuit_type: c.circuit_type.as_str().to_owned(),
             metadata: c.metadata_required,
@@ -183,14 +205,19 @@ pub(super) async fn save_circuit(
     let (_, siren, f) = admin(&state, &headers, &siren, "circuits").await?;
     let field = |k: &str| form.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
     let existing = form.contains_key("existing");
-    let mut steps: Vec<(String, String)> = Vec::new();
+    let mut steps: Vec<Typed> = Vec::new();
     for i in 0..64 {
         let kind = field(&format!("step_{i}"));
         let members = field(&format!("members_{i}"));
         if !kind.is_empty() {
-            steps.push((kind, members));
+            steps.push(Typed {
+                kind,
+                members,
+                all: form.contains_key(&format!("all_{i}")),
+            });
         }
     }
+    let open = form.contains_key("open");
     let input = CircuitInput {
         id: field("id"),
         circuit_type: field("type"),
@@ -199,8 +226,13 @@ pub(super) async fn save_circuit(
         metadata: form.contains_key("metadata"),
         steps: steps
             .iter()
-            .map(|(k, m)| (k.clone(), split_list(m)))
+            .map(|s| StepInput {
+                step: s.kind.clone(),
+                members: split_list(&s.members),
+                rule: s.all.then(|| "all".to_owned()),
+            })
             .collect(),
+        visibility: open.then(|| "subscriber".to_owned()),
     };
     let refused = match circuits::save(&state.db, &siren, &input, existing).await {
         Ok(_) => return Ok(done(siren.as_str(), "circuits", "circuit")),
@@ -216,6 +248,7 @@ pub(super) async fn save_circuit(
         circuit_type: input.circuit_type.clone(),
         metadata: input.metadata,
         depositors: field("depositors"),
+        open,
         rows: rows_of(&steps),
         kinds: kinds(),
         types: &CIRCUIT_TYPES,

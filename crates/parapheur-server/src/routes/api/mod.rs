@@ -1,6 +1,7 @@
 //! The native JSON API (`/api/v1`): proper HTTP statuses, problem+json errors.
 
 pub mod actions;
+pub mod delegation;
 pub mod health;
 pub mod inbound;
 pub mod lifecycle;
@@ -8,7 +9,7 @@ pub mod tasks;
 
 use crate::state::AppState;
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -24,6 +25,20 @@ pub fn router() -> Router<AppState> {
         )
         .route("/documents/{id}/annexes", post(lifecycle::add_annex))
         .route("/documents/{id}/interrupt", post(lifecycle::interrupt))
+        .route(
+            "/documents/{id}/steps/current/members",
+            put(delegation::reassign),
+        )
+        .route(
+            "/me/absence",
+            put(delegation::put_mine)
+                .get(delegation::get_mine)
+                .delete(delegation::delete_mine),
+        )
+        .route(
+            "/subscribers/{siren}/users/{email}/absence",
+            put(delegation::put_for),
+        )
         .route("/pki/ca.pem", get(health::ca_pem))
         .route(
             "/subscribers/{siren}/inbound/{kind}",

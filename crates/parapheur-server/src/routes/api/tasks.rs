@@ -20,7 +20,10 @@ pub async fn tasks(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<Task>>, ApiError> {
-    let rows = state.db.tasks(caller.user_id).await?;
+    let rows = state
+        .db
+        .tasks(caller.user_id, &crate::service::access::today())
+        .await?;
     Ok(Json(
         rows.into_iter()
             .map(|r| Task {

@@ -44,10 +44,13 @@ pub async fn search(
         .as_deref()
         .map(str::trim)
         .filter(|c| !c.is_empty());
+    // Administrators see every document of the subscriber; others those they take part in.
+    let today = crate::service::access::today();
+    let viewer = (!caller.is_admin(siren.as_str())).then_some((caller.user_id, today.as_str()));
     Ok(Json(
         state
             .db
-            .search(siren.as_str(), statuses.as_deref(), circuit)
+            .search(siren.as_str(), statuses.as_deref(), circuit, viewer)
             .await?,
     ))
 }

@@ -97,10 +97,18 @@ pub(super) async fn dashboard(
         name: text("q"),
     };
     let page = page_number(&q);
-    let counts = state.db.bannette_counts(caller.user_id).await?;
+    let today = crate::service::access::today();
+    let counts = state.db.bannette_counts(caller.user_id, &today).await?;
     let (docs, total) = state
         .db
-        .bannette(caller.user_id, current, &filter, (page - 1) * PAGE, PAGE)
+        .bannette(
+            caller.user_id,
+            &today,
+            current,
+            &filter,
+            (page - 1) * PAGE,
+            PAGE,
+        )
         .await?;
     with_csrf(&state, &headers, |csrf| {
         let view = Dashboard {

@@ -75,6 +75,7 @@ async fn details(
 ) -> Result<Details, ApiError> {
     let w = access::workflow(state, doc).await?;
     let members = state.db.document_step_members(doc.id).await?;
+    let w_rules = state.db.document_step_rules(doc.id).await?;
     let current = w.current_kind().map(|_| w.current_step);
     let steps = w
         .steps
@@ -84,17 +85,22 @@ async fn details(
             label: k.label_fr(),
             members: members
                 .iter()
-                .filter(|(idx, _, _)| usize::try_from(*idx).ok() == Some(i))
-                .map(|(_, name, _)| name.clone())
+                .filter(|m| usize::try_from(m.idx).ok() == Some(i))
+                .map(|m| {
+                    // On a step where every member acts, who has and has not acted yet.
+                    if w_rules.get(i) == Some(&parapheur_domain::StepRule::All) {
+                        let mark = if m.acted { "a agi" } else { "en attente" };
+                        format!("{} ({mark})", m.name)
+                    } else {
+                        m.name.clone()
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
             current: current == Some(i),
         })
         .collect();
-    let is_member = state
-        .db
-        .is_step_member(doc.id, doc.current_step, caller.user_id)
-        .await?;
+    let is_member = access::is_step_member(state, caller, doc).await?;
     let actions = match w.current_kind() {
         Some(kind) if is_member => actions_of(kind),
         Some(_) | None => Vec::new(),

@@ -1,0 +1,79 @@
+//! CONTRACT §10: `PUT|GET|DELETE /api/v1/me/absence`,
+//! `PUT /api/v1/subscribers/{siren}/users/{email}/absence` and
+//! `PUT /api/v1/documents/{id}/steps/current/members`.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::service::delegation::{self, AbsenceInput, AbsenceView};
+use crate::state::AppState;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use parapheur_domain::{DocumentId, Siren};
+use serde::de::DeserializeOwned;
+
+fn body<T: DeserializeOwned>(raw: &Bytes, expected: &str) -> Result<T, ApiError> {
+    serde_json::from_slice(raw)
+        .map_err(|e| ApiError::BadParameter(format!("a JSON body {expected} is expected ({e})")))
+}
+
+const ABSENCE: &str = r#"{"from": "YYYY-MM-DD", "until": "YYYY-MM-DD", "delegate": "<email>"}"#;
+
+pub async fn put_mine(
+    State(state): State<AppState>,
+    caller: Caller,
+    raw: Bytes,
+) -> Result<Json<AbsenceView>, ApiError> {
+    let input: AbsenceInput = body(&raw, ABSENCE)?;
+    Ok(Json(delegation::set_mine(&state, &caller, &input).await?))
+}
+
+pub async fn get_mine(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<AbsenceView>, ApiError> {
+    delegation::current(&state, caller.user_id)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound)
+}
+
+pub async fn delete_mine(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<StatusCode, ApiError> {
+    delegation::clear_mine(&state, &caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn put_for(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((siren, email)): Path<(String, String)>,
+    raw: Bytes,
+) -> Result<Json<AbsenceView>, ApiError> {
+    let siren = Siren::parse(&siren).map_err(|_| ApiError::SubscriberNotFound)?;
+    let input: AbsenceInput = body(&raw, ABSENCE)?;
+    Ok(Json(
+        delegation::set_for(&state, &caller, &siren, &email, &input).await?,
+    ))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Members {
+    members: Vec<String>,
+}
+
+pub async fn reassign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw_id): Path<String>,
+    raw: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let id = DocumentId::parse(&raw_id).map_err(|_| ApiError::NotFound)?;
+    let m: Members = body(&raw, r#"{"members": ["<email>", ...]}"#)?;
+    delegation::reassign(&state, &caller, id, &m.members).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

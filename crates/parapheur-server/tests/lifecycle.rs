@@ -268,7 +268,8 @@ fn agents_comment_and_annex_but_never_approve_and_administrators_interrupt() {
         "an agent never approves"
     );
     assert_eq!(agent.act(id, "reject", Some("non")).status, 403);
-    // Members and the depositor comment; others of the subscriber do not.
+    // Members and the depositor comment; others of the subscriber do not even see the document
+    // (CONTRACT §8: the answer of an unknown id).
     assert_eq!(
         app.as_user("v1@a.fr")
             .post_json(
@@ -285,7 +286,7 @@ fn agents_comment_and_annex_but_never_approve_and_administrators_interrupt() {
                 json!({"text": "x"})
             )
             .status,
-        403
+        404
     );
     assert_eq!(
         c.post_json(

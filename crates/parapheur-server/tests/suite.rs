@@ -9,6 +9,8 @@
 mod cli;
 #[path = "crash.rs"]
 mod crash;
+#[path = "delegation.rs"]
+mod delegation;
 #[path = "fast_documents.rs"]
 mod fast_documents;
 #[path = "fast_upload.rs"]
@@ -35,5 +37,7 @@ mod security;
 mod snapshots;
 #[path = "soap.rs"]
 mod soap;
+#[path = "visibility.rs"]
+mod visibility;
 #[path = "workflow.rs"]
 mod workflow;

@@ -4,7 +4,7 @@
 
 use parapheur_domain::{CircuitType, DocumentStatus, StepKind};
 use parapheur_store::accounts::{CircuitRow, UserUpsert};
-use parapheur_store::documents::{NewDocument, NewEntry, NewFile, TransitionWrite};
+use parapheur_store::documents::{NewDocument, NewEntry, NewFile, NewStep, TransitionWrite};
 use parapheur_store::jobs::{Effects, NewJob, NewLink};
 use parapheur_store::{Db, StoreError, now_ms};
 use std::collections::BTreeSet;
@@ -33,6 +33,14 @@ async fn postgres() -> Option<Db> {
     Some(Db::connect(&format!("{prefix}/{name}")).await.unwrap())
 }
 
+fn step(kind: StepKind, members: Vec<i64>) -> NewStep {
+    NewStep {
+        kind,
+        rule: parapheur_domain::StepRule::Any,
+        members,
+    }
+}
+
 fn doc(label: &str, circuit: Option<&str>) -> NewDocument {
     NewDocument {
         siren: "200000001".into(),
@@ -55,7 +63,10 @@ fn doc(label: &str, circuit: Option<&str>) -> NewDocument {
         email_cc: String::new(),
         agents: vec![],
         pictograms: None,
-        steps: vec![(StepKind::Visa, vec![2]), (StepKind::Signature, vec![2])],
+        steps: vec![
+            step(StepKind::Visa, vec![2]),
+            step(StepKind::Signature, vec![2]),
+        ],
         annexes: vec![NewFile {
             filename: "n.txt".into(),
             blob_key: "ef/01".into(),
@@ -133,6 +144,7 @@ async fn suite(db: &Db) {
         metadata_required: false,
         steps: vec![],
         depositors: vec![],
+        visibility: parapheur_domain::Visibility::Members,
     };
     db.upsert_circuit(&c).await.unwrap();
     db.upsert_circuit(&c).await.unwrap();
@@ -141,8 +153,8 @@ async fn suite(db: &Db) {
     let mut d = doc("L", Some("C"));
     d.depositor_id = depot;
     d.steps = vec![
-        (StepKind::Visa, vec![member]),
-        (StepKind::Signature, vec![member]),
+        step(StepKind::Visa, vec![member]),
+        step(StepKind::Signature, vec![member]),
     ];
     let id = db.insert_document(d.clone()).await.unwrap();
     assert!(matches!(
@@ -166,7 +178,7 @@ async fn suite(db: &Db) {
     );
     assert!(db.is_step_member(id, 0, member).await.unwrap());
     assert!(!db.is_step_member(id, 0, depot).await.unwrap());
-    assert_eq!(db.tasks(member).await.unwrap().len(), 3);
+    assert_eq!(db.tasks(member, "2026-01-01").await.unwrap().len(), 3);
     assert_eq!(db.annexes(id).await.unwrap().len(), 1);
 
     let t = TransitionWrite {
@@ -176,6 +188,8 @@ async fn suite(db: &Db) {
         status: DocumentStatus::InProgress,
         current_step: 1,
         human_action: true,
+        acted_member: None,
+        entered_step: None,
         entries: vec![NewEntry {
             state_name: "Visa approuvé",
             user_id: Some(member),
@@ -223,6 +237,8 @@ async fn suite(db: &Db) {
         status: DocumentStatus::InProgress,
         current_step: 1,
         human_action: false,
+        acted_member: None,
+        entered_step: None,
         entries: vec![],
         effects: Effects::default(),
     };
@@ -239,11 +255,11 @@ async fn suite(db: &Db) {
     );
 
     assert_eq!(
-        db.search("200000001", None, None).await.unwrap(),
+        db.search("200000001", None, None, None).await.unwrap(),
         vec![id, od1, od2]
     );
     assert_eq!(
-        db.search("200000001", Some(&[DocumentStatus::Refused]), None)
+        db.search("200000001", Some(&[DocumentStatus::Refused]), None, None)
             .await
             .unwrap(),
         Vec::<i64>::new()
@@ -252,7 +268,8 @@ async fn suite(db: &Db) {
         db.search(
             "200000001",
             Some(&[DocumentStatus::InProgress, DocumentStatus::Refused]),
-            Some("C")
+            Some("C"),
+            None
         )
         .await
         .unwrap(),
@@ -405,7 +422,7 @@ async fn jobs_suite(db: &Db) {
         .unwrap();
     let mut d = doc("jobs", None);
     d.depositor_id = depositor;
-    d.steps = vec![(StepKind::OtpSignature, vec![])];
+    d.steps = vec![step(StepKind::OtpSignature, vec![])];
     d.effects = Effects {
         jobs: vec![NewJob {
             kind: "sms".into(),
@@ -463,6 +480,8 @@ async fn jobs_suite(db: &Db) {
         status: DocumentStatus::Classified,
         current_step: 1,
         human_action: false,
+        acted_member: None,
+        entered_step: None,
         entries: vec![],
         effects: Effects {
             jobs: vec![NewJob {
@@ -687,6 +706,8 @@ async fn helios_suite(db: &Db) {
         status: DocumentStatus::Classified,
         current_step: 0,
         human_action: false,
+        acted_member: None,
+        entered_step: None,
         entries: vec![],
         effects: Effects {
             transmission: Some(TransmissionRecord {
@@ -715,17 +736,19 @@ async fn helios_suite(db: &Db) {
         Err(StoreError::Duplicate)
     ));
     assert_eq!(
-        db.remaining_returns("200000001", "ack").await.unwrap(),
+        db.remaining_returns("200000001", "ack", None)
+            .await
+            .unwrap(),
         vec![id]
     );
     assert_eq!(
-        db.remaining_returns("200000001", "pes-retour")
+        db.remaining_returns("200000001", "pes-retour", None)
             .await
             .unwrap(),
         vec![retour]
     );
     assert!(
-        db.remaining_returns("200000002", "pes-retour")
+        db.remaining_returns("200000002", "pes-retour", None)
             .await
             .unwrap()
             .is_empty()
@@ -733,13 +756,13 @@ async fn helios_suite(db: &Db) {
     let ack = db.acknowledgement(id).await.unwrap().unwrap();
     db.mark_fetched(&[ack.id, retour]).await.unwrap();
     assert!(
-        db.remaining_returns("200000001", "ack")
+        db.remaining_returns("200000001", "ack", None)
             .await
             .unwrap()
             .is_empty()
     );
     assert!(
-        db.remaining_returns("200000001", "pes-retour")
+        db.remaining_returns("200000001", "pes-retour", None)
             .await
             .unwrap()
             .is_empty()

@@ -210,6 +210,7 @@ async fn write_rows(
         current_step: t.current_step as i64,
         human_action: change.human_action,
         acted_member: change.acted_member,
+        entered_step: crate::service::notify::step_to_announce(t).map(|i| i as i64),
         entries: change.by.entries(&t.entries),
         effects,
     };

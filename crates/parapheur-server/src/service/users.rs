@@ -321,11 +321,71 @@ pub async fn synchronize_entries(
             )?);
         }
     }
+    if !removed.is_empty() {
+        effects.extend(stuck_report(state, siren, &org).await?);
+    }
     if !effects.is_empty() {
         state.db.enqueue(&effects).await?;
         state.wake_jobs();
     }
     Ok(problems)
+}
+
+/// After members left: the e-mail telling the subscriber's administrators which documents now
+/// wait at a step where nobody can act (CONTRACT §10), if any. They reassign the step from the
+/// administration's documents page or `PUT /api/v1/documents/{id}/steps/current/members`.
+async fn stuck_report(state: &AppState, siren: &Siren, org: &str) -> Result<Effects, ApiError> {
+    let stuck = state.db.stuck_documents(siren.as_str()).await?;
+    if stuck.is_empty() {
+        return Ok(Effects::default());
+    }
+    let admins: Vec<String> = state
+        .db
+        .subscriber_users(siren.as_str())
+        .await?
+        .into_iter()
+        .filter(|u| u.is_admin != 0)
+        .map(|u| u.email)
+        .collect();
+    if admins.is_empty() {
+        tracing::warn!(
+            siren = siren.as_str(),
+            documents = stuck.len(),
+            "documents stuck, no administrator to tell"
+        );
+        return Ok(Effects::default());
+    }
+    let base = state.cfg.public_url.trim_end_matches('/');
+    let mut paragraphs = vec![format!(
+        "{} document(s) attendent à une étape dont plus aucun membre ne peut agir{} :",
+        stuck.len(),
+        if org.is_empty() {
+            String::new()
+        } else {
+            format!(" ({org})")
+        }
+    )];
+    paragraphs.extend(
+        stuck
+            .iter()
+            .take(50)
+            .map(|(id, name)| format!("- {name} (n° {id})")),
+    );
+    paragraphs
+        .push("Réattribuez l'étape en cours depuis la page Documents de l'administration.".into());
+    let m = Composed {
+        subject: "Documents bloqués dans le parapheur".into(),
+        paragraphs,
+        link: Some(Link {
+            label: "Ouvrir l'administration".into(),
+            url: format!("{base}/parapheur/admin/{}/documents", siren.as_str()),
+        }),
+        signature: "Le parapheur électronique".into(),
+    };
+    Ok(Effects {
+        jobs: vec![mail_job(&m, admins, Vec::new())?],
+        ..Effects::default()
+    })
 }
 
 /// The link and e-mail that let a BASIC user choose a password: an invitation (new account)

@@ -222,6 +222,16 @@ pub(crate) async fn write_transition(
         .execute(&mut **tx)
         .await?;
     }
+    if let Some(idx) = t.entered_step {
+        sqlx::query(
+            "UPDATE document_step_members SET acted_at = NULL \
+             WHERE document_id = $1 AND idx = $2 AND acted_at IS NOT NULL",
+        )
+        .bind(id)
+        .bind(idx)
+        .execute(&mut **tx)
+        .await?;
+    }
     if let Some((idx, user)) = t.acted_member {
         sqlx::query(
             "UPDATE document_step_members SET acted_at = $1 \

@@ -197,6 +197,9 @@ pub struct TransitionWrite {
     /// The member whose action this is, recorded on the step it acted on (`(step index, user
     /// id)`; for a delegate's action, the absent member's id).
     pub acted_member: Option<(i64, i64)>,
+    /// The step the transition (re-)enters: who acted on it before (a circuit restarted by a
+    /// replacement) has to act again.
+    pub entered_step: Option<i64>,
     pub entries: Vec<NewEntry>,
     /// Messages and links caused by the change, written in its transaction.
     pub effects: crate::effects::Effects,

@@ -54,6 +54,10 @@ pub fn router() -> Router<AppState> {
             "/parapheur/admin/{siren}/documents",
             get(documents::documents_page),
         )
+        .route(
+            "/parapheur/admin/{siren}/documents/{id}/reattribuer",
+            post(documents::reassign),
+        )
 }
 
 /// What every administration page shows around its content.
@@ -121,6 +125,9 @@ fn ok_banner(q: &HashMap<String, String>) -> Option<Banner> {
         Some("retire") => "L'utilisateur a été retiré de la collectivité.",
         Some("circuit") => "Circuit enregistré.",
         Some("supprime") => "Circuit supprimé.",
+        Some("reattribue") => {
+            "L'étape en cours a été réattribuée ; ses nouveaux membres sont prévenus."
+        }
         _ => return None,
     };
     Some(Banner::success(text))

@@ -368,3 +368,132 @@ fn an_administrator_reassigns_the_current_step() {
     );
     assert_eq!(r.status, 409, "{}", r.text());
 }
+
+#[test]
+fn the_portal_sets_absences_and_administrators_unblock_documents_whose_signer_left() {
+    let app = TestApp::start(BIN, "");
+    let depot = app.as_user("depot@a.fr");
+    let today = chrono::Local::now()
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string();
+
+    // A signer declares an absence on their own page; a delegate of another subscriber is
+    // refused in French.
+    let s1 = portal(&app, "s1@a.fr");
+    let page = s1.get("/parapheur/absence");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Aucune absence enregistrée."),
+        "{}",
+        page.body
+    );
+    let r = s1.post_form(
+        "/parapheur/absence",
+        &[
+            ("csrf", &page.csrf()),
+            ("from", &today),
+            ("until", &today),
+            ("delegate", "v@b.fr"),
+        ],
+    );
+    assert_eq!(r.status, 422);
+    assert!(
+        r.body
+            .contains("un autre utilisateur de votre collectivité"),
+        "{}",
+        r.body
+    );
+    let r = s1.post_form(
+        "/parapheur/absence",
+        &[
+            ("csrf", &page.csrf()),
+            ("from", &today),
+            ("until", &today),
+            ("delegate", "v2@a.fr"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = s1.get("/parapheur/absence?ok=enregistree");
+    assert!(page.body.contains("Vous êtes absent(e)"), "{}", page.body);
+    assert!(page.body.contains("Véra Deux"), "{}", page.body);
+    let id = depot
+        .upload(SIREN_A, "S", "pendant.pdf", pdf::small("p"), "")
+        .id();
+    let v2 = portal(&app, "v2@a.fr");
+    assert!(
+        v2.get("/parapheur/?bannette=a-signer")
+            .body
+            .contains("pendant.pdf")
+    );
+    let r = s1.post_form(
+        "/parapheur/absence",
+        &[("csrf", &page.csrf()), ("end", "1")],
+    );
+    assert_eq!(r.status, 303);
+    assert!(
+        !v2.get("/parapheur/?bannette=a-signer")
+            .body
+            .contains("pendant.pdf")
+    );
+
+    // s1 leaves the collectivité: the document waits at a step nobody can act on. The
+    // administrators are told by e-mail and find it on the documents page.
+    let admin = app.as_user("admin@a.fr");
+    let export: Value = admin
+        .get(&format!("{V1}/exportUsersData?siren={SIREN_A}"))
+        .json();
+    let entries: Vec<Value> = export["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["email"] != "s1@a.fr")
+        .map(|u| {
+            json!({"email": u["email"], "firstName": u["prenom"], "lastName": u["nom"],
+                   "authenticationType": u["authenticationType"], "groups": u["groups"]})
+        })
+        .collect();
+    let r = admin.put_json(
+        &format!("{V1}/synchronization/{SIREN_A}/users"),
+        Value::Array(entries),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    app.run_pending_jobs();
+    let (raw, m) = wait_for(
+        Duration::from_secs(10),
+        "the report to the administrators",
+        || {
+            mails(&app)
+                .into_iter()
+                .find(|(_, m)| m["subject"] == "Documents bloqués dans le parapheur")
+        },
+    );
+    assert!(raw.contains("admin@a.fr"), "{raw}");
+    assert!(m["text"].as_str().unwrap().contains("pendant.pdf"), "{m}");
+    let b = portal(&app, "admin@a.fr");
+    let page = b.get(&format!("/parapheur/admin/{SIREN_A}/documents"));
+    assert!(page.body.contains("Documents bloqués"), "{}", page.body);
+    assert!(page.body.contains("pendant.pdf"), "{}", page.body);
+    let action = format!("/parapheur/admin/{SIREN_A}/documents/{id}/reattribuer");
+    let r = b.post_form(
+        &action,
+        &[("csrf", &page.csrf()), ("members", "depot@a.fr")],
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("a déposé le document"), "{}", r.body);
+    // The document page offers the same form to administrators.
+    let doc_page = b.get(&format!("/parapheur/documents/{id}"));
+    assert!(doc_page.body.contains(&action), "{}", doc_page.body);
+    let r = b.post_form(&action, &[("csrf", &page.csrf()), ("members", "v2@a.fr")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = b.get(&format!(
+        "/parapheur/admin/{SIREN_A}/documents?ok=reattribue"
+    ));
+    assert!(
+        page.body.contains("Aucun document n'attend"),
+        "{}",
+        page.body
+    );
+    assert_eq!(app.as_user("v2@a.fr").act(id, "sign", None).status, 200);
+    assert_eq!(depot.states(id).last().unwrap(), "Classé");
+}

@@ -62,9 +62,10 @@ impl Bannette {
         match self {
             Self::ToApprove => waiting_at(StepKind::Visa),
             Self::ToSign => waiting_at(StepKind::Signature),
-            Self::MyDeposits => format!(
+            Self::MyDeposits => {
                 "d.depositor_id = $1 AND d.siren IN (SELECT siren FROM memberships WHERE user_id = $1)"
-            ),
+                    .to_owned()
+            }
             Self::InProgress => format!(
                 "d.status IN ({}) AND {visible}",
                 sql_in(&[S::InProgress, S::AwaitingMetadata])

@@ -36,6 +36,8 @@ struct DocumentPage<'a> {
     more_pages: u32,
     steps: Vec<StepView>,
     actions: Vec<(&'static str, &'static str, bool)>,
+    /// An administrator may reassign the current visa or signature step (CONTRACT §10).
+    reassign: bool,
     annexes: Vec<String>,
     /// The document's metadata (name, value), as `metadata/define` recorded them.
     metadata: Vec<(String, String)>,
@@ -62,6 +64,7 @@ fn actions_of(kind: StepKind) -> Vec<(&'static str, &'static str, bool)> {
 struct Details {
     steps: Vec<StepView>,
     actions: Vec<(&'static str, &'static str, bool)>,
+    reassign: bool,
     annexes: Vec<String>,
     comments: Vec<String>,
     history: Vec<(String, String, String, String)>,
@@ -105,6 +108,8 @@ async fn details(
         Some(kind) if is_member => actions_of(kind),
         Some(_) | None => Vec::new(),
     };
+    let reassign = caller.is_admin(&doc.siren)
+        && matches!(w.current_kind(), Some(StepKind::Visa | StepKind::Signature));
     let annexes = state
         .db
         .annexes(doc.id)
@@ -137,6 +142,7 @@ async fn details(
     Ok(Details {
         steps,
         actions,
+        reassign,
         annexes,
         comments,
         history,
@@ -178,6 +184,7 @@ async fn render_document(
             d: &doc,
             steps: d.steps,
             actions: d.actions,
+            reassign: d.reassign,
             annexes: d.annexes,
             metadata: d.metadata,
             comments: d.comments,

@@ -3,6 +3,7 @@
 //! (the link client software and our e-mails give). Forms carry the double-submit CSRF token of
 //! the other pages; logins are throttled.
 
+mod absence;
 mod batch;
 mod dashboard;
 mod deposit;
@@ -57,6 +58,10 @@ pub fn router() -> Router<AppState> {
             get(deposit::deposit_page).post(deposit::deposit),
         )
         .route("/parapheur/signer-lot", post(batch::sign_batch))
+        .route(
+            "/parapheur/absence",
+            get(absence::absence_page).post(absence::save_absence),
+        )
         .route("/parapheur/lots/{batch}", get(batch::batch_page))
 }
 

@@ -9,6 +9,8 @@
 mod cli;
 #[path = "crash.rs"]
 mod crash;
+#[path = "fast_clients.rs"]
+mod fast_clients;
 #[path = "fast_documents.rs"]
 mod fast_documents;
 #[path = "fast_upload.rs"]

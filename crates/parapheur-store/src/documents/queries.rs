@@ -2,10 +2,12 @@
 
 use super::TaskRow;
 use crate::{Db, StoreError, decode};
-use parapheur_domain::{DocumentStatus, StepKind};
+use parapheur_domain::{DocumentStatus, ONDEMAND_CIRCUIT, StepKind};
 
 impl Db {
-    /// Ids of a subscriber's documents, optionally filtered by statuses and circuit.
+    /// Ids of a subscriber's documents, optionally filtered by statuses and circuit (a
+    /// provisioned circuit's id, the `circuit_id` an on-demand deposit gave, or
+    /// `circuit-a-la-volee` for every on-demand deposit).
     pub async fn search(
         &self,
         siren: &str,
@@ -24,16 +26,22 @@ impl Db {
                 .collect();
             sql.push_str(&format!(" AND status IN ({})", list.join(", ")));
         }
-        if circuit.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND circuit_id = ${n}"));
+        match circuit {
+            // FAST's name for on-demand circuits.
+            Some(ONDEMAND_CIRCUIT) => sql.push_str(" AND circuit_id IS NULL"),
+            // A provisioned circuit, or the `circuit_id` an on-demand deposit gave.
+            Some(_) => {
+                n += 1;
+                sql.push_str(&format!(" AND triplet_circuit = ${n}"));
+            }
+            None => {}
         }
         sql.push_str(" ORDER BY id LIMIT 10000");
         let mut q = sqlx::query_as::<_, (i64,)>(&sql).bind(siren);
         for s in statuses.unwrap_or_default() {
             q = q.bind(s.as_str());
         }
-        if let Some(c) = circuit {
+        if let Some(c) = circuit.filter(|c| *c != ONDEMAND_CIRCUIT) {
             q = q.bind(c);
         }
         Ok(q.fetch_all(&self.read)

@@ -5,6 +5,8 @@
 //! `chromium` (a browser driven by clicks is not run beside other tests on two cores) and
 //! `fuzz_regressions` (`scripts/fuzz-seeds.sh` runs it alone).
 
+#[path = "annexes.rs"]
+mod annexes;
 #[path = "cli.rs"]
 mod cli;
 #[path = "crash.rs"]

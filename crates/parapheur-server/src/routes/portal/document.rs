@@ -5,6 +5,7 @@ use super::{shows_pdf, signed_in, state_fr};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::html::{Banner, PageError, redirect, rendered, require_csrf, with_csrf};
+use crate::service::annexes::{self, Annex};
 use crate::service::{access, documents, human_date, preview};
 use crate::state::AppState;
 use askama::Template;
@@ -36,7 +37,7 @@ struct DocumentPage<'a> {
     more_pages: u32,
     steps: Vec<StepView>,
     actions: Vec<(&'static str, &'static str, bool)>,
-    annexes: Vec<String>,
+    annexes: Vec<Annex>,
     /// The document's metadata (name, value), as `metadata/define` recorded them.
     metadata: Vec<(String, String)>,
     comments: Vec<String>,
@@ -62,7 +63,7 @@ fn actions_of(kind: StepKind) -> Vec<(&'static str, &'static str, bool)> {
 struct Details {
     steps: Vec<StepView>,
     actions: Vec<(&'static str, &'static str, bool)>,
-    annexes: Vec<String>,
+    annexes: Vec<Annex>,
     comments: Vec<String>,
     history: Vec<(String, String, String, String)>,
     metadata: Vec<(String, String)>,
@@ -99,13 +100,7 @@ async fn details(
         Some(kind) if is_member => actions_of(kind),
         Some(_) | None => Vec::new(),
     };
-    let annexes = state
-        .db
-        .annexes(doc.id)
-        .await?
-        .into_iter()
-        .map(|a| a.filename)
-        .collect();
+    let annexes = annexes::of_document(state, doc.id).await?;
     let comments = state
         .db
         .comments(doc.id)

@@ -116,6 +116,20 @@ impl StepKind {
             Self::Visa | Self::Signature | Self::OtpSignature | Self::Transmission => false,
         }
     }
+    /// Steps that make a circuit accept metadata (`uploadMeta`) besides a metadata-definition
+    /// step: the OTP signature (its signer's details) and the delivery to a digital safe (the
+    /// Digiposte step of FAST).
+    pub fn accepts_metadata(self) -> bool {
+        match self {
+            Self::OtpSignature | Self::Deliver => true,
+            Self::Visa
+            | Self::Signature
+            | Self::ServerSignature
+            | Self::Verification
+            | Self::Archive
+            | Self::Transmission => false,
+        }
+    }
     /// French label used on the fiche de circulation.
     pub fn label_fr(self) -> &'static str {
         match self {
@@ -216,6 +230,10 @@ pub struct OnDemandStep {
     pub members: Vec<Email>,
     pub rule: StepRule,
 }
+
+/// The name FAST clients give on-demand circuits as a whole (`documents/search` with
+/// `"circuit": "circuit-a-la-volee"`).
+pub const ONDEMAND_CIRCUIT: &str = "circuit-a-la-volee";
 
 /// The `circuit` JSON part of an on-demand upload.
 #[derive(Debug, Clone, PartialEq, Eq)]

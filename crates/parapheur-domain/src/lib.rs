@@ -9,7 +9,9 @@ pub mod pes;
 pub mod state;
 pub mod workflow;
 
-pub use circuit::{CircuitType, OnDemandCircuit, OnDemandStep, StepKind, StepRule, Visibility};
+pub use circuit::{
+    CircuitType, ONDEMAND_CIRCUIT, OnDemandCircuit, OnDemandStep, StepKind, StepRule, Visibility,
+};
 pub use error::DomainError;
 pub use ids::{CircuitId, DocumentId, Email, FileName, Siren};
 pub use state::{DocumentStatus, HistoryState};

@@ -104,20 +104,105 @@ impl DocumentStatus {
             _ => return None,
         })
     }
-    /// Maps the `state` of `documents/search` (a French state name or ours) to statuses.
+    /// Whether the document still holds its FAST triplet (circuit, label, file name): while it
+    /// is not finished, a second deposit with the same triplet is refused (error 105). The
+    /// unique index `documents_triplet` (migration 0014) lists the same statuses.
+    pub fn holds_triplet(self) -> bool {
+        match self {
+            Self::AwaitingMetadata | Self::InProgress => true,
+            Self::VisaDisapproved | Self::Refused | Self::SignatureRejected | Self::Classified => {
+                false
+            }
+        }
+    }
+
+    /// Every status, for exhaustive checks.
+    pub const ALL: [Self; 6] = [
+        Self::AwaitingMetadata,
+        Self::InProgress,
+        Self::VisaDisapproved,
+        Self::Refused,
+        Self::SignatureRejected,
+        Self::Classified,
+    ];
+
+    /// Maps the `state` of `documents/search` to statuses: a French state name, FAST's English
+    /// name of the same state (`Prepared`, `Signed`, `Refused`..., in any case, with or without
+    /// spaces or underscores), or ours.
     pub fn from_search_term(s: &str) -> Option<Vec<Self>> {
         let t = s.trim();
         if let Some(st) = Self::parse(t) {
             return Some(vec![st]);
         }
-        Some(match t {
-            "Préparé" => vec![Self::AwaitingMetadata, Self::InProgress],
-            "Envoyé pour visa" | "Envoyé pour signature" | "En cours" => vec![Self::InProgress],
-            "Visa désapprouvé" | "Rejeté" => vec![Self::VisaDisapproved],
-            "Refusé" => vec![Self::Refused],
-            "signature rejetée" => vec![Self::SignatureRejected],
-            "Classé" | "Signé" | "Terminé" => vec![Self::Classified],
+        let french = match t {
+            "Préparé" => Some(vec![Self::AwaitingMetadata, Self::InProgress]),
+            "Envoyé pour visa" | "Envoyé pour signature" | "En cours" => {
+                Some(vec![Self::InProgress])
+            }
+            "Visa désapprouvé" | "Rejeté" => Some(vec![Self::VisaDisapproved]),
+            "Refusé" => Some(vec![Self::Refused]),
+            "signature rejetée" => Some(vec![Self::SignatureRejected]),
+            "Classé" | "Signé" | "Terminé" => Some(vec![Self::Classified]),
+            _ => None,
+        };
+        french.or_else(|| Self::from_english_term(t))
+    }
+
+    /// FAST's English state names, each mapped like its French name.
+    fn from_english_term(t: &str) -> Option<Vec<Self>> {
+        let key: String = t
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '_' | '-'))
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        Some(match key.as_str() {
+            // Préparé
+            "prepared" => vec![Self::AwaitingMetadata, Self::InProgress],
+            // Envoyé pour visa, Envoyé pour signature, En cours
+            "sentforvisa" | "sentforvalidation" | "sentforsignature" | "inprogress" => {
+                vec![Self::InProgress]
+            }
+            // Visa désapprouvé, Rejeté
+            "visadisapproved" | "rejected" => vec![Self::VisaDisapproved],
+            // Refusé
+            "refused" => vec![Self::Refused],
+            // signature rejetée
+            "signaturerejected" => vec![Self::SignatureRejected],
+            // Classé, Signé, Terminé
+            "classified" | "signed" | "finished" => vec![Self::Classified],
             _ => return None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DocumentStatus as S;
+
+    #[test]
+    fn english_state_names_search_like_their_french_names() {
+        for (en, fr) in [
+            ("Prepared", "Préparé"),
+            ("SentForVisa", "Envoyé pour visa"),
+            ("Sent for signature", "Envoyé pour signature"),
+            ("IN_PROGRESS", "En cours"),
+            ("VisaDisapproved", "Visa désapprouvé"),
+            ("Rejected", "Rejeté"),
+            ("Refused", "Refusé"),
+            ("SignatureRejected", "signature rejetée"),
+            ("Classified", "Classé"),
+            ("Signed", "Signé"),
+            ("finished", "Terminé"),
+        ] {
+            assert!(S::from_search_term(fr).is_some(), "{fr}");
+            assert_eq!(S::from_search_term(en), S::from_search_term(fr), "{en}");
+        }
+        assert_eq!(S::from_search_term("Whatever"), None);
+    }
+
+    #[test]
+    fn only_unfinished_documents_hold_their_triplet() {
+        let holding: Vec<S> = S::ALL.into_iter().filter(|s| s.holds_triplet()).collect();
+        assert_eq!(holding, [S::AwaitingMetadata, S::InProgress]);
     }
 }

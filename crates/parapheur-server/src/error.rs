@@ -20,7 +20,9 @@ pub enum ApiError {
     InvalidDocId,
     #[error("Circuit not found: {0}")]
     CircuitNotFound(String),
-    #[error("Duplicate document: the circuit, label and file name triplet already exists")]
+    #[error(
+        "Duplicate document: a document in progress already has this circuit, label and file name"
+    )]
     Duplicate,
     #[error("File format refused by the circuit: {0}")]
     FormatRefused(String),
@@ -169,7 +171,9 @@ impl ApiError {
             Self::SubscriberNotFound => "Le siren renseigné n'existe pas.",
             Self::InvalidDocId | Self::NotFound => "Le document demandé n'existe pas.",
             Self::CircuitNotFound(_) => "Le circuit demandé n'existe pas.",
-            Self::Duplicate => "Un document de même nom existe déjà dans ce circuit et ce dossier.",
+            Self::Duplicate => {
+                "Un document de même nom est déjà en cours dans ce circuit et ce dossier."
+            }
             Self::FormatRefused(_) => "Le format du fichier n'est pas accepté par ce circuit.",
             Self::InvalidFile(_) => {
                 "Le fichier est vide, illisible ou ne correspond pas à son format."

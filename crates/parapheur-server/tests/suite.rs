@@ -5,12 +5,16 @@
 //! `chromium` (a browser driven by clicks is not run beside other tests on two cores) and
 //! `fuzz_regressions` (`scripts/fuzz-seeds.sh` runs it alone).
 
+#[path = "annexes.rs"]
+mod annexes;
 #[path = "cli.rs"]
 mod cli;
 #[path = "crash.rs"]
 mod crash;
 #[path = "delegation.rs"]
 mod delegation;
+#[path = "fast_clients.rs"]
+mod fast_clients;
 #[path = "fast_documents.rs"]
 mod fast_documents;
 #[path = "fast_upload.rs"]

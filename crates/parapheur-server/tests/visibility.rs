@@ -37,10 +37,12 @@ fn seen(r: &Resp) -> (u16, String, Value) {
     (r.status, r.content_type.clone(), body)
 }
 
-/// Every API route that reveals a document, for document `id`.
-fn api_reads(c: &Client, id: i64) -> Vec<(String, Resp)> {
+/// Every API route that reveals a document, for document `id` (and its annex `annex`).
+fn api_reads(c: &Client, id: i64, annex: i64) -> Vec<(String, Resp)> {
     let mut out = Vec::new();
     for path in [
+        format!("/api/v1/documents/{id}/annexes"),
+        format!("/api/v1/documents/{id}/annexes/{annex}"),
         format!("{V1}/documents/v2/{id}/download"),
         format!("{V1}/documents/v2/{id}/download?FdC=true"),
         format!("{V1}/documents/v2/{id}/getFdc"),
@@ -97,8 +99,9 @@ fn portal(app: &TestApp, email: &str) -> Browser {
     b
 }
 
-fn portal_reads(b: &Browser, id: i64) -> Vec<(String, u16, String)> {
+fn portal_reads(b: &Browser, id: i64, annex: i64) -> Vec<(String, u16, String)> {
     [
+        format!("/parapheur/documents/{id}/annexes/{annex}"),
         format!("/parapheur/documents/{id}"),
         format!("/parapheur/documents/{id}/telecharger"),
         format!("/parapheur/documents/{id}/apercu"),
@@ -130,25 +133,37 @@ fn a_user_of_the_subscriber_who_takes_no_part_sees_an_unknown_id_everywhere() {
     let depot = app.as_user("depot@a.fr");
     // VV: v1 and admin, then v2. s1 takes no part in it.
     let id = depot
-        .upload(SIREN_A, "VV", "rh.pdf", pdf::small("rh"), "Décision RH")
+        .multipart(
+            Method::POST,
+            &format!("{V1}/documents/v2/{SIREN_A}/VV/upload"),
+            vec![
+                Part::File("doc", "rh.pdf".into(), pdf::small("rh")),
+                Part::Text("label", "Décision RH".into()),
+                Part::File("annexes", "avis.pdf".into(), pdf::small("avis")),
+            ],
+        )
         .id();
+    let annexes = depot.get(&format!("/api/v1/documents/{id}/annexes")).json();
+    let annex = annexes[0]["id"].as_i64().unwrap();
     let outsider = app.as_user("s1@a.fr");
 
     // Every API route: exactly the answer of an id nobody has.
-    let theirs = api_reads(&outsider, id);
-    let unknown = api_reads(&outsider, UNKNOWN);
+    let theirs = api_reads(&outsider, id, annex);
+    let unknown = api_reads(&outsider, UNKNOWN, annex);
     for ((path, r), (_, u)) in theirs.iter().zip(&unknown) {
         assert_eq!(seen(r), seen(u), "{path}: {} / {}", r.text(), u.text());
         assert!(r.status >= 200, "{path}");
     }
     // What the unknown-id answer is, so that the comparison is not between two successes.
+    assert_eq!(theirs[0].1.status, 404, "{}", theirs[0].1.text());
+    assert_eq!(theirs[1].1.status, 404, "{}", theirs[1].1.text());
     assert_eq!(
-        theirs[3].1.error_code(),
+        theirs[5].1.error_code(),
         Some(103),
         "{}",
-        theirs[3].1.text()
+        theirs[5].1.text()
     );
-    assert_eq!(theirs[7].1.status, 404, "{}", theirs[7].1.text());
+    assert_eq!(theirs[9].1.status, 404, "{}", theirs[9].1.text());
     assert!(!search(&outsider).contains(&id));
     assert_eq!(outsider.get("/api/v1/tasks").json(), json!([]));
     // SOAP: the same fault as for an unknown id.
@@ -160,8 +175,9 @@ fn a_user_of_the_subscriber_who_takes_no_part_sees_an_unknown_id_everywhere() {
 
     // The portal: the document page, its files and previews, and the lists.
     let b = portal(&app, "s1@a.fr");
-    for ((path, status, body), (_, ustatus, ubody)) in
-        portal_reads(&b, id).iter().zip(portal_reads(&b, UNKNOWN))
+    for ((path, status, body), (_, ustatus, ubody)) in portal_reads(&b, id, annex)
+        .iter()
+        .zip(portal_reads(&b, UNKNOWN, annex))
     {
         assert_eq!((status, body), (&ustatus, &ubody), "{path}");
         assert_eq!(*status, 404, "{path}");
@@ -178,6 +194,8 @@ fn a_user_of_the_subscriber_who_takes_no_part_sees_an_unknown_id_everywhere() {
         let r = c.get(&format!("{V1}/documents/v2/{id}/history"));
         assert_eq!(r.status, 200, "{email}: {}", r.text());
         assert!(search(&c).contains(&id), "{email}");
+        let r = c.get(&format!("/api/v1/documents/{id}/annexes/{annex}"));
+        assert_eq!(r.status, 200, "{email}: {}", r.text());
         let b = portal(&app, email);
         assert_eq!(
             b.get(&format!("/parapheur/documents/{id}")).status,

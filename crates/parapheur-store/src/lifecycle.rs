@@ -113,12 +113,13 @@ impl Db {
 
     pub async fn add_annex(&self, id: i64, f: &NewFile) -> Result<i64, StoreError> {
         let (aid,): (i64,) = sqlx::query_as(
-            "INSERT INTO annexes (document_id, filename, blob_key, size) VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO annexes (document_id, filename, blob_key, size, sha256) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(id)
         .bind(&f.filename)
         .bind(&f.blob_key)
         .bind(f.size)
+        .bind(&f.sha256)
         .fetch_one(&self.write)
         .await?;
         Ok(aid)

@@ -45,6 +45,7 @@ fn doc(label: &str, circuit: Option<&str>) -> NewDocument {
     NewDocument {
         siren: "200000001".into(),
         circuit_id: circuit.map(str::to_owned),
+        triplet_circuit: circuit.map(str::to_owned),
         circuit_type: CircuitType::BureautiquePdf,
         label: label.into(),
         file: NewFile {
@@ -163,6 +164,7 @@ async fn suite(db: &Db) {
     ));
     let mut ondemand = d.clone();
     ondemand.circuit_id = None;
+    ondemand.triplet_circuit = None;
     let od1 = db.insert_document(ondemand.clone()).await.unwrap();
     let od2 = db.insert_document(ondemand.clone()).await.unwrap();
     assert_ne!(od1, od2, "on-demand circuits have no triplet rule");
@@ -287,7 +289,76 @@ async fn suite(db: &Db) {
         db.history(id).await.unwrap().is_empty(),
         "history goes with the document"
     );
+    triplet_rule(db, depot).await;
     db.ping().await.unwrap();
+}
+
+/// The FAST triplet holds among unfinished documents only (the index of migration 0014 agrees
+/// with `DocumentStatus::holds_triplet`), on-demand deposits that name a circuit included.
+async fn triplet_rule(db: &Db, depot: i64) {
+    for status in DocumentStatus::ALL {
+        let mut first = doc(&format!("T-{}", status.as_str()), Some("C"));
+        first.depositor_id = depot;
+        first.status = status;
+        db.insert_document(first.clone()).await.unwrap();
+        let mut again = first.clone();
+        again.status = DocumentStatus::InProgress;
+        let r = db.insert_document(again).await;
+        if status.holds_triplet() {
+            assert!(matches!(r, Err(StoreError::Duplicate)), "{status:?}: {r:?}");
+        } else {
+            assert!(
+                r.is_ok(),
+                "{status:?}: the finished document frees its triplet"
+            );
+        }
+    }
+    // An on-demand deposit naming circuit "C" shares its triplets.
+    let mut od = doc("T-in_progress", None);
+    od.depositor_id = depot;
+    od.triplet_circuit = Some("C".into());
+    assert!(matches!(
+        db.insert_document(od.clone()).await,
+        Err(StoreError::Duplicate)
+    ));
+    od.label = "T-ondemand".into();
+    let od_id = db.insert_document(od.clone()).await.unwrap();
+    assert!(matches!(
+        db.insert_document(od.clone()).await,
+        Err(StoreError::Duplicate)
+    ));
+    let in_c = db.search("200000001", None, Some("C")).await.unwrap();
+    assert!(
+        in_c.contains(&od_id),
+        "search by circuit finds the on-demand deposits that named it"
+    );
+    let ondemand = db
+        .search("200000001", None, Some("circuit-a-la-volee"))
+        .await
+        .unwrap();
+    assert!(ondemand.contains(&od_id));
+    assert!(in_c.iter().any(|i| !ondemand.contains(i)));
+    // A refused document coming back into progress while a newer one holds its triplet.
+    let mut refused = doc("T-back", Some("C"));
+    refused.depositor_id = depot;
+    refused.status = DocumentStatus::Refused;
+    let old = db.insert_document(refused.clone()).await.unwrap();
+    refused.status = DocumentStatus::InProgress;
+    db.insert_document(refused).await.unwrap();
+    let t = TransitionWrite {
+        expected_version: 0,
+        file: None,
+        detached: None,
+        status: DocumentStatus::InProgress,
+        current_step: 0,
+        human_action: false,
+        entries: vec![],
+        effects: Effects::default(),
+    };
+    assert!(matches!(
+        db.apply_transition(old, &t).await,
+        Err(StoreError::Duplicate)
+    ));
 }
 
 #[tokio::test]

@@ -155,13 +155,17 @@ impl Form {
             .transpose()
     }
 
-    /// Every file part named `name`, in order (empty parts without a file name are skipped).
+    /// Every file part named `name`, in order. Text parts (no file name at all) are not files
+    /// and are skipped: Maarch Courrier sends `annexes=Array` when it has none (PHP's string
+    /// for an empty list). A file part with an empty name and no bytes is skipped too; one with
+    /// bytes but an empty name is refused.
     pub fn files(&self, name: &str) -> Result<Vec<Upload>, ApiError> {
         self.parts
             .iter()
             .filter(|p| p.name.eq_ignore_ascii_case(name))
-            .filter(|p| {
-                !(p.bytes.is_empty() && p.file_name.as_deref().unwrap_or_default().is_empty())
+            .filter(|p| match p.file_name.as_deref() {
+                None => false,
+                Some(n) => !(p.bytes.is_empty() && n.is_empty()),
             })
             .map(to_upload)
             .collect()

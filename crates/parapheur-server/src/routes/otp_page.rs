@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/otp/{token}/sign", post(otp_sign))
         .route("/otp/{token}/refus", post(otp_refuse))
         .route("/otp/{token}/documents/{id}", get(otp_document))
+        .route("/otp/{token}/annexes/{annex_id}", get(otp_annex))
         .route("/public/download/{token}", get(public_download))
 }
 
@@ -247,6 +248,21 @@ async fn otp_document(
     Ok(harden(
         stored_file(&name, bytes, Disposition::PdfPreview),
         true,
+    ))
+}
+
+/// An annex of one of the link's documents, always as an attachment (untrusted bytes).
+async fn otp_annex(
+    State(state): State<AppState>,
+    Path((token, annex_id)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let annex_id = annex_id
+        .parse::<i64>()
+        .map_err(|_| PageError::InvalidLink)?;
+    let (name, bytes) = otp::annex_file(&state, &token, annex_id).await?;
+    Ok(harden(
+        stored_file(&name, bytes, Disposition::Attachment),
+        false,
     ))
 }
 

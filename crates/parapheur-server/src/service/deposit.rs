@@ -16,7 +16,9 @@ use std::collections::HashMap;
 #[derive(Debug)]
 pub enum CircuitSource {
     Provisioned(CircuitId),
-    OnDemand(OnDemandCircuit),
+    /// The caller's circuit, and the `circuit_id` it named it with, if any (the FAST triplet
+    /// rule then applies to it as to a provisioned circuit of that id).
+    OnDemand(OnDemandCircuit, Option<CircuitId>),
 }
 
 #[derive(Debug)]
@@ -52,6 +54,8 @@ pub struct Deposited {
 /// The circuit resolved for this deposit.
 struct Resolved {
     circuit_id: Option<String>,
+    /// The circuit the FAST triplet rule names (see `NewDocument::triplet_circuit`).
+    triplet_circuit: Option<String>,
     circuit_type: CircuitType,
     formats: Vec<String>,
     metadata_required: bool,
@@ -86,6 +90,7 @@ async fn resolve(
                 steps.push((s.kind, s.rule, members));
             }
             Ok(Resolved {
+                triplet_circuit: Some(row.id.clone()),
                 circuit_id: Some(row.id),
                 circuit_type: row.circuit_type,
                 formats: row.formats,
@@ -93,8 +98,9 @@ async fn resolve(
                 steps,
             })
         }
-        CircuitSource::OnDemand(c) => Ok(Resolved {
+        CircuitSource::OnDemand(c, named) => Ok(Resolved {
             circuit_id: None,
+            triplet_circuit: named.as_ref().map(|n| n.as_str().to_owned()),
             circuit_type: c.circuit_type,
             formats: c
                 .circuit_type
@@ -299,6 +305,7 @@ pub async fn deposit_with(
     let doc = NewDocument {
         siren: siren.to_owned(),
         circuit_id: circuit.circuit_id,
+        triplet_circuit: circuit.triplet_circuit,
         circuit_type: circuit.circuit_type,
         label: req.label.trim().to_owned(),
         file: to_file(&stored[0]),

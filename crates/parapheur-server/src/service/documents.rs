@@ -73,7 +73,8 @@ pub async fn delete(state: &AppState, caller: &Caller, id: DocumentId) -> Result
     Ok(())
 }
 
-/// Defines the metadata of a document whose circuit has a metadata-definition step.
+/// Defines the metadata of a document whose circuit has a metadata-definition, OTP or delivery
+/// (Digiposte) step.
 pub async fn define_metadata(
     state: &AppState,
     caller: &Caller,
@@ -82,12 +83,13 @@ pub async fn define_metadata(
 ) -> Result<(), ApiError> {
     let doc = load(state, caller, id).await?;
     let items: Vec<MetaData> = parse_metadata_list(xml)?;
-    if !doc.metadata_required {
+    let w = workflow(state, &doc).await?;
+    // FAST: metadata need a metadata-definition step, an OTP step or a Digiposte step.
+    if !doc.metadata_required && !w.steps.iter().any(|k| k.accepts_metadata()) {
         return Err(ApiError::InvalidMetadata(
-            "this document's circuit has no metadata-definition step".into(),
+            "this document's circuit has no metadata-definition, OTP or delivery step".into(),
         ));
     }
-    let w = workflow(state, &doc).await?;
     let t = w.define_metadata()?;
     let pairs: Vec<(String, String)> = items.into_iter().map(|m| (m.name, m.value)).collect();
     let change = Change::by(By::caller(caller)).with(Payload::Metadata(pairs));

@@ -1,4 +1,5 @@
-//! The fiche de circulation: a PDF naming the document, its circuit and every history entry.
+//! The fiche de circulation: a PDF naming the document (and its annexes, with their size and
+//! SHA-256), its circuit and every history entry.
 
 use crate::error::ApiError;
 use crate::pdfgen::{Line, render, wrap};
@@ -13,7 +14,7 @@ pub async fn build(state: &AppState, doc: &DocumentRow) -> Result<Vec<u8>, ApiEr
     let steps = db.document_steps(doc.id).await?;
     let members = db.document_step_members(doc.id).await?;
     let history = db.history(doc.id).await?;
-    let annexes = db.annexes(doc.id).await?;
+    let annexes = crate::service::annexes::of_document(state, doc.id).await?;
     let depositor = db
         .user_by_id(doc.depositor_id)
         .await?
@@ -56,7 +57,8 @@ pub async fn build(state: &AppState, doc: &DocumentRow) -> Result<Vec<u8>, ApiEr
         kv("Commentaire", &doc.comment);
     }
     for a in &annexes {
-        kv("Annexe", &format!("{} ({} octets)", a.filename, a.size));
+        kv("Annexe", &format!("{} ({} octets)", a.name, a.size));
+        kv("    SHA-256", &a.sha256);
     }
     l.push(Line::new("", 8.0, false));
     l.push(Line::new("Circuit", 14.0, true));

@@ -1,6 +1,7 @@
 //! Services: the operations behind the routes, free of HTTP concerns.
 
 pub mod access;
+pub mod annexes;
 pub mod archive;
 pub mod automatic;
 pub mod batch_sign;

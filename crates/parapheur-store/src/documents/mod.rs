@@ -71,8 +71,8 @@ pub(crate) async fn insert_document_in(
     let res: Result<(i64,), sqlx::Error> = sqlx::query_as(
         "INSERT INTO documents (siren, circuit_id, circuit_type, label, filename, blob_key, size, \
          sha256, depositor_id, status, current_step, metadata_required, comment, email_to, \
-         email_cc, agents, pictograms, created_at, updated_at, digest_state) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19) \
+         email_cc, agents, pictograms, created_at, updated_at, digest_state, triplet_circuit) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20) \
          RETURNING id",
     )
     .bind(&d.siren)
@@ -94,6 +94,7 @@ pub(crate) async fn insert_document_in(
     .bind(&d.pictograms)
     .bind(now)
     .bind(&d.file.digest_state)
+    .bind(&d.triplet_circuit)
     .fetch_one(&mut **tx)
     .await;
     let (id,) = match res {
@@ -151,12 +152,17 @@ pub(crate) async fn insert_document_in(
     }
     if !d.annexes.is_empty() {
         let sql = format!(
-            "INSERT INTO annexes (document_id, filename, blob_key, size) VALUES {}",
-            values(d.annexes.len(), 4, 1)
+            "INSERT INTO annexes (document_id, filename, blob_key, size, sha256) VALUES {}",
+            values(d.annexes.len(), 5, 1)
         );
         let mut q = sqlx::query(&sql);
         for a in &d.annexes {
-            q = q.bind(id).bind(&a.filename).bind(&a.blob_key).bind(a.size);
+            q = q
+                .bind(id)
+                .bind(&a.filename)
+                .bind(&a.blob_key)
+                .bind(a.size)
+                .bind(&a.sha256);
         }
         q.execute(&mut **tx).await?;
     }
@@ -174,7 +180,9 @@ pub(crate) async fn insert_document_in(
 }
 
 /// The versioned update of a transition (status, step, new file or detached signature, history)
-/// inside an open transaction: `Conflict` if the version moved.
+/// inside an open transaction: `Conflict` if the version moved; `Duplicate` if the document
+/// comes back into progress (a replacement after a refusal) while a newer deposit holds its
+/// FAST triplet.
 pub(crate) async fn write_transition(
     tx: &mut Transaction<'_, Any>,
     id: i64,
@@ -192,7 +200,12 @@ pub(crate) async fn write_transition(
     .bind(id)
     .bind(t.expected_version)
     .execute(&mut **tx)
-    .await?;
+    .await;
+    let r = match r {
+        Ok(r) => r,
+        Err(e) if StoreError::is_unique_violation(&e) => return Err(StoreError::Duplicate),
+        Err(e) => return Err(e.into()),
+    };
     if r.rows_affected() != 1 {
         return Err(StoreError::Conflict);
     }
@@ -413,11 +426,32 @@ impl Db {
 
     pub async fn annexes(&self, id: i64) -> Result<Vec<AnnexRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, filename, blob_key, size FROM annexes WHERE document_id = $1 ORDER BY id",
+            "SELECT id, filename, blob_key, size, sha256 FROM annexes WHERE document_id = $1 ORDER BY id",
         )
         .bind(id)
         .fetch_all(&self.read)
         .await?)
+    }
+
+    /// The annex `annex_id` of document `id` (`None` when it is another document's).
+    pub async fn annex(&self, id: i64, annex_id: i64) -> Result<Option<AnnexRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, filename, blob_key, size, sha256 FROM annexes WHERE id = $1 AND document_id = $2",
+        )
+        .bind(annex_id)
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    /// Records the SHA-256 of an annex stored before it was recorded (computed from its file).
+    pub async fn set_annex_sha256(&self, annex_id: i64, sha256: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE annexes SET sha256 = $1 WHERE id = $2 AND sha256 IS NULL")
+            .bind(sha256)
+            .bind(annex_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
     }
 
     /// Applies a transition with optimistic concurrency: `Conflict` if the version moved.
@@ -432,7 +466,7 @@ impl Db {
     /// Detached signatures of a document, in signing order.
     pub async fn detached_signatures(&self, id: i64) -> Result<Vec<AnnexRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, filename, blob_key, size FROM document_signatures WHERE document_id = $1 ORDER BY id",
+            "SELECT id, filename, blob_key, size, sha256 FROM document_signatures WHERE document_id = $1 ORDER BY id",
         )
         .bind(id)
         .fetch_all(&self.read)

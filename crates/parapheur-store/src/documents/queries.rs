@@ -2,12 +2,14 @@
 
 use super::TaskRow;
 use crate::{Db, StoreError, decode};
-use parapheur_domain::{DocumentStatus, StepKind};
+use parapheur_domain::{DocumentStatus, ONDEMAND_CIRCUIT, StepKind};
 
 impl Db {
-    /// Ids of a subscriber's documents, optionally filtered by statuses and circuit; with
-    /// `viewer` (`(user id, today)`), only those the user takes part in (CONTRACT §8; an
-    /// administrator of the subscriber passes `None`).
+    /// Ids of a subscriber's documents, optionally filtered by statuses and circuit (a
+    /// provisioned circuit's id, the `circuit_id` an on-demand deposit gave, or
+    /// `circuit-a-la-volee` for every on-demand deposit); with `viewer` (`(user id, today)`),
+    /// only those the user takes part in (CONTRACT §8; an administrator of the subscriber passes
+    /// `None`).
     pub async fn search(
         &self,
         siren: &str,
@@ -31,9 +33,15 @@ impl Db {
                 .collect();
             sql.push_str(&format!(" AND d.status IN ({})", list.join(", ")));
         }
-        if circuit.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND d.circuit_id = ${n}"));
+        match circuit {
+            // FAST's name for on-demand circuits.
+            Some(ONDEMAND_CIRCUIT) => sql.push_str(" AND d.circuit_id IS NULL"),
+            // A provisioned circuit, or the `circuit_id` an on-demand deposit gave.
+            Some(_) => {
+                n += 1;
+                sql.push_str(&format!(" AND d.triplet_circuit = ${n}"));
+            }
+            None => {}
         }
         sql.push_str(" ORDER BY d.id LIMIT 10000");
         let mut q = sqlx::query_as::<_, (i64,)>(&sql).bind(siren);
@@ -43,7 +51,7 @@ impl Db {
         for s in statuses.unwrap_or_default() {
             q = q.bind(s.as_str());
         }
-        if let Some(c) = circuit {
+        if let Some(c) = circuit.filter(|c| *c != ONDEMAND_CIRCUIT) {
             q = q.bind(c);
         }
         Ok(q.fetch_all(&self.read)

@@ -64,7 +64,12 @@ pub struct NewStep {
 #[derive(Debug, Clone)]
 pub struct NewDocument {
     pub siren: String,
+    /// The provisioned circuit (`None`: an on-demand circuit).
     pub circuit_id: Option<String>,
+    /// The circuit the FAST triplet rule (circuit, label, file name) names: the provisioned
+    /// circuit, or the `circuit_id` an on-demand deposit gave; `None` for an on-demand deposit
+    /// that gave none (no rule). Unique with label and file name among unfinished documents.
+    pub triplet_circuit: Option<String>,
     pub circuit_type: CircuitType,
     pub label: String,
     pub file: NewFile,
@@ -159,6 +164,8 @@ pub struct AnnexRow {
     pub filename: String,
     pub blob_key: String,
     pub size: i64,
+    /// SHA-256 of the bytes (hex); `None` for annexes stored before it was recorded.
+    pub sha256: Option<String>,
 }
 
 /// A document waiting for a user.

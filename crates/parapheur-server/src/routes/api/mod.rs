@@ -1,6 +1,7 @@
 //! The native JSON API (`/api/v1`): proper HTTP statuses, problem+json errors.
 
 pub mod actions;
+pub mod annexes;
 pub mod delegation;
 pub mod health;
 pub mod inbound;
@@ -23,7 +24,11 @@ pub fn router() -> Router<AppState> {
             "/documents/{id}/comments",
             post(lifecycle::add_comment).get(lifecycle::list_comments),
         )
-        .route("/documents/{id}/annexes", post(lifecycle::add_annex))
+        .route(
+            "/documents/{id}/annexes",
+            post(lifecycle::add_annex).get(annexes::list),
+        )
+        .route("/documents/{id}/annexes/{annex_id}", get(annexes::download))
         .route("/documents/{id}/interrupt", post(lifecycle::interrupt))
         .route(
             "/documents/{id}/steps/current/members",

@@ -1,4 +1,5 @@
-//! `POST documents/ondemand/{siren}/upload`: deposit with a circuit defined by the caller.
+//! `POST documents/ondemand/{siren}/upload`: deposit with a circuit defined by the caller
+//! (optionally named by a `circuit_id` part, to which the FAST triplet rule then applies).
 
 use super::id_body;
 use crate::auth::FastCaller;
@@ -10,7 +11,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use parapheur_domain::{Email, OnDemandCircuit, Siren};
+use parapheur_domain::{CircuitId, Email, OnDemandCircuit, Siren};
 
 pub async fn upload(
     State(state): State<AppState>,
@@ -29,6 +30,11 @@ pub async fn upload(
         return Err(ApiError::CircuitDefinition("the `circuit` part is missing".into()).into());
     }
     let circuit = OnDemandCircuit::parse(&circuit_json)?;
+    // The documentation's `circuit_id`: when given, the FAST triplet rule applies to it.
+    let named = Some(form.text("circuit_id")?)
+        .filter(|c| !c.is_empty())
+        .map(|c| CircuitId::parse(&c))
+        .transpose()?;
     let file = form
         .file(&["doc", "content"])?
         .ok_or_else(|| ApiError::UploadError("the file part `doc` is missing".into()))?;
@@ -41,7 +47,7 @@ pub async fn upload(
     }
     let req = DepositRequest {
         siren,
-        circuit: CircuitSource::OnDemand(circuit),
+        circuit: CircuitSource::OnDemand(circuit, named),
         file,
         annexes: form.files("annexes")?,
         label: form.text("label")?,

@@ -5,6 +5,7 @@ use super::{shows_pdf, signed_in, state_fr};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::html::{Banner, PageError, redirect, rendered, require_csrf, with_csrf};
+use crate::service::annexes::{self, Annex};
 use crate::service::{access, documents, human_date, preview};
 use crate::state::AppState;
 use askama::Template;
@@ -38,7 +39,7 @@ struct DocumentPage<'a> {
     actions: Vec<(&'static str, &'static str, bool)>,
     /// An administrator may reassign the current visa or signature step (CONTRACT §10).
     reassign: bool,
-    annexes: Vec<String>,
+    annexes: Vec<Annex>,
     /// The document's metadata (name, value), as `metadata/define` recorded them.
     metadata: Vec<(String, String)>,
     comments: Vec<String>,
@@ -65,7 +66,7 @@ struct Details {
     steps: Vec<StepView>,
     actions: Vec<(&'static str, &'static str, bool)>,
     reassign: bool,
-    annexes: Vec<String>,
+    annexes: Vec<Annex>,
     comments: Vec<String>,
     history: Vec<(String, String, String, String)>,
     metadata: Vec<(String, String)>,
@@ -110,13 +111,7 @@ async fn details(
     };
     let reassign = caller.is_admin(&doc.siren)
         && matches!(w.current_kind(), Some(StepKind::Visa | StepKind::Signature));
-    let annexes = state
-        .db
-        .annexes(doc.id)
-        .await?
-        .into_iter()
-        .map(|a| a.filename)
-        .collect();
+    let annexes = annexes::of_document(state, doc.id).await?;
     let comments = state
         .db
         .comments(doc.id)

@@ -1,5 +1,5 @@
-//! A document's files on the portal: download, the preview frame, the fiche de circulation and
-//! the pages rendered as images.
+//! A document's files on the portal: download, the preview frame, the fiche de circulation,
+//! its annexes and the pages rendered as images.
 
 use super::{shows_pdf, signed_in};
 use crate::error::ApiError;
@@ -81,6 +81,29 @@ pub(super) async fn fiche(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     file_response(&state, &headers, &id, Kind::Fiche).await
+}
+
+/// `GET /parapheur/documents/{id}/annexes/{annex_id}`: an annex, always as an attachment.
+pub(super) async fn annex(
+    State(state): State<AppState>,
+    Path((id, annex)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let caller = signed_in(&state, &headers, format!("/parapheur/documents/{id}")).await?;
+    let (Ok(id), Ok(annex_id)) = (DocumentId::parse(&id), annex.parse::<i64>()) else {
+        return Err(PageError::NotFound);
+    };
+    match crate::service::annexes::file(&state, &caller, id, annex_id).await {
+        Ok((name, bytes)) => Ok(harden(
+            stored_file(&name, bytes, Disposition::Attachment),
+            false,
+        )),
+        Err(ApiError::InvalidDocId | ApiError::NotFound) => Err(PageError::NotFound),
+        Err(error) => Err(PageError::Api {
+            title: "Téléchargement impossible",
+            error,
+        }),
+    }
 }
 
 /// `GET /parapheur/documents/{id}/pages/{n}`: page `n` of the document as a PNG.

@@ -50,6 +50,10 @@ pub fn router() -> Router<AppState> {
         .route("/parapheur/documents/{id}/apercu", get(files::preview))
         .route("/parapheur/documents/{id}/fiche", get(files::fiche))
         .route(
+            "/parapheur/documents/{id}/annexes/{annex_id}",
+            get(files::annex),
+        )
+        .route(
             "/parapheur/documents/{id}/pages/{n}",
             get(files::page_image),
         )

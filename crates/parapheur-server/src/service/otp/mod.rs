@@ -28,7 +28,7 @@ mod page;
 
 pub use code::{refuse, send_code, submit_code};
 use page::load_link;
-pub use page::{Page, PageDoc, PageError, document_file, page};
+pub use page::{Page, PageDoc, PageError, annex_file, document_file, page};
 
 /// Metadata files are small; anything larger is refused before parsing.
 pub const MAX_OTP_XML: usize = 1024 * 1024;

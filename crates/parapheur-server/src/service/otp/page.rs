@@ -1,4 +1,5 @@
-//! What the public OTP page shows: the link's documents and signers, and the document file.
+//! What the public OTP page shows: the link's documents, their annexes and signers, and the
+//! files themselves (a document or an annex of the link, and nothing else).
 
 use super::*;
 
@@ -27,6 +28,8 @@ pub struct PageDoc {
     pub label: String,
     pub pending: bool,
     pub status: &'static str,
+    /// Its annexes, readable by the signer like the document.
+    pub annexes: Vec<crate::service::annexes::Annex>,
 }
 
 /// Everything the page shows.
@@ -95,12 +98,16 @@ pub(super) async fn load_link(state: &AppState, token: &str) -> Result<Loaded, P
             }
             (None, _) => "Refusé ou arrêté",
         };
+        let annexes = crate::service::annexes::of_document(state, doc.id)
+            .await
+            .map_err(internal)?;
         docs.push(PageDoc {
             id: doc.id,
             filename: doc.filename.clone(),
             label: doc.label.clone(),
             pending: signer.is_some(),
             status,
+            annexes,
         });
         if let Some(s) = signer {
             pending.push((doc, w, s));
@@ -170,4 +177,33 @@ pub async fn document_file(
         .await
         .map_err(|e| PageError::Failed(e.to_string()))?;
     Ok((doc.filename, bytes))
+}
+
+/// An annex of one of the link's documents (an annex of any other document is an invalid link).
+pub async fn annex_file(
+    state: &AppState,
+    token: &str,
+    annex_id: i64,
+) -> Result<(String, Vec<u8>), PageError> {
+    let l = load_link(state, token).await?;
+    let Some(doc_id) = l
+        .page
+        .docs
+        .iter()
+        .find(|d| d.annexes.iter().any(|a| a.id == annex_id))
+        .map(|d| d.id)
+    else {
+        return Err(PageError::InvalidLink);
+    };
+    let doc = state
+        .db
+        .document(doc_id)
+        .await
+        .map_err(|e| PageError::Failed(e.to_string()))?
+        .ok_or(PageError::InvalidLink)?;
+    match crate::service::annexes::file_of(state, &doc, annex_id).await {
+        Ok(f) => Ok(f),
+        Err(ApiError::NotFound) => Err(PageError::InvalidLink),
+        Err(e) => Err(PageError::Failed(e.to_string())),
+    }
 }

@@ -327,13 +327,13 @@ async fn triplet_rule(db: &Db, depot: i64) {
         db.insert_document(od.clone()).await,
         Err(StoreError::Duplicate)
     ));
-    let in_c = db.search("200000001", None, Some("C")).await.unwrap();
+    let in_c = db.search("200000001", None, Some("C"), None).await.unwrap();
     assert!(
         in_c.contains(&od_id),
         "search by circuit finds the on-demand deposits that named it"
     );
     let ondemand = db
-        .search("200000001", None, Some("circuit-a-la-volee"))
+        .search("200000001", None, Some("circuit-a-la-volee"), None)
         .await
         .unwrap();
     assert!(ondemand.contains(&od_id));
@@ -352,6 +352,8 @@ async fn triplet_rule(db: &Db, depot: i64) {
         status: DocumentStatus::InProgress,
         current_step: 0,
         human_action: false,
+        acted_member: None,
+        entered_step: None,
         entries: vec![],
         effects: Effects::default(),
     };

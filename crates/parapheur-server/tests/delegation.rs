@@ -205,6 +205,29 @@ fn one_refusal_refuses_an_all_step_and_pes_signatures_stay_single() {
     assert_eq!(depot.states(id).last().unwrap(), "Visa approuvé");
     assert_eq!(app.as_user("v1@a.fr").act(id, "visa", None).status, 200);
     assert_eq!(depot.states(id).last().unwrap(), "Classé");
+
+    // An XML document signed by every member: one detached XAdES signature each.
+    let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<convention>co</convention>\n";
+    let id = ondemand(
+        json!({"type": "BUREAUTIQUE_XML",
+               "steps": [{"step": "signature", "members": ["s1@a.fr", "v2@a.fr"], "rule": "all"}]}),
+        "co.xml",
+        xml.as_bytes().to_vec(),
+    )
+    .id();
+    assert_eq!(app.as_user("s1@a.fr").act(id, "sign", None).status, 200);
+    assert_eq!(app.as_user("v2@a.fr").act(id, "sign", None).status, 200);
+    assert_eq!(depot.states(id).last().unwrap(), "Classé");
+    let zip =
+        parapheur_test_utils::unzip(&depot.get(&format!("{V1}/documents/v2/{id}/download")).body);
+    let names: Vec<&str> = zip.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["co.xml", "co-signature-1.xml", "co-signature-2.xml"]
+    );
+    let signer = |i: usize| String::from_utf8_lossy(&zip[i].1).into_owned();
+    assert!(signer(1).contains("Sophie Signe"), "{}", signer(1));
+    assert!(signer(2).contains("Véra Deux"), "{}", signer(2));
 }
 
 #[test]

@@ -51,6 +51,7 @@ fn api_reads(c: &Client, id: i64, annex: i64) -> Vec<(String, Resp)> {
         format!("{V1}/documents/v2/{id}/comments/refusal"),
         format!("{V1}/documents/v2/{id}/ack/download"),
         format!("/api/v1/documents/{id}/comments"),
+        format!("{V1}/documents/v2/otp/url?id={id}"),
     ] {
         let r = c.get(&path);
         out.push((path, r));
@@ -62,15 +63,25 @@ fn api_reads(c: &Client, id: i64, annex: i64) -> Vec<(String, Resp)> {
     ));
     let path = format!("{V1}/documents/v2/{id}");
     out.push((format!("DELETE {path}"), c.delete(&path)));
+    let path = format!("{V1}/documents/v2/{id}/metadata/define");
+    let meta = b"<?xml version=\"1.0\"?><meta-data-list><meta-data><name>A</name><value>1</value></meta-data></meta-data-list>";
+    out.push((
+        format!("PUT {path}"),
+        c.multipart(
+            Method::PUT,
+            &path,
+            vec![Part::File("metadata", "m.xml".into(), meta.to_vec())],
+        ),
+    ));
     for action in ["visa", "reject"] {
         out.push((action.to_owned(), c.act(id, action, Some("motif"))));
     }
     out
 }
 
-fn soap_history(app: &TestApp, email: &str, password: &str, id: i64) -> (u16, String) {
+fn soap(app: &TestApp, email: &str, password: &str, op: &str, id: i64) -> (u16, String) {
     let body = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns2="http://sei.ws.fast.cdc.com/"><soap:Body><ns2:history><documentId>{id}</documentId></ns2:history></soap:Body></soap:Envelope>"#
+        r#"<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns2="http://sei.ws.fast.cdc.com/"><soap:Body><ns2:{op}><documentId>{id}</documentId></ns2:{op}></soap:Body></soap:Envelope>"#
     );
     let r = reqwest::blocking::Client::new()
         .post(format!("{}/parapheur-soap/soap/v1/Documents", app.base))
@@ -167,11 +178,21 @@ fn a_user_of_the_subscriber_who_takes_no_part_sees_an_unknown_id_everywhere() {
     assert!(!search(&outsider).contains(&id));
     assert_eq!(outsider.get("/api/v1/tasks").json(), json!([]));
     // SOAP: the same fault as for an unknown id.
-    let soap = soap_history(&app, "s1@a.fr", "password-s1", id);
-    let soap_unknown = soap_history(&app, "s1@a.fr", "password-s1", UNKNOWN);
-    assert_eq!(soap.0, soap_unknown.0);
-    assert_eq!(soap.1, soap_unknown.1);
-    assert!(soap.1.contains("103"), "{}", soap.1);
+    for op in [
+        "history",
+        "download",
+        "getFdc",
+        "getRefusalMessage",
+        "downloadAcknowledgement",
+    ] {
+        let theirs = soap(&app, "s1@a.fr", "password-s1", op, id);
+        let unknown = soap(&app, "s1@a.fr", "password-s1", op, UNKNOWN);
+        assert_eq!(theirs, unknown, "{op}");
+        assert!(theirs.1.contains("103"), "{op}: {}", theirs.1);
+        // The depositor gets an answer (or a different fault) for the same operation.
+        let depositor = soap(&app, "depot@a.fr", "password-depot", op, id);
+        assert_ne!(depositor, theirs, "{op}");
+    }
 
     // The portal: the document page, its files and previews, and the lists.
     let b = portal(&app, "s1@a.fr");

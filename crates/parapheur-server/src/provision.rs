@@ -75,6 +75,9 @@ pub struct CircuitDef {
     /// `members` (default) or `subscriber` (CONTRACT §8).
     #[serde(default)]
     pub visibility: Option<String>,
+    /// Default deadline of its documents, in days after the deposit (CONTRACT §11).
+    #[serde(default)]
+    pub deadline_days: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -291,6 +294,7 @@ pub async fn apply(
                 })
                 .collect(),
             visibility: c.visibility.clone(),
+            deadline_days: c.deadline_days,
         };
         let row = match circuits::build(db, &siren, &input).await {
             Ok(row) => row,

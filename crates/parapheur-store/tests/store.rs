@@ -64,6 +64,7 @@ fn doc(label: &str, circuit: Option<&str>) -> NewDocument {
         email_cc: String::new(),
         agents: vec![],
         pictograms: None,
+        deadline: None,
         steps: vec![
             step(StepKind::Visa, vec![2]),
             step(StepKind::Signature, vec![2]),
@@ -146,6 +147,7 @@ async fn suite(db: &Db) {
         steps: vec![],
         depositors: vec![],
         visibility: parapheur_domain::Visibility::Members,
+        deadline_days: None,
     };
     db.upsert_circuit(&c).await.unwrap();
     db.upsert_circuit(&c).await.unwrap();

@@ -18,6 +18,8 @@ pub struct CircuitInput {
     pub steps: Vec<StepInput>,
     /// `members` (default) or `subscriber` (CONTRACT §8).
     pub visibility: Option<String>,
+    /// Default deadline of its documents, in days after the deposit (CONTRACT §11).
+    pub deadline_days: Option<i64>,
 }
 
 /// A step as submitted.
@@ -69,6 +71,8 @@ pub enum CircuitError {
     Rule(usize, String),
     #[error("{0}")]
     Visibility(String),
+    #[error("deadline_days must be between 0 and 3650, not {0}")]
+    Deadline(i64),
     #[error("database: {0}")]
     Store(#[from] parapheur_store::StoreError),
 }
@@ -85,6 +89,7 @@ impl CircuitError {
             Self::Step(i, _) | Self::Transmission(i) => format!("steps[{i}].step"),
             Self::Rule(i, _) => format!("steps[{i}].rule"),
             Self::Visibility(_) => "visibility".into(),
+            Self::Deadline(_) => "deadline_days".into(),
             Self::NoMembers(i) | Self::Member(i, _) | Self::DepositorSigns(i, _) => {
                 format!("steps[{i}].members")
             }
@@ -123,6 +128,7 @@ impl CircuitError {
                 i + 1
             ),
             Self::Visibility(_) => "La visibilité du circuit est inconnue.".into(),
+            Self::Deadline(_) => "Le délai doit être compris entre 0 et 3650 jours.".into(),
             Self::Store(_) => "Une erreur interne est survenue.".into(),
         }
     }
@@ -219,6 +225,12 @@ pub async fn build(db: &Db, siren: &Siren, c: &CircuitInput) -> Result<CircuitRo
         steps,
         depositors: deps,
         visibility,
+        deadline_days: match c.deadline_days {
+            Some(n) if !(0..=3650).contains(&n) => {
+                return Err(CircuitError::Deadline(n));
+            }
+            other => other,
+        },
     })
 }
 

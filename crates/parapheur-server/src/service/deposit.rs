@@ -35,6 +35,24 @@ pub struct DepositRequest {
     pub pictograms: Option<String>,
     /// uploadOTP: the OTP information file and where to send the signer afterwards.
     pub otp: Option<OtpDeposit>,
+    /// `date_limite` as given (`YYYY-MM-DD`; empty: none, the circuit's `deadline_days` apply).
+    pub deadline: String,
+}
+
+/// Checks a `date_limite`: a day `YYYY-MM-DD`, today or later.
+pub fn parse_deadline(raw: &str) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let day = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map_err(|_| ApiError::BadParameter("date_limite: a date YYYY-MM-DD is expected".into()))?;
+    if day < chrono::Local::now().date_naive() {
+        return Err(ApiError::BadParameter(
+            "date_limite: the date is in the past".into(),
+        ));
+    }
+    Ok(Some(day))
 }
 
 #[derive(Debug)]
@@ -60,6 +78,7 @@ struct Resolved {
     formats: Vec<String>,
     metadata_required: bool,
     steps: Vec<(StepKind, StepRule, Vec<Email>)>,
+    deadline_days: Option<i64>,
 }
 
 const MAX_LABEL: usize = 255;
@@ -96,6 +115,7 @@ async fn resolve(
                 formats: row.formats,
                 metadata_required: row.metadata_required,
                 steps,
+                deadline_days: row.deadline_days,
             })
         }
         CircuitSource::OnDemand(c, named) => Ok(Resolved {
@@ -109,6 +129,7 @@ async fn resolve(
                 .map(|s| (*s).to_owned())
                 .collect(),
             metadata_required: false,
+            deadline_days: None,
             steps: c
                 .steps
                 .iter()
@@ -146,6 +167,18 @@ pub async fn deposit_with(
         )));
     }
     let mut circuit = resolve(state, caller, &req).await?;
+    let deadline = match parse_deadline(&req.deadline)? {
+        Some(day) => Some(day),
+        None => circuit
+            .deadline_days
+            .and_then(|n| u64::try_from(n).ok())
+            .and_then(|n| {
+                chrono::Local::now()
+                    .date_naive()
+                    .checked_add_days(chrono::Days::new(n))
+            }),
+    }
+    .map(|d| d.format("%Y-%m-%d").to_string());
     // Signed PES of HELIOS_AVEC_TELETRANSMISSION circuits are then transmitted to Helios.
     if circuit.circuit_type.transmits() {
         circuit
@@ -303,6 +336,7 @@ pub async fn deposit_with(
         signs: crate::service::notify::signs(&kinds),
     };
     let doc = NewDocument {
+        deadline,
         siren: siren.to_owned(),
         circuit_id: circuit.circuit_id,
         triplet_circuit: circuit.triplet_circuit,

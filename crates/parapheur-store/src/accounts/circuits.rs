@@ -23,6 +23,9 @@ pub struct CircuitRow {
     pub depositors: Vec<String>,
     /// Who may read its documents (CONTRACT §8).
     pub visibility: Visibility,
+    /// The deadline of its documents, in days after the deposit, when the deposit gives none
+    /// (CONTRACT §11).
+    pub deadline_days: Option<i64>,
 }
 
 /// A step of a provisioned circuit: its kind and its members' e-mails.
@@ -88,6 +91,7 @@ impl<'r> FromRow<'r, AnyRow> for CircuitRow {
                 let v: String = row.try_get("visibility")?;
                 Visibility::parse(&v).map_err(|_| decode::corrupt("visibility", &v))?
             },
+            deadline_days: row.try_get("deadline_days")?,
         })
     }
 }
@@ -95,12 +99,12 @@ impl<'r> FromRow<'r, AnyRow> for CircuitRow {
 impl Db {
     pub async fn upsert_circuit(&self, c: &CircuitRow) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO circuits (siren, id, circuit_type, formats, metadata_required, steps, depositors, visibility) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+            "INSERT INTO circuits (siren, id, circuit_type, formats, metadata_required, steps, depositors, visibility, deadline_days) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (siren, id) DO UPDATE SET circuit_type = excluded.circuit_type, \
                formats = excluded.formats, metadata_required = excluded.metadata_required, \
                steps = excluded.steps, depositors = excluded.depositors, \
-               visibility = excluded.visibility",
+               visibility = excluded.visibility, deadline_days = excluded.deadline_days",
         )
         .bind(&c.siren)
         .bind(&c.id)
@@ -110,6 +114,7 @@ impl Db {
         .bind(c.steps_json()?)
         .bind(json(&c.depositors)?)
         .bind(c.visibility.as_str())
+        .bind(c.deadline_days)
         .execute(&self.write)
         .await?;
         Ok(())
@@ -117,7 +122,8 @@ impl Db {
 
     pub async fn circuit(&self, siren: &str, id: &str) -> Result<Option<CircuitRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT siren, id, circuit_type, formats, metadata_required, steps, depositors, visibility \
+            "SELECT siren, id, circuit_type, formats, metadata_required, steps, depositors, visibility, \
+             deadline_days \
              FROM circuits WHERE siren = $1 AND id = $2",
         )
         .bind(siren)
@@ -129,7 +135,8 @@ impl Db {
     /// The provisioned circuits of a subscriber.
     pub async fn circuits(&self, siren: &str) -> Result<Vec<CircuitRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT siren, id, circuit_type, formats, metadata_required, steps, depositors, visibility \
+            "SELECT siren, id, circuit_type, formats, metadata_required, steps, depositors, visibility, \
+             deadline_days \
              FROM circuits WHERE siren = $1 ORDER BY id",
         )
         .bind(siren)

@@ -20,7 +20,7 @@ pub(crate) const DOC_COLS_PUB: &str = DOC_COLS;
 
 const DOC_COLS: &str = "id, siren, circuit_id, circuit_type, label, filename, blob_key, size, sha256, \
     depositor_id, status, current_step, version, acted, metadata_required, comment, email_to, \
-    email_cc, agents, pictograms, created_at, purged_at, digest_state";
+    email_cc, agents, pictograms, created_at, purged_at, digest_state, deadline";
 
 async fn insert_entries(
     tx: &mut Transaction<'_, Any>,
@@ -71,8 +71,9 @@ pub(crate) async fn insert_document_in(
     let res: Result<(i64,), sqlx::Error> = sqlx::query_as(
         "INSERT INTO documents (siren, circuit_id, circuit_type, label, filename, blob_key, size, \
          sha256, depositor_id, status, current_step, metadata_required, comment, email_to, \
-         email_cc, agents, pictograms, created_at, updated_at, digest_state, triplet_circuit) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20) \
+         email_cc, agents, pictograms, created_at, updated_at, digest_state, triplet_circuit, \
+         deadline) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20, $21) \
          RETURNING id",
     )
     .bind(&d.siren)
@@ -95,6 +96,7 @@ pub(crate) async fn insert_document_in(
     .bind(now)
     .bind(&d.file.digest_state)
     .bind(&d.triplet_circuit)
+    .bind(&d.deadline)
     .fetch_one(&mut **tx)
     .await;
     let (id,) = match res {

@@ -65,7 +65,7 @@ impl Db {
     /// delegate of an absent member on day `today`.
     pub async fn tasks(&self, user_id: i64, today: &str) -> Result<Vec<TaskRow>, StoreError> {
         Ok(sqlx::query_as(&format!(
-            "SELECT d.id, d.filename, d.siren, d.circuit_id, s.kind FROM documents d \
+            "SELECT d.id, d.filename, d.siren, d.circuit_id, s.kind, d.deadline FROM documents d \
              JOIN document_steps s ON s.document_id = d.id AND s.idx = d.current_step \
              WHERE d.status = $3 AND {} ORDER BY d.id",
             crate::visibility::acts_now("$1", "$2", None)

@@ -83,6 +83,8 @@ pub struct NewDocument {
     /// The agents' e-mails.
     pub agents: Vec<String>,
     pub pictograms: Option<String>,
+    /// The day the document should be done by (`YYYY-MM-DD`).
+    pub deadline: Option<String>,
     /// The steps with their member user ids.
     pub steps: Vec<NewStep>,
     pub annexes: Vec<NewFile>,
@@ -126,6 +128,8 @@ pub struct DocumentRow {
     pub purged_at: Option<i64>,
     /// The resumable digest of the current file, when it was stored with one.
     pub digest_state: Option<Vec<u8>>,
+    /// The day the document should be done by (`YYYY-MM-DD`, CONTRACT §11).
+    pub deadline: Option<String>,
 }
 
 impl<'r> FromRow<'r, AnyRow> for DocumentRow {
@@ -154,6 +158,7 @@ impl<'r> FromRow<'r, AnyRow> for DocumentRow {
             created_at: row.try_get("created_at")?,
             purged_at: row.try_get("purged_at")?,
             digest_state: row.try_get("digest_state")?,
+            deadline: row.try_get("deadline")?,
         })
     }
 }
@@ -176,6 +181,8 @@ pub struct TaskRow {
     pub siren: String,
     pub circuit_id: Option<String>,
     pub kind: StepKind,
+    /// `YYYY-MM-DD`.
+    pub deadline: Option<String>,
 }
 
 impl<'r> FromRow<'r, AnyRow> for TaskRow {
@@ -183,6 +190,7 @@ impl<'r> FromRow<'r, AnyRow> for TaskRow {
         Ok(Self {
             id: row.try_get("id")?,
             filename: row.try_get("filename")?,
+            deadline: row.try_get("deadline")?,
             siren: row.try_get("siren")?,
             circuit_id: row.try_get("circuit_id")?,
             kind: decode::step_kind(row, "kind")?,

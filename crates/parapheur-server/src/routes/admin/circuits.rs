@@ -78,6 +78,8 @@ struct CircuitPage<'a> {
     depositors: String,
     /// Open to the whole subscriber (CONTRACT §8).
     open: bool,
+    /// Default deadline in days (CONTRACT §11), empty for none.
+    deadline_days: String,
     rows: Vec<StepRow>,
     kinds: Vec<(String, &'static str)>,
     types: &'static [(&'static str, &'static str)],
@@ -150,6 +152,7 @@ pub(super) async fn circuit_page(
             metadata: false,
             depositors: String::new(),
             open: false,
+            deadline_days: String::new(),
             rows: rows_of(&[]),
             kinds: kinds(),
             types: &CIRCUIT_TYPES,
@@ -175,6 +178,7 @@ pub(super) async fn circuit_page(
             existing: true,
             depositors: c.depositors.join(", "),
             open: c.visibility == parapheur_domain::Visibility::Subscriber,
+            deadline_days: c.deadline_days.map(|n| n.to_string()).unwrap_or_default(),
             id: c.id,
             circuit_type: c.circuit_type.as_str().to_owned(),
             metadata: c.metadata_required,
@@ -233,6 +237,11 @@ pub(super) async fn save_circuit(
             })
             .collect(),
         visibility: open.then(|| "subscriber".to_owned()),
+        // Not a number: refused by the check below as out of range.
+        deadline_days: match field("deadline_days").as_str() {
+            "" => None,
+            n => Some(n.parse().unwrap_or(-1)),
+        },
     };
     let refused = match circuits::save(&state.db, &siren, &input, existing).await {
         Ok(_) => return Ok(done(siren.as_str(), "circuits", "circuit")),
@@ -249,6 +258,7 @@ pub(super) async fn save_circuit(
         metadata: input.metadata,
         depositors: field("depositors"),
         open,
+        deadline_days: field("deadline_days"),
         rows: rows_of(&steps),
         kinds: kinds(),
         types: &CIRCUIT_TYPES,

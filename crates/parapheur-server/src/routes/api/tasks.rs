@@ -14,16 +14,18 @@ pub struct Task {
     siren: String,
     circuit: Option<String>,
     step: String,
+    /// `YYYY-MM-DD` (CONTRACT §11).
+    deadline: Option<String>,
+    /// The deadline has passed.
+    overdue: bool,
 }
 
 pub async fn tasks(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<Task>>, ApiError> {
-    let rows = state
-        .db
-        .tasks(caller.user_id, &crate::service::access::today())
-        .await?;
+    let today = crate::service::access::today();
+    let rows = state.db.tasks(caller.user_id, &today).await?;
     Ok(Json(
         rows.into_iter()
             .map(|r| Task {
@@ -32,6 +34,8 @@ pub async fn tasks(
                 siren: r.siren,
                 circuit: r.circuit_id,
                 step: r.kind.as_str().to_owned(),
+                overdue: r.deadline.as_deref().is_some_and(|d| d < today.as_str()),
+                deadline: r.deadline,
             })
             .collect(),
     ))

@@ -46,6 +46,7 @@ pub async fn upload(
             .map_err(|m| ApiError::BadParameter(format!("pictograms: {m}")))?;
     }
     let req = DepositRequest {
+        deadline: form.text("date_limite")?,
         siren,
         circuit: CircuitSource::OnDemand(circuit, named),
         file,

@@ -50,6 +50,7 @@ pub async fn upload(
         return Err(ApiError::BadParameter("referer longer than 255 characters".into()).into());
     }
     let req = DepositRequest {
+        deadline: form.text("date_limite")?,
         siren,
         circuit: CircuitSource::Provisioned(circuit),
         file,

@@ -28,6 +28,7 @@ pub async fn upload(
         ApiError::BadParameter("the file part `doc` (or `content`) is missing".into())
     })?;
     let req = DepositRequest {
+        deadline: form.text("date_limite")?,
         siren,
         circuit: CircuitSource::Provisioned(circuit),
         file,

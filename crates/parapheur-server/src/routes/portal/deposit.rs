@@ -88,6 +88,7 @@ fn request(form: &Form) -> Result<DepositRequest, ApiError> {
         agents: Vec::new(),
         pictograms: None,
         otp: None,
+        deadline: text("date_limite"),
     })
 }
 

@@ -307,6 +307,7 @@ async fn dispatch(
                 agents: Vec::new(),
                 otp: None,
                 pictograms: None,
+                deadline: String::new(),
             };
             let id = deposit(state, caller, req).await?;
             Ok(vec![Value::Text(id.to_string())])

@@ -18,6 +18,21 @@ pub struct Provisioning {
     pub users: Vec<UserDef>,
     #[serde(default)]
     pub circuits: Vec<CircuitDef>,
+    #[serde(default)]
+    pub webhooks: Vec<WebhookDef>,
+}
+
+/// A subscriber's webhook endpoint (CONTRACT §11).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookDef {
+    pub siren: String,
+    pub url: String,
+    /// `whsec_<base64>` (Standard Webhooks).
+    pub secret: String,
+    /// Event types; empty or absent: every event.
+    #[serde(default)]
+    pub events: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -302,6 +317,50 @@ pub async fn apply(
             Err(e) => return Err(perr(at(&e.field()), e)),
         };
         db.upsert_circuit(&row).await.map_err(dberr)?;
+    }
+    for (i, w) in p.webhooks.iter().enumerate() {
+        let at = |k: &str| format!("webhooks[{i}].{k}");
+        let siren = Siren::parse(&w.siren).map_err(|e| perr(at("siren"), e))?;
+        if !db.subscriber_exists(siren.as_str()).await.map_err(dberr)? {
+            return Err(perr(at("siren"), format!("unknown subscriber {siren}")));
+        }
+        match reqwest::Url::parse(&w.url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => return Err(perr(at("url"), "an http(s) URL is expected")),
+        }
+        let key_len = w
+            .secret
+            .strip_prefix("whsec_")
+            .and_then(|k| {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD.decode(k).ok()
+            })
+            .map_or(0, |k| k.len());
+        if key_len < 16 {
+            return Err(perr(
+                at("secret"),
+                "whsec_<base64 of at least 16 random bytes> is expected",
+            ));
+        }
+        for e in &w.events {
+            if e != parapheur_store::webhooks::STATE_CHANGED {
+                return Err(perr(
+                    at("events"),
+                    format!(
+                        "unknown event {e:?} (known: {})",
+                        parapheur_store::webhooks::STATE_CHANGED
+                    ),
+                ));
+            }
+        }
+        db.upsert_webhook(&parapheur_store::webhooks::NewWebhook {
+            siren: siren.to_string(),
+            url: w.url.clone(),
+            secret: w.secret.clone(),
+            events: w.events.clone(),
+        })
+        .await
+        .map_err(dberr)?;
     }
     Ok(())
 }

@@ -43,5 +43,7 @@ mod snapshots;
 mod soap;
 #[path = "visibility.rs"]
 mod visibility;
+#[path = "webhooks.rs"]
+mod webhooks;
 #[path = "workflow.rs"]
 mod workflow;

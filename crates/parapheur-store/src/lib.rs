@@ -18,6 +18,7 @@ pub mod portal;
 pub mod s3;
 pub mod throttle;
 pub mod visibility;
+pub mod webhooks;
 
 pub use blob::{BlobStore, Blobs, LocalBlobStore};
 pub use db::{Db, Engine};

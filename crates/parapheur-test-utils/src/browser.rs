@@ -243,6 +243,81 @@ impl Drop for SmtpSink {
     }
 }
 
+/// A Standard Webhooks receiver (`scripts/webhook_receiver.py`, the reference Python library):
+/// answers 503 to the first `fail_first` requests, then verifies each signature.
+pub struct WebhookReceiver {
+    child: std::process::Child,
+    pub url: String,
+    pub dir: PathBuf,
+}
+
+impl WebhookReceiver {
+    pub fn start(dir: &Path, secret: &str, fail_first: u32) -> Self {
+        let port = reserved_port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/webhook_receiver.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args([
+                port.to_string(),
+                dir.display().to_string(),
+                secret.to_owned(),
+                fail_first.to_string(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 with standardwebhooks is required (pip install standardwebhooks)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("receiver output");
+        assert_eq!(line.trim(), "ready", "the webhook receiver did not start");
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}/hook"),
+            dir: dir.to_owned(),
+        }
+    }
+
+    fn lines(&self, file: &str) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.dir.join(file))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// Verified deliveries in arrival order: `(webhook-id, parsed body)`.
+    pub fn received(&self) -> Vec<(String, serde_json::Value)> {
+        self.lines("received.jsonl")
+            .into_iter()
+            .map(|v| {
+                (
+                    v["id"].as_str().unwrap_or_default().to_owned(),
+                    serde_json::from_str(v["body"].as_str().unwrap_or_default())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    /// Every request with the status answered (503 outage, 400 not verified, 204).
+    pub fn statuses(&self) -> Vec<u16> {
+        self.lines("requests.jsonl")
+            .iter()
+            .filter_map(|v| v["status"].as_u64())
+            .map(|s| s as u16)
+            .collect()
+    }
+}
+
+impl Drop for WebhookReceiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A request received by a `FlakyEndpoint`, with the status it was answered.
 #[derive(Debug, Clone)]
 pub struct Recorded {

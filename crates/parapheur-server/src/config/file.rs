@@ -1,7 +1,8 @@
 //! The configuration as written (TOML file and `PARAPHEUR_*` variables), before parsing.
 
 use super::sections::{
-    FastConfig, JobsConfig, LimitsConfig, OtpConfig, RetentionConfig, TlsConfig,
+    FastConfig, JobsConfig, LimitsConfig, OtpConfig, RemindersConfig, RetentionConfig, TlsConfig,
+    WebhooksConfig,
 };
 use super::{ConfigError, KeyError, Problem};
 use figment::Figment;
@@ -11,7 +12,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// Top-level keys, used to keep unrelated `PARAPHEUR_*` variables out of the configuration.
-const TOP_KEYS: [&str; 21] = [
+const TOP_KEYS: [&str; 23] = [
     "listen",
     "public_url",
     "data_dir",
@@ -33,6 +34,8 @@ const TOP_KEYS: [&str; 21] = [
     "otp",
     "deliver",
     "limits",
+    "reminders",
+    "webhooks",
 ];
 
 /// Every key, with the defaults of the code; `Config` is parsed from it. Secret keys are
@@ -66,6 +69,8 @@ pub struct ConfigFile {
     pub otp: OtpConfig,
     pub deliver: DeliverFile,
     pub limits: LimitsConfig,
+    pub reminders: RemindersConfig,
+    pub webhooks: WebhooksConfig,
 }
 
 /// `[mail]` as written.
@@ -200,6 +205,8 @@ impl Default for ConfigFile {
             otp: OtpConfig::default(),
             deliver: DeliverFile::default(),
             limits: LimitsConfig::default(),
+            reminders: RemindersConfig::default(),
+            webhooks: WebhooksConfig::default(),
         }
     }
 }

@@ -19,7 +19,10 @@ pub use file::{
     SigningFile, SmsFile,
 };
 pub use secret::DatabaseUrl;
-pub use sections::{FastConfig, JobsConfig, LimitsConfig, OtpConfig, RetentionConfig, TlsConfig};
+pub use sections::{
+    FastConfig, JobsConfig, LimitsConfig, OtpConfig, RemindersConfig, RetentionConfig, TlsConfig,
+    WebhooksConfig,
+};
 pub use transports::{
     ArchiveConfig, ArchiveFormat, DeliverConnector, HeliosConfig, HeliosTransmitter, MailConfig,
     MailTransport, OvhSettings, S2lowLogin, S2lowSettings, SmsProvider, SmtpSettings, StorageUrl,
@@ -57,6 +60,8 @@ pub struct Config {
     pub otp: OtpConfig,
     pub deliver: DeliverConnector,
     pub limits: LimitsConfig,
+    pub reminders: RemindersConfig,
+    pub webhooks: WebhooksConfig,
 }
 
 /// `[signing]`: trust anchors, timestamp authority, keys on PKCS#11 tokens.
@@ -242,6 +247,8 @@ impl ConfigFile {
             otp: self.otp,
             deliver: self.deliver.parse(&dd)?,
             limits: self.limits,
+            reminders: self.reminders,
+            webhooks: self.webhooks,
             data_dir: self.data_dir,
         })
     }

@@ -229,3 +229,48 @@ impl TlsConfig {
         Ok(())
     }
 }
+
+/// `[reminders]` (CONTRACT §11): reminder e-mails around a document's deadline, and the daily
+/// digest of the users who chose it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RemindersConfig {
+    /// Days before the deadline when the members of the current step are reminded.
+    pub before_days: Vec<u32>,
+    /// Days after the deadline when the members (and the depositor) are reminded.
+    pub after_days: Vec<u32>,
+    /// How often the reminders and digests due are looked for.
+    pub check_interval_s: u64,
+    /// The hour (server time, 0–23) from which the daily digest of the day is sent.
+    pub digest_hour: u32,
+}
+
+impl Default for RemindersConfig {
+    fn default() -> Self {
+        Self {
+            before_days: vec![2],
+            after_days: vec![1, 3, 7],
+            check_interval_s: 3600,
+            digest_hour: 7,
+        }
+    }
+}
+
+/// `[webhooks]` (CONTRACT §11): delivery of the events to the subscribers' endpoints.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Attempts of one delivery before it is recorded as failed.
+    pub max_attempts: u32,
+    /// Time allowed to an endpoint to answer.
+    pub timeout_ms: u64,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 12,
+            timeout_ms: 10_000,
+        }
+    }
+}

@@ -23,10 +23,12 @@ pub enum JobKind {
     Automatic,
     /// The signature of a batch of documents.
     BatchSign,
+    /// One webhook delivery (queued by the store with the history entry it tells).
+    Webhook,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 7] = [
+    pub const ALL: [JobKind; 8] = [
         Self::Mail,
         Self::Sms,
         Self::HeliosSend,
@@ -34,6 +36,7 @@ impl JobKind {
         Self::Deliver,
         Self::Automatic,
         Self::BatchSign,
+        Self::Webhook,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +48,7 @@ impl JobKind {
             Self::Deliver => "deliver",
             Self::Automatic => "automatic",
             Self::BatchSign => "batch_sign",
+            Self::Webhook => parapheur_store::webhooks::JOB_KIND,
         }
     }
 
@@ -61,7 +65,8 @@ impl JobKind {
             | Self::HeliosPoll
             | Self::Deliver
             | Self::Automatic
-            | Self::BatchSign => false,
+            | Self::BatchSign
+            | Self::Webhook => false,
         }
     }
 }
@@ -76,6 +81,7 @@ pub enum Job {
     Deliver(DeliveryJob),
     Automatic(DocumentJob),
     BatchSign(BatchJob),
+    Webhook(WebhookJob),
 }
 
 /// A job's payload could not be encoded or decoded.
@@ -101,6 +107,7 @@ impl Job {
             Self::Deliver(_) => JobKind::Deliver,
             Self::Automatic(_) => JobKind::Automatic,
             Self::BatchSign(_) => JobKind::BatchSign,
+            Self::Webhook(_) => JobKind::Webhook,
         }
     }
 
@@ -114,6 +121,7 @@ impl Job {
             Self::Deliver(j) => serde_json::to_string(j),
             Self::Automatic(j) => serde_json::to_string(j),
             Self::BatchSign(j) => serde_json::to_string(j),
+            Self::Webhook(j) => serde_json::to_string(j),
         }
         .map_err(|source| JobError::Payload { kind, source })?;
         Ok(NewJob {
@@ -138,6 +146,7 @@ impl Job {
             JobKind::Deliver => Self::Deliver(serde_json::from_str(payload).map_err(bad)?),
             JobKind::Automatic => Self::Automatic(serde_json::from_str(payload).map_err(bad)?),
             JobKind::BatchSign => Self::BatchSign(serde_json::from_str(payload).map_err(bad)?),
+            JobKind::Webhook => Self::Webhook(serde_json::from_str(payload).map_err(bad)?),
         })
     }
 }
@@ -179,6 +188,12 @@ impl DocumentJob {
     pub fn id(&self) -> Option<i64> {
         self.document_id.parse().ok()
     }
+}
+
+/// A webhook delivery (`webhook_deliveries.id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookJob {
+    pub delivery_id: i64,
 }
 
 /// A batch signature.

@@ -22,6 +22,7 @@ pub mod sessions;
 pub mod signing;
 pub mod transition;
 pub mod users;
+pub mod webhooks;
 
 /// Reads a blob.
 pub async fn get_blob(

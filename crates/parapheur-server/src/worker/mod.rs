@@ -110,6 +110,7 @@ async fn run_one(state: &AppState, claimed: &ClaimedJob) -> Result<Outcome, Send
         Job::BatchSign(b) => crate::service::batch_sign::run(state, &b.batch_id)
             .await
             .map_err(|e| transient(&e)),
+        Job::Webhook(w) => crate::service::webhooks::run(state, w.delivery_id).await,
     }
 }
 

@@ -13,7 +13,12 @@ CREATE TABLE reminders_sent (
     PRIMARY KEY (document_id, step_idx, kind, offset_days)
 );
 
--- A user's choice: one e-mail per document (0) or a daily digest (1).
+-- A user's choice: one e-mail per document (0) or a daily digest (1), and the digests sent.
+CREATE TABLE digests_sent (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    day TEXT NOT NULL,
+    PRIMARY KEY (user_id, day)
+);
 ALTER TABLE users ADD COLUMN daily_digest INTEGER NOT NULL DEFAULT 0;
 
 -- Webhook endpoints of a subscriber and the deliveries of their events (Standard Webhooks).
@@ -31,8 +36,10 @@ CREATE TABLE webhook_deliveries (
     msg_id TEXT NOT NULL UNIQUE,
     webhook_id INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
     document_id INTEGER,
+    -- The history entry the event tells (its body is built from it when first sent).
+    history_id INTEGER,
     event TEXT NOT NULL,
-    body TEXT NOT NULL,
+    body TEXT,
     status TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,

@@ -30,6 +30,8 @@ async fn insert_entries(
     if entries.is_empty() {
         return Ok(());
     }
+    // Webhook deliveries of the new entries (CONTRACT §11), when the subscriber has endpoints.
+    let webhooks_after = crate::webhooks::before_entries(tx, id).await?;
     let now = now_ms();
     let sql = format!(
         "INSERT INTO history (document_id, at_ms, user_id, user_fullname, state_name, comment) VALUES {}",
@@ -46,6 +48,9 @@ async fn insert_entries(
             .bind(&e.comment);
     }
     q.execute(&mut **tx).await?;
+    if let Some(after) = webhooks_after {
+        crate::webhooks::queue_deliveries(tx, id, after).await?;
+    }
     Ok(())
 }
 

@@ -8,6 +8,7 @@ mod circuits;
 mod documents;
 mod groups;
 mod users;
+mod webhooks;
 
 use crate::auth::Caller;
 use crate::routes::html::{Banner, PageError, redirect, rendered, set_csrf, with_csrf};
@@ -57,6 +58,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/parapheur/admin/{siren}/documents/{id}/reattribuer",
             post(documents::reassign),
+        )
+        .route(
+            "/parapheur/admin/{siren}/webhooks",
+            get(webhooks::webhooks_page),
+        )
+        .route(
+            "/parapheur/admin/{siren}/webhooks/{id}/renvoyer",
+            post(webhooks::replay),
         )
 }
 
@@ -125,6 +134,7 @@ fn ok_banner(q: &HashMap<String, String>) -> Option<Banner> {
         Some("retire") => "L'utilisateur a été retiré de la collectivité.",
         Some("circuit") => "Circuit enregistré.",
         Some("supprime") => "Circuit supprimé.",
+        Some("renvoye") => "La notification sera renvoyée.",
         Some("reattribue") => {
             "L'étape en cours a été réattribuée ; ses nouveaux membres sont prévenus."
         }

@@ -117,6 +117,7 @@ pub async fn serve_until(
     service::lifecycle::spawn_purge(state.clone());
     service::lifecycle::spawn_housekeeping(state.clone());
     service::helios::spawn_pes_retour_poll(state.clone());
+    service::reminders::spawn(state.clone());
     let limits = state.cfg.limits.clone();
     let app = routes::router(state);
     let app = tower::Layer::layer(&axum::middleware::from_fn(routes::collapse_slashes), app);

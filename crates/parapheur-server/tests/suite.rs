@@ -11,6 +11,8 @@ mod annexes;
 mod cli;
 #[path = "crash.rs"]
 mod crash;
+#[path = "deadlines.rs"]
+mod deadlines;
 #[path = "delegation.rs"]
 mod delegation;
 #[path = "fast_clients.rs"]

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod lifecycle;
 pub mod otp;
 pub mod portal;
+pub mod reminders;
 pub mod s3;
 pub mod throttle;
 pub mod visibility;

@@ -307,6 +307,7 @@ pub async fn deposit_with(
         .map(|(_, _, m)| m.iter().map(|e| e.as_str().to_owned()).collect())
         .unwrap_or_default();
     crate::service::notify::add_delegates(state, &mut members).await?;
+    crate::service::notify::without_digest_users(state, &mut members).await?;
     let org = state.db.subscriber_name(siren).await?.unwrap_or_default();
 
     // Durable bytes first (fsynced), then one committed transaction.

@@ -18,6 +18,7 @@ pub mod links;
 pub mod notify;
 pub mod otp;
 pub mod preview;
+pub mod reminders;
 pub mod sessions;
 pub mod signing;
 pub mod transition;

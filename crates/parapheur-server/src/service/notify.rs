@@ -129,7 +129,7 @@ fn doc_ref(d: &MailDoc) -> String {
     }
 }
 
-fn signature(org: &str) -> String {
+pub(crate) fn signature(org: &str) -> String {
     if org.is_empty() {
         "Le parapheur électronique".into()
     } else {
@@ -137,7 +137,7 @@ fn signature(org: &str) -> String {
     }
 }
 
-fn doc_name(d: &MailDoc) -> String {
+pub(crate) fn doc_name(d: &MailDoc) -> String {
     if d.label.is_empty() {
         format!("« {} »", d.filename)
     } else {
@@ -344,6 +344,16 @@ pub async fn add_delegates(state: &AppState, members: &mut Vec<String>) -> Resul
     Ok(())
 }
 
+/// Removes the users who chose the daily digest (CONTRACT §11): their documents come in it.
+pub async fn without_digest_users(
+    state: &AppState,
+    members: &mut Vec<String>,
+) -> Result<(), ApiError> {
+    let digest = state.db.digest_users_among(members).await?;
+    members.retain(|m| !digest.contains(m));
+    Ok(())
+}
+
 /// The messages of a transition of a stored document (looks up the depositor, the step
 /// members and the subscriber's name).
 pub async fn effects_for(
@@ -364,6 +374,7 @@ pub async fn effects_for(
         None => Vec::new(),
     };
     add_delegates(state, &mut members).await?;
+    without_digest_users(state, &mut members).await?;
     let refused = t.entries.iter().any(|e| {
         matches!(
             e.state,

@@ -77,3 +77,33 @@ pub async fn reassign(
     delegation::reassign(&state, &caller, id, &m.members).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `GET|PUT /api/v1/me/notifications` (CONTRACT §11): `{"daily_digest": bool}` — one e-mail a
+/// day listing what waits for the caller instead of one e-mail per document.
+#[derive(serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notifications {
+    daily_digest: bool,
+}
+
+pub async fn get_notifications(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Notifications>, ApiError> {
+    Ok(Json(Notifications {
+        daily_digest: state.db.daily_digest(caller.user_id).await?,
+    }))
+}
+
+pub async fn put_notifications(
+    State(state): State<AppState>,
+    caller: Caller,
+    raw: Bytes,
+) -> Result<Json<Notifications>, ApiError> {
+    let n: Notifications = body(&raw, r#"{"daily_digest": true|false}"#)?;
+    state
+        .db
+        .set_daily_digest(caller.user_id, n.daily_digest)
+        .await?;
+    Ok(Json(n))
+}

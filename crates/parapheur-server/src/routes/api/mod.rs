@@ -41,6 +41,10 @@ pub fn router() -> Router<AppState> {
                 .delete(delegation::delete_mine),
         )
         .route(
+            "/me/notifications",
+            get(delegation::get_notifications).put(delegation::put_notifications),
+        )
+        .route(
             "/subscribers/{siren}/users/{email}/absence",
             put(delegation::put_for),
         )

@@ -21,6 +21,8 @@ struct AbsencePage<'a> {
     from: String,
     until: String,
     delegate: String,
+    /// One e-mail a day instead of one per document (CONTRACT §11).
+    digest: bool,
     message: Option<Banner>,
 }
 
@@ -33,6 +35,7 @@ async fn render(
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let current = delegation::current(state, caller.user_id).await?;
+    let digest = state.db.daily_digest(caller.user_id).await?;
     let (from, until, delegate) = match (typed, &current) {
         (Some(t), _) => (t.from.clone(), t.until.clone(), t.delegate.clone()),
         (None, Some(c)) => (c.from.clone(), c.until.clone(), c.delegate.clone()),
@@ -46,6 +49,7 @@ async fn render(
             from,
             until,
             delegate,
+            digest,
             message,
         }
         .render()
@@ -63,6 +67,7 @@ pub(super) async fn absence_page(
     let message = match q.get("ok").map(String::as_str) {
         Some("enregistree") => Some(Banner::success("Absence enregistrée.")),
         Some("terminee") => Some(Banner::success("Absence terminée.")),
+        Some("notifications") => Some(Banner::success("Préférence enregistrée.")),
         _ => None,
     };
     render(&state, &headers, &caller, None, message, StatusCode::OK).await
@@ -75,6 +80,14 @@ pub(super) async fn save_absence(
 ) -> Result<Response, PageError> {
     require_csrf(&headers, &form)?;
     let caller = signed_in(&state, &headers, "/parapheur/absence").await?;
+    if form.contains_key("notifications") {
+        state
+            .db
+            .set_daily_digest(caller.user_id, form.get("digest").is_some_and(|v| v == "1"))
+            .await
+            .map_err(ApiError::from)?;
+        return Ok(redirect("/parapheur/absence?ok=notifications"));
+    }
     if form.contains_key("end") {
         delegation::clear_mine(&state, &caller).await?;
         return Ok(redirect("/parapheur/absence?ok=terminee"));

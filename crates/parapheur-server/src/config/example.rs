@@ -54,6 +54,16 @@ automatic_retry_ms = 30000 # an automatic step whose immediate run failed is run
 [otp]
 link_ttl_hours = 720      # how long an OTP signing link works
 
+[reminders]               # e-mails around a document's deadline (date_limite, deadline_days)
+before_days = [2]         # days before the deadline: the members of the current step
+after_days = [1, 3, 7]    # days after it: the members and the depositor (the largest missed only)
+check_interval_s = 3600   # how often every instance looks for reminders and digests due
+digest_hour = 7           # from this hour the daily digest of users who chose it is sent
+
+[webhooks]                # endpoints are declared per subscriber in the provisioning file
+max_attempts = 12         # attempts of one delivery (with the queue's backoff), then "failed"
+timeout_ms = 10000
+
 [limits]                  # request governance (counts shared by every instance)
 auth_failures_per_account = 5  # failed authentications of an account per window, then HTTP 429
 auth_failures_per_ip = 50      # failed authentications from one client address per window

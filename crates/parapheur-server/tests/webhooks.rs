@@ -43,6 +43,8 @@ fn every_state_reaches_the_endpoint_signed_in_order_and_once_through_an_outage()
         rx.url
     );
     let app = TestApp::start_with(BIN, FAST, &provisioning, &[]);
+    // A second instance on the same database claims jobs too: still once per delivery.
+    let _second = app.another_instance();
     let depot = app.as_user("depot@a.fr");
     let id = depot
         .upload(SIREN_A, "VVS", "marche.pdf", pdf::small("m"), "")

@@ -232,6 +232,29 @@ impl Db {
         .await?)
     }
 
+    /// Deletes deliveries delivered before `before_ms` (failed ones after four times as long) and
+    /// digest claims of days before `digest_day` (`YYYY-MM-DD`).
+    pub async fn prune_webhooks_and_digests(
+        &self,
+        before_ms: i64,
+        digest_day: &str,
+    ) -> Result<u64, StoreError> {
+        let failed_before = now_ms() - 4 * (now_ms() - before_ms);
+        let r = sqlx::query(
+            "DELETE FROM webhook_deliveries WHERE (status = 'delivered' AND finished_at < $1) \
+             OR (status = 'failed' AND finished_at < $2)",
+        )
+        .bind(before_ms)
+        .bind(failed_before)
+        .execute(&self.write)
+        .await?;
+        sqlx::query("DELETE FROM digests_sent WHERE day < $1")
+            .bind(digest_day)
+            .execute(&self.write)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
     /// Sends a failed delivery of `siren` again (attempts start over); whether there was one.
     pub async fn replay_delivery(&self, siren: &str, id: i64) -> Result<bool, StoreError> {
         let mut tx = self.write.begin().await?;

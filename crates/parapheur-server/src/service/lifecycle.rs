@@ -249,8 +249,9 @@ pub fn spawn_purge(state: AppState) {
     });
 }
 
-/// Housekeeping, hourly: delivered jobs and finished portal batches older than
-/// `[jobs] keep_done_days` are deleted (expired sessions go at each login).
+/// Housekeeping, hourly: delivered jobs, finished portal batches, delivered webhook events and
+/// digest claims older than `[jobs] keep_done_days` are deleted (expired sessions go at each
+/// login).
 pub fn spawn_housekeeping(state: AppState) {
     let days = i64::from(state.cfg.jobs.keep_done_days);
     if days == 0 {
@@ -266,6 +267,18 @@ pub fn spawn_housekeeping(state: AppState) {
             }
             if let Err(e) = state.db.prune_batches(cutoff).await {
                 tracing::error!(error = %e, "pruning portal batches failed");
+            }
+            // Delivered webhook events and past digest claims (failed deliveries stay until an
+            // administrator replays them or they age out with the same delay times four).
+            let digest_day = (chrono::Local::now().date_naive() - chrono::Duration::days(days + 1))
+                .format("%Y-%m-%d")
+                .to_string();
+            if let Err(e) = state
+                .db
+                .prune_webhooks_and_digests(cutoff, &digest_day)
+                .await
+            {
+                tracing::error!(error = %e, "pruning webhook deliveries failed");
             }
             tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
         }

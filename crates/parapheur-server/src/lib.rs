@@ -56,8 +56,12 @@ pub async fn open_state(cfg: Config) -> anyhow::Result<AppState> {
             Blobs::local(LocalBlobStore::open(dir.clone()).context("opening the blob store")?)
         }
     };
-    let pki = pki::Pki::open(&cfg.data_dir, cfg.signing.trust_anchors.as_deref())
-        .context("opening the internal certification authority and the trust anchors")?;
+    let pki = pki::Pki::open(
+        &cfg.data_dir,
+        cfg.signing.trust_anchors.as_deref(),
+        &cfg.public_url,
+    )
+    .context("opening the internal certification authority and the trust anchors")?;
     for seal in &cfg.signing.hsm_seals {
         pki.install_hsm_seal(seal).with_context(|| {
             format!(

@@ -44,9 +44,18 @@ pub struct Pki {
 }
 
 impl Pki {
-    /// Opens the CA, creating it on first start.
-    pub fn open(data_dir: &Path, extra_anchors: Option<&Path>) -> Result<Self, SignError> {
-        let ca = InternalCa::open_or_create(&data_dir.join("pki"), "parapheur - autorité interne")?;
+    /// Opens the CA, creating it on first start. The certificates it issues name
+    /// `<public_url>/api/v1/pki/crl` as their CRL distribution point.
+    pub fn open(
+        data_dir: &Path,
+        extra_anchors: Option<&Path>,
+        public_url: &str,
+    ) -> Result<Self, SignError> {
+        let ca = InternalCa::open_or_create(&data_dir.join("pki"), "parapheur - autorité interne")?
+            .with_crl_url(format!(
+                "{}/api/v1/pki/crl",
+                public_url.trim_end_matches('/')
+            ));
         let mut anchors = vec![ca.certificate().clone()];
         if let Some(p) = extra_anchors {
             let pem = std::fs::read(p).map_err(|e| SignError::Io {
@@ -188,6 +197,71 @@ impl Pki {
             m.insert(c.email.as_str().to_lowercase(), cred);
         }
         Ok(())
+    }
+
+    /// What verification relies on, with the internal CA's current CRL (DER): a certificate it
+    /// revoked no longer verifies.
+    pub fn validation_with_crl(
+        &self,
+        crl_der: &[u8],
+    ) -> Result<parapheur_sign::policy::ValidationContext, SignError> {
+        let mut ctx = parapheur_sign::policy::ValidationContext::new(self.anchors.clone());
+        ctx.tsa_anchors = self.anchors.clone();
+        ctx.crls = vec![openssl::x509::X509Crl::from_der(crl_der)?];
+        Ok(ctx)
+    }
+
+    /// The CRL of the internal CA listing `revoked` (`(serial, revoked at in ms)`), valid a day.
+    pub fn crl(&self, revoked: &[(String, i64)]) -> Result<Vec<u8>, SignError> {
+        let list: Vec<(String, i64)> = revoked
+            .iter()
+            .map(|(s, ms)| (s.clone(), ms / 1000))
+            .collect();
+        // The number grows with every revocation and with time (two instances building the
+        // CRL at once give the same list).
+        let number = revoked.iter().map(|(_, ms)| ms / 1000).max().unwrap_or(0);
+        self.ca.crl(&list, number, 86_400)
+    }
+
+    /// The serial of the certificate the internal CA issued to `user_id` for `siren`, if any.
+    pub fn issued_user_serial(
+        &self,
+        user_id: i64,
+        siren: &str,
+    ) -> Result<Option<String>, SignError> {
+        let id = CredentialId::IssuedUser {
+            user_id,
+            siren: siren.to_owned(),
+        };
+        match self.ca.existing(&id.file_name())? {
+            Some(c) => match c.chain.first() {
+                Some(cert) if self.ca.issued(cert) => {
+                    Ok(Some(parapheur_sign::ca::serial_hex(cert)?))
+                }
+                _ => Ok(None),
+            },
+            None => Ok(None),
+        }
+    }
+
+    /// Forgets the key the internal CA issued to `user_id` for `siren` (after its revocation):
+    /// a later signature in that subscriber gets a new key and certificate.
+    pub fn forget_issued_user(&self, user_id: i64, siren: &str) -> Result<(), SignError> {
+        let id = CredentialId::IssuedUser {
+            user_id,
+            siren: siren.to_owned(),
+        };
+        if let Ok(mut m) = self.cache.lock() {
+            m.remove(&id);
+        }
+        self.ca.remove(&id.file_name())
+    }
+
+    /// Forgets every credential held in memory (another instance may have revoked one).
+    pub fn clear_cache(&self) {
+        if let Ok(mut m) = self.cache.lock() {
+            m.retain(|id, _| !matches!(id, CredentialId::IssuedUser { .. }));
+        }
     }
 
     /// Installs an imported credential (PKCS#12): a user's own, or a subscriber's seal.

@@ -33,6 +33,8 @@ mod lifecycle;
 mod messages;
 #[path = "otp.rs"]
 mod otp;
+#[path = "pki.rs"]
+mod pki;
 #[path = "portal.rs"]
 mod portal;
 #[path = "scale.rs"]

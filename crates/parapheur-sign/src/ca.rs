@@ -41,6 +41,32 @@ pub struct InternalCa {
     dir: PathBuf,
     key: PKey<Private>,
     cert: X509,
+    /// Where its CRL is published, written into the certificates it issues (CRL distribution
+    /// point), when known.
+    crl_url: Option<String>,
+}
+
+/// A certificate's serial number in upper-case hexadecimal (how revocations are recorded).
+pub fn serial_hex(cert: &openssl::x509::X509Ref) -> Result<String, SignError> {
+    Ok(cert.serial_number().to_bn()?.to_hex_str()?.to_string())
+}
+
+/// The DER of a CRL distribution points extension value naming `url`.
+fn crl_distribution_points(url: &str) -> Result<Vec<u8>, SignError> {
+    use der::Encode;
+    use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+    use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+    let uri = der::asn1::Ia5String::new(url)
+        .map_err(|e| SignError::Invalid(format!("CRL URL {url:?}: {e}")))?;
+    let dp = x509_cert::ext::pkix::CrlDistributionPoints(vec![DistributionPoint {
+        distribution_point: Some(DistributionPointName::FullName(vec![
+            GeneralName::UniformResourceIdentifier(uri),
+        ])),
+        reasons: None,
+        crl_issuer: None,
+    }]);
+    dp.to_der()
+        .map_err(|e| SignError::Invalid(format!("CRL distribution point: {e}")))
 }
 
 impl std::fmt::Debug for InternalCa {
@@ -157,6 +183,7 @@ impl InternalCa {
                     dir: dir.to_owned(),
                     key,
                     cert,
+                    crl_url: None,
                 });
             }
             if !kp.exists() {
@@ -166,6 +193,7 @@ impl InternalCa {
                         dir: dir.to_owned(),
                         key,
                         cert,
+                        crl_url: None,
                     });
                 }
             } else if half_written(&kp) {
@@ -212,6 +240,72 @@ impl InternalCa {
 
     pub fn certificate(&self) -> &X509 {
         &self.cert
+    }
+
+    /// Names the URL of the CRL in the certificates issued from now on.
+    pub fn with_crl_url(mut self, url: impl Into<String>) -> Self {
+        self.crl_url = Some(url.into());
+        self
+    }
+
+    /// The CRL of the certificates revoked so far (`(serial in hexadecimal, revocation time in
+    /// Unix seconds)`), numbered `number`, valid `next_update_s` seconds, signed by the CA (DER).
+    pub fn crl(
+        &self,
+        revoked: &[(String, i64)],
+        number: i64,
+        next_update_s: i64,
+    ) -> Result<Vec<u8>, SignError> {
+        use openssl::x509::{X509CrlBuilder, X509Extension, X509RevokedBuilder};
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let mut b = X509CrlBuilder::new()?;
+        b.set_issuer_name(self.cert.subject_name())?;
+        b.set_last_update(&*Asn1Time::from_unix(now)?)?;
+        b.set_next_update(&*Asn1Time::from_unix(now + next_update_s)?)?;
+        for (serial, at) in revoked {
+            let bn = BigNum::from_hex_str(serial)?;
+            let mut r = X509RevokedBuilder::new()?;
+            r.set_serial_number(&*bn.to_asn1_integer()?)?;
+            r.set_revocation_date(&*Asn1Time::from_unix(*at)?)?;
+            b.add_revoked(r.build())?;
+        }
+        // cRLNumber (2.5.29.20): INTEGER, encoded by the der crate.
+        let number_der = {
+            use der::Encode;
+            der::asn1::Uint::new(&number.max(0).to_be_bytes())
+                .and_then(|u| u.to_der())
+                .map_err(|e| SignError::Invalid(format!("CRL number: {e}")))?
+        };
+        let oid = openssl::asn1::Asn1Object::from_str("2.5.29.20")?;
+        let value = openssl::asn1::Asn1OctetString::new_from_bytes(&number_der)?;
+        b.append_extension(X509Extension::new_from_der(&oid, false, &value)?)?;
+        // authorityKeyIdentifier (2.5.29.35): the CA's subject key identifier.
+        let aki_der = {
+            use der::Encode;
+            let ski = self
+                .cert
+                .subject_key_id()
+                .ok_or_else(|| SignError::Invalid("the CA has no subject key identifier".into()))?;
+            x509_cert::ext::pkix::AuthorityKeyIdentifier {
+                key_identifier: Some(
+                    der::asn1::OctetString::new(ski.as_slice())
+                        .map_err(|e| SignError::Invalid(format!("key identifier: {e}")))?,
+                ),
+                authority_cert_issuer: None,
+                authority_cert_serial_number: None,
+            }
+            .to_der()
+            .map_err(|e| SignError::Invalid(format!("authority key identifier: {e}")))?
+        };
+        let oid = openssl::asn1::Asn1Object::from_str("2.5.29.35")?;
+        let value = openssl::asn1::Asn1OctetString::new_from_bytes(&aki_der)?;
+        b.append_extension(X509Extension::new_from_der(&oid, false, &value)?)?;
+        b.sort()?;
+        b.sign(&self.key, MessageDigest::sha256())?;
+        Ok(b.build()?.to_der()?)
     }
 
     pub fn dir(&self) -> &Path {
@@ -271,6 +365,14 @@ impl InternalCa {
             .keyid(false)
             .build(&b.x509v3_context(Some(&self.cert), None))?;
         b.append_extension(aki)?;
+        if let Some(url) = &self.crl_url {
+            let oid = openssl::asn1::Asn1Object::from_str("2.5.29.31")?;
+            let value =
+                openssl::asn1::Asn1OctetString::new_from_bytes(&crl_distribution_points(url)?)?;
+            b.append_extension(openssl::x509::X509Extension::new_from_der(
+                &oid, false, &value,
+            )?)?;
+        }
         b.sign(&self.key, MessageDigest::sha256())?;
         Credential::new(key, vec![b.build(), self.cert.clone()])
     }
@@ -338,6 +440,19 @@ impl InternalCa {
 
     /// Stores a credential (issued here or imported) under `name`, replacing any previous one.
     /// The credential stored under `name`, if there is one (nothing is issued).
+    /// Removes the credential `name` (its key and chain files): the next use issues a new one.
+    pub fn remove(&self, name: &str) -> Result<(), SignError> {
+        let (kp, cp) = self.paths(name)?;
+        for p in [&kp, &cp] {
+            match std::fs::remove_file(p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(p)(e)),
+            }
+        }
+        Ok(())
+    }
+
     pub fn existing(&self, name: &str) -> Result<Option<Credential>, SignError> {
         let (kp, cp) = self.paths(name)?;
         if !(kp.exists() && cp.exists()) {
@@ -444,5 +559,52 @@ mod tests {
         let seal = ca.issue(&s, KeyKind::Seal).unwrap();
         assert_eq!(seal.algorithm(), crate::keys::Algorithm::RsaSha256);
         assert!(ca.credential("../x", &s, KeyKind::Person).is_err());
+    }
+}
+
+#[cfg(test)]
+mod crl_tests {
+    use super::*;
+
+    #[test]
+    fn a_crl_lists_the_revoked_serials_and_verifies_with_the_ca_key() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let ca = InternalCa::open_or_create(dir.path(), "CA test")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_crl_url("http://example.org/crl");
+        let empty = ca.crl(&[], 0, 60).unwrap_or_else(|e| panic!("{e}"));
+        let crl = openssl::x509::X509Crl::from_der(&empty).unwrap_or_else(|e| panic!("{e}"));
+        assert!(crl.get_revoked().is_none_or(|r| r.is_empty()));
+        let issued = ca
+            .issue(
+                &Subject {
+                    common_name: "A".into(),
+                    email: None,
+                    organization: None,
+                    organization_id: None,
+                },
+                KeyKind::Person,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        let serial = serial_hex(&issued.chain[0]).unwrap_or_else(|e| panic!("{e}"));
+        let der = ca
+            .crl(&[(serial.clone(), 1_700_000_000)], 1_700_000_000, 60)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let crl = openssl::x509::X509Crl::from_der(&der).unwrap_or_else(|e| panic!("{e}"));
+        let key = ca
+            .certificate()
+            .public_key()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(crl.verify(&key).unwrap_or(false));
+        let listed: Vec<String> = crl
+            .get_revoked()
+            .map(|r| {
+                r.iter()
+                    .filter_map(|x| x.serial_number().to_bn().ok())
+                    .filter_map(|b| b.to_hex_str().ok().map(|s| s.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(listed, [serial]);
     }
 }

@@ -14,6 +14,7 @@ pub mod history_cache;
 pub mod jobs;
 pub mod lifecycle;
 pub mod otp;
+pub mod pki;
 pub mod portal;
 pub mod reminders;
 pub mod s3;

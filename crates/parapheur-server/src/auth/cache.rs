@@ -138,16 +138,21 @@ impl AuthCache {
 
     /// Records the database's credentials epoch; when it moved (a password, certificate,
     /// authentication type or membership changed, on any instance), every entry is forgotten.
-    pub fn sync_epoch(&self, epoch: i64) {
+    /// Records the epoch read from the database; whether it moved (then cached credentials
+    /// were forgotten).
+    pub fn sync_epoch(&self, epoch: i64) -> bool {
         let Ok(mut seen) = self.epoch.lock() else {
-            return;
+            return false;
         };
+        let mut moved = false;
         if *seen != Some(epoch) {
             if seen.is_some() {
                 self.clear();
+                moved = true;
             }
             *seen = Some(epoch);
         }
+        moved
     }
 }
 
@@ -163,7 +168,13 @@ pub fn spawn_epoch_watch(state: AppState) {
         loop {
             tick.tick().await;
             match state.db.auth_epoch().await {
-                Ok(n) => state.auth.sync_epoch(n),
+                // A membership or credential change elsewhere may have revoked a signing key
+                // this instance keeps in memory.
+                Ok(n) => {
+                    if state.auth.sync_epoch(n) {
+                        state.pki.clear_cache();
+                    }
+                }
                 Err(e) => {
                     // Unknown epoch: nothing cached can be trusted.
                     state.auth.clear();

@@ -31,8 +31,12 @@ async fn verify_document(state: &AppState, doc: &DocumentRow) -> Result<(bool, S
         signatures.push(state.blobs.get(&sig.blob_key).await?);
     }
     let st = state.clone();
+    let crl = crate::service::revocation::crl(state).await?;
     tokio::task::spawn_blocking(move || -> Result<(bool, String), ApiError> {
-        let ctx = st.pki.validation();
+        let ctx = &st
+            .pki
+            .validation_with_crl(&crl)
+            .map_err(|e| ApiError::Internal(e.into()))?;
         let summarize = |valid: bool, n: usize, errors: Vec<String>| {
             let text = if valid {
                 format!("{n} signature(s) valide(s)")

@@ -19,6 +19,7 @@ pub mod notify;
 pub mod otp;
 pub mod preview;
 pub mod reminders;
+pub mod revocation;
 pub mod sessions;
 pub mod signing;
 pub mod transition;

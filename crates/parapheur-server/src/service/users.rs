@@ -287,6 +287,10 @@ pub async fn synchronize_entries(
         }));
     }
     let created = outcome.created;
+    // Those who left lose the signing certificate issued to them for this subscriber.
+    for id in &removed {
+        crate::service::revocation::user_left(state, *id, siren.as_str()).await?;
+    }
     // Memberships changed: cached credentials must not keep the old ones (other instances
     // follow the credentials epoch).
     state.auth.clear();

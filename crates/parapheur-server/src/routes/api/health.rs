@@ -75,3 +75,19 @@ pub async fn ca_pem(State(state): State<AppState>) -> Response {
         Err(e) => crate::error::ApiError::Internal(e.into()).into_response(),
     }
 }
+
+/// `GET /api/v1/pki/crl`: the internal CA's certificate revocation list (DER, a day's validity),
+/// the distribution point written in the certificates it issues.
+pub async fn crl(State(state): State<AppState>) -> Response {
+    match crate::service::revocation::crl(&state).await {
+        Ok(der) => (
+            [
+                (header::CONTENT_TYPE, "application/pkix-crl"),
+                (header::CACHE_CONTROL, "max-age=300"),
+            ],
+            der,
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}

@@ -49,6 +49,7 @@ pub fn router() -> Router<AppState> {
             put(delegation::put_for),
         )
         .route("/pki/ca.pem", get(health::ca_pem))
+        .route("/pki/crl", get(health::crl))
         .route(
             "/subscribers/{siren}/inbound/{kind}",
             post(inbound::inbound),

@@ -1,0 +1,176 @@
+//! The internal CA behaves like a CA (issue 20 §2, part): its certificates name a CRL
+//! distribution point, `GET /api/v1/pki/crl` publishes what it revoked, a user who leaves a
+//! subscriber has the certificate issued for it revoked, and verification steps consult the
+//! CRL. Checked with OpenSSL's command line and poppler's pdfsig.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use parapheur_test_utils::{Client, SIREN_A, TestApp, pdf, run_tool};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_parapheur");
+const V1: &str = "/parapheur-ws/rest/v1";
+
+/// The signer certificate of the first signature of `signed` (PEM), through pdfsig's dump.
+fn signer_pem(dir: &std::path::Path, signed: &[u8]) -> String {
+    std::fs::write(dir.join("s.pdf"), signed).unwrap();
+    let (ok, out) = run_tool(dir, "pdfsig", &["-dump", "s.pdf"]);
+    assert!(ok, "{out}");
+    let (ok, out) = run_tool(
+        dir,
+        "openssl",
+        &[
+            "pkcs7",
+            "-inform",
+            "DER",
+            "-in",
+            "s.pdf.sig0",
+            "-print_certs",
+        ],
+    );
+    assert!(ok, "{out}");
+    // Blocks of `subject=`, `issuer=` and the PEM; the signer's is the one not self-issued.
+    out.split("-----END CERTIFICATE-----")
+        .filter_map(|block| {
+            let subject = block.lines().find(|l| l.starts_with("subject="))?;
+            let issuer = block.lines().find(|l| l.starts_with("issuer="))?;
+            let begin = block.find("-----BEGIN CERTIFICATE-----")?;
+            (subject["subject=".len()..] != issuer["issuer=".len()..])
+                .then(|| format!("{}-----END CERTIFICATE-----\n", &block[begin..]))
+        })
+        .next()
+        .unwrap_or_else(|| panic!("no signer certificate in {out}"))
+}
+
+fn crl_pem(app: &TestApp, dir: &std::path::Path) -> String {
+    let r = Client::new(&app.base, None).get("/api/v1/pki/crl");
+    assert_eq!(r.status, 200, "{} {}", r.text(), app.server_log());
+    assert_eq!(r.content_type, "application/pkix-crl");
+    std::fs::write(dir.join("crl.der"), &r.body).unwrap();
+    let (ok, out) = run_tool(
+        dir,
+        "openssl",
+        &["crl", "-inform", "DER", "-in", "crl.der", "-out", "crl.pem"],
+    );
+    assert!(ok, "{out}");
+    let (ok, text) = run_tool(
+        dir,
+        "openssl",
+        &["crl", "-in", "crl.pem", "-noout", "-text"],
+    );
+    assert!(ok, "{text}");
+    text
+}
+
+fn verify(dir: &std::path::Path) -> (bool, String) {
+    run_tool(
+        dir,
+        "openssl",
+        &[
+            "verify",
+            "-crl_check",
+            "-CAfile",
+            "ca.pem",
+            "-CRLfile",
+            "crl.pem",
+            "-purpose",
+            "any",
+            "signer.pem",
+        ],
+    )
+}
+
+#[test]
+fn a_user_who_leaves_has_their_certificate_revoked_in_the_published_crl() {
+    let app = TestApp::start(BIN, "");
+    let dir = tempfile::tempdir().unwrap();
+    let depot = app.as_user("depot@a.fr");
+    let id = depot
+        .upload(SIREN_A, "S", "acte.pdf", pdf::small("acte"), "")
+        .id();
+    assert_eq!(app.as_user("s1@a.fr").act(id, "sign", None).status, 200);
+    let signed = depot.get(&format!("{V1}/documents/v2/{id}/download")).body;
+    let pem = signer_pem(dir.path(), &signed);
+    std::fs::write(dir.path().join("signer.pem"), &pem).unwrap();
+    let ca = Client::new(&app.base, None).get("/api/v1/pki/ca.pem").body;
+    std::fs::write(dir.path().join("ca.pem"), &ca).unwrap();
+    // The certificate names where its CRL is published.
+    let (ok, ext) = run_tool(
+        dir.path(),
+        "openssl",
+        &[
+            "x509",
+            "-in",
+            "signer.pem",
+            "-noout",
+            "-ext",
+            "crlDistributionPoints",
+        ],
+    );
+    assert!(ok, "{ext}");
+    assert!(
+        ext.contains(&format!("URI:{}/api/v1/pki/crl", app.base)),
+        "{ext}"
+    );
+    let (ok, serial) = run_tool(
+        dir.path(),
+        "openssl",
+        &["x509", "-in", "signer.pem", "-noout", "-serial"],
+    );
+    assert!(ok);
+    let serial = serial.trim().trim_start_matches("serial=").to_owned();
+
+    // Before: an empty CRL signed by the CA; the certificate verifies with the CRL checked.
+    let text = crl_pem(&app, dir.path());
+    assert!(text.contains("No Revoked Certificates"), "{text}");
+    let (ok, out) = verify(dir.path());
+    assert!(ok, "{out}");
+    // The signed document passes a verification step.
+    let first = depot
+        .upload(SIREN_A, "CHECK", "avant.pdf", signed.clone(), "avant")
+        .id();
+    assert_eq!(
+        depot.states(first).last().unwrap(),
+        "Classé",
+        "{:?}",
+        depot.states(first)
+    );
+
+    // s1 leaves the subscriber: their certificate for it is revoked.
+    let admin = app.as_user("admin@a.fr");
+    let export: Value = admin
+        .get(&format!("{V1}/exportUsersData?siren={SIREN_A}"))
+        .json();
+    let entries: Vec<Value> = export["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["email"] != "s1@a.fr")
+        .map(|u| {
+            json!({"email": u["email"], "firstName": u["prenom"], "lastName": u["nom"],
+                   "authenticationType": u["authenticationType"], "groups": u["groups"]})
+        })
+        .collect();
+    let r = admin.put_json(
+        &format!("{V1}/synchronization/{SIREN_A}/users"),
+        Value::Array(entries),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = crl_pem(&app, dir.path());
+    assert!(
+        text.to_uppercase().contains(&serial.to_uppercase()),
+        "{serial} not in {text}"
+    );
+    let (ok, out) = verify(dir.path());
+    assert!(!ok && out.contains("revoked"), "{out}");
+    // A verification step now rejects the signature (no timestamp proves it came before).
+    let second = depot
+        .upload(SIREN_A, "CHECK", "apres.pdf", signed, "apres")
+        .id();
+    let states = depot.states(second);
+    assert!(
+        states
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case("signature rejetée")),
+        "{states:?}"
+    );
+}

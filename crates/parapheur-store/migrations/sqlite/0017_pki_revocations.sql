@@ -1,0 +1,8 @@
+-- Certificates the internal CA revoked (issue 20): its CRL lists them, every instance agrees.
+CREATE TABLE pki_revocations (
+    serial TEXT PRIMARY KEY NOT NULL,
+    revoked_at INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    user_id INTEGER,
+    siren TEXT
+);

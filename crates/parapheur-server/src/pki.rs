@@ -55,6 +55,10 @@ impl Pki {
             .with_crl_url(format!(
                 "{}/api/v1/pki/crl",
                 public_url.trim_end_matches('/')
+            ))
+            .with_ocsp_url(format!(
+                "{}/api/v1/pki/ocsp",
+                public_url.trim_end_matches('/')
             ));
         let mut anchors = vec![ca.certificate().clone()];
         if let Some(p) = extra_anchors {
@@ -221,6 +225,21 @@ impl Pki {
         // CRL at once give the same list).
         let number = revoked.iter().map(|(_, ms)| ms / 1000).max().unwrap_or(0);
         self.ca.crl(&list, number, 86_400)
+    }
+
+    /// The OCSP response (DER) to the DER request `request`, given the revocations
+    /// (`(serial, revoked at in ms)`).
+    pub fn ocsp(&self, request: &[u8], revoked: &[(String, i64)]) -> Vec<u8> {
+        let map: HashMap<&str, i64> = revoked
+            .iter()
+            .map(|(s, ms)| (s.as_str(), ms / 1000))
+            .collect();
+        parapheur_sign::ocsp::respond(
+            &self.ca,
+            request,
+            |serial| map.get(serial).copied(),
+            chrono::Utc::now().timestamp(),
+        )
     }
 
     /// The serial of the certificate the internal CA issued to `user_id` for `siren`, if any.

@@ -61,6 +61,29 @@ fn crl_pem(app: &TestApp, dir: &std::path::Path) -> String {
     text
 }
 
+/// `openssl ocsp` against the server's responder: the status line of `signer.pem`.
+fn ocsp(app: &TestApp, dir: &std::path::Path) -> String {
+    let url = format!("{}/api/v1/pki/ocsp", app.base);
+    let (ok, out) = run_tool(
+        dir,
+        "openssl",
+        &[
+            "ocsp",
+            "-issuer",
+            "ca.pem",
+            "-cert",
+            "signer.pem",
+            "-url",
+            &url,
+            "-CAfile",
+            "ca.pem",
+        ],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("Response verify OK"), "{out}");
+    out
+}
+
 fn verify(dir: &std::path::Path) -> (bool, String) {
     run_tool(
         dir,
@@ -111,6 +134,23 @@ fn a_user_who_leaves_has_their_certificate_revoked_in_the_published_crl() {
         ext.contains(&format!("URI:{}/api/v1/pki/crl", app.base)),
         "{ext}"
     );
+    let (ok, aia) = run_tool(
+        dir.path(),
+        "openssl",
+        &[
+            "x509",
+            "-in",
+            "signer.pem",
+            "-noout",
+            "-ext",
+            "authorityInfoAccess",
+        ],
+    );
+    assert!(ok, "{aia}");
+    assert!(
+        aia.contains(&format!("OCSP - URI:{}/api/v1/pki/ocsp", app.base)),
+        "{aia}"
+    );
     let (ok, serial) = run_tool(
         dir.path(),
         "openssl",
@@ -124,6 +164,14 @@ fn a_user_who_leaves_has_their_certificate_revoked_in_the_published_crl() {
     assert!(text.contains("No Revoked Certificates"), "{text}");
     let (ok, out) = verify(dir.path());
     assert!(ok, "{out}");
+    let status = ocsp(&app, dir.path());
+    assert!(status.contains("signer.pem: good"), "{status}");
+    // A request that is not one gets the protocol's malformedRequest, signed nothing.
+    let r = Client::new(&app.base, None).post_empty("/api/v1/pki/ocsp");
+    assert_eq!(
+        (r.status, r.body.as_slice()),
+        (200, &[0x30, 0x03, 0x0a, 0x01, 0x01][..])
+    );
     // The signed document passes a verification step.
     let first = depot
         .upload(SIREN_A, "CHECK", "avant.pdf", signed.clone(), "avant")
@@ -162,6 +210,8 @@ fn a_user_who_leaves_has_their_certificate_revoked_in_the_published_crl() {
     );
     let (ok, out) = verify(dir.path());
     assert!(!ok && out.contains("revoked"), "{out}");
+    let status = ocsp(&app, dir.path());
+    assert!(status.contains("signer.pem: revoked"), "{status}");
     // A verification step now rejects the signature (no timestamp proves it came before).
     let second = depot
         .upload(SIREN_A, "CHECK", "apres.pdf", signed, "apres")

@@ -44,11 +44,29 @@ pub struct InternalCa {
     /// Where its CRL is published, written into the certificates it issues (CRL distribution
     /// point), when known.
     crl_url: Option<String>,
+    /// Its OCSP responder, written into the certificates it issues (authority information
+    /// access), when known.
+    ocsp_url: Option<String>,
 }
 
 /// A certificate's serial number in upper-case hexadecimal (how revocations are recorded).
 pub fn serial_hex(cert: &openssl::x509::X509Ref) -> Result<String, SignError> {
     Ok(cert.serial_number().to_bn()?.to_hex_str()?.to_string())
+}
+
+/// The DER of an authority information access extension value naming the OCSP responder `url`.
+fn authority_info_access(url: &str) -> Result<Vec<u8>, SignError> {
+    use der::Encode;
+    use x509_cert::ext::pkix::name::GeneralName;
+    use x509_cert::ext::pkix::{AccessDescription, AuthorityInfoAccessSyntax};
+    let uri = der::asn1::Ia5String::new(url)
+        .map_err(|e| SignError::Invalid(format!("OCSP URL {url:?}: {e}")))?;
+    AuthorityInfoAccessSyntax(vec![AccessDescription {
+        access_method: der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1"),
+        access_location: GeneralName::UniformResourceIdentifier(uri),
+    }])
+    .to_der()
+    .map_err(|e| SignError::Invalid(format!("authority information access: {e}")))
 }
 
 /// The DER of a CRL distribution points extension value naming `url`.
@@ -184,6 +202,7 @@ impl InternalCa {
                     key,
                     cert,
                     crl_url: None,
+                    ocsp_url: None,
                 });
             }
             if !kp.exists() {
@@ -194,6 +213,7 @@ impl InternalCa {
                         key,
                         cert,
                         crl_url: None,
+                        ocsp_url: None,
                     });
                 }
             } else if half_written(&kp) {
@@ -246,6 +266,17 @@ impl InternalCa {
     pub fn with_crl_url(mut self, url: impl Into<String>) -> Self {
         self.crl_url = Some(url.into());
         self
+    }
+
+    /// Names the URL of the OCSP responder in the certificates issued from now on.
+    pub fn with_ocsp_url(mut self, url: impl Into<String>) -> Self {
+        self.ocsp_url = Some(url.into());
+        self
+    }
+
+    /// The CA's private key (its OCSP responses are signed with it).
+    pub(crate) fn key(&self) -> &PKey<Private> {
+        &self.key
     }
 
     /// The CRL of the certificates revoked so far (`(serial in hexadecimal, revocation time in
@@ -365,6 +396,14 @@ impl InternalCa {
             .keyid(false)
             .build(&b.x509v3_context(Some(&self.cert), None))?;
         b.append_extension(aki)?;
+        if let Some(url) = &self.ocsp_url {
+            let oid = openssl::asn1::Asn1Object::from_str("1.3.6.1.5.5.7.1.1")?;
+            let value =
+                openssl::asn1::Asn1OctetString::new_from_bytes(&authority_info_access(url)?)?;
+            b.append_extension(openssl::x509::X509Extension::new_from_der(
+                &oid, false, &value,
+            )?)?;
+        }
         if let Some(url) = &self.crl_url {
             let oid = openssl::asn1::Asn1Object::from_str("2.5.29.31")?;
             let value =

@@ -8,6 +8,7 @@ mod failure;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod keys;
+pub mod ocsp;
 pub mod pades;
 pub mod pdf_text;
 pub mod pdfcheck;

@@ -28,6 +28,12 @@ pub async fn user_left(state: &AppState, user_id: i64, siren: &str) -> Result<()
     Ok(())
 }
 
+/// The internal CA's OCSP answer to a DER request (RFC 6960).
+pub async fn ocsp(state: &AppState, request: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let revoked = state.db.revocations().await?;
+    Ok(state.pki.ocsp(request, &revoked))
+}
+
 /// The CRL of the internal CA (DER).
 pub async fn crl(state: &AppState) -> Result<Vec<u8>, ApiError> {
     let revoked = state.db.revocations().await?;

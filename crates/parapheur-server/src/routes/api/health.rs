@@ -91,3 +91,13 @@ pub async fn crl(State(state): State<AppState>) -> Response {
         Err(e) => e.into_response(),
     }
 }
+
+/// `POST /api/v1/pki/ocsp` (`application/ocsp-request`): the internal CA's OCSP responder
+/// (RFC 6960), named in the certificates it issues. A malformed request gets the
+/// `malformedRequest` OCSP status, as the protocol says, not an HTTP error.
+pub async fn ocsp(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    match crate::service::revocation::ocsp(&state, &body).await {
+        Ok(der) => ([(header::CONTENT_TYPE, "application/ocsp-response")], der).into_response(),
+        Err(e) => e.into_response(),
+    }
+}

@@ -50,6 +50,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/pki/ca.pem", get(health::ca_pem))
         .route("/pki/crl", get(health::crl))
+        .route("/pki/ocsp", post(health::ocsp))
         .route(
             "/subscribers/{siren}/inbound/{kind}",
             post(inbound::inbound),

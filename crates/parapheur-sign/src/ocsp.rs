@@ -23,6 +23,9 @@ const ID_PKIX_OCSP_NONCE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6
 const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
 
+/// The hashes of the CA's name and key a certificate id names it by.
+type IssuerHashes = (Vec<u8>, Vec<u8>);
+
 /// Responses are valid this long.
 const VALIDITY_S: u64 = 3600;
 
@@ -87,7 +90,7 @@ fn signed_response(
         .subject_public_key
         .raw_bytes()
         .to_vec();
-    let ours = |algorithm: &ObjectIdentifier| -> Result<Option<(Vec<u8>, Vec<u8>)>, SignError> {
+    let ours = |algorithm: &ObjectIdentifier| -> Result<Option<IssuerHashes>, SignError> {
         let md = match *algorithm {
             ID_SHA1 => MessageDigest::sha1(),
             ID_SHA256 => MessageDigest::sha256(),

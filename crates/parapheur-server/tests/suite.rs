@@ -33,6 +33,8 @@ mod messages;
 mod otp;
 #[path = "portal.rs"]
 mod portal;
+#[path = "portal_work.rs"]
+mod portal_work;
 #[path = "scale.rs"]
 mod scale;
 #[path = "security.rs"]

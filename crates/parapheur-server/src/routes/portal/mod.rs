@@ -29,6 +29,7 @@ pub(crate) const PAGE: i64 = 20;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/", get(dashboard::root))
         .route("/parapheur", get(|| async { Redirect::to("/parapheur/") }))
         .route("/parapheur/", get(dashboard::dashboard))
         .route(
@@ -62,6 +63,7 @@ pub fn router() -> Router<AppState> {
             get(deposit::deposit_page).post(deposit::deposit),
         )
         .route("/parapheur/signer-lot", post(batch::sign_batch))
+        .route("/parapheur/viser-lot", post(batch::approve_batch))
         .route(
             "/parapheur/absence",
             get(absence::absence_page).post(absence::save_absence),

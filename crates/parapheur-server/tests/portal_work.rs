@@ -1,0 +1,188 @@
+//! The portal for people who act on many documents a day (issue 19): `/` leads to the portal,
+//! the dashboard opens where there is work, lists carry deposit date, depositor, circuit and
+//! deadline (sortable, searchable, overdue badges), select all and batch visa, "document
+//! suivant" after an action, and the document page's replace / comment / annex forms.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use parapheur_test_utils::browser::{Browser, Page};
+use parapheur_test_utils::{SIREN_A, TestApp, pdf};
+
+const BIN: &str = env!("CARGO_BIN_EXE_parapheur");
+
+fn portal(app: &TestApp, email: &str) -> Browser {
+    let b = Browser::new(&app.base);
+    let p = b.get("/parapheur/login");
+    let password = format!("password-{}", email.split('@').next().unwrap());
+    let r = b.post_form(
+        "/parapheur/login",
+        &[
+            ("csrf", &p.csrf()),
+            ("email", email),
+            ("password", &password),
+            ("next", "/parapheur/"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    b
+}
+
+/// The file names of the list, in order.
+fn listed(page: &Page, names: &[&str]) -> Vec<String> {
+    let mut found: Vec<(usize, String)> = names
+        .iter()
+        .filter_map(|n| {
+            page.body
+                .find(&format!(">{n}</a>"))
+                .map(|i| (i, n.to_string()))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, n)| n).collect()
+}
+
+#[test]
+fn the_dashboard_opens_on_work_sorts_searches_and_approves_in_batch() {
+    let app = TestApp::start(BIN, "");
+    // `/` leads to the portal.
+    let anon = Browser::new(&app.base);
+    let r = anon.get("/");
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location.as_deref(), Some("/parapheur/"));
+
+    let c = app.as_user("depot@a.fr");
+    let alpha = c
+        .upload(SIREN_A, "VVS", "alpha.pdf", pdf::small("a"), "Finances")
+        .id();
+    let beta = c
+        .upload(SIREN_A, "VVS", "beta.pdf", pdf::small("b"), "Urbanisme")
+        .id();
+    let gamma = c
+        .upload(SIREN_A, "VV", "gamma.pdf", pdf::small("g"), "Écoles")
+        .id();
+    let delta = c
+        .upload(SIREN_A, "S", "delta.pdf", pdf::small("d"), "Finances")
+        .id();
+    app.sql(&format!(
+        "UPDATE documents SET deadline = '2000-01-02' WHERE id = {alpha}"
+    ));
+    app.sql(&format!(
+        "UPDATE documents SET deadline = '2999-12-31' WHERE id = {beta}"
+    ));
+
+    // s1 has nothing to approve: the dashboard opens on "À signer", where delta waits.
+    let s1 = portal(&app, "s1@a.fr");
+    let dash = s1.get("/parapheur/");
+    assert!(
+        dash.body
+            .contains("aria-current=\"page\" class=\"current\">À signer"),
+        "{}",
+        dash.body
+    );
+    assert!(dash.body.contains("delta.pdf"));
+    assert!(dash.body.contains("Signer la sélection"));
+
+    let v1 = portal(&app, "v1@a.fr");
+    let names = ["alpha.pdf", "beta.pdf", "gamma.pdf"];
+    let dash = v1.get("/parapheur/");
+    assert!(
+        dash.body
+            .contains("aria-current=\"page\" class=\"current\">À viser")
+    );
+    for col in [
+        "Déposé le",
+        "Déposant",
+        "Circuit",
+        "Échéance",
+        "Denise Dépôt",
+    ] {
+        assert!(dash.body.contains(col), "{col}: {}", dash.body);
+    }
+    // Newest deposit first by default; the overdue document carries the badge, once.
+    assert_eq!(
+        listed(&dash, &names),
+        ["gamma.pdf", "beta.pdf", "alpha.pdf"]
+    );
+    assert_eq!(dash.body.matches("En retard").count(), 1, "{}", dash.body);
+    assert!(dash.body.contains("02/01/2000") && dash.body.contains("31/12/2999"));
+    assert!(dash.body.contains("Viser la sélection"));
+    let sorted = |q: &str| {
+        listed(
+            &v1.get(&format!("/parapheur/?bannette=a-viser&{q}")),
+            &names,
+        )
+    };
+    assert_eq!(
+        sorted("tri=date&ordre=asc"),
+        ["alpha.pdf", "beta.pdf", "gamma.pdf"]
+    );
+    // Without a deadline, last whatever the direction.
+    assert_eq!(
+        sorted("tri=echeance&ordre=asc"),
+        ["alpha.pdf", "beta.pdf", "gamma.pdf"]
+    );
+    assert_eq!(
+        sorted("tri=echeance&ordre=desc"),
+        ["beta.pdf", "alpha.pdf", "gamma.pdf"]
+    );
+    assert_eq!(
+        sorted("tri=circuit&ordre=asc"),
+        ["gamma.pdf", "beta.pdf", "alpha.pdf"]
+    );
+    assert_eq!(sorted("tri=circuit&ordre=desc")[0], "beta.pdf");
+    assert_eq!(sorted("tri=depositaire&ordre=asc").len(), 3);
+    // The sorted column's header says so, and its link reverses the order.
+    let page = v1.get("/parapheur/?bannette=a-viser&tri=echeance&ordre=asc");
+    assert!(
+        page.body.contains("aria-sort=\"ascending\""),
+        "{}",
+        page.body
+    );
+    let links = page.body.replace("&#38;", "&");
+    assert!(links.contains("tri=echeance&ordre=desc"), "{links}");
+    // One search box over the name, the label (dossier) and the circuit.
+    assert_eq!(sorted("q=urba"), ["beta.pdf"]);
+    assert_eq!(sorted("q=GAMMA"), ["gamma.pdf"]);
+    assert_eq!(sorted("q=vvs"), ["beta.pdf", "alpha.pdf"]);
+
+    // Select all: the page again with every box checked.
+    let dash = v1.get("/parapheur/");
+    assert!(dash.body.contains("Tout sélectionner"));
+    assert_eq!(dash.body.matches(" checked").count(), 0);
+    let all = v1.get("/parapheur/?bannette=a-viser&tout=1");
+    assert_eq!(all.body.matches(" checked").count(), 3, "{}", all.body);
+    assert!(all.body.contains("Tout désélectionner"));
+
+    // Batch visa: each document's outcome; another subscriber's or unknown ids are left out.
+    let csrf = all.csrf();
+    let r = v1.post_form(
+        "/parapheur/viser-lot",
+        &[("id", &alpha.to_string()), ("id", &beta.to_string())],
+    );
+    assert_eq!(r.status, 403, "without the CSRF token");
+    let r = v1.post_form(
+        "/parapheur/viser-lot",
+        &[
+            ("csrf", &csrf),
+            ("id", &alpha.to_string()),
+            ("id", &beta.to_string()),
+            ("id", &delta.to_string()),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("2 document(s) visé(s) sur"), "{}", r.body);
+    assert_eq!(
+        r.body.matches("<strong>Visé</strong>").count(),
+        2,
+        "{}",
+        r.body
+    );
+    for id in [alpha, beta] {
+        assert_eq!(c.states(id).last().unwrap(), "Envoyé pour visa");
+        assert!(c.states(id).iter().any(|s| s == "Visa approuvé"));
+    }
+    assert_eq!(c.states(gamma).last().unwrap(), "Envoyé pour visa");
+    let dash = v1.get("/parapheur/");
+    assert_eq!(listed(&dash, &names), ["gamma.pdf"]);
+    let r = v1.post_form("/parapheur/viser-lot", &[("csrf", &csrf)]);
+    assert_eq!(r.status, 400);
+}

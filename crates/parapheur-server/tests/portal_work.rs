@@ -186,3 +186,85 @@ fn the_dashboard_opens_on_work_sorts_searches_and_approves_in_batch() {
     let r = v1.post_form("/parapheur/viser-lot", &[("csrf", &csrf)]);
     assert_eq!(r.status, 400);
 }
+
+#[test]
+fn after_an_action_the_next_document_of_the_bannette_opens() {
+    let app = TestApp::start(BIN, "");
+    let c = app.as_user("depot@a.fr");
+    let first = c
+        .upload(SIREN_A, "VV", "premier.pdf", pdf::small("1"), "")
+        .id();
+    let second = c
+        .upload(SIREN_A, "VV", "second.pdf", pdf::small("2"), "")
+        .id();
+    let v1 = portal(&app, "v1@a.fr");
+    let dash = v1.get("/parapheur/");
+    let link = format!("/parapheur/documents/{second}?suivant=a-viser");
+    assert!(dash.body.contains(&link), "{}", dash.body);
+    let page = v1.get(&link);
+    assert!(
+        page.body.contains(&format!(
+            "href=\"/parapheur/documents/{first}?suivant=a-viser\" rel=\"next\">Document suivant"
+        )),
+        "{}",
+        page.body
+    );
+    let r = v1.post_form(
+        &format!("/parapheur/documents/{second}/action"),
+        &[
+            ("csrf", &page.csrf()),
+            ("action", "visa"),
+            ("comment", ""),
+            ("suivant", "a-viser"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let to = r.location.unwrap();
+    assert_eq!(
+        to,
+        format!("/parapheur/documents/{first}?suivant=a-viser&fait={second}")
+    );
+    let page = v1.get(&to);
+    assert!(
+        page.body
+            .contains("Voici le document suivant de la bannette « À viser »"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("premier.pdf"));
+    // The last one: the page stays, saying the bannette is empty.
+    let r = v1.post_form(
+        &format!("/parapheur/documents/{first}/action"),
+        &[
+            ("csrf", &page.csrf()),
+            ("action", "visa"),
+            ("comment", ""),
+            ("suivant", "a-viser"),
+        ],
+    );
+    let to = r.location.unwrap();
+    assert_eq!(
+        to,
+        format!("/parapheur/documents/{first}?suivant=a-viser&fait={first}")
+    );
+    let page = v1.get(&to);
+    assert!(page.body.contains("Action enregistrée."));
+    assert!(
+        page.body.contains("Aucun autre document dans « À viser »"),
+        "{}",
+        page.body
+    );
+    // Without `suivant`, the document page as before.
+    let r = c
+        .upload(SIREN_A, "VV", "troisieme.pdf", pdf::small("3"), "")
+        .id();
+    let page = v1.get(&format!("/parapheur/documents/{r}"));
+    let r2 = v1.post_form(
+        &format!("/parapheur/documents/{r}/action"),
+        &[("csrf", &page.csrf()), ("action", "visa"), ("comment", "")],
+    );
+    assert_eq!(
+        r2.location.as_deref(),
+        Some(format!("/parapheur/documents/{r}?fait=1").as_str())
+    );
+}

@@ -268,3 +268,104 @@ fn after_an_action_the_next_document_of_the_bannette_opens() {
         Some(format!("/parapheur/documents/{r}?fait=1").as_str())
     );
 }
+
+#[test]
+fn the_document_page_replaces_comments_and_adds_annexes_for_those_allowed() {
+    let app = TestApp::start(BIN, "");
+    let c = app.as_user("depot@a.fr");
+    let id = c
+        .upload(SIREN_A, "VV", "budget.pdf", pdf::small("v1"), "Finances")
+        .id();
+    let depot = portal(&app, "depot@a.fr");
+    let url = format!("/parapheur/documents/{id}");
+    let page = depot.get(&url);
+    for form in [
+        "Remplacer le document",
+        "Ajouter une annexe",
+        "Ajouter un commentaire",
+    ] {
+        assert!(page.body.contains(form), "{form}: {}", page.body);
+    }
+    // A member of a later step comments and adds annexes, but does not replace.
+    let v2 = portal(&app, "v2@a.fr");
+    let other = v2.get(&url);
+    assert!(
+        other.body.contains("Ajouter un commentaire"),
+        "{}",
+        other.body
+    );
+    assert!(!other.body.contains("Remplacer le document"));
+
+    // Comments: the CSRF token is required, an empty one is refused in French.
+    let r = depot.post_form(&format!("{url}/commentaires"), &[("text", "Voir p. 2")]);
+    assert_eq!(r.status, 403);
+    let r = depot.post_form(
+        &format!("{url}/commentaires"),
+        &[("csrf", &page.csrf()), ("text", "  ")],
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("class=\"alert error\""), "{}", r.body);
+    let r = depot.post_form(
+        &format!("{url}/commentaires"),
+        &[
+            ("csrf", &page.csrf()),
+            ("text", "Voir la page 2"),
+            ("suivant", "mes-depots"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let to = r.location.unwrap();
+    assert_eq!(to, format!("{url}?ok=commentaire&suivant=mes-depots"));
+    let page = depot.get(&to);
+    assert!(page.body.contains("Commentaire ajouté."));
+    assert!(page.body.contains("Voir la page 2"));
+
+    // An annex.
+    let r = depot.post_multipart(
+        &format!("{url}/annexes"),
+        &[("csrf", &page.csrf())],
+        vec![("file", "plan.pdf", pdf::small("plan"))],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = depot.get(&r.location.unwrap());
+    assert!(page.body.contains("Annexe ajoutée.") && page.body.contains("plan.pdf"));
+
+    // A replacement in another format is refused; a PDF restarts the circuit.
+    let r = depot.post_multipart(
+        &format!("{url}/remplacer"),
+        &[("csrf", &page.csrf())],
+        vec![("file", "budget.txt", b"texte".to_vec())],
+    );
+    assert!(
+        r.status >= 400 && r.status < 500,
+        "{}: {}",
+        r.status,
+        r.body
+    );
+    assert!(r.body.contains("class=\"alert error\""), "{}", r.body);
+    let r = depot.post_multipart(
+        &format!("{url}/remplacer"),
+        &[("csrf", &page.csrf())],
+        vec![("file", "budget-v2.pdf", pdf::small("v2"))],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = depot.get(&r.location.unwrap());
+    assert!(page.body.contains("Document remplacé"), "{}", page.body);
+    assert!(page.body.contains("budget-v2.pdf"));
+
+    // Once someone has acted, the file can no longer be replaced.
+    let v1 = portal(&app, "v1@a.fr");
+    let vp = v1.get(&url);
+    let r = v1.post_form(
+        &format!("{url}/action"),
+        &[("csrf", &vp.csrf()), ("action", "visa"), ("comment", "")],
+    );
+    assert_eq!(r.status, 303);
+    let page = depot.get(&url);
+    assert!(
+        !page.body.contains("Remplacer le document"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Ajouter une annexe"));
+}

@@ -12,7 +12,7 @@ use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use parapheur_domain::{Action, DocumentId, StepKind};
+use parapheur_domain::{Action, DocumentId, DocumentStatus, StepKind};
 use parapheur_store::documents::DocumentRow;
 use parapheur_store::portal::{Bannette, ListFilter};
 use std::collections::HashMap;
@@ -46,6 +46,10 @@ struct DocumentPage<'a> {
     comments: Vec<String>,
     history: Vec<(String, String, String, String)>,
     message: Option<Banner>,
+    /// Forms offered to the caller: replace the main file, comment, add an annex.
+    may_replace: bool,
+    may_comment: bool,
+    may_annex: bool,
     /// The bannette the document was opened from (its slug, empty when none) and the next
     /// document waiting there.
     suivant: &'static str,
@@ -76,6 +80,9 @@ struct Details {
     comments: Vec<String>,
     history: Vec<(String, String, String, String)>,
     metadata: Vec<(String, String)>,
+    may_replace: bool,
+    may_comment: bool,
+    may_annex: bool,
 }
 
 async fn details(
@@ -140,7 +147,17 @@ async fn details(
         })
         .collect();
     let metadata = state.db.metadata(doc.id).await?;
+    // As `service::lifecycle` decides: the depositor or an administrator replaces the file
+    // while nobody has acted; participants comment, and add annexes until it is classified.
+    let held = doc.purged_at.is_none();
+    let may_replace =
+        held && access::may_manage(caller, doc).is_ok() && w.replaced(doc.acted).is_ok();
+    let may_comment = access::participates(state, caller, doc).await?;
+    let may_annex = may_comment && held && doc.status != DocumentStatus::Classified;
     Ok(Details {
+        may_replace,
+        may_comment,
+        may_annex,
         steps,
         actions,
         reassign,
@@ -171,11 +188,11 @@ async fn next_in(
 }
 
 /// `?suivant=` / the `suivant` field: the bannette a document was opened from.
-fn bannette_of(v: Option<&String>) -> Option<Bannette> {
+pub(super) fn bannette_of(v: Option<&String>) -> Option<Bannette> {
     v.and_then(|s| Bannette::from_slug(s))
 }
 
-async fn render_document(
+pub(super) async fn render_document(
     state: &AppState,
     caller: &Caller,
     headers: &HeaderMap,
@@ -220,6 +237,9 @@ async fn render_document(
             comments: d.comments,
             history: d.history,
             message: banner,
+            may_replace: d.may_replace,
+            may_comment: d.may_comment,
+            may_annex: d.may_annex,
             suivant: from.map_or("", Bannette::slug),
             suivant_label: from.map_or("", super::dashboard::label),
             next,
@@ -246,6 +266,16 @@ pub(super) async fn document_page(
             ))
         }
         Some(_) | None => Banner::success("Action enregistrée."),
+    });
+    let banner = banner.or_else(|| {
+        q.get("ok").and_then(|what| match what.as_str() {
+            "remplacement" => Some(Banner::success(
+                "Document remplacé : le circuit recommence à sa première étape.",
+            )),
+            "commentaire" => Some(Banner::success("Commentaire ajouté.")),
+            "annexe" => Some(Banner::success("Annexe ajoutée.")),
+            _ => None,
+        })
     });
     render_document(&state, &caller, &headers, id, StatusCode::OK, banner, from).await
 }

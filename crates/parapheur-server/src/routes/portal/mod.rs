@@ -5,6 +5,7 @@
 
 mod absence;
 mod batch;
+mod changes;
 mod dashboard;
 mod deposit;
 mod document;
@@ -44,6 +45,15 @@ pub fn router() -> Router<AppState> {
         .route("/parapheur/showDoc.action", get(dashboard::show_doc))
         .route("/parapheur/documents/{id}", get(document::document_page))
         .route("/parapheur/documents/{id}/action", post(document::act))
+        .route(
+            "/parapheur/documents/{id}/remplacer",
+            post(changes::replace),
+        )
+        .route(
+            "/parapheur/documents/{id}/commentaires",
+            post(changes::comment),
+        )
+        .route("/parapheur/documents/{id}/annexes", post(changes::annex))
         .route(
             "/parapheur/documents/{id}/telecharger",
             get(files::download),

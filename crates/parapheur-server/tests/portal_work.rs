@@ -369,3 +369,146 @@ fn the_document_page_replaces_comments_and_adds_annexes_for_those_allowed() {
     );
     assert!(page.body.contains("Ajouter une annexe"));
 }
+
+/// Deposits through the portal's form; the answer (a redirect to the new document, or the
+/// form again with the reason).
+fn deposit(b: &Browser, fields: &[(&str, &str)], files: Vec<(&str, &str, Vec<u8>)>) -> Page {
+    let form = b.get("/parapheur/deposer");
+    assert_eq!(form.status, 200, "{}", form.body);
+    let csrf = form.csrf();
+    let mut all = vec![("csrf", csrf.as_str())];
+    all.extend_from_slice(fields);
+    b.post_multipart("/parapheur/deposer", &all, files)
+}
+
+fn new_id(r: &Page) -> i64 {
+    let to = r
+        .location
+        .clone()
+        .unwrap_or_else(|| panic!("{}: {}", r.status, r.body));
+    to.trim_start_matches("/parapheur/documents/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn the_deposit_form_covers_on_demand_and_otp_circuits_recipients_and_deadlines() {
+    let app = TestApp::start(BIN, "");
+    let depot = portal(&app, "depot@a.fr");
+    let c = app.as_user("depot@a.fr");
+    let form = depot.get("/parapheur/deposer");
+    for field in [
+        "name=\"date_limite\"",
+        "name=\"email_destinataire\"",
+        "name=\"email_cc\"",
+        "name=\"etape_0\"",
+        "name=\"membres_0\"",
+        "name=\"otp_telephone\"",
+        "200000001/circuit-a-la-volee",
+    ] {
+        assert!(form.body.contains(field), "{field}: {}", form.body);
+    }
+
+    // An on-demand circuit: a visa then a signature, with recipients, a deadline and an annex.
+    let r = deposit(
+        &depot,
+        &[
+            ("circuit", "200000001/circuit-a-la-volee"),
+            ("type", "BUREAUTIQUE_PDF"),
+            ("etape_0", "visa"),
+            ("membres_0", "v2@a.fr"),
+            ("etape_1", ""),
+            ("etape_2", "signature"),
+            ("membres_2", "s1@a.fr, v1@a.fr"),
+            ("label", "Conseil"),
+            ("date_limite", "2999-01-31"),
+            (
+                "email_destinataire",
+                "prefecture@example.org, archives@example.org",
+            ),
+            ("email_cc", "copie@example.org"),
+        ],
+        vec![
+            ("doc", "deliberation.pdf", pdf::small("d")),
+            ("annexes", "annexe.pdf", pdf::small("a")),
+        ],
+    );
+    let id = new_id(&r);
+    let row = app.query(&format!(
+        "SELECT circuit_id, deadline, email_to, email_cc FROM documents WHERE id = {id}"
+    ));
+    assert!(row.contains("2999-01-31"), "{row}");
+    assert!(row.contains("prefecture@example.org") && row.contains("archives@example.org"));
+    assert!(row.contains("copie@example.org"), "{row}");
+    let page = depot.get(&format!("/parapheur/documents/{id}"));
+    assert!(page.body.contains("annexe.pdf"));
+    assert!(page.body.contains("Véra Deux"), "{}", page.body);
+    assert!(page.body.contains("Sophie Signe"), "{}", page.body);
+    let v2 = portal(&app, "v2@a.fr");
+    assert!(
+        v2.get("/parapheur/?bannette=a-viser")
+            .body
+            .contains("deliberation.pdf")
+    );
+
+    // A step without a member, or a member from elsewhere, is refused with the form again.
+    let r = deposit(
+        &depot,
+        &[
+            ("circuit", "200000001/circuit-a-la-volee"),
+            ("etape_0", "signature"),
+            ("membres_0", ""),
+        ],
+        vec![("doc", "x.pdf", pdf::small("x"))],
+    );
+    assert!(
+        r.status >= 400 && r.status < 500,
+        "{}: {}",
+        r.status,
+        r.body
+    );
+    assert!(r.body.contains("class=\"alert error\""), "{}", r.body);
+    // A deadline in the past is refused.
+    let r = deposit(
+        &depot,
+        &[("circuit", "200000001/VV"), ("date_limite", "2001-01-01")],
+        vec![("doc", "x.pdf", pdf::small("x"))],
+    );
+    assert!(
+        r.status >= 400 && r.status < 500,
+        "{}: {}",
+        r.status,
+        r.body
+    );
+
+    // An OTP circuit with its signer: the information is defined at the deposit.
+    let r = deposit(
+        &depot,
+        &[
+            ("circuit", "200000001/OTP"),
+            ("otp_prenom", "Jeanne"),
+            ("otp_nom", "D'Arc & fils"),
+            ("otp_telephone", "0606060606"),
+            ("otp_email", "jeanne@example.org"),
+        ],
+        vec![("doc", "contrat.pdf", pdf::small("c"))],
+    );
+    let id = new_id(&r);
+    assert!(
+        c.states(id)
+            .iter()
+            .any(|s| s == "Informations OTP définies"),
+        "{:?}",
+        c.states(id)
+    );
+    let signers = app.query(&format!(
+        "SELECT first_name, last_name FROM otp_signers WHERE document_id = {id}"
+    ));
+    assert!(
+        signers.contains("Jeanne") && signers.contains("D'Arc & fils"),
+        "{signers}"
+    );
+}

@@ -512,3 +512,67 @@ fn the_deposit_form_covers_on_demand_and_otp_circuits_recipients_and_deadlines()
         "{signers}"
     );
 }
+
+#[test]
+fn administrators_see_statistics_as_svg_charts_with_their_figures() {
+    let app = TestApp::start(BIN, "");
+    let c = app.as_user("depot@a.fr");
+    let signed = c
+        .upload(SIREN_A, "S", "signe.pdf", pdf::small("s"), "")
+        .id();
+    let refused = c
+        .upload(SIREN_A, "VV", "refuse.pdf", pdf::small("r"), "")
+        .id();
+    let late = c
+        .upload(SIREN_A, "VV", "retard.pdf", pdf::small("l"), "")
+        .id();
+    assert_eq!(app.as_user("s1@a.fr").act(signed, "sign", None).status, 200);
+    let r = app
+        .as_user("v1@a.fr")
+        .act(refused, "reject", Some("Incomplet"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    app.sql(&format!(
+        "UPDATE documents SET deadline = '2000-01-02' WHERE id = {late}"
+    ));
+
+    // Only the subscriber's administrators.
+    let v1 = portal(&app, "v1@a.fr");
+    assert_eq!(
+        v1.get("/parapheur/admin/200000001/statistiques").status,
+        403
+    );
+    let admin = portal(&app, "admin@a.fr");
+    let page = admin.get("/parapheur/admin/200000001/statistiques");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let b = &page.body;
+    assert!(b.contains("aria-current=\"page\" class=\"current\">Statistiques"));
+    // Four charts, each named and followed by its table; no script.
+    assert_eq!(b.matches("<svg").count(), 4, "{b}");
+    assert_eq!(b.matches("role=\"img\"").count(), 4);
+    assert_eq!(b.matches("<caption>").count(), 4, "{b}");
+    assert!(!b.contains("<script"));
+    // The figures: this month's deposits per circuit (the last column), the overdue count,
+    // a refusal, a median delay.
+    let row = |name: &str| -> Vec<String> {
+        let start = b
+            .find(&format!("<th scope=\"row\">{name}</th>"))
+            .unwrap_or_else(|| panic!("{name}: {b}"));
+        let end = start + b[start..].find("</tr>").unwrap();
+        b[start..end]
+            .split("<td>")
+            .skip(1)
+            .map(|c| c.trim_end_matches("</td>").to_owned())
+            .collect()
+    };
+    assert_eq!(row("VV").last().unwrap(), "2");
+    assert_eq!(row("S").last().unwrap(), "1");
+    assert_eq!(row("VV").len(), 12);
+    assert!(
+        b.contains("Documents en cours dont la date limite est passée : 1."),
+        "{b}"
+    );
+    assert_eq!(row("Refus").last().unwrap(), "1");
+    assert!(b.contains("Délai médian sur la période : "), "{b}");
+    assert!(!b.contains("aucun document signé"), "{b}");
+    assert_ne!(row("Délai médian").last().unwrap(), "—");
+}

@@ -1,9 +1,10 @@
-//! What the portal needs: sessions, and the documents of a user's bannettes.
+//! What the portal needs: sessions, the documents of a user's bannettes, batches, and the
+//! administrators' statistics.
 
 use crate::documents::DOC_COLS_PUB as DOC_COLS;
 use crate::documents::DocumentRow;
 use crate::{Db, StoreError, now_ms};
-use parapheur_domain::{DocumentStatus, StepKind};
+use parapheur_domain::{DocumentStatus, HistoryState, StepKind};
 
 /// The bannettes of the dashboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -431,5 +432,113 @@ impl Db {
             .execute(&self.write)
             .await?;
         Ok(r.rows_affected() > 0)
+    }
+}
+
+/// `CAST(CASE …)` giving the index of the month `col` (milliseconds) falls in, `months` being
+/// the ascending starts of the months (the first bounds the query itself).
+fn month_bucket(col: &str, months: &[i64]) -> String {
+    let mut s = String::from("CAST(CASE");
+    for (i, start) in months.iter().enumerate().skip(1) {
+        s.push_str(&format!(" WHEN {col} < {start} THEN {}", i - 1));
+    }
+    s.push_str(&format!(
+        " ELSE {} END AS BIGINT)",
+        months.len().saturating_sub(1)
+    ));
+    s
+}
+
+/// Statistics of a subscriber for its administrators, over the months whose starts are given
+/// (ascending, milliseconds; the first bounds every query).
+impl Db {
+    /// Documents deposited per circuit (empty: on demand) and month index.
+    pub async fn stats_deposits(
+        &self,
+        siren: &str,
+        months: &[i64],
+    ) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        let Some(start) = months.first() else {
+            return Ok(Vec::new());
+        };
+        Ok(sqlx::query_as(&format!(
+            "SELECT COALESCE(circuit_id, '') AS circuit, {} AS month, COUNT(*) AS n \
+             FROM documents WHERE siren = $1 AND created_at >= $2 GROUP BY 1, 2 ORDER BY 1, 2",
+            month_bucket("created_at", months)
+        ))
+        .bind(siren)
+        .bind(*start)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// For each document deposited in the window and signed since: its month index and the time
+    /// from its deposit to its first signature (by a person or by OTP), in milliseconds.
+    pub async fn stats_signature_delays(
+        &self,
+        siren: &str,
+        months: &[i64],
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let Some(start) = months.first() else {
+            return Ok(Vec::new());
+        };
+        Ok(sqlx::query_as(&format!(
+            "SELECT {} AS month, s.at_ms - d.created_at AS delay FROM documents d \
+             JOIN (SELECT document_id, MIN(at_ms) AS at_ms FROM history \
+                   WHERE state_name IN ($3, $4) GROUP BY document_id) s ON s.document_id = d.id \
+             WHERE d.siren = $1 AND d.created_at >= $2",
+            month_bucket("d.created_at", months)
+        ))
+        .bind(siren)
+        .bind(*start)
+        .bind(HistoryState::Signed.as_str())
+        .bind(HistoryState::OtpSigned.as_str())
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Documents in progress past their deadline (before `today`, `YYYY-MM-DD`), per circuit.
+    pub async fn stats_overdue(
+        &self,
+        siren: &str,
+        today: &str,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT COALESCE(circuit_id, '') AS circuit, COUNT(*) AS n FROM documents \
+             WHERE siren = $1 AND status IN ({}) AND deadline IS NOT NULL AND deadline < $2 \
+             GROUP BY 1 ORDER BY 1",
+            sql_in(&[DocumentStatus::InProgress, DocumentStatus::AwaitingMetadata])
+        ))
+        .bind(siren)
+        .bind(today)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Refusals recorded per month index (visa disapproved, refused, refused at the OTP step,
+    /// signature rejected).
+    pub async fn stats_refusals(
+        &self,
+        siren: &str,
+        months: &[i64],
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let Some(start) = months.first() else {
+            return Ok(Vec::new());
+        };
+        Ok(sqlx::query_as(&format!(
+            "SELECT {} AS month, COUNT(*) AS n FROM history h \
+             JOIN documents d ON d.id = h.document_id \
+             WHERE d.siren = $1 AND h.at_ms >= $2 AND h.state_name IN ($3, $4, $5, $6) \
+             GROUP BY 1 ORDER BY 1",
+            month_bucket("h.at_ms", months)
+        ))
+        .bind(siren)
+        .bind(*start)
+        .bind(HistoryState::VisaDisapproved.as_str())
+        .bind(HistoryState::Refused.as_str())
+        .bind(HistoryState::RefusedAtOtp.as_str())
+        .bind(HistoryState::SignatureRejected.as_str())
+        .fetch_all(&self.read)
+        .await?)
     }
 }

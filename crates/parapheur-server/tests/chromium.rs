@@ -537,3 +537,120 @@ fn the_portal_in_headless_chromium() {
         assert_eq!(rest.states(id).last().unwrap(), "Classé", "{id}");
     }
 }
+
+/// Presses `key` on whatever has the focus (a keyboard action, as a person's key press).
+async fn key(c: &Client, key: fantoccini::key::Key) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let k: char = key.into();
+    let press = KeyActions::new("clavier".into())
+        .then(KeyAction::Down { value: k })
+        .then(KeyAction::Up { value: k });
+    c.perform_actions(press).await.unwrap();
+}
+
+/// Types `text` into the focused control.
+async fn type_text(c: &Client, text: &str) {
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Presses Tab until the focused element matches `test` (a JavaScript expression on `e`).
+async fn tab_to(c: &Client, test: &str) {
+    let script = format!("const e = document.activeElement; return !!(e && ({test}));");
+    for _ in 0..120 {
+        key(c, fantoccini::key::Key::Tab).await;
+        if c.execute(&script, vec![]).await.unwrap() == json!(true) {
+            return;
+        }
+    }
+    panic!("Tab never reached {test}");
+}
+
+#[test]
+fn deposit_sign_and_download_with_the_keyboard_only() {
+    use fantoccini::key::Key;
+    let app = TestApp::start_process(BIN, "", PROVISION, &[]);
+    let base = app.base.clone();
+    let rest = app.as_user("depot@a.fr");
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("arrete-clavier.pdf");
+    std::fs::write(&file, pdf::small("Arrêté au clavier")).unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let driver = chromedriver();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let by_id = |id: &str| format!("e.id === '{id}'");
+    let link = |text: &str| format!("e.tagName === 'A' && e.textContent.trim() === '{text}'");
+    let button =
+        |text: &str| format!("e.tagName === 'BUTTON' && e.textContent.trim() === '{text}'");
+    rt.block_on(async {
+        let c = browser_downloading(&driver, downloads.path()).await;
+        c.goto(&format!("{base}/")).await.unwrap();
+        wait_text(&c, "Connexion").await;
+        // The depositor signs in, opens the deposit form and deposits into the signature circuit.
+        tab_to(&c, &by_id("email")).await;
+        type_text(&c, "depot@a.fr").await;
+        tab_to(&c, &by_id("password")).await;
+        type_text(&c, "password-depot").await;
+        key(&c, Key::Enter).await;
+        wait_text(&c, "Tableau de bord").await;
+        tab_to(&c, &link("Déposer un document")).await;
+        key(&c, Key::Enter).await;
+        wait_text(&c, "Circuit à la demande").await;
+        tab_to(&c, &by_id("circuit")).await;
+        // A focused select changes with the arrow keys until the circuit "S" is chosen.
+        for _ in 0..40 {
+            let v = c
+                .execute("return document.activeElement.value", vec![])
+                .await
+                .unwrap();
+            if v == json!(format!("{SIREN_A}/S")) {
+                break;
+            }
+            key(&c, Key::Down).await;
+        }
+        let v = c
+            .execute("return document.activeElement.value", vec![])
+            .await
+            .unwrap();
+        assert_eq!(v, json!(format!("{SIREN_A}/S")));
+        tab_to(&c, &by_id("doc")).await;
+        // The file chooser is the system's: WebDriver gives the path to the focused input.
+        type_text(&c, file.to_str().unwrap()).await;
+        tab_to(&c, &button("Déposer")).await;
+        key(&c, Key::Enter).await;
+        wait_text(&c, "Action enregistrée.").await;
+        tab_to(&c, &button("Se déconnecter")).await;
+        key(&c, Key::Enter).await;
+        wait_text(&c, "Connexion").await;
+
+        // The signer: the dashboard opens on "À signer"; the document, Signer, the download.
+        tab_to(&c, &by_id("email")).await;
+        type_text(&c, "s1@a.fr").await;
+        tab_to(&c, &by_id("password")).await;
+        type_text(&c, "password-s1").await;
+        key(&c, Key::Enter).await;
+        wait_text(&c, "arrete-clavier.pdf").await;
+        tab_to(&c, &link("arrete-clavier.pdf")).await;
+        key(&c, Key::Enter).await;
+        wait_text(&c, "(étape en cours)").await;
+        tab_to(&c, &button("Signer")).await;
+        key(&c, Key::Enter).await;
+        let t = wait_text(&c, "Action enregistrée.").await;
+        assert!(t.contains("Aucun autre document"), "{t}");
+        tab_to(&c, &link("Télécharger le document")).await;
+        key(&c, Key::Enter).await;
+        let signed = downloaded(downloads.path(), "arrete-clavier.pdf").await;
+        assert!(signed.windows(10).any(|w| w == b"/ByteRange"));
+        c.close().await.unwrap();
+    });
+    let id: i64 = app
+        .query("SELECT id FROM documents WHERE filename = 'arrete-clavier.pdf'")
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(rest.states(id).last().unwrap(), "Classé");
+}

@@ -16,6 +16,7 @@ command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
 # The portal's browser tests drive Debian's headless Chromium through chromedriver.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 # PKCS#11 seals are tested against SoftHSM2.
 command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
 # A PDF/A made by another tool (Ghostscript) is signed in the PAdES tests.
@@ -36,6 +37,14 @@ if ! command -v pyhanko >/dev/null 2>&1 || ! command -v moto_server >/dev/null 2
   command -v pyhanko >/dev/null 2>&1 || { echo "pyhanko is still not on PATH after pip install" >&2; exit 1; }
   command -v moto_server >/dev/null 2>&1 || { echo "moto_server is still not on PATH after pip install" >&2; exit 1; }
 fi
+
+# axe-core (npm) audits every portal page of the Chromium test (RGAA); kept under target/.
+AXE_DIR=target/axe-core
+if [ ! -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ]; then
+  echo "installing axe-core (npm) into $AXE_DIR"
+  mkdir -p "$AXE_DIR" && npm install --prefix "$AXE_DIR" --no-audit --no-fund -q axe-core
+fi
+export PARAPHEUR_AXE_JS=$PWD/$AXE_DIR/node_modules/axe-core/axe.min.js
 
 # The SEDA 2.1 schema the archive tests validate against, from the PyPI package that ships it.
 SEDA_DIR=target/seda-xsd

@@ -3,7 +3,9 @@
 //! showing the pending document, approval by one user and signature by another, the download,
 //! a rejection that needs a reason, batch signing of three documents, a CSRF-less POST refused,
 //! and the screenshots of the README (written to `docs/screenshots/` when
-//! `PARAPHEUR_SCREENSHOTS=1`).
+//! `PARAPHEUR_SCREENSHOTS=1`). axe-core (`PARAPHEUR_AXE_JS`, installed by `scripts/test.sh`)
+//! audits every page visited: no serious or critical violation. A second test deposits, signs
+//! and downloads with the keyboard only.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -237,6 +239,42 @@ async fn current_doc(c: &Client) -> i64 {
         .unwrap_or_else(|| panic!("not a document page: {url}"))
 }
 
+/// axe-core's script (`PARAPHEUR_AXE_JS`, else where `scripts/test.sh` installs it).
+fn axe_source() -> String {
+    let path = std::env::var_os("PARAPHEUR_AXE_JS").map_or_else(
+        || {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/axe-core/node_modules/axe-core/axe.min.js")
+        },
+        std::path::PathBuf::from,
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "axe-core at {} ({e}): run scripts/test.sh, or npm install --prefix target/axe-core axe-core",
+            path.display()
+        )
+    })
+}
+
+/// Runs axe-core on the current page: no serious or critical violation (RGAA).
+async fn audit(c: &Client, axe: &str, what: &str) {
+    c.execute(axe, vec![]).await.unwrap();
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document).then(r => done(r.violations
+               .filter(v => v.impact === 'serious' || v.impact === 'critical')
+               .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' — '
+                    + v.nodes.map(n => n.target.join(' ')).join(', '))),
+               e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let url = c.current_url().await.unwrap();
+    assert_eq!(found, json!([]), "{what} ({url})");
+}
+
 fn screenshots_dir() -> Option<std::path::PathBuf> {
     std::env::var_os("PARAPHEUR_SCREENSHOTS")
         .map(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots"))
@@ -285,15 +323,20 @@ fn the_portal_in_headless_chromium() {
         .collect();
     let driver = chromedriver();
     let rt = tokio::runtime::Runtime::new().unwrap();
+    let axe = &axe_source();
 
     // The depositor: a wrong password first, then the deposit form.
     let deposited = rt.block_on(async {
         let c = browser(&driver, 1280, 900).await;
         login(&c, &base, "depot@a.fr", "not-the-password").await;
         wait_text(&c, "Adresse e-mail ou mot de passe incorrect.").await;
+        audit(&c, axe, "the login page").await;
         login(&c, &base, "depot@a.fr", "password-depot").await;
         wait_text(&c, "Tableau de bord").await;
+        audit(&c, axe, "the depositor's dashboard").await;
         click_link(&c, "Déposer un document").await;
+        wait_text(&c, "Circuit à la demande").await;
+        audit(&c, axe, "the deposit form").await;
         c.find(Locator::Id("circuit"))
             .await
             .unwrap()
@@ -321,6 +364,12 @@ fn the_portal_in_headless_chromium() {
         press(&c, "Déposer").await;
         let t = wait_text(&c, "Action enregistrée.").await;
         assert!(t.contains("annexe-tableaux.pdf"), "{t}");
+        audit(&c, axe, "the document page of its depositor").await;
+        click_link(&c, "Accessibilité : partiellement conforme").await;
+        wait_text(&c, "Déclaration d'accessibilité").await;
+        audit(&c, axe, "the accessibility statement").await;
+        c.back().await.unwrap();
+        wait_text(&c, "annexe-tableaux.pdf").await;
         let id = current_doc(&c).await;
         // A POST without the form's token, with the session cookie: refused.
         post_without_token(&c, &format!("/parapheur/documents/{id}/action")).await;
@@ -340,11 +389,16 @@ fn the_portal_in_headless_chromium() {
         login(&c, &base, "v1@a.fr", "password-v1").await;
         let t = wait_text(&c, "deliberation-budget.pdf").await;
         assert!(t.contains("À viser"), "{t}");
+        assert!(t.contains("Viser la sélection"), "{t}");
+        audit(&c, axe, "the dashboard on À viser").await;
         click_link(&c, "deliberation-budget.pdf").await;
         assert_eq!(current_doc(&c).await, deposited);
         wait_text(&c, "(étape en cours)").await;
+        audit(&c, axe, "the document page at a visa step").await;
         press(&c, "Viser").await;
-        wait_text(&c, "Action enregistrée.").await;
+        // On to the next document of "À viser".
+        wait_text(&c, "Voici le document suivant").await;
+        assert_eq!(current_doc(&c).await, to_reject);
 
         c.goto(&format!(
             "{base}/parapheur/showDoc.action?documentid={to_reject}"
@@ -363,6 +417,7 @@ fn the_portal_in_headless_chromium() {
         press(&c, "Rejeter").await;
         let t = wait_text(&c, "Visa désapprouvé").await;
         assert!(t.contains("Le plan de circulation manque."), "{t}");
+        audit(&c, axe, "the document page with an error").await;
         logout(&c).await;
         c.close().await.unwrap();
     });
@@ -374,10 +429,10 @@ fn the_portal_in_headless_chromium() {
     rt.block_on(async {
         let c = browser_downloading(&driver, downloads.path()).await;
         login(&c, &base, "s1@a.fr", "password-s1").await;
-        wait_text(&c, "Tableau de bord").await;
-        click_link(&c, "À signer 4").await;
+        // The dashboard opens on "À signer", the signer's only non-empty task bannette.
         let t = wait_text(&c, "convention-2.pdf").await;
         assert!(t.contains("deliberation-budget.pdf"), "{t}");
+        audit(&c, axe, "the dashboard on À signer").await;
         screenshot(&c, "tableau-de-bord-bureau").await;
         c.set_window_size(820, 1180).await.unwrap();
         screenshot(&c, "tableau-de-bord-tablette").await;
@@ -386,6 +441,7 @@ fn the_portal_in_headless_chromium() {
         wait_text(&c, "(étape en cours)").await;
         // Let the page images of the preview load before the pictures.
         wait_js(&c, IMAGES_LOADED, "the preview images").await;
+        audit(&c, axe, "the document page at a signature step").await;
         screenshot(&c, "document-bureau").await;
         c.set_window_size(820, 1180).await.unwrap();
         wait_js(&c, "return window.innerWidth <= 820", "the narrow layout").await;
@@ -403,8 +459,14 @@ fn the_portal_in_headless_chromium() {
             .unwrap();
         assert_ne!(outline, json!("none"));
         press(&c, "Signer").await;
-        let t = wait_text(&c, "Action enregistrée.").await;
-        assert!(t.contains("Terminé"), "{t}");
+        // The next document of "À signer" opens; back to the signed one.
+        wait_text(&c, "Voici le document suivant").await;
+        assert_ne!(current_doc(&c).await, deposited);
+        c.goto(&format!("{base}/parapheur/documents/{deposited}"))
+            .await
+            .unwrap();
+        let t = wait_text(&c, "Terminé").await;
+        assert!(t.contains("Classé"), "{t}");
         click_link(&c, "Télécharger le document").await;
         signed_download = downloaded(downloads.path(), "deliberation-budget.pdf").await;
         click_link(&c, "Fiche de circulation").await;
@@ -429,6 +491,40 @@ fn the_portal_in_headless_chromium() {
         }
         press(&c, "Signer la sélection").await;
         wait_text(&c, "3 document(s) signé(s) sur 3").await;
+        audit(&c, axe, "the batch page").await;
+        c.goto(&format!("{base}/parapheur/")).await.unwrap();
+        wait_text(&c, "Tableau de bord").await;
+        click_link(&c, "Mon absence").await;
+        wait_text(&c, "Mon absence").await;
+        audit(&c, axe, "the absence page").await;
+        logout(&c).await;
+        audit(&c, axe, "the login page after logout").await;
+
+        // An administrator's pages, the statistics among them.
+        login(&c, &base, "admin@a.fr", "password-admin").await;
+        wait_text(&c, "Tableau de bord").await;
+        click_link(&c, "Administration").await;
+        wait_text(&c, "Utilisateurs").await;
+        for tab in [
+            "Utilisateurs",
+            "Groupes",
+            "Circuits",
+            "Documents",
+            "Statistiques",
+        ] {
+            click_link(&c, tab).await;
+            wait_js(
+                &c,
+                &format!(
+                    "return document.querySelector('[aria-current=page]')?.textContent === '{tab}'"
+                ),
+                tab,
+            )
+            .await;
+            audit(&c, axe, tab).await;
+        }
+        let t = wait_text(&c, "Documents déposés par circuit et par mois").await;
+        assert!(t.contains("Délai médian"), "{t}");
         c.close().await.unwrap();
     });
     let file = rest.get(&format!(
@@ -440,4 +536,121 @@ fn the_portal_in_headless_chromium() {
     for id in batch {
         assert_eq!(rest.states(id).last().unwrap(), "Classé", "{id}");
     }
+}
+
+/// Presses `key` on whatever has the focus (a keyboard action, as a person's key press).
+async fn key(c: &Client, key: fantoccini::key::Key) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let k: char = key.into();
+    let press = KeyActions::new("clavier".into())
+        .then(KeyAction::Down { value: k })
+        .then(KeyAction::Up { value: k });
+    c.perform_actions(press).await.unwrap();
+}
+
+/// Types `text` into the focused control.
+async fn type_text(c: &Client, text: &str) {
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Presses Tab until the focused element matches `test` (a JavaScript expression on `e`).
+async fn tab_to(c: &Client, test: &str) {
+    let script = format!("const e = document.activeElement; return !!(e && ({test}));");
+    for _ in 0..120 {
+        key(c, fantoccini::key::Key::Tab).await;
+        if c.execute(&script, vec![]).await.unwrap() == json!(true) {
+            return;
+        }
+    }
+    panic!("Tab never reached {test}");
+}
+
+#[test]
+fn deposit_sign_and_download_with_the_keyboard_only() {
+    use fantoccini::key::Key;
+    let app = TestApp::start_process(BIN, "", PROVISION, &[]);
+    let base = app.base.clone();
+    let rest = app.as_user("depot@a.fr");
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("arrete-clavier.pdf");
+    std::fs::write(&file, pdf::small("Arrêté au clavier")).unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let driver = chromedriver();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let by_id = |id: &str| format!("e.id === '{id}'");
+    let link = |text: &str| format!("e.tagName === 'A' && e.textContent.trim() === '{text}'");
+    let button =
+        |text: &str| format!("e.tagName === 'BUTTON' && e.textContent.trim() === '{text}'");
+    rt.block_on(async {
+        let c = browser_downloading(&driver, downloads.path()).await;
+        c.goto(&format!("{base}/")).await.unwrap();
+        wait_text(&c, "Connexion").await;
+        // The depositor signs in, opens the deposit form and deposits into the signature circuit.
+        tab_to(&c, &by_id("email")).await;
+        type_text(&c, "depot@a.fr").await;
+        tab_to(&c, &by_id("password")).await;
+        type_text(&c, "password-depot").await;
+        key(&c, Key::Enter).await;
+        wait_text(&c, "Tableau de bord").await;
+        tab_to(&c, &link("Déposer un document")).await;
+        key(&c, Key::Enter).await;
+        wait_text(&c, "Circuit à la demande").await;
+        tab_to(&c, &by_id("circuit")).await;
+        // A focused select changes with the arrow keys until the circuit "S" is chosen.
+        for _ in 0..40 {
+            let v = c
+                .execute("return document.activeElement.value", vec![])
+                .await
+                .unwrap();
+            if v == json!(format!("{SIREN_A}/S")) {
+                break;
+            }
+            key(&c, Key::Down).await;
+        }
+        let v = c
+            .execute("return document.activeElement.value", vec![])
+            .await
+            .unwrap();
+        assert_eq!(v, json!(format!("{SIREN_A}/S")));
+        tab_to(&c, &by_id("doc")).await;
+        // The file chooser is the system's: WebDriver gives the path to the focused input.
+        type_text(&c, file.to_str().unwrap()).await;
+        tab_to(&c, &button("Déposer")).await;
+        key(&c, Key::Enter).await;
+        wait_text(&c, "Action enregistrée.").await;
+        tab_to(&c, &button("Se déconnecter")).await;
+        key(&c, Key::Enter).await;
+        wait_text(&c, "Connexion").await;
+
+        // The signer: the dashboard opens on "À signer"; the document, Signer, the download.
+        tab_to(&c, &by_id("email")).await;
+        type_text(&c, "s1@a.fr").await;
+        tab_to(&c, &by_id("password")).await;
+        type_text(&c, "password-s1").await;
+        key(&c, Key::Enter).await;
+        wait_text(&c, "arrete-clavier.pdf").await;
+        tab_to(&c, &link("arrete-clavier.pdf")).await;
+        key(&c, Key::Enter).await;
+        wait_text(&c, "(étape en cours)").await;
+        tab_to(&c, &button("Signer")).await;
+        key(&c, Key::Enter).await;
+        let t = wait_text(&c, "Action enregistrée.").await;
+        assert!(t.contains("Aucun autre document"), "{t}");
+        tab_to(&c, &link("Télécharger le document")).await;
+        key(&c, Key::Enter).await;
+        let signed = downloaded(downloads.path(), "arrete-clavier.pdf").await;
+        assert!(signed.windows(10).any(|w| w == b"/ByteRange"));
+        c.close().await.unwrap();
+    });
+    let id: i64 = app
+        .query("SELECT id FROM documents WHERE filename = 'arrete-clavier.pdf'")
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(rest.states(id).last().unwrap(), "Classé");
 }

@@ -37,6 +37,8 @@ mod otp;
 mod pki;
 #[path = "portal.rs"]
 mod portal;
+#[path = "portal_work.rs"]
+mod portal_work;
 #[path = "scale.rs"]
 mod scale;
 #[path = "security.rs"]

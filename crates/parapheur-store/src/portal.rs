@@ -1,9 +1,10 @@
-//! What the portal needs: sessions, and the documents of a user's bannettes.
+//! What the portal needs: sessions, the documents of a user's bannettes, batches, and the
+//! administrators' statistics.
 
 use crate::documents::DOC_COLS_PUB as DOC_COLS;
 use crate::documents::DocumentRow;
 use crate::{Db, StoreError, now_ms};
-use parapheur_domain::{DocumentStatus, StepKind};
+use parapheur_domain::{DocumentStatus, HistoryState, StepKind};
 
 /// The bannettes of the dashboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,13 +89,90 @@ fn sql_in(statuses: &[DocumentStatus]) -> String {
         .join(", ")
 }
 
-/// Filters of a bannette list.
+/// Filters and order of a bannette list.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
     pub circuit: Option<String>,
     pub label: Option<String>,
-    /// A part of the file name (case-insensitive).
+    /// A part of the file name, the label or the circuit (case-insensitive).
     pub name: Option<String>,
+    pub sort: SortKey,
+    /// Descending order (the default of the deposit date: newest first).
+    pub descending: bool,
+}
+
+/// The column a bannette list is sorted by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortKey {
+    /// The deposit date.
+    #[default]
+    Deposit,
+    /// The depositor's last then first name.
+    Depositor,
+    /// The circuit id (on-demand circuits, which have none, first).
+    Circuit,
+    /// The deadline (documents without one last, whatever the direction).
+    Deadline,
+}
+
+impl SortKey {
+    pub const ALL: [SortKey; 4] = [
+        Self::Deposit,
+        Self::Depositor,
+        Self::Circuit,
+        Self::Deadline,
+    ];
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::Deposit => "date",
+            Self::Depositor => "depositaire",
+            Self::Circuit => "circuit",
+            Self::Deadline => "echeance",
+        }
+    }
+    pub fn from_slug(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.slug() == s)
+    }
+    /// The `ORDER BY` list (on `d` and the depositor `dep`), ties broken by the newest id.
+    fn order_by(self, descending: bool) -> String {
+        let dir = if descending { "DESC" } else { "ASC" };
+        match self {
+            Self::Deposit => format!("d.created_at {dir}, d.id {dir}"),
+            Self::Depositor => {
+                format!("dep.last_name {dir}, dep.first_name {dir}, d.id DESC")
+            }
+            Self::Circuit => format!("COALESCE(d.circuit_id, '') {dir}, d.id DESC"),
+            Self::Deadline => format!(
+                "CASE WHEN d.deadline IS NULL THEN 1 ELSE 0 END, d.deadline {dir}, d.id DESC"
+            ),
+        }
+    }
+}
+
+/// A document of a bannette list with its depositor's name.
+#[derive(Debug, Clone)]
+pub struct BannetteEntry {
+    pub doc: DocumentRow,
+    /// "First Last" (empty when the account is gone).
+    pub depositor: String,
+}
+
+impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for BannetteEntry {
+    fn from_row(row: &'r sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row;
+        let first: Option<String> = row.try_get("dep_first_name")?;
+        let last: Option<String> = row.try_get("dep_last_name")?;
+        let depositor = [first, last]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(Self {
+            doc: DocumentRow::from_row(row)?,
+            depositor,
+        })
+    }
 }
 
 impl Db {
@@ -167,7 +245,7 @@ impl Db {
         Ok(out)
     }
 
-    /// A page of a bannette, newest first, with the total.
+    /// A page of a bannette in the filter's order, with the total.
     pub async fn bannette(
         &self,
         user_id: i64,
@@ -176,7 +254,7 @@ impl Db {
         f: &ListFilter,
         offset: i64,
         limit: i64,
-    ) -> Result<(Vec<DocumentRow>, i64), StoreError> {
+    ) -> Result<(Vec<BannetteEntry>, i64), StoreError> {
         let mut cond = b.condition();
         let mut binds: Vec<String> = Vec::new();
         if let Some(c) = &f.circuit {
@@ -189,7 +267,11 @@ impl Db {
         }
         if let Some(n) = &f.name {
             binds.push(format!("%{}%", n.to_lowercase().replace(['%', '_'], "")));
-            cond.push_str(&format!(" AND LOWER(d.filename) LIKE ${}", binds.len() + 2));
+            let n = binds.len() + 2;
+            cond.push_str(&format!(
+                " AND (LOWER(d.filename) LIKE ${n} OR LOWER(d.label) LIKE ${n} \
+                 OR LOWER(COALESCE(d.circuit_id, '')) LIKE ${n})"
+            ));
         }
         let count_sql = format!("SELECT COUNT(*) FROM documents d WHERE {cond}");
         let mut q = sqlx::query_as::<_, (i64,)>(&count_sql)
@@ -205,11 +287,14 @@ impl Db {
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "SELECT {cols} FROM documents d WHERE {cond} ORDER BY d.id DESC LIMIT {limit} OFFSET {offset}",
+            "SELECT {cols}, dep.first_name AS dep_first_name, dep.last_name AS dep_last_name \
+             FROM documents d LEFT JOIN users dep ON dep.id = d.depositor_id \
+             WHERE {cond} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+            order = f.sort.order_by(f.descending),
             limit = limit.clamp(1, 200),
             offset = offset.max(0)
         );
-        let mut q = sqlx::query_as::<_, DocumentRow>(&sql)
+        let mut q = sqlx::query_as::<_, BannetteEntry>(&sql)
             .bind(user_id)
             .bind(today);
         for v in &binds {
@@ -347,5 +432,113 @@ impl Db {
             .execute(&self.write)
             .await?;
         Ok(r.rows_affected() > 0)
+    }
+}
+
+/// `CAST(CASE …)` giving the index of the month `col` (milliseconds) falls in, `months` being
+/// the ascending starts of the months (the first bounds the query itself).
+fn month_bucket(col: &str, months: &[i64]) -> String {
+    let mut s = String::from("CAST(CASE");
+    for (i, start) in months.iter().enumerate().skip(1) {
+        s.push_str(&format!(" WHEN {col} < {start} THEN {}", i - 1));
+    }
+    s.push_str(&format!(
+        " ELSE {} END AS BIGINT)",
+        months.len().saturating_sub(1)
+    ));
+    s
+}
+
+/// Statistics of a subscriber for its administrators, over the months whose starts are given
+/// (ascending, milliseconds; the first bounds every query).
+impl Db {
+    /// Documents deposited per circuit (empty: on demand) and month index.
+    pub async fn stats_deposits(
+        &self,
+        siren: &str,
+        months: &[i64],
+    ) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        let Some(start) = months.first() else {
+            return Ok(Vec::new());
+        };
+        Ok(sqlx::query_as(&format!(
+            "SELECT COALESCE(circuit_id, '') AS circuit, {} AS month, COUNT(*) AS n \
+             FROM documents WHERE siren = $1 AND created_at >= $2 GROUP BY 1, 2 ORDER BY 1, 2",
+            month_bucket("created_at", months)
+        ))
+        .bind(siren)
+        .bind(*start)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// For each document deposited in the window and signed since: its month index and the time
+    /// from its deposit to its first signature (by a person or by OTP), in milliseconds.
+    pub async fn stats_signature_delays(
+        &self,
+        siren: &str,
+        months: &[i64],
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let Some(start) = months.first() else {
+            return Ok(Vec::new());
+        };
+        Ok(sqlx::query_as(&format!(
+            "SELECT {} AS month, s.at_ms - d.created_at AS delay FROM documents d \
+             JOIN (SELECT document_id, MIN(at_ms) AS at_ms FROM history \
+                   WHERE state_name IN ($3, $4) GROUP BY document_id) s ON s.document_id = d.id \
+             WHERE d.siren = $1 AND d.created_at >= $2",
+            month_bucket("d.created_at", months)
+        ))
+        .bind(siren)
+        .bind(*start)
+        .bind(HistoryState::Signed.as_str())
+        .bind(HistoryState::OtpSigned.as_str())
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Documents in progress past their deadline (before `today`, `YYYY-MM-DD`), per circuit.
+    pub async fn stats_overdue(
+        &self,
+        siren: &str,
+        today: &str,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT COALESCE(circuit_id, '') AS circuit, COUNT(*) AS n FROM documents \
+             WHERE siren = $1 AND status IN ({}) AND deadline IS NOT NULL AND deadline < $2 \
+             GROUP BY 1 ORDER BY 1",
+            sql_in(&[DocumentStatus::InProgress, DocumentStatus::AwaitingMetadata])
+        ))
+        .bind(siren)
+        .bind(today)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Refusals recorded per month index (visa disapproved, refused, refused at the OTP step,
+    /// signature rejected).
+    pub async fn stats_refusals(
+        &self,
+        siren: &str,
+        months: &[i64],
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let Some(start) = months.first() else {
+            return Ok(Vec::new());
+        };
+        Ok(sqlx::query_as(&format!(
+            "SELECT {} AS month, COUNT(*) AS n FROM history h \
+             JOIN documents d ON d.id = h.document_id \
+             WHERE d.siren = $1 AND h.at_ms >= $2 AND h.state_name IN ($3, $4, $5, $6) \
+             GROUP BY 1 ORDER BY 1",
+            month_bucket("h.at_ms", months)
+        ))
+        .bind(siren)
+        .bind(*start)
+        .bind(HistoryState::VisaDisapproved.as_str())
+        .bind(HistoryState::Refused.as_str())
+        .bind(HistoryState::RefusedAtOtp.as_str())
+        .bind(HistoryState::SignatureRejected.as_str())
+        .fetch_all(&self.read)
+        .await?)
     }
 }

@@ -1,12 +1,14 @@
 //! Administration pages of the portal, for the administrators of a subscriber: users (create,
 //! edit names, authentication, groups and the administrator role, remove), groups, circuits
-//! (create, edit steps and members, delete) and every document of the subscriber. Users go
+//! (create, edit steps and members, delete), every document of the subscriber and statistics. Users go
 //! through the same synchronisation as `synchronization/{siren}/users` and circuits through the
 //! same checks as the provisioning file.
 
+mod charts;
 mod circuits;
 mod documents;
 mod groups;
+mod statistics;
 mod users;
 mod webhooks;
 
@@ -54,6 +56,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/parapheur/admin/{siren}/documents",
             get(documents::documents_page),
+        )
+        .route(
+            "/parapheur/admin/{siren}/statistiques",
+            get(statistics::statistics_page),
         )
         .route(
             "/parapheur/admin/{siren}/documents/{id}/reattribuer",

@@ -15,9 +15,20 @@ use axum::routing::get;
 
 const CSS: &str = include_str!("../../../static/parapheur.css");
 
-/// The style sheet of every page.
+/// The style sheet of every page, and the accessibility statement every footer links to.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/static/parapheur.css", get(css))
+    Router::new()
+        .route("/static/parapheur.css", get(css))
+        .route("/accessibilite", get(accessibility))
+}
+
+#[derive(Template)]
+#[template(path = "accessibility.html")]
+struct Accessibility;
+
+/// `GET /accessibilite`: the "Déclaration d'accessibilité" (RGAA), public.
+async fn accessibility() -> Result<Response, PageError> {
+    rendered(Accessibility.render(), StatusCode::OK)
 }
 
 async fn css() -> Response {

@@ -1,18 +1,20 @@
-//! Batch signing from the "à signer" bannette: starting a batch and following its progress.
+//! Batch signing from the "à signer" bannette (starting a batch and following its progress),
+//! and batch visa from the "à viser" bannette (done at once, each outcome shown).
 
 use super::signed_in;
 use crate::error::ApiError;
 use crate::routes::html::{PageError, redirect, rendered, require_csrf, with_csrf};
-use crate::service::links;
+use crate::service::{access, documents, links};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use parapheur_domain::DocumentId;
+use parapheur_domain::{Action, DocumentId};
 use std::collections::HashMap;
 
 const TO_SIGN: &str = "/parapheur/?bannette=a-signer";
+const TO_APPROVE: &str = "/parapheur/?bannette=a-viser";
 
 #[derive(Template)]
 #[template(path = "portal/batch.html")]
@@ -53,6 +55,75 @@ pub(super) async fn sign_batch(
         }),
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(Template)]
+#[template(path = "portal/batch_visa.html")]
+struct VisaBatchPage<'a> {
+    user_name: &'a str,
+    csrf: &'a str,
+    /// (document id, file name, outcome, approved)
+    results: Vec<(i64, String, String, bool)>,
+    approved: usize,
+}
+
+/// Approves the selected documents one after the other (a visa is no signature: no job), then
+/// shows how each went.
+pub(super) async fn approve_batch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let map: HashMap<String, String> = fields
+        .iter()
+        .filter(|(k, _)| k == "csrf")
+        .cloned()
+        .collect();
+    require_csrf(&headers, &map)?;
+    let caller = signed_in(&state, &headers, TO_APPROVE).await?;
+    let ids: Vec<DocumentId> = fields
+        .iter()
+        .filter(|(k, _)| k == "id")
+        .filter_map(|(_, v)| DocumentId::parse(v).ok())
+        .take(crate::service::batch_sign::MAX_BATCH)
+        .collect();
+    if ids.is_empty() {
+        return Err(PageError::Refused {
+            status: StatusCode::BAD_REQUEST,
+            title: "Visa par lot",
+            text: "Sélectionnez au moins un document à viser.".into(),
+        });
+    }
+    let mut results = Vec::with_capacity(ids.len());
+    for id in ids {
+        // Documents the caller cannot see are left out, as in a batch signature.
+        let Ok(doc) = access::load(&state, &caller, id).await else {
+            continue;
+        };
+        let outcome = documents::act(&state, &caller, id, Action::Visa, None).await;
+        let (text, done) = match outcome {
+            Ok(()) => ("Visé".to_owned(), true),
+            Err(ApiError::Internal(e)) => {
+                tracing::error!(document.id = doc.id, error = %e, "batch visa failed");
+                ("Erreur interne : réessayez plus tard.".to_owned(), false)
+            }
+            Err(e) => (e.user_message().to_owned(), false),
+        };
+        results.push((doc.id, doc.filename, text, done));
+    }
+    let approved = results.iter().filter(|r| r.3).count();
+    with_csrf(&state, &headers, |csrf| {
+        rendered(
+            VisaBatchPage {
+                user_name: &caller.full_name,
+                csrf,
+                results,
+                approved,
+            }
+            .render(),
+            StatusCode::OK,
+        )
+    })
 }
 
 /// The progress of a batch: refreshed every second while documents remain.

@@ -1,19 +1,19 @@
-//! The dashboard: the caller's bannettes with their counts, one bannette's documents filtered
-//! and paged; and the `showDoc.action` link of client software.
+//! The dashboard: the caller's bannettes with their counts, one bannette's documents searched,
+//! sorted and paged; `/` and the `showDoc.action` link of client software.
 
-use super::{PAGE, Row, page_number, signed_in};
+use super::{PAGE, page_number, signed_in, state_fr};
 use crate::routes::html::{PageError, rendered, with_csrf};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use parapheur_domain::DocumentId;
-use parapheur_store::portal::{Bannette, ListFilter};
+use parapheur_domain::{DocumentId, DocumentStatus};
+use parapheur_store::portal::{Bannette, BannetteEntry, ListFilter, SortKey};
 use std::collections::HashMap;
 
 /// A bannette's name on the dashboard.
-fn label(b: Bannette) -> &'static str {
+pub(super) fn label(b: Bannette) -> &'static str {
     match b {
         Bannette::ToApprove => "À viser",
         Bannette::ToSign => "À signer",
@@ -24,11 +24,76 @@ fn label(b: Bannette) -> &'static str {
     }
 }
 
+/// A sortable column's header name.
+fn column(k: SortKey) -> &'static str {
+    match k {
+        SortKey::Deposit => "Déposé le",
+        SortKey::Depositor => "Déposant",
+        SortKey::Circuit => "Circuit",
+        SortKey::Deadline => "Échéance",
+    }
+}
+
 struct BannetteView {
     slug: &'static str,
     label: &'static str,
     count: i64,
     current: bool,
+}
+
+/// A sortable column header: its name, the link sorting by it, and `aria-sort`.
+struct SortView {
+    name: &'static str,
+    link: String,
+    /// "ascending" / "descending" on the column the list is sorted by, else empty.
+    aria: &'static str,
+}
+
+/// A document of the list.
+struct ListRow {
+    id: i64,
+    filename: String,
+    label: String,
+    circuit: String,
+    state: &'static str,
+    deposited: String,
+    depositor: String,
+    deadline: String,
+    overdue: bool,
+}
+
+impl ListRow {
+    fn new(e: BannetteEntry, today: &str) -> Self {
+        let d = e.doc;
+        let open = matches!(
+            d.status,
+            DocumentStatus::InProgress | DocumentStatus::AwaitingMetadata
+        );
+        let deadline = d.deadline.clone().unwrap_or_default();
+        Self {
+            id: d.id,
+            state: state_fr(d.status),
+            overdue: open && !deadline.is_empty() && deadline.as_str() < today,
+            deadline: day_fr(&deadline),
+            deposited: chrono::DateTime::from_timestamp_millis(d.created_at)
+                .unwrap_or_default()
+                .with_timezone(&chrono::Local)
+                .format("%d/%m/%Y")
+                .to_string(),
+            depositor: e.depositor,
+            filename: d.filename,
+            label: d.label,
+            circuit: d.circuit_id.unwrap_or_else(|| "à la demande".into()),
+        }
+    }
+}
+
+/// `YYYY-MM-DD` as `DD/MM/YYYY` (anything else as it is).
+fn day_fr(day: &str) -> String {
+    match chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d") {
+        Ok(d) => d.format("%d/%m/%Y").to_string(),
+        Err(_) => day.to_owned(),
+    }
 }
 
 #[derive(Template)]
@@ -39,41 +104,73 @@ struct Dashboard<'a> {
     bannettes: Vec<BannetteView>,
     current: &'a str,
     current_label: &'a str,
-    rows: Vec<Row>,
+    rows: Vec<ListRow>,
     total: i64,
     q: &'a str,
     circuit: &'a str,
     label: &'a str,
+    tri: &'static str,
+    ordre: &'static str,
+    columns: Vec<SortView>,
     prev: Option<String>,
     next: Option<String>,
-    batch: bool,
+    /// The page with every box checked ("Tout sélectionner"), or without (`all`).
+    select_all: String,
+    all: bool,
+    /// The batch form of the bannette: (action, button label).
+    batch: Option<(&'static str, &'static str)>,
     /// The caller administers a subscriber: the dashboard links to the administration.
     admin: bool,
 }
 
-/// The dashboard's link to page `page` of `current` with the same filter.
+/// Percent-encodes a query value.
+fn enc(v: &str) -> String {
+    v.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The dashboard's link to page `page` of `current` with the same search and order.
 fn list_link(current: Bannette, filter: &ListFilter, page: i64) -> String {
-    let mut s = format!("/parapheur/?bannette={}&page={page}", current.slug());
+    let mut s = format!("/parapheur/?bannette={}", current.slug());
     for (k, v) in [
         ("q", &filter.name),
         ("circuit", &filter.circuit),
         ("label", &filter.label),
     ] {
         if let Some(v) = v {
-            let enc: String = v
-                .bytes()
-                .map(|b| {
-                    if b.is_ascii_alphanumeric() {
-                        (b as char).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    }
-                })
-                .collect();
-            s.push_str(&format!("&{k}={enc}"));
+            s.push_str(&format!("&{k}={}", enc(v)));
         }
     }
+    s.push_str(&format!(
+        "&tri={}&ordre={}&page={page}",
+        filter.sort.slug(),
+        direction(filter.descending)
+    ));
     s
+}
+
+fn direction(descending: bool) -> &'static str {
+    if descending { "desc" } else { "asc" }
+}
+
+/// The bannette the dashboard opens on: the first non-empty one (the task bannettes first).
+fn first_non_empty(counts: &[(Bannette, i64)]) -> Bannette {
+    counts
+        .iter()
+        .find(|(_, n)| *n > 0)
+        .map_or(Bannette::ToApprove, |(b, _)| *b)
+}
+
+/// `GET /`: the portal.
+pub(super) async fn root() -> Response {
+    Redirect::to("/parapheur/").into_response()
 }
 
 pub(super) async fn dashboard(
@@ -82,23 +179,35 @@ pub(super) async fn dashboard(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let caller = signed_in(&state, &headers, "/parapheur/").await?;
+    let today = crate::service::access::today();
+    let counts = state.db.bannette_counts(caller.user_id, &today).await?;
     let current = q
         .get("bannette")
         .and_then(|s| Bannette::from_slug(s))
-        .unwrap_or(Bannette::ToApprove);
+        .unwrap_or_else(|| first_non_empty(&counts));
     let text = |k: &str| {
         q.get(k)
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty())
     };
+    let sort = q
+        .get("tri")
+        .and_then(|s| SortKey::from_slug(s))
+        .unwrap_or_default();
+    let descending = match q.get("ordre").map(String::as_str) {
+        Some("asc") => false,
+        Some("desc") => true,
+        // Newest deposits first; the others from A to Z, the nearest deadline first.
+        _ => sort == SortKey::Deposit,
+    };
     let filter = ListFilter {
         circuit: text("circuit"),
         label: text("label"),
         name: text("q"),
+        sort,
+        descending,
     };
     let page = page_number(&q);
-    let today = crate::service::access::today();
-    let counts = state.db.bannette_counts(caller.user_id, &today).await?;
     let (docs, total) = state
         .db
         .bannette(
@@ -110,29 +219,71 @@ pub(super) async fn dashboard(
             PAGE,
         )
         .await?;
+    let all = q.get("tout").is_some_and(|v| v == "1");
+    let columns = SortKey::ALL
+        .into_iter()
+        .map(|k| {
+            let on = k == sort;
+            let mut f = filter.clone();
+            f.sort = k;
+            // A click on the sorted column reverses it; another column starts ascending, the
+            // deposit date newest first.
+            f.descending = if on {
+                !descending
+            } else {
+                k == SortKey::Deposit
+            };
+            SortView {
+                name: column(k),
+                link: list_link(current, &f, 1),
+                aria: match (on, descending) {
+                    (false, _) => "",
+                    (true, true) => "descending",
+                    (true, false) => "ascending",
+                },
+            }
+        })
+        .collect();
+    let this_page = list_link(current, &filter, page);
     with_csrf(&state, &headers, |csrf| {
         let view = Dashboard {
             user_name: &caller.full_name,
             csrf,
             bannettes: counts
-                .into_iter()
+                .iter()
                 .map(|(b, count)| BannetteView {
                     slug: b.slug(),
-                    label: label(b),
-                    count,
-                    current: b == current,
+                    label: label(*b),
+                    count: *count,
+                    current: *b == current,
                 })
                 .collect(),
             current: current.slug(),
             current_label: label(current),
-            rows: docs.into_iter().map(Row::from).collect(),
+            rows: docs.into_iter().map(|e| ListRow::new(e, &today)).collect(),
             total,
             q: filter.name.as_deref().unwrap_or_default(),
             circuit: filter.circuit.as_deref().unwrap_or_default(),
             label: filter.label.as_deref().unwrap_or_default(),
+            tri: sort.slug(),
+            ordre: direction(descending),
+            columns,
             prev: (page > 1).then(|| list_link(current, &filter, page - 1)),
             next: (page * PAGE < total).then(|| list_link(current, &filter, page + 1)),
-            batch: current == Bannette::ToSign,
+            select_all: if all {
+                this_page.clone()
+            } else {
+                format!("{this_page}&tout=1")
+            },
+            all,
+            batch: match current {
+                Bannette::ToSign => Some(("/parapheur/signer-lot", "Signer la sélection")),
+                Bannette::ToApprove => Some(("/parapheur/viser-lot", "Viser la sélection")),
+                Bannette::MyDeposits
+                | Bannette::InProgress
+                | Bannette::Done
+                | Bannette::Refused => None,
+            },
             admin: caller.memberships.iter().any(|(_, admin)| *admin),
         };
         rendered(view.render(), StatusCode::OK)

@@ -12,8 +12,9 @@ use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use parapheur_domain::{Action, DocumentId, StepKind};
+use parapheur_domain::{Action, DocumentId, DocumentStatus, StepKind};
 use parapheur_store::documents::DocumentRow;
+use parapheur_store::portal::{Bannette, ListFilter};
 use std::collections::HashMap;
 
 struct StepView {
@@ -45,6 +46,15 @@ struct DocumentPage<'a> {
     comments: Vec<String>,
     history: Vec<(String, String, String, String)>,
     message: Option<Banner>,
+    /// Forms offered to the caller: replace the main file, comment, add an annex.
+    may_replace: bool,
+    may_comment: bool,
+    may_annex: bool,
+    /// The bannette the document was opened from (its slug, empty when none) and the next
+    /// document waiting there.
+    suivant: &'static str,
+    suivant_label: &'static str,
+    next: Option<i64>,
 }
 
 /// The buttons of a step for one of its members: (action, label, asks for a reason).
@@ -70,6 +80,9 @@ struct Details {
     comments: Vec<String>,
     history: Vec<(String, String, String, String)>,
     metadata: Vec<(String, String)>,
+    may_replace: bool,
+    may_comment: bool,
+    may_annex: bool,
 }
 
 async fn details(
@@ -134,7 +147,17 @@ async fn details(
         })
         .collect();
     let metadata = state.db.metadata(doc.id).await?;
+    // As `service::lifecycle` decides: the depositor or an administrator replaces the file
+    // while nobody has acted; participants comment, and add annexes until it is classified.
+    let held = doc.purged_at.is_none();
+    let may_replace =
+        held && access::may_manage(caller, doc).is_ok() && w.replaced(doc.acted).is_ok();
+    let may_comment = access::participates(state, caller, doc).await?;
+    let may_annex = may_comment && held && doc.status != DocumentStatus::Classified;
     Ok(Details {
+        may_replace,
+        may_comment,
+        may_annex,
         steps,
         actions,
         reassign,
@@ -145,17 +168,46 @@ async fn details(
     })
 }
 
-async fn render_document(
+/// The first document of the caller's bannette `b` other than `id`, in the dashboard's default
+/// order (newest deposit first).
+async fn next_in(
+    state: &AppState,
+    caller: &Caller,
+    b: Bannette,
+    id: i64,
+) -> Result<Option<i64>, ApiError> {
+    let filter = ListFilter {
+        descending: true,
+        ..ListFilter::default()
+    };
+    let (docs, _) = state
+        .db
+        .bannette(caller.user_id, &access::today(), b, &filter, 0, 2)
+        .await?;
+    Ok(docs.into_iter().map(|e| e.doc.id).find(|d| *d != id))
+}
+
+/// `?suivant=` / the `suivant` field: the bannette a document was opened from.
+pub(super) fn bannette_of(v: Option<&String>) -> Option<Bannette> {
+    v.and_then(|s| Bannette::from_slug(s))
+}
+
+pub(super) async fn render_document(
     state: &AppState,
     caller: &Caller,
     headers: &HeaderMap,
     id: DocumentId,
     status: StatusCode,
     banner: Option<Banner>,
+    from: Option<Bannette>,
 ) -> Result<Response, PageError> {
     let doc = access::load(state, caller, id)
         .await
         .map_err(|_| PageError::NotFound)?;
+    let next = match from {
+        Some(b) => next_in(state, caller, b, doc.id).await?,
+        None => None,
+    };
     let d = details(state, caller, &doc).await?;
     let pdf = shows_pdf(&doc);
     let total = if pdf && preview::available() {
@@ -185,6 +237,12 @@ async fn render_document(
             comments: d.comments,
             history: d.history,
             message: banner,
+            may_replace: d.may_replace,
+            may_comment: d.may_comment,
+            may_annex: d.may_annex,
+            suivant: from.map_or("", Bannette::slug),
+            suivant_label: from.map_or("", super::dashboard::label),
+            next,
         };
         rendered(page.render(), status)
     })
@@ -198,10 +256,28 @@ pub(super) async fn document_page(
 ) -> Result<Response, PageError> {
     let caller = signed_in(&state, &headers, format!("/parapheur/documents/{id}")).await?;
     let id = DocumentId::parse(&id).map_err(|_| PageError::NotFound)?;
-    let banner = q
-        .contains_key("fait")
-        .then(|| Banner::success("Action enregistrée."));
-    render_document(&state, &caller, &headers, id, StatusCode::OK, banner).await
+    let from = bannette_of(q.get("suivant"));
+    // `fait` names the document acted on: another one means this is the next of the bannette.
+    let banner = q.get("fait").map(|acted| match from {
+        Some(b) if acted.as_str() != id.get().to_string() && acted.as_str() != "1" => {
+            Banner::success(format!(
+                "Action enregistrée. Voici le document suivant de la bannette « {} ».",
+                super::dashboard::label(b)
+            ))
+        }
+        Some(_) | None => Banner::success("Action enregistrée."),
+    });
+    let banner = banner.or_else(|| {
+        q.get("ok").and_then(|what| match what.as_str() {
+            "remplacement" => Some(Banner::success(
+                "Document remplacé : le circuit recommence à sa première étape.",
+            )),
+            "commentaire" => Some(Banner::success("Commentaire ajouté.")),
+            "annexe" => Some(Banner::success("Annexe ajoutée.")),
+            _ => None,
+        })
+    });
+    render_document(&state, &caller, &headers, id, StatusCode::OK, banner, from).await
 }
 
 pub(super) async fn act(
@@ -213,6 +289,7 @@ pub(super) async fn act(
     require_csrf(&headers, &form)?;
     let caller = signed_in(&state, &headers, format!("/parapheur/documents/{id}")).await?;
     let id = DocumentId::parse(&id).map_err(|_| PageError::NotFound)?;
+    let from = bannette_of(form.get("suivant"));
     let action = match form.get("action").map(String::as_str) {
         Some("visa") => Action::Visa,
         Some("reject") => Action::Reject,
@@ -227,6 +304,7 @@ pub(super) async fn act(
                 id,
                 StatusCode::BAD_REQUEST,
                 Some(b),
+                from,
             )
             .await;
         }
@@ -236,13 +314,26 @@ pub(super) async fn act(
         .map(|c| c.trim().to_owned())
         .filter(|c| !c.is_empty());
     match documents::act(&state, &caller, id, action, comment).await {
-        Ok(()) => Ok(redirect(&format!(
-            "/parapheur/documents/{}?fait=1",
-            id.get()
-        ))),
+        // Opened from a bannette: on to its next document, if any.
+        Ok(()) => Ok(redirect(&match from {
+            Some(b) => match next_in(&state, &caller, b, id.get()).await? {
+                Some(next) => format!(
+                    "/parapheur/documents/{next}?suivant={}&fait={}",
+                    b.slug(),
+                    id.get()
+                ),
+                None => format!(
+                    "/parapheur/documents/{}?suivant={}&fait={}",
+                    id.get(),
+                    b.slug(),
+                    id.get()
+                ),
+            },
+            None => format!("/parapheur/documents/{}?fait=1", id.get()),
+        })),
         Err(e) => {
             let b = Banner::error(e.user_message());
-            render_document(&state, &caller, &headers, id, e.status(), Some(b)).await
+            render_document(&state, &caller, &headers, id, e.status(), Some(b), from).await
         }
     }
 }

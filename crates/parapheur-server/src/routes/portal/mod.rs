@@ -5,6 +5,7 @@
 
 mod absence;
 mod batch;
+mod changes;
 mod dashboard;
 mod deposit;
 mod document;
@@ -29,6 +30,7 @@ pub(crate) const PAGE: i64 = 20;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/", get(dashboard::root))
         .route("/parapheur", get(|| async { Redirect::to("/parapheur/") }))
         .route("/parapheur/", get(dashboard::dashboard))
         .route(
@@ -43,6 +45,15 @@ pub fn router() -> Router<AppState> {
         .route("/parapheur/showDoc.action", get(dashboard::show_doc))
         .route("/parapheur/documents/{id}", get(document::document_page))
         .route("/parapheur/documents/{id}/action", post(document::act))
+        .route(
+            "/parapheur/documents/{id}/remplacer",
+            post(changes::replace),
+        )
+        .route(
+            "/parapheur/documents/{id}/commentaires",
+            post(changes::comment),
+        )
+        .route("/parapheur/documents/{id}/annexes", post(changes::annex))
         .route(
             "/parapheur/documents/{id}/telecharger",
             get(files::download),
@@ -62,6 +73,7 @@ pub fn router() -> Router<AppState> {
             get(deposit::deposit_page).post(deposit::deposit),
         )
         .route("/parapheur/signer-lot", post(batch::sign_batch))
+        .route("/parapheur/viser-lot", post(batch::approve_batch))
         .route(
             "/parapheur/absence",
             get(absence::absence_page).post(absence::save_absence),

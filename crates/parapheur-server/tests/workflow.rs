@@ -16,7 +16,8 @@ fn visa_visa_is_classified() {
     let tasks = app.as_user("v1@a.fr").get("/api/v1/tasks").json();
     assert_eq!(
         tasks,
-        json!([{"id": id, "name": "vv.pdf", "siren": SIREN_A, "circuit": "VV", "step": "visa"}])
+        json!([{"id": id, "name": "vv.pdf", "siren": SIREN_A, "circuit": "VV", "step": "visa",
+                "deadline": null, "overdue": false}])
     );
     assert_eq!(
         app.as_user("v2@a.fr").get("/api/v1/tasks").json(),

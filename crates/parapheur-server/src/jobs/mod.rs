@@ -281,6 +281,7 @@ mod tests {
             Job::BatchSign(BatchJob {
                 batch_id: "b".into(),
             }),
+            Job::Webhook(WebhookJob { delivery_id: 7 }),
         ];
         let mut kinds = Vec::new();
         for job in jobs {
@@ -291,6 +292,15 @@ mod tests {
             kinds.push(job.kind());
         }
         assert_eq!(kinds, JobKind::ALL);
+    }
+
+    #[test]
+    fn webhook_rows_written_by_the_store_decode() {
+        // The store writes these payloads in SQL, beside the history entry.
+        assert_eq!(
+            Job::decode(parapheur_store::webhooks::JOB_KIND, r#"{"delivery_id":7}"#).unwrap(),
+            Job::Webhook(WebhookJob { delivery_id: 7 })
+        );
     }
 
     #[test]

@@ -28,24 +28,33 @@ struct BatchPage<'a> {
     running: bool,
 }
 
+/// Checks the CSRF token of a form whose fields repeat (`id` once per selected document).
+fn require_csrf_in(headers: &HeaderMap, fields: &[(String, String)]) -> Result<(), PageError> {
+    let map: HashMap<String, String> = fields
+        .iter()
+        .filter(|(k, _)| k == "csrf")
+        .cloned()
+        .collect();
+    require_csrf(headers, &map)
+}
+
+/// The documents ticked in a list form (repeated `id` fields; unreadable ones ignored).
+fn selected(fields: &[(String, String)]) -> impl Iterator<Item = DocumentId> + '_ {
+    fields
+        .iter()
+        .filter(|(k, _)| k == "id")
+        .filter_map(|(_, v)| DocumentId::parse(v).ok())
+}
+
 /// Records the selected documents as a batch signed by the job queue, then shows its progress.
 pub(super) async fn sign_batch(
     State(state): State<AppState>,
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let map: HashMap<String, String> = fields
-        .iter()
-        .filter(|(k, _)| k == "csrf")
-        .cloned()
-        .collect();
-    require_csrf(&headers, &map)?;
+    require_csrf_in(&headers, &fields)?;
     let caller = signed_in(&state, &headers, TO_SIGN).await?;
-    let ids: Vec<DocumentId> = fields
-        .iter()
-        .filter(|(k, _)| k == "id")
-        .filter_map(|(_, v)| DocumentId::parse(v).ok())
-        .collect();
+    let ids: Vec<DocumentId> = selected(&fields).collect();
     match crate::service::batch_sign::start(&state, &caller, &ids).await {
         Ok(batch) => Ok(redirect(&format!("/parapheur/lots/{batch}"))),
         Err(ApiError::BadParameter(_)) => Err(PageError::Refused {
@@ -74,17 +83,9 @@ pub(super) async fn approve_batch(
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let map: HashMap<String, String> = fields
-        .iter()
-        .filter(|(k, _)| k == "csrf")
-        .cloned()
-        .collect();
-    require_csrf(&headers, &map)?;
+    require_csrf_in(&headers, &fields)?;
     let caller = signed_in(&state, &headers, TO_APPROVE).await?;
-    let ids: Vec<DocumentId> = fields
-        .iter()
-        .filter(|(k, _)| k == "id")
-        .filter_map(|(_, v)| DocumentId::parse(v).ok())
+    let ids: Vec<DocumentId> = selected(&fields)
         .take(crate::service::batch_sign::MAX_BATCH)
         .collect();
     if ids.is_empty() {

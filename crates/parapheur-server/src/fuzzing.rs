@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name of its `fuzz/fuzz_targets/<name>.rs`.
-pub const TARGETS: [(&str, Target); 9] = [
+pub const TARGETS: [(&str, Target); 10] = [
     ("pdf_reader", pdf_reader),
     ("pdf_deposit_check", pdf_deposit_check),
     ("metadata_xml", metadata_xml),
@@ -31,6 +31,7 @@ pub const TARGETS: [(&str, Target); 9] = [
     ("mtom_multipart", mtom_multipart),
     ("zip_unpack", zip_unpack),
     ("circuit_json", circuit_json),
+    ("ocsp_request", ocsp_request),
 ];
 
 /// Separates the two documents of an input that needs two (signature and signed data,
@@ -171,5 +172,28 @@ pub fn zip_unpack(data: &[u8]) {
 pub fn circuit_json(data: &[u8]) {
     if let Ok(json) = std::str::from_utf8(data) {
         let _ = OnDemandCircuit::parse(json);
+    }
+}
+
+/// The internal CA of the OCSP target, made once per process in a directory of its own.
+fn ocsp_ca() -> Option<&'static parapheur_sign::ca::InternalCa> {
+    static CA: OnceLock<Option<parapheur_sign::ca::InternalCa>> = OnceLock::new();
+    CA.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("parapheur-fuzz-ocsp-{}", std::process::id()));
+        parapheur_sign::ca::InternalCa::open_or_create(&dir, "parapheur fuzz CA").ok()
+    })
+    .as_ref()
+}
+
+/// A DER OCSP request as the responder of `POST /api/v1/pki/ocsp` receives it; the serials
+/// whose hexadecimal form starts with `A` count as revoked, so both answers are reached.
+pub fn ocsp_request(data: &[u8]) {
+    if let Some(ca) = ocsp_ca() {
+        let _ = parapheur_sign::ocsp::respond(
+            ca,
+            data,
+            |serial| serial.starts_with('A').then_some(1_700_000_000),
+            1_800_000_000,
+        );
     }
 }

@@ -53,14 +53,17 @@ fn fuzz_regressions_stay_fixed() {
 fn credential(kind: KeyKind) -> (tempfile::TempDir, Credential) {
     let dir = tempfile::tempdir().unwrap();
     let ca = InternalCa::open_or_create(&dir.path().join("ca"), "parapheur fuzz CA").unwrap();
-    let subject = Subject {
-        common_name: "Hélène Dupré".into(),
+    let cred = ca.issue(&subject("Hélène Dupré"), kind).unwrap();
+    (dir, cred)
+}
+
+fn subject(name: &str) -> Subject {
+    Subject {
+        common_name: name.into(),
         email: Some("helene@exemple.fr".into()),
         organization: Some("Commune de Saint-Étienne".into()),
         organization_id: Some("212102181".into()),
-    };
-    let cred = ca.issue(&subject, kind).unwrap();
-    (dir, cred)
+    }
 }
 
 fn joined(a: &[u8], b: &[u8]) -> Vec<u8> {
@@ -209,5 +212,39 @@ fn write_fuzz_seeds() {
     put("metadata_xml", "list.xml", METADATA.as_bytes());
     for (i, c) in CIRCUITS.iter().enumerate() {
         put("circuit_json", &format!("circuit{i}.json"), c.as_bytes());
+    }
+
+    // OCSP requests for certificates of a CA (one id, two ids, SHA-256 ids) and of another CA.
+    let ca_dir = tempfile::tempdir().unwrap();
+    let ca = InternalCa::open_or_create(&ca_dir.path().join("ca"), "parapheur fuzz CA").unwrap();
+    let issued = ca.issue(&subject("Hélène Dupré"), KeyKind::Person).unwrap();
+    let other = ca.issue(&subject("Jean Martin"), KeyKind::Seal).unwrap();
+    let id = |c: &Credential, md| {
+        openssl::ocsp::OcspCertId::from_cert(md, c.certificate(), ca.certificate()).unwrap()
+    };
+    let sha1 = openssl::hash::MessageDigest::sha1;
+    let sha256 = openssl::hash::MessageDigest::sha256;
+    let requests: [(&str, Vec<openssl::ocsp::OcspCertId>); 4] = [
+        ("one", vec![id(&issued, sha1())]),
+        ("two", vec![id(&issued, sha1()), id(&other, sha1())]),
+        ("sha256", vec![id(&issued, sha256())]),
+        (
+            "foreign",
+            vec![
+                openssl::ocsp::OcspCertId::from_cert(
+                    sha1(),
+                    seal.certificate(),
+                    person.certificate(),
+                )
+                .unwrap(),
+            ],
+        ),
+    ];
+    for (name, ids) in requests {
+        let mut req = openssl::ocsp::OcspRequest::new().unwrap();
+        for i in ids {
+            req.add_id(i).unwrap();
+        }
+        put("ocsp_request", name, &req.to_der().unwrap());
     }
 }

@@ -5,7 +5,8 @@
 //! and the screenshots of the README (written to `docs/screenshots/` when
 //! `PARAPHEUR_SCREENSHOTS=1`). axe-core (`PARAPHEUR_AXE_JS`, installed by `scripts/test.sh`)
 //! audits every page visited: no serious or critical violation. A second test deposits, signs
-//! and downloads with the keyboard only.
+//! and downloads with the keyboard only; a third (`chromium/work.rs`) is a working week observed
+//! from outside.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -169,7 +170,8 @@ async fn click_link(c: &Client, text: &str) {
 /// Presses a button as a person would: scrolled to the middle of the window first, and pressed
 /// again if the page was still moving (preview images arriving) when the click landed.
 async fn press(c: &Client, label: &str) {
-    let xpath = format!("//button[normalize-space()='{label}']");
+    // Double quotes: French labels hold apostrophes.
+    let xpath = format!("//button[normalize-space()=\"{label}\"]");
     for attempt in 0..10 {
         let button = c
             .find(Locator::XPath(&xpath))
@@ -288,6 +290,9 @@ async fn screenshot(c: &Client, name: &str) {
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
 }
+
+#[path = "chromium/work.rs"]
+mod work;
 
 #[test]
 fn the_portal_in_headless_chromium() {

@@ -4,8 +4,9 @@
 //! suivant" after an action, and the document page's replace / comment / annex forms.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use parapheur_test_utils::browser::{Browser, Page};
+use parapheur_test_utils::browser::{Browser, Page, parse_eml, sms_outbox, wait_for};
 use parapheur_test_utils::{SIREN_A, TestApp, pdf};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_parapheur");
 
@@ -187,6 +188,11 @@ fn the_dashboard_opens_on_work_sorts_searches_and_approves_in_batch() {
     assert_eq!(r.status, 400);
 }
 
+/// HTML with its `&` entities back as `&` (askama escapes them in attributes).
+fn unescaped(html: &str) -> String {
+    html.replace("&#38;", "&").replace("&amp;", "&")
+}
+
 #[test]
 fn after_an_action_the_next_document_of_the_bannette_opens() {
     let app = TestApp::start(BIN, "");
@@ -199,12 +205,13 @@ fn after_an_action_the_next_document_of_the_bannette_opens() {
         .id();
     let v1 = portal(&app, "v1@a.fr");
     let dash = v1.get("/parapheur/");
-    let link = format!("/parapheur/documents/{second}?suivant=a-viser");
-    assert!(dash.body.contains(&link), "{}", dash.body);
+    // Links carry the list: its bannette, search and order (the default one here).
+    let link = format!("/parapheur/documents/{second}?suivant=a-viser&tri=date&ordre=desc");
+    assert!(unescaped(&dash.body).contains(&link), "{}", dash.body);
     let page = v1.get(&link);
     assert!(
-        page.body.contains(&format!(
-            "href=\"/parapheur/documents/{first}?suivant=a-viser\" rel=\"next\">Document suivant"
+        unescaped(&page.body).contains(&format!(
+            "href=\"/parapheur/documents/{first}?suivant=a-viser&tri=date&ordre=desc\" rel=\"next\">Document suivant"
         )),
         "{}",
         page.body
@@ -222,7 +229,7 @@ fn after_an_action_the_next_document_of_the_bannette_opens() {
     let to = r.location.unwrap();
     assert_eq!(
         to,
-        format!("/parapheur/documents/{first}?suivant=a-viser&fait={second}")
+        format!("/parapheur/documents/{first}?suivant=a-viser&tri=date&ordre=desc&fait={second}")
     );
     let page = v1.get(&to);
     assert!(
@@ -245,7 +252,7 @@ fn after_an_action_the_next_document_of_the_bannette_opens() {
     let to = r.location.unwrap();
     assert_eq!(
         to,
-        format!("/parapheur/documents/{first}?suivant=a-viser&fait={first}")
+        format!("/parapheur/documents/{first}?suivant=a-viser&tri=date&ordre=desc&fait={first}")
     );
     let page = v1.get(&to);
     assert!(page.body.contains("Action enregistrée."));
@@ -315,7 +322,10 @@ fn the_document_page_replaces_comments_and_adds_annexes_for_those_allowed() {
     );
     assert_eq!(r.status, 303, "{}", r.body);
     let to = r.location.unwrap();
-    assert_eq!(to, format!("{url}?ok=commentaire&suivant=mes-depots"));
+    assert_eq!(
+        to,
+        format!("{url}?suivant=mes-depots&tri=date&ordre=desc&ok=commentaire")
+    );
     let page = depot.get(&to);
     assert!(page.body.contains("Commentaire ajouté."));
     assert!(page.body.contains("Voir la page 2"));
@@ -510,6 +520,52 @@ fn the_deposit_form_covers_on_demand_and_otp_circuits_recipients_and_deadlines()
     assert!(
         signers.contains("Jeanne") && signers.contains("D'Arc & fils"),
         "{signers}"
+    );
+    // The signer is sent the signing link: by e-mail when there is an address...
+    let mail = wait_for(Duration::from_secs(10), "the invitation e-mail", || {
+        std::fs::read_dir(app.data_dir().join("outbox/mail"))
+            .ok()?
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .map(|raw| parse_eml(&raw))
+            .find(|m| m["subject"] == "Document à signer : contrat.pdf")
+    });
+    let text = mail["text"].as_str().unwrap();
+    assert!(text.contains("Bonjour Jeanne D'Arc & fils"), "{text}");
+    assert!(text.contains(&format!("{}/otp/", app.base)), "{text}");
+    // ...by SMS with a phone only, and the depositor is told either way.
+    let r = deposit(
+        &depot,
+        &[
+            ("circuit", "200000001/OTP"),
+            ("otp_prenom", "Paul"),
+            ("otp_nom", "Martin"),
+            ("otp_telephone", "0707070707"),
+        ],
+        vec![("doc", "bail.pdf", pdf::small("b"))],
+    );
+    let id = new_id(&r);
+    let page = depot.get(&format!("/parapheur/documents/{id}?fait=1&invitation=1"));
+    assert!(
+        page.body
+            .contains("Le lien de signature a été envoyé au signataire"),
+        "{}",
+        page.body
+    );
+    let sms = wait_for(Duration::from_secs(10), "the invitation SMS", || {
+        sms_outbox(&app.data_dir().join("outbox/sms.jsonl"))
+            .into_iter()
+            .find(|(to, _)| to == "+33707070707")
+    });
+    assert!(
+        sms.1.contains("bail.pdf") && sms.1.contains("/otp/"),
+        "{}",
+        sms.1
+    );
+    // One message each: no code is sent before the signer asks for one.
+    assert_eq!(
+        sms_outbox(&app.data_dir().join("outbox/sms.jsonl")).len(),
+        1
     );
 }
 

@@ -59,6 +59,9 @@ pub fn parse_deadline(raw: &str) -> Result<Option<chrono::NaiveDate>, ApiError> 
 pub struct OtpDeposit {
     pub information: Vec<u8>,
     pub referer: Option<String>,
+    /// Send the signing link to the signer (a portal deposit). FAST clients get the link in
+    /// the answer and hand it over themselves.
+    pub invite: bool,
 }
 
 /// What a deposit gives back.
@@ -336,6 +339,12 @@ pub async fn deposit_with(
         email_cc: req.email_cc.iter().map(|e| e.as_str().to_owned()).collect(),
         signs: crate::service::notify::signs(&kinds),
     };
+    let invitation = match (&req.otp, &otp_link, otp_signers.first()) {
+        (Some(otp), Some((url, _)), Some(signer)) if otp.invite => Some(
+            crate::service::otp::invitation(state, &mail_doc, signer, url)?,
+        ),
+        _ => None,
+    };
     let doc = NewDocument {
         deadline,
         siren: siren.to_owned(),
@@ -362,6 +371,7 @@ pub async fn deposit_with(
             let mut e =
                 crate::service::notify::effects(&state.cfg, &mail_doc, &kinds, &t, &members)?;
             e.links.extend(otp_link.as_ref().map(|(_, l)| l.clone()));
+            e.jobs.extend(invitation);
             e
         },
     };

@@ -64,6 +64,7 @@ pub async fn upload(
         otp: Some(OtpDeposit {
             information: information(&form, &["meta", "otpinformation"])?,
             referer: Some(referer.trim().to_owned()).filter(|r| !r.is_empty()),
+            invite: false,
         }),
     };
     let d = deposit_with(&state, &caller, req).await?;

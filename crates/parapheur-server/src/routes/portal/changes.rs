@@ -1,7 +1,8 @@
 //! The document page's changes besides actions: replacing the main file, adding a comment,
 //! adding an annex (through `service::lifecycle`, as the native API).
 
-use super::document::{bannette_of, render_document};
+use super::document::render_document;
+use super::list::ListContext;
 use super::signed_in;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -17,13 +18,12 @@ use axum::response::Response;
 use parapheur_domain::DocumentId;
 use std::collections::HashMap;
 
-/// The page back to after a change (`ok` names it), keeping the bannette it was opened from.
-fn done(id: DocumentId, ok: &str, suivant: Option<&String>) -> Response {
-    let mut to = format!("/parapheur/documents/{}?ok={ok}", id.get());
-    if let Some(b) = bannette_of(suivant) {
-        to.push_str(&format!("&suivant={}", b.slug()));
-    }
-    redirect(&to)
+/// The page back to after a change (`ok` names it), keeping the list it was opened from.
+fn done(id: DocumentId, ok: &str, list: Option<&ListContext>) -> Response {
+    redirect(&match list {
+        Some(l) => format!("{}&ok={ok}", l.document_link(id.get())),
+        None => format!("/parapheur/documents/{}?ok={ok}", id.get()),
+    })
 }
 
 /// The document page again with the reason of a failed change.
@@ -33,22 +33,13 @@ async fn failed(
     headers: &HeaderMap,
     id: DocumentId,
     e: ApiError,
-    suivant: Option<&String>,
+    list: Option<&ListContext>,
 ) -> Result<Response, PageError> {
     if let ApiError::Internal(_) = e {
         return Err(e.into());
     }
     let b = Banner::error(e.user_message());
-    render_document(
-        state,
-        caller,
-        headers,
-        id,
-        e.status(),
-        Some(b),
-        bannette_of(suivant),
-    )
-    .await
+    render_document(state, caller, headers, id, e.status(), Some(b), list).await
 }
 
 /// A multipart form of the page: the caller, the document, the CSRF-checked form and its file
@@ -62,7 +53,7 @@ async fn upload_form(
     (
         Caller,
         DocumentId,
-        Result<(Upload, Option<String>), ApiError>,
+        Result<(Upload, Option<ListContext>), ApiError>,
     ),
     PageError,
 > {
@@ -75,9 +66,9 @@ async fn upload_form(
     let mut check = HashMap::new();
     check.insert("csrf".to_owned(), form.text("csrf").unwrap_or_default());
     require_csrf(headers, &check)?;
-    let suivant = form.text("suivant").ok().filter(|s| !s.is_empty());
+    let list = ListContext::from_params(|k| form.text(k).ok());
     let file = match form.file(&["file"]) {
-        Ok(Some(f)) => Ok((f, suivant)),
+        Ok(Some(f)) => Ok((f, list)),
         Ok(None) => Err(ApiError::BadParameter("the file is missing".into())),
         Err(e) => Err(e),
     };
@@ -92,13 +83,13 @@ pub(super) async fn replace(
     body: Body,
 ) -> Result<Response, PageError> {
     let (caller, id, form) = upload_form(&state, &headers, &raw, body).await?;
-    let (file, suivant) = match form {
+    let (file, list) = match form {
         Ok(f) => f,
         Err(e) => return failed(&state, &caller, &headers, id, e, None).await,
     };
     match lifecycle::replace(&state, &caller, id, file).await {
-        Ok(()) => Ok(done(id, "remplacement", suivant.as_ref())),
-        Err(e) => failed(&state, &caller, &headers, id, e, suivant.as_ref()).await,
+        Ok(()) => Ok(done(id, "remplacement", list.as_ref())),
+        Err(e) => failed(&state, &caller, &headers, id, e, list.as_ref()).await,
     }
 }
 
@@ -110,13 +101,13 @@ pub(super) async fn annex(
     body: Body,
 ) -> Result<Response, PageError> {
     let (caller, id, form) = upload_form(&state, &headers, &raw, body).await?;
-    let (file, suivant) = match form {
+    let (file, list) = match form {
         Ok(f) => f,
         Err(e) => return failed(&state, &caller, &headers, id, e, None).await,
     };
     match lifecycle::annex(&state, &caller, id, file).await {
-        Ok(_) => Ok(done(id, "annexe", suivant.as_ref())),
-        Err(e) => failed(&state, &caller, &headers, id, e, suivant.as_ref()).await,
+        Ok(_) => Ok(done(id, "annexe", list.as_ref())),
+        Err(e) => failed(&state, &caller, &headers, id, e, list.as_ref()).await,
     }
 }
 
@@ -131,9 +122,9 @@ pub(super) async fn comment(
     let caller = signed_in(&state, &headers, format!("/parapheur/documents/{raw}")).await?;
     let id = DocumentId::parse(&raw).map_err(|_| PageError::NotFound)?;
     let text = form.get("text").map(String::as_str).unwrap_or_default();
-    let suivant = form.get("suivant");
+    let list = ListContext::from_params(|k| form.get(k).cloned());
     match lifecycle::comment(&state, &caller, id, text).await {
-        Ok(_) => Ok(done(id, "commentaire", suivant)),
-        Err(e) => failed(&state, &caller, &headers, id, e, suivant).await,
+        Ok(_) => Ok(done(id, "commentaire", list.as_ref())),
+        Err(e) => failed(&state, &caller, &headers, id, e, list.as_ref()).await,
     }
 }

@@ -1,6 +1,7 @@
 //! The dashboard: the caller's bannettes with their counts, one bannette's documents searched,
 //! sorted and paged; `/` and the `showDoc.action` link of client software.
 
+use super::list::{ListContext, direction, filter_of};
 use super::{PAGE, page_number, signed_in, state_fr};
 use crate::routes::html::{PageError, rendered, with_csrf};
 use crate::state::AppState;
@@ -9,7 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use parapheur_domain::{DocumentId, DocumentStatus};
-use parapheur_store::portal::{Bannette, BannetteEntry, ListFilter, SortKey};
+use parapheur_store::portal::{Bannette, BannetteEntry, SortKey};
 use std::collections::HashMap;
 
 /// A bannette's name on the dashboard.
@@ -52,6 +53,8 @@ struct SortView {
 /// A document of the list.
 struct ListRow {
     id: i64,
+    /// The document page, opened from this list.
+    link: String,
     filename: String,
     label: String,
     circuit: String,
@@ -63,7 +66,7 @@ struct ListRow {
 }
 
 impl ListRow {
-    fn new(e: BannetteEntry, today: &str) -> Self {
+    fn new(e: BannetteEntry, today: &str, list: &ListContext) -> Self {
         let d = e.doc;
         let open = matches!(
             d.status,
@@ -72,6 +75,7 @@ impl ListRow {
         let deadline = d.deadline.clone().unwrap_or_default();
         Self {
             id: d.id,
+            link: list.document_link(d.id),
             state: state_fr(d.status),
             overdue: open && !deadline.is_empty() && deadline.as_str() < today,
             deadline: day_fr(&deadline),
@@ -123,43 +127,6 @@ struct Dashboard<'a> {
     admin: bool,
 }
 
-/// Percent-encodes a query value.
-fn enc(v: &str) -> String {
-    v.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b == b'-' {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-/// The dashboard's link to page `page` of `current` with the same search and order.
-fn list_link(current: Bannette, filter: &ListFilter, page: i64) -> String {
-    let mut s = format!("/parapheur/?bannette={}", current.slug());
-    for (k, v) in [
-        ("q", &filter.name),
-        ("circuit", &filter.circuit),
-        ("label", &filter.label),
-    ] {
-        if let Some(v) = v {
-            s.push_str(&format!("&{k}={}", enc(v)));
-        }
-    }
-    s.push_str(&format!(
-        "&tri={}&ordre={}&page={page}",
-        filter.sort.slug(),
-        direction(filter.descending)
-    ));
-    s
-}
-
-fn direction(descending: bool) -> &'static str {
-    if descending { "desc" } else { "asc" }
-}
-
 /// The bannette the dashboard opens on: the first non-empty one (the task bannettes first).
 fn first_non_empty(counts: &[(Bannette, i64)]) -> Bannette {
     counts
@@ -185,28 +152,8 @@ pub(super) async fn dashboard(
         .get("bannette")
         .and_then(|s| Bannette::from_slug(s))
         .unwrap_or_else(|| first_non_empty(&counts));
-    let text = |k: &str| {
-        q.get(k)
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-    };
-    let sort = q
-        .get("tri")
-        .and_then(|s| SortKey::from_slug(s))
-        .unwrap_or_default();
-    let descending = match q.get("ordre").map(String::as_str) {
-        Some("asc") => false,
-        Some("desc") => true,
-        // Newest deposits first; the others from A to Z, the nearest deadline first.
-        _ => sort == SortKey::Deposit,
-    };
-    let filter = ListFilter {
-        circuit: text("circuit"),
-        label: text("label"),
-        name: text("q"),
-        sort,
-        descending,
-    };
+    let filter = filter_of(|k| q.get(k).cloned());
+    let (sort, descending) = (filter.sort, filter.descending);
     let page = page_number(&q);
     let (docs, total) = state
         .db
@@ -235,7 +182,11 @@ pub(super) async fn dashboard(
             };
             SortView {
                 name: column(k),
-                link: list_link(current, &f, 1),
+                link: ListContext {
+                    bannette: current,
+                    filter: f,
+                }
+                .dashboard_link(1),
                 aria: match (on, descending) {
                     (false, _) => "",
                     (true, true) => "descending",
@@ -244,7 +195,11 @@ pub(super) async fn dashboard(
             }
         })
         .collect();
-    let this_page = list_link(current, &filter, page);
+    let list = ListContext {
+        bannette: current,
+        filter: filter.clone(),
+    };
+    let this_page = list.dashboard_link(page);
     with_csrf(&state, &headers, |csrf| {
         let view = Dashboard {
             user_name: &caller.full_name,
@@ -260,7 +215,10 @@ pub(super) async fn dashboard(
                 .collect(),
             current: current.slug(),
             current_label: label(current),
-            rows: docs.into_iter().map(|e| ListRow::new(e, &today)).collect(),
+            rows: docs
+                .into_iter()
+                .map(|e| ListRow::new(e, &today, &list))
+                .collect(),
             total,
             q: filter.name.as_deref().unwrap_or_default(),
             circuit: filter.circuit.as_deref().unwrap_or_default(),
@@ -268,8 +226,8 @@ pub(super) async fn dashboard(
             tri: sort.slug(),
             ordre: direction(descending),
             columns,
-            prev: (page > 1).then(|| list_link(current, &filter, page - 1)),
-            next: (page * PAGE < total).then(|| list_link(current, &filter, page + 1)),
+            prev: (page > 1).then(|| list.dashboard_link(page - 1)),
+            next: (page * PAGE < total).then(|| list.dashboard_link(page + 1)),
             select_all: if all {
                 this_page.clone()
             } else {

@@ -174,6 +174,7 @@ fn request(form: &Form) -> Result<DepositRequest, ApiError> {
         otp: otp_information(form).map(|information| OtpDeposit {
             information,
             referer: None,
+            invite: true,
         }),
         deadline: text("date_limite"),
     })
@@ -202,11 +203,16 @@ pub(super) async fn deposit(
     check.insert("csrf".to_owned(), form.text("csrf").unwrap_or_default());
     require_csrf(&headers, &check)?;
     let done = match request(&form) {
-        Ok(req) => crate::service::deposit::deposit(&state, &caller, req).await,
+        Ok(req) => {
+            let invited = req.otp.is_some();
+            crate::service::deposit::deposit(&state, &caller, req)
+                .await
+                .map(|id| (id, invited))
+        }
         Err(e) => Err(e),
     };
     match done {
-        Ok(id) => Ok(done_page(id)),
+        Ok((id, invited)) => Ok(done_page(id, invited)),
         Err(e) => {
             render_deposit(
                 &state,
@@ -220,6 +226,8 @@ pub(super) async fn deposit(
     }
 }
 
-fn done_page(id: DocumentId) -> Response {
-    redirect(&format!("/parapheur/documents/{}?fait=1", id.get()))
+/// The new document's page (`invitation`: the OTP signer was sent the signing link).
+fn done_page(id: DocumentId, invited: bool) -> Response {
+    let extra = if invited { "&invitation=1" } else { "" };
+    redirect(&format!("/parapheur/documents/{}?fait=1{extra}", id.get()))
 }

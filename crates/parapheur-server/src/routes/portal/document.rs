@@ -1,6 +1,7 @@
 //! The document page: file preview, circuit steps, annexes, metadata, comments, history, and
 //! the actions the caller may take at the current step.
 
+use super::list::ListContext;
 use super::{shows_pdf, signed_in, state_fr};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -14,7 +15,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use parapheur_domain::{Action, DocumentId, DocumentStatus, StepKind};
 use parapheur_store::documents::DocumentRow;
-use parapheur_store::portal::{Bannette, ListFilter};
 use std::collections::HashMap;
 
 struct StepView {
@@ -50,11 +50,11 @@ struct DocumentPage<'a> {
     may_replace: bool,
     may_comment: bool,
     may_annex: bool,
-    /// The bannette the document was opened from (its slug, empty when none) and the next
-    /// document waiting there.
-    suivant: &'static str,
-    suivant_label: &'static str,
-    next: Option<i64>,
+    /// The list the document was opened from: the way back to it (address, bannette name), the
+    /// hidden fields that keep it through the forms, and the next document of the list.
+    back: Option<(String, &'static str)>,
+    list_fields: Vec<(&'static str, String)>,
+    next: Option<String>,
 }
 
 /// The buttons of a step for one of its members: (action, label, asks for a reason).
@@ -168,28 +168,25 @@ async fn details(
     })
 }
 
-/// The first document of the caller's bannette `b` other than `id`, in the dashboard's default
-/// order (newest deposit first).
+/// The first document of the caller's list other than `id`, in the list's order and search.
 async fn next_in(
     state: &AppState,
     caller: &Caller,
-    b: Bannette,
+    list: &ListContext,
     id: i64,
 ) -> Result<Option<i64>, ApiError> {
-    let filter = ListFilter {
-        descending: true,
-        ..ListFilter::default()
-    };
     let (docs, _) = state
         .db
-        .bannette(caller.user_id, &access::today(), b, &filter, 0, 2)
+        .bannette(
+            caller.user_id,
+            &access::today(),
+            list.bannette,
+            &list.filter,
+            0,
+            2,
+        )
         .await?;
     Ok(docs.into_iter().map(|e| e.doc.id).find(|d| *d != id))
-}
-
-/// `?suivant=` / the `suivant` field: the bannette a document was opened from.
-pub(super) fn bannette_of(v: Option<&String>) -> Option<Bannette> {
-    v.and_then(|s| Bannette::from_slug(s))
 }
 
 pub(super) async fn render_document(
@@ -199,13 +196,15 @@ pub(super) async fn render_document(
     id: DocumentId,
     status: StatusCode,
     banner: Option<Banner>,
-    from: Option<Bannette>,
+    from: Option<&ListContext>,
 ) -> Result<Response, PageError> {
     let doc = access::load(state, caller, id)
         .await
         .map_err(|_| PageError::NotFound)?;
     let next = match from {
-        Some(b) => next_in(state, caller, b, doc.id).await?,
+        Some(list) => next_in(state, caller, list, doc.id)
+            .await?
+            .map(|n| list.document_link(n)),
         None => None,
     };
     let d = details(state, caller, &doc).await?;
@@ -240,8 +239,8 @@ pub(super) async fn render_document(
             may_replace: d.may_replace,
             may_comment: d.may_comment,
             may_annex: d.may_annex,
-            suivant: from.map_or("", Bannette::slug),
-            suivant_label: from.map_or("", super::dashboard::label),
+            back: from.map(|l| (l.dashboard_link(1), super::dashboard::label(l.bannette))),
+            list_fields: from.map(ListContext::fields).unwrap_or_default(),
             next,
         };
         rendered(page.render(), status)
@@ -256,17 +255,22 @@ pub(super) async fn document_page(
 ) -> Result<Response, PageError> {
     let caller = signed_in(&state, &headers, format!("/parapheur/documents/{id}")).await?;
     let id = DocumentId::parse(&id).map_err(|_| PageError::NotFound)?;
-    let from = bannette_of(q.get("suivant"));
+    let from = ListContext::from_params(|k| q.get(k).cloned());
     // `fait` names the document acted on: another one means this is the next of the bannette.
-    let banner = q.get("fait").map(|acted| match from {
-        Some(b) if acted.as_str() != id.get().to_string() && acted.as_str() != "1" => {
-            Banner::success(format!(
-                "Action enregistrée. Voici le document suivant de la bannette « {} ».",
-                super::dashboard::label(b)
-            ))
-        }
-        Some(_) | None => Banner::success("Action enregistrée."),
-    });
+    let banner = q
+        .get("fait")
+        .map(|acted| match from.as_ref().map(|l| l.bannette) {
+            Some(b) if acted.as_str() != id.get().to_string() && acted.as_str() != "1" => {
+                Banner::success(format!(
+                    "Action enregistrée. Voici le document suivant de la bannette « {} ».",
+                    super::dashboard::label(b)
+                ))
+            }
+            Some(_) | None if q.contains_key("invitation") => Banner::success(
+                "Action enregistrée. Le lien de signature a été envoyé au signataire par code.",
+            ),
+            Some(_) | None => Banner::success("Action enregistrée."),
+        });
     let banner = banner.or_else(|| {
         q.get("ok").and_then(|what| match what.as_str() {
             "remplacement" => Some(Banner::success(
@@ -277,7 +281,16 @@ pub(super) async fn document_page(
             _ => None,
         })
     });
-    render_document(&state, &caller, &headers, id, StatusCode::OK, banner, from).await
+    render_document(
+        &state,
+        &caller,
+        &headers,
+        id,
+        StatusCode::OK,
+        banner,
+        from.as_ref(),
+    )
+    .await
 }
 
 pub(super) async fn act(
@@ -289,7 +302,7 @@ pub(super) async fn act(
     require_csrf(&headers, &form)?;
     let caller = signed_in(&state, &headers, format!("/parapheur/documents/{id}")).await?;
     let id = DocumentId::parse(&id).map_err(|_| PageError::NotFound)?;
-    let from = bannette_of(form.get("suivant"));
+    let from = ListContext::from_params(|k| form.get(k).cloned());
     let action = match form.get("action").map(String::as_str) {
         Some("visa") => Action::Visa,
         Some("reject") => Action::Reject,
@@ -304,7 +317,7 @@ pub(super) async fn act(
                 id,
                 StatusCode::BAD_REQUEST,
                 Some(b),
-                from,
+                from.as_ref(),
             )
             .await;
         }
@@ -315,25 +328,27 @@ pub(super) async fn act(
         .filter(|c| !c.is_empty());
     match documents::act(&state, &caller, id, action, comment).await {
         // Opened from a bannette: on to its next document, if any.
-        Ok(()) => Ok(redirect(&match from {
-            Some(b) => match next_in(&state, &caller, b, id.get()).await? {
-                Some(next) => format!(
-                    "/parapheur/documents/{next}?suivant={}&fait={}",
-                    b.slug(),
-                    id.get()
-                ),
-                None => format!(
-                    "/parapheur/documents/{}?suivant={}&fait={}",
-                    id.get(),
-                    b.slug(),
-                    id.get()
-                ),
-            },
+        Ok(()) => Ok(redirect(&match &from {
+            Some(list) => {
+                let shown = next_in(&state, &caller, list, id.get())
+                    .await?
+                    .unwrap_or(id.get());
+                format!("{}&fait={}", list.document_link(shown), id.get())
+            }
             None => format!("/parapheur/documents/{}?fait=1", id.get()),
         })),
         Err(e) => {
             let b = Banner::error(e.user_message());
-            render_document(&state, &caller, &headers, id, e.status(), Some(b), from).await
+            render_document(
+                &state,
+                &caller,
+                &headers,
+                id,
+                e.status(),
+                Some(b),
+                from.as_ref(),
+            )
+            .await
         }
     }
 }

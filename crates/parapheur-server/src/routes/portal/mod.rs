@@ -10,6 +10,7 @@ mod dashboard;
 mod deposit;
 mod document;
 mod files;
+mod list;
 mod login;
 
 use crate::auth::Caller;

@@ -107,6 +107,55 @@ pub fn new_link(
     (page_url(state, &token), link)
 }
 
+/// The message giving an OTP signer the signing link `url` of a document deposited through the
+/// portal: an e-mail when the signer has an address, else an SMS (the signer may only have a
+/// phone). The link works once the document reaches the signer's step.
+pub fn invitation(
+    state: &AppState,
+    d: &notify::MailDoc,
+    signer: &OtpSigner,
+    url: &str,
+) -> Result<parapheur_store::jobs::NewJob, ApiError> {
+    let days = state.cfg.otp.link_ttl_hours.max(1).div_ceil(24);
+    let from = if d.org.is_empty() {
+        String::new()
+    } else {
+        format!(" de {}", d.org)
+    };
+    if !signer.email.is_empty() {
+        let m = Composed {
+            subject: format!("Document à signer : {}", d.filename),
+            paragraphs: vec![
+                format!(
+                    "Bonjour {} {}, le parapheur électronique{from} vous demande de signer le document {} avec un code à usage unique.",
+                    signer.first_name,
+                    signer.last_name,
+                    notify::doc_name(d)
+                ),
+                format!(
+                    "Le lien ci-dessous vous est personnel ; il reste valable {days} jours. Si le document doit d'abord être visé, la page vous l'indiquera."
+                ),
+            ],
+            link: Some(notify::Link {
+                label: "Signer le document".into(),
+                url: url.to_owned(),
+            }),
+            signature: notify::signature(&d.org),
+        };
+        return notify::mail_job(&m, vec![signer.email.clone()], Vec::new());
+    }
+    let sms = SmsJob {
+        to: signer.phone.clone(),
+        text: format!(
+            "Document a signer{from} : {} . Lien personnel : {url}",
+            d.filename
+        ),
+    };
+    Job::Sms(sms)
+        .to_new(0)
+        .map_err(|e| ApiError::Internal(e.into()))
+}
+
 pub fn page_url(state: &AppState, token: &str) -> String {
     format!("{}/otp/{token}", state.cfg.public_url.trim_end_matches('/'))
 }

@@ -4,8 +4,9 @@
 //! annexes, then with an OTP signer; comment, annex and replacement on the document page; the
 //! OTP signer's page; a list searched and sorted by deadline whose "Document suivant" follows
 //! that order; batch visa with "Tout sélectionner"; an absence declared on "Mon absence" and the
-//! delegate acting; an administrator reassigning a step and reading the webhook deliveries, the
-//! user and circuit pages. axe-core audits each page on the way.
+//! delegate acting, and the daily digest chosen; an administrator reassigning a step and reading
+//! the webhook deliveries, the user and circuit pages and forms; a page not found; a forgotten
+//! password from the form to the e-mailed link. axe-core audits each page on the way.
 
 use super::*;
 use parapheur_test_utils::browser::{
@@ -334,6 +335,20 @@ fn a_working_week_in_chromium_observed_from_outside() {
         let t = wait_text(&c, "Vous êtes absent(e)").await;
         assert!(t.contains("Aline Agent"), "{t}");
         audit(&c, axe, "the absence page with an absence").await;
+        // And one e-mail a day rather than one per document.
+        c.find(Locator::Id("digest_1"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        press(&c, "Enregistrer ma préférence").await;
+        wait_js(
+            &c,
+            "return document.getElementById('digest_1').checked && !document.getElementById('digest_0').checked",
+            "the saved preference",
+        )
+        .await;
         logout(&c).await;
 
         login(&c, &base, "agent@a.fr", "password-agent").await;
@@ -363,6 +378,8 @@ fn a_working_week_in_chromium_observed_from_outside() {
         "{history}"
     );
     assert_eq!(rest.states(beta).last().unwrap(), "Classé");
+    let digest = app.query("SELECT daily_digest FROM users WHERE email = 'v2@a.fr'");
+    assert!(matches!(digest.trim(), "1" | "t" | "true"), "{digest}");
 
     // The administrator: gamma's step reassigned to Victor Un on its page, then the webhook
     // deliveries, a user's page and a circuit's page.
@@ -394,6 +411,58 @@ fn a_working_week_in_chromium_observed_from_outside() {
         click_link(&c, "VVS").await;
         wait_text(&c, "Circuit VVS").await;
         audit(&c, axe, "a circuit's page").await;
+        for (path, text, what) in [
+            (
+                "utilisateurs/nouveau",
+                "Ajouter un utilisateur",
+                "the new user form",
+            ),
+            (
+                "circuits/nouveau",
+                "Créer un circuit",
+                "the new circuit form",
+            ),
+        ] {
+            c.goto(&format!("{base}/parapheur/admin/{SIREN_A}/{path}"))
+                .await
+                .unwrap();
+            wait_text(&c, text).await;
+            audit(&c, axe, what).await;
+        }
+        c.goto(&format!("{base}/parapheur/documents/999999"))
+            .await
+            .unwrap();
+        wait_text(&c, "introuvable").await;
+        audit(&c, axe, "the not-found page").await;
+        c.goto(&format!("{base}/parapheur/")).await.unwrap();
+        wait_text(&c, "Tableau de bord").await;
+        logout(&c).await;
+
+        // A forgotten password: the form, the link from the e-mail, the new password page.
+        c.goto(&format!("{base}/motdepasse/oubli")).await.unwrap();
+        wait_text(&c, "Mot de passe oublié").await;
+        audit(&c, axe, "the forgotten password form").await;
+        fill(&c, "email", "agent@a.fr").await;
+        press(&c, "Recevoir un lien").await;
+        let mail = wait_for(Duration::from_secs(30), "the reset e-mail", || {
+            mails_to(
+                &sink,
+                "agent@a.fr",
+                "Réinitialisation de votre mot de passe",
+            )
+            .into_iter()
+            .next()
+        });
+        let text = mail["text"].as_str().unwrap();
+        let reset = text
+            .split_whitespace()
+            .find(|w| w.contains("/motdepasse/"))
+            .unwrap_or_else(|| panic!("no link in {text}"))
+            .trim_matches(|c: char| c == '<' || c == '>' || c == '(' || c == ')')
+            .to_owned();
+        c.goto(&reset).await.unwrap();
+        wait_text(&c, "Choisir un mot de passe").await;
+        audit(&c, axe, "the new password page").await;
         c.close().await.unwrap();
     });
     let r = app.as_user("v1@a.fr").act(gamma, "visa", None);

@@ -106,6 +106,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 file.archive.vault_url = String::new();
                 file.deliver.outbox_dir = String::new();
             }
+            // The demo timestamps its signatures (PAdES B-T) with the built-in authority.
+            if file.signing.tsa_url.is_empty() && file.signing.level.is_empty() {
+                file.signing.tsa_url = "internal".into();
+            }
             let mut cfg = file.parse().map_err(|e| format!("demo: {e}"))?;
             init_tracing(&cfg.log);
             // Bind first so that the printed URLs carry the real port (e.g. with --listen :0).

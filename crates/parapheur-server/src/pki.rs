@@ -18,6 +18,8 @@ pub enum CredentialId {
     IssuedUser { user_id: i64, siren: String },
     /// A subscriber's seal, by SIREN.
     Seal(String),
+    /// The built-in time-stamping authority.
+    Tsa,
 }
 
 impl CredentialId {
@@ -27,6 +29,7 @@ impl CredentialId {
             Self::ImportedUser(id) => format!("user-{id}"),
             Self::IssuedUser { user_id, siren } => format!("user-{user_id}-{siren}"),
             Self::Seal(siren) => format!("seal-{siren}"),
+            Self::Tsa => "tsa".into(),
         }
     }
 }
@@ -84,6 +87,20 @@ impl Pki {
     /// The certificates verification steps trust.
     pub fn anchors(&self) -> &[openssl::x509::X509] {
         &self.anchors
+    }
+
+    /// The built-in time-stamping authority (`[signing] tsa_url = "internal"`), its credential
+    /// issued by the internal CA on first use and kept in the cache.
+    pub fn tsa(&self) -> Result<parapheur_sign::tsa_authority::Authority, SignError> {
+        let id = CredentialId::Tsa;
+        if let Some(c) = self.cache.lock().ok().and_then(|m| m.get(&id).cloned()) {
+            return Ok(parapheur_sign::tsa_authority::Authority::new(c));
+        }
+        let c = self.ca.tsa_credential()?;
+        if let Ok(mut m) = self.cache.lock() {
+            m.insert(id, c.clone());
+        }
+        Ok(parapheur_sign::tsa_authority::Authority::new(c))
     }
 
     /// What verification steps rely on: the anchors, the default algorithm policy, the

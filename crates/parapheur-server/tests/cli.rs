@@ -178,6 +178,12 @@ fn demo_prints_a_curl_example_that_works_as_printed() {
     let ca = std::fs::read(dir.path().join("demo/pki/ca.pem")).unwrap();
     let (n, report) = parapheur_test_utils::pyhanko_valid(&signed, &ca);
     assert_eq!(n, 1, "{report}");
+    // Timestamped (PAdES B-T) by the built-in authority, whose root is the same CA.
+    let anchor = openssl::x509::X509::from_pem(&ca).unwrap();
+    let mut ctx = parapheur_sign::policy::ValidationContext::new(vec![anchor.clone()]);
+    ctx.tsa_anchors = vec![anchor];
+    let ours = parapheur_sign::verify::verify_pdf(&signed, &ctx).unwrap();
+    assert!(ours.valid && ours.signatures[0].timestamped, "{ours:?}");
     // The OTP example deposits and gives the signing page.
     let otp: Vec<&str> = printed
         .iter()

@@ -637,6 +637,50 @@ fn verification_steps_validate_our_signatures_and_reject_untrusted_ones() {
 }
 
 #[test]
+fn the_internal_timestamp_authority_makes_b_t_signatures_anyone_can_check() {
+    let app = TestApp::start(BIN, "[signing]\ntsa_url = \"internal\"");
+    let c = app.as_user("depot@a.fr");
+    let id = c.upload(SIREN_A, "S", "bt.pdf", pdf::small("bt"), "").id();
+    let r = app.as_user("s1@a.fr").act(id, "sign", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let signed = c.get(&format!("{V1}/documents/v2/{id}/download")).body;
+    // The internal CA alone is the root of the signer and of the authority.
+    let ca = parapheur_test_utils::Client::new(&app.base, None)
+        .get("/api/v1/pki/ca.pem")
+        .body;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.pem"), &ca).unwrap();
+    std::fs::write(dir.path().join("signed.pdf"), &signed).unwrap();
+    let (ok, out) = parapheur_test_utils::run_tool(
+        dir.path(),
+        "pyhanko",
+        &[
+            "sign",
+            "validate",
+            "--trust",
+            "ca.pem",
+            "--trust-replace",
+            "--no-revocation-check",
+            "--pretty-print",
+            "signed.pdf",
+        ],
+    );
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("horodatage interne"),
+        "the timestamp's authority: {out}"
+    );
+    let (n, out) = parapheur_test_utils::pyhanko_valid(&signed, &ca);
+    assert_eq!(n, 1, "{out}");
+    let anchor = openssl::x509::X509::from_pem(&ca).unwrap();
+    let mut ctx = parapheur_sign::policy::ValidationContext::new(vec![anchor.clone()]);
+    ctx.tsa_anchors = vec![anchor];
+    let report = parapheur_sign::verify::verify_pdf(&signed, &ctx).unwrap();
+    assert!(report.signatures[0].timestamped, "{report:?}");
+    assert!(report.valid, "{report:?}");
+}
+
+#[test]
 fn a_configured_timestamp_authority_makes_b_t_signatures() {
     let mut tsa = parapheur_test_utils::tsa::TestTsa::new();
     let url = tsa.serve();

@@ -36,6 +36,15 @@ pub struct Subject {
     pub organization_id: Option<String>,
 }
 
+/// What an issued certificate is for (its extended key usage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// Signatures of persons and seals (e-mail protection, document signing).
+    Signing,
+    /// The built-in time-stamping authority.
+    TimeStamping,
+}
+
 #[derive(Clone)]
 pub struct InternalCa {
     dir: PathBuf,
@@ -345,6 +354,27 @@ impl InternalCa {
 
     /// Issues a certificate for a new key of `kind`.
     pub fn issue(&self, subject: &Subject, kind: KeyKind) -> Result<Credential, SignError> {
+        self.issue_for(subject, kind, Purpose::Signing)
+    }
+
+    /// The credential of the built-in time-stamping authority, issued on first use (an EC key,
+    /// the critical `timeStamping` extended key usage, a name that says what it is).
+    pub fn tsa_credential(&self) -> Result<Credential, SignError> {
+        let subject = Subject {
+            common_name: crate::tsa_authority::INTERNAL_TSA_NAME.into(),
+            email: None,
+            organization: Some("parapheur".into()),
+            organization_id: None,
+        };
+        self.credential_for("tsa", &subject, KeyKind::Person, Purpose::TimeStamping)
+    }
+
+    fn issue_for(
+        &self,
+        subject: &Subject,
+        kind: KeyKind,
+        purpose: Purpose,
+    ) -> Result<Credential, SignError> {
         let key = generate_key(kind)?;
         let mut nb = X509NameBuilder::new()?;
         nb.append_entry_by_nid(Nid::COMMONNAME, &subject.common_name)?;
@@ -378,12 +408,14 @@ impl InternalCa {
                 .non_repudiation()
                 .build()?,
         )?;
-        b.append_extension(
-            ExtendedKeyUsage::new()
+        b.append_extension(match purpose {
+            Purpose::Signing => ExtendedKeyUsage::new()
                 .email_protection()
                 .other("1.3.6.1.4.1.311.10.3.12")
                 .build()?,
-        )?;
+            // RFC 3161 §2.3: the only usage, critical.
+            Purpose::TimeStamping => ExtendedKeyUsage::new().critical().time_stamping().build()?,
+        })?;
         if let Some(e) = &subject.email {
             let san = SubjectAlternativeName::new()
                 .email(e)
@@ -423,6 +455,16 @@ impl InternalCa {
         subject: &Subject,
         kind: KeyKind,
     ) -> Result<Credential, SignError> {
+        self.credential_for(name, subject, kind, Purpose::Signing)
+    }
+
+    fn credential_for(
+        &self,
+        name: &str,
+        subject: &Subject,
+        kind: KeyKind,
+        purpose: Purpose,
+    ) -> Result<Credential, SignError> {
         let (kp, cp) = self.paths(name)?;
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -432,7 +474,7 @@ impl InternalCa {
                 return Credential::from_pem(&key, &chain);
             }
             if !kp.exists() {
-                let c = self.issue(subject, kind)?;
+                let c = self.issue_for(subject, kind, purpose)?;
                 if self.publish(&kp, &cp, &c)? {
                     return Ok(c);
                 }
@@ -477,8 +519,6 @@ impl InternalCa {
         ))
     }
 
-    /// Stores a credential (issued here or imported) under `name`, replacing any previous one.
-    /// The credential stored under `name`, if there is one (nothing is issued).
     /// Removes the credential `name` (its key and chain files): the next use issues a new one.
     pub fn remove(&self, name: &str) -> Result<(), SignError> {
         let (kp, cp) = self.paths(name)?;
@@ -492,6 +532,7 @@ impl InternalCa {
         Ok(())
     }
 
+    /// The credential stored under `name`, if there is one (nothing is issued).
     pub fn existing(&self, name: &str) -> Result<Option<Credential>, SignError> {
         let (kp, cp) = self.paths(name)?;
         if !(kp.exists() && cp.exists()) {
@@ -510,6 +551,7 @@ impl InternalCa {
             .unwrap_or(false)
     }
 
+    /// Stores a credential (issued here or imported) under `name`, replacing any previous one.
     pub fn store(&self, name: &str, c: &Credential) -> Result<(), SignError> {
         let (kp, cp) = self.paths(name)?;
         let mut chain = Vec::new();

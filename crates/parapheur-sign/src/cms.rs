@@ -152,8 +152,17 @@ pub fn signed_attributes(
     message_digest: &[u8],
     signer: &SignerParts,
 ) -> Result<SignedAttrs, SignError> {
+    signed_attributes_of(ID_DATA, message_digest, signer)
+}
+
+/// The signed attributes of content of type `content_type` whose SHA-256 is `message_digest`.
+pub fn signed_attributes_of(
+    content_type: ObjectIdentifier,
+    message_digest: &[u8],
+    signer: &SignerParts,
+) -> Result<SignedAttrs, SignError> {
     let attrs = vec![
-        attribute(ID_CONTENT_TYPE, Any::encode_from(&ID_DATA)?)?,
+        attribute(ID_CONTENT_TYPE, Any::encode_from(&content_type)?)?,
         attribute(
             ID_MESSAGE_DIGEST,
             Any::encode_from(&OctetString::new(message_digest.to_vec())?)?,
@@ -174,6 +183,20 @@ pub fn assemble(
     signer: &SignerParts,
     unsigned: Option<Attributes>,
 ) -> Result<Vec<u8>, SignError> {
+    assemble_encapsulated(attrs, signature, algorithm, signer, unsigned, None, true)
+}
+
+/// Like [`assemble`], with the signed content inside (`content`: its type and bytes; `None` for
+/// a detached signature) and the certificates included or not (`with_certificates`).
+pub fn assemble_encapsulated(
+    attrs: SignedAttrs,
+    signature: &[u8],
+    algorithm: Algorithm,
+    signer: &SignerParts,
+    unsigned: Option<Attributes>,
+    content: Option<(ObjectIdentifier, &[u8])>,
+    with_certificates: bool,
+) -> Result<Vec<u8>, SignError> {
     let signature_algorithm = match algorithm {
         Algorithm::RsaSha256 => AlgorithmIdentifierOwned {
             oid: RSA_ENCRYPTION,
@@ -193,14 +216,27 @@ pub fn assemble(
         signature: OctetString::new(signature.to_vec())?,
         unsigned_attrs: unsigned,
     };
-    let sd = SignedDataWithEncodedCerts {
-        version: CmsVersion::V1,
-        digest_algorithms: SetOfVec::try_from(vec![sha256_alg()])?,
-        encap_content_info: EncapsulatedContentInfo {
+    let encap_content_info = match content {
+        None => EncapsulatedContentInfo {
             econtent_type: ID_DATA,
             econtent: None,
         },
-        certificates: Some(signer.certs.clone()),
+        Some((econtent_type, bytes)) => EncapsulatedContentInfo {
+            econtent_type,
+            econtent: Some(Any::encode_from(&OctetString::new(bytes.to_vec())?)?),
+        },
+    };
+    // RFC 5652 §5.1: version 3 when the content is not id-data.
+    let version = if encap_content_info.econtent_type == ID_DATA {
+        CmsVersion::V1
+    } else {
+        CmsVersion::V3
+    };
+    let sd = SignedDataWithEncodedCerts {
+        version,
+        digest_algorithms: SetOfVec::try_from(vec![sha256_alg()])?,
+        encap_content_info,
+        certificates: with_certificates.then(|| signer.certs.clone()),
         signer_infos: SignerInfos::try_from(vec![si])?,
     };
     let ci = ContentInfo {

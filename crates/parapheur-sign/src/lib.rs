@@ -17,6 +17,7 @@ mod pdfread;
 pub mod pkcs11;
 pub mod policy;
 pub mod tsa;
+pub mod tsa_authority;
 pub mod verify;
 
 pub use error::SignError;

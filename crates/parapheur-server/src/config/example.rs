@@ -102,7 +102,8 @@ orphan_sweep_interval_s = 86400 # how often the orphan sweep lists the stored fi
 
 [signing]
 trust_anchors = ""        # PEM bundle trusted by verification steps, beside the internal CA
-tsa_url = ""              # RFC 3161 timestamp authority: PAdES B-T when set
+tsa_url = ""              # RFC 3161 timestamp authority (URL), or "internal" (built-in, for demos and tests)
+level = ""                # PAdES level: "B-B", "B-T" (needs tsa_url); unset: B-T when tsa_url is set
 # A subscriber's seal on a PKCS#11 token (HSM), instead of a key file of the internal CA:
 # [[signing.hsm_seals]]
 # siren = "123456789"

@@ -150,6 +150,7 @@ pub struct DeliverFile {
 pub struct SigningFile {
     pub trust_anchors: String,
     pub tsa_url: String,
+    pub level: String,
     pub hsm_seals: Vec<HsmSealFile>,
     pub hsm_users: Vec<HsmUserFile>,
 }

@@ -64,14 +64,27 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
 }
 
+/// `[signing] level`: the PAdES baseline level of the signatures the server makes (CONTRACT §12).
+/// Unset, B-T when a time-stamping authority is configured, else B-B.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SignatureLevel {
+    /// A CMS signature with its signing certificate.
+    #[default]
+    BB,
+    /// B-B with a signature timestamp from `tsa_url`.
+    BT,
+}
+
 /// `[signing]`: trust anchors, timestamp authority, keys on PKCS#11 tokens.
 #[derive(Debug, Clone, Default)]
 pub struct SigningConfig {
     /// PEM bundle of extra trust anchors for the verification step (the internal CA is always
     /// trusted), e.g. the CA of imported PKCS#12 keys.
     pub trust_anchors: Option<PathBuf>,
-    /// RFC 3161 timestamp authority: when set, PAdES signatures are B-T (timestamped).
+    /// RFC 3161 timestamp authority (an http(s) URL, or `internal` for the built-in one).
     pub tsa_url: String,
+    /// The PAdES level of the signatures the server makes.
+    pub level: SignatureLevel,
     /// Subscribers' seals held on a PKCS#11 token (HSM) instead of the internal CA's files.
     pub hsm_seals: Vec<HsmSeal>,
     /// Users' signing keys held on a PKCS#11 token (HSM): their signatures use that key.
@@ -304,9 +317,54 @@ impl SigningFile {
                 },
             });
         }
+        let level = match (self.level.trim(), self.tsa_url.is_empty()) {
+            ("", true) | ("B-B", _) => SignatureLevel::BB,
+            ("", false) | ("B-T", false) => SignatureLevel::BT,
+            ("B-T", true) => {
+                return Err(KeyError::new(
+                    "signing.tsa_url",
+                    Problem::Required {
+                        what: "a time-stamping authority (an URL, or \"internal\")",
+                        by: "signing.level = \"B-T\"",
+                    },
+                ));
+            }
+            ("B-LT" | "B-LTA", _) => {
+                return Err(KeyError::new(
+                    "signing.level",
+                    Problem::Rule(
+                        "B-LT and B-LTA are not available in this version yet: use B-B or B-T",
+                    ),
+                ));
+            }
+            (other, _) => {
+                return Err(KeyError::new(
+                    "signing.level",
+                    Problem::Invalid {
+                        value: other.to_owned(),
+                        expected: "B-B, B-T, B-LT or B-LTA",
+                    },
+                ));
+            }
+        };
+        let tsa = self.tsa_url.trim();
+        if !(tsa.is_empty()
+            || tsa == "internal"
+            || tsa.starts_with("http://")
+            || tsa.starts_with("https://"))
+        {
+            return Err(KeyError::new(
+                "signing.tsa_url",
+                Problem::Invalid {
+                    value: tsa.to_owned(),
+                    expected: "an http(s) URL or \"internal\"",
+                },
+            ));
+        }
         Ok(SigningConfig {
             trust_anchors: secret::path(&self.trust_anchors),
-            tsa_url: self.tsa_url,
+            level,
+            tsa_url: tsa.to_owned(),
             hsm_seals,
             hsm_users,
         })

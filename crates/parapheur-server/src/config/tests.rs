@@ -297,3 +297,38 @@ fn secret_files_may_be_named_by_environment_variables() {
         Ok(())
     });
 }
+
+/// The whole message a bad configuration is refused with.
+fn refusal(toml: &str) -> String {
+    match load(toml) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("accepted: {toml}"),
+    }
+}
+
+#[test]
+fn the_signature_level_follows_the_timestamp_authority_and_says_what_is_missing() {
+    assert_eq!(ok("").signing.level, SignatureLevel::BB);
+    let c = ok("[signing]\ntsa_url = \"internal\"\n");
+    assert_eq!(
+        (c.signing.level, c.signing.tsa_url.as_str()),
+        (SignatureLevel::BT, "internal")
+    );
+    let c = ok("[signing]\ntsa_url = \"https://tsa.example\"\nlevel = \"B-B\"\n");
+    assert_eq!(
+        c.signing.level,
+        SignatureLevel::BB,
+        "B-B asked: no timestamps"
+    );
+    let e = refusal("[signing]\nlevel = \"B-T\"\n");
+    assert!(e.contains("signing.tsa_url") && e.contains("B-T"), "{e}");
+    let e = refusal("[signing]\ntsa_url = \"internal\"\nlevel = \"B-LTA\"\n");
+    assert!(
+        e.contains("signing.level") && e.contains("not available"),
+        "{e}"
+    );
+    let e = refusal("[signing]\nlevel = \"AdES\"\n");
+    assert!(e.contains("signing.level") && e.contains("AdES"), "{e}");
+    let e = refusal("[signing]\ntsa_url = \"tsa.example\"\n");
+    assert!(e.contains("signing.tsa_url"), "{e}");
+}

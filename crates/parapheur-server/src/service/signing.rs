@@ -183,7 +183,9 @@ pub async fn sign_document(
         doc.filename.clone(),
         doc.digest_state.clone(),
     );
-    if ctype == CircuitType::BureautiquePdf && !state.cfg.signing.tsa_url.is_empty() {
+    if ctype == CircuitType::BureautiquePdf
+        && state.cfg.signing.level == crate::config::SignatureLevel::BT
+    {
         opts.timestamped = true;
         let file = StoredFile {
             key: doc_key,
@@ -300,24 +302,17 @@ async fn sign_pdf_timestamped(
         .await
         .map_err(|e| ApiError::Internal(e.into()))??;
     let url = &state.cfg.signing.tsa_url;
-    let answer = state
-        .http
-        .post(url)
-        .header(reqwest::header::CONTENT_TYPE, "application/timestamp-query")
-        .body(request.der.clone())
-        .send()
-        .await
-        .map_err(|e| ApiError::TimestampUnavailable(format!("request failed ({e})")))?;
-    if !answer.status().is_success() {
-        return Err(ApiError::TimestampUnavailable(format!(
-            "HTTP {}",
-            answer.status()
-        )));
-    }
-    let body = answer
-        .bytes()
-        .await
-        .map_err(|e| ApiError::TimestampUnavailable(format!("reading the answer ({e})")))?;
+    let body = if url == INTERNAL_TSA {
+        let st = state.clone();
+        let der = request.der.clone();
+        tokio::task::spawn_blocking(move || st.pki.tsa()?.respond(&der, parapheur_store::now_ms()))
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?
+            .map_err(|e| ApiError::TimestampUnavailable(format!("internal authority ({e})")))?
+            .into()
+    } else {
+        request_timestamp(state, url, &request.der).await?
+    };
     let attrs = tsa::token_attributes(&request, &body)
         .map_err(|e| ApiError::TimestampUnavailable(e.to_string()))?;
     let suffix = tokio::task::spawn_blocking(move || prepared.complete(&value, Some(attrs)))
@@ -330,6 +325,35 @@ async fn sign_pdf_timestamped(
             .put_parts_after(known, vec![original, suffix])
             .await?,
     ))
+}
+
+/// `[signing] tsa_url` naming the built-in time-stamping authority.
+pub const INTERNAL_TSA: &str = "internal";
+
+/// An RFC 3161 exchange with the authority at `url`: the DER reply.
+async fn request_timestamp(
+    state: &AppState,
+    url: &str,
+    request: &[u8],
+) -> Result<bytes::Bytes, ApiError> {
+    let answer = state
+        .http
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/timestamp-query")
+        .body(request.to_vec())
+        .send()
+        .await
+        .map_err(|e| ApiError::TimestampUnavailable(format!("request failed ({e})")))?;
+    if !answer.status().is_success() {
+        return Err(ApiError::TimestampUnavailable(format!(
+            "HTTP {}",
+            answer.status()
+        )));
+    }
+    answer
+        .bytes()
+        .await
+        .map_err(|e| ApiError::TimestampUnavailable(format!("reading the answer ({e})")))
 }
 
 #[cfg(test)]

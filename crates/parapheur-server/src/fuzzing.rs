@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name of its `fuzz/fuzz_targets/<name>.rs`.
-pub const TARGETS: [(&str, Target); 10] = [
+pub const TARGETS: [(&str, Target); 11] = [
     ("pdf_reader", pdf_reader),
     ("pdf_deposit_check", pdf_deposit_check),
     ("metadata_xml", metadata_xml),
@@ -32,6 +32,7 @@ pub const TARGETS: [(&str, Target); 10] = [
     ("zip_unpack", zip_unpack),
     ("circuit_json", circuit_json),
     ("ocsp_request", ocsp_request),
+    ("tsa_request", tsa_request),
 ];
 
 /// Separates the two documents of an input that needs two (signature and signed data,
@@ -175,8 +176,8 @@ pub fn circuit_json(data: &[u8]) {
     }
 }
 
-/// The internal CA of the OCSP target, made once per process in a directory of its own.
-fn ocsp_ca() -> Option<&'static parapheur_sign::ca::InternalCa> {
+/// The internal CA of the OCSP and TSA targets, made once per process in a directory of its own.
+fn fuzz_ca() -> Option<&'static parapheur_sign::ca::InternalCa> {
     static CA: OnceLock<Option<parapheur_sign::ca::InternalCa>> = OnceLock::new();
     CA.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("parapheur-fuzz-ocsp-{}", std::process::id()));
@@ -188,12 +189,25 @@ fn ocsp_ca() -> Option<&'static parapheur_sign::ca::InternalCa> {
 /// A DER OCSP request as the responder of `POST /api/v1/pki/ocsp` receives it; the serials
 /// whose hexadecimal form starts with `A` count as revoked, so both answers are reached.
 pub fn ocsp_request(data: &[u8]) {
-    if let Some(ca) = ocsp_ca() {
+    if let Some(ca) = fuzz_ca() {
         let _ = parapheur_sign::ocsp::respond(
             ca,
             data,
             |serial| serial.starts_with('A').then_some(1_700_000_000),
             1_800_000_000,
         );
+    }
+}
+
+/// A DER RFC 3161 request as the built-in time-stamping authority receives it.
+pub fn tsa_request(data: &[u8]) {
+    static TSA: OnceLock<Option<parapheur_sign::tsa_authority::Authority>> = OnceLock::new();
+    let tsa = TSA.get_or_init(|| {
+        fuzz_ca()
+            .and_then(|ca| ca.tsa_credential().ok())
+            .map(parapheur_sign::tsa_authority::Authority::new)
+    });
+    if let Some(tsa) = tsa {
+        let _ = tsa.respond(data, 1_800_000_000_000);
     }
 }

@@ -247,4 +247,31 @@ fn write_fuzz_seeds() {
         }
         put("ocsp_request", name, &req.to_der().unwrap());
     }
+
+    // Timestamp requests: ours, and OpenSSL's with other hashes, without nonce or certificate.
+    let req = parapheur_sign::tsa::request(b"a signature value").unwrap();
+    put("tsa_request", "ours", &req.der);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("data"), b"data").unwrap();
+    for (name, args) in [
+        ("sha512_cert", &["-sha512", "-cert"][..]),
+        ("sha384_no_nonce", &["-sha384", "-no_nonce"][..]),
+        ("sha256_policy", &["-sha256", "-tspolicy", "1.2.3.4"][..]),
+    ] {
+        let (ok, out) = parapheur_test_utils::run_tool(
+            dir.path(),
+            "openssl",
+            &[
+                &["ts", "-query", "-data", "data", "-out", "q.der"][..],
+                args,
+            ]
+            .concat(),
+        );
+        assert!(ok, "{out}");
+        put(
+            "tsa_request",
+            name,
+            &std::fs::read(dir.path().join("q.der")).unwrap(),
+        );
+    }
 }

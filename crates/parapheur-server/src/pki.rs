@@ -265,10 +265,15 @@ impl Pki {
         user_id: i64,
         siren: &str,
     ) -> Result<Option<String>, SignError> {
-        let id = CredentialId::IssuedUser {
+        self.issued_serial(&CredentialId::IssuedUser {
             user_id,
             siren: siren.to_owned(),
-        };
+        })
+    }
+
+    /// The serial of the credential `id` when the internal CA issued it (an imported one is
+    /// not ours to revoke).
+    pub fn issued_serial(&self, id: &CredentialId) -> Result<Option<String>, SignError> {
         match self.ca.existing(&id.file_name())? {
             Some(c) => match c.chain.first() {
                 Some(cert) if self.ca.issued(cert) => {
@@ -293,14 +298,16 @@ impl Pki {
         self.ca.remove(&id.file_name())
     }
 
-    /// Forgets every credential held in memory (another instance may have revoked one).
+    /// Forgets every credential held in memory (another instance may have revoked or replaced
+    /// one); the next use reads them again.
     pub fn clear_cache(&self) {
         if let Ok(mut m) = self.cache.lock() {
-            m.retain(|id, _| !matches!(id, CredentialId::IssuedUser { .. }));
+            m.clear();
         }
     }
 
-    /// Installs an imported credential (PKCS#12): a user's own, or a subscriber's seal.
+    /// Installs an imported credential (PKCS#12): a user's own, or a subscriber's seal. The
+    /// caller revokes what it replaces (`issued_serial` before the import).
     pub fn import(&self, id: CredentialId, cred: Credential) -> Result<(), SignError> {
         self.ca.store(&id.file_name(), &cred)?;
         if let Ok(mut m) = self.cache.lock() {

@@ -160,6 +160,25 @@ fn import_pkcs12(
     pki.import(id, cred).map_err(|e| at(e.to_string()))
 }
 
+/// Records the revocation of a certificate of the internal CA replaced by an imported key.
+async fn revoke_superseded(
+    db: &Db,
+    serial: &str,
+    user_id: Option<i64>,
+    siren: &str,
+) -> Result<(), ProvisionError> {
+    db.revoke_certificate(
+        serial,
+        crate::service::revocation::SUPERSEDED,
+        user_id,
+        Some(siren),
+    )
+    .await
+    .map_err(|e| ProvisionError(format!("database: {e}")))?;
+    tracing::info!(siren, %serial, "replaced certificate revoked");
+    Ok(())
+}
+
 /// A PKCS#12 file of the provisioning that cannot be read or installed.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {reason}", path.display())]
@@ -185,6 +204,17 @@ pub async fn apply(
         db.upsert_subscriber(siren.as_str(), s.name.trim())
             .await
             .map_err(dberr)?;
+        if let Some(f) = &s.seal_pkcs12 {
+            let id = crate::pki::CredentialId::Seal(siren.as_str().to_owned());
+            let replaced = pki
+                .issued_serial(&id)
+                .map_err(|e| perr(format!("subscribers[{i}].seal_pkcs12"), e))?;
+            import_pkcs12(pki, base, f, s.seal_pkcs12_password.as_deref(), id)
+                .map_err(|e| perr(format!("subscribers[{i}].seal_pkcs12"), e))?;
+            if let Some(serial) = replaced {
+                revoke_superseded(db, &serial, None, siren.as_str()).await?;
+            }
+        }
     }
     for (i, u) in p.users.iter().enumerate() {
         let at = |k: &str| format!("users[{i}].{k}");
@@ -274,6 +304,18 @@ pub async fn apply(
                 crate::pki::CredentialId::ImportedUser(id),
             )
             .map_err(|e| perr(at("pkcs12"), e))?;
+            // The user now signs with their own key everywhere: the keys the internal CA
+            // issued to them are revoked (superseded) and forgotten.
+            for s in &sirens {
+                let serial = pki
+                    .issued_user_serial(id, s.as_str())
+                    .map_err(|e| perr(at("pkcs12"), e))?;
+                if let Some(serial) = serial {
+                    revoke_superseded(db, &serial, Some(id), s.as_str()).await?;
+                    pki.forget_issued_user(id, s.as_str())
+                        .map_err(|e| perr(at("pkcs12"), e))?;
+                }
+            }
         }
         let admin = u.roles.iter().any(|r| r == "admin");
         for s in &sirens {

@@ -1,7 +1,8 @@
 //! The internal CA behaves like a CA (issue 20 §2, part): its certificates name a CRL
 //! distribution point, `GET /api/v1/pki/crl` publishes what it revoked, a user who leaves a
-//! subscriber has the certificate issued for it revoked, and verification steps consult the
-//! CRL. Checked with OpenSSL's command line and poppler's pdfsig.
+//! subscriber has the certificate issued for it revoked, so has a key replaced by an imported
+//! PKCS#12 (a user's or a seal), and verification steps consult the CRL. Checked with OpenSSL's
+//! command line and poppler's pdfsig.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use parapheur_test_utils::{Client, SIREN_A, TestApp, pdf, run_tool};
@@ -223,4 +224,124 @@ fn a_user_who_leaves_has_their_certificate_revoked_in_the_published_crl() {
             .any(|s| s.eq_ignore_ascii_case("signature rejetée")),
         "{states:?}"
     );
+}
+
+/// The serial (upper-case hexadecimal) of the signer certificate of `signed`.
+fn signer_serial(dir: &std::path::Path, signed: &[u8]) -> String {
+    std::fs::write(dir.join("signer.pem"), signer_pem(dir, signed)).unwrap();
+    let (ok, serial) = run_tool(
+        dir,
+        "openssl",
+        &["x509", "-in", "signer.pem", "-noout", "-serial"],
+    );
+    assert!(ok, "{serial}");
+    serial.trim().trim_start_matches("serial=").to_uppercase()
+}
+
+/// A PKCS#12 file of a key issued by another authority for `name`.
+fn pkcs12(name: &str, password: &str) -> Vec<u8> {
+    use parapheur_sign::ca::{InternalCa, KeyKind, Subject};
+    let ext = tempfile::tempdir().unwrap();
+    let their_ca = InternalCa::open_or_create(ext.path(), "Autorité externe").unwrap();
+    let cred = their_ca
+        .issue(
+            &Subject {
+                common_name: name.into(),
+                email: None,
+                organization: Some("Commune A".into()),
+                organization_id: None,
+            },
+            KeyKind::Seal,
+        )
+        .unwrap();
+    let mut chain = openssl::stack::Stack::new().unwrap();
+    chain.push(their_ca.certificate().clone()).unwrap();
+    openssl::pkcs12::Pkcs12::builder()
+        .name(name)
+        .pkey(cred.key.soft().unwrap())
+        .cert(cred.certificate())
+        .ca(chain)
+        .build2(password)
+        .unwrap()
+        .to_der()
+        .unwrap()
+}
+
+#[test]
+fn keys_replaced_by_imported_ones_are_revoked_and_no_longer_used() {
+    const SEALED: &str = r#"
+[[circuits]]
+siren = "200000001"
+id = "CACHET"
+type = "BUREAUTIQUE_PDF"
+steps = [ { step = "serverSignature" } ]
+"#;
+    let mut app = TestApp::start_process(BIN, "", SEALED, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let depot = app.as_user("depot@a.fr");
+    let signed_by = |app: &TestApp, circuit: &str, name: &str| {
+        let c = app.as_user("depot@a.fr");
+        let id = c.upload(SIREN_A, circuit, name, pdf::small(name), "").id();
+        if circuit == "S" {
+            let r = app.as_user("s1@a.fr").act(id, "sign", None);
+            assert_eq!(r.status, 200, "{}", r.text());
+        }
+        assert_eq!(c.states(id).last().unwrap(), "Classé", "{:?}", c.states(id));
+        signer_serial(
+            dir.path(),
+            &c.get(&format!("{V1}/documents/v2/{id}/download")).body,
+        )
+    };
+    // Keys the internal CA issued: s1's for subscriber A, and A's seal.
+    let user_serial = signed_by(&app, "S", "avant.pdf");
+    let seal_serial = signed_by(&app, "CACHET", "cachet-avant.pdf");
+    assert_ne!(user_serial, seal_serial);
+    let text = crl_pem(&app, dir.path());
+    assert!(text.contains("No Revoked Certificates"), "{text}");
+
+    // The provisioning now gives both their own PKCS#12: the issued certificates are revoked
+    // (superseded), and the next signatures use the imported keys.
+    let extra = format!(
+        "{SEALED}\n[[subscribers]]\nsiren = \"200000001\"\nname = \"Commune A\"\n\
+         seal_pkcs12 = \"seal.p12\"\nseal_pkcs12_password = \"p12-seal\"\n\
+         [[users]]\nemail = \"s1@a.fr\"\nfirst_name = \"Sophie\"\nlast_name = \"Signe\"\n\
+         subscribers = [\"200000001\"]\npkcs12 = \"s1.p12\"\npkcs12_password = \"p12-s1\"\n"
+    );
+    let d = app.dir.path().to_owned();
+    std::fs::write(
+        d.join("seal.p12"),
+        pkcs12("Cachet de la commune A", "p12-seal"),
+    )
+    .unwrap();
+    std::fs::write(d.join("s1.p12"), pkcs12("Sophie Signe (carte)", "p12-s1")).unwrap();
+    let base = std::fs::read_to_string(d.join("provision.toml")).unwrap();
+    std::fs::write(d.join("provision.toml"), format!("{base}\n{extra}")).unwrap();
+    app.restart();
+    let text = crl_pem(&app, dir.path()).to_uppercase();
+    assert!(text.contains(&user_serial), "{user_serial} not in {text}");
+    assert!(text.contains(&seal_serial), "{seal_serial} not in {text}");
+    let reasons = app.query("SELECT reason FROM pki_revocations ORDER BY serial");
+    assert_eq!(
+        reasons.lines().collect::<Vec<_>>(),
+        ["superseded", "superseded"]
+    );
+    let after_user = signed_by(&app, "S", "apres.pdf");
+    let after_seal = signed_by(&app, "CACHET", "cachet-apres.pdf");
+    assert!(!text.contains(&after_user) && !text.contains(&after_seal));
+    let pem = std::fs::read_to_string(dir.path().join("signer.pem")).unwrap();
+    std::fs::write(dir.path().join("last.pem"), pem).unwrap();
+    let (ok, subject) = run_tool(
+        dir.path(),
+        "openssl",
+        &["x509", "-in", "last.pem", "-noout", "-subject"],
+    );
+    assert!(
+        ok && subject.contains("Cachet de la commune A"),
+        "{subject}"
+    );
+    // Provisioning again changes nothing: nothing more to revoke.
+    app.restart();
+    let again = app.query("SELECT COUNT(*) FROM pki_revocations");
+    assert_eq!(again.trim(), "2");
+    drop(depot);
 }

@@ -7,6 +7,8 @@ use crate::state::AppState;
 
 /// RFC 5280 reason names recorded beside a revocation.
 pub const AFFILIATION_CHANGED: &str = "affiliationChanged";
+/// The key was replaced (an imported PKCS#12 takes the place of an issued key).
+pub const SUPERSEDED: &str = "superseded";
 
 /// A user left subscriber `siren`: the certificate issued to them for it is revoked.
 pub async fn user_left(state: &AppState, user_id: i64, siren: &str) -> Result<(), ApiError> {

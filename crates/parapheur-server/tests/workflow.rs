@@ -291,6 +291,97 @@ fn xml_documents_get_a_detached_xades_signature() {
     assert!(!ok, "{out}");
 }
 
+/// `ds:SignatureValue` canonicalised (exclusive c14n) by lxml, and the `EncapsulatedTimeStamp`
+/// of a XAdES signature: (SHA-256 of the former in hexadecimal, the token written to `out`).
+const XADES_T_PARTS: &str = r#"
+import base64, hashlib, sys
+from lxml import etree
+ns = {"ds": "http://www.w3.org/2000/09/xmldsig#", "xad": "http://uri.etsi.org/01903/v1.3.2#"}
+doc = etree.parse(sys.argv[1])
+sv = doc.find(".//ds:SignatureValue", ns)
+ts = doc.find(".//xad:SignatureTimeStamp", ns)
+method = ts.find("ds:CanonicalizationMethod", ns).get("Algorithm")
+assert method == "http://www.w3.org/2001/10/xml-exc-c14n#", method
+c14n = etree.tostring(sv, method="c14n", exclusive=True)
+token = base64.b64decode("".join(ts.find("xad:EncapsulatedTimeStamp", ns).text.split()))
+open(sys.argv[2], "wb").write(token)
+print(hashlib.sha256(c14n).hexdigest())
+"#;
+
+#[test]
+fn xml_signatures_reach_xades_t_with_the_internal_authority() {
+    let app = TestApp::start(BIN, "[signing]\ntsa_url = \"internal\"");
+    let c = app.as_user("depot@a.fr");
+    let xml =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<arrete><objet>Voirie</objet></arrete>\n";
+    let id = c
+        .upload(SIREN_A, "XML", "arrete.xml", xml.as_bytes().to_vec(), "")
+        .id();
+    let r = app.as_user("s1@a.fr").act(id, "sign", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let entries = unzip(&c.get(&format!("{V1}/documents/v2/{id}/download")).body);
+    let dir = tempfile::tempdir().unwrap();
+    for (n, b) in &entries {
+        std::fs::write(dir.path().join(n), b).unwrap();
+    }
+    let ca = parapheur_test_utils::Client::new(&app.base, None)
+        .get("/api/v1/pki/ca.pem")
+        .body;
+    std::fs::write(dir.path().join("ca.pem"), &ca).unwrap();
+    // The signature itself, as before.
+    let (ok, out) = xmlsec1_detached(dir.path(), "arrete-signature-1.xml");
+    assert!(ok, "{out}");
+    // Its timestamp stamps the canonical SignatureValue (computed by lxml) and verifies with
+    // OpenSSL against the internal CA.
+    std::fs::write(dir.path().join("parts.py"), XADES_T_PARTS).unwrap();
+    let (ok, digest) = parapheur_test_utils::run_tool(
+        dir.path(),
+        "python3",
+        &["parts.py", "arrete-signature-1.xml", "token.der"],
+    );
+    assert!(ok, "{digest}");
+    let (ok, out) = parapheur_test_utils::run_tool(
+        dir.path(),
+        "openssl",
+        &[
+            "ts",
+            "-verify",
+            "-digest",
+            digest.trim(),
+            "-in",
+            "token.der",
+            "-token_in",
+            "-CAfile",
+            "ca.pem",
+        ],
+    );
+    assert!(ok && out.contains("Verification: OK"), "{out}");
+    let (ok, out) = parapheur_test_utils::run_tool(
+        dir.path(),
+        "openssl",
+        &[
+            "ts",
+            "-verify",
+            "-digest",
+            &"0".repeat(64),
+            "-in",
+            "token.der",
+            "-token_in",
+            "-CAfile",
+            "ca.pem",
+        ],
+    );
+    assert!(!ok, "another digest: {out}");
+    // Our own verifier accepts it too (the unsigned properties are outside what is signed).
+    let anchor = openssl::x509::X509::from_pem(&ca).unwrap();
+    let report = parapheur_sign::xmlverify::verify_xades_detached(
+        &entries[1].1,
+        xml.as_bytes(),
+        &parapheur_sign::policy::ValidationContext::new(vec![anchor]),
+    );
+    assert!(report.valid, "{report:?}");
+}
+
 #[test]
 fn pes_documents_are_signed_per_bordereau() {
     let app = TestApp::start(BIN, "");

@@ -59,6 +59,17 @@ fn invalid(m: impl Into<String>) -> SignError {
 
 /// Checks the TSA's answer and returns the unsigned attributes carrying its token.
 pub fn token_attributes(req: &TimestampRequest, response: &[u8]) -> Result<Attributes, SignError> {
+    let token = checked_token(req, response)?;
+    let value = Any::from_der(&token)?;
+    Ok(SetOfVec::try_from(vec![Attribute {
+        oid: ID_SIGNATURE_TIME_STAMP_TOKEN,
+        values: SetOfVec::try_from(vec![value])?,
+    }])?)
+}
+
+/// Checks the TSA's answer to `req` (status, a TSTInfo stamping the request's imprint with its
+/// nonce) and returns the token (a DER `ContentInfo`), as XAdES `EncapsulatedTimeStamp` holds it.
+pub fn checked_token(req: &TimestampRequest, response: &[u8]) -> Result<Vec<u8>, SignError> {
     let resp = TimeStampResp::from_der(response)
         .map_err(|e| invalid(format!("malformed response ({e})")))?;
     match resp.status.status {
@@ -91,9 +102,5 @@ pub fn token_attributes(req: &TimestampRequest, response: &[u8]) -> Result<Attri
     if info.nonce.as_ref().map(|n| n.as_bytes()) != Some(req.nonce.as_slice()) {
         return Err(invalid("the nonce does not match the request"));
     }
-    let value = Any::encode_from(&token)?;
-    Ok(SetOfVec::try_from(vec![Attribute {
-        oid: ID_SIGNATURE_TIME_STAMP_TOKEN,
-        values: SetOfVec::try_from(vec![value])?,
-    }])?)
+    Ok(token.to_der()?)
 }

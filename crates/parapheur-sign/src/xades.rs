@@ -33,8 +33,13 @@ pub struct Prepared {
     id: String,
     signed_info: String,
     signed_info_c14n: Vec<u8>,
+    /// After the signature value: `KeyInfo`, then the `Object` with the qualifying properties
+    /// up to the end of the signed ones (unsigned properties go next).
     tail: String,
 }
+
+/// What closes the `Object` of the qualifying properties.
+const TAIL_END: &str = "</xad:QualifyingProperties></ds:Object>";
 
 impl Prepared {
     /// The canonicalised `SignedInfo` (exclusive c14n): what the key signs (SHA-256 then RSA or
@@ -50,13 +55,49 @@ impl Prepared {
     /// Assembles the signature document. `signature_value` is PKCS#1 v1.5 for RSA, DER or raw
     /// `r||s` for ECDSA.
     pub fn complete(&self, signature_value: &[u8]) -> Result<Vec<u8>, SignError> {
+        self.assemble(signature_value, "")
+    }
+
+    /// What a signature timestamp (XAdES baseline T) stamps: the `ds:SignatureValue` element
+    /// with `signature_value`, canonicalised (exclusive c14n, the method the timestamp names).
+    pub fn timestamp_input(&self, signature_value: &[u8]) -> Result<Vec<u8>, SignError> {
+        c14n_fragment(&self.signature_value_element(signature_value)?, XADES132_NS)
+    }
+
+    /// Like [`Prepared::complete`], with a `SignatureTimeStamp` holding `token` (a DER
+    /// `TimeStampToken` over [`Prepared::timestamp_input`]) among the unsigned properties.
+    pub fn complete_timestamped(
+        &self,
+        signature_value: &[u8],
+        token: &[u8],
+    ) -> Result<Vec<u8>, SignError> {
+        let unsigned = format!(
+            "<xad:UnsignedProperties><xad:UnsignedSignatureProperties>\
+             <xad:SignatureTimeStamp Id=\"{id}-ts\"><ds:CanonicalizationMethod \
+             Algorithm=\"{EXC_C14N}\"/><xad:EncapsulatedTimeStamp>{t}\
+             </xad:EncapsulatedTimeStamp></xad:SignatureTimeStamp>\
+             </xad:UnsignedSignatureProperties></xad:UnsignedProperties>",
+            id = self.id,
+            t = b64(token),
+        );
+        self.assemble(signature_value, &unsigned)
+    }
+
+    fn signature_value_element(&self, signature_value: &[u8]) -> Result<String, SignError> {
         let value = b64(&signature_value_to_xml(self.algorithm, signature_value)?);
         Ok(format!(
+            "<ds:SignatureValue Id=\"{id}-sv\">{value}</ds:SignatureValue>",
+            id = self.id
+        ))
+    }
+
+    fn assemble(&self, signature_value: &[u8], unsigned: &str) -> Result<Vec<u8>, SignError> {
+        Ok(format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ds:Signature xmlns:ds=\"{DS_NS}\" \
-             Id=\"{id}\">{si}<ds:SignatureValue Id=\"{id}-sv\">{value}</ds:SignatureValue>{tail}\
-             </ds:Signature>\n",
+             Id=\"{id}\">{si}{sv}{tail}{unsigned}{TAIL_END}</ds:Signature>\n",
             id = self.id,
             si = self.signed_info,
+            sv = self.signature_value_element(signature_value)?,
             tail = self.tail,
         )
         .into_bytes())
@@ -176,8 +217,7 @@ pub fn prepare(
     let signed_info_c14n = c14n_fragment(&signed_info, XADES132_NS)?;
     let tail = format!(
         "<ds:KeyInfo>{x}</ds:KeyInfo><ds:Object><xad:QualifyingProperties \
-         xmlns:xad=\"{XADES132_NS}\" Target=\"#{id}\">{signed_props}</xad:QualifyingProperties>\
-         </ds:Object>",
+         xmlns:xad=\"{XADES132_NS}\" Target=\"#{id}\">{signed_props}",
         x = x509_data(chain)?,
     );
     Ok(Prepared {

@@ -194,6 +194,15 @@ pub async fn sign_document(
         return sign_pdf_timestamped(state, key, file, siren, org, opts).await;
     }
     let original = state.blobs.get(&doc_key).await?;
+    if ctype == CircuitType::BureautiqueXml
+        && state.cfg.signing.level == crate::config::SignatureLevel::BT
+    {
+        let sig = sign_xml_timestamped(state, key, (org, siren), filename, original).await?;
+        return Ok(Signed::Detached(
+            state.blobs.put(sig).await?,
+            detached_name(&doc.filename, existing + 1),
+        ));
+    }
     let produced = tokio::task::spawn_blocking(move || -> Result<Produced, ApiError> {
         let cred = credential(&st, &key, &org, &siren)?;
         Ok(match ctype {
@@ -301,18 +310,7 @@ async fn sign_pdf_timestamped(
         })
         .await
         .map_err(|e| ApiError::Internal(e.into()))??;
-    let url = &state.cfg.signing.tsa_url;
-    let body = if url == INTERNAL_TSA {
-        let st = state.clone();
-        let der = request.der.clone();
-        tokio::task::spawn_blocking(move || st.pki.tsa()?.respond(&der, parapheur_store::now_ms()))
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?
-            .map_err(|e| ApiError::TimestampUnavailable(format!("internal authority ({e})")))?
-            .into()
-    } else {
-        request_timestamp(state, url, &request.der).await?
-    };
+    let body = timestamp_reply(state, &request.der).await?;
     let attrs = tsa::token_attributes(&request, &body)
         .map_err(|e| ApiError::TimestampUnavailable(e.to_string()))?;
     let suffix = tokio::task::spawn_blocking(move || prepared.complete(&value, Some(attrs)))
@@ -327,8 +325,60 @@ async fn sign_pdf_timestamped(
     ))
 }
 
+/// XAdES baseline T for an XML circuit: the detached signature with a signature timestamp over
+/// its canonicalised `SignatureValue`. Without a valid token nothing is signed.
+async fn sign_xml_timestamped(
+    state: &AppState,
+    key: Key,
+    (org, siren): (String, String),
+    filename: String,
+    original: Vec<u8>,
+) -> Result<Vec<u8>, ApiError> {
+    let st = state.clone();
+    let (prepared, value, request) = tokio::task::spawn_blocking(move || {
+        let cred = credential(&st, &key, &org, &siren)?;
+        let opts = XmlOptions {
+            mime_type: Some("text/xml".into()),
+            ..XmlOptions::default()
+        };
+        let signed = || -> Result<_, SignError> {
+            let prepared =
+                xades::prepare(&filename, &original, &cred.chain, cred.algorithm(), &opts)?;
+            let value = cred.sign(prepared.data_to_sign())?;
+            let request = tsa::request(&prepared.timestamp_input(&value)?)?;
+            Ok((prepared, value, request))
+        };
+        signed().map_err(sign_error)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))??;
+    let body = timestamp_reply(state, &request.der).await?;
+    let token = tsa::checked_token(&request, &body)
+        .map_err(|e| ApiError::TimestampUnavailable(e.to_string()))?;
+    prepared
+        .complete_timestamped(&value, &token)
+        .map_err(sign_error)
+}
+
 /// `[signing] tsa_url` naming the built-in time-stamping authority.
 pub const INTERNAL_TSA: &str = "internal";
+
+/// The configured authority's DER reply to the timestamp request `der`.
+async fn timestamp_reply(state: &AppState, der: &[u8]) -> Result<bytes::Bytes, ApiError> {
+    let url = &state.cfg.signing.tsa_url;
+    if url == INTERNAL_TSA {
+        let st = state.clone();
+        let der = der.to_vec();
+        return Ok(tokio::task::spawn_blocking(move || {
+            st.pki.tsa()?.respond(&der, parapheur_store::now_ms())
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(|e| ApiError::TimestampUnavailable(format!("internal authority ({e})")))?
+        .into());
+    }
+    request_timestamp(state, url, der).await
+}
 
 /// An RFC 3161 exchange with the authority at `url`: the DER reply.
 async fn request_timestamp(

@@ -98,6 +98,14 @@ fn element(
         .filter(|n| !n.trim().is_empty())
         .ok_or_else(|| err("<meta-data> without a name"))?;
     let value = value.unwrap_or_default();
+    // What XML 1.0 cannot carry (control characters, written raw or as a character reference)
+    // could not be given back by `render_metadata_list`: refused here.
+    if let Some(c) = name.chars().chain(value.chars()).find(|c| !xml_char(*c)) {
+        return Err(err(format!(
+            "metadata {name:?} holds the character U+{:04X}, which XML does not allow",
+            u32::from(c)
+        )));
+    }
     if name.chars().count() > MAX_NAME || value.chars().count() > MAX_VALUE {
         return Err(err(format!("metadata {name:?} is too long")));
     }
@@ -111,6 +119,20 @@ fn element(
     Ok(())
 }
 
+/// XML 1.0's `Char` production.
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// An attribute value: the markup characters escaped, and tabs and line breaks as character
+/// references (written raw, a parser would turn them into spaces).
+fn attribute(v: &str) -> String {
+    quick_xml::escape::escape(v)
+        .replace('\t', "&#9;")
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;")
+}
+
 /// Renders metadata back as a `meta-data-list` document (for `documents/{id}/metas`).
 pub fn render_metadata_list(items: &[MetaData]) -> String {
     let mut s = String::from(
@@ -119,8 +141,8 @@ pub fn render_metadata_list(items: &[MetaData]) -> String {
     for m in items {
         s.push_str(&format!(
             "  <meta-data name=\"{}\" value=\"{}\"/>\n",
-            quick_xml::escape::escape(m.name.as_str()),
-            quick_xml::escape::escape(m.value.as_str())
+            attribute(&m.name),
+            attribute(&m.value)
         ));
     }
     s.push_str("</meta-data-list>\n");
@@ -146,6 +168,26 @@ mod tests {
         assert_eq!(m[1].value, "Doe & fils");
         let again = parse_metadata_list(render_metadata_list(&m).as_bytes());
         assert_eq!(again, Ok(m));
+    }
+
+    #[test]
+    fn line_breaks_and_tabs_survive_the_round_trip_and_control_characters_are_refused() {
+        // Found by fuzzing: a value with `&#13;` came back as a space.
+        let xml = br#"<meta-data-list><meta-data name="adresse" value="1 rue&#13;&#10;75001&#9;Paris"/></meta-data-list>"#;
+        let list = parse_metadata_list(xml).unwrap();
+        assert_eq!(list[0].value, "1 rue\r\n75001\tParis");
+        let again = parse_metadata_list(render_metadata_list(&list).as_bytes()).unwrap();
+        assert_eq!(again, list);
+        // Raw, they are whitespace the parser normalises (XML's attribute-value normalisation).
+        let raw = b"<meta-data-list><meta-data name=\"a\" value=\"x\ny\"/></meta-data-list>";
+        assert_eq!(parse_metadata_list(raw).unwrap()[0].value, "x y");
+        for bad in [
+            &br#"<meta-data-list><meta-data name="a" value="&#7;"/></meta-data-list>"#[..],
+            &b"<meta-data-list><meta-data name=\"a\0\" value=\"v\"/></meta-data-list>"[..],
+        ] {
+            let e = parse_metadata_list(bad).unwrap_err().to_string();
+            assert!(e.contains("XML does not allow"), "{e}");
+        }
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! distribution point, `GET /api/v1/pki/crl` publishes what it revoked, a user who leaves a
 //! subscriber has the certificate issued for it revoked, so has a key replaced by an imported
 //! PKCS#12 (a user's or a seal), and verification steps consult the CRL. Checked with OpenSSL's
-//! command line and poppler's pdfsig.
+//! command line, poppler's pdfsig, and pyHanko's certificate validator (offline, given our OCSP
+//! response or our CRL).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use parapheur_test_utils::{Client, SIREN_A, TestApp, pdf, run_tool};
@@ -78,10 +79,41 @@ fn ocsp(app: &TestApp, dir: &std::path::Path) -> String {
             &url,
             "-CAfile",
             "ca.pem",
+            "-respout",
+            "ocsp.der",
         ],
     );
     assert!(ok, "{out}");
     assert!(out.contains("Response verify OK"), "{out}");
+    out
+}
+
+/// pyHanko's certificate validator (pyhanko-certvalidator, what pyHanko validates signatures
+/// with) on `signer.pem`, offline, with revocation required, given only the last OCSP response
+/// (`ocsp.der`), then only the CRL (`crl.der`): "ocsp OK"/"ocsp FAIL …", "crl OK"/"crl FAIL …".
+fn certvalidator(dir: &std::path::Path) -> String {
+    const SCRIPT: &str = r#"
+import asyncio
+from asn1crypto import ocsp, crl
+from pyhanko_certvalidator import ValidationContext, CertificateValidator
+from pyhanko.keys import load_cert_from_pemder
+ca = load_cert_from_pemder("ca.pem")
+signer = load_cert_from_pemder("signer.pem")
+sources = [
+    ("ocsp", dict(ocsps=[ocsp.OCSPResponse.load(open("ocsp.der", "rb").read())])),
+    ("crl", dict(crls=[crl.CertificateList.load(open("crl.der", "rb").read())])),
+]
+for label, revinfo in sources:
+    vc = ValidationContext(trust_roots=[ca], allow_fetching=False, revocation_mode="hard-fail", **revinfo)
+    try:
+        asyncio.run(CertificateValidator(signer, validation_context=vc).async_validate_usage(set()))
+        print(label, "OK")
+    except Exception as e:
+        print(label, "FAIL", type(e).__name__, e)
+"#;
+    std::fs::write(dir.join("certvalidator.py"), SCRIPT).unwrap();
+    let (ok, out) = run_tool(dir, "python3", &["certvalidator.py"]);
+    assert!(ok, "{out}");
     out
 }
 
@@ -167,6 +199,12 @@ fn a_user_who_leaves_has_their_certificate_revoked_in_the_published_crl() {
     assert!(ok, "{out}");
     let status = ocsp(&app, dir.path());
     assert!(status.contains("signer.pem: good"), "{status}");
+    // pyHanko's validator accepts either, offline.
+    let pyhanko = certvalidator(dir.path());
+    assert!(
+        pyhanko.contains("ocsp OK") && pyhanko.contains("crl OK"),
+        "{pyhanko}"
+    );
     // A request that is not one gets the protocol's malformedRequest, signed nothing.
     let r = Client::new(&app.base, None).post_empty("/api/v1/pki/ocsp");
     assert_eq!(
@@ -213,6 +251,15 @@ fn a_user_who_leaves_has_their_certificate_revoked_in_the_published_crl() {
     assert!(!ok && out.contains("revoked"), "{out}");
     let status = ocsp(&app, dir.path());
     assert!(status.contains("signer.pem: revoked"), "{status}");
+    let pyhanko = certvalidator(dir.path());
+    assert!(
+        pyhanko.contains("ocsp FAIL") && pyhanko.contains("crl FAIL"),
+        "{pyhanko}"
+    );
+    assert!(
+        pyhanko.to_lowercase().matches("revoked").count() >= 2,
+        "{pyhanko}"
+    );
     // A verification step now rejects the signature (no timestamp proves it came before).
     let second = depot
         .upload(SIREN_A, "CHECK", "apres.pdf", signed, "apres")

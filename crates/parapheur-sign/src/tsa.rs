@@ -27,7 +27,13 @@ pub struct TimestampRequest {
 
 /// Builds the request for a signature value (the imprint is its SHA-256).
 pub fn request(signature_value: &[u8]) -> Result<TimestampRequest, SignError> {
-    let imprint = Sha256::digest(signature_value).to_vec();
+    request_for_digest(&Sha256::digest(signature_value))
+}
+
+/// Builds the request for data whose SHA-256 is `digest` (a document timestamp stamps the
+/// digest of the file's byte range, computed as the file is laid out).
+pub fn request_for_digest(digest: &[u8]) -> Result<TimestampRequest, SignError> {
+    let imprint = digest.to_vec();
     let mut nonce = [0u8; 8];
     openssl::rand::rand_bytes(&mut nonce)?;
     nonce[0] &= 0x7f; // a positive INTEGER

@@ -3,7 +3,7 @@
 
 use super::update::NewObjects;
 use super::write::write_dict;
-use super::{BYTE_RANGE_PLACEHOLDER, SIG_DICT_START, err};
+use super::{BYTE_RANGE_PLACEHOLDER, err};
 use crate::SignError;
 use crate::pdfread::PdfFile;
 use lopdf::{Dictionary, Object, ObjectId};
@@ -27,6 +27,7 @@ pub(super) fn lay_out(
         root_id,
         sig_id,
         contents_in_sig,
+        byte_range_in_sig,
     } = objects;
     let size = file.size;
     let base = pdf.len();
@@ -43,7 +44,7 @@ pub(super) fn lay_out(
         let _ = writeln!(suffix, "{} {} obj", id.0, id.1);
         if *id == sig_id {
             contents_pos = suffix.len() + contents_in_sig;
-            byte_range_pos = suffix.len() + SIG_DICT_START.len();
+            byte_range_pos = suffix.len() + byte_range_in_sig;
             suffix.extend_from_slice(&body[..contents_in_sig]);
             suffix.resize(suffix.len() + reserve * 2, b'0');
             suffix.extend_from_slice(&body[contents_in_sig..]);

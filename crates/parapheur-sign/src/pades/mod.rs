@@ -26,6 +26,11 @@ const TIMESTAMP_RESERVE: usize = 12 * 1024;
 const SIG_DICT_START: &[u8] =
     b"<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/ByteRange";
 const BYTE_RANGE_PLACEHOLDER: &str = "[0 9999999999 9999999999 9999999999]";
+/// A document timestamp's dictionary up to its `/ByteRange` value.
+const DOC_TIMESTAMP_DICT_START: &[u8] =
+    b"<</Type/DocTimeStamp/Filter/Adobe.PPKLite/SubFilter/ETSI.RFC3161/ByteRange";
+/// Bytes reserved in `/Contents` for a document timestamp token (its certificates included).
+const DOC_TIMESTAMP_RESERVE: usize = 12 * 1024;
 
 /// Where the visible stamp goes (PDF points, origin bottom-left; `page` is 1-based).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -132,7 +137,7 @@ fn prepare_for(
     if file.trailer.get(b"Encrypt").is_ok() {
         return Err(err("encrypted PDFs cannot be signed"));
     }
-    let objects = update::new_objects(&file, opts)?;
+    let objects = update::new_objects(&file, opts, update::FieldKind::Signature)?;
     // The hole for the CMS: the signer's certificates, the rest of the structure, a timestamp
     // token when one will be added; in hex, hence twice as many characters.
     let reserve = (signer.certificates_len()
@@ -230,4 +235,74 @@ pub fn sign(pdf: &[u8], cred: &Credential, opts: &SignOptions) -> Result<Vec<u8>
     out.extend_from_slice(pdf);
     out.extend_from_slice(&suffix);
     Ok(out)
+}
+
+/// A document timestamp (PAdES B-LTA) ready for its token: the appended revision with an
+/// invisible field whose `/DocTimeStamp` dictionary holds a hole for the token, and the SHA-256
+/// of the byte range the token must stamp.
+#[derive(Debug)]
+pub struct PreparedTimestamp {
+    suffix: Vec<u8>,
+    contents_pos: usize,
+    reserve: usize,
+    digest: Vec<u8>,
+}
+
+/// Prepares a document timestamp of `pdf` (its last revision, DSS included, is covered).
+pub fn prepare_document_timestamp(
+    pdf: &[u8],
+    limits: &Limits,
+) -> Result<PreparedTimestamp, SignError> {
+    let file = PdfFile::open_with(pdf, limits)?;
+    if file.trailer.get(b"Encrypt").is_ok() {
+        return Err(err("encrypted PDFs cannot be timestamped"));
+    }
+    let mut opts = SignOptions::new("");
+    opts.visible = false;
+    opts.limits = limits.clone();
+    let objects = update::new_objects(&file, &opts, update::FieldKind::DocumentTimestamp)?;
+    let reserve = DOC_TIMESTAMP_RESERVE;
+    let layout::Revision {
+        suffix,
+        contents_pos,
+    } = layout::lay_out(pdf, &file, objects, reserve)?;
+    let mut h = FileHasher::new().chain_update(pdf);
+    h.update(&suffix[..contents_pos - 1]);
+    h.update(&suffix[contents_pos + reserve * 2 + 1..]);
+    Ok(PreparedTimestamp {
+        suffix,
+        contents_pos,
+        reserve,
+        digest: h.finalize().to_vec(),
+    })
+}
+
+impl PreparedTimestamp {
+    /// The SHA-256 of the byte range: the message imprint to ask the authority for.
+    pub fn digest(&self) -> &[u8] {
+        &self.digest
+    }
+
+    /// Inserts the token (a DER `TimeStampToken`, checked by the caller against the request)
+    /// and returns the bytes to append to the original PDF.
+    pub fn complete(self, token: &[u8]) -> Result<Vec<u8>, SignError> {
+        let Self {
+            mut suffix,
+            contents_pos,
+            reserve,
+            ..
+        } = self;
+        if token.len() > reserve {
+            return Err(SignError::SignatureTooLarge {
+                needed: token.len(),
+                reserved: reserve,
+            });
+        }
+        hex::encode_to_slice(
+            token,
+            &mut suffix[contents_pos..contents_pos + token.len() * 2],
+        )
+        .map_err(|e| err(format!("hex encoding ({e})")))?;
+        Ok(suffix)
+    }
 }

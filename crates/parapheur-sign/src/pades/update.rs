@@ -4,7 +4,7 @@
 
 use super::stamp::{appearance, media_box};
 use super::write::{pdf_date, real, write_obj};
-use super::{BYTE_RANGE_PLACEHOLDER, SIG_DICT_START, SignOptions, err};
+use super::{BYTE_RANGE_PLACEHOLDER, DOC_TIMESTAMP_DICT_START, SIG_DICT_START, SignOptions, err};
 use crate::SignError;
 use crate::pdf_text::{literal, text_string_hex};
 use crate::pdfread::PdfFile;
@@ -20,10 +20,23 @@ pub(super) struct NewObjects {
     pub sig_id: ObjectId,
     /// Where the hole of `/Contents` goes in the signature dictionary's body.
     pub contents_in_sig: usize,
+    /// Where the `/ByteRange` placeholder starts in it.
+    pub byte_range_in_sig: usize,
+}
+
+/// What the new field holds: a signature, or a document timestamp (PAdES B-LTA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FieldKind {
+    Signature,
+    DocumentTimestamp,
 }
 
 /// Builds the objects of a signature of `file` as `opts` describes it.
-pub(super) fn new_objects(file: &PdfFile, opts: &SignOptions) -> Result<NewObjects, SignError> {
+pub(super) fn new_objects(
+    file: &PdfFile,
+    opts: &SignOptions,
+    kind: FieldKind,
+) -> Result<NewObjects, SignError> {
     let root_id = file.root()?;
     let mut catalog = file.dictionary(root_id)?;
     let (pages_root, page_count) = file.pages()?;
@@ -153,6 +166,23 @@ pub(super) fn new_objects(file: &PdfFile, opts: &SignOptions) -> Result<NewObjec
 
     // The signature dictionary with its placeholders.
     let mut sig = Vec::new();
+    if kind == FieldKind::DocumentTimestamp {
+        // ISO 32000-2 §12.8.5: the token alone, no signer's name or time.
+        sig.extend_from_slice(DOC_TIMESTAMP_DICT_START);
+        let byte_range_in_sig = sig.len();
+        sig.extend_from_slice(BYTE_RANGE_PLACEHOLDER.as_bytes());
+        sig.extend_from_slice(b"/Contents<");
+        let contents_in_sig = sig.len();
+        sig.extend_from_slice(b">>>");
+        bodies.push((sig_id, sig));
+        return Ok(NewObjects {
+            bodies,
+            root_id,
+            sig_id,
+            contents_in_sig,
+            byte_range_in_sig,
+        });
+    }
     sig.extend_from_slice(SIG_DICT_START);
     sig.extend_from_slice(BYTE_RANGE_PLACEHOLDER.as_bytes());
     sig.extend_from_slice(b"/Contents<");
@@ -177,6 +207,7 @@ pub(super) fn new_objects(file: &PdfFile, opts: &SignOptions) -> Result<NewObjec
         root_id,
         sig_id,
         contents_in_sig,
+        byte_range_in_sig: SIG_DICT_START.len(),
     })
 }
 

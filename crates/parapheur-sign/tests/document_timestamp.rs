@@ -1,8 +1,9 @@
-//! Document timestamps (the building block of PAdES B-LTA): an invisible `/DocTimeStamp` field
-//! appended after a signature, its token from the built-in authority. Checked by independent
-//! tools: pyHanko validates the timestamp (and still the signature before it, with the
-//! incremental update judged harmless), OpenSSL verifies the token over the byte range that
-//! pyHanko reads, qpdf accepts the file.
+//! PAdES B-LT and B-LTA built from their parts: the DSS (validation data) and the document
+//! timestamp (an invisible `/DocTimeStamp` field, its token from the built-in authority), each
+//! appended as an incremental update. Checked by independent tools: pyHanko validates the
+//! timestamp (and still the signature before it, the update judged harmless) and, in its AdES
+//! mode, the whole from the file alone; OpenSSL verifies the token over the byte range pyHanko
+//! reads; qpdf accepts the files.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use parapheur_sign::ca::{InternalCa, KeyKind, Subject};
@@ -129,4 +130,144 @@ fn a_document_timestamp_after_a_signature_is_valid_for_pyhanko_and_openssl() {
         ],
     );
     assert!(!ok, "{out}");
+}
+
+/// A DER OCSP request for `cert` issued by `issuer`.
+fn ocsp_request(cert: &openssl::x509::X509, issuer: &openssl::x509::X509) -> Vec<u8> {
+    let id =
+        openssl::ocsp::OcspCertId::from_cert(openssl::hash::MessageDigest::sha1(), cert, issuer)
+            .unwrap();
+    let mut req = openssl::ocsp::OcspRequest::new().unwrap();
+    req.add_id(id).unwrap();
+    req.to_der().unwrap()
+}
+
+/// B-T, then a DSS holding the chains with OCSP responses and the CRL (B-LT), then a document
+/// timestamp (B-LTA): pyHanko's AdES validation accepts both offline (the certificates name
+/// endpoints that do not answer), from the file alone; without the DSS it cannot.
+#[test]
+fn b_lta_from_the_file_alone_for_pyhanko_adesverify() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Nothing listens there: revocation data can only come from the file.
+    let ca = InternalCa::open_or_create(&d.join("ca"), "parapheur test CA")
+        .unwrap()
+        .with_crl_url("http://127.0.0.1:9/crl")
+        .with_ocsp_url("http://127.0.0.1:9/ocsp");
+    std::fs::write(d.join("ca.pem"), ca.certificate().to_pem().unwrap()).unwrap();
+    let seal = ca
+        .issue(
+            &Subject {
+                common_name: "Commune A".into(),
+                email: None,
+                organization: Some("Commune A".into()),
+                organization_id: Some("200000001".into()),
+            },
+            KeyKind::Seal,
+        )
+        .unwrap();
+    let tsa_cred = ca.tsa_credential().unwrap();
+    let tsa_cert = tsa_cred.certificate().clone();
+    let authority = Authority::new(tsa_cred);
+    let now = || chrono::Utc::now().timestamp_millis();
+
+    // B-T.
+    let original = pdf::sample("Délibération", 2, 0);
+    let mut opts = SignOptions::new("Maire");
+    opts.timestamped = true;
+    let chain: Vec<Vec<u8>> = seal.chain.iter().map(|c| c.to_der().unwrap()).collect();
+    let prepared =
+        parapheur_sign::pades::prepare(&original, &chain, seal.algorithm(), &opts).unwrap();
+    let value = seal.sign(prepared.data_to_sign()).unwrap();
+    let request = tsa::request(&value).unwrap();
+    let reply = authority.respond(&request.der, now()).unwrap();
+    let attrs = tsa::token_attributes(&request, &reply).unwrap();
+    let signed = [
+        original.clone(),
+        prepared.complete(&value, Some(attrs)).unwrap(),
+    ]
+    .concat();
+
+    // B-LT: the DSS.
+    let revoked_at = |_: &str| None;
+    let data = parapheur_sign::pades::ValidationData {
+        certificates: vec![
+            seal.certificate().to_der().unwrap(),
+            tsa_cert.to_der().unwrap(),
+            ca.certificate().to_der().unwrap(),
+        ],
+        ocsp_responses: [seal.certificate(), &tsa_cert]
+            .iter()
+            .map(|c| {
+                parapheur_sign::ocsp::respond(
+                    &ca,
+                    &ocsp_request(c, ca.certificate()),
+                    revoked_at,
+                    now() / 1000,
+                )
+            })
+            .collect(),
+        crls: vec![ca.crl(&[], 1, 86_400).unwrap()],
+    };
+    let lt = [
+        signed.clone(),
+        parapheur_sign::pades::dss_suffix(&signed, &data, &Limits::default()).unwrap(),
+    ]
+    .concat();
+    assert!(qpdf_check(&lt));
+
+    // B-LTA: the document timestamp over it.
+    let prepared = prepare_document_timestamp(&lt, &Limits::default()).unwrap();
+    let request = tsa::request_for_digest(prepared.digest()).unwrap();
+    let reply = authority.respond(&request.der, now()).unwrap();
+    let token = tsa::checked_token(&request, &reply).unwrap();
+    let lta = [lt.clone(), prepared.complete(&token).unwrap()].concat();
+    assert!(qpdf_check(&lta));
+
+    for (name, pdf) in [("lt.pdf", &lt), ("lta.pdf", &lta)] {
+        std::fs::write(d.join(name), pdf).unwrap();
+    }
+    let (ok, out) = run_tool(
+        d,
+        "pyhanko",
+        &[
+            "sign",
+            "adesverify",
+            "--trust",
+            "ca.pem",
+            "--trust-replace",
+            "--pretty-print",
+            "lta.pdf",
+        ],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("judged VALID"), "{out}");
+
+    // Controls: without the DSS, the same timestamps leave the revocation status unknown.
+    let prepared = prepare_document_timestamp(&signed, &Limits::default()).unwrap();
+    let request = tsa::request_for_digest(prepared.digest()).unwrap();
+    let reply = authority.respond(&request.der, now()).unwrap();
+    let token = tsa::checked_token(&request, &reply).unwrap();
+    let no_dss = [signed.clone(), prepared.complete(&token).unwrap()].concat();
+    std::fs::write(d.join("no-dss.pdf"), &no_dss).unwrap();
+    let adesverify = |name: &str| {
+        run_tool(
+            d,
+            "pyhanko",
+            &[
+                "sign",
+                "adesverify",
+                "--trust",
+                "ca.pem",
+                "--trust-replace",
+                "--executive-summary",
+                name,
+            ],
+        )
+    };
+    let (ok, out) = adesverify("no-dss.pdf");
+    assert!(!ok && out.contains("no revocation information"), "{out}");
+    // B-LT alone (the DSS, no document timestamp) passes too.
+    let (ok, out) = adesverify("lt.pdf");
+    assert!(ok && out.contains(":VALID"), "{out}");
 }

@@ -25,9 +25,7 @@ pub(super) fn lay_out(
     let NewObjects {
         mut bodies,
         root_id,
-        sig_id,
-        contents_in_sig,
-        byte_range_in_sig,
+        sig,
     } = objects;
     let size = file.size;
     let base = pdf.len();
@@ -42,12 +40,12 @@ pub(super) fn lay_out(
     for (id, body) in &bodies {
         offsets.push((*id, base + suffix.len()));
         let _ = writeln!(suffix, "{} {} obj", id.0, id.1);
-        if *id == sig_id {
-            contents_pos = suffix.len() + contents_in_sig;
-            byte_range_pos = suffix.len() + byte_range_in_sig;
-            suffix.extend_from_slice(&body[..contents_in_sig]);
+        if let Some(h) = sig.as_ref().filter(|h| h.sig_id == *id) {
+            contents_pos = suffix.len() + h.contents_in_sig;
+            byte_range_pos = suffix.len() + h.byte_range_in_sig;
+            suffix.extend_from_slice(&body[..h.contents_in_sig]);
             suffix.resize(suffix.len() + reserve * 2, b'0');
-            suffix.extend_from_slice(&body[contents_in_sig..]);
+            suffix.extend_from_slice(&body[h.contents_in_sig..]);
         } else {
             suffix.extend_from_slice(body);
         }
@@ -110,6 +108,12 @@ pub(super) fn lay_out(
         let _ = writeln!(suffix, "startxref\n{xref_at}\n%%EOF");
     }
 
+    if sig.is_none() {
+        return Ok(Revision {
+            suffix,
+            contents_pos: 0,
+        });
+    }
     // Byte range: everything but the hex string of /Contents (delimiters included in the gap).
     let a = base + contents_pos - 1;
     let b = base + contents_pos + reserve * 2 + 1;

@@ -2,10 +2,13 @@
 //! so earlier signatures stay valid. A visible stamp (signer, role, date, reason) is drawn on
 //! the last page by default, or where a placement says.
 
+mod dss;
 mod layout;
 mod stamp;
 mod update;
 mod write;
+
+pub use dss::{ValidationData, dss_suffix};
 
 use crate::cms::{SignedAttrs, SignerParts, assemble, certificate, signed_attributes};
 use crate::keys::Algorithm;

@@ -17,6 +17,12 @@ pub(super) struct NewObjects {
     /// hole of its `/Contents`).
     pub bodies: Vec<(ObjectId, Vec<u8>)>,
     pub root_id: ObjectId,
+    /// The signature dictionary, when the revision adds one (a DSS update adds none).
+    pub sig: Option<SigHole>,
+}
+
+/// Where a signature dictionary's placeholders are.
+pub(super) struct SigHole {
     pub sig_id: ObjectId,
     /// Where the hole of `/Contents` goes in the signature dictionary's body.
     pub contents_in_sig: usize,
@@ -178,9 +184,11 @@ pub(super) fn new_objects(
         return Ok(NewObjects {
             bodies,
             root_id,
-            sig_id,
-            contents_in_sig,
-            byte_range_in_sig,
+            sig: Some(SigHole {
+                sig_id,
+                contents_in_sig,
+                byte_range_in_sig,
+            }),
         });
     }
     sig.extend_from_slice(SIG_DICT_START);
@@ -205,9 +213,11 @@ pub(super) fn new_objects(
     Ok(NewObjects {
         bodies,
         root_id,
-        sig_id,
-        contents_in_sig,
-        byte_range_in_sig: SIG_DICT_START.len(),
+        sig: Some(SigHole {
+            sig_id,
+            contents_in_sig,
+            byte_range_in_sig: SIG_DICT_START.len(),
+        }),
     })
 }
 

@@ -103,6 +103,34 @@ impl Pki {
         Ok(parapheur_sign::tsa_authority::Authority::new(c))
     }
 
+    /// The validation data of PAdES B-LT for `certs` (a signer's chain, a timestamp authority's
+    /// certificate): every certificate with the internal CA's, an OCSP response for each one
+    /// the CA issued (`revoked`: its revocations, as `ocsp` takes them), and the CRL. A
+    /// certificate of another authority goes in without revocation data (the CA cannot
+    /// vouch for it, and fetching its authority's answers is not done yet).
+    pub fn validation_data(
+        &self,
+        certs: &[openssl::x509::X509],
+        revoked: &[(String, i64)],
+    ) -> Result<parapheur_sign::pades::ValidationData, SignError> {
+        let mut data = parapheur_sign::pades::ValidationData::default();
+        for c in certs.iter().chain(std::iter::once(self.ca.certificate())) {
+            data.certificates.push(c.to_der()?);
+            if self.ca.issued(c) && c.to_der()? != self.ca.certificate().to_der()? {
+                let id = openssl::ocsp::OcspCertId::from_cert(
+                    openssl::hash::MessageDigest::sha1(),
+                    c,
+                    self.ca.certificate(),
+                )?;
+                let mut req = openssl::ocsp::OcspRequest::new()?;
+                req.add_id(id)?;
+                data.ocsp_responses.push(self.ocsp(&req.to_der()?, revoked));
+            }
+        }
+        data.crls.push(self.crl(revoked)?);
+        Ok(data)
+    }
+
     /// What verification steps rely on: the anchors, the default algorithm policy, the
     /// current time.
     pub fn validation(&self) -> &parapheur_sign::policy::ValidationContext {

@@ -772,6 +772,60 @@ fn the_internal_timestamp_authority_makes_b_t_signatures_anyone_can_check() {
 }
 
 #[test]
+fn b_lt_and_b_lta_signatures_validate_from_the_file_alone_once_the_server_is_gone() {
+    for level in ["B-LT", "B-LTA"] {
+        let app = TestApp::start(
+            BIN,
+            &format!("[signing]\ntsa_url = \"internal\"\nlevel = \"{level}\""),
+        );
+        let c = app.as_user("depot@a.fr");
+        let id = c.upload(SIREN_A, "S", "lt.pdf", pdf::small("lt"), "").id();
+        let r = app.as_user("s1@a.fr").act(id, "sign", None);
+        assert_eq!(r.status, 200, "{level}: {}", r.text());
+        let signed = c.get(&format!("{V1}/documents/v2/{id}/download")).body;
+        let ca = parapheur_test_utils::Client::new(&app.base, None)
+            .get("/api/v1/pki/ca.pem")
+            .body;
+        // Our own verification step accepts it (the document timestamp included).
+        let check = c
+            .upload(SIREN_A, "CHECK", "lt-check.pdf", signed.clone(), "")
+            .id();
+        assert_eq!(
+            c.states(check),
+            ["Préparé", "Signature validée", "Classé"],
+            "{level}"
+        );
+        // The server stops: its CRL and OCSP addresses in the certificates answer no more.
+        drop(app);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.pem"), &ca).unwrap();
+        std::fs::write(dir.path().join("signed.pdf"), &signed).unwrap();
+        assert!(parapheur_test_utils::qpdf_check(&signed), "{level}");
+        let (ok, out) = parapheur_test_utils::run_tool(
+            dir.path(),
+            "pyhanko",
+            &[
+                "sign",
+                "adesverify",
+                "--trust",
+                "ca.pem",
+                "--trust-replace",
+                "--pretty-print",
+                "signed.pdf",
+            ],
+        );
+        assert!(ok && out.contains("judged VALID"), "{level}: {out}");
+        let (ok, out) = parapheur_test_utils::run_tool(dir.path(), "pdfsig", &["signed.pdf"]);
+        assert!(ok, "{out}");
+        assert!(out.contains("Signature is Valid."), "{level}: {out}");
+        // B-LTA adds the document timestamp's field (pdfsig lists it, without validating
+        // that kind; pyHanko did above).
+        let fields = out.matches("Signature Field Name").count();
+        assert_eq!(fields, 1 + usize::from(level == "B-LTA"), "{level}: {out}");
+    }
+}
+
+#[test]
 fn a_configured_timestamp_authority_makes_b_t_signatures() {
     let mut tsa = parapheur_test_utils::tsa::TestTsa::new();
     let url = tsa.serve();

@@ -46,6 +46,10 @@ pub struct SignatureReport {
     /// Remarks that do not invalidate the signature.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// A document timestamp (`/DocTimeStamp`, PAdES B-LTA) rather than a signature: `signer`
+    /// is the authority, `timestamp_time` its time.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub document_timestamp: bool,
 }
 
 impl SignatureReport {
@@ -133,6 +137,7 @@ pub fn verify_pdf(pdf: &[u8], ctx: &ValidationContext) -> Result<Report, SignErr
             unmodified: false,
             errors: Vec::new(),
             warnings: Vec::new(),
+            document_timestamp: false,
         };
         match check(pdf, &sig, ctx, &mut r) {
             Ok(end) if end == pdf.len() => r.unmodified = true,
@@ -159,6 +164,34 @@ pub fn verify_pdf(pdf: &[u8], ctx: &ValidationContext) -> Result<Report, SignErr
         valid,
         signatures: out,
     })
+}
+
+/// A document timestamp: the token (the start of `contents`, zero-padded) over the byte range
+/// `[0, a)` + `[b, end)`, its authority's chain at the validation time.
+fn document_timestamp(
+    pdf: &[u8],
+    contents: &[u8],
+    (a, b, end): (usize, usize, usize),
+    ctx: &ValidationContext,
+    r: &mut SignatureReport,
+) -> Result<(), PadesFailure> {
+    r.document_timestamp = true;
+    r.signing_time = None;
+    let mut reader = der::SliceReader::new(contents)
+        .map_err(|e| PadesFailure::Timestamp(CmsFailure::MalformedToken(e)))?;
+    let token: der::asn1::Any = der::Decode::decode(&mut reader)
+        .map_err(|e| PadesFailure::Timestamp(CmsFailure::MalformedToken(e)))?;
+    let covered = [&pdf[..a], &pdf[b..end]].concat();
+    let t = verify_timestamp(&token, &covered, ctx).map_err(PadesFailure::Timestamp)?;
+    if t > ctx.now() {
+        return Err(PadesFailure::TimestampAfterValidation);
+    }
+    r.signer = "horodatage du document".into();
+    r.integrity = true;
+    r.trusted = true;
+    r.timestamped = true;
+    r.timestamp_time = Some(rfc3339(t));
+    Ok(())
 }
 
 /// Checks one signature; returns where its signed revision ends.
@@ -199,6 +232,10 @@ fn check(
         return Err(PadesFailure::ByteRangeFrame);
     }
     r.covers_whole_file = end == pdf.len();
+    if sig.get(b"Type").and_then(Object::as_name).ok() == Some(b"DocTimeStamp".as_slice()) {
+        document_timestamp(pdf, contents, (a, b, end), ctx, r)?;
+        return Ok(end);
+    }
 
     let sd = decode_signed_data(contents).map_err(PadesFailure::Cms)?;
     if sd.encap_content_info.econtent.is_some() {

@@ -267,7 +267,34 @@ fn b_lta_from_the_file_alone_for_pyhanko_adesverify() {
     };
     let (ok, out) = adesverify("no-dss.pdf");
     assert!(!ok && out.contains("no revocation information"), "{out}");
+    // Our own verification: the signature and the document timestamp, both valid; a token
+    // altered in the file is not.
+    let anchor = ca.certificate().clone();
+    let mut ctx = parapheur_sign::policy::ValidationContext::new(vec![anchor.clone()]);
+    ctx.tsa_anchors = vec![anchor];
+    let report = parapheur_sign::verify::verify_pdf(&lta, &ctx).unwrap();
+    assert!(report.valid, "{report:?}");
+    assert_eq!(report.signatures.len(), 2, "{report:?}");
+    assert!(report.signatures[1].document_timestamp && report.signatures[1].timestamped);
+    assert!(!report.signatures[0].document_timestamp && report.signatures[0].timestamped);
+    let hole = lta.len() - suffix_len_hint(&lta);
+    let mut bad = lta.clone();
+    bad[hole] = if bad[hole] == b'a' { b'b' } else { b'a' };
+    let report = parapheur_sign::verify::verify_pdf(&bad, &ctx).unwrap();
+    assert!(!report.valid, "{report:?}");
+    assert!(!report.signatures[1].errors.is_empty(), "{report:?}");
     // B-LT alone (the DSS, no document timestamp) passes too.
     let (ok, out) = adesverify("lt.pdf");
     assert!(ok && out.contains(":VALID"), "{out}");
+}
+
+/// The offset of a hex digit inside the token of the last `/Contents<…>` of `pdf` (well inside
+/// the token: its 200th digit).
+fn suffix_len_hint(pdf: &[u8]) -> usize {
+    let start = pdf
+        .windows(10)
+        .rposition(|w| w == b"/Contents<")
+        .expect("a /Contents")
+        + 10;
+    pdf.len() - (start + 200)
 }

@@ -66,13 +66,17 @@ pub struct Config {
 
 /// `[signing] level`: the PAdES baseline level of the signatures the server makes (CONTRACT §12).
 /// Unset, B-T when a time-stamping authority is configured, else B-B.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SignatureLevel {
     /// A CMS signature with its signing certificate.
     #[default]
     BB,
     /// B-B with a signature timestamp from `tsa_url`.
     BT,
+    /// B-T with the validation data (certificates, OCSP responses, CRL) in the file's DSS.
+    BLT,
+    /// B-LT with a document timestamp over it.
+    BLTA,
 }
 
 /// `[signing]`: trust anchors, timestamp authority, keys on PKCS#11 tokens.
@@ -320,21 +324,15 @@ impl SigningFile {
         let level = match (self.level.trim(), self.tsa_url.is_empty()) {
             ("", true) | ("B-B", _) => SignatureLevel::BB,
             ("", false) | ("B-T", false) => SignatureLevel::BT,
-            ("B-T", true) => {
+            ("B-LT", false) => SignatureLevel::BLT,
+            ("B-LTA", false) => SignatureLevel::BLTA,
+            ("B-T" | "B-LT" | "B-LTA", true) => {
                 return Err(KeyError::new(
                     "signing.tsa_url",
                     Problem::Required {
                         what: "a time-stamping authority (an URL, or \"internal\")",
-                        by: "signing.level = \"B-T\"",
+                        by: "signing.level B-T, B-LT and B-LTA",
                     },
-                ));
-            }
-            ("B-LT" | "B-LTA", _) => {
-                return Err(KeyError::new(
-                    "signing.level",
-                    Problem::Rule(
-                        "B-LT and B-LTA are not available in this version yet: use B-B or B-T",
-                    ),
                 ));
             }
             (other, _) => {

@@ -184,7 +184,7 @@ pub async fn sign_document(
         doc.digest_state.clone(),
     );
     if ctype == CircuitType::BureautiquePdf
-        && state.cfg.signing.level == crate::config::SignatureLevel::BT
+        && state.cfg.signing.level >= crate::config::SignatureLevel::BT
     {
         opts.timestamped = true;
         let file = StoredFile {
@@ -195,7 +195,7 @@ pub async fn sign_document(
     }
     let original = state.blobs.get(&doc_key).await?;
     if ctype == CircuitType::BureautiqueXml
-        && state.cfg.signing.level == crate::config::SignatureLevel::BT
+        && state.cfg.signing.level >= crate::config::SignatureLevel::BT
     {
         let sig = sign_xml_timestamped(state, key, (org, siren), filename, original).await?;
         return Ok(Signed::Detached(
@@ -286,7 +286,7 @@ async fn sign_pdf_timestamped(
 ) -> Result<Signed, ApiError> {
     let st = state.clone();
     let original = state.blobs.get(&file.key).await?;
-    let (original, known, prepared, value, request) =
+    let (original, known, prepared, value, request, signer_chain) =
         tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
             let cred = credential(&st, &key, &org, &siren)?;
             let known = kept_digest(file.digest_state.as_deref(), &original);
@@ -306,7 +306,14 @@ async fn sign_pdf_timestamped(
             .map_err(sign_error)?;
             let value = cred.sign(prepared.data_to_sign()).map_err(sign_error)?;
             let request = tsa::request(&value).map_err(sign_error)?;
-            Ok((original, known, prepared, value, request))
+            Ok((
+                original,
+                known,
+                prepared,
+                value,
+                request,
+                cred.chain.clone(),
+            ))
         })
         .await
         .map_err(|e| ApiError::Internal(e.into()))??;
@@ -317,12 +324,60 @@ async fn sign_pdf_timestamped(
         .await
         .map_err(|e| ApiError::Internal(e.into()))?
         .map_err(sign_error)?;
+    let mut parts = vec![original, suffix];
+    if state.cfg.signing.level >= crate::config::SignatureLevel::BLT {
+        parts.extend(long_term(state, &parts, signer_chain).await?);
+    }
     Ok(Signed::Replaced(
-        state
-            .blobs
-            .put_parts_after(known, vec![original, suffix])
-            .await?,
+        state.blobs.put_parts_after(known, parts).await?,
     ))
+}
+
+/// PAdES B-LT and B-LTA after a B-T signature (the file is `parts` put together): the DSS
+/// with the validation data of the signer's chain and of the built-in authority, then, for
+/// B-LTA, a document timestamp over it. The revisions to append.
+async fn long_term(
+    state: &AppState,
+    parts: &[Vec<u8>],
+    signer_chain: Vec<openssl::x509::X509>,
+) -> Result<Vec<Vec<u8>>, ApiError> {
+    let revoked = state.db.revocations().await?;
+    let st = state.clone();
+    let signed = parts.concat();
+    let lta = state.cfg.signing.level >= crate::config::SignatureLevel::BLTA;
+    let (dss, stamp) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let mut certs = signer_chain;
+        if st.cfg.signing.tsa_url == INTERNAL_TSA {
+            let tsa = st.pki.tsa().map_err(|e| ApiError::Internal(e.into()))?;
+            certs.push(tsa.certificate().clone());
+        }
+        let data = st
+            .pki
+            .validation_data(&certs, &revoked)
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        let limits = parapheur_sign::pdfcheck::Limits::default();
+        let dss = parapheur_sign::pades::dss_suffix(&signed, &data, &limits).map_err(sign_error)?;
+        let stamp = if lta {
+            let with_dss = [signed.as_slice(), &dss].concat();
+            Some(
+                parapheur_sign::pades::prepare_document_timestamp(&with_dss, &limits)
+                    .map_err(sign_error)?,
+            )
+        } else {
+            None
+        };
+        Ok((dss, stamp))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))??;
+    let Some(stamp) = stamp else {
+        return Ok(vec![dss]);
+    };
+    let request = tsa::request_for_digest(stamp.digest()).map_err(sign_error)?;
+    let body = timestamp_reply(state, &request.der).await?;
+    let token = tsa::checked_token(&request, &body)
+        .map_err(|e| ApiError::TimestampUnavailable(e.to_string()))?;
+    Ok(vec![dss, stamp.complete(&token).map_err(sign_error)?])
 }
 
 /// XAdES baseline T for an XML circuit: the detached signature with a signature timestamp over

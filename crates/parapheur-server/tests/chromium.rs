@@ -149,22 +149,43 @@ async fn login(c: &Client, base: &str, email: &str, password: &str) {
 }
 
 async fn logout(c: &Client) {
-    c.find(Locator::Css("form[action='/parapheur/logout'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    // The page may still be loading after the last action: wait for the button.
+    let started = Instant::now();
+    let button = loop {
+        match c
+            .find(Locator::Css("form[action='/parapheur/logout'] button"))
+            .await
+        {
+            Ok(b) => break b,
+            Err(e) => {
+                assert!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "no logout button: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    button.click().await.unwrap();
     wait_text(c, "Connexion").await;
 }
 
 async fn click_link(c: &Client, text: &str) {
-    c.find(Locator::LinkText(text))
-        .await
-        .unwrap_or_else(|e| panic!("no link {text:?}: {e}"))
-        .click()
-        .await
-        .unwrap();
+    // The page may still be loading after the last action: wait for the link.
+    let started = Instant::now();
+    let link = loop {
+        match c.find(Locator::LinkText(text)).await {
+            Ok(l) => break l,
+            Err(e) => {
+                assert!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "no link {text:?}: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    link.click().await.unwrap();
 }
 
 /// Presses a button as a person would: scrolled to the middle of the window first, and pressed

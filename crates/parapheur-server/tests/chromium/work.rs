@@ -176,6 +176,7 @@ fn a_working_week_in_chromium_observed_from_outside() {
 
         // An OTP circuit: the signer gets the link by e-mail, the code by SMS.
         click_link(&c, "← Tableau de bord").await;
+        wait_text(&c, "Tableau de bord").await;
         click_link(&c, "Déposer un document").await;
         wait_text(&c, "Circuit à la demande").await;
         choose(&c, "circuit", &format!("{SIREN_A}/OTP")).await;
@@ -343,6 +344,7 @@ fn a_working_week_in_chromium_observed_from_outside() {
             .await
             .unwrap();
         press(&c, "Enregistrer ma préférence").await;
+        wait_text(&c, "Préférence enregistrée.").await;
         wait_js(
             &c,
             "return document.getElementById('digest_1').checked && !document.getElementById('digest_0').checked",
@@ -402,12 +404,22 @@ fn a_working_week_in_chromium_observed_from_outside() {
         wait_text(&c, "Remis").await;
         audit(&c, axe, "the webhook deliveries").await;
         click_link(&c, "Utilisateurs").await;
-        wait_text(&c, "Véra Deux").await;
+        wait_js(
+            &c,
+            "return document.querySelector('[aria-current=page]')?.textContent === 'Utilisateurs'",
+            "the users tab",
+        )
+        .await;
         click_link(&c, "Véra Deux").await;
         wait_text(&c, "Retirer de la collectivité").await;
         audit(&c, axe, "a user's page").await;
         click_link(&c, "Circuits").await;
-        wait_text(&c, "VVS").await;
+        wait_js(
+            &c,
+            "return document.querySelector('[aria-current=page]')?.textContent === 'Circuits'",
+            "the circuits tab",
+        )
+        .await;
         click_link(&c, "VVS").await;
         wait_text(&c, "Circuit VVS").await;
         audit(&c, axe, "a circuit's page").await;

@@ -399,7 +399,13 @@ impl InternalCa {
             .map(|d| d.as_secs() as i64 - 3600)
             .unwrap_or(0);
         b.set_not_before(&*Asn1Time::from_unix(an_hour_ago)?)?;
-        b.set_not_after(&*Asn1Time::days_from_now(365 * 3)?)?;
+        // A timestamp authority outlives the signers it stamps: their signatures stay provable
+        // (B-T) after their own certificates expired.
+        let years = match purpose {
+            Purpose::Signing => 3,
+            Purpose::TimeStamping => 10,
+        };
+        b.set_not_after(&*Asn1Time::days_from_now(365 * years)?)?;
         b.append_extension(BasicConstraints::new().critical().build()?)?;
         b.append_extension(
             KeyUsage::new()

@@ -3,7 +3,7 @@
 
 use crate::cms::{ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNED_DATA, ID_SIGNING_CERTIFICATE_V2};
 use crate::failure::CmsFailure;
-use crate::policy::{AlgorithmPolicy, Digest, ValidationContext, check_path};
+use crate::policy::{AlgorithmPolicy, Digest, Evidence, ValidationContext, check_path};
 use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier};
@@ -177,11 +177,14 @@ pub(crate) fn verify_signer(
 
 /// Verifies a signature timestamp token (the value of an id-aa-signatureTimeStampToken
 /// attribute) over `signature_value`: the TSA's CMS signature, its message imprint, and the
-/// TSA's path to `ctx.tsa_anchors` at the validation time. Returns the token's time (Unix s).
+/// TSA's path to `ctx.tsa_anchors` at `authority_at` (the validation time, or the time a
+/// document timestamp covering the token proves). Returns the token's time (Unix s).
 pub(crate) fn verify_timestamp(
     token: &Any,
     signature_value: &[u8],
     ctx: &ValidationContext,
+    evidence: &Evidence,
+    authority_at: i64,
 ) -> Result<i64, CmsFailure> {
     let ci: ContentInfo = token.decode_as().map_err(CmsFailure::MalformedToken)?;
     if ci.content_type != ID_SIGNED_DATA {
@@ -218,7 +221,8 @@ pub(crate) fn verify_timestamp(
         &check.others,
         &ctx.tsa_anchors,
         &ctx.crls,
-        ctx.now(),
+        evidence,
+        authority_at,
         true,
     )
     .map_err(CmsFailure::TimestampAuthority)?;

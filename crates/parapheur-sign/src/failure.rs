@@ -50,6 +50,10 @@ pub(crate) enum Rejection {
     Path(X509VerifyResult),
     #[error("a revocation list of the issuer has a bad signature")]
     BadCrlSignature,
+    #[error("an OCSP response about the certificate is not signed by its issuer")]
+    BadOcspResponse,
+    #[error("no revocation data (CRL or OCSP response) for the signer's certificate")]
+    NoRevocationData,
     #[error("the certificate {subject} was revoked on {date}")]
     Revoked { subject: String, date: String },
     #[error(transparent)]

@@ -4,6 +4,7 @@ pub mod ca;
 pub mod cms;
 mod cmsverify;
 pub mod error;
+pub mod etsi;
 mod failure;
 #[doc(hidden)]
 pub mod fuzzing;

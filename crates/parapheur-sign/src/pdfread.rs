@@ -581,6 +581,14 @@ impl<'a> PdfFile<'a> {
         Err(err("reference chain too long"))
     }
 
+    /// The decoded content of the stream `o` (a reference to it), within the limits.
+    pub fn stream_content(&self, o: &Object) -> Result<Vec<u8>, SignError> {
+        match self.resolve(o)? {
+            Object::Stream(s) => self.budget.decode(&s.dict, &s.content),
+            _ => Err(err("not a stream")),
+        }
+    }
+
     pub fn dictionary(&self, id: ObjectId) -> Result<Dictionary, SignError> {
         match self.get(id)? {
             Object::Dictionary(d) => Ok(d),

@@ -7,6 +7,7 @@ use const_oid::ObjectIdentifier;
 use der::Sequence;
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
+use openssl::ocsp::{OcspBasicResponse, OcspCertId, OcspCertStatus, OcspFlag, OcspResponse};
 use openssl::pkey::{Id, PKeyRef, Public};
 use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Verifier};
@@ -82,8 +83,10 @@ impl ValidationContext {
 /// What the path check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PathStatus {
-    /// A CRL of the signer's issuer was consulted.
+    /// A CRL or an OCSP response of the signer's issuer was consulted.
     pub revocation_checked: bool,
+    /// The certificate is itself a trust anchor (no issuer to ask about it).
+    pub anchored: bool,
 }
 
 pub(crate) const ID_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
@@ -289,14 +292,57 @@ pub(crate) fn verify_cms_signature(
     }
 }
 
-/// Checks that `cert` chains to `anchors` at `time` (Unix seconds), through `others`, and that
-/// no CRL of `crls` issued by its issuer revokes it as of `time`. `timestamping` requires the
+/// Validation data carried by the verified file itself (a PDF's DSS): certificates to build
+/// paths with, CRLs and OCSP responses. Each item is authenticated when used (a CRL or an OCSP
+/// response counts only if the certificate's issuer signed it).
+#[derive(Default)]
+pub(crate) struct Evidence {
+    pub certs: Vec<X509>,
+    pub crls: Vec<X509Crl>,
+    pub ocsp: Vec<OcspBasicResponse>,
+}
+
+impl Evidence {
+    /// Parses DER items, skipping those that are not what they claim (counted in `skipped`).
+    pub fn from_der(certs: &[Vec<u8>], crls: &[Vec<u8>], ocsp: &[Vec<u8>]) -> (Self, usize) {
+        let mut skipped = 0;
+        let mut e = Evidence::default();
+        for c in certs {
+            match X509::from_der(c) {
+                Ok(c) => e.certs.push(c),
+                Err(_) => skipped += 1,
+            }
+        }
+        for c in crls {
+            match X509Crl::from_der(c) {
+                Ok(c) => e.crls.push(c),
+                Err(_) => skipped += 1,
+            }
+        }
+        for r in ocsp {
+            match OcspResponse::from_der(r).and_then(|r| r.basic()) {
+                Ok(b) => e.ocsp.push(b),
+                Err(_) => skipped += 1,
+            }
+        }
+        (e, skipped)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.certs.is_empty() && self.crls.is_empty() && self.ocsp.is_empty()
+    }
+}
+
+/// Checks that `cert` chains to `anchors` at `time` (Unix seconds), through `others` and the
+/// file's certificates, and that no CRL (of `crls` or the file's) issued by its issuer, nor an
+/// OCSP response its issuer signed, revokes it as of `time`. `timestamping` requires the
 /// timeStamping extended key usage along the path.
 pub(crate) fn check_path(
     cert: &X509,
     others: &[X509],
     anchors: &[X509],
     crls: &[X509Crl],
+    evidence: &Evidence,
     time: i64,
     timestamping: bool,
 ) -> Result<PathStatus, Rejection> {
@@ -315,7 +361,7 @@ pub(crate) fn check_path(
     sb.set_param(&p)?;
     let store = sb.build();
     let mut chain = Stack::new()?;
-    for c in others {
+    for c in others.iter().chain(&evidence.certs) {
         chain.push(c.clone())?;
     }
     let mut ctx = X509StoreContext::new()?;
@@ -330,24 +376,47 @@ pub(crate) fn check_path(
     if !ok {
         return Err(Rejection::Path(verdict));
     }
-    // Revocation: every certificate of the path but the anchor, against its issuer's CRLs.
+    // Revocation: every certificate of the path but the anchor, against its issuer's CRLs and
+    // OCSP responses.
     let mut revocation_checked = false;
     for (i, pair) in path.windows(2).enumerate() {
-        let checked = revocation(&pair[0], &pair[1], crls, time)?;
+        let checked = revocation(&pair[0], &pair[1], crls, evidence, time)?;
         if i == 0 {
             revocation_checked = checked;
         }
     }
-    Ok(PathStatus { revocation_checked })
+    // A certificate trusted as such (the anchor itself) needs no revocation data.
+    let anchored = path.len() == 1;
+    Ok(PathStatus {
+        revocation_checked,
+        anchored,
+    })
 }
 
-/// Whether a CRL of `issuer` was consulted for `cert`; an error when one revokes it at `time`.
-/// (The `openssl` crate cannot add a CRL to an `X509Store` without a file, hence this check.)
-fn revocation(cert: &X509, issuer: &X509, crls: &[X509Crl], time: i64) -> Result<bool, Rejection> {
+/// Whether revocation data of `issuer` was consulted for `cert`; an error when some revokes
+/// it at `time`. (The `openssl` crate cannot add a CRL to an `X509Store` without a file, hence
+/// this check.)
+fn revocation(
+    cert: &X509,
+    issuer: &X509,
+    crls: &[X509Crl],
+    evidence: &Evidence,
+    time: i64,
+) -> Result<bool, Rejection> {
     let issuer_name = issuer.subject_name().to_der()?;
     let key = issuer.public_key()?;
     let mut checked = false;
-    for crl in crls {
+    let revoked = |at: i64, date: String| {
+        if at <= time {
+            Err(Rejection::Revoked {
+                subject: common_name(cert),
+                date,
+            })
+        } else {
+            Ok(())
+        }
+    };
+    for crl in crls.iter().chain(&evidence.crls) {
         if crl.issuer_name().to_der().ok().as_deref() != Some(issuer_name.as_slice()) {
             continue;
         }
@@ -357,15 +426,53 @@ fn revocation(cert: &X509, issuer: &X509, crls: &[X509Crl], time: i64) -> Result
         checked = true;
         if let CrlStatus::Revoked(entry) = crl.get_by_cert(cert) {
             let at = asn1_unix(entry.revocation_date()).unwrap_or(i64::MIN);
-            if at <= time {
-                return Err(Rejection::Revoked {
-                    subject: common_name(cert),
-                    date: entry.revocation_date().to_string(),
-                });
-            }
+            revoked(at, entry.revocation_date().to_string())?;
+        }
+    }
+    if evidence.ocsp.is_empty() {
+        return Ok(checked);
+    }
+    // Responses signed by the issuer itself (the responder of our CA, and the usual case for
+    // small CAs); a delegated responder's answers are not used.
+    let id = OcspCertId::from_cert(MessageDigest::sha1(), cert, issuer)?;
+    let mut signer = Stack::new()?;
+    signer.push(issuer.clone())?;
+    let empty = X509StoreBuilder::new()?.build();
+    for basic in &evidence.ocsp {
+        let Some(status) = basic.find_status(&id) else {
+            continue;
+        };
+        if basic
+            .verify(
+                &signer,
+                &empty,
+                OcspFlag::NO_INTERN | OcspFlag::NO_VERIFY | OcspFlag::NO_CHECKS,
+            )
+            .is_err()
+        {
+            // A response about this certificate that its issuer did not sign.
+            return Err(Rejection::BadOcspResponse);
+        }
+        if status.status == OcspCertStatus::GOOD {
+            checked = true;
+        } else if status.status == OcspCertStatus::REVOKED {
+            checked = true;
+            let date = status
+                .revocation_time
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            let at = generalized_unix(&date).unwrap_or(i64::MIN);
+            revoked(at, date)?;
         }
     }
     Ok(checked)
+}
+
+/// OpenSSL's printed form of a GeneralizedTime ("Mar  3 12:00:00 2026 GMT") as Unix seconds.
+fn generalized_unix(printed: &str) -> Option<i64> {
+    chrono::NaiveDateTime::parse_from_str(printed, "%b %e %H:%M:%S %Y GMT")
+        .ok()
+        .map(|t| t.and_utc().timestamp())
 }
 
 /// An ASN.1 time as Unix seconds.

@@ -233,7 +233,15 @@ fn verify_one(
             r.signer = common_name(&signer);
             r.integrity = r.errors.is_empty();
             parent = signed_parent;
-            match check_path(&signer, &others, &ctx.anchors, &ctx.crls, ctx.now(), false) {
+            match check_path(
+                &signer,
+                &others,
+                &ctx.anchors,
+                &ctx.crls,
+                &crate::policy::Evidence::default(),
+                ctx.now(),
+                false,
+            ) {
                 Ok(status) => {
                     r.trusted = true;
                     r.revocation_checked = status.revocation_checked;

@@ -15,10 +15,16 @@ use openssl::rsa::Rsa;
 use openssl::x509::extension::{BasicConstraints, KeyUsage};
 use openssl::x509::{X509, X509Builder, X509Crl, X509CrlBuilder, X509Extension, X509NameBuilder};
 use parapheur_sign::ca::{InternalCa, KeyKind, Subject};
+use parapheur_sign::etsi::{Indication, SubIndication};
 use parapheur_sign::keys::Algorithm;
 use parapheur_sign::pades::{self, SignOptions};
 use parapheur_sign::policy::ValidationContext;
-use parapheur_sign::verify::{Report, verify_pdf};
+use parapheur_sign::verify::{Level, Report, verify_pdf};
+
+/// The ETSI verdict of the first signature.
+fn verdict(r: &Report) -> (Indication, Option<SubIndication>) {
+    (r.signatures[0].indication, r.signatures[0].subindication)
+}
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -226,6 +232,11 @@ fn an_update_replacing_page_content_after_the_signature_is_rejected() {
         all_errors(&r).contains("modified after this signature"),
         "{r:?}"
     );
+    assert_eq!(
+        verdict(&r),
+        (Indication::TotalFailed, Some(SubIndication::FormatFailure))
+    );
+    assert_eq!(r.indication, Indication::TotalFailed);
 
     // 2. The existing content stream rewritten under its own number.
     let (_, page, _) = first_page(&signed);
@@ -320,6 +331,13 @@ fn an_expired_signer_is_not_trusted_at_its_claimed_signing_time() {
     let s = &r.signatures[0];
     assert!(s.integrity && !s.trusted && !r.valid, "{r:?}");
     assert!(all_errors(&r).contains("expired"), "{r:?}");
+    assert_eq!(
+        verdict(&r),
+        (
+            Indication::Indeterminate,
+            Some(SubIndication::OutOfBoundsNoPoe)
+        )
+    );
 }
 
 #[test]
@@ -350,6 +368,13 @@ fn a_verified_timestamp_sets_the_validation_time_and_a_forged_one_is_an_error() 
     let plain = sign_with(&input, &key, &chain, &opts, None);
     let r = verify_pdf(&plain, &later).unwrap();
     assert!(!r.valid && !r.signatures[0].trusted && !r.signatures[0].timestamped);
+    assert_eq!(
+        verdict(&r),
+        (
+            Indication::Indeterminate,
+            Some(SubIndication::OutOfBoundsNoPoe)
+        )
+    );
 
     // A token stamping another signature value.
     let other_token = tsa.reply(&parapheur_sign::tsa::request(b"another").unwrap().der);
@@ -357,6 +382,7 @@ fn a_verified_timestamp_sets_the_validation_time_and_a_forged_one_is_an_error() 
     let r = verify_pdf(&forged, &later).unwrap();
     assert!(!r.valid && !r.signatures[0].timestamped, "{r:?}");
     assert!(all_errors(&r).contains("imprint"), "{r:?}");
+    assert_eq!(r.signatures[0].indication, Indication::Indeterminate);
 
     // The genuine token back-dated by a year: its TSA signature no longer verifies.
     let forged = replace_token(&stamped, |token| {
@@ -492,9 +518,19 @@ fn a_signer_revoked_by_a_crl_is_invalid() {
     let r = verify_pdf(&signed, &c).unwrap();
     assert!(!r.valid && !r.signatures[0].trusted, "{r:?}");
     assert!(all_errors(&r).contains("revoked"), "{r:?}");
-    // Without the CRL, nothing says so (revocation not checked).
+    // No timestamp proves the signature came before the revocation.
+    assert_eq!(
+        verdict(&r),
+        (Indication::Indeterminate, Some(SubIndication::RevokedNoPoe))
+    );
+    // Without the CRL, nothing says so (revocation not checked): valid for the server's own
+    // checks, but ETSI asks for revocation data.
     let r = verify_pdf(&signed, &ctx(&ca)).unwrap();
     assert!(r.valid && !r.signatures[0].revocation_checked, "{r:?}");
+    assert_eq!(
+        verdict(&r),
+        (Indication::Indeterminate, Some(SubIndication::TryLater))
+    );
 }
 
 // ---- algorithm policy ----------------------------------------------------------------------
@@ -589,6 +625,13 @@ fn sha1_and_small_rsa_keys_are_refused_by_default() {
     );
     let r = verify_pdf(&sha1, &ctx(&ca)).unwrap();
     assert!(!r.valid && all_errors(&r).contains("SHA-1"), "{r:?}");
+    assert_eq!(
+        verdict(&r),
+        (
+            Indication::Indeterminate,
+            Some(SubIndication::CryptoConstraintsFailureNoPoe)
+        )
+    );
     // The digest is the signer's own: with SHA-1 allowed, the same file verifies.
     let mut legacy = ctx(&ca);
     legacy.policy.allow_sha1 = true;
@@ -746,4 +789,215 @@ fn xades_refuses_small_rsa_keys_and_checks_the_chain_now() {
     let r = verify_xades_detached(&sig, b"<acte>1</acte>", &ctx(&ca));
     assert!(!r.valid, "{r:?}");
     assert!(r.signatures[0].errors.join(" ").contains("1024"), "{r:?}");
+}
+
+// ---- ETSI indications: revocation from the file, proofs of existence -----------------------
+
+/// A DER OCSP request for `cert` issued by the CA.
+fn ocsp_request(ca: &InternalCa, cert: &X509) -> Vec<u8> {
+    let id = openssl::ocsp::OcspCertId::from_cert(MessageDigest::sha1(), cert, ca.certificate())
+        .unwrap();
+    let mut req = openssl::ocsp::OcspRequest::new().unwrap();
+    req.add_id(id).unwrap();
+    req.to_der().unwrap()
+}
+
+/// `pdf` with a DSS holding the CA's OCSP answer about `cert` (revoked at `revoked_at` if
+/// given), produced at `at` (Unix seconds), and the certificates.
+fn with_ocsp(
+    ca: &InternalCa,
+    pdf: &[u8],
+    cert: &X509,
+    revoked_at: Option<i64>,
+    at: i64,
+) -> Vec<u8> {
+    let data = pades::ValidationData {
+        certificates: vec![cert.to_der().unwrap(), ca.certificate().to_der().unwrap()],
+        ocsp_responses: vec![parapheur_sign::ocsp::respond(
+            ca,
+            &ocsp_request(ca, cert),
+            |_| revoked_at,
+            at,
+        )],
+        crls: Vec::new(),
+    };
+    let limits = parapheur_sign::pdfcheck::Limits::default();
+    [pdf, &pades::dss_suffix(pdf, &data, &limits).unwrap()].concat()
+}
+
+/// Signs with `key` (certificate `cert`), B-T with the CA's built-in authority stamping at
+/// `stamp_at` (Unix seconds) when given, B-B otherwise.
+fn sign_at(ca: &InternalCa, key: &PKey<Private>, cert: &X509, stamp_at: Option<i64>) -> Vec<u8> {
+    let chain: Vec<Vec<u8>> = [cert, ca.certificate()]
+        .iter()
+        .map(|c| c.to_der().unwrap())
+        .collect();
+    let opts = SignOptions {
+        timestamped: stamp_at.is_some(),
+        ..SignOptions::new("Signataire")
+    };
+    let input = parapheur_test_utils::pdf::small("x");
+    let prepared = pades::prepare(&input, &chain, Algorithm::EcdsaP256Sha256, &opts).unwrap();
+    let mut s = openssl::sign::Signer::new(MessageDigest::sha256(), key).unwrap();
+    s.update(prepared.data_to_sign()).unwrap();
+    let value = s.sign_to_vec().unwrap();
+    let unsigned = stamp_at.map(|t| {
+        let authority = parapheur_sign::tsa_authority::Authority::new(ca.tsa_credential().unwrap());
+        let req = parapheur_sign::tsa::request(&value).unwrap();
+        let reply = authority.respond(&req.der, t * 1000).unwrap();
+        parapheur_sign::tsa::token_attributes(&req, &reply).unwrap()
+    });
+    [input.clone(), prepared.complete(&value, unsigned).unwrap()].concat()
+}
+
+/// Adds a document timestamp of the built-in authority at `at` (PAdES B-LTA).
+fn doc_timestamp(ca: &InternalCa, pdf: &[u8], at: i64) -> Vec<u8> {
+    let limits = parapheur_sign::pdfcheck::Limits::default();
+    let prepared = pades::prepare_document_timestamp(pdf, &limits).unwrap();
+    let request = parapheur_sign::tsa::request_for_digest(prepared.digest()).unwrap();
+    let authority = parapheur_sign::tsa_authority::Authority::new(ca.tsa_credential().unwrap());
+    let reply = authority.respond(&request.der, at * 1000).unwrap();
+    let token = parapheur_sign::tsa::checked_token(&request, &reply).unwrap();
+    [pdf, &prepared.complete(&token).unwrap()].concat()
+}
+
+fn ec_key() -> PKey<Private> {
+    PKey::from_ec_key(
+        EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
+    )
+    .unwrap()
+}
+
+fn ctx_with_tsa(ca: &InternalCa, time: Option<i64>) -> ValidationContext {
+    let mut c = ctx(ca);
+    c.tsa_anchors = vec![ca.certificate().clone()];
+    c.time = time;
+    c
+}
+
+#[test]
+fn an_ocsp_answer_in_the_dss_gives_the_revocation_status_and_the_level() {
+    let (_d, ca) = new_ca();
+    let key = ec_key();
+    let day = 86_400;
+    let cert = issue_for(&ca, &key, now() - day, now() + 30 * day);
+    let b = sign_at(&ca, &key, &cert, None);
+    let r = verify_pdf(&b, &ctx(&ca)).unwrap();
+    assert_eq!(r.signatures[0].level, Some(Level::B), "{r:?}");
+    assert_eq!(
+        verdict(&r),
+        (Indication::Indeterminate, Some(SubIndication::TryLater))
+    );
+
+    // "Good" from the CA's responder, in the file: passed, without any CRL in the context.
+    let good = with_ocsp(&ca, &b, &cert, None, now());
+    let r = verify_pdf(&good, &ctx(&ca)).unwrap();
+    assert!(r.valid && r.signatures[0].revocation_checked, "{r:?}");
+    assert_eq!(r.indication, Indication::TotalPassed, "{r:?}");
+
+    // "Revoked an hour ago", no timestamp: the signature may have been made after.
+    let revoked = with_ocsp(&ca, &b, &cert, Some(now() - 3600), now());
+    let r = verify_pdf(&revoked, &ctx(&ca)).unwrap();
+    assert!(!r.valid, "{r:?}");
+    assert_eq!(
+        verdict(&r),
+        (Indication::Indeterminate, Some(SubIndication::RevokedNoPoe))
+    );
+
+    // A timestamp proves the signature existed before a later revocation: passed, B-LT.
+    let t = sign_at(&ca, &key, &cert, Some(now()));
+    let revoked_later = with_ocsp(&ca, &t, &cert, Some(now() + day), now() + 2 * day);
+    let r = verify_pdf(&revoked_later, &ctx_with_tsa(&ca, Some(now() + 3 * day))).unwrap();
+    assert_eq!(r.indication, Indication::TotalPassed, "{r:?}");
+    assert_eq!(r.signatures[0].level, Some(Level::Lt), "{r:?}");
+    // ... and that it was made after an earlier one: failed, for good.
+    let t_late = sign_at(&ca, &key, &cert, Some(now() + 2 * day));
+    let revoked_before = with_ocsp(&ca, &t_late, &cert, Some(now() + day), now() + 2 * day);
+    let r = verify_pdf(&revoked_before, &ctx_with_tsa(&ca, Some(now() + 3 * day))).unwrap();
+    assert_eq!(
+        verdict(&r),
+        (Indication::TotalFailed, Some(SubIndication::Revoked))
+    );
+
+    // An answer about the signer that another CA signed is not believed.
+    let (_d2, other) = new_ca();
+    let forged_data = pades::ValidationData {
+        certificates: Vec::new(),
+        ocsp_responses: vec![parapheur_sign::ocsp::respond(
+            &other,
+            &ocsp_request(&other, &cert),
+            |_| None,
+            now(),
+        )],
+        crls: Vec::new(),
+    };
+    let limits = parapheur_sign::pdfcheck::Limits::default();
+    let forged = [
+        b.clone(),
+        pades::dss_suffix(&b, &forged_data, &limits).unwrap(),
+    ]
+    .concat();
+    let r = verify_pdf(&forged, &ctx(&ca)).unwrap();
+    assert!(!r.signatures[0].revocation_checked, "{r:?}");
+    assert_eq!(r.signatures[0].indication, Indication::Indeterminate);
+}
+
+#[test]
+fn after_the_signer_certificate_expired_b_t_and_b_lta_pass_and_b_b_does_not() {
+    let (_d, ca) = new_ca();
+    let key = ec_key();
+    let day = 86_400;
+    // Valid today and tomorrow; the file is verified in a week.
+    let cert = issue_for(&ca, &key, now() - day, now() + day);
+    let week = Some(now() + 7 * day);
+
+    let b = with_ocsp(&ca, &sign_at(&ca, &key, &cert, None), &cert, None, now());
+    let r = verify_pdf(&b, &ctx_with_tsa(&ca, week)).unwrap();
+    assert_eq!(
+        verdict(&r),
+        (
+            Indication::Indeterminate,
+            Some(SubIndication::OutOfBoundsNoPoe)
+        ),
+        "{r:?}"
+    );
+
+    let lt = with_ocsp(
+        &ca,
+        &sign_at(&ca, &key, &cert, Some(now())),
+        &cert,
+        None,
+        now(),
+    );
+    let lta = doc_timestamp(&ca, &lt, now());
+    for (name, pdf, level) in [("B-LT", &lt, Level::Lt), ("B-LTA", &lta, Level::Lta)] {
+        let r = verify_pdf(pdf, &ctx_with_tsa(&ca, week)).unwrap();
+        assert_eq!(r.indication, Indication::TotalPassed, "{name}: {r:?}");
+        assert_eq!(r.signatures[0].level, Some(level), "{name}: {r:?}");
+    }
+    let r = verify_pdf(&lta, &ctx_with_tsa(&ca, week)).unwrap();
+    assert!(r.signatures[1].document_timestamp && r.signatures[1].level.is_none());
+
+    // An unknown CA: no chain.
+    let (_d2, other) = new_ca();
+    let r = verify_pdf(&lta, &ctx_with_tsa(&other, None)).unwrap();
+    assert_eq!(
+        verdict(&r),
+        (
+            Indication::Indeterminate,
+            Some(SubIndication::NoCertificateChainFound)
+        )
+    );
+
+    // A byte of the signed content changed: hash failure.
+    let text = String::from_utf8_lossy(&b).into_owned();
+    let at = text.find("/MediaBox").unwrap();
+    let mut tampered = b.clone();
+    tampered[at + 1] = b'N';
+    let r = verify_pdf(&tampered, &ctx_with_tsa(&ca, None)).unwrap();
+    assert_eq!(
+        verdict(&r),
+        (Indication::TotalFailed, Some(SubIndication::HashFailure)),
+        "{r:?}"
+    );
 }

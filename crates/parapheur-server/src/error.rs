@@ -72,6 +72,8 @@ pub enum ApiError {
     NotFound,
     #[error("Too many failed authentications; retry after {0} s")]
     TooManyAttempts(u64),
+    #[error("Too many requests to the verification service; retry after {0} s")]
+    TooManyVerifications(u64),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -107,7 +109,7 @@ impl ApiError {
             Self::OtpSignerMismatch(_) => 125,
             Self::DuplicatePes(_) => 126,
             Self::ContentPurged => 127,
-            Self::TooManyAttempts(_) => 128,
+            Self::TooManyAttempts(_) | Self::TooManyVerifications(_) => 128,
         }
     }
 
@@ -142,7 +144,9 @@ impl ApiError {
             Self::ContentPurged => StatusCode::GONE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::TimestampUnavailable(_) => StatusCode::BAD_GATEWAY,
-            Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyAttempts(_) | Self::TooManyVerifications(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
         }
     }
 
@@ -209,6 +213,9 @@ impl ApiError {
             }
             Self::TooManyAttempts(_) => {
                 "Trop de tentatives d'authentification infructueuses ; réessayez plus tard."
+            }
+            Self::TooManyVerifications(_) => {
+                "Trop de vérifications demandées depuis votre adresse ; réessayez dans une minute."
             }
             Self::OtpSignerMismatch(_) => {
                 "Ces documents n'ont pas le même signataire OTP (téléphone et e-mail identiques requis) : ils ne peuvent pas être signés avec un seul code."
@@ -338,7 +345,7 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Basic realm=\"parapheur\""),
             );
         }
-        if let Self::TooManyAttempts(s) = self {
+        if let Self::TooManyAttempts(s) | Self::TooManyVerifications(s) = self {
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(s));
         }

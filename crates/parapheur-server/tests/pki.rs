@@ -392,3 +392,147 @@ steps = [ { step = "serverSignature" } ]
     assert_eq!(again.trim(), "2");
     drop(depot);
 }
+
+/// `POST /verifier` of `file` as the form's "rapport JSON" button does.
+fn verify_json(app: &TestApp, file: Vec<u8>) -> Value {
+    let r = Client::new(&app.base, None).multipart(
+        reqwest::Method::POST,
+        "/verifier",
+        vec![
+            parapheur_test_utils::Part::File("file", "f.pdf".into(), file),
+            parapheur_test_utils::Part::Text("format", "json".into()),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    hex::encode(openssl::hash::hash(openssl::hash::MessageDigest::sha256(), b).unwrap())
+}
+
+/// Issue 20 §3: anyone checks a signed file on `/verifier` (page, JSON, PDF report) and a
+/// document by the verification code printed on its fiche de circulation; the ETSI verdicts
+/// follow the file (B-LTA passed, a changed byte failed, no signature indeterminate); the
+/// service is throttled per client address.
+#[test]
+fn anyone_verifies_a_signed_file_and_a_document_by_its_printed_code() {
+    let app = TestApp::start(
+        BIN,
+        "[signing]\ntsa_url = \"internal\"\nlevel = \"B-LTA\"\n[limits]\nverifications_per_ip = 8\n",
+    );
+    let c = app.as_user("depot@a.fr");
+    let id = c.upload(SIREN_A, "S", "v.pdf", pdf::small("v"), "").id();
+    let r = app.as_user("s1@a.fr").act(id, "sign", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let signed = c.get(&format!("{V1}/documents/v2/{id}/download")).body;
+    let anon = Client::new(&app.base, None);
+
+    // 1. The page.
+    let page = anon.get("/verifier");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text().contains("Vérifier un document signé"),
+        "{}",
+        page.text()
+    );
+
+    // 2. The signed file: passed, B-LTA, its hash.
+    let v = verify_json(&app, signed.clone());
+    assert_eq!(v["indication"], "TOTAL_PASSED", "{v:#}");
+    assert_eq!(v["format"], "PDF");
+    assert_eq!(v["sha256"], sha256_hex(&signed));
+    let s = &v["signatures"][0];
+    assert_eq!(s["level"], "PAdES-BASELINE-LTA", "{v:#}");
+    assert_eq!(s["indication"], "TOTAL_PASSED");
+    assert_eq!(s["signer"], "Sophie Signe", "{v:#}");
+    assert!(s["timestamped"].as_bool().unwrap(), "{v:#}");
+    assert_eq!(v["document_timestamps"][0]["indication"], "TOTAL_PASSED");
+
+    // 3. A byte of the signed content changed: failed, hash failure.
+    let text = String::from_utf8_lossy(&signed).into_owned();
+    let at = text.find("/MediaBox").unwrap();
+    let mut tampered = signed.clone();
+    tampered[at + 1] = b'N';
+    let v = verify_json(&app, tampered);
+    assert_eq!(v["indication"], "TOTAL_FAILED", "{v:#}");
+    assert_eq!(v["signatures"][0]["subindication"], "HASH_FAILURE", "{v:#}");
+
+    // 4. No signature at all: indeterminate, nothing listed.
+    let v = verify_json(&app, pdf::small("rien"));
+    assert_eq!(v["indication"], "INDETERMINATE", "{v:#}");
+    assert_eq!(v["signatures"].as_array().unwrap().len(), 0);
+
+    // 5. The page's own answer, in French, and the PDF report.
+    let r = anon.multipart(
+        reqwest::Method::POST,
+        "/verifier",
+        vec![parapheur_test_utils::Part::File(
+            "file",
+            "f.pdf".into(),
+            signed.clone(),
+        )],
+    );
+    assert_eq!(r.status, 200);
+    assert!(
+        r.content_type.starts_with("text/html"),
+        "{}",
+        r.content_type
+    );
+    assert!(r.text().contains("Signature valide"), "{}", r.text());
+    let r = anon.multipart(
+        reqwest::Method::POST,
+        "/verifier",
+        vec![
+            parapheur_test_utils::Part::File("file", "f.pdf".into(), signed.clone()),
+            parapheur_test_utils::Part::Text("format", "pdf".into()),
+        ],
+    );
+    assert_eq!(r.content_type, "application/pdf");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("report.pdf"), &r.body).unwrap();
+    let (ok, out) = run_tool(dir.path(), "pdftotext", &["report.pdf", "-"]);
+    assert!(
+        ok && out.contains("TOTAL_PASSED") && out.contains(&sha256_hex(&signed)),
+        "{out}"
+    );
+
+    // 6. The code printed on the fiche de circulation opens the document's report.
+    let fdc = c.get(&format!("{V1}/documents/v2/{id}/getFdc")).body;
+    std::fs::write(dir.path().join("fdc.pdf"), &fdc).unwrap();
+    let (ok, out) = run_tool(dir.path(), "pdftotext", &["fdc.pdf", "-"]);
+    assert!(ok, "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("Code de vérification"))
+        .unwrap_or_else(|| panic!("no code in {out}"));
+    let code = line.rsplit(' ').next().unwrap().to_owned();
+    assert_eq!(code.len(), 19, "{line}");
+    assert!(out.contains(&format!("/verifier/{code}")), "{out}");
+    let page = anon.get(&format!(
+        "/verifier/{}",
+        code.to_lowercase().replace('-', "")
+    ));
+    assert_eq!(page.status, 200, "{}", page.text());
+    let html = page.text();
+    assert!(
+        html.contains(&code) && html.contains(&sha256_hex(&signed)),
+        "{html}"
+    );
+    assert!(html.contains("Signature valide"), "{html}");
+    // A code that designates nothing, and one that cannot be a code.
+    assert_eq!(anon.get("/verifier/0000-0000-0000-0000").status, 404);
+    assert_eq!(anon.get("/verifier/pas-un-code").status, 404);
+
+    // 7. Eight requests counted (five uploads, three codes; the form page is free): the
+    // ninth of the minute gets 429 with Retry-After.
+    let r = reqwest::blocking::Client::new()
+        .get(format!("{}/verifier/{code}", app.base))
+        .header("accept", "application/json")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().get("retry-after").is_some());
+    let body: Value = r.json().unwrap();
+    assert_eq!(body["status"], 429, "{body}");
+}

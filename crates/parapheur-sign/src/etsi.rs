@@ -12,7 +12,7 @@
 //!   anchor, no revocation data, revoked or expired without proof of existence before, an
 //!   algorithm no longer accepted).
 
-use crate::failure::{CmsFailure, PadesFailure, Rejection};
+use crate::failure::{CmsFailure, PadesFailure, Rejection, XmlFailure};
 use serde::Serialize;
 
 /// The main status of a validation (EN 319 102-1 §5.1.3).
@@ -274,6 +274,41 @@ impl PadesFailure {
             // A signature timestamp that does not verify proves nothing about the signature.
             Self::Timestamp(_) => Verdict::indeterminate(S::NoPoe),
             Self::Chain(r) => r.verdict(poe),
+        }
+    }
+}
+
+impl XmlFailure {
+    /// The verdict of an XML signature failure.
+    pub(crate) fn verdict(&self) -> Verdict {
+        use SubIndication as S;
+        match self {
+            Self::DigestMismatch(_) => Verdict::failed(S::HashFailure),
+            Self::BadSignatureValue | Self::KeyMismatch => Verdict::failed(S::SigCryptoFailure),
+            Self::Policy(r) | Self::ReferenceDigest(_, r) => r.verdict(false),
+            Self::Chain(r) => r.verdict(false),
+            Self::NoSigningCertificate
+            | Self::SigningCertificateMismatch
+            | Self::Certificate(_) => Verdict::indeterminate(S::NoSigningCertificateFound),
+            Self::NoDetachedReference
+            | Self::NoUniqueId(_)
+            | Self::Dereference(..)
+            | Self::DereferenceDocument(_) => Verdict::indeterminate(S::SignedDataNotFound),
+            Self::Missing(_)
+            | Self::Transform(_)
+            | Self::Canonicalization(_)
+            | Self::Sign(_)
+            | Self::Crypto(_)
+            | Self::CertDigestAlgorithm
+            | Self::DetachedReference(_)
+            | Self::ExternalReference(_)
+            | Self::CanonicalizationMethod
+            | Self::SignatureMethod
+            | Self::NotParent(_)
+            | Self::PropertiesNotCovered
+            | Self::NoSignedProperties
+            | Self::NoSignature
+            | Self::BordereauNotCovered(_) => Verdict::failed(S::FormatFailure),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! (anchors, revocation lists, algorithm policy, validation time), with a JSON-serializable
 //! report. In a PES, every `Bordereau` must be covered by a valid signature.
 
-use crate::failure::XmlFailure;
+use crate::etsi::{Indication, SubIndication, Verdict};
+use crate::failure::{Rejection, XmlFailure};
 use crate::policy::{AlgorithmPolicy, Digest, ValidationContext, check_path, common_name};
 use crate::xmlcore::{
     DS_NS, b64_decode, child, children_named, decode, descendant_local, parse, text,
@@ -29,12 +30,37 @@ pub struct XmlSignatureReport {
     /// A revocation list of the signer's issuer was consulted.
     pub revocation_checked: bool,
     pub errors: Vec<String>,
+    /// The ETSI EN 319 102-1 indication (it also asks for revocation data about the signer).
+    pub indication: Indication,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subindication: Option<SubIndication>,
+}
+
+impl XmlSignatureReport {
+    /// Records a failure: its message, and its verdict if worse than the current one.
+    fn fail(&mut self, e: XmlFailure) {
+        self.mark(e.verdict());
+        self.errors.push(e.to_string());
+    }
+
+    fn mark(&mut self, v: Verdict) {
+        let now = Verdict {
+            indication: self.indication,
+            subindication: self.subindication,
+        }
+        .worst(v);
+        self.indication = now.indication;
+        self.subindication = now.subindication;
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct XmlReport {
     /// At least one signature, and every one intact and trusted.
     pub valid: bool,
+    /// The worst indication of the signatures (`INDETERMINATE` without any, `TOTAL_FAILED`
+    /// when a `Bordereau` is not covered).
+    pub indication: Indication,
     pub signatures: Vec<XmlSignatureReport>,
     /// Document-level problems (unparseable input, no signature).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -46,8 +72,14 @@ impl XmlReport {
         let valid = !signatures.is_empty()
             && errors.is_empty()
             && signatures.iter().all(|s| s.integrity && s.trusted);
+        let indication = if errors.is_empty() || signatures.is_empty() {
+            crate::verify::overall(signatures.iter().map(|s| &s.indication))
+        } else {
+            Indication::TotalFailed
+        };
         Self {
             valid,
+            indication,
             signatures,
             errors,
         }
@@ -226,6 +258,8 @@ fn verify_one(
         trusted: false,
         revocation_checked: false,
         errors: Vec::new(),
+        indication: Indication::TotalPassed,
+        subindication: None,
     };
     let mut parent = None;
     match check(doc, sig, ids, mode, &ctx.policy, &mut r) {
@@ -245,11 +279,14 @@ fn verify_one(
                 Ok(status) => {
                     r.trusted = true;
                     r.revocation_checked = status.revocation_checked;
+                    if !status.revocation_checked && !status.anchored {
+                        r.mark(Rejection::NoRevocationData.verdict(false));
+                    }
                 }
-                Err(e) => r.errors.push(XmlFailure::Chain(e).to_string()),
+                Err(e) => r.fail(XmlFailure::Chain(e)),
             }
         }
-        Err(e) => r.errors.push(e.to_string()),
+        Err(e) => r.fail(e),
     }
     (r, parent)
 }
@@ -283,7 +320,7 @@ fn check(
         .or_else(|| descendant_local(doc, sig, "SigningCertificate"));
     let mut signer_idx = 0;
     match sc.and_then(|n| descendant_local(doc, n, "CertDigest")) {
-        None => r.errors.push(XmlFailure::NoSigningCertificate.to_string()),
+        None => r.fail(XmlFailure::NoSigningCertificate),
         Some(cd) => {
             let alg = descendant_local(doc, cd, "DigestMethod").map(|n| attr(doc, n, "Algorithm"));
             // A certificate identifier, not a signature: SHA-1 is acceptable here.
@@ -361,16 +398,16 @@ fn check(
         };
         let got = hash(md, &octets)?;
         if *got != *want {
-            r.errors.push(XmlFailure::DigestMismatch(uri).to_string());
+            r.fail(XmlFailure::DigestMismatch(uri));
         }
     }
     if matches!(mode, Mode::Detached(_)) && !detached_seen {
-        r.errors.push(XmlFailure::NoDetachedReference.to_string());
+        r.fail(XmlFailure::NoDetachedReference);
     }
     match descendant_local(doc, sig, "SignedProperties") {
         Some(sp) if signed_ids.contains(&attr(doc, sp, "Id")) => {}
-        Some(_) => r.errors.push(XmlFailure::PropertiesNotCovered.to_string()),
-        None => r.errors.push(XmlFailure::NoSignedProperties.to_string()),
+        Some(_) => r.fail(XmlFailure::PropertiesNotCovered),
+        None => r.fail(XmlFailure::NoSignedProperties),
     }
 
     // Signature value over the canonicalised SignedInfo.
@@ -404,7 +441,7 @@ fn check(
     })()
     .unwrap_or(false);
     if !ok {
-        r.errors.push(XmlFailure::BadSignatureValue.to_string());
+        r.fail(XmlFailure::BadSignatureValue);
     }
     Ok((signer, certs, signed_parent))
 }

@@ -19,6 +19,7 @@ pub mod portal;
 pub mod reminders;
 pub mod s3;
 pub mod throttle;
+pub mod verification;
 pub mod visibility;
 pub mod webhooks;
 

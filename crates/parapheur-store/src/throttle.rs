@@ -12,6 +12,8 @@ pub enum Subject {
     Account(String),
     /// A client address.
     Ip(IpAddr),
+    /// A client address using the public verification service (every request counts).
+    VerifierIp(IpAddr),
 }
 
 impl Subject {
@@ -19,12 +21,13 @@ impl Subject {
         match self {
             Self::Account(_) => "account",
             Self::Ip(_) => "ip",
+            Self::VerifierIp(_) => "verifier-ip",
         }
     }
     fn key(&self) -> String {
         match self {
             Self::Account(e) => e.clone(),
-            Self::Ip(ip) => ip.to_string(),
+            Self::Ip(ip) | Self::VerifierIp(ip) => ip.to_string(),
         }
     }
 }

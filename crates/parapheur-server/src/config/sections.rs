@@ -14,6 +14,9 @@ pub struct LimitsConfig {
     pub auth_failures_per_ip: i64,
     /// The counting window of failed authentications, in seconds.
     pub auth_window_s: u64,
+    /// Requests to the public verification service (`/verifier`) from one client address per
+    /// minute before HTTP 429.
+    pub verifications_per_ip: i64,
     /// Password hashes computed at once (argon2id takes 19 MiB each); 0 = the number of CPUs.
     pub password_hash_concurrency: usize,
     /// Open connections at once; further clients wait in the listen backlog.
@@ -31,6 +34,7 @@ impl Default for LimitsConfig {
             auth_failures_per_account: 5,
             auth_failures_per_ip: 50,
             auth_window_s: 900,
+            verifications_per_ip: 30,
             password_hash_concurrency: 0,
             max_connections: 1024,
             header_timeout_s: 30,
@@ -177,9 +181,12 @@ impl JobsConfig {
 
 impl LimitsConfig {
     pub(super) fn check(&self) -> Result<(), KeyError> {
-        if self.auth_failures_per_account < 1 || self.auth_failures_per_ip < 1 {
+        if self.auth_failures_per_account < 1
+            || self.auth_failures_per_ip < 1
+            || self.verifications_per_ip < 1
+        {
             return Err(KeyError::new(
-                "limits.auth_failures_per_*",
+                "limits.auth_failures_per_* and verifications_per_ip",
                 Problem::Rule("at least 1"),
             ));
         }

@@ -11,6 +11,7 @@ pub mod password;
 pub mod portal;
 pub mod soap;
 pub mod stored;
+pub mod verifier;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(portal::router())
         .merge(admin::router())
         .merge(soap::router())
+        .merge(verifier::router())
         .route("/healthz", axum::routing::get(api::health::healthz))
         .route("/metrics", axum::routing::get(api::health::metrics))
         .fallback(|| async { ApiError::NotFound })

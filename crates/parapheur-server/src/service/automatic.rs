@@ -50,6 +50,10 @@ async fn verify_document(state: &AppState, doc: &DocumentRow) -> Result<(bool, S
         Ok(match ctype {
             CircuitType::BureautiquePdf => {
                 let r = verify_pdf(&file, ctx).map_err(|e| ApiError::Internal(e.into()))?;
+                if r.valid {
+                    let (valid, text) = summarize(true, r.signatures.len(), Vec::new());
+                    return Ok((valid, format!("{text} ({})", r.indication.as_str())));
+                }
                 let errors = r
                     .signatures
                     .iter()

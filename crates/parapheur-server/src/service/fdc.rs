@@ -15,6 +15,7 @@ pub async fn build(state: &AppState, doc: &DocumentRow) -> Result<Vec<u8>, ApiEr
     let members = db.document_step_members(doc.id).await?;
     let history = db.history(doc.id).await?;
     let annexes = crate::service::annexes::of_document(state, doc.id).await?;
+    let code = crate::service::verifier::code_of(state, doc.id).await?;
     let depositor = db
         .user_by_id(doc.depositor_id)
         .await?
@@ -43,6 +44,14 @@ pub async fn build(state: &AppState, doc: &DocumentRow) -> Result<Vec<u8>, ApiEr
     kv("Identifiant", &doc.id.to_string());
     kv("Nom du fichier", &doc.filename);
     kv("Empreinte SHA-256", &doc.sha256);
+    kv("Code de vérification", &code);
+    kv(
+        "Vérifier en ligne",
+        &format!(
+            "{}/verifier/{code}",
+            state.cfg.public_url.trim_end_matches('/')
+        ),
+    );
     kv(
         "Circuit",
         doc.circuit_id.as_deref().unwrap_or("(circuit à la volée)"),

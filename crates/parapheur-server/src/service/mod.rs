@@ -24,6 +24,7 @@ pub mod sessions;
 pub mod signing;
 pub mod transition;
 pub mod users;
+pub mod verifier;
 pub mod webhooks;
 
 /// Reads a blob.

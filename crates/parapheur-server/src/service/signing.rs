@@ -175,6 +175,9 @@ pub async fn sign_document(
     opts.reason = Some(signer.reason.clone());
     opts.location = Some(org.clone()).filter(|o| !o.is_empty());
     opts.placement = doc.pictograms.as_deref().and_then(placement);
+    if ctype == CircuitType::BureautiquePdf {
+        opts.verification_code = Some(crate::service::verifier::code_of(state, doc.id).await?);
+    }
     let (st, key, doc_key, siren, filename, digest_state) = (
         state.clone(),
         signer.key.clone(),

@@ -58,6 +58,9 @@ pub struct SignOptions {
     pub timestamped: bool,
     /// What reading the PDF may cost (the deposit check's limits).
     pub limits: Limits,
+    /// The document's verification code, printed on the stamp (anyone can look it up on the
+    /// server's `/verifier/{code}` page).
+    pub verification_code: Option<String>,
 }
 
 impl SignOptions {
@@ -72,6 +75,7 @@ impl SignOptions {
             placement: None,
             timestamped: false,
             limits: Limits::default(),
+            verification_code: None,
         }
     }
 }

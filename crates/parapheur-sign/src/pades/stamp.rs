@@ -52,6 +52,9 @@ pub(super) fn appearance(opts: &SignOptions, w: f32, h: f32) -> Vec<u8> {
     if let Some(r) = opts.reason.as_deref().filter(|r| !r.is_empty()) {
         lines.push(format!("Motif : {r}"));
     }
+    if let Some(c) = opts.verification_code.as_deref().filter(|c| !c.is_empty()) {
+        lines.push(format!("Vérification : {c}"));
+    }
     let fs = (h / (lines.len() as f32 * 1.25 + 0.8)).clamp(3.0, 9.0);
     let max_chars = ((w - 8.0) / (fs * 0.5)).max(4.0) as usize;
     let mut s = Vec::new();

@@ -64,7 +64,7 @@ pub fn serial_hex(cert: &openssl::x509::X509Ref) -> Result<String, SignError> {
 }
 
 /// The DER of an authority information access extension value naming the OCSP responder `url`.
-fn authority_info_access(url: &str) -> Result<Vec<u8>, SignError> {
+pub fn authority_info_access(url: &str) -> Result<Vec<u8>, SignError> {
     use der::Encode;
     use x509_cert::ext::pkix::name::GeneralName;
     use x509_cert::ext::pkix::{AccessDescription, AuthorityInfoAccessSyntax};
@@ -79,7 +79,7 @@ fn authority_info_access(url: &str) -> Result<Vec<u8>, SignError> {
 }
 
 /// The DER of a CRL distribution points extension value naming `url`.
-fn crl_distribution_points(url: &str) -> Result<Vec<u8>, SignError> {
+pub fn crl_distribution_points(url: &str) -> Result<Vec<u8>, SignError> {
     use der::Encode;
     use x509_cert::ext::pkix::crl::dp::DistributionPoint;
     use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};

@@ -80,6 +80,27 @@ fn issue_for(ca: &InternalCa, key: &PKey<Private>, from: i64, to: i64) -> X509 {
             .unwrap(),
     )
     .unwrap();
+    // Where a validator would ask about it (nothing answers there: tests read the file).
+    for (oid, der) in [
+        (
+            "1.3.6.1.5.5.7.1.1",
+            parapheur_sign::ca::authority_info_access("http://127.0.0.1:9/ocsp").unwrap(),
+        ),
+        (
+            "2.5.29.31",
+            parapheur_sign::ca::crl_distribution_points("http://127.0.0.1:9/crl").unwrap(),
+        ),
+    ] {
+        b.append_extension(
+            X509Extension::new_from_der(
+                &Asn1Object::from_str(oid).unwrap(),
+                false,
+                &Asn1OctetString::new_from_bytes(&der).unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    }
     b.sign(&ca_key(ca), MessageDigest::sha256()).unwrap();
     b.build()
 }
@@ -837,7 +858,25 @@ fn sign_at(ca: &InternalCa, key: &PKey<Private>, cert: &X509, stamp_at: Option<i
         ..SignOptions::new("Signataire")
     };
     let input = parapheur_test_utils::pdf::small("x");
-    let prepared = pades::prepare(&input, &chain, Algorithm::EcdsaP256Sha256, &opts).unwrap();
+    let alg = if key.id() == openssl::pkey::Id::EC {
+        Algorithm::EcdsaP256Sha256
+    } else {
+        Algorithm::RsaSha256
+    };
+    sign_more(ca, &input, key, &chain, alg, stamp_at, &opts)
+}
+
+/// Appends a signature of `key` to `input` (see [`sign_at`]).
+fn sign_more(
+    ca: &InternalCa,
+    input: &[u8],
+    key: &PKey<Private>,
+    chain: &[Vec<u8>],
+    alg: Algorithm,
+    stamp_at: Option<i64>,
+    opts: &SignOptions,
+) -> Vec<u8> {
+    let prepared = pades::prepare(input, chain, alg, opts).unwrap();
     let mut s = openssl::sign::Signer::new(MessageDigest::sha256(), key).unwrap();
     s.update(prepared.data_to_sign()).unwrap();
     let value = s.sign_to_vec().unwrap();
@@ -847,7 +886,7 @@ fn sign_at(ca: &InternalCa, key: &PKey<Private>, cert: &X509, stamp_at: Option<i
         let reply = authority.respond(&req.der, t * 1000).unwrap();
         parapheur_sign::tsa::token_attributes(&req, &reply).unwrap()
     });
-    [input.clone(), prepared.complete(&value, unsigned).unwrap()].concat()
+    [input.to_vec(), prepared.complete(&value, unsigned).unwrap()].concat()
 }
 
 /// Adds a document timestamp of the built-in authority at `at` (PAdES B-LTA).
@@ -1000,4 +1039,410 @@ fn after_the_signer_certificate_expired_b_t_and_b_lta_pass_and_b_b_does_not() {
         (Indication::TotalFailed, Some(SubIndication::HashFailure)),
         "{r:?}"
     );
+}
+
+// ---- the verification corpus: our verdicts beside pyHanko's ---------------------------------
+
+/// `pdf` with a DSS holding, for each of `certs` and the built-in authority's certificate, the
+/// CA's OCSP answer (revoked at the time `revoked` gives, if any) produced at `produced`, the
+/// certificates and the CA's (empty) CRL: what B-LT adds.
+fn with_revocation_data(
+    ca: &InternalCa,
+    pdf: &[u8],
+    certs: &[&X509],
+    produced: i64,
+    revoked: impl Fn(&X509) -> Option<i64>,
+) -> Vec<u8> {
+    let tsa = ca.tsa_credential().unwrap().certificate().clone();
+    let mut all: Vec<&X509> = certs.to_vec();
+    all.push(&tsa);
+    let data = pades::ValidationData {
+        certificates: all
+            .iter()
+            .map(|c| c.to_der().unwrap())
+            .chain(std::iter::once(ca.certificate().to_der().unwrap()))
+            .collect(),
+        ocsp_responses: all
+            .iter()
+            .map(|c| {
+                let at = revoked(c);
+                parapheur_sign::ocsp::respond(ca, &ocsp_request(ca, c), |_| at, produced)
+            })
+            .collect(),
+        crls: Vec::new(),
+    };
+    let limits = parapheur_sign::pdfcheck::Limits::default();
+    [pdf, &pades::dss_suffix(pdf, &data, &limits).unwrap()].concat()
+}
+
+/// `pdf` with one letter of the page's text changed (inside the signed bytes, the PDF still
+/// well-formed).
+fn flip_covered_byte(pdf: &[u8]) -> Vec<u8> {
+    let at = pdf.windows(4).position(|w| w == b") Tj").unwrap() - 1;
+    let mut out = pdf.to_vec();
+    out[at] = if out[at] == b'Z' { b'Y' } else { b'Z' };
+    out
+}
+
+/// pyHanko's AdES judgement of each signature of `file` in `dir` (`VALID` or `INVALID`: its
+/// command line says no more), validated offline from the file alone (the CA's addresses do
+/// not answer).
+fn pyhanko_judgements(dir: &std::path::Path, file: &str, at: Option<i64>) -> (Vec<String>, String) {
+    let time = at.map(|t| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    });
+    let mut args = vec![
+        "sign",
+        "adesverify",
+        "--trust",
+        "ca.pem",
+        "--trust-replace",
+        "--executive-summary",
+    ];
+    if let Some(t) = &time {
+        args.extend(["--validation-time", t.as_str()]);
+    }
+    args.push(file);
+    let (_, out) = parapheur_test_utils::run_tool(dir, "pyhanko", &args);
+    // One line per signature: `<field>:<hash>:<VALID|INVALID>`.
+    let verdicts = out
+        .lines()
+        .filter(|l| l.split(':').count() == 3 && !l.contains(" - "))
+        .filter_map(|l| l.rsplit(':').next().map(|v| v.trim().to_owned()))
+        .collect();
+    (verdicts, out)
+}
+
+struct Case {
+    name: String,
+    pdf: Vec<u8>,
+    /// Validation time (None: now).
+    at: Option<i64>,
+    /// Our indication and sub-indication of each signature, in order.
+    ours: Vec<(Indication, Option<SubIndication>)>,
+    /// pyHanko's judgement where it differs from ours, and why.
+    pyhanko_differs: Option<(&'static str, &'static str)>,
+}
+
+fn case(
+    name: impl Into<String>,
+    pdf: Vec<u8>,
+    at: Option<i64>,
+    ours: Vec<(Indication, Option<SubIndication>)>,
+) -> Case {
+    Case {
+        name: name.into(),
+        pdf,
+        at,
+        ours,
+        pyhanko_differs: None,
+    }
+}
+
+/// Why pyHanko's AdES validation does not pass a B-LTA whose signer expired (not resolved yet).
+const PYHANKO_PAST_TSA: &str = "pyHanko finds no control time for the built-in authority's path at the signature timestamp (point-in-time validation; our OCSP answers are valid one hour), so it gets no proof of existence and judges the expired signer";
+
+/// The ETSI indication as pyHanko's executive summary words it (INDETERMINATE is not VALID).
+fn pyhanko_word(i: Indication) -> &'static str {
+    match i {
+        Indication::TotalPassed => "VALID",
+        Indication::Indeterminate | Indication::TotalFailed => "INVALID",
+    }
+}
+
+/// At least 30 files — valid at each level with EC and RSA keys, tampered, modified after
+/// signing, revoked before and after the signature, expired with and without a proof of
+/// existence, unknown CA, SHA-1, several signatures — verified by us and by pyHanko's AdES
+/// validation; both verdicts are those the table says. The files are regenerated by this test
+/// (their certificates would expire in the repository) into `target/verification-corpus/`.
+#[test]
+fn the_verification_corpus_gets_the_same_verdicts_from_us_and_from_pyhanko() {
+    use Indication::{Indeterminate as I, TotalFailed as F, TotalPassed as P};
+    use SubIndication as S;
+    let (_d, ca) = new_ca();
+    let day = 86_400;
+    let t = now();
+    // The files are judged a month from now: signatures, timestamps and revocations happen in
+    // between (the CA is new: nothing can predate it). OCSP answers are produced just before.
+    let v = t + 30 * day;
+    let fresh = v - 600;
+    let mut cases: Vec<Case> = Vec::new();
+    let ec = ec_key();
+    let rsa = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let same = |a: &X509, b: &X509| a.to_der().unwrap() == b.to_der().unwrap();
+
+    for (kname, key) in [("ec", &ec), ("rsa", &rsa)] {
+        let cert = issue_for(&ca, key, t - day, t + 365 * day);
+        let b = sign_at(&ca, key, &cert, None);
+        let bt = sign_at(&ca, key, &cert, Some(t + day));
+        let lt = with_revocation_data(&ca, &bt, &[&cert], fresh, |_| None);
+        let lta = doc_timestamp(&ca, &lt, v - 60);
+        let b_dss = with_revocation_data(&ca, &b, &[&cert], fresh, |_| None);
+        // Valid at each level; without revocation data in the file, indeterminate.
+        cases.push(case(
+            format!("{kname}-b-no-revinfo"),
+            b.clone(),
+            Some(v),
+            vec![(I, Some(S::TryLater))],
+        ));
+        cases.push(case(
+            format!("{kname}-t-no-revinfo"),
+            bt.clone(),
+            Some(v),
+            vec![(I, Some(S::TryLater))],
+        ));
+        cases.push(case(
+            format!("{kname}-b-with-dss"),
+            b_dss.clone(),
+            Some(v),
+            vec![(P, None)],
+        ));
+        cases.push(case(
+            format!("{kname}-lt"),
+            lt.clone(),
+            Some(v),
+            vec![(P, None)],
+        ));
+        cases.push(case(
+            format!("{kname}-lta"),
+            lta.clone(),
+            Some(v),
+            vec![(P, None)],
+        ));
+        // A byte of the signed content changed.
+        for (lname, pdf) in [("b", &b_dss), ("lt", &lt), ("lta", &lta)] {
+            cases.push(case(
+                format!("{kname}-{lname}-tampered"),
+                flip_covered_byte(pdf),
+                Some(v),
+                vec![(F, Some(S::HashFailure))],
+            ));
+        }
+        // Revoked on day 10: a signature timestamped on day 1 stays valid; one without a
+        // proven time is indeterminate; one timestamped on day 12 failed.
+        let signer_revoked = |c: &X509| same(c, &cert).then_some(t + 10 * day);
+        let mut c = case(
+            format!("{kname}-revoked-after-signing"),
+            with_revocation_data(&ca, &bt, &[&cert], fresh, signer_revoked),
+            Some(v),
+            vec![(P, None)],
+        );
+        // EN 319 102-1 §5.5: the signature timestamp's time is the best signature time, before
+        // the revocation. pyHanko takes proofs of existence from document timestamps only.
+        c.pyhanko_differs = Some((
+            "INVALID",
+            "pyHanko uses document timestamps alone as proofs of existence, not the signature timestamp",
+        ));
+        cases.push(c);
+        cases.push(case(
+            format!("{kname}-revoked-no-poe"),
+            with_revocation_data(&ca, &b, &[&cert], fresh, signer_revoked),
+            Some(v),
+            vec![(I, Some(S::RevokedNoPoe))],
+        ));
+        let late = sign_at(&ca, key, &cert, Some(t + 12 * day));
+        cases.push(case(
+            format!("{kname}-revoked-before-signing"),
+            with_revocation_data(&ca, &late, &[&cert], fresh, signer_revoked),
+            Some(v),
+            vec![(F, Some(S::Revoked))],
+        ));
+    }
+
+    // A certificate that expires on day 5, signed with on day 1: judged on day 30.
+    let short = issue_for(&ca, &ec, t - day, t + 5 * day);
+    let b_short = with_revocation_data(
+        &ca,
+        &sign_at(&ca, &ec, &short, None),
+        &[&short],
+        t + 2 * day,
+        |_| None,
+    );
+    cases.push(case(
+        "expired-b",
+        b_short,
+        Some(v),
+        vec![(I, Some(S::OutOfBoundsNoPoe))],
+    ));
+    let t_short = sign_at(&ca, &ec, &short, Some(t + day));
+    let lt_short = with_revocation_data(&ca, &t_short, &[&short], t + day + 60, |_| None);
+    let mut c = case("expired-lt", lt_short.clone(), Some(v), vec![(P, None)]);
+    c.pyhanko_differs = Some((
+        "INVALID",
+        "pyHanko uses document timestamps alone as proofs of existence, not the signature timestamp",
+    ));
+    cases.push(c);
+    // B-LTA kept alive: a document timestamp on day 2, then, before the check, the validation
+    // data refreshed (the authority's status now) and a new document timestamp over it.
+    let lta_short = doc_timestamp(&ca, &lt_short, t + day + 120);
+    let renewed = doc_timestamp(
+        &ca,
+        &with_revocation_data(&ca, &lta_short, &[&short], fresh, |_| None),
+        v - 60,
+    );
+    let mut c = case("expired-lta", renewed, Some(v), vec![(P, None)]);
+    c.pyhanko_differs = Some(("INVALID", PYHANKO_PAST_TSA));
+    cases.push(c);
+    // B-LTA made after the expiry from a B-T of day 1 (the signer's status asked then).
+    let late_lta = doc_timestamp(
+        &ca,
+        &with_revocation_data(&ca, &t_short, &[&short], fresh, |_| None),
+        v - 60,
+    );
+    let mut c = case(
+        "expired-lta-added-later",
+        late_lta,
+        Some(v),
+        vec![(P, None)],
+    );
+    c.pyhanko_differs = Some(("INVALID", PYHANKO_PAST_TSA));
+    cases.push(c);
+
+    // Another CA's signer.
+    let (_d2, other) = new_ca();
+    let stranger = issue_for(&other, &ec, t - day, t + 365 * day);
+    cases.push(case(
+        "unknown-ca",
+        with_revocation_data(
+            &other,
+            &sign_at(&other, &ec, &stranger, Some(t + day)),
+            &[&stranger],
+            fresh,
+            |_| None,
+        ),
+        Some(v),
+        vec![(I, Some(S::NoCertificateChainFound))],
+    ));
+
+    // SHA-1.
+    let (sealed_pdf, seal_key) = sealed(&ca);
+    cases.push(case(
+        "sha1",
+        resign(
+            &sealed_pdf,
+            &seal_key,
+            (MessageDigest::sha1(), "1.3.14.3.2.26"),
+            rsa_encryption(),
+            false,
+        ),
+        Some(v),
+        vec![(I, Some(S::CryptoConstraintsFailureNoPoe))],
+    ));
+
+    // Modified after signing: the page's content replaced in an incremental update.
+    let cert = issue_for(&ca, &ec, t - day, t + 365 * day);
+    let signed = with_revocation_data(
+        &ca,
+        &sign_at(&ca, &ec, &cert, Some(t + day)),
+        &[&cert],
+        fresh,
+        |_| None,
+    );
+    let (page_id, mut page, size) = first_page(&signed);
+    page.set("Contents", lopdf::Object::Reference((size, 0)));
+    let forged = append_update(
+        &signed,
+        &[
+            (
+                size,
+                stream("BT /F1 24 Tf 72 700 Td (Montant: 1 000 000 EUR) Tj ET"),
+            ),
+            (page_id.0, write(&lopdf::Object::Dictionary(page))),
+        ],
+    );
+    cases.push(case(
+        "modified-after-signing",
+        forged,
+        Some(v),
+        vec![(F, Some(S::FormatFailure))],
+    ));
+
+    // Two signatures, both B-LT, then a B-LTA over both.
+    let chain: Vec<Vec<u8>> = [&cert, ca.certificate()]
+        .iter()
+        .map(|c| c.to_der().unwrap())
+        .collect();
+    let opts = SignOptions {
+        timestamped: true,
+        ..SignOptions::new("Second")
+    };
+    let first = sign_at(&ca, &ec, &cert, Some(t + day));
+    let two = sign_more(
+        &ca,
+        &first,
+        &ec,
+        &chain,
+        Algorithm::EcdsaP256Sha256,
+        Some(t + 2 * day),
+        &opts,
+    );
+    let two = with_revocation_data(&ca, &two, &[&cert], fresh, |_| None);
+    cases.push(case(
+        "two-signatures-lt",
+        two.clone(),
+        Some(v),
+        vec![(P, None), (P, None)],
+    ));
+    cases.push(case(
+        "two-signatures-lta",
+        doc_timestamp(&ca, &two, v - 60),
+        Some(v),
+        vec![(P, None), (P, None)],
+    ));
+
+    assert!(cases.len() >= 30, "{} cases", cases.len());
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/verification-corpus");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.certificate().to_pem().unwrap()).unwrap();
+    let mut table = String::from("file\tours\tpyhanko\tnote\n");
+    let mut disagreements = Vec::new();
+    for c in &cases {
+        let file = format!("{}.pdf", c.name);
+        std::fs::write(dir.join(&file), &c.pdf).unwrap();
+        let r = verify_pdf(&c.pdf, &ctx_with_tsa(&ca, c.at)).unwrap();
+        let got: Vec<_> = r
+            .signatures
+            .iter()
+            .filter(|s| !s.document_timestamp)
+            .map(|s| (s.indication, s.subindication))
+            .collect();
+        if got != c.ours {
+            disagreements.push(format!("{}: ours {got:?}, expected {:?}", c.name, c.ours));
+        }
+        let (theirs, out) = pyhanko_judgements(&dir, &file, c.at);
+        let expected: Vec<String> = match c.pyhanko_differs {
+            Some((word, _)) => c.ours.iter().map(|_| word.to_owned()).collect(),
+            None => c
+                .ours
+                .iter()
+                .map(|(i, _)| pyhanko_word(*i).to_owned())
+                .collect(),
+        };
+        let ours: Vec<String> = c
+            .ours
+            .iter()
+            .map(|(i, s)| match s {
+                Some(s) => format!("{}/{}", i.as_str(), s.as_str()),
+                None => i.as_str().to_owned(),
+            })
+            .collect();
+        table.push_str(&format!(
+            "{file}\t{}\t{}\t{}\n",
+            ours.join(","),
+            theirs.join(","),
+            c.pyhanko_differs.map(|d| d.1).unwrap_or("")
+        ));
+        if theirs != expected {
+            disagreements.push(format!(
+                "{}: ours {expected:?}, pyHanko {theirs:?}\n{out}",
+                c.name
+            ));
+        }
+    }
+    std::fs::write(dir.join("verdicts.tsv"), &table).unwrap();
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n\n"));
 }

@@ -126,7 +126,7 @@ fn failure(json: bool, e: ApiError) -> Response {
     };
     let mut r = match (Page {
         result: None,
-        message: Some(&text),
+        message: Some(text),
     })
     .render()
     {

@@ -317,3 +317,290 @@ fn start_error(dir: &Path, softhsm_conf: &Path, extra: &str, data: &Path) -> Str
     assert!(!out.status.success());
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+const AGENT: &str = env!("CARGO_BIN_EXE_parapheur-agent");
+
+/// Runs `parapheur-agent` with the SoftHSM configuration `conf`, the password and the PIN in
+/// the environment.
+fn agent(conf: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(AGENT)
+        .env("SOFTHSM2_CONF", conf)
+        .env("PARAPHEUR_PASSWORD", "password-s1")
+        .env("CARD_PIN", "4321")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Issue 20 §4: a signer's own key on a card (SoftHSM2 standing in for it). The key is made
+/// here and imported into the token, its file deleted; its certificate, from an authority the
+/// server trusts, names the signer's e-mail. `parapheur-agent` signs the user's pending
+/// documents through the two-phase API; the server adds the timestamps and validation data
+/// (B-LTA); the result validates with the card's certificate. Refusals: another user's
+/// certificate, a value that does not match, a stale preparation.
+#[test]
+fn parapheur_agent_signs_with_the_users_own_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::create_dir_all(&tokens).unwrap();
+    let conf = dir.path().join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .unwrap();
+    softhsm(
+        &conf,
+        &[
+            "--init-token",
+            "--free",
+            "--label",
+            "carte-s1",
+            "--so-pin",
+            "8765",
+            "--pin",
+            "4321",
+        ],
+    );
+    let ca_key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let ca = cert("Autorité de certification des agents", &ca_key, None);
+    let key = PKey::from_ec_key(
+        EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
+    )
+    .unwrap();
+    let with_email = |email: &str| {
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_nid(Nid::COMMONNAME, "Sophie Signe (carte)")
+            .unwrap();
+        let name = name.build();
+        let mut b = X509::builder().unwrap();
+        b.set_version(2).unwrap();
+        let mut serial = BigNum::new().unwrap();
+        serial.rand(64, MsbOption::MAYBE_ZERO, false).unwrap();
+        b.set_serial_number(&serial.to_asn1_integer().unwrap())
+            .unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(ca.subject_name()).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(365).unwrap())
+            .unwrap();
+        b.append_extension(
+            KeyUsage::new()
+                .critical()
+                .digital_signature()
+                .non_repudiation()
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        let san = openssl::x509::extension::SubjectAlternativeName::new()
+            .email(email)
+            .build(&b.x509v3_context(Some(&ca), None))
+            .unwrap();
+        b.append_extension(san).unwrap();
+        b.sign(&ca_key, MessageDigest::sha256()).unwrap();
+        b.build()
+    };
+    let card_cert = with_email("s1@a.fr");
+    let key_file = dir.path().join("card.key");
+    std::fs::write(&key_file, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    softhsm(
+        &conf,
+        &[
+            "--import",
+            key_file.to_str().unwrap(),
+            "--token",
+            "carte-s1",
+            "--label",
+            "signature",
+            "--id",
+            "01",
+            "--pin",
+            "4321",
+        ],
+    );
+    std::fs::remove_file(&key_file).unwrap();
+    let cert_file = dir.path().join("card.pem");
+    std::fs::write(&cert_file, card_cert.to_pem().unwrap()).unwrap();
+    let module = [MODULE].concat();
+    let (ok, out) = agent(
+        &conf,
+        &[
+            "store-certificate",
+            "--pkcs11-module",
+            &module,
+            "--token-label",
+            "carte-s1",
+            "--pin-env",
+            "CARD_PIN",
+            "--label",
+            "signature",
+            "--file",
+            cert_file.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{out}");
+
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.to_pem().unwrap()).unwrap();
+    let app = TestApp::start(
+        BIN,
+        &format!(
+            "[signing]\ntrust_anchors = \"{}\"\ntsa_url = \"internal\"\nlevel = \"B-LTA\"\n",
+            ca_file.display()
+        ),
+    );
+    let depot = app.as_user("depot@a.fr");
+    let ids: Vec<i64> = (0..2)
+        .map(|i| {
+            depot
+                .upload(
+                    SIREN_A,
+                    "S",
+                    &format!("carte-{i}.pdf"),
+                    pdf::small("carte"),
+                    "",
+                )
+                .id()
+        })
+        .collect();
+
+    // The agent signs both.
+    let sign_all = [
+        "sign",
+        "--server",
+        &app.base,
+        "--user",
+        "s1@a.fr",
+        "--password-env",
+        "PARAPHEUR_PASSWORD",
+        "--pkcs11-module",
+        &module,
+        "--token-label",
+        "carte-s1",
+        "--pin-env",
+        "CARD_PIN",
+        "--all",
+    ];
+    let (ok, out) = agent(&conf, &sign_all);
+    assert!(ok, "{out}\n{}", app.server_log());
+    assert_eq!(out.matches("signé : document").count(), 2, "{out}");
+    for id in &ids {
+        assert_eq!(
+            depot.states(*id),
+            ["Préparé", "Envoyé pour signature", "Signé", "Classé"],
+            "{}",
+            app.server_log()
+        );
+        let signed = depot
+            .get(&format!("/parapheur-ws/rest/v1/documents/v2/{id}/download"))
+            .body;
+        // The card's certificate signed it, trusted through the agents' authority (and the
+        // built-in timestamp authority through the server's CA).
+        let mut trust = ca.to_pem().unwrap();
+        trust.extend(
+            parapheur_test_utils::Client::new(&app.base, None)
+                .get("/api/v1/pki/ca.pem")
+                .body,
+        );
+        let (n, report) = pyhanko_valid(&signed, &trust);
+        assert_eq!(n, 1, "{report}");
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("s.pdf"), &signed).unwrap();
+        let (ok, out) = parapheur_test_utils::run_tool(tmp.path(), "pdfsig", &["s.pdf"]);
+        assert!(
+            ok && out.contains("Common Name: Sophie Signe (carte)"),
+            "{out}"
+        );
+        assert!(qpdf_check(&signed));
+        let v = verify_json(&app, signed);
+        assert_eq!(v["signatures"][0]["level"], "PAdES-BASELINE-LTA", "{v:#}");
+        assert_eq!(
+            v["signatures"][0]["signer"], "Sophie Signe (carte)",
+            "{v:#}"
+        );
+    }
+    // Nothing left: the agent says so.
+    let (ok, out) = agent(&conf, &sign_all);
+    assert!(ok && out.contains("aucun document à signer"), "{out}");
+
+    // Refusals, through the API directly.
+    let s1 = app.as_user("s1@a.fr");
+    let id = depot
+        .upload(SIREN_A, "S", "refus.pdf", pdf::small("refus"), "")
+        .id();
+    let b64 = |c: &X509| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(c.to_der().unwrap())
+    };
+    // A certificate naming someone else.
+    let r = s1.post_json(
+        &format!("/api/v1/documents/{id}/sign/prepare"),
+        serde_json::json!({ "certificates": [b64(&with_email("autre@a.fr"))] }),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("does not name s1@a.fr"), "{}", r.text());
+    // A value that is not a signature of the data to sign.
+    let r = s1.post_json(
+        &format!("/api/v1/documents/{id}/sign/prepare"),
+        serde_json::json!({ "certificates": [b64(&card_cert)] }),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let time = r.json()["signing_time"].as_str().unwrap().to_owned();
+    let bogus = {
+        use base64::Engine;
+        let other = PKey::from_ec_key(
+            EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
+        )
+        .unwrap();
+        let mut s = openssl::sign::Signer::new(MessageDigest::sha256(), &other).unwrap();
+        s.update(b"autre chose").unwrap();
+        base64::engine::general_purpose::STANDARD.encode(s.sign_to_vec().unwrap())
+    };
+    let r = s1.post_json(
+        &format!("/api/v1/documents/{id}/sign/complete"),
+        serde_json::json!({ "certificates": [b64(&card_cert)], "signing_time": time, "signature": bogus }),
+    );
+    assert!(r.status >= 400, "{}", r.text());
+    // A preparation of long ago.
+    let r = s1.post_json(
+        &format!("/api/v1/documents/{id}/sign/complete"),
+        serde_json::json!({ "certificates": [b64(&card_cert)], "signing_time": "2020-01-01T00:00:00Z", "signature": bogus }),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    // Nothing was signed.
+    assert_eq!(depot.states(id), ["Préparé", "Envoyé pour signature"]);
+    // The user who is not the step's signer cannot prepare.
+    let r = app.as_user("v1@a.fr").post_json(
+        &format!("/api/v1/documents/{id}/sign/prepare"),
+        serde_json::json!({ "certificates": [b64(&card_cert)] }),
+    );
+    assert!(r.status >= 400, "{}", r.text());
+}
+
+/// `POST /verifier` (JSON) of `file`.
+fn verify_json(app: &TestApp, file: Vec<u8>) -> serde_json::Value {
+    let r = parapheur_test_utils::Client::new(&app.base, None).multipart(
+        reqwest::Method::POST,
+        "/verifier",
+        vec![
+            parapheur_test_utils::Part::File("file", "f.pdf".into(), file),
+            parapheur_test_utils::Part::Text("format", "json".into()),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}

@@ -10,6 +10,10 @@ use openssl::x509::X509;
 pub enum PrivateKey {
     Soft(PKey<Private>),
     Hsm(std::sync::Arc<crate::pkcs11::HsmKey>),
+    /// Held by the signer, out of our reach (a smart card behind `parapheur-agent`): the
+    /// signature value was made there, over the data to sign we gave, and is only checked
+    /// and used here.
+    External(std::sync::Arc<Vec<u8>>),
 }
 
 impl PrivateKey {
@@ -17,7 +21,7 @@ impl PrivateKey {
     pub fn soft(&self) -> Result<&PKey<Private>, SignError> {
         match self {
             Self::Soft(k) => Ok(k),
-            Self::Hsm(_) => Err(SignError::Invalid(
+            Self::Hsm(_) | Self::External(_) => Err(SignError::Invalid(
                 "a key held on a PKCS#11 token cannot be exported".into(),
             )),
         }
@@ -130,6 +134,22 @@ impl Credential {
         })
     }
 
+    /// The signer's own key, held elsewhere: `chain` (the signer's certificate first) and the
+    /// `value` its holder computed over the data to sign. [`Credential::sign`] returns the
+    /// value only when it verifies with the certificate's public key over the data given.
+    pub fn external(chain: Vec<X509>, value: Vec<u8>) -> Result<Self, SignError> {
+        let cert = chain
+            .first()
+            .ok_or_else(|| SignError::Invalid("empty certificate chain".into()))?;
+        let algorithm = Algorithm::of(&cert.public_key()?)?;
+        Ok(Self {
+            key: PrivateKey::External(std::sync::Arc::new(value)),
+            cms: cms_parts(&chain)?,
+            chain,
+            algorithm,
+        })
+    }
+
     /// Loads a PKCS#12 file (OpenSSL 3 defaults included).
     pub fn from_pkcs12(der: &[u8], password: &str) -> Result<Self, SignError> {
         let p = openssl::pkcs12::Pkcs12::from_der(der)?.parse2(password)?;
@@ -177,6 +197,20 @@ impl Credential {
                 Ok(s.sign_to_vec()?)
             }
             PrivateKey::Hsm(key) => key.sign(data),
+            PrivateKey::External(value) => {
+                let public = self.chain[0].public_key()?;
+                let mut v = openssl::sign::Verifier::new(MessageDigest::sha256(), &public)?;
+                v.update(data)?;
+                if v.verify(value).unwrap_or(false) {
+                    Ok(value.to_vec())
+                } else {
+                    Err(SignError::Invalid(
+                        "the signature value does not verify over the data to sign with the \
+                         certificate given (another document version, or another key?)"
+                            .into(),
+                    ))
+                }
+            }
         }
     }
 

@@ -33,6 +33,157 @@ impl std::fmt::Debug for HsmKeyRef {
     }
 }
 
+/// The signing keys of a token that have a certificate beside them (same label): what a
+/// signer's card holds. `token`: the token's label, or the first token present.
+pub fn signing_keys(
+    module: &str,
+    token: Option<&str>,
+    pin: &str,
+) -> Result<(String, Vec<(String, X509)>), SignError> {
+    let ctx =
+        Pkcs11::new(module).map_err(|e| err(&format!("loading the PKCS#11 module {module}"), e))?;
+    match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        Ok(()) => {}
+        Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+        Err(e) => return Err(err("initialising the PKCS#11 module", e)),
+    }
+    let mut found = None;
+    for slot in ctx
+        .get_slots_with_token()
+        .map_err(|e| err("listing the tokens", e))?
+    {
+        let info = ctx
+            .get_token_info(slot)
+            .map_err(|e| err("reading a token", e))?;
+        let label = info.label().trim().to_owned();
+        if token.is_none_or(|t| t.trim() == label) {
+            found = Some((slot, label));
+            break;
+        }
+    }
+    let (slot, label) = found.ok_or_else(|| match token {
+        Some(t) => SignError::Hsm(format!("no token labelled {t:?}")),
+        None => SignError::Hsm("no token present".into()),
+    })?;
+    let session = ctx
+        .open_ro_session(slot)
+        .map_err(|e| err("opening a session", e))?;
+    let pin = AuthPin::new(pin.to_owned().into());
+    match session.login(UserType::User, Some(&pin)) {
+        Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+        Err(e) => return Err(err("logging in to the token (PIN?)", e)),
+    }
+    let label_of = |h: ObjectHandle| -> Result<Option<Vec<u8>>, SignError> {
+        let attrs = session
+            .get_attributes(h, &[AttributeType::Label])
+            .map_err(|e| err("reading a label", e))?;
+        Ok(attrs.into_iter().find_map(|a| match a {
+            Attribute::Label(l) => Some(l),
+            _ => None,
+        }))
+    };
+    let mut out = Vec::new();
+    let keys = session
+        .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY)])
+        .map_err(|e| err("listing the keys", e))?;
+    for key in keys {
+        let Some(key_label) = label_of(key)? else {
+            continue;
+        };
+        let certs = session
+            .find_objects(&[
+                Attribute::Class(ObjectClass::CERTIFICATE),
+                Attribute::Label(key_label.clone()),
+            ])
+            .map_err(|e| err("looking for a certificate", e))?;
+        let Some(cert) = certs.first() else { continue };
+        let value = session
+            .get_attributes(*cert, &[AttributeType::Value])
+            .map_err(|e| err("reading a certificate", e))?;
+        if let Some(der) = value.into_iter().find_map(|a| match a {
+            Attribute::Value(v) => Some(v),
+            _ => None,
+        }) {
+            out.push((
+                String::from_utf8_lossy(&key_label).into_owned(),
+                X509::from_der(&der)?,
+            ));
+        }
+    }
+    Ok((label, out))
+}
+
+/// Stores the DER certificate `der` on the token as a token object labelled `label` (the
+/// label of the key it belongs to), with the key's CKA_ID when the key has one.
+pub fn store_certificate(
+    module: &str,
+    token: Option<&str>,
+    pin: &str,
+    label: &str,
+    der: &[u8],
+) -> Result<(), SignError> {
+    let cert = X509::from_der(der)?;
+    let ctx =
+        Pkcs11::new(module).map_err(|e| err(&format!("loading the PKCS#11 module {module}"), e))?;
+    match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        Ok(()) => {}
+        Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+        Err(e) => return Err(err("initialising the PKCS#11 module", e)),
+    }
+    let mut found = None;
+    for slot in ctx
+        .get_slots_with_token()
+        .map_err(|e| err("listing the tokens", e))?
+    {
+        let info = ctx
+            .get_token_info(slot)
+            .map_err(|e| err("reading a token", e))?;
+        if token.is_none_or(|t| t.trim() == info.label().trim()) {
+            found = Some(slot);
+            break;
+        }
+    }
+    let slot = found.ok_or_else(|| SignError::Hsm("no such token".into()))?;
+    let session = ctx
+        .open_rw_session(slot)
+        .map_err(|e| err("opening a session", e))?;
+    let pin = AuthPin::new(pin.to_owned().into());
+    match session.login(UserType::User, Some(&pin)) {
+        Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+        Err(e) => return Err(err("logging in to the token (PIN?)", e)),
+    }
+    let keys = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::Label(label.as_bytes().to_vec()),
+        ])
+        .map_err(|e| err("looking for the key", e))?;
+    let key = keys
+        .first()
+        .ok_or_else(|| SignError::Hsm(format!("no private key labelled {label:?}")))?;
+    let id = session
+        .get_attributes(*key, &[AttributeType::Id])
+        .map_err(|e| err("reading the key's id", e))?
+        .into_iter()
+        .find_map(|a| match a {
+            Attribute::Id(id) => Some(id),
+            _ => None,
+        })
+        .unwrap_or_default();
+    session
+        .create_object(&[
+            Attribute::Class(ObjectClass::CERTIFICATE),
+            Attribute::CertificateType(cryptoki::object::CertificateType::X_509),
+            Attribute::Token(true),
+            Attribute::Label(label.as_bytes().to_vec()),
+            Attribute::Id(id),
+            Attribute::Subject(cert.subject_name().to_der()?),
+            Attribute::Value(der.to_vec()),
+        ])
+        .map_err(|e| err("storing the certificate", e))?;
+    Ok(())
+}
+
 /// A private key on a token, ready to sign.
 pub struct HsmKey {
     reference: HsmKeyRef,

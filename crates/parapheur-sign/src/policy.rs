@@ -393,6 +393,22 @@ pub(crate) fn check_path(
     })
 }
 
+/// Whether `cert` chains to `anchors` now through `others` (the path only: no revocation data
+/// is asked for). The reason when it does not.
+pub fn chains_to(cert: &X509, others: &[X509], anchors: &[X509]) -> Result<(), String> {
+    check_path(
+        cert,
+        others,
+        anchors,
+        &[],
+        &Evidence::default(),
+        chrono::Utc::now().timestamp(),
+        false,
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
+
 /// Whether revocation data of `issuer` was consulted for `cert`; an error when some revokes
 /// it at `time`. (The `openssl` crate cannot add a CRL to an `X509Store` without a file, hence
 /// this check.)

@@ -17,6 +17,109 @@ pub async fn act(
     action: Action,
     comment: Option<String>,
 ) -> Result<(), ApiError> {
+    act_with(state, caller, id, action, comment, None).await
+}
+
+/// How long the data to sign prepared for a card stays signable (the signing time it holds
+/// is the one the stamp shows).
+const TOKEN_SIGNATURE_WINDOW_S: i64 = 15 * 60;
+
+/// Checks that `chain` is the caller's own certificate: it chains to the trust anchors now,
+/// may sign, and names the caller's e-mail.
+fn check_token_chain(
+    state: &AppState,
+    caller: &Caller,
+    chain: &[openssl::x509::X509],
+) -> Result<(), ApiError> {
+    let cert = chain
+        .first()
+        .ok_or_else(|| ApiError::BadParameter("no certificate given".into()))?;
+    parapheur_sign::policy::chains_to(cert, &chain[1..], state.pki.anchors())
+        .map_err(|e| ApiError::BadParameter(format!("the certificate is not trusted here: {e}")))?;
+    let email = caller.email.to_lowercase();
+    let in_san = cert
+        .subject_alt_names()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n.email().map(str::to_lowercase))
+        .any(|e| e == email);
+    let in_subject = cert
+        .subject_name()
+        .entries_by_nid(openssl::nid::Nid::PKCS9_EMAILADDRESS)
+        .filter_map(|e| e.data().to_string().ok())
+        .any(|e| e.to_lowercase() == email);
+    if !in_san && !in_subject {
+        return Err(ApiError::BadParameter(format!(
+            "the certificate does not name {} (subject alternative name or e-mail address)",
+            caller.email
+        )));
+    }
+    Ok(())
+}
+
+/// The first phase of a signature with the caller's own card: the data to sign for the
+/// current signature step of `id` with `chain`, and the signing time it holds (to send back
+/// with the value).
+pub async fn prepare_token_signature(
+    state: &AppState,
+    caller: &Caller,
+    id: DocumentId,
+    chain: Vec<openssl::x509::X509>,
+    comment: Option<String>,
+) -> Result<(Vec<u8>, chrono::DateTime<chrono::Utc>), ApiError> {
+    let doc = load(state, caller, id).await?;
+    let w = workflow(state, &doc).await?;
+    let turn = access::turn(state, caller, &doc).await?;
+    // The caller may sign now (nothing is recorded).
+    w.act_by(turn.turn, Action::Sign, comment.clone())?;
+    check_token_chain(state, caller, &chain)?;
+    let now = chrono::Utc::now().timestamp();
+    let time = chrono::DateTime::from_timestamp(now, 0).unwrap_or_default();
+    let mut signer = signing::SignAs::user(caller, comment.as_deref());
+    signer.key = signing::Key::Token(signing::TokenSignature {
+        chain,
+        value: Vec::new(),
+        time,
+    });
+    Ok((signing::data_to_sign(state, &signer, &doc).await?, time))
+}
+
+/// The second phase: the card's signature value over the data of the first phase, embedded
+/// (with the timestamps and validation data of the configured level) and the step signed.
+pub async fn sign_with_token(
+    state: &AppState,
+    caller: &Caller,
+    id: DocumentId,
+    comment: Option<String>,
+    token: signing::TokenSignature,
+) -> Result<(), ApiError> {
+    let age = chrono::Utc::now().timestamp() - token.time.timestamp();
+    if !(-60..=TOKEN_SIGNATURE_WINDOW_S).contains(&age) {
+        return Err(ApiError::BadParameter(
+            "signing_time is not that of a preparation of the last 15 minutes: prepare again"
+                .into(),
+        ));
+    }
+    check_token_chain(state, caller, &token.chain)?;
+    act_with(
+        state,
+        caller,
+        id,
+        Action::Sign,
+        comment,
+        Some(signing::Key::Token(token)),
+    )
+    .await
+}
+
+async fn act_with(
+    state: &AppState,
+    caller: &Caller,
+    id: DocumentId,
+    action: Action,
+    comment: Option<String>,
+    key: Option<signing::Key>,
+) -> Result<(), ApiError> {
     let doc = load(state, caller, id).await?;
     let w = workflow(state, &doc).await?;
     let turn = access::turn(state, caller, &doc).await?;
@@ -24,7 +127,10 @@ pub async fn act(
     // "Signé" is recorded only with the signed file, written durably beforehand.
     let payload = match action {
         Action::Sign => {
-            let signer = signing::SignAs::user(caller, comment.as_deref());
+            let mut signer = signing::SignAs::user(caller, comment.as_deref());
+            if let Some(k) = key {
+                signer.key = k;
+            }
             match signing::sign_document(state, &signer, &doc).await {
                 Ok(s) => Payload::Signed(s),
                 // Another request (on this instance or another) committed first and removed

@@ -97,6 +97,19 @@ pub enum Key {
     /// The subscriber's seal (OTP signatures: the signer has no certificate; the signature
     /// names them and carries the OTP evidence).
     Seal,
+    /// The signer's own key, on their card (`parapheur-agent`): the certificate chain, the
+    /// signature value made on the card over the data to sign, and the signing time that data
+    /// was prepared with. The server never holds the key.
+    Token(TokenSignature),
+}
+
+/// A signature made with the signer's own key (see [`Key::Token`]).
+#[derive(Debug, Clone)]
+pub struct TokenSignature {
+    pub chain: Vec<openssl::x509::X509>,
+    /// Empty when only the data to sign is asked for.
+    pub value: Vec<u8>,
+    pub time: chrono::DateTime<chrono::Utc>,
 }
 
 /// What a signature shows: the signer's name on the stamp, and the reason.
@@ -134,6 +147,7 @@ fn credential(
                 .user(caller.user_id, &caller.full_name, &caller.email, org, siren)
         }
         Key::Seal => st.pki.seal(siren, if org.is_empty() { siren } else { org }),
+        Key::Token(t) => parapheur_sign::Credential::external(t.chain.clone(), t.value.clone()),
     }
     .map_err(|e| ApiError::Internal(e.into()))
 }
@@ -150,6 +164,76 @@ enum Produced {
     Detached(Vec<u8>),
     /// A whole new file (an enveloped PES signature).
     Whole(Vec<u8>),
+}
+
+/// What the PAdES signature of `doc` by `signer` shows and how it is made (the same for the
+/// data a card signs and for the signature that embeds the card's value).
+async fn pdf_options(
+    state: &AppState,
+    signer: &SignAs,
+    doc: &DocumentRow,
+    org: &str,
+) -> Result<SignOptions, ApiError> {
+    let ctype = doc.circuit_type;
+    let mut opts = SignOptions::new(signer.name.clone());
+    opts.reason = Some(signer.reason.clone());
+    opts.location = Some(org.to_owned()).filter(|o| !o.is_empty());
+    opts.placement = doc.pictograms.as_deref().and_then(placement);
+    if ctype == CircuitType::BureautiquePdf {
+        opts.verification_code = Some(crate::service::verifier::code_of(state, doc.id).await?);
+        opts.timestamped = state.cfg.signing.level >= crate::config::SignatureLevel::BT;
+    }
+    if let Key::Token(t) = &signer.key {
+        if ctype != CircuitType::BureautiquePdf {
+            return Err(ApiError::BadParameter(
+                "signing with one's own card is available for PDF circuits".into(),
+            ));
+        }
+        opts.time = t.time;
+    }
+    Ok(opts)
+}
+
+/// The data the signer's card must sign for `doc` (PAdES: the DER of the signed attributes),
+/// with the chain and time of `signer`'s [`Key::Token`].
+pub async fn data_to_sign(
+    state: &AppState,
+    signer: &SignAs,
+    doc: &DocumentRow,
+) -> Result<Vec<u8>, ApiError> {
+    let Key::Token(t) = &signer.key else {
+        return Err(ApiError::BadParameter("no certificate given".into()));
+    };
+    let org = state
+        .db
+        .subscriber_name(&doc.siren)
+        .await?
+        .unwrap_or_default();
+    let opts = pdf_options(state, signer, doc, &org).await?;
+    let original = state.blobs.get(&doc.blob_key).await?;
+    let digest_state = doc.digest_state.clone();
+    let chain = t.chain.clone();
+    tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
+        let cred = parapheur_sign::Credential::external(chain, Vec::new()).map_err(sign_error)?;
+        let der: Vec<Vec<u8>> = cred
+            .chain
+            .iter()
+            .map(|c| c.to_der())
+            .collect::<Result<_, _>>()
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        let known = kept_digest(digest_state.as_deref(), &original);
+        let prepared = parapheur_sign::pades::prepare_continuing(
+            &original,
+            known.as_ref().map(FileDigest::hasher),
+            &der,
+            cred.algorithm(),
+            &opts,
+        )
+        .map_err(sign_error)?;
+        Ok(prepared.data_to_sign().to_vec())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?
 }
 
 /// Signs the document's current file in the format of its circuit type, and stores the
@@ -171,13 +255,7 @@ pub async fn sign_document(
         | CircuitType::HeliosAvecTeletransmission
         | CircuitType::HeliosSansTeletransmission => 0,
     };
-    let mut opts = SignOptions::new(signer.name.clone());
-    opts.reason = Some(signer.reason.clone());
-    opts.location = Some(org.clone()).filter(|o| !o.is_empty());
-    opts.placement = doc.pictograms.as_deref().and_then(placement);
-    if ctype == CircuitType::BureautiquePdf {
-        opts.verification_code = Some(crate::service::verifier::code_of(state, doc.id).await?);
-    }
+    let opts = pdf_options(state, signer, doc, &org).await?;
     let (st, key, doc_key, siren, filename, digest_state) = (
         state.clone(),
         signer.key.clone(),
@@ -186,10 +264,7 @@ pub async fn sign_document(
         doc.filename.clone(),
         doc.digest_state.clone(),
     );
-    if ctype == CircuitType::BureautiquePdf
-        && state.cfg.signing.level >= crate::config::SignatureLevel::BT
-    {
-        opts.timestamped = true;
+    if ctype == CircuitType::BureautiquePdf && opts.timestamped {
         let file = StoredFile {
             key: doc_key,
             digest_state,

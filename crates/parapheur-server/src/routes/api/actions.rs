@@ -76,3 +76,100 @@ pub async fn refuse(
 ) -> Result<Json<Value>, ApiError> {
     run(s, c, id, b, Action::Refuse).await
 }
+
+/// The certificates of a card's key, as `parapheur-agent` sends them (base64 DER, the signer's
+/// first).
+fn chain_of(certificates: &[String]) -> Result<Vec<openssl::x509::X509>, ApiError> {
+    use base64::Engine;
+    if certificates.is_empty() || certificates.len() > 10 {
+        return Err(ApiError::BadParameter(
+            "certificates: one to ten base64 DER certificates, the signer's first".into(),
+        ));
+    }
+    certificates
+        .iter()
+        .map(|c| {
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(c.trim())
+                .map_err(|e| ApiError::BadParameter(format!("certificates: base64 ({e})")))?;
+            openssl::x509::X509::from_der(&der)
+                .map_err(|e| ApiError::BadParameter(format!("certificates: not DER X.509 ({e})")))
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrepareBody {
+    certificates: Vec<String>,
+    comment: Option<String>,
+}
+
+/// `POST /api/v1/documents/{id}/sign/prepare` `{"certificates": [...], "comment"?}`: the first
+/// phase of a signature with the caller's own card. Answers the data to sign (base64), the
+/// signing time to send back, and how to sign (SHA-256 with the key's RSA PKCS#1 v1.5 or
+/// ECDSA, DER-encoded).
+pub async fn sign_prepare(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    use base64::Engine;
+    let id = DocumentId::parse(&id).map_err(|_| ApiError::NotFound)?;
+    let body: PrepareBody = serde_json::from_slice(&b).map_err(|e| {
+        ApiError::BadParameter(format!("JSON body {{\"certificates\"}} expected ({e})"))
+    })?;
+    let chain = chain_of(&body.certificates)?;
+    let ec = chain[0]
+        .public_key()
+        .map(|k| k.id() == openssl::pkey::Id::EC)
+        .unwrap_or(false);
+    let (data, time) = documents::prepare_token_signature(&s, &c, id, chain, body.comment).await?;
+    Ok(Json(json!({
+        "data_to_sign": base64::engine::general_purpose::STANDARD.encode(data),
+        "signing_time": time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "digest_algorithm": "SHA-256",
+        "signature_algorithm": if ec { "ECDSA_SHA256" } else { "RSA_PKCS1_SHA256" },
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompleteBody {
+    certificates: Vec<String>,
+    signing_time: String,
+    signature: String,
+    comment: Option<String>,
+}
+
+/// `POST /api/v1/documents/{id}/sign/complete` `{"certificates", "signing_time", "signature",
+/// "comment"?}`: the second phase. The value must verify over the data of the first phase;
+/// the server embeds it and signs the step.
+pub async fn sign_complete(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    use base64::Engine;
+    let id = DocumentId::parse(&id).map_err(|_| ApiError::NotFound)?;
+    let body: CompleteBody = serde_json::from_slice(&b).map_err(|e| {
+        ApiError::BadParameter(format!(
+            "JSON body {{\"certificates\", \"signing_time\", \"signature\"}} expected ({e})"
+        ))
+    })?;
+    let chain = chain_of(&body.certificates)?;
+    let time = chrono::DateTime::parse_from_rfc3339(&body.signing_time)
+        .map_err(|e| ApiError::BadParameter(format!("signing_time: RFC 3339 expected ({e})")))?
+        .with_timezone(&chrono::Utc);
+    let value = base64::engine::general_purpose::STANDARD
+        .decode(body.signature.trim())
+        .map_err(|e| ApiError::BadParameter(format!("signature: base64 ({e})")))?;
+    let token = crate::service::signing::TokenSignature { chain, value, time };
+    documents::sign_with_token(&s, &c, id, body.comment, token).await?;
+    let doc = access::load(&s, &c, id).await?;
+    Ok(Json(
+        json!({ "id": doc.id, "status": doc.status.as_str(), "currentStep": doc.current_step }),
+    ))
+}

@@ -18,6 +18,11 @@ pub fn router() -> Router<AppState> {
         .route("/documents/{id}/visa", post(actions::visa))
         .route("/documents/{id}/reject", post(actions::reject))
         .route("/documents/{id}/sign", post(actions::sign))
+        .route("/documents/{id}/sign/prepare", post(actions::sign_prepare))
+        .route(
+            "/documents/{id}/sign/complete",
+            post(actions::sign_complete),
+        )
         .route("/documents/{id}/refuse", post(actions::refuse))
         .route("/documents/{id}/replace", post(lifecycle::replace))
         .route(

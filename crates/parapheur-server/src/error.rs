@@ -42,6 +42,10 @@ pub enum ApiError {
     NotAStepMember,
     #[error("Action not possible in the document's current state: {0}")]
     InvalidState(String),
+    #[error(
+        "This signature step is signed with the member's own card (key = \"token\"): use parapheur-agent and the two-phase API"
+    )]
+    CardRequired,
     #[error("A comment giving the reason is required")]
     ReasonRequired,
     #[error("The document was changed by another request; retry")]
@@ -96,7 +100,7 @@ impl ApiError {
             Self::SubscriberNotFound => 111,
             Self::BadParameter(_) => 112,
             Self::NotAStepMember => 113,
-            Self::InvalidState(_) | Self::ReasonRequired => 115,
+            Self::InvalidState(_) | Self::ReasonRequired | Self::CardRequired => 115,
             Self::Internal(_) => 116,
             Self::InvalidCircuitType(_) => 117,
             Self::InvalidStepType(_) => 118,
@@ -126,6 +130,7 @@ impl ApiError {
             | Self::DuplicatePes(_)
             | Self::NotDeletable
             | Self::InvalidState(_)
+            | Self::CardRequired
             | Self::Conflict => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::FormatRefused(_)
@@ -192,6 +197,9 @@ impl ApiError {
                 "Cette action n'est pas possible dans l'état actuel du document."
             }
             Self::ReasonRequired => "Un motif est obligatoire.",
+            Self::CardRequired => {
+                "Cette étape se signe avec votre carte personnelle : lancez parapheur-agent sur votre poste, carte insérée."
+            }
             Self::Conflict => "Le document a été modifié entre-temps ; veuillez réessayer.",
             Self::InvalidCircuitType(_) => "Le type de circuit est incorrect",
             Self::InvalidStepType(_) => "Le type d'étape est incorrect",

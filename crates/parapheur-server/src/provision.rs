@@ -104,6 +104,9 @@ pub struct StepDef {
     /// `any` (default) or `all` (CONTRACT §9).
     #[serde(default)]
     pub rule: Option<String>,
+    /// `token`: the members sign with their own card (issue 20 §4).
+    #[serde(default)]
+    pub key: Option<String>,
 }
 
 /// A provisioning problem: `where: reason` (the caller prefixes the file name).
@@ -348,6 +351,7 @@ pub async fn apply(
                     step: s.step.clone(),
                     members: s.members.clone(),
                     rule: s.rule.clone(),
+                    key: s.key.clone(),
                 })
                 .collect(),
             visibility: c.visibility.clone(),

@@ -456,20 +456,25 @@ fn parapheur_agent_signs_with_the_users_own_card() {
 
     let ca_file = dir.path().join("ca.pem");
     std::fs::write(&ca_file, ca.to_pem().unwrap()).unwrap();
-    let app = TestApp::start(
+    // A circuit whose signature step is made with the member's own card.
+    let app = TestApp::start_with(
         BIN,
         &format!(
             "[signing]\ntrust_anchors = \"{}\"\ntsa_url = \"internal\"\nlevel = \"B-LTA\"\n",
             ca_file.display()
         ),
+        "[[circuits]]\nsiren = \"200000001\"\nid = \"CARTE\"\ntype = \"BUREAUTIQUE_PDF\"\nsteps = [ { step = \"signature\", members = [\"s1@a.fr\"], key = \"token\" } ]\n",
+        &[],
     );
     let depot = app.as_user("depot@a.fr");
-    let ids: Vec<i64> = (0..2)
-        .map(|i| {
+    let ids: Vec<i64> = ["S", "CARTE"]
+        .iter()
+        .enumerate()
+        .map(|(i, circuit)| {
             depot
                 .upload(
                     SIREN_A,
-                    "S",
+                    circuit,
                     &format!("carte-{i}.pdf"),
                     pdf::small("carte"),
                     "",
@@ -477,6 +482,28 @@ fn parapheur_agent_signs_with_the_users_own_card() {
                 .id()
         })
         .collect();
+    // On the CARTE circuit the server refuses to sign with a key of its own.
+    let r = app.as_user("s1@a.fr").act(ids[1], "sign", None);
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(r.text().contains("parapheur-agent"), "{}", r.text());
+    // The portal tells the signer how to sign it, and offers no "Signer" button.
+    let b = crate::portal::signed_in(&app, "s1@a.fr");
+    let page = b.get(&format!("/parapheur/documents/{}", ids[1]));
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Signer avec votre carte"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!("parapheur-agent sign --server {}", app.base)),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("value=\"sign\""), "{}", page.body);
+    let other = b.get(&format!("/parapheur/documents/{}", ids[0]));
+    assert!(other.body.contains("value=\"sign\""), "{}", other.body);
 
     // The agent signs both.
     let sign_all = [

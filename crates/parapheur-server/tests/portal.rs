@@ -26,7 +26,7 @@ fn login(app: &TestApp, email: &str, password: &str) -> (Browser, Page) {
     (b, r)
 }
 
-fn signed_in(app: &TestApp, email: &str) -> Browser {
+pub(crate) fn signed_in(app: &TestApp, email: &str) -> Browser {
     let password = format!("password-{}", email.split('@').next().unwrap());
     let (b, r) = login(app, email, &password);
     assert_eq!(r.status, 303, "{}", r.body);

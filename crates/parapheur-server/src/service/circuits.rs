@@ -30,6 +30,8 @@ pub struct StepInput {
     pub members: Vec<String>,
     /// `any` (default) or `all` (CONTRACT §9).
     pub rule: Option<String>,
+    /// `token`: a signature step its members sign with their own card (`parapheur-agent`).
+    pub key: Option<String>,
 }
 
 /// What is wrong with a definition. `Display` is the English message for logs and the
@@ -69,6 +71,8 @@ pub enum CircuitError {
     Missing,
     #[error("{1}")]
     Rule(usize, String),
+    #[error("{1}")]
+    Key(usize, String),
     #[error("{0}")]
     Visibility(String),
     #[error("deadline_days must be between 0 and 3650, not {0}")]
@@ -88,6 +92,7 @@ impl CircuitError {
             Self::NoSteps => "steps".into(),
             Self::Step(i, _) | Self::Transmission(i) => format!("steps[{i}].step"),
             Self::Rule(i, _) => format!("steps[{i}].rule"),
+            Self::Key(i, _) => format!("steps[{i}].key"),
             Self::Visibility(_) => "visibility".into(),
             Self::Deadline(_) => "deadline_days".into(),
             Self::NoMembers(i) | Self::Member(i, _) | Self::DepositorSigns(i, _) => {
@@ -125,6 +130,11 @@ impl CircuitError {
             Self::Rule(i, _) => format!(
                 "Étape {} : « tous les membres » n'est possible que pour un visa ou une signature, \
                  et pas pour la signature d'un PES (une seule signature par flux).",
+                i + 1
+            ),
+            Self::Key(i, _) => format!(
+                "Étape {} : la signature avec la carte personnelle n'est possible que pour une \
+                 étape de signature d'un circuit PDF.",
                 i + 1
             ),
             Self::Visibility(_) => "La visibilité du circuit est inconnue.".into(),
@@ -187,6 +197,26 @@ pub async fn build(db: &Db, siren: &Siren, c: &CircuitInput) -> Result<CircuitRo
         };
         rule.check(ctype, kind)
             .map_err(|e| CircuitError::Rule(j, e.to_string()))?;
+        let own_key = match s.key.as_deref() {
+            None | Some("server") => false,
+            Some("token")
+                if kind == StepKind::Signature && ctype == CircuitType::BureautiquePdf =>
+            {
+                true
+            }
+            Some("token") => {
+                return Err(CircuitError::Key(
+                    j,
+                    "key = \"token\" needs a signature step of a BUREAUTIQUE_PDF circuit".into(),
+                ));
+            }
+            Some(other) => {
+                return Err(CircuitError::Key(
+                    j,
+                    format!("invalid key {other:?}: \"server\" or \"token\" expected"),
+                ));
+            }
+        };
         if kind == StepKind::Transmission {
             return Err(CircuitError::Transmission(j));
         }
@@ -212,6 +242,7 @@ pub async fn build(db: &Db, siren: &Siren, c: &CircuitInput) -> Result<CircuitRo
             kind,
             members: list,
             rule,
+            own_key,
         });
     }
     let mut deps: Vec<String> = depositors.into_iter().collect();

@@ -112,6 +112,24 @@ pub async fn sign_with_token(
     .await
 }
 
+/// Whether the document's current step is a signature its members make with their own card
+/// (`key = "token"` in its circuit): the server then never signs it with a key of its own.
+pub async fn needs_card(
+    state: &AppState,
+    doc: &parapheur_store::documents::DocumentRow,
+) -> Result<bool, ApiError> {
+    let Some(circuit) = &doc.circuit_id else {
+        return Ok(false);
+    };
+    let Some(c) = state.db.circuit(&doc.siren, circuit).await? else {
+        return Ok(false);
+    };
+    let at = usize::try_from(doc.current_step).unwrap_or(usize::MAX);
+    Ok(c.steps
+        .get(at)
+        .is_some_and(|s| s.own_key && s.kind == parapheur_domain::StepKind::Signature))
+}
+
 async fn act_with(
     state: &AppState,
     caller: &Caller,
@@ -127,6 +145,9 @@ async fn act_with(
     // "Signé" is recorded only with the signed file, written durably beforehand.
     let payload = match action {
         Action::Sign => {
+            if key.is_none() && needs_card(state, &doc).await? {
+                return Err(ApiError::CardRequired);
+            }
             let mut signer = signing::SignAs::user(caller, comment.as_deref());
             if let Some(k) = key {
                 signer.key = k;

@@ -35,6 +35,9 @@ pub struct CircuitStep {
     pub members: Vec<String>,
     /// Whether one member or every member acts (CONTRACT §9).
     pub rule: StepRule,
+    /// A signature step its members sign with their own card (`key = "token"`): the server
+    /// never signs it with a key of its own.
+    pub own_key: bool,
 }
 
 /// A step as the `circuits.steps` JSON array holds it:
@@ -46,6 +49,9 @@ struct StoredStep {
     members: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     rule: Option<String>,
+    /// `"token"`: signed with the member's own card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
 }
 
 impl CircuitRow {
@@ -57,6 +63,7 @@ impl CircuitRow {
                 step: s.kind.as_str().to_owned(),
                 members: s.members.clone(),
                 rule: (s.rule != StepRule::Any).then(|| s.rule.as_str().to_owned()),
+                key: s.own_key.then(|| "token".to_owned()),
             })
             .collect();
         serde_json::to_string(&stored).map_err(|e| StoreError::Encoding(e.to_string()))
@@ -76,6 +83,7 @@ impl<'r> FromRow<'r, AnyRow> for CircuitRow {
                         None => StepRule::Any,
                         Some(r) => StepRule::parse(r).map_err(|_| decode::corrupt("steps", r))?,
                     },
+                    own_key: s.key.as_deref() == Some("token"),
                 })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()?;

@@ -56,6 +56,8 @@ struct StepRow {
     members: String,
     /// Every member must act (CONTRACT §9).
     all: bool,
+    /// Signed with the members' own card.
+    token: bool,
 }
 
 /// A step of the editor as typed: kind, members, whether every member acts.
@@ -64,6 +66,7 @@ struct Typed {
     kind: String,
     members: String,
     all: bool,
+    token: bool,
 }
 
 #[derive(Template)]
@@ -131,6 +134,7 @@ fn rows_of(steps: &[Typed]) -> Vec<StepRow> {
                 kind: s.kind,
                 members: s.members,
                 all: s.all,
+                token: s.token,
             }
         })
         .collect()
@@ -170,6 +174,7 @@ pub(super) async fn circuit_page(
                 kind: s.kind.as_str().to_ascii_lowercase(),
                 members: s.members.join(", "),
                 all: s.rule == parapheur_domain::StepRule::All,
+                token: s.own_key,
             })
             .collect();
         CircuitPage {
@@ -218,6 +223,7 @@ pub(super) async fn save_circuit(
                 kind,
                 members,
                 all: form.contains_key(&format!("all_{i}")),
+                token: form.contains_key(&format!("token_{i}")),
             });
         }
     }
@@ -234,6 +240,7 @@ pub(super) async fn save_circuit(
                 step: s.kind.clone(),
                 members: split_list(&s.members),
                 rule: s.all.then(|| "all".to_owned()),
+                key: s.token.then(|| "token".to_owned()),
             })
             .collect(),
         visibility: open.then(|| "subscriber".to_owned()),

@@ -38,6 +38,8 @@ struct DocumentPage<'a> {
     more_pages: u32,
     steps: Vec<StepView>,
     actions: Vec<(&'static str, &'static str, bool)>,
+    /// The step is signed with the member's own card: how to do it with `parapheur-agent`.
+    card_command: Option<String>,
     /// An administrator may reassign the current visa or signature step (CONTRACT §10).
     reassign: bool,
     annexes: Vec<Annex>,
@@ -75,6 +77,7 @@ fn actions_of(kind: StepKind) -> Vec<(&'static str, &'static str, bool)> {
 struct Details {
     steps: Vec<StepView>,
     actions: Vec<(&'static str, &'static str, bool)>,
+    card_command: Option<String>,
     reassign: bool,
     annexes: Vec<Annex>,
     comments: Vec<String>,
@@ -118,9 +121,25 @@ async fn details(
         })
         .collect();
     let is_member = access::is_step_member(state, caller, doc).await?;
-    let actions = match w.current_kind() {
+    let mut actions = match w.current_kind() {
         Some(kind) if is_member => actions_of(kind),
         Some(_) | None => Vec::new(),
+    };
+    // A step signed with the member's own card: the server cannot sign it, the agent does.
+    let card_command = if is_member
+        && w.current_kind() == Some(StepKind::Signature)
+        && crate::service::documents::needs_card(state, doc).await?
+    {
+        actions.retain(|a| a.0 != "sign");
+        Some(format!(
+            "parapheur-agent sign --server {} --user {} --password-env PARAPHEUR_MOT_DE_PASSE \
+             --pkcs11-module <module PKCS#11 de la carte> --pin-env CARTE_PIN --document {}",
+            state.cfg.public_url.trim_end_matches('/'),
+            caller.email,
+            doc.id
+        ))
+    } else {
+        None
     };
     let reassign = caller.is_admin(&doc.siren)
         && matches!(w.current_kind(), Some(StepKind::Visa | StepKind::Signature));
@@ -160,6 +179,7 @@ async fn details(
         may_annex,
         steps,
         actions,
+        card_command,
         reassign,
         annexes,
         comments,
@@ -230,6 +250,7 @@ pub(super) async fn render_document(
             d: &doc,
             steps: d.steps,
             actions: d.actions,
+            card_command: d.card_command,
             reassign: d.reassign,
             annexes: d.annexes,
             metadata: d.metadata,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Signing benchmarks with their references, measured in the same run:
 #   - criterion: PAdES B-B seal (RSA-2048) of a 100 KB and a 5 MB PDF, from the bytes alone and
-#     continuing a kept SHA-256 state as the server does (crates/parapheur-bench/benches/seal.rs);
+#     continuing a kept SHA-256 state as the server does (crates/parapheur-bench/benches/seal.rs),
+#     and the same 100 KB seal at B-T, B-LT and B-LTA (built-in timestamp authority);
 #   - `openssl speed -seconds 3 rsa2048` (single core sign/s) and `openssl speed -seconds 3 -bytes 16384 sha256`;
 #   - pyHanko signing the same 100 KB file in-process (bench/pyhanko_sign.py);
 #   - peak RSS when sealing a 100 MB PDF (`/usr/bin/time -v`).
@@ -32,6 +33,10 @@ SEAL5M=$(crit_ms "seal_5m/pades_b_b_rsa2048")
 SEAL100S=$(crit_ms "seal_100k/pades_b_b_rsa2048_stored")
 SEAL100SN=$(crit_ms "seal_100k/pades_b_b_rsa2048_stored_next_state")
 RSAONLY=$(crit_ms "rsa2048_sign_only")
+LVL_B=$(crit_ms "seal_100k_level/B-B")
+LVL_T=$(crit_ms "seal_100k_level/B-T")
+LVL_LT=$(crit_ms "seal_100k_level/B-LT")
+LVL_LTA=$(crit_ms "seal_100k_level/B-LTA")
 
 say "openssl speed"
 openssl speed -seconds 3 rsa2048 >"$BENCH_DIR/openssl-rsa.txt" 2>/dev/null
@@ -89,4 +94,13 @@ echo "| seal of a 5 MB PDF ($S5M bytes), MB/s | $(awk -v m="$SEAL5M" -v s="$S5M"
 echo "| RSA-2048 signature alone (criterion, our Credential::sign) | $RSAONLY ms | $(awk -v s="$OSSL_SIGN" 'BEGIN { printf "%.3f", 1000 / s }') ms (openssl speed) | | |"
 echo "| peak RSS sealing a $BIG-byte PDF of 25 scanned pages ($BIG_MS ms) | $((RSS_KB / 1024)) MiB | $((BIG / 1048576)) MiB (file size) | $(r "$((RSS_KB * 1024))" "$BIG") | < 200 % |"
 echo "| peak RSS, worst case: a $BIG1-byte PDF made of one single image ($BIG1_MS ms) | $((RSS1_KB / 1024)) MiB | $((BIG1 / 1048576)) MiB | $(r "$((RSS1_KB * 1024))" "$BIG1") | < 200 % |"
+echo
+echo "PAdES levels of a 100 KB seal (built-in timestamp authority, in-process; sizes of the results in $BENCH_DIR):"
+echo
+echo "| level | ms per seal | seals/s | against B-B | file size |"
+echo "| --- | ---: | ---: | ---: | ---: |"
+for l in B-B B-T B-LT B-LTA; do
+    case $l in B-B) v=$LVL_B ;; B-T) v=$LVL_T ;; B-LT) v=$LVL_LT ;; B-LTA) v=$LVL_LTA ;; esac
+    echo "| $l | $v | $(awk -v m="$v" 'BEGIN { printf "%.0f", 1000 / m }') | $(awk -v a="$v" -v b="$LVL_B" 'BEGIN { printf "%.2f×", a / b }') | $(stat -c %s "$BENCH_DIR/seal_100k_$l.pdf") |"
+done
 say "raw outputs in $BENCH_DIR"

@@ -1,5 +1,9 @@
 //! Sealing benchmarks: PAdES B-B of a 100 KB and a 5 MB PDF with an RSA-2048 seal (the
-//! references, `openssl speed` and pyHanko, are measured beside them by `bench/signing.sh`).
+//! references, `openssl speed` and pyHanko, are measured beside them by `bench/signing.sh`),
+//! and the cost of each PAdES level on the 100 KB file: B-T (a token of the built-in
+//! authority), B-LT (then the DSS: chains, OCSP answers of the internal CA, its CRL), B-LTA
+//! (then a document timestamp) — the work the server does with `tsa_url = "internal"`, without
+//! its database and blob store.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -66,10 +70,96 @@ fn bench(c: &mut Criterion) {
         });
         g.finish();
     }
+    levels(c, &ca, &seal);
     let digest = [7u8; 32];
     c.bench_function("rsa2048_sign_only", |b| {
         b.iter(|| seal.sign(black_box(&digest)).unwrap())
     });
+}
+
+/// One seal at `level` ("B-B", "B-T", "B-LT", "B-LTA") of `pdf`: the whole file.
+fn seal_at(
+    pdf: &[u8],
+    ca: &InternalCa,
+    seal: &parapheur_sign::Credential,
+    authority: &parapheur_sign::tsa_authority::Authority,
+    level: &str,
+) -> Vec<u8> {
+    use parapheur_sign::tsa;
+    let now = || 1_800_000_000_000i64;
+    let mut opts = SignOptions::new("Commune de Test");
+    if level == "B-B" {
+        let mut out = pdf.to_vec();
+        out.extend(pades::sign_suffix(pdf, seal, &opts).unwrap());
+        return out;
+    }
+    opts.timestamped = true;
+    let chain: Vec<Vec<u8>> = seal.chain.iter().map(|c| c.to_der().unwrap()).collect();
+    let prepared = pades::prepare(pdf, &chain, seal.algorithm(), &opts).unwrap();
+    let value = seal.sign(prepared.data_to_sign()).unwrap();
+    let request = tsa::request(&value).unwrap();
+    let reply = authority.respond(&request.der, now()).unwrap();
+    let attrs = tsa::token_attributes(&request, &reply).unwrap();
+    let mut out = pdf.to_vec();
+    out.extend(prepared.complete(&value, Some(attrs)).unwrap());
+    if level == "B-T" {
+        return out;
+    }
+    let mut data = pades::ValidationData::default();
+    for c in seal.chain.iter().chain([authority.certificate(), ca.certificate()]) {
+        data.certificates.push(c.to_der().unwrap());
+        if ca.issued(c) && c.to_der().unwrap() != ca.certificate().to_der().unwrap() {
+            let id = openssl::ocsp::OcspCertId::from_cert(
+                openssl::hash::MessageDigest::sha1(),
+                c,
+                ca.certificate(),
+            )
+            .unwrap();
+            let mut req = openssl::ocsp::OcspRequest::new().unwrap();
+            req.add_id(id).unwrap();
+            data.ocsp_responses.push(parapheur_sign::ocsp::respond(
+                ca,
+                &req.to_der().unwrap(),
+                |_| None,
+                now() / 1000,
+            ));
+        }
+    }
+    data.crls.push(ca.crl(&[], 1, 86_400).unwrap());
+    let limits = parapheur_sign::pdfcheck::Limits::default();
+    let dss = pades::dss_suffix(&out, &data, &limits).unwrap();
+    out.extend(dss);
+    if level == "B-LT" {
+        return out;
+    }
+    let stamp = pades::prepare_document_timestamp(&out, &limits).unwrap();
+    let request = tsa::request_for_digest(stamp.digest()).unwrap();
+    let reply = authority.respond(&request.der, now()).unwrap();
+    let token = tsa::checked_token(&request, &reply).unwrap();
+    out.extend(stamp.complete(&token).unwrap());
+    out
+}
+
+/// The cost of each level on the 100 KB file (issue 20: B-LT and B-LTA beside B-B).
+fn levels(c: &mut Criterion, ca: &InternalCa, seal: &parapheur_sign::Credential) {
+    let pdf = pdf_of_size(100 * 1024).unwrap();
+    let authority = parapheur_sign::tsa_authority::Authority::new(ca.tsa_credential().unwrap());
+    let mut g = c.benchmark_group("seal_100k_level");
+    g.sample_size(30);
+    for level in ["B-B", "B-T", "B-LT", "B-LTA"] {
+        let out = seal_at(&pdf, ca, seal, &authority, level);
+        if let Ok(dir) = std::env::var("SEAL_BENCH_WRITE_DIR") {
+            std::fs::write(
+                std::path::Path::new(&dir).join(format!("seal_100k_{level}.pdf")),
+                &out,
+            )
+            .unwrap();
+        }
+        g.bench_function(level, |b| {
+            b.iter(|| seal_at(black_box(&pdf), ca, seal, &authority, level))
+        });
+    }
+    g.finish();
 }
 
 criterion_group!(benches, bench);

@@ -106,7 +106,11 @@ fn seal_at(
         return out;
     }
     let mut data = pades::ValidationData::default();
-    for c in seal.chain.iter().chain([authority.certificate(), ca.certificate()]) {
+    for c in seal
+        .chain
+        .iter()
+        .chain([authority.certificate(), ca.certificate()])
+    {
         data.certificates.push(c.to_der().unwrap());
         if ca.issued(c) && c.to_der().unwrap() != ca.certificate().to_der().unwrap() {
             let id = openssl::ocsp::OcspCertId::from_cert(

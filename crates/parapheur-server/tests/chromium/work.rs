@@ -250,6 +250,36 @@ fn a_working_week_in_chromium_observed_from_outside() {
     });
     assert_eq!(rest.states(contrat).last().unwrap(), "Classé");
 
+    // Anyone (no account) checks the signed contract on /verifier, then by its code.
+    let signed = rest
+        .get(&format!(
+            "/parapheur-ws/rest/v1/documents/v2/{contrat}/download"
+        ))
+        .body;
+    let tmp = tempfile::tempdir().unwrap();
+    let signed_path = tmp.path().join("contrat-signe.pdf");
+    std::fs::write(&signed_path, &signed).unwrap();
+    let code = app.query(&format!(
+        "SELECT code FROM verification_codes WHERE document_id = {contrat}"
+    ));
+    rt.block_on(async {
+        let c = browser(&driver, 1280, 900).await;
+        c.goto(&format!("{base}/verifier")).await.unwrap();
+        wait_text(&c, "Vérifier un document signé").await;
+        audit(&c, axe, "the verification page").await;
+        fill(&c, "file", signed_path.to_str().unwrap()).await;
+        press(&c, "Vérifier").await;
+        wait_text(&c, "Résultat").await;
+        wait_text(&c, "Signatures du fichier").await;
+        audit(&c, axe, "a verification report").await;
+        c.goto(&format!("{base}/verifier/{}", code.trim()))
+            .await
+            .unwrap();
+        wait_text(&c, "Vérification d'un document").await;
+        audit(&c, axe, "a document's verification page").await;
+        c.close().await.unwrap();
+    });
+
     // v1: the list searched, then sorted by deadline (the overdue document first, marked); the
     // next document after a visa follows that order; then the others in one batch.
     rt.block_on(async {

@@ -56,10 +56,17 @@ pub async fn open_state(cfg: Config) -> anyhow::Result<AppState> {
             Blobs::local(LocalBlobStore::open(dir.clone()).context("opening the blob store")?)
         }
     };
+    let protection = match &cfg.signing.pki_passphrase {
+        Some(p) => parapheur_sign::ca::KeyProtection::passphrase(
+            secrecy::ExposeSecret::expose_secret(p).as_bytes(),
+        ),
+        None => parapheur_sign::ca::KeyProtection::default(),
+    };
     let pki = pki::Pki::open(
         &cfg.data_dir,
         cfg.signing.trust_anchors.as_deref(),
         &cfg.public_url,
+        protection,
     )
     .context("opening the internal certification authority and the trust anchors")?;
     for seal in &cfg.signing.hsm_seals {

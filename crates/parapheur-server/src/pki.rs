@@ -53,16 +53,21 @@ impl Pki {
         data_dir: &Path,
         extra_anchors: Option<&Path>,
         public_url: &str,
+        protection: parapheur_sign::ca::KeyProtection,
     ) -> Result<Self, SignError> {
-        let ca = InternalCa::open_or_create(&data_dir.join("pki"), "parapheur - autorité interne")?
-            .with_crl_url(format!(
-                "{}/api/v1/pki/crl",
-                public_url.trim_end_matches('/')
-            ))
-            .with_ocsp_url(format!(
-                "{}/api/v1/pki/ocsp",
-                public_url.trim_end_matches('/')
-            ));
+        let ca = InternalCa::open_or_create_protected(
+            &data_dir.join("pki"),
+            "parapheur - autorité interne",
+            protection,
+        )?
+        .with_crl_url(format!(
+            "{}/api/v1/pki/crl",
+            public_url.trim_end_matches('/')
+        ))
+        .with_ocsp_url(format!(
+            "{}/api/v1/pki/ocsp",
+            public_url.trim_end_matches('/')
+        ));
         let mut anchors = vec![ca.certificate().clone()];
         if let Some(p) = extra_anchors {
             let pem = std::fs::read(p).map_err(|e| SignError::Io {

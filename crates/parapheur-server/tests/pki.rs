@@ -536,3 +536,60 @@ fn anyone_verifies_a_signed_file_and_a_document_by_its_printed_code() {
     let body: Value = r.json().unwrap();
     assert_eq!(body["status"], 429, "{body}");
 }
+
+/// Issue 20 §2: with `[signing] pki_passphrase`, the internal CA's private keys (its own, the
+/// users' and the seals') are encrypted on disk (PKCS#8, PBES2) and signatures still work.
+#[test]
+fn the_internal_ca_keys_are_encrypted_at_rest_with_the_configured_passphrase() {
+    let app = TestApp::start(BIN, "[signing]\npki_passphrase = \"une phrase de passe\"\n");
+    let c = app.as_user("depot@a.fr");
+    let id = c
+        .upload(SIREN_A, "S", "chiffre.pdf", pdf::small("c"), "")
+        .id();
+    let r = app.as_user("s1@a.fr").act(id, "sign", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let signed = c.get(&format!("{V1}/documents/v2/{id}/download")).body;
+    let ca = Client::new(&app.base, None).get("/api/v1/pki/ca.pem").body;
+    let (n, out) = parapheur_test_utils::pyhanko_valid(&signed, &ca);
+    assert_eq!(n, 1, "{out}");
+    let pki = app.data_dir().join("pki");
+    let mut keys = vec![pki.join("ca.key.pem")];
+    keys.extend(
+        std::fs::read_dir(pki.join("issued"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().ends_with(".key.pem")),
+    );
+    assert!(keys.len() >= 2, "{keys:?}");
+    for k in &keys {
+        let pem = std::fs::read_to_string(k).unwrap();
+        assert!(
+            pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+            "{}: {}",
+            k.display(),
+            &pem[..40]
+        );
+        // OpenSSL's own command line opens it with the passphrase, and not without.
+        let dir = k.parent().unwrap();
+        let name = k.file_name().unwrap().to_str().unwrap();
+        let (ok, out) = run_tool(
+            dir,
+            "openssl",
+            &[
+                "pkey",
+                "-in",
+                name,
+                "-passin",
+                "pass:une phrase de passe",
+                "-noout",
+            ],
+        );
+        assert!(ok, "{out}");
+        let (ok, _) = run_tool(
+            dir,
+            "openssl",
+            &["pkey", "-in", name, "-passin", "pass:", "-noout"],
+        );
+        assert!(!ok);
+    }
+}

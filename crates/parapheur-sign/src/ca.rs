@@ -56,6 +56,69 @@ pub struct InternalCa {
     /// Its OCSP responder, written into the certificates it issues (authority information
     /// access), when known.
     ocsp_url: Option<String>,
+    /// How private keys are written to disk.
+    protection: KeyProtection,
+}
+
+/// How the CA keeps private keys on disk: PKCS#8 PEM, encrypted with a passphrase from the
+/// configuration when one is given (PKCS#5 v2: PBKDF2 and AES-256-CBC, what
+/// `openssl pkcs8 -topk8 -v2 aes-256-cbc` writes and `openssl pkey` reads).
+#[derive(Clone, Default)]
+pub struct KeyProtection {
+    passphrase: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for KeyProtection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyProtection")
+            .field("encrypted", &self.passphrase.is_some())
+            .finish()
+    }
+}
+
+impl KeyProtection {
+    /// Keys encrypted with `passphrase` (an empty one: not encrypted).
+    pub fn passphrase(passphrase: &[u8]) -> Self {
+        Self {
+            passphrase: (!passphrase.is_empty()).then(|| passphrase.to_vec()),
+        }
+    }
+
+    /// The PEM of `key` as it is written to disk.
+    fn encode(&self, key: &PKey<Private>) -> Result<Vec<u8>, SignError> {
+        Ok(match &self.passphrase {
+            Some(p) => {
+                key.private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_256_cbc(), p)?
+            }
+            None => key.private_key_to_pem_pkcs8()?,
+        })
+    }
+
+    /// Reads the key file `path`. A key written before a passphrase was configured is
+    /// rewritten encrypted; an encrypted key without the passphrase is a clear error.
+    fn read(&self, path: &Path) -> Result<PKey<Private>, SignError> {
+        let pem = std::fs::read(path).map_err(io(path))?;
+        let encrypted = pem.windows(9).take(64).any(|w| w == b"ENCRYPTED");
+        match (&self.passphrase, encrypted) {
+            (Some(p), true) => PKey::private_key_from_pem_passphrase(&pem, p).map_err(|_| {
+                SignError::Invalid(format!(
+                    "{}: the key does not open with the configured passphrase",
+                    path.display()
+                ))
+            }),
+            (None, true) => Err(SignError::Invalid(format!(
+                "{}: the key is encrypted and no passphrase is configured ([signing] pki_passphrase)",
+                path.display()
+            ))),
+            (Some(_), false) => {
+                let key = PKey::private_key_from_pem(&pem)?;
+                write_private(path, &self.encode(&key)?)?;
+                tracing::info!(path = %path.display(), "private key encrypted at rest");
+                Ok(key)
+            }
+            (None, false) => Ok(PKey::private_key_from_pem(&pem)?),
+        }
+    }
 }
 
 /// A certificate's serial number in upper-case hexadecimal (how revocations are recorded).
@@ -197,6 +260,16 @@ pub fn generate_key(kind: KeyKind) -> Result<PKey<Private>, SignError> {
 impl InternalCa {
     /// Opens the CA in `dir`, creating its key and self-signed certificate on first use.
     pub fn open_or_create(dir: &Path, name: &str) -> Result<Self, SignError> {
+        Self::open_or_create_protected(dir, name, KeyProtection::default())
+    }
+
+    /// [`InternalCa::open_or_create`], its keys (the CA's and those it stores) written and read
+    /// with `protection`.
+    pub fn open_or_create_protected(
+        dir: &Path,
+        name: &str,
+        protection: KeyProtection,
+    ) -> Result<Self, SignError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let (kp, cp) = (dir.join("ca.key.pem"), dir.join("ca.pem"));
         // Instances starting together on a shared directory agree on one CA: the first to
@@ -204,7 +277,7 @@ impl InternalCa {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if kp.exists() && cp.exists() {
-                let key = PKey::private_key_from_pem(&std::fs::read(&kp).map_err(io(&kp))?)?;
+                let key = protection.read(&kp)?;
                 let cert = X509::from_pem(&std::fs::read(&cp).map_err(io(&cp))?)?;
                 return Ok(Self {
                     dir: dir.to_owned(),
@@ -212,17 +285,19 @@ impl InternalCa {
                     cert,
                     crl_url: None,
                     ocsp_url: None,
+                    protection,
                 });
             }
             if !kp.exists() {
                 let (key, cert) = Self::new_ca(name)?;
-                if publish_pair(&kp, &cp, &key.private_key_to_pem_pkcs8()?, &cert.to_pem()?)? {
+                if publish_pair(&kp, &cp, &protection.encode(&key)?, &cert.to_pem()?)? {
                     return Ok(Self {
                         dir: dir.to_owned(),
                         key,
                         cert,
                         crl_url: None,
                         ocsp_url: None,
+                        protection,
                     });
                 }
             } else if half_written(&kp) {
@@ -475,9 +550,9 @@ impl InternalCa {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if kp.exists() && cp.exists() {
-                let key = std::fs::read(&kp).map_err(io(&kp))?;
+                let key = self.protection.read(&kp)?;
                 let chain = std::fs::read(&cp).map_err(io(&cp))?;
-                return Credential::from_pem(&key, &chain);
+                return Credential::new(key, X509::stack_from_pem(&chain)?);
             }
             if !kp.exists() {
                 let c = self.issue_for(subject, kind, purpose)?;
@@ -503,7 +578,7 @@ impl InternalCa {
         for cert in &c.chain {
             chain.extend(cert.to_pem()?);
         }
-        publish_pair(kp, cp, &c.key.soft()?.private_key_to_pem_pkcs8()?, &chain)
+        publish_pair(kp, cp, &self.protection.encode(c.key.soft()?)?, &chain)
     }
 
     /// Key and chain files of the credential `name` (a safe file-name stem).
@@ -544,9 +619,9 @@ impl InternalCa {
         if !(kp.exists() && cp.exists()) {
             return Ok(None);
         }
-        let key = std::fs::read(&kp).map_err(io(&kp))?;
+        let key = self.protection.read(&kp)?;
         let chain = std::fs::read(&cp).map_err(io(&cp))?;
-        Credential::from_pem(&key, &chain).map(Some)
+        Credential::new(key, X509::stack_from_pem(&chain)?).map(Some)
     }
 
     /// Whether this CA issued `cert` (its signature verifies with the CA's key).
@@ -564,7 +639,7 @@ impl InternalCa {
         for cert in &c.chain {
             chain.extend(cert.to_pem()?);
         }
-        write_private(&kp, &c.key.soft()?.private_key_to_pem_pkcs8()?)?;
+        write_private(&kp, &self.protection.encode(c.key.soft()?)?)?;
         write_private(&cp, &chain)
     }
 }
@@ -572,6 +647,51 @@ impl InternalCa {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_are_encrypted_at_rest_with_a_passphrase_and_migrated_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("pki");
+        let subject = Subject {
+            common_name: "Alice Martin".into(),
+            email: None,
+            organization: None,
+            organization_id: None,
+        };
+        let is_encrypted = |p: &Path| {
+            String::from_utf8(std::fs::read(p).unwrap())
+                .unwrap()
+                .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        };
+        // Written in clear first (no passphrase), with one credential.
+        let ca = InternalCa::open_or_create(&d, "CA").unwrap();
+        let alice = ca.credential("user-1", &subject, KeyKind::Person).unwrap();
+        assert!(!is_encrypted(&d.join("ca.key.pem")));
+        drop(ca);
+        // A passphrase configured: both keys are rewritten encrypted when read.
+        let secret = KeyProtection::passphrase(b"correct horse");
+        let ca = InternalCa::open_or_create_protected(&d, "CA", secret.clone()).unwrap();
+        let again = ca.credential("user-1", &subject, KeyKind::Person).unwrap();
+        assert!(again.certificate().to_der().unwrap() == alice.certificate().to_der().unwrap());
+        assert!(is_encrypted(&d.join("ca.key.pem")));
+        assert!(is_encrypted(&d.join("issued/user-1.key.pem")));
+        // New credentials are written encrypted; the PEM opens with the passphrase (PKCS#8).
+        ca.credential("user-2", &subject, KeyKind::Seal).unwrap();
+        let pem = std::fs::read(d.join("issued/user-2.key.pem")).unwrap();
+        assert!(is_encrypted(&d.join("issued/user-2.key.pem")));
+        assert!(PKey::private_key_from_pem_passphrase(&pem, b"correct horse").is_ok());
+        drop(ca);
+        // Without it, or with another one: a clear error.
+        let e = InternalCa::open_or_create(&d, "CA")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no passphrase is configured"), "{e}");
+        let e = InternalCa::open_or_create_protected(&d, "CA", KeyProtection::passphrase(b"x"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("does not open"), "{e}");
+        assert!(!format!("{secret:?}").contains("horse"));
+    }
 
     #[test]
     fn concurrent_issuers_agree_on_one_ca_and_one_credential() {

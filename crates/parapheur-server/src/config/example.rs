@@ -105,6 +105,7 @@ orphan_sweep_interval_s = 86400 # how often the orphan sweep lists the stored fi
 trust_anchors = ""        # PEM bundle trusted by verification steps, beside the internal CA
 tsa_url = ""              # RFC 3161 timestamp authority (URL), or "internal" (built-in, for demos and tests)
 level = ""                # PAdES level: "B-B", "B-T", "B-LT", "B-LTA" (all but B-B need tsa_url); unset: B-T when tsa_url is set
+# pki_passphrase_file = "/run/secrets/pki"  # encrypts the internal CA's private keys on disk (or pki_passphrase)
 # A subscriber's seal on a PKCS#11 token (HSM), instead of a key file of the internal CA:
 # [[signing.hsm_seals]]
 # siren = "123456789"

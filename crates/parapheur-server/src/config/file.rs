@@ -151,6 +151,8 @@ pub struct SigningFile {
     pub trust_anchors: String,
     pub tsa_url: String,
     pub level: String,
+    pub pki_passphrase: Option<SecretString>,
+    pub pki_passphrase_file: Option<PathBuf>,
     pub hsm_seals: Vec<HsmSealFile>,
     pub hsm_users: Vec<HsmUserFile>,
 }

@@ -89,6 +89,9 @@ pub struct SigningConfig {
     pub tsa_url: String,
     /// The PAdES level of the signatures the server makes.
     pub level: SignatureLevel,
+    /// The passphrase the internal CA's private keys are encrypted with on disk (`None`: in
+    /// clear, readable by the service's account only).
+    pub pki_passphrase: Option<SecretString>,
     /// Subscribers' seals held on a PKCS#11 token (HSM) instead of the internal CA's files.
     pub hsm_seals: Vec<HsmSeal>,
     /// Users' signing keys held on a PKCS#11 token (HSM): their signatures use that key.
@@ -359,9 +362,15 @@ impl SigningFile {
                 },
             ));
         }
+        let pki_passphrase = secret::secret(
+            "signing.pki_passphrase",
+            self.pki_passphrase,
+            self.pki_passphrase_file.as_deref(),
+        )?;
         Ok(SigningConfig {
             trust_anchors: secret::path(&self.trust_anchors),
             level,
+            pki_passphrase,
             tsa_url: tsa.to_owned(),
             hsm_seals,
             hsm_users,

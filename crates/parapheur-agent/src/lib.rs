@@ -137,7 +137,7 @@ struct Prepared {
 }
 
 /// A certificate file, DER or PEM.
-fn openssl_cert(bytes: &[u8]) -> Result<Vec<u8>, AgentError> {
+fn certificate_der(bytes: &[u8]) -> Result<Vec<u8>, AgentError> {
     let text = String::from_utf8_lossy(bytes);
     if let Some(start) = text.find("-----BEGIN CERTIFICATE-----") {
         let body: String = text[start + 27..]
@@ -202,7 +202,7 @@ pub fn run(args: impl IntoIterator<Item = String>) -> Result<Report, AgentError>
         Command::StoreCertificate(s) => {
             let bytes = std::fs::read(&s.file)
                 .map_err(|e| AgentError::Usage(format!("{}: {e}", s.file.display())))?;
-            let cert = openssl_cert(&bytes)?;
+            let cert = certificate_der(&bytes)?;
             parapheur_sign::pkcs11::store_certificate(
                 &s.pkcs11_module,
                 s.token_label.as_deref(),
@@ -302,4 +302,85 @@ fn sign_one(api: &Api, key: &HsmKey, certificate: &str, id: i64) -> Result<(), A
         }),
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = [
+            "parapheur-agent",
+            "sign",
+            "--server",
+            "http://127.0.0.1:9",
+            "--user",
+            "a@b.fr",
+            "--password-env",
+            "PARAPHEUR_AGENT_TEST_UNSET_PASSWORD",
+            "--pkcs11-module",
+            "/nonexistent/module.so",
+            "--pin-env",
+            "PARAPHEUR_AGENT_TEST_UNSET_PIN",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        v.extend(extra.iter().map(|s| (*s).to_owned()));
+        v
+    }
+
+    #[test]
+    fn the_command_line_is_checked_before_anything_is_done() {
+        // Neither --all nor --document.
+        let e = run(args(&[])).unwrap_err();
+        assert!(
+            matches!(e, AgentError::Usage(ref m) if m.contains("--all")),
+            "{e}"
+        );
+        // Both.
+        let e = run(args(&["--all", "--document", "3"])).unwrap_err();
+        assert!(matches!(e, AgentError::Usage(_)), "{e}");
+        // A missing required option.
+        let e = run(vec![
+            "parapheur-agent".into(),
+            "sign".into(),
+            "--all".into(),
+        ])
+        .unwrap_err();
+        assert!(
+            matches!(e, AgentError::Usage(ref m) if m.contains("--server")),
+            "{e}"
+        );
+        // The PIN is read from the environment, never from the command line.
+        let e = run(args(&["--all"])).unwrap_err();
+        assert!(
+            matches!(e, AgentError::MissingEnv(ref v) if v == "PARAPHEUR_AGENT_TEST_UNSET_PIN"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn reports_say_what_was_signed_and_what_failed_in_french() {
+        let r = Report {
+            signed: vec![(3, "Arrêté".into())],
+            failed: vec![(4, "refusé".into())],
+        };
+        assert_eq!(
+            r.lines(),
+            ["signé : document 3 (Arrêté)", "échec : document 4 : refusé"]
+        );
+        assert_eq!(Report::default().lines(), ["aucun document à signer"]);
+    }
+
+    #[test]
+    fn certificates_are_read_as_pem_or_der() {
+        let der = b"\x30\x03\x02\x01\x01".to_vec();
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            B64.encode(&der)
+        );
+        assert_eq!(certificate_der(pem.as_bytes()).unwrap(), der);
+        assert_eq!(certificate_der(&der).unwrap(), der);
+    }
 }

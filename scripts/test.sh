@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 # Independent validators and readers the tests use (Debian packages, PyPI packages).
 missing=()
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+# The fiche's QR code is read back with zbar.
+command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
 command -v qpdf >/dev/null 2>&1 || missing+=(qpdf)
 command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
 command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)

@@ -57,6 +57,50 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 
 /// Lays out lines top to bottom, adding pages as needed, and returns the PDF bytes.
 pub fn render(title: &str, lines: &[Line]) -> Result<Vec<u8>, lopdf::Error> {
+    render_with_qr(title, lines, None)
+}
+
+/// The side of the QR code drawn on the first page, in points.
+const QR_SIDE: f32 = 96.0;
+
+/// The drawing operations of a QR code of `data` with its top-right corner at (`right`, `top`):
+/// one filled square per dark module, inside a quiet zone of four modules. `None` when `data`
+/// does not fit a QR code.
+fn qr_operations(data: &str, right: f32, top: f32) -> Option<Vec<Operation>> {
+    let code = qrcode::QrCode::new(data.as_bytes()).ok()?;
+    let n = code.width();
+    let colors = code.to_colors();
+    let module = QR_SIDE / (n + 8) as f32;
+    let (x0, y0) = (right - QR_SIDE + 4.0 * module, top - 4.0 * module);
+    let mut ops = vec![
+        Operation::new("q", vec![]),
+        Operation::new("rg", vec![0.into(), 0.into(), 0.into()]),
+    ];
+    for (i, c) in colors.iter().enumerate() {
+        if *c == qrcode::Color::Dark {
+            let (col, row) = ((i % n) as f32, (i / n) as f32);
+            ops.push(Operation::new(
+                "re",
+                vec![
+                    (x0 + col * module).into(),
+                    (y0 - (row + 1.0) * module).into(),
+                    module.into(),
+                    module.into(),
+                ],
+            ));
+        }
+    }
+    ops.push(Operation::new("f", vec![]));
+    ops.push(Operation::new("Q", vec![]));
+    Some(ops)
+}
+
+/// [`render`], with a QR code of `qr` (an address) at the top right of the first page.
+pub fn render_with_qr(
+    title: &str,
+    lines: &[Line],
+    qr: Option<&str>,
+) -> Result<Vec<u8>, lopdf::Error> {
     let mut doc = Document::with_version("1.7");
     let pages_id = doc.new_object_id();
     let regular = doc.add_object(dictionary! {
@@ -67,7 +111,10 @@ pub fn render(title: &str, lines: &[Line]) -> Result<Vec<u8>, lopdf::Error> {
     });
     let resources =
         doc.add_object(dictionary! { "Font" => dictionary! { "F1" => regular, "F2" => bold } });
-    let mut pages: Vec<Vec<Operation>> = vec![Vec::new()];
+    let mut pages: Vec<Vec<Operation>> = vec![
+        qr.and_then(|data| qr_operations(data, PAGE_W - MARGIN / 2.0, PAGE_H - MARGIN / 2.0))
+            .unwrap_or_default(),
+    ];
     let mut y = PAGE_H - MARGIN;
     for l in lines {
         let lead = l.size * 1.4;
@@ -168,5 +215,39 @@ mod tests {
         let pdf = render("Fiche de circulation", &many).unwrap_or_else(|e| panic!("{e}"));
         let doc = lopdf::Document::load_mem(&pdf).unwrap_or_else(|e| panic!("{e}"));
         assert!(doc.get_pages().len() >= 4);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod qr_tests {
+    use super::*;
+
+    #[test]
+    fn a_qr_code_is_drawn_on_the_first_page_only() {
+        let lines: Vec<Line> = (0..120)
+            .map(|i| Line::new(format!("Ligne {i} : {}", "x".repeat(60)), 10.0, false))
+            .collect();
+        let with =
+            render_with_qr("Essai", &lines, Some("https://exemple.fr/verifier/ABCD")).unwrap();
+        let without = render("Essai", &lines).unwrap();
+        if let Ok(p) = std::env::var("PDFGEN_QR_SAMPLE") {
+            std::fs::write(p, &with).unwrap();
+        }
+        let doc = lopdf::Document::load_mem(&with).unwrap();
+        let pages: Vec<_> = doc.get_pages().into_values().collect();
+        assert!(pages.len() >= 2);
+        let ops = |id| {
+            lopdf::content::Content::decode(&doc.get_page_content(id).unwrap())
+                .unwrap()
+                .operations
+                .iter()
+                .filter(|o| o.operator == "re")
+                .count()
+        };
+        // A version-1 or -2 code: tens of dark modules on the first page, none after.
+        assert!(ops(pages[0]) > 50, "{}", ops(pages[0]));
+        assert_eq!(ops(pages[1]), 0);
+        assert!(with.len() > without.len());
     }
 }

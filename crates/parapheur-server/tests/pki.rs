@@ -509,6 +509,25 @@ fn anyone_verifies_a_signed_file_and_a_document_by_its_printed_code() {
     let code = line.rsplit(' ').next().unwrap().to_owned();
     assert_eq!(code.len(), 19, "{line}");
     assert!(out.contains(&format!("/verifier/{code}")), "{out}");
+    // ... and as a QR code that a reader (zbar) decodes to the verification address.
+    let (ok, out) = run_tool(
+        dir.path(),
+        "pdftoppm",
+        &[
+            "-r", "150", "-png", "-f", "1", "-l", "1", "fdc.pdf", "fiche",
+        ],
+    );
+    assert!(ok, "{out}");
+    let png = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .find(|n| n.starts_with("fiche") && n.ends_with(".png"))
+        .unwrap();
+    let (ok, out) = run_tool(dir.path(), "zbarimg", &["--quiet", "--raw", &png]);
+    assert!(ok, "{out}");
+    // (zbar may add D-Bus complaints on stderr: the decoded text is its own line.)
+    let url = format!("{}/verifier/{code}", app.base);
+    assert!(out.lines().any(|l| l.trim() == url), "{out}");
     let page = anon.get(&format!(
         "/verifier/{}",
         code.to_lowercase().replace('-', "")

@@ -2,7 +2,7 @@
 //! SHA-256), its circuit and every history entry.
 
 use crate::error::ApiError;
-use crate::pdfgen::{Line, render, wrap};
+use crate::pdfgen::{Line, wrap};
 use crate::service::human_date;
 use crate::state::AppState;
 use parapheur_domain::DocumentStatus;
@@ -16,6 +16,10 @@ pub async fn build(state: &AppState, doc: &DocumentRow) -> Result<Vec<u8>, ApiEr
     let history = db.history(doc.id).await?;
     let annexes = crate::service::annexes::of_document(state, doc.id).await?;
     let code = crate::service::verifier::code_of(state, doc.id).await?;
+    let verify_url = format!(
+        "{}/verifier/{code}",
+        state.cfg.public_url.trim_end_matches('/')
+    );
     let depositor = db
         .user_by_id(doc.depositor_id)
         .await?
@@ -45,13 +49,7 @@ pub async fn build(state: &AppState, doc: &DocumentRow) -> Result<Vec<u8>, ApiEr
     kv("Nom du fichier", &doc.filename);
     kv("Empreinte SHA-256", &doc.sha256);
     kv("Code de vérification", &code);
-    kv(
-        "Vérifier en ligne",
-        &format!(
-            "{}/verifier/{code}",
-            state.cfg.public_url.trim_end_matches('/')
-        ),
-    );
+    kv("Vérifier en ligne", &verify_url);
     kv(
         "Circuit",
         doc.circuit_id.as_deref().unwrap_or("(circuit à la volée)"),
@@ -116,6 +114,10 @@ pub async fn build(state: &AppState, doc: &DocumentRow) -> Result<Vec<u8>, ApiEr
             }
         }
     }
-    render(&format!("Fiche de circulation du document {}", doc.id), &l)
-        .map_err(|e| ApiError::Internal(e.into()))
+    crate::pdfgen::render_with_qr(
+        &format!("Fiche de circulation du document {}", doc.id),
+        &l,
+        Some(&verify_url),
+    )
+    .map_err(|e| ApiError::Internal(e.into()))
 }

@@ -151,6 +151,22 @@ impl Verdict {
         }
     }
 
+    /// Makes the verdict held in `indication` and `subindication` (a report's two fields) the
+    /// worse of it and `v`.
+    pub(crate) fn record(
+        v: Verdict,
+        indication: &mut Indication,
+        subindication: &mut Option<SubIndication>,
+    ) {
+        let now = Verdict {
+            indication: *indication,
+            subindication: *subindication,
+        }
+        .worst(v);
+        *indication = now.indication;
+        *subindication = now.subindication;
+    }
+
     /// The worse of two verdicts (`TOTAL_FAILED` over `INDETERMINATE` over `TOTAL_PASSED`; the
     /// first found wins a tie, except over `NO_POE`: a timestamp that proves nothing matters
     /// less than what the signature itself lacks).

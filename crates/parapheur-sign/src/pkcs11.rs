@@ -33,13 +33,9 @@ impl std::fmt::Debug for HsmKeyRef {
     }
 }
 
-/// The signing keys of a token that have a certificate beside them (same label): what a
-/// signer's card holds. `token`: the token's label, or the first token present.
-pub fn signing_keys(
-    module: &str,
-    token: Option<&str>,
-    pin: &str,
-) -> Result<(String, Vec<(String, X509)>), SignError> {
+/// Loads `module`, initialises it, and finds the token labelled `token` (the first token
+/// present when `None`): the context, the slot and the token's label.
+fn find_token(module: &str, token: Option<&str>) -> Result<(Pkcs11, Slot, String), SignError> {
     let ctx =
         Pkcs11::new(module).map_err(|e| err(&format!("loading the PKCS#11 module {module}"), e))?;
     match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
@@ -47,7 +43,6 @@ pub fn signing_keys(
         Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
         Err(e) => return Err(err("initialising the PKCS#11 module", e)),
     }
-    let mut found = None;
     for slot in ctx
         .get_slots_with_token()
         .map_err(|e| err("listing the tokens", e))?
@@ -57,14 +52,23 @@ pub fn signing_keys(
             .map_err(|e| err("reading a token", e))?;
         let label = info.label().trim().to_owned();
         if token.is_none_or(|t| t.trim() == label) {
-            found = Some((slot, label));
-            break;
+            return Ok((ctx, slot, label));
         }
     }
-    let (slot, label) = found.ok_or_else(|| match token {
+    Err(match token {
         Some(t) => SignError::Hsm(format!("no token labelled {t:?}")),
         None => SignError::Hsm("no token present".into()),
-    })?;
+    })
+}
+
+/// The signing keys of a token that have a certificate beside them (same label): what a
+/// signer's card holds. `token`: the token's label, or the first token present.
+pub fn signing_keys(
+    module: &str,
+    token: Option<&str>,
+    pin: &str,
+) -> Result<(String, Vec<(String, X509)>), SignError> {
+    let (ctx, slot, label) = find_token(module, token)?;
     let session = ctx
         .open_ro_session(slot)
         .map_err(|e| err("opening a session", e))?;
@@ -123,27 +127,7 @@ pub fn store_certificate(
     der: &[u8],
 ) -> Result<(), SignError> {
     let cert = X509::from_der(der)?;
-    let ctx =
-        Pkcs11::new(module).map_err(|e| err(&format!("loading the PKCS#11 module {module}"), e))?;
-    match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-        Ok(()) => {}
-        Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-        Err(e) => return Err(err("initialising the PKCS#11 module", e)),
-    }
-    let mut found = None;
-    for slot in ctx
-        .get_slots_with_token()
-        .map_err(|e| err("listing the tokens", e))?
-    {
-        let info = ctx
-            .get_token_info(slot)
-            .map_err(|e| err("reading a token", e))?;
-        if token.is_none_or(|t| t.trim() == info.label().trim()) {
-            found = Some(slot);
-            break;
-        }
-    }
-    let slot = found.ok_or_else(|| SignError::Hsm("no such token".into()))?;
+    let (ctx, slot, _) = find_token(module, token)?;
     let session = ctx
         .open_rw_session(slot)
         .map_err(|e| err("opening a session", e))?;
@@ -209,32 +193,7 @@ fn err(what: &str, e: impl std::fmt::Display) -> SignError {
 impl HsmKey {
     /// Loads the module, finds the token and the key, and logs in.
     pub fn open(reference: &HsmKeyRef) -> Result<Self, SignError> {
-        let ctx = Pkcs11::new(&reference.module).map_err(|e| {
-            err(
-                &format!("loading the PKCS#11 module {}", reference.module),
-                e,
-            )
-        })?;
-        match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-            Ok(()) => {}
-            Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-            Err(e) => return Err(err("initialising the PKCS#11 module", e)),
-        }
-        let mut found = None;
-        for slot in ctx
-            .get_slots_with_token()
-            .map_err(|e| err("listing the tokens", e))?
-        {
-            let info = ctx
-                .get_token_info(slot)
-                .map_err(|e| err("reading a token", e))?;
-            if info.label().trim() == reference.token.trim() {
-                found = Some(slot);
-                break;
-            }
-        }
-        let slot = found
-            .ok_or_else(|| SignError::Hsm(format!("no token labelled {:?}", reference.token)))?;
+        let (ctx, slot, _) = find_token(&reference.module, Some(&reference.token))?;
         let key = Self {
             reference: reference.clone(),
             ctx,

@@ -44,13 +44,7 @@ impl XmlSignatureReport {
     }
 
     fn mark(&mut self, v: Verdict) {
-        let now = Verdict {
-            indication: self.indication,
-            subindication: self.subindication,
-        }
-        .worst(v);
-        self.indication = now.indication;
-        self.subindication = now.subindication;
+        Verdict::record(v, &mut self.indication, &mut self.subindication);
     }
 }
 

@@ -63,11 +63,13 @@ pub async fn open_state(cfg: Config) -> anyhow::Result<AppState> {
         None => parapheur_sign::ca::KeyProtection::default(),
     };
     let pki = pki::Pki::open(
+        &db,
         &cfg.data_dir,
         cfg.signing.trust_anchors.as_deref(),
         &cfg.public_url,
         protection,
     )
+    .await
     .context("opening the internal certification authority and the trust anchors")?;
     for seal in &cfg.signing.hsm_seals {
         pki.install_hsm_seal(seal).with_context(|| {

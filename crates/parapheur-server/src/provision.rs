@@ -145,7 +145,7 @@ pub async fn apply_file(db: &Db, pki: &Pki, path: &Path) -> Result<(), Provision
 }
 
 /// Reads a PKCS#12 file relative to the provisioning file and installs it under `name`.
-fn import_pkcs12(
+async fn import_pkcs12(
     pki: &Pki,
     base: &Path,
     file: &str,
@@ -160,7 +160,7 @@ fn import_pkcs12(
     let der = std::fs::read(&path).map_err(|e| at(e.to_string()))?;
     let cred = parapheur_sign::Credential::from_pkcs12(&der, password.unwrap_or_default())
         .map_err(|e| at(e.to_string()))?;
-    pki.import(id, cred).map_err(|e| at(e.to_string()))
+    pki.import(id, cred).await.map_err(|e| at(e.to_string()))
 }
 
 /// Records the revocation of a certificate of the internal CA replaced by an imported key.
@@ -211,8 +211,10 @@ pub async fn apply(
             let id = crate::pki::CredentialId::Seal(siren.as_str().to_owned());
             let replaced = pki
                 .issued_serial(&id)
+                .await
                 .map_err(|e| perr(format!("subscribers[{i}].seal_pkcs12"), e))?;
             import_pkcs12(pki, base, f, s.seal_pkcs12_password.as_deref(), id)
+                .await
                 .map_err(|e| perr(format!("subscribers[{i}].seal_pkcs12"), e))?;
             if let Some(serial) = replaced {
                 revoke_superseded(db, &serial, None, siren.as_str()).await?;
@@ -306,16 +308,19 @@ pub async fn apply(
                 u.pkcs12_password.as_deref(),
                 crate::pki::CredentialId::ImportedUser(id),
             )
+            .await
             .map_err(|e| perr(at("pkcs12"), e))?;
             // The user now signs with their own key everywhere: the keys the internal CA
             // issued to them are revoked (superseded) and forgotten.
             for s in &sirens {
                 let serial = pki
                     .issued_user_serial(id, s.as_str())
+                    .await
                     .map_err(|e| perr(at("pkcs12"), e))?;
                 if let Some(serial) = serial {
                     revoke_superseded(db, &serial, Some(id), s.as_str()).await?;
                     pki.forget_issued_user(id, s.as_str())
+                        .await
                         .map_err(|e| perr(at("pkcs12"), e))?;
                 }
             }

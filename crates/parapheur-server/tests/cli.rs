@@ -175,7 +175,20 @@ fn demo_prints_a_curl_example_that_works_as_printed() {
         .collect();
     assert_eq!(saved.len(), 1, "{stdout}");
     let signed = std::fs::read(saved[0].path()).unwrap();
-    let ca = std::fs::read(dir.path().join("demo/pki/ca.pem")).unwrap();
+    // The CA as the demo's output says where to get it (its state is in the database).
+    let base = printed
+        .last()
+        .and_then(|l| l.strip_prefix("listening on "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let ca = parapheur_test_utils::Client::new(&base, None)
+        .get("/api/v1/pki/ca.pem")
+        .body;
+    assert!(
+        printed.iter().any(|l| l.contains("/api/v1/pki/ca.pem")),
+        "{printed:#?}"
+    );
     let (n, report) = parapheur_test_utils::pyhanko_valid(&signed, &ca);
     assert_eq!(n, 1, "{report}");
     // Timestamped (PAdES B-T) by the built-in authority, whose root is the same CA.

@@ -255,13 +255,11 @@ fn seals_on_a_pkcs11_token_sign_documents() {
         "{text}"
     );
     // No seal key of these subscribers was written by the internal CA, nor s1's key.
-    let issued: Vec<String> = std::fs::read_dir(app.data_dir().join("pki/issued"))
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
+    let issued: Vec<String> = app
+        .query("SELECT name FROM pki_credentials")
+        .lines()
+        .map(str::to_owned)
+        .collect();
     assert!(!issued.iter().any(|f| f.starts_with("seal-")), "{issued:?}");
     assert!(
         issued.iter().any(|f| f.starts_with("user-")),

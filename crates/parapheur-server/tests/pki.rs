@@ -251,6 +251,25 @@ fn a_user_who_leaves_has_their_certificate_revoked_in_the_published_crl() {
     assert!(!ok && out.contains("revoked"), "{out}");
     let status = ocsp(&app, dir.path());
     assert!(status.contains("signer.pem: revoked"), "{status}");
+    assert!(status.contains("Reason: affiliationChanged"), "{status}");
+    // A serial the CA never issued, under its name and key: `unknown`, not `good`.
+    let url = format!("{}/api/v1/pki/ocsp", app.base);
+    let (ok, out) = run_tool(
+        dir.path(),
+        "openssl",
+        &[
+            "ocsp",
+            "-issuer",
+            "ca.pem",
+            "-serial",
+            "0x1234ABCD",
+            "-url",
+            &url,
+            "-CAfile",
+            "ca.pem",
+        ],
+    );
+    assert!(ok && out.contains("0x1234ABCD: unknown"), "{out}");
     let pyhanko = certvalidator(dir.path());
     assert!(
         pyhanko.contains("ocsp FAIL") && pyhanko.contains("crl FAIL"),
@@ -557,7 +576,8 @@ fn anyone_verifies_a_signed_file_and_a_document_by_its_printed_code() {
 }
 
 /// Issue 20 §2: with `[signing] pki_passphrase`, the internal CA's private keys (its own, the
-/// users' and the seals') are encrypted on disk (PKCS#8, PBES2) and signatures still work.
+/// users' and the seals') are encrypted at rest in the database (PKCS#8, PBES2) and signatures
+/// still work.
 #[test]
 fn the_internal_ca_keys_are_encrypted_at_rest_with_the_configured_passphrase() {
     let app = TestApp::start(BIN, "[signing]\npki_passphrase = \"une phrase de passe\"\n");
@@ -571,33 +591,31 @@ fn the_internal_ca_keys_are_encrypted_at_rest_with_the_configured_passphrase() {
     let ca = Client::new(&app.base, None).get("/api/v1/pki/ca.pem").body;
     let (n, out) = parapheur_test_utils::pyhanko_valid(&signed, &ca);
     assert_eq!(n, 1, "{out}");
-    let pki = app.data_dir().join("pki");
-    let mut keys = vec![pki.join("ca.key.pem")];
-    keys.extend(
-        std::fs::read_dir(pki.join("issued"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.to_string_lossy().ends_with(".key.pem")),
-    );
+    // Every private key the CA keeps (its own, the user's and the seal's, in the database).
+    let mut keys = vec![app.query("SELECT private_key FROM pki_authority")];
+    for name in app.query("SELECT name FROM pki_credentials").lines() {
+        keys.push(app.query(&format!(
+            "SELECT private_key FROM pki_credentials WHERE name = '{name}'"
+        )));
+    }
     assert!(keys.len() >= 2, "{keys:?}");
-    for k in &keys {
-        let pem = std::fs::read_to_string(k).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (i, pem) in keys.iter().enumerate() {
         assert!(
             pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
-            "{}: {}",
-            k.display(),
-            &pem[..40]
+            "{i}: {}",
+            &pem[..40.min(pem.len())]
         );
         // OpenSSL's own command line opens it with the passphrase, and not without.
-        let dir = k.parent().unwrap();
-        let name = k.file_name().unwrap().to_str().unwrap();
+        let name = format!("key-{i}.pem");
+        std::fs::write(dir.path().join(&name), format!("{pem}\n")).unwrap();
         let (ok, out) = run_tool(
-            dir,
+            dir.path(),
             "openssl",
             &[
                 "pkey",
                 "-in",
-                name,
+                &name,
                 "-passin",
                 "pass:une phrase de passe",
                 "-noout",
@@ -605,10 +623,166 @@ fn the_internal_ca_keys_are_encrypted_at_rest_with_the_configured_passphrase() {
         );
         assert!(ok, "{out}");
         let (ok, _) = run_tool(
-            dir,
+            dir.path(),
             "openssl",
-            &["pkey", "-in", name, "-passin", "pass:", "-noout"],
+            &["pkey", "-in", &name, "-passin", "pass:", "-noout"],
         );
         assert!(!ok);
     }
+}
+
+/// A serial as OpenSSL prints it and as the CA records it, compared without leading zeros.
+fn same_serial(a: &str, b: &str) -> bool {
+    a.trim()
+        .trim_start_matches('0')
+        .eq_ignore_ascii_case(b.trim().trim_start_matches('0'))
+}
+
+/// Issue 20 §2: the CA's state (its key and certificate, the credentials it issued, the log of
+/// issued certificates) lives in the database. Nothing is written under `data_dir`, and an
+/// instance whose disk has none of it (another machine on the same database) serves the same CA
+/// and signs with the same key.
+#[test]
+fn the_ca_state_is_in_the_database_so_another_instance_signs_with_the_same_keys() {
+    let app = TestApp::start(BIN, "");
+    let dir = tempfile::tempdir().unwrap();
+    let depot = app.as_user("depot@a.fr");
+    let first = depot
+        .upload(SIREN_A, "S", "un.pdf", pdf::small("un"), "")
+        .id();
+    assert_eq!(app.as_user("s1@a.fr").act(first, "sign", None).status, 200);
+    let signed = depot
+        .get(&format!("{V1}/documents/v2/{first}/download"))
+        .body;
+    let serial = signer_serial(dir.path(), &signed);
+    assert!(
+        !app.data_dir().join("pki").exists(),
+        "nothing of the CA is kept on disk"
+    );
+    let s1 = app.query("SELECT id FROM users WHERE email = 's1@a.fr'");
+    let name = format!("user-{s1}-{SIREN_A}");
+    let recorded = app.query(&format!(
+        "SELECT serial FROM pki_credentials WHERE name = '{name}'"
+    ));
+    assert!(same_serial(&recorded, &serial), "{recorded} != {serial}");
+    let logged = app.query(&format!(
+        "SELECT credential, serial FROM pki_issued WHERE credential = '{name}'"
+    ));
+    assert_eq!(logged.lines().count(), 1, "{logged}");
+
+    let other = app.another_instance();
+    let ca = Client::new(&app.base, None).get("/api/v1/pki/ca.pem").body;
+    let ca_other = Client::new(&other.base, None)
+        .get("/api/v1/pki/ca.pem")
+        .body;
+    assert!(
+        !ca.is_empty() && ca == ca_other,
+        "one CA for both instances"
+    );
+    let second = depot
+        .upload(SIREN_A, "S", "deux.pdf", pdf::small("deux"), "")
+        .id();
+    let r = other
+        .client("s1@a.fr", "password-s1")
+        .act(second, "sign", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let signed = depot
+        .get(&format!("{V1}/documents/v2/{second}/download"))
+        .body;
+    assert!(same_serial(&signer_serial(dir.path(), &signed), &serial));
+    // The other instance answers OCSP for the certificate the first one issued: good.
+    std::fs::write(dir.path().join("ca.pem"), &ca).unwrap();
+    let url = format!("{}/api/v1/pki/ocsp", other.base);
+    let (ok, out) = run_tool(
+        dir.path(),
+        "openssl",
+        &[
+            "ocsp",
+            "-issuer",
+            "ca.pem",
+            "-cert",
+            "signer.pem",
+            "-url",
+            &url,
+            "-CAfile",
+            "ca.pem",
+        ],
+    );
+    assert!(ok && out.contains("signer.pem: good"), "{out}");
+    assert!(!app.data_dir().join("pki").exists());
+}
+
+/// Issue 20 §2: the CA and the keys an earlier version kept under `data_dir/pki` are imported
+/// into a database that has none: the same CA, the same user key, still encrypted at rest when
+/// a passphrase is configured.
+#[test]
+fn the_ca_files_of_an_earlier_version_are_imported_into_the_database() {
+    use parapheur_sign::ca::{InternalCa, KeyKind, KeyProtection, Subject};
+    let passphrase = "une autre phrase";
+    let app = TestApp::start(
+        BIN,
+        &format!("[signing]\npki_passphrase = \"{passphrase}\"\n"),
+    );
+    let s1 = app.query("SELECT id FROM users WHERE email = 's1@a.fr'");
+    // What an earlier version left: the CA's files and s1's key for subscriber A, in clear
+    // (written before the passphrase was configured); the database knows nothing of them.
+    let legacy = app.data_dir().join("pki");
+    let ca = InternalCa::open_or_create(&legacy, "autorité d'une version antérieure").unwrap();
+    let issued = ca
+        .credential(
+            &format!("user-{s1}-{SIREN_A}"),
+            &Subject {
+                common_name: "Sophie Signataire".into(),
+                email: Some("s1@a.fr".into()),
+                organization: None,
+                organization_id: Some(SIREN_A.into()),
+            },
+            KeyKind::Person,
+        )
+        .unwrap();
+    let old_serial = parapheur_sign::ca::serial_hex(&issued.chain[0]).unwrap();
+    app.sql("DELETE FROM pki_issued");
+    app.sql("DELETE FROM pki_credentials");
+    app.sql("DELETE FROM pki_authority");
+
+    // The next instance to start imports them.
+    let other = app.another_instance();
+    let served = Client::new(&other.base, None)
+        .get("/api/v1/pki/ca.pem")
+        .body;
+    assert_eq!(served, ca.certificate().to_pem().unwrap());
+    let depot = app.as_user("depot@a.fr");
+    let id = depot
+        .upload(SIREN_A, "S", "ancien.pdf", pdf::small("ancien"), "")
+        .id();
+    let r = other.client("s1@a.fr", "password-s1").act(id, "sign", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let signed = depot.get(&format!("{V1}/documents/v2/{id}/download")).body;
+    let dir = tempfile::tempdir().unwrap();
+    assert!(same_serial(
+        &signer_serial(dir.path(), &signed),
+        &old_serial
+    ));
+    let logged = app.query(&format!(
+        "SELECT credential FROM pki_issued WHERE serial = '{old_serial}'"
+    ));
+    assert_eq!(logged, format!("user-{s1}-{SIREN_A}"));
+    // Kept encrypted in the database, and the CA opens with the passphrase only.
+    let key = app.query("SELECT private_key FROM pki_authority");
+    assert!(
+        key.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+        "{key}"
+    );
+    let cert = app.query("SELECT certificate FROM pki_authority");
+    assert!(
+        InternalCa::from_pem(
+            cert.as_bytes(),
+            key.as_bytes(),
+            KeyProtection::passphrase(passphrase.as_bytes())
+        )
+        .is_ok()
+    );
+    assert!(
+        InternalCa::from_pem(cert.as_bytes(), key.as_bytes(), KeyProtection::default()).is_err()
+    );
 }

@@ -94,31 +94,53 @@ impl KeyProtection {
         })
     }
 
-    /// Reads the key file `path`. A key written before a passphrase was configured is
-    /// rewritten encrypted; an encrypted key without the passphrase is a clear error.
-    fn read(&self, path: &Path) -> Result<PKey<Private>, SignError> {
-        let pem = std::fs::read(path).map_err(io(path))?;
+    /// The PEM of `key` as it is kept at rest (encrypted when a passphrase is configured).
+    pub fn seal(&self, key: &PKey<Private>) -> Result<String, SignError> {
+        String::from_utf8(self.encode(key)?)
+            .map_err(|_| SignError::Invalid("a PEM key is not text".into()))
+    }
+
+    /// Opens the PEM key `pem` kept at rest (`what` names it in errors). The flag says that it
+    /// should be written again with [`KeyProtection::seal`]: it was kept in clear before a
+    /// passphrase was configured. An encrypted key without the passphrase is a clear error.
+    pub fn open(&self, pem: &[u8], what: &str) -> Result<(PKey<Private>, bool), SignError> {
         let encrypted = pem.windows(9).take(64).any(|w| w == b"ENCRYPTED");
         match (&self.passphrase, encrypted) {
-            (Some(p), true) => PKey::private_key_from_pem_passphrase(&pem, p).map_err(|_| {
-                SignError::Invalid(format!(
-                    "{}: the key does not open with the configured passphrase",
-                    path.display()
-                ))
-            }),
+            (Some(p), true) => PKey::private_key_from_pem_passphrase(pem, p)
+                .map(|k| (k, false))
+                .map_err(|_| {
+                    SignError::Invalid(format!(
+                        "{what}: the key does not open with the configured passphrase"
+                    ))
+                }),
             (None, true) => Err(SignError::Invalid(format!(
-                "{}: the key is encrypted and no passphrase is configured ([signing] pki_passphrase)",
-                path.display()
+                "{what}: the key is encrypted and no passphrase is configured ([signing] pki_passphrase)"
             ))),
-            (Some(_), false) => {
-                let key = PKey::private_key_from_pem(&pem)?;
-                write_private(path, &self.encode(&key)?)?;
-                tracing::info!(path = %path.display(), "private key encrypted at rest");
-                Ok(key)
-            }
-            (None, false) => Ok(PKey::private_key_from_pem(&pem)?),
+            (Some(_), false) => Ok((PKey::private_key_from_pem(pem)?, true)),
+            (None, false) => Ok((PKey::private_key_from_pem(pem)?, false)),
         }
     }
+
+    /// Reads the key file `path`. A key written before a passphrase was configured is
+    /// rewritten encrypted.
+    fn read(&self, path: &Path) -> Result<PKey<Private>, SignError> {
+        let pem = std::fs::read(path).map_err(io(path))?;
+        let (key, stale) = self.open(&pem, &path.display().to_string())?;
+        if stale {
+            write_private(path, &self.encode(&key)?)?;
+            tracing::info!(path = %path.display(), "private key encrypted at rest");
+        }
+        Ok(key)
+    }
+}
+
+/// A chain as PEM text, leaf first.
+pub fn chain_pem(chain: &[X509]) -> Result<String, SignError> {
+    let mut pem = Vec::new();
+    for cert in chain {
+        pem.extend(cert.to_pem()?);
+    }
+    String::from_utf8(pem).map_err(|_| SignError::Invalid("a PEM chain is not text".into()))
 }
 
 /// A certificate's serial number in upper-case hexadecimal (how revocations are recorded).
@@ -242,6 +264,16 @@ fn half_written(kp: &Path) -> bool {
         .is_some_and(|age| age > HALF_WRITTEN)
 }
 
+/// Who the built-in time-stamping authority is.
+fn tsa_subject() -> Subject {
+    Subject {
+        common_name: crate::tsa_authority::INTERNAL_TSA_NAME.into(),
+        email: None,
+        organization: Some("parapheur".into()),
+        organization_id: None,
+    }
+}
+
 fn serial() -> Result<Asn1Integer, SignError> {
     let mut bn = BigNum::new()?;
     bn.rand(127, MsbOption::MAYBE_ZERO, false)?;
@@ -311,6 +343,123 @@ impl InternalCa {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// A new CA held in memory only (its state is kept by the caller, e.g. in a database):
+    /// nothing is written to disk, and the file methods ([`InternalCa::credential`],
+    /// [`InternalCa::store`]...) refuse to work.
+    pub fn generate(name: &str, protection: KeyProtection) -> Result<Self, SignError> {
+        let (key, cert) = Self::new_ca(name)?;
+        Ok(Self::in_memory(key, cert, protection))
+    }
+
+    /// The CA whose certificate and key (as [`InternalCa::key_pem`] wrote it) are kept by the
+    /// caller. The flag says that the key should be written again (see [`KeyProtection::open`]).
+    pub fn from_pem(
+        certificate: &[u8],
+        key: &[u8],
+        protection: KeyProtection,
+    ) -> Result<(Self, bool), SignError> {
+        let cert = X509::from_pem(certificate)?;
+        let (key, stale) = protection.open(key, "the internal CA's key")?;
+        let ours = cert
+            .public_key()
+            .map(|public| public.public_eq(&key))
+            .unwrap_or(false);
+        if !ours {
+            return Err(SignError::Invalid(
+                "the internal CA's key does not match its certificate".into(),
+            ));
+        }
+        Ok((Self::in_memory(key, cert, protection), stale))
+    }
+
+    fn in_memory(key: PKey<Private>, cert: X509, protection: KeyProtection) -> Self {
+        Self {
+            dir: PathBuf::new(),
+            key,
+            cert,
+            crl_url: None,
+            ocsp_url: None,
+            protection,
+        }
+    }
+
+    /// Opens the CA files an earlier version left in `dir`, if there are any (to import them).
+    pub fn open_existing(dir: &Path, protection: KeyProtection) -> Result<Option<Self>, SignError> {
+        let (kp, cp) = (dir.join("ca.key.pem"), dir.join("ca.pem"));
+        if !(kp.exists() && cp.exists()) {
+            return Ok(None);
+        }
+        let key = protection.read(&kp)?;
+        let cert = X509::from_pem(&std::fs::read(&cp).map_err(io(&cp))?)?;
+        Ok(Some(Self {
+            dir: dir.to_owned(),
+            key,
+            cert,
+            crl_url: None,
+            ocsp_url: None,
+            protection,
+        }))
+    }
+
+    /// The names of the credentials stored under `issued/` (none for a CA held in memory).
+    pub fn stored_names(&self) -> Result<Vec<String>, SignError> {
+        if self.dir.as_os_str().is_empty() {
+            return Ok(Vec::new());
+        }
+        let dir = self.dir.join("issued");
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(&dir)(e)),
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io(&dir))?;
+            if let Some(name) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".key.pem"))
+            {
+                names.push(name.to_owned());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// The CA's key as it is kept at rest (PEM, encrypted with the protection's passphrase).
+    pub fn key_pem(&self) -> Result<String, SignError> {
+        self.protection.seal(&self.key)
+    }
+
+    /// How the CA keeps private keys at rest.
+    pub fn protection(&self) -> &KeyProtection {
+        &self.protection
+    }
+
+    /// A credential as it is kept at rest: its key (see [`InternalCa::key_pem`]) and its chain.
+    pub fn credential_pem(&self, c: &Credential) -> Result<(String, String), SignError> {
+        Ok((self.protection.seal(c.key.soft()?)?, chain_pem(&c.chain)?))
+    }
+
+    /// The credential kept at rest as `key` and `chain` (PEM); the flag says that the key
+    /// should be written again (see [`KeyProtection::open`]).
+    pub fn credential_from_pem(
+        &self,
+        key: &[u8],
+        chain: &[u8],
+        what: &str,
+    ) -> Result<(Credential, bool), SignError> {
+        let (key, stale) = self.protection.open(key, what)?;
+        Ok((Credential::new(key, X509::stack_from_pem(chain)?)?, stale))
+    }
+
+    /// A new credential of the built-in time-stamping authority (an EC key, the critical
+    /// `timeStamping` extended key usage, a name that says what it is). Nothing is stored.
+    pub fn issue_tsa(&self) -> Result<Credential, SignError> {
+        self.issue_for(&tsa_subject(), KeyKind::Person, Purpose::TimeStamping)
     }
 
     /// A new self-signed CA key and certificate.
@@ -435,13 +584,12 @@ impl InternalCa {
     /// The credential of the built-in time-stamping authority, issued on first use (an EC key,
     /// the critical `timeStamping` extended key usage, a name that says what it is).
     pub fn tsa_credential(&self) -> Result<Credential, SignError> {
-        let subject = Subject {
-            common_name: crate::tsa_authority::INTERNAL_TSA_NAME.into(),
-            email: None,
-            organization: Some("parapheur".into()),
-            organization_id: None,
-        };
-        self.credential_for("tsa", &subject, KeyKind::Person, Purpose::TimeStamping)
+        self.credential_for(
+            "tsa",
+            &tsa_subject(),
+            KeyKind::Person,
+            Purpose::TimeStamping,
+        )
     }
 
     fn issue_for(
@@ -574,15 +722,22 @@ impl InternalCa {
     }
 
     fn publish(&self, kp: &Path, cp: &Path, c: &Credential) -> Result<bool, SignError> {
-        let mut chain = Vec::new();
-        for cert in &c.chain {
-            chain.extend(cert.to_pem()?);
-        }
-        publish_pair(kp, cp, &self.protection.encode(c.key.soft()?)?, &chain)
+        let chain = chain_pem(&c.chain)?;
+        publish_pair(
+            kp,
+            cp,
+            &self.protection.encode(c.key.soft()?)?,
+            chain.as_bytes(),
+        )
     }
 
     /// Key and chain files of the credential `name` (a safe file-name stem).
     fn paths(&self, name: &str) -> Result<(PathBuf, PathBuf), SignError> {
+        if self.dir.as_os_str().is_empty() {
+            return Err(SignError::Invalid(
+                "this CA is held in memory and keeps no files".into(),
+            ));
+        }
         if name.is_empty()
             || !name
                 .bytes()
@@ -635,12 +790,8 @@ impl InternalCa {
     /// Stores a credential (issued here or imported) under `name`, replacing any previous one.
     pub fn store(&self, name: &str, c: &Credential) -> Result<(), SignError> {
         let (kp, cp) = self.paths(name)?;
-        let mut chain = Vec::new();
-        for cert in &c.chain {
-            chain.extend(cert.to_pem()?);
-        }
         write_private(&kp, &self.protection.encode(c.key.soft()?)?)?;
-        write_private(&cp, &chain)
+        write_private(&cp, chain_pem(&c.chain)?.as_bytes())
     }
 }
 

@@ -16,6 +16,8 @@ use x509_ocsp::{
     Version,
 };
 
+pub use x509_cert::ext::pkix::CrlReason;
+
 const ID_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
 const ID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
 const ID_PKIX_OCSP_BASIC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.1");
@@ -59,10 +61,42 @@ pub fn respond(
     revoked_at: impl Fn(&str) -> Option<i64>,
     now: i64,
 ) -> Vec<u8> {
+    respond_with(
+        ca,
+        request,
+        |serial| match revoked_at(serial) {
+            Some(at) => Status::Revoked { at, reason: None },
+            None => Status::Good,
+        },
+        now,
+    )
+}
+
+/// What the responder says of one certificate of its CA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Good,
+    /// Revoked at `at` (Unix seconds), for `reason` when one was recorded.
+    Revoked {
+        at: i64,
+        reason: Option<CrlReason>,
+    },
+    /// Not a certificate the CA issued.
+    Unknown,
+}
+
+/// [`respond`], `status(serial in upper-case hexadecimal)` saying what each certificate of the
+/// CA is.
+pub fn respond_with(
+    ca: &InternalCa,
+    request: &[u8],
+    status: impl Fn(&str) -> Status,
+    now: i64,
+) -> Vec<u8> {
     let Ok(req) = OcspRequest::from_der(request) else {
         return status_only(OcspResponseStatus::MalformedRequest);
     };
-    match signed_response(ca, &req, revoked_at, now) {
+    match signed_response(ca, &req, status, now) {
         Ok(der) => der,
         Err(e) => {
             tracing::warn!(error = %e, "OCSP response failed");
@@ -71,10 +105,27 @@ pub fn respond(
     }
 }
 
+/// The serial numbers (upper-case hexadecimal) a DER request asks about, whoever their issuer
+/// (none for a malformed request).
+pub fn requested_serials(request: &[u8]) -> Vec<String> {
+    let Ok(req) = OcspRequest::from_der(request) else {
+        return Vec::new();
+    };
+    req.tbs_request
+        .request_list
+        .iter()
+        .filter_map(|r| {
+            openssl::bn::BigNum::from_slice(r.req_cert.serial_number.as_bytes())
+                .and_then(|bn| bn.to_hex_str().map(|h| h.to_string()))
+                .ok()
+        })
+        .collect()
+}
+
 fn signed_response(
     ca: &InternalCa,
     req: &OcspRequest,
-    revoked_at: impl Fn(&str) -> Option<i64>,
+    status_of: impl Fn(&str) -> Status,
     now: i64,
 ) -> Result<Vec<u8>, SignError> {
     let ca_cert = x509_cert::Certificate::from_der(&ca.certificate().to_der()?)
@@ -113,12 +164,13 @@ fn signed_response(
             let serial = openssl::bn::BigNum::from_slice(id.serial_number.as_bytes())?
                 .to_hex_str()?
                 .to_string();
-            match revoked_at(&serial) {
-                Some(at) => CertStatus::Revoked(RevokedInfo {
+            match status_of(&serial) {
+                Status::Revoked { at, reason } => CertStatus::Revoked(RevokedInfo {
                     revocation_time: time(at)?,
-                    revocation_reason: None,
+                    revocation_reason: reason,
                 }),
-                None => CertStatus::good(),
+                Status::Good => CertStatus::good(),
+                Status::Unknown => CertStatus::unknown(),
             }
         };
         responses.push(SingleResponse {

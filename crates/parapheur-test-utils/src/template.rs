@@ -1,7 +1,7 @@
 //! Provisioned data directories shared by the in-process apps of one test binary (SQLite): the
-//! first app of a configuration and provisioning is provisioned as usual, then its database and
-//! keys are copied; the next ones start from the copy, without migrating again or hashing every
-//! provisioned password with argon2 again.
+//! first app of a configuration and provisioning is provisioned as usual, then its database (the
+//! internal CA's keys included) is copied; the next ones start from the copy, without migrating
+//! again or hashing every provisioned password with argon2 again.
 
 use crate::inproc::InProcess;
 use std::collections::HashMap;
@@ -37,8 +37,9 @@ pub fn restore(key: &str, data_dir: &Path) -> bool {
     true
 }
 
-/// Saves the state of a freshly provisioned app (nothing done on it yet) as the template of `key`.
-pub fn save(key: &str, data_dir: &Path, app: &InProcess) {
+/// Saves the state of a freshly provisioned app (nothing done on it yet) as the template of `key`:
+/// its database, which holds the internal CA's keys too.
+pub fn save(key: &str, _data_dir: &Path, app: &InProcess) {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let dir = root().join(NEXT.fetch_add(1, Ordering::Relaxed).to_string());
     let _ = std::fs::remove_dir_all(&dir);
@@ -51,7 +52,6 @@ pub fn save(key: &str, data_dir: &Path, app: &InProcess) {
             .await
             .expect("copying the template database");
     });
-    copy_dir(&data_dir.join("pki"), &dir.join("pki"));
     if let Ok(mut t) = TEMPLATES.lock() {
         t.get_or_insert_with(HashMap::new)
             .insert(key.to_owned(), dir);

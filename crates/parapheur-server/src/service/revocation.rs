@@ -4,6 +4,7 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use std::collections::HashMap;
 
 /// RFC 5280 reason names recorded beside a revocation.
 pub const AFFILIATION_CHANGED: &str = "affiliationChanged";
@@ -15,6 +16,7 @@ pub async fn user_left(state: &AppState, user_id: i64, siren: &str) -> Result<()
     let serial = state
         .pki
         .issued_user_serial(user_id, siren)
+        .await
         .map_err(|e| ApiError::Internal(e.into()))?;
     if let Some(serial) = serial {
         state
@@ -26,14 +28,57 @@ pub async fn user_left(state: &AppState, user_id: i64, siren: &str) -> Result<()
     state
         .pki
         .forget_issued_user(user_id, siren)
+        .await
         .map_err(|e| ApiError::Internal(e.into()))?;
     Ok(())
 }
 
-/// The internal CA's OCSP answer to a DER request (RFC 6960).
+/// At most this many certificates of one OCSP request are looked up in the log of issued
+/// certificates; the others are answered `unknown`.
+const OCSP_LOOKUPS: usize = 32;
+
+/// The RFC 5280 reason of a recorded revocation.
+fn reason(name: &str) -> Option<parapheur_sign::ocsp::CrlReason> {
+    use parapheur_sign::ocsp::CrlReason;
+    Some(match name {
+        AFFILIATION_CHANGED => CrlReason::AffiliationChanged,
+        SUPERSEDED => CrlReason::Superseded,
+        "keyCompromise" => CrlReason::KeyCompromise,
+        "cessationOfOperation" => CrlReason::CessationOfOperation,
+        "privilegeWithdrawn" => CrlReason::PrivilegeWithdrawn,
+        "unspecified" => CrlReason::Unspecified,
+        _ => return None,
+    })
+}
+
+/// The internal CA's OCSP answer to a DER request (RFC 6960): `revoked` (with the date and
+/// reason) for a revoked certificate, `good` for one it issued, `unknown` for any other serial.
 pub async fn ocsp(state: &AppState, request: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let revoked = state.db.revocations().await?;
-    Ok(state.pki.ocsp(request, &revoked))
+    use parapheur_sign::ocsp::Status;
+    let mut status: HashMap<String, Status> = HashMap::new();
+    for serial in parapheur_sign::ocsp::requested_serials(request)
+        .into_iter()
+        .take(OCSP_LOOKUPS)
+    {
+        let issued = state
+            .pki
+            .was_issued(&serial)
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        if issued {
+            status.insert(serial, Status::Good);
+        }
+    }
+    for (serial, at, why) in state.db.revocations_with_reasons().await? {
+        status.insert(
+            serial,
+            Status::Revoked {
+                at: at / 1000,
+                reason: reason(&why),
+            },
+        );
+    }
+    Ok(state.pki.ocsp(request, &status))
 }
 
 /// The CRL of the internal CA (DER).

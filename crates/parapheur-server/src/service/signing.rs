@@ -134,22 +134,27 @@ impl SignAs {
     }
 }
 
-/// The signing credential and the document's current bytes (on a blocking thread).
-fn credential(
+/// The signing credential of `key` for a document of `siren` (issued on first use).
+async fn credential(
     st: &AppState,
     key: &Key,
     org: &str,
     siren: &str,
 ) -> Result<parapheur_sign::Credential, ApiError> {
     match key {
-        Key::User(caller) => {
-            st.pki
-                .user(caller.user_id, &caller.full_name, &caller.email, org, siren)
-        }
-        Key::Seal => st.pki.seal(siren, if org.is_empty() { siren } else { org }),
-        Key::Token(t) => parapheur_sign::Credential::external(t.chain.clone(), t.value.clone()),
+        Key::User(caller) => st
+            .pki
+            .user(caller.user_id, &caller.full_name, &caller.email, org, siren)
+            .await
+            .map_err(|e| ApiError::Internal(e.into())),
+        Key::Seal => st
+            .pki
+            .seal(siren, if org.is_empty() { siren } else { org })
+            .await
+            .map_err(|e| ApiError::Internal(e.into())),
+        Key::Token(t) => parapheur_sign::Credential::external(t.chain.clone(), t.value.clone())
+            .map_err(|e| ApiError::Internal(e.into())),
     }
-    .map_err(|e| ApiError::Internal(e.into()))
 }
 
 /// What a signature produced, to be stored.
@@ -281,8 +286,8 @@ pub async fn sign_document(
             detached_name(&doc.filename, existing + 1),
         ));
     }
+    let cred = credential(&st, &key, &org, &siren).await?;
     let produced = tokio::task::spawn_blocking(move || -> Result<Produced, ApiError> {
-        let cred = credential(&st, &key, &org, &siren)?;
         Ok(match ctype {
             CircuitType::BureautiquePdf => {
                 // The store kept the SHA-256 state of the file: only the new revision is hashed,
@@ -362,11 +367,10 @@ async fn sign_pdf_timestamped(
     org: String,
     opts: SignOptions,
 ) -> Result<Signed, ApiError> {
-    let st = state.clone();
     let original = state.blobs.get(&file.key).await?;
+    let cred = credential(state, &key, &org, &siren).await?;
     let (original, known, prepared, value, request, signer_chain) =
         tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-            let cred = credential(&st, &key, &org, &siren)?;
             let known = kept_digest(file.digest_state.as_deref(), &original);
             let chain: Vec<Vec<u8>> = cred
                 .chain
@@ -423,12 +427,16 @@ async fn long_term(
     let st = state.clone();
     let signed = parts.concat();
     let lta = state.cfg.signing.level >= crate::config::SignatureLevel::BLTA;
+    let mut certs = signer_chain;
+    if state.cfg.signing.tsa_url == INTERNAL_TSA {
+        let tsa = state
+            .pki
+            .tsa()
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        certs.push(tsa.certificate().clone());
+    }
     let (dss, stamp) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let mut certs = signer_chain;
-        if st.cfg.signing.tsa_url == INTERNAL_TSA {
-            let tsa = st.pki.tsa().map_err(|e| ApiError::Internal(e.into()))?;
-            certs.push(tsa.certificate().clone());
-        }
         let data = st
             .pki
             .validation_data(&certs, &revoked)
@@ -467,9 +475,8 @@ async fn sign_xml_timestamped(
     filename: String,
     original: Vec<u8>,
 ) -> Result<Vec<u8>, ApiError> {
-    let st = state.clone();
+    let cred = credential(state, &key, &org, &siren).await?;
     let (prepared, value, request) = tokio::task::spawn_blocking(move || {
-        let cred = credential(&st, &key, &org, &siren)?;
         let opts = XmlOptions {
             mime_type: Some("text/xml".into()),
             ..XmlOptions::default()
@@ -500,10 +507,14 @@ pub const INTERNAL_TSA: &str = "internal";
 async fn timestamp_reply(state: &AppState, der: &[u8]) -> Result<bytes::Bytes, ApiError> {
     let url = &state.cfg.signing.tsa_url;
     if url == INTERNAL_TSA {
-        let st = state.clone();
+        let tsa = state
+            .pki
+            .tsa()
+            .await
+            .map_err(|e| ApiError::TimestampUnavailable(format!("internal authority ({e})")))?;
         let der = der.to_vec();
         return Ok(tokio::task::spawn_blocking(move || {
-            st.pki.tsa()?.respond(&der, parapheur_store::now_ms())
+            tsa.respond(&der, parapheur_store::now_ms())
         })
         .await
         .map_err(|e| ApiError::Internal(e.into()))?

@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name of its `fuzz/fuzz_targets/<name>.rs`.
-pub const TARGETS: [(&str, Target); 11] = [
+pub const TARGETS: [(&str, Target); 12] = [
     ("pdf_reader", pdf_reader),
     ("pdf_deposit_check", pdf_deposit_check),
     ("metadata_xml", metadata_xml),
@@ -33,6 +33,7 @@ pub const TARGETS: [(&str, Target); 11] = [
     ("circuit_json", circuit_json),
     ("ocsp_request", ocsp_request),
     ("tsa_request", tsa_request),
+    ("trusted_list", trusted_list),
 ];
 
 /// Separates the two documents of an input that needs two (signature and signed data,
@@ -210,4 +211,11 @@ pub fn tsa_request(data: &[u8]) {
     if let Some(tsa) = tsa {
         let _ = tsa.respond(data, 1_800_000_000_000);
     }
+}
+
+/// An EU trusted list as `[signing] trusted_list` names it (read at start-up, within the
+/// reader's default limits).
+pub fn trusted_list(data: &[u8]) {
+    let _ =
+        parapheur_sign::trusted_list::read(data, &parapheur_sign::trusted_list::Limits::default());
 }

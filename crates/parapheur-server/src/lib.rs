@@ -66,6 +66,7 @@ pub async fn open_state(cfg: Config) -> anyhow::Result<AppState> {
         &db,
         &cfg.data_dir,
         cfg.signing.trust_anchors.as_deref(),
+        cfg.signing.trusted_list.as_deref(),
         &cfg.public_url,
         protection,
     )

@@ -67,7 +67,8 @@ pub struct Pki {
     hsm_seals: Mutex<HashMap<String, Credential>>,
     /// Users' keys on a PKCS#11 token, by lowercase e-mail (they take precedence).
     hsm_users: Mutex<HashMap<String, Credential>>,
-    /// Trust anchors of verification steps: the internal CA and `[signing] trust_anchors`.
+    /// Trust anchors of verification steps: the internal CA, `[signing] trust_anchors` and the
+    /// CAs of `[signing] trusted_list`.
     anchors: Vec<openssl::x509::X509>,
     /// What verification steps trust, built once.
     validation: parapheur_sign::policy::ValidationContext,
@@ -163,6 +164,7 @@ impl Pki {
         db: &Db,
         data_dir: &Path,
         extra_anchors: Option<&Path>,
+        trusted_list: Option<&Path>,
         public_url: &str,
         protection: parapheur_sign::ca::KeyProtection,
     ) -> Result<Self, PkiError> {
@@ -185,9 +187,25 @@ impl Pki {
             anchors.extend(openssl::x509::X509::stack_from_pem(&pem)?);
         }
         // Timestamps are trusted from the same configured roots: the operator lists the
-        // authorities (signers' CAs and timestamp authorities) in `[signing] trust_anchors`.
+        // authorities (signers' CAs and timestamp authorities) in `[signing] trust_anchors`; a
+        // trusted list adds its CAs to both, and its timestamp authorities to the latter.
+        let mut tsa_only = Vec::new();
+        if let Some(p) = trusted_list {
+            let list = read_trusted_list(p)?;
+            tracing::info!(
+                path = %p.display(),
+                territory = list.territory.as_deref().unwrap_or("?"),
+                signer_anchors = list.signer_anchors.len(),
+                tsa_anchors = list.tsa_anchors.len(),
+                skipped = list.skipped,
+                "trusted list read"
+            );
+            anchors.extend(list.signer_anchors);
+            tsa_only = list.tsa_anchors;
+        }
+        let tsa_anchors: Vec<_> = anchors.iter().chain(&tsa_only).cloned().collect();
         let mut validation = parapheur_sign::policy::ValidationContext::new(anchors.clone());
-        validation.tsa_anchors = anchors.clone();
+        validation.tsa_anchors = tsa_anchors;
         Ok(Self {
             ca,
             db: db.clone(),
@@ -429,7 +447,7 @@ impl Pki {
         crl_der: &[u8],
     ) -> Result<parapheur_sign::policy::ValidationContext, SignError> {
         let mut ctx = parapheur_sign::policy::ValidationContext::new(self.anchors.clone());
-        ctx.tsa_anchors = self.anchors.clone();
+        ctx.tsa_anchors = self.validation.tsa_anchors.clone();
         ctx.crls = vec![openssl::x509::X509Crl::from_der(crl_der)?];
         Ok(ctx)
     }
@@ -531,6 +549,24 @@ impl Pki {
     pub async fn was_issued(&self, serial: &str) -> Result<bool, PkiError> {
         Ok(self.db.was_issued(serial).await?)
     }
+}
+
+/// The trusted list at `path`, within the reader's budgets (its size checked before reading).
+fn read_trusted_list(path: &Path) -> Result<parapheur_sign::trusted_list::TrustedList, SignError> {
+    use std::io::Read;
+    let limits = parapheur_sign::trusted_list::Limits::default();
+    let io = |e| SignError::Io {
+        path: path.display().to_string(),
+        source: e,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(limits.max_bytes as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    parapheur_sign::trusted_list::read(&bytes, &limits)
+        .map_err(|e| SignError::Invalid(format!("{}: {e}", path.display())))
 }
 
 /// A key on a PKCS#11 token with its chain (a PEM file, or the token's certificate object when

@@ -210,6 +210,7 @@ fn write_fuzz_seeds() {
     );
 
     put("metadata_xml", "list.xml", METADATA.as_bytes());
+    put("trusted_list", "tl.xml", TRUSTED_LIST.as_bytes());
     for (i, c) in CIRCUITS.iter().enumerate() {
         put("circuit_json", &format!("circuit{i}.json"), c.as_bytes());
     }
@@ -275,3 +276,28 @@ fn write_fuzz_seeds() {
         );
     }
 }
+
+/// A small trusted list in the shape of the French one: a granted CA, a granted timestamp
+/// authority with its history (the certificates are truncated: the reader leaves them out).
+const TRUSTED_LIST: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>
+<tsl:TrustServiceStatusList xmlns:tsl=\"http://uri.etsi.org/02231/v2#\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" Id=\"TrustServiceStatusList\" TSLTag=\"http://uri.etsi.org/19612/TSLTag\">
+ <tsl:SchemeInformation><tsl:TSLVersionIdentifier>5</tsl:TSLVersionIdentifier><tsl:SchemeTerritory>FR</tsl:SchemeTerritory></tsl:SchemeInformation>
+ <tsl:TrustServiceProviderList><tsl:TrustServiceProvider>
+  <tsl:TSPInformation><tsl:TSPName><tsl:Name xml:lang=\"fr\">Prestataire &amp; fils</tsl:Name></tsl:TSPName></tsl:TSPInformation>
+  <tsl:TSPServices>
+   <tsl:TSPService><tsl:ServiceInformation>
+    <tsl:ServiceTypeIdentifier>http://uri.etsi.org/TrstSvc/Svctype/CA/QC</tsl:ServiceTypeIdentifier>
+    <tsl:ServiceDigitalIdentity><tsl:DigitalId><tsl:X509Certificate>MIIBszCCAVmgAwIBAgIUQ2VydGlmaWNhdA==</tsl:X509Certificate></tsl:DigitalId></tsl:ServiceDigitalIdentity>
+    <tsl:ServiceStatus>http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/granted</tsl:ServiceStatus>
+   </tsl:ServiceInformation></tsl:TSPService>
+   <tsl:TSPService><tsl:ServiceInformation>
+    <tsl:ServiceTypeIdentifier>http://uri.etsi.org/TrstSvc/Svctype/TSA/QTST</tsl:ServiceTypeIdentifier>
+    <tsl:ServiceDigitalIdentity><tsl:DigitalId><tsl:X509Certificate><![CDATA[MIIB]]></tsl:X509Certificate></tsl:DigitalId></tsl:ServiceDigitalIdentity>
+    <tsl:ServiceStatus>http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/granted</tsl:ServiceStatus>
+   </tsl:ServiceInformation>
+   <tsl:ServiceHistory><tsl:ServiceHistoryInstance><tsl:ServiceStatus>http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/withdrawn</tsl:ServiceStatus></tsl:ServiceHistoryInstance></tsl:ServiceHistory>
+   </tsl:TSPService>
+  </tsl:TSPServices>
+ </tsl:TrustServiceProvider></tsl:TrustServiceProviderList>
+</tsl:TrustServiceStatusList>
+";

@@ -786,3 +786,103 @@ fn the_ca_files_of_an_earlier_version_are_imported_into_the_database() {
         InternalCa::from_pem(cert.as_bytes(), key.as_bytes(), KeyProtection::default()).is_err()
     );
 }
+
+/// An EU trusted list (ETSI TS 119 612) naming `granted` and `withdrawn` CAs (`CA/QC`).
+fn trusted_list(granted: &openssl::x509::X509, withdrawn: &openssl::x509::X509) -> String {
+    use base64::Engine;
+    let service = |cert: &openssl::x509::X509, status: &str| {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(cert.to_der().unwrap());
+        format!(
+            "<tsl:TSPService><tsl:ServiceInformation>\
+             <tsl:ServiceTypeIdentifier>http://uri.etsi.org/TrstSvc/Svctype/CA/QC</tsl:ServiceTypeIdentifier>\
+             <tsl:ServiceName><tsl:Name xml:lang=\"fr\">AC de test</tsl:Name></tsl:ServiceName>\
+             <tsl:ServiceDigitalIdentity><tsl:DigitalId><tsl:X509Certificate>{b64}</tsl:X509Certificate>\
+             </tsl:DigitalId></tsl:ServiceDigitalIdentity>\
+             <tsl:ServiceStatus>http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/{status}</tsl:ServiceStatus>\
+             </tsl:ServiceInformation></tsl:TSPService>"
+        )
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <tsl:TrustServiceStatusList xmlns:tsl=\"http://uri.etsi.org/02231/v2#\" TSLTag=\"http://uri.etsi.org/19612/TSLTag\">\
+         <tsl:SchemeInformation><tsl:TSLVersionIdentifier>5</tsl:TSLVersionIdentifier>\
+         <tsl:SchemeTerritory>FR</tsl:SchemeTerritory></tsl:SchemeInformation>\
+         <tsl:TrustServiceProviderList><tsl:TrustServiceProvider><tsl:TSPInformation>\
+         <tsl:TSPName><tsl:Name xml:lang=\"fr\">Prestataire de test</tsl:Name></tsl:TSPName></tsl:TSPInformation>\
+         <tsl:TSPServices>{}{}</tsl:TSPServices></tsl:TrustServiceProvider></tsl:TrustServiceProviderList>\
+         </tsl:TrustServiceStatusList>",
+        service(granted, "granted"),
+        service(withdrawn, "withdrawn")
+    )
+}
+
+/// Issue 20 §3: `[signing] trusted_list` makes the granted CAs of an EU trusted list trust
+/// anchors of verification (`/verifier` here), and not its withdrawn ones.
+#[test]
+fn the_granted_cas_of_a_configured_trusted_list_are_trusted_and_withdrawn_ones_are_not() {
+    use parapheur_sign::ca::{InternalCa, KeyKind, Subject};
+    let dir = tempfile::tempdir().unwrap();
+    let granted = InternalCa::open_or_create(&dir.path().join("q"), "AC qualifiée").unwrap();
+    let withdrawn = InternalCa::open_or_create(&dir.path().join("w"), "AC retirée").unwrap();
+    let tl = dir.path().join("tl-fr.xml");
+    std::fs::write(
+        &tl,
+        trusted_list(granted.certificate(), withdrawn.certificate()),
+    )
+    .unwrap();
+    let subject = Subject {
+        common_name: "Agent signataire".into(),
+        email: Some("agent@exemple.fr".into()),
+        organization: None,
+        organization_id: None,
+    };
+    let signed_by = |ca: &InternalCa| {
+        let cred = ca.issue(&subject, KeyKind::Person).unwrap();
+        parapheur_sign::pades::sign(
+            &pdf::small("liste"),
+            &cred,
+            &parapheur_sign::pades::SignOptions::new("Agent signataire"),
+        )
+        .unwrap()
+    };
+    let app = TestApp::start(
+        BIN,
+        &format!("[signing]\ntrusted_list = \"{}\"\n", tl.display()),
+    );
+    let ok = verify_json(&app, signed_by(&granted));
+    let sig = &ok["signatures"][0];
+    assert_ne!(sig["subindication"], "NO_CERTIFICATE_CHAIN_FOUND", "{ok}");
+    assert_eq!(
+        (sig["indication"].as_str(), sig["subindication"].as_str()),
+        (Some("INDETERMINATE"), Some("TRY_LATER")),
+        "trusted, without revocation data in the file: {ok}"
+    );
+    let refused = verify_json(&app, signed_by(&withdrawn));
+    assert_eq!(
+        refused["signatures"][0]["subindication"], "NO_CERTIFICATE_CHAIN_FOUND",
+        "{refused}"
+    );
+    // A list that is not one stops the start, naming the file.
+    std::fs::write(&tl, "<html/>").unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n[signing]\ntrusted_list = \"{}\"\n",
+            dir.path().join("data").display(),
+            tl.display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("tl-fr.xml") && err.contains("not a TrustServiceStatusList"),
+        "{err}"
+    );
+}

@@ -17,6 +17,7 @@ mod pdfdiff;
 mod pdfread;
 pub mod pkcs11;
 pub mod policy;
+pub mod trusted_list;
 pub mod tsa;
 pub mod tsa_authority;
 pub mod verify;

@@ -355,6 +355,9 @@ pub(crate) fn check_path(
     }
     let mut p = X509VerifyParam::new()?;
     p.set_time(time as libc::time_t);
+    // An anchor ends the path whether or not it is self-signed: trusted lists name issuing
+    // CAs (often intermediates) and timestamp units themselves.
+    p.set_flags(openssl::x509::verify::X509VerifyFlags::PARTIAL_CHAIN)?;
     if timestamping {
         p.set_purpose(X509PurposeId::TIMESTAMP_SIGN)?;
     }

@@ -149,6 +149,7 @@ pub struct DeliverFile {
 #[serde(deny_unknown_fields, default)]
 pub struct SigningFile {
     pub trust_anchors: String,
+    pub trusted_list: String,
     pub tsa_url: String,
     pub level: String,
     pub pki_passphrase: Option<SecretString>,

@@ -85,6 +85,9 @@ pub struct SigningConfig {
     /// PEM bundle of extra trust anchors for the verification step (the internal CA is always
     /// trusted), e.g. the CA of imported PKCS#12 keys.
     pub trust_anchors: Option<PathBuf>,
+    /// An EU trusted list (ETSI TS 119 612 XML) whose granted CAs and timestamp authorities
+    /// verification trusts too.
+    pub trusted_list: Option<PathBuf>,
     /// RFC 3161 timestamp authority (an http(s) URL, or `internal` for the built-in one).
     pub tsa_url: String,
     /// The PAdES level of the signatures the server makes.
@@ -369,6 +372,7 @@ impl SigningFile {
         )?;
         Ok(SigningConfig {
             trust_anchors: secret::path(&self.trust_anchors),
+            trusted_list: secret::path(&self.trusted_list),
             level,
             pki_passphrase,
             tsa_url: tsa.to_owned(),

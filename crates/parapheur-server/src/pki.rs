@@ -217,6 +217,11 @@ impl Pki {
         })
     }
 
+    /// Whether the internal CA issued `cert`.
+    pub fn issued(&self, cert: &openssl::x509::X509) -> bool {
+        self.ca.issued(cert)
+    }
+
     /// The certificates verification steps trust.
     pub fn anchors(&self) -> &[openssl::x509::X509] {
         &self.anchors
@@ -234,8 +239,8 @@ impl Pki {
     /// The validation data of PAdES B-LT for `certs` (a signer's chain, a timestamp authority's
     /// certificate): every certificate with the internal CA's, an OCSP response for each one
     /// the CA issued (`revoked`: its revocations, as `ocsp` takes them), and the CRL. A
-    /// certificate of another authority goes in without revocation data (the CA cannot
-    /// vouch for it, and fetching its authority's answers is not done yet).
+    /// certificate of another authority goes in without revocation data: the caller adds its
+    /// authority's CRL, fetched online.
     pub fn validation_data(
         &self,
         certs: &[openssl::x509::X509],
@@ -446,9 +451,24 @@ impl Pki {
         &self,
         crl_der: &[u8],
     ) -> Result<parapheur_sign::policy::ValidationContext, SignError> {
+        self.validation_with_crls(crl_der, &[])
+    }
+
+    /// [`Pki::validation_with_crl`] with other CAs' CRLs too (DER; those that do not parse are
+    /// left out).
+    pub fn validation_with_crls(
+        &self,
+        crl_der: &[u8],
+        others: &[Vec<u8>],
+    ) -> Result<parapheur_sign::policy::ValidationContext, SignError> {
         let mut ctx = parapheur_sign::policy::ValidationContext::new(self.anchors.clone());
         ctx.tsa_anchors = self.validation.tsa_anchors.clone();
         ctx.crls = vec![openssl::x509::X509Crl::from_der(crl_der)?];
+        ctx.crls.extend(
+            others
+                .iter()
+                .filter_map(|der| openssl::x509::X509Crl::from_der(der).ok()),
+        );
         Ok(ctx)
     }
 

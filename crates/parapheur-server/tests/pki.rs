@@ -886,3 +886,220 @@ fn the_granted_cas_of_a_configured_trusted_list_are_trusted_and_withdrawn_ones_a
         "{err}"
     );
 }
+
+/// A directory served over HTTP by Python's `http.server` on a free local port.
+struct Served {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Served {
+    fn start(dir: &std::path::Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .arg("--directory")
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let up = (0..100).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        assert!(up, "python3 -m http.server did not start");
+        Self { child, port }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Issue 20 §3: revocation "from the file or online". A PDF signed by a trusted CA's signer,
+/// without revocation data, is judged with the CRL its certificate's distribution point serves:
+/// unknown while the CRL cannot be had, passed with a CRL that does not list it, failed once it
+/// is listed; and nothing is fetched with `online_revocation = false`.
+#[test]
+fn verification_fetches_the_crl_of_a_trusted_signer_when_the_file_has_none() {
+    use parapheur_sign::ca::{InternalCa, KeyKind, Subject};
+    let dir = tempfile::tempdir().unwrap();
+    let www = dir.path().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    let served = Served::start(&www);
+    let ca = InternalCa::open_or_create(&dir.path().join("ca"), "AC publiant sa LCR")
+        .unwrap()
+        .with_crl_url(format!("http://127.0.0.1:{}/ac.crl", served.port));
+    let anchors = dir.path().join("anchors.pem");
+    std::fs::write(&anchors, ca.certificate().to_pem().unwrap()).unwrap();
+    let cred = ca
+        .issue(
+            &Subject {
+                common_name: "Agent d'une autre AC".into(),
+                email: Some("agent@ailleurs.fr".into()),
+                organization: None,
+                organization_id: None,
+            },
+            KeyKind::Person,
+        )
+        .unwrap();
+    let signed = parapheur_sign::pades::sign(
+        &pdf::small("en ligne"),
+        &cred,
+        &parapheur_sign::pades::SignOptions::new("Agent"),
+    )
+    .unwrap();
+    let serial = parapheur_sign::ca::serial_hex(cred.certificate()).unwrap();
+    let verdict = |app: &TestApp| {
+        let r = verify_json(app, signed.clone());
+        let s = &r["signatures"][0];
+        (
+            s["indication"].as_str().unwrap_or_default().to_owned(),
+            s["subindication"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    let app = TestApp::start(
+        BIN,
+        &format!("[signing]\ntrust_anchors = \"{}\"\n", anchors.display()),
+    );
+    // Nothing at the distribution point yet (404).
+    assert_eq!(verdict(&app), ("INDETERMINATE".into(), "TRY_LATER".into()));
+    // A CRL that does not list the signer.
+    std::fs::write(www.join("ac.crl"), ca.crl(&[], 1, 3600).unwrap()).unwrap();
+    assert_eq!(verdict(&app), ("TOTAL_PASSED".into(), String::new()));
+    // The signer revoked an hour ago: no timestamp proves the signature came before.
+    let an_hour_ago = chrono::Utc::now().timestamp() - 3600;
+    std::fs::write(
+        www.join("ac.crl"),
+        ca.crl(&[(serial, an_hour_ago)], 2, 3600).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        verdict(&app),
+        ("INDETERMINATE".into(), "REVOKED_NO_POE".into())
+    );
+    // Offline: the CRL is there, but not fetched.
+    let offline = TestApp::start(
+        BIN,
+        &format!(
+            "[signing]\ntrust_anchors = \"{}\"\nonline_revocation = false\n",
+            anchors.display()
+        ),
+    );
+    assert_eq!(
+        verdict(&offline),
+        ("INDETERMINATE".into(), "TRY_LATER".into())
+    );
+}
+
+/// Issue 20 §1: B-LT "for every signature": a seal imported from another CA's PKCS#12 gets
+/// that CA's CRL in the DSS, fetched from its distribution point when signing, so the file
+/// alone proves the seal unrevoked once that CA's server is gone.
+#[test]
+fn a_b_lt_seal_of_another_ca_carries_that_cas_crl_fetched_when_signing() {
+    use parapheur_sign::ca::{InternalCa, KeyKind, Subject};
+    const SEALED: &str = r#"
+[[circuits]]
+siren = "200000001"
+id = "CACHET"
+type = "BUREAUTIQUE_PDF"
+steps = [ { step = "serverSignature" } ]
+
+[[subscribers]]
+siren = "200000001"
+name = "Commune A"
+seal_pkcs12 = "seal.p12"
+seal_pkcs12_password = "p12-seal"
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let www = dir.path().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    let served = Served::start(&www);
+    let their_ca = InternalCa::open_or_create(&dir.path().join("ca"), "AC des cachets")
+        .unwrap()
+        .with_crl_url(format!("http://127.0.0.1:{}/cachets.crl", served.port));
+    std::fs::write(
+        www.join("cachets.crl"),
+        their_ca.crl(&[], 1, 86_400).unwrap(),
+    )
+    .unwrap();
+    let anchors = dir.path().join("anchors.pem");
+    std::fs::write(&anchors, their_ca.certificate().to_pem().unwrap()).unwrap();
+    let cred = their_ca
+        .issue(
+            &Subject {
+                common_name: "Cachet de la Commune A".into(),
+                email: None,
+                organization: Some("Commune A".into()),
+                organization_id: Some(SIREN_A.into()),
+            },
+            KeyKind::Seal,
+        )
+        .unwrap();
+    let mut chain = openssl::stack::Stack::new().unwrap();
+    chain.push(their_ca.certificate().clone()).unwrap();
+    let p12 = openssl::pkcs12::Pkcs12::builder()
+        .name("cachet")
+        .pkey(cred.key.soft().unwrap())
+        .cert(cred.certificate())
+        .ca(chain)
+        .build2("p12-seal")
+        .unwrap()
+        .to_der()
+        .unwrap();
+    let app = TestApp::start_with(
+        BIN,
+        &format!(
+            "[signing]\nlevel = \"B-LT\"\ntsa_url = \"internal\"\ntrust_anchors = \"{}\"\n",
+            anchors.display()
+        ),
+        SEALED,
+        &[("seal.p12", p12)],
+    );
+    let depot = app.as_user("depot@a.fr");
+    let id = depot
+        .upload(SIREN_A, "CACHET", "cachet.pdf", pdf::small("cachet"), "")
+        .id();
+    assert_eq!(
+        depot.states(id).last().unwrap(),
+        "Classé",
+        "{:?}",
+        depot.states(id)
+    );
+    let signed = depot.get(&format!("{V1}/documents/v2/{id}/download")).body;
+    drop(served);
+
+    // Judged from the file alone: their CA for the seal, ours for the timestamp.
+    let ours =
+        openssl::x509::X509::from_pem(&Client::new(&app.base, None).get("/api/v1/pki/ca.pem").body)
+            .unwrap();
+    let mut ctx =
+        parapheur_sign::policy::ValidationContext::new(vec![their_ca.certificate().clone()]);
+    ctx.tsa_anchors = vec![ours];
+    let r = parapheur_sign::verify::verify_pdf(&signed, &ctx).unwrap();
+    let s = &r.signatures[0];
+    assert_eq!(s.signer, "Cachet de la Commune A", "{r:?}");
+    assert!(s.revocation_checked, "{r:?}");
+    assert_eq!(
+        (s.indication, s.level),
+        (
+            parapheur_sign::etsi::Indication::TotalPassed,
+            Some(parapheur_sign::verify::Level::Lt)
+        ),
+        "{r:?}"
+    );
+}

@@ -412,6 +412,21 @@ pub fn chains_to(cert: &X509, others: &[X509], anchors: &[X509]) -> Result<(), S
     .map_err(|e| e.to_string())
 }
 
+/// The http(s) URLs of the CRL distribution points `cert` names (at most four).
+pub fn crl_urls(cert: &X509) -> Vec<String> {
+    let Some(points) = cert.crl_distribution_points() else {
+        return Vec::new();
+    };
+    points
+        .iter()
+        .filter_map(|p| p.distpoint())
+        .filter_map(|name| name.fullname())
+        .flat_map(|names| names.iter().filter_map(|n| n.uri().map(str::to_owned)))
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+        .take(4)
+        .collect()
+}
+
 /// Whether revocation data of `issuer` was consulted for `cert`; an error when some revokes
 /// it at `time`. (The `openssl` crate cannot add a CRL to an `X509Store` without a file, hence
 /// this check.)

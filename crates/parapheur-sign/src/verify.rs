@@ -87,6 +87,11 @@ pub struct SignatureReport {
     /// The baseline level reached (none for a document timestamp or an unreadable signature).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<Level>,
+    /// Where the signer's CA publishes its CRL, when the signer chains to a trust anchor but
+    /// nothing about its revocation was found: what a caller may fetch and verify again with.
+    /// Not part of the report.
+    #[serde(skip)]
+    pub revocation_urls: Vec<String>,
 }
 
 impl SignatureReport {
@@ -114,6 +119,7 @@ impl SignatureReport {
             indication: Indication::TotalPassed,
             subindication: None,
             level: None,
+            revocation_urls: Vec::new(),
         }
     }
 
@@ -506,6 +512,7 @@ fn check(
             r.trusted = true;
             r.revocation_checked = status.revocation_checked;
             if !status.revocation_checked && !status.anchored {
+                r.revocation_urls = crate::policy::crl_urls(&signer.signer);
                 r.mark(crate::failure::Rejection::NoRevocationData.verdict(poe));
                 r.warnings
                     .push(crate::failure::Rejection::NoRevocationData.to_string());

@@ -34,6 +34,10 @@ pub struct XmlSignatureReport {
     pub indication: Indication,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subindication: Option<SubIndication>,
+    /// Where the signer's CA publishes its CRL, when the signer chains to a trust anchor but
+    /// no CRL of its issuer was given. Not part of the report.
+    #[serde(skip)]
+    pub revocation_urls: Vec<String>,
 }
 
 impl XmlSignatureReport {
@@ -254,6 +258,7 @@ fn verify_one(
         errors: Vec::new(),
         indication: Indication::TotalPassed,
         subindication: None,
+        revocation_urls: Vec::new(),
     };
     let mut parent = None;
     match check(doc, sig, ids, mode, &ctx.policy, &mut r) {
@@ -274,6 +279,7 @@ fn verify_one(
                     r.trusted = true;
                     r.revocation_checked = status.revocation_checked;
                     if !status.revocation_checked && !status.anchored {
+                        r.revocation_urls = crate::policy::crl_urls(&signer);
                         r.mark(Rejection::NoRevocationData.verdict(false));
                     }
                 }

@@ -104,6 +104,7 @@ orphan_sweep_interval_s = 86400 # how often the orphan sweep lists the stored fi
 [signing]
 trust_anchors = ""        # PEM bundle trusted by verification steps, beside the internal CA
 trusted_list = ""         # EU trusted list (ETSI TS 119 612 XML file): its granted CAs and TSAs are trusted too
+online_revocation = true  # verification fetches the CRL of a trusted signer when the file carries no revocation data
 tsa_url = ""              # RFC 3161 timestamp authority (URL), or "internal" (built-in, for demos and tests)
 level = ""                # PAdES level: "B-B", "B-T", "B-LT", "B-LTA" (all but B-B need tsa_url); unset: B-T when tsa_url is set
 # pki_passphrase_file = "/run/secrets/pki"  # encrypts the internal CA's private keys on disk (or pki_passphrase)

@@ -150,6 +150,7 @@ pub struct DeliverFile {
 pub struct SigningFile {
     pub trust_anchors: String,
     pub trusted_list: String,
+    pub online_revocation: Option<bool>,
     pub tsa_url: String,
     pub level: String,
     pub pki_passphrase: Option<SecretString>,

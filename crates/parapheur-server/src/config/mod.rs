@@ -88,6 +88,9 @@ pub struct SigningConfig {
     /// An EU trusted list (ETSI TS 119 612 XML) whose granted CAs and timestamp authorities
     /// verification trusts too.
     pub trusted_list: Option<PathBuf>,
+    /// Verification fetches the CRL of a trusted signer whose file carries no revocation data
+    /// (default true).
+    pub online_revocation: bool,
     /// RFC 3161 timestamp authority (an http(s) URL, or `internal` for the built-in one).
     pub tsa_url: String,
     /// The PAdES level of the signatures the server makes.
@@ -373,6 +376,7 @@ impl SigningFile {
         Ok(SigningConfig {
             trust_anchors: secret::path(&self.trust_anchors),
             trusted_list: secret::path(&self.trusted_list),
+            online_revocation: self.online_revocation.unwrap_or(true),
             level,
             pki_passphrase,
             tsa_url: tsa.to_owned(),

@@ -15,11 +15,11 @@ use parapheur_sign::xmlverify::{verify_pes, verify_xades_detached};
 use parapheur_store::documents::DocumentRow;
 use parapheur_store::jobs::Effects;
 
-/// Verifies every signature of the document's current file against the trust anchors.
-/// Returns whether all are valid, and a summary for the history comment.
+/// Verifies every signature of the document's current file against the trust anchors (with
+/// the CRLs of trusted signers fetched online when the file had nothing about them). Returns
+/// whether all are valid, and a summary for the history comment.
 async fn verify_document(state: &AppState, doc: &DocumentRow) -> Result<(bool, String), ApiError> {
-    let ctype = doc.circuit_type;
-    let detached = match ctype {
+    let detached = match doc.circuit_type {
         CircuitType::BureautiqueXml => state.db.detached_signatures(doc.id).await?,
         CircuitType::BureautiquePdf
         | CircuitType::HeliosAvecTeletransmission
@@ -30,12 +30,37 @@ async fn verify_document(state: &AppState, doc: &DocumentRow) -> Result<(bool, S
     for sig in &detached {
         signatures.push(state.blobs.get(&sig.blob_key).await?);
     }
-    let st = state.clone();
     let crl = crate::service::revocation::crl(state).await?;
-    tokio::task::spawn_blocking(move || -> Result<(bool, String), ApiError> {
+    let signed = std::sync::Arc::new((file, signatures));
+    let (verdict, urls) = judge(state, doc.circuit_type, signed.clone(), &crl, Vec::new()).await?;
+    if urls.is_empty() {
+        return Ok(verdict);
+    }
+    let fetched = crate::service::online_revocation::fetch_crls(state, urls).await;
+    if fetched.is_empty() {
+        return Ok(verdict);
+    }
+    Ok(judge(state, doc.circuit_type, signed, &crl, fetched)
+        .await?
+        .0)
+}
+
+/// The verdict on the file and its detached signatures (`signed`) with the internal CA's CRL
+/// and `others`, and the CRL URLs of trusted signers nothing was known about.
+async fn judge(
+    state: &AppState,
+    ctype: CircuitType,
+    signed: std::sync::Arc<(Vec<u8>, Vec<Vec<u8>>)>,
+    crl: &[u8],
+    others: Vec<Vec<u8>>,
+) -> Result<((bool, String), Vec<String>), ApiError> {
+    let st = state.clone();
+    let crl = crl.to_vec();
+    tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let (file, signatures) = signed.as_ref();
         let ctx = &st
             .pki
-            .validation_with_crl(&crl)
+            .validation_with_crls(&crl, &others)
             .map_err(|e| ApiError::Internal(e.into()))?;
         let summarize = |valid: bool, n: usize, errors: Vec<String>| {
             let text = if valid {
@@ -47,22 +72,26 @@ async fn verify_document(state: &AppState, doc: &DocumentRow) -> Result<(bool, S
             };
             (valid && n > 0, text)
         };
-        Ok(match ctype {
+        let mut urls = Vec::new();
+        let verdict = match ctype {
             CircuitType::BureautiquePdf => {
-                let r = verify_pdf(&file, ctx).map_err(|e| ApiError::Internal(e.into()))?;
+                let r = verify_pdf(file, ctx).map_err(|e| ApiError::Internal(e.into()))?;
+                urls.extend(r.signatures.iter().flat_map(|s| s.revocation_urls.clone()));
                 if r.valid {
                     let (valid, text) = summarize(true, r.signatures.len(), Vec::new());
-                    return Ok((valid, format!("{text} ({})", r.indication.as_str())));
+                    (valid, format!("{text} ({})", r.indication.as_str()))
+                } else {
+                    let errors = r
+                        .signatures
+                        .iter()
+                        .flat_map(|s| s.errors.iter().map(|e| format!("{}: {e}", s.field)))
+                        .collect();
+                    summarize(r.valid, r.signatures.len(), errors)
                 }
-                let errors = r
-                    .signatures
-                    .iter()
-                    .flat_map(|s| s.errors.iter().map(|e| format!("{}: {e}", s.field)))
-                    .collect();
-                summarize(r.valid, r.signatures.len(), errors)
             }
             CircuitType::HeliosAvecTeletransmission | CircuitType::HeliosSansTeletransmission => {
-                let r = verify_pes(&file, ctx);
+                let r = verify_pes(file, ctx);
+                urls.extend(r.signatures.iter().flat_map(|s| s.revocation_urls.clone()));
                 let errors = r
                     .signatures
                     .iter()
@@ -74,8 +103,9 @@ async fn verify_document(state: &AppState, doc: &DocumentRow) -> Result<(bool, S
             CircuitType::BureautiqueXml => {
                 let mut all_valid = true;
                 let mut errors = Vec::new();
-                for sig in &signatures {
-                    let r = verify_xades_detached(sig, &file, ctx);
+                for sig in signatures {
+                    let r = verify_xades_detached(sig, file, ctx);
+                    urls.extend(r.signatures.iter().flat_map(|s| s.revocation_urls.clone()));
                     all_valid &= r.valid;
                     errors.extend(
                         r.signatures
@@ -86,7 +116,8 @@ async fn verify_document(state: &AppState, doc: &DocumentRow) -> Result<(bool, S
                 }
                 summarize(all_valid, signatures.len(), errors)
             }
-        })
+        };
+        Ok((verdict, urls))
     })
     .await
     .map_err(|e| ApiError::Internal(e.into()))?

@@ -436,11 +436,23 @@ async fn long_term(
             .map_err(|e| ApiError::Internal(e.into()))?;
         certs.push(tsa.certificate().clone());
     }
+    // Other authorities' certificates (imported keys, tokens): their CAs' CRLs, fetched now.
+    let urls: Vec<String> = certs
+        .iter()
+        .filter(|c| !state.pki.issued(c))
+        .flat_map(parapheur_sign::policy::crl_urls)
+        .collect();
+    let others = if urls.is_empty() {
+        Vec::new()
+    } else {
+        crate::service::online_revocation::fetch_crls(state, urls).await
+    };
     let (dss, stamp) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let data = st
+        let mut data = st
             .pki
             .validation_data(&certs, &revoked)
             .map_err(|e| ApiError::Internal(e.into()))?;
+        data.crls.extend(others);
         let limits = parapheur_sign::pdfcheck::Limits::default();
         let dss = parapheur_sign::pades::dss_suffix(&signed, &data, &limits).map_err(sign_error)?;
         let stamp = if lta {

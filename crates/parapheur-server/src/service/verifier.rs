@@ -184,22 +184,45 @@ fn is_pdf(bytes: &[u8]) -> bool {
     bytes.windows(5).take(1024).any(|w| w == b"%PDF-")
 }
 
-/// Verifies `what` under the server's anchors and the CA's current revocations.
+/// Verifies `what` under the server's anchors and the CA's current revocations, then again
+/// with the CRLs of trusted signers fetched online when the file had nothing about them.
 pub async fn verify(state: &AppState, what: Submitted) -> Result<PublicReport, ApiError> {
     let crl = crate::service::revocation::crl(state).await?;
+    let what = std::sync::Arc::new(what);
+    let (report, urls) = judge(state, what.clone(), crl.clone(), Vec::new()).await?;
+    if urls.is_empty() {
+        return Ok(report);
+    }
+    let fetched = crate::service::online_revocation::fetch_crls(state, urls).await;
+    if fetched.is_empty() {
+        return Ok(report);
+    }
+    Ok(judge(state, what, crl, fetched).await?.0)
+}
+
+/// The report on `what` with the internal CA's CRL and `others`, and the CRL URLs of trusted
+/// signers nothing was known about.
+async fn judge(
+    state: &AppState,
+    what: std::sync::Arc<Submitted>,
+    crl: Vec<u8>,
+    others: Vec<Vec<u8>>,
+) -> Result<(PublicReport, Vec<String>), ApiError> {
     let st = state.clone();
-    tokio::task::spawn_blocking(move || -> Result<PublicReport, ApiError> {
+    tokio::task::spawn_blocking(move || -> Result<(PublicReport, Vec<String>), ApiError> {
         let ctx = st
             .pki
-            .validation_with_crl(&crl)
+            .validation_with_crls(&crl, &others)
             .map_err(|e| ApiError::Internal(e.into()))?;
+        let mut urls = Vec::new();
         let validated_at = chrono::DateTime::from_timestamp(ctx.now(), 0)
             .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
             .unwrap_or_default();
-        let (hashed, format, signatures, timestamps, errors) = match &what {
+        let (hashed, format, signatures, timestamps, errors) = match what.as_ref() {
             Submitted::File(bytes) if is_pdf(bytes) => {
                 let r = verify_pdf(bytes, &ctx)
                     .map_err(|e| ApiError::BadParameter(format!("the PDF cannot be read ({e})")))?;
+                urls.extend(r.signatures.iter().flat_map(|s| s.revocation_urls.clone()));
                 let (stamps, sigs): (Vec<_>, Vec<_>) =
                     r.signatures.iter().partition(|s| s.document_timestamp);
                 let timestamps = stamps
@@ -215,14 +238,15 @@ pub async fn verify(state: &AppState, what: Submitted) -> Result<PublicReport, A
                 (bytes, "PDF", sigs, timestamps, Vec::new())
             }
             Submitted::File(bytes) => {
-                let (sigs, errors) = from_xml(verify_pes(bytes, &ctx), "XAdES-EPES");
+                let r = verify_pes(bytes, &ctx);
+                urls.extend(r.signatures.iter().flat_map(|s| s.revocation_urls.clone()));
+                let (sigs, errors) = from_xml(r, "XAdES-EPES");
                 (bytes, "PES", sigs, Vec::new(), errors)
             }
             Submitted::Detached { signature, data } => {
-                let (sigs, errors) = from_xml(
-                    verify_xades_detached(signature, data, &ctx),
-                    "XAdES-BASELINE-B",
-                );
+                let r = verify_xades_detached(signature, data, &ctx);
+                urls.extend(r.signatures.iter().flat_map(|s| s.revocation_urls.clone()));
+                let (sigs, errors) = from_xml(r, "XAdES-BASELINE-B");
                 (data, "XAdES", sigs, Vec::new(), errors)
             }
         };
@@ -235,7 +259,7 @@ pub async fn verify(state: &AppState, what: Submitted) -> Result<PublicReport, A
         if !errors.is_empty() && !signatures.is_empty() {
             indication = Indication::TotalFailed;
         }
-        Ok(PublicReport {
+        let report = PublicReport {
             indication,
             signatures,
             document_timestamps: timestamps,
@@ -243,7 +267,8 @@ pub async fn verify(state: &AppState, what: Submitted) -> Result<PublicReport, A
             sha256: hex::encode(Sha256::digest(hashed)),
             validated_at,
             errors,
-        })
+        };
+        Ok((report, urls))
     })
     .await
     .map_err(|e| ApiError::Internal(e.into()))?

@@ -133,6 +133,10 @@ struct Task {
 #[derive(Deserialize)]
 struct Prepared {
     data_to_sign: String,
+    /// Every data to sign (a PES has one per Bordereau); older servers send `data_to_sign`
+    /// only.
+    #[serde(default)]
+    data_to_sign_all: Vec<String>,
     signing_time: String,
 }
 
@@ -240,7 +244,17 @@ pub fn run(args: impl IntoIterator<Item = String>) -> Result<Report, AgentError>
         pin,
         key_label,
     })?;
-    let certificate = B64.encode(cert.to_der().map_err(parapheur_sign::SignError::from)?);
+    // The holder's certificate and its issuers found on the card.
+    let on_card = parapheur_sign::pkcs11::token_certificates(
+        &a.pkcs11_module,
+        a.token_label.as_deref(),
+        &env(&a.pin_env)?,
+    )?;
+    let certificates = parapheur_sign::pkcs11::chain_of(cert, &on_card)
+        .iter()
+        .map(|c| c.to_der().map(|d| B64.encode(d)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(parapheur_sign::SignError::from)?;
 
     // What to sign.
     let tasks: Vec<Task> =
@@ -267,7 +281,7 @@ pub fn run(args: impl IntoIterator<Item = String>) -> Result<Report, AgentError>
 
     let mut report = Report::default();
     for (id, name) in todo {
-        match sign_one(&api, &key, &certificate, id) {
+        match sign_one(&api, &key, &certificates, id) {
             Ok(()) => report.signed.push((id, name)),
             Err(e) => report.failed.push((id, e.to_string())),
         }
@@ -275,30 +289,38 @@ pub fn run(args: impl IntoIterator<Item = String>) -> Result<Report, AgentError>
     Ok(report)
 }
 
-fn sign_one(api: &Api, key: &HsmKey, certificate: &str, id: i64) -> Result<(), AgentError> {
+fn sign_one(api: &Api, key: &HsmKey, certificates: &[String], id: i64) -> Result<(), AgentError> {
     let prepared: Prepared = serde_json::from_value(api.post(
         &format!("/api/v1/documents/{id}/sign/prepare"),
-        &json!({ "certificates": [certificate] }),
+        &json!({ "certificates": certificates }),
     )?)
     .map_err(|e| AgentError::Refused {
         what: "prepare".into(),
         status: 200,
         body: format!("unexpected answer ({e})"),
     })?;
-    let data = B64
-        .decode(prepared.data_to_sign.as_bytes())
-        .map_err(|e| AgentError::Refused {
-            what: "prepare".into(),
-            status: 200,
-            body: format!("data_to_sign is not base64 ({e})"),
-        })?;
-    let value = key.sign(&data)?;
+    let all = if prepared.data_to_sign_all.is_empty() {
+        vec![prepared.data_to_sign]
+    } else {
+        prepared.data_to_sign_all
+    };
+    let mut values = Vec::with_capacity(all.len());
+    for data in &all {
+        let data = B64
+            .decode(data.as_bytes())
+            .map_err(|e| AgentError::Refused {
+                what: "prepare".into(),
+                status: 200,
+                body: format!("data_to_sign is not base64 ({e})"),
+            })?;
+        values.push(B64.encode(key.sign(&data)?));
+    }
     api.post(
         &format!("/api/v1/documents/{id}/sign/complete"),
         &json!({
-            "certificates": [certificate],
+            "certificates": certificates,
             "signing_time": prepared.signing_time,
-            "signature": B64.encode(value),
+            "signatures": values,
         }),
     )?;
     Ok(())

@@ -461,7 +461,16 @@ fn parapheur_agent_signs_with_the_users_own_card() {
             "[signing]\ntrust_anchors = \"{}\"\ntsa_url = \"internal\"\nlevel = \"B-LTA\"\n",
             ca_file.display()
         ),
-        "[[circuits]]\nsiren = \"200000001\"\nid = \"CARTE\"\ntype = \"BUREAUTIQUE_PDF\"\nsteps = [ { step = \"signature\", members = [\"s1@a.fr\"], key = \"token\" } ]\n",
+        &["CARTE:BUREAUTIQUE_PDF", "CARTEXML:BUREAUTIQUE_XML", "CARTEPES:HELIOS_SANS_TELETRANSMISSION"]
+            .iter()
+            .map(|c| {
+                let (id, kind) = c.split_once(':').unwrap();
+                format!(
+                    "[[circuits]]\nsiren = \"200000001\"\nid = \"{id}\"\ntype = \"{kind}\"\n\
+                     steps = [ {{ step = \"signature\", members = [\"s1@a.fr\"], key = \"token\" }} ]\n"
+                )
+            })
+            .collect::<String>(),
         &[],
     );
     let depot = app.as_user("depot@a.fr");
@@ -561,6 +570,121 @@ fn parapheur_agent_signs_with_the_users_own_card() {
     // Nothing left: the agent says so.
     let (ok, out) = agent(&conf, &sign_all);
     assert!(ok && out.contains("aucun document à signer"), "{out}");
+
+    // XML circuits too: a detached XAdES and a PES (one signature per Bordereau), with the
+    // chain found on the card (its issuer's certificate stored beside the holder's).
+    let ca_on_card = dir.path().join("ca-card.pem");
+    std::fs::write(&ca_on_card, ca.to_pem().unwrap()).unwrap();
+    let (ok, out) = agent(
+        &conf,
+        &[
+            "store-certificate",
+            "--pkcs11-module",
+            &module,
+            "--token-label",
+            "carte-s1",
+            "--pin-env",
+            "CARD_PIN",
+            "--label",
+            "autorite",
+            "--file",
+            ca_on_card.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{out}");
+    let acte = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<deliberation><objet>Carte</objet></deliberation>\n";
+    let xml_id = depot
+        .upload(
+            SIREN_A,
+            "CARTEXML",
+            "deliberation.xml",
+            acte.as_bytes().to_vec(),
+            "",
+        )
+        .id();
+    let pes_id = depot
+        .upload(
+            SIREN_A,
+            "CARTEPES",
+            "pes.xml",
+            parapheur_test_utils::pes_aller("PESALR2_CARTE"),
+            "",
+        )
+        .id();
+    let (ok, out) = agent(&conf, &sign_all);
+    assert!(ok, "{out}\n{}", app.server_log());
+    assert_eq!(out.matches("signé : document").count(), 2, "{out}");
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("ca.pem"), ca.to_pem().unwrap()).unwrap();
+    // The XAdES: xmlsec1 accepts it with the card's authority as the only trust, and it carries
+    // both certificates.
+    let zip = depot
+        .get(&format!(
+            "/parapheur-ws/rest/v1/documents/v2/{xml_id}/download"
+        ))
+        .body;
+    for (name, bytes) in parapheur_test_utils::unzip(&zip) {
+        std::fs::write(work.path().join(&name), bytes).unwrap();
+    }
+    let sig = std::fs::read_to_string(work.path().join("deliberation-signature-1.xml")).unwrap();
+    assert_eq!(sig.matches("<ds:X509Certificate>").count(), 2, "{sig}");
+    // B-LTA asks for XAdES T: the server stamped the card's signature value.
+    assert!(sig.contains("SignatureTimeStamp"), "{sig}");
+    let (ok, out) = parapheur_test_utils::run_tool(
+        work.path(),
+        "xmlsec1",
+        &[
+            "--verify",
+            "--trusted-pem",
+            "ca.pem",
+            "--id-attr:Id",
+            "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",
+            "--enabled-reference-uris",
+            "same-doc,local,remote",
+            "deliberation-signature-1.xml",
+        ],
+    );
+    assert!(ok, "{out}");
+    // The PES: two Bordereaux, each signed by the card; xmlsec1 accepts each signature.
+    let pes = depot
+        .get(&format!(
+            "/parapheur-ws/rest/v1/documents/v2/{pes_id}/download"
+        ))
+        .body;
+    std::fs::write(work.path().join("pes.xml"), &pes).unwrap();
+    let text = String::from_utf8_lossy(&pes).into_owned();
+    assert_eq!(text.matches("</ds:Signature>").count(), 2, "{text}");
+    for id in text.match_indices("<ds:Signature ").filter_map(|(at, _)| {
+        let rest = &text[at..];
+        let start = rest.find("Id=\"")? + 4;
+        Some(rest[start..start + rest[start..].find('"')?].to_owned())
+    }) {
+        let (ok, out) = parapheur_test_utils::run_tool(
+            work.path(),
+            "xmlsec1",
+            &[
+                "--verify",
+                "--trusted-pem",
+                "ca.pem",
+                "--id-attr:Id",
+                "Bordereau",
+                "--id-attr:Id",
+                "http://uri.etsi.org/01903/v1.1.1#:SignedProperties",
+                "--id-attr:Id",
+                "http://www.w3.org/2000/09/xmldsig#:Signature",
+                "--node-id",
+                &id,
+                "pes.xml",
+            ],
+        );
+        assert!(ok, "{id}: {out}");
+    }
+    for id in [xml_id, pes_id] {
+        assert_eq!(
+            depot.states(id),
+            ["Préparé", "Envoyé pour signature", "Signé", "Classé"]
+        );
+    }
 
     // Refusals, through the API directly.
     let s1 = app.as_user("s1@a.fr");

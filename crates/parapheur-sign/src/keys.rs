@@ -13,7 +13,7 @@ pub enum PrivateKey {
     /// Held by the signer, out of our reach (a smart card behind `parapheur-agent`): the
     /// signature value was made there, over the data to sign we gave, and is only checked
     /// and used here.
-    External(std::sync::Arc<Vec<u8>>),
+    External(std::sync::Arc<Vec<Vec<u8>>>),
 }
 
 impl PrivateKey {
@@ -138,12 +138,18 @@ impl Credential {
     /// `value` its holder computed over the data to sign. [`Credential::sign`] returns the
     /// value only when it verifies with the certificate's public key over the data given.
     pub fn external(chain: Vec<X509>, value: Vec<u8>) -> Result<Self, SignError> {
+        Self::external_values(chain, vec![value])
+    }
+
+    /// [`Credential::external`] with several values (a PES has one signature per Bordereau):
+    /// [`Credential::sign`] returns the one that verifies over the data given.
+    pub fn external_values(chain: Vec<X509>, values: Vec<Vec<u8>>) -> Result<Self, SignError> {
         let cert = chain
             .first()
             .ok_or_else(|| SignError::Invalid("empty certificate chain".into()))?;
         let algorithm = Algorithm::of(&cert.public_key()?)?;
         Ok(Self {
-            key: PrivateKey::External(std::sync::Arc::new(value)),
+            key: PrivateKey::External(std::sync::Arc::new(values)),
             cms: cms_parts(&chain)?,
             chain,
             algorithm,
@@ -197,12 +203,22 @@ impl Credential {
                 Ok(s.sign_to_vec()?)
             }
             PrivateKey::Hsm(key) => key.sign(data),
-            PrivateKey::External(value) => {
+            PrivateKey::External(values) => {
                 let public = self.chain[0].public_key()?;
-                let mut v = openssl::sign::Verifier::new(MessageDigest::sha256(), &public)?;
-                v.update(data)?;
-                if v.verify(value).unwrap_or(false) {
-                    Ok(value.to_vec())
+                let verifies = |value: &[u8]| -> Result<bool, SignError> {
+                    let mut v = openssl::sign::Verifier::new(MessageDigest::sha256(), &public)?;
+                    v.update(data)?;
+                    Ok(v.verify(value).unwrap_or(false))
+                };
+                let mut found = None;
+                for value in values.iter() {
+                    if verifies(value)? {
+                        found = Some(value.clone());
+                        break;
+                    }
+                }
+                if let Some(value) = found {
+                    Ok(value)
                 } else {
                     Err(SignError::Invalid(
                         "the signature value does not verify over the data to sign with the \

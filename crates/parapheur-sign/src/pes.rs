@@ -294,11 +294,12 @@ pub fn prepare(
             Some(id) => (vec![id], "PES_Aller"),
             None => {
                 // Give the root an Id, then sign the result.
+                // Derived from the file, so that preparing it again (the two phases of a
+                // signature on the signer's card) gives the same data to sign.
                 let (_, name_end) = end_tag_offsets(bytes, "PES_Aller", &[])?;
-                let mut b = [0u8; 6];
-                openssl::rand::rand_bytes(&mut b)?;
+                let digest = openssl::sha::sha256(bytes);
                 let mut with = bytes.to_vec();
-                let attr = format!(" Id=\"PES{}\"", hex::encode(b));
+                let attr = format!(" Id=\"PES{}\"", hex::encode(&digest[..6]));
                 with.splice(name_end..name_end, attr.into_bytes());
                 return prepare(&with, chain, algorithm, options);
             }

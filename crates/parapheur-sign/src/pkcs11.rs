@@ -117,8 +117,75 @@ pub fn signing_keys(
     Ok((label, out))
 }
 
+/// Every certificate on the token (a card carries its holder's, and often its issuers').
+pub fn token_certificates(
+    module: &str,
+    token: Option<&str>,
+    pin: &str,
+) -> Result<Vec<X509>, SignError> {
+    let (ctx, slot, _) = find_token(module, token)?;
+    let session = ctx
+        .open_ro_session(slot)
+        .map_err(|e| err("opening a session", e))?;
+    let pin = AuthPin::new(pin.to_owned().into());
+    match session.login(UserType::User, Some(&pin)) {
+        Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+        Err(e) => return Err(err("logging in to the token (PIN?)", e)),
+    }
+    let handles = session
+        .find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE)])
+        .map_err(|e| err("listing the certificates", e))?;
+    let mut out = Vec::new();
+    for h in handles.into_iter().take(64) {
+        let value = session
+            .get_attributes(h, &[AttributeType::Value])
+            .map_err(|e| err("reading a certificate", e))?;
+        if let Some(cert) = value
+            .into_iter()
+            .find_map(|a| match a {
+                Attribute::Value(v) => Some(v),
+                _ => None,
+            })
+            .and_then(|der| X509::from_der(&der).ok())
+        {
+            out.push(cert);
+        }
+    }
+    Ok(out)
+}
+
+/// The chain of `leaf` from the certificates `others` (a card's): each next one is the issuer
+/// of the previous, until a self-signed one or none (eight at most).
+pub fn chain_of(leaf: X509, others: &[X509]) -> Vec<X509> {
+    let mut chain = vec![leaf];
+    while chain.len() < 8 {
+        let Some(last) = chain.last() else { break };
+        let self_signed = last
+            .issuer_name()
+            .try_cmp(last.subject_name())
+            .is_ok_and(|o| o.is_eq());
+        if self_signed {
+            break;
+        }
+        let issuer = others.iter().find(|c| {
+            c.subject_name()
+                .try_cmp(last.issuer_name())
+                .is_ok_and(|o| o.is_eq())
+                && c.public_key()
+                    .and_then(|k| last.verify(&k))
+                    .unwrap_or(false)
+        });
+        match issuer {
+            Some(c) => chain.push(c.clone()),
+            None => break,
+        }
+    }
+    chain
+}
+
 /// Stores the DER certificate `der` on the token as a token object labelled `label` (the
-/// label of the key it belongs to), with the key's CKA_ID when the key has one.
+/// label of the key it belongs to, with the key's CKA_ID when the key has one; or the label of
+/// an issuer's certificate, which has no key on the token).
 pub fn store_certificate(
     module: &str,
     token: Option<&str>,
@@ -142,18 +209,20 @@ pub fn store_certificate(
             Attribute::Label(label.as_bytes().to_vec()),
         ])
         .map_err(|e| err("looking for the key", e))?;
-    let key = keys
-        .first()
-        .ok_or_else(|| SignError::Hsm(format!("no private key labelled {label:?}")))?;
-    let id = session
-        .get_attributes(*key, &[AttributeType::Id])
-        .map_err(|e| err("reading the key's id", e))?
-        .into_iter()
-        .find_map(|a| match a {
-            Attribute::Id(id) => Some(id),
-            _ => None,
-        })
-        .unwrap_or_default();
+    // Without a key of that label, the certificate is an authority's, stored beside (as cards
+    // carry their holder's issuers).
+    let id = match keys.first() {
+        Some(key) => session
+            .get_attributes(*key, &[AttributeType::Id])
+            .map_err(|e| err("reading the key's id", e))?
+            .into_iter()
+            .find_map(|a| match a {
+                Attribute::Id(id) => Some(id),
+                _ => None,
+            })
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
     session
         .create_object(&[
             Attribute::Class(ObjectClass::CERTIFICATE),

@@ -199,15 +199,11 @@ pub async fn build(db: &Db, siren: &Siren, c: &CircuitInput) -> Result<CircuitRo
             .map_err(|e| CircuitError::Rule(j, e.to_string()))?;
         let own_key = match s.key.as_deref() {
             None | Some("server") => false,
-            Some("token")
-                if kind == StepKind::Signature && ctype == CircuitType::BureautiquePdf =>
-            {
-                true
-            }
+            Some("token") if kind == StepKind::Signature => true,
             Some("token") => {
                 return Err(CircuitError::Key(
                     j,
-                    "key = \"token\" needs a signature step of a BUREAUTIQUE_PDF circuit".into(),
+                    "key = \"token\" needs a signature step".into(),
                 ));
             }
             Some(other) => {

@@ -66,7 +66,7 @@ pub async fn prepare_token_signature(
     id: DocumentId,
     chain: Vec<openssl::x509::X509>,
     comment: Option<String>,
-) -> Result<(Vec<u8>, chrono::DateTime<chrono::Utc>), ApiError> {
+) -> Result<(Vec<Vec<u8>>, chrono::DateTime<chrono::Utc>), ApiError> {
     let doc = load(state, caller, id).await?;
     let w = workflow(state, &doc).await?;
     let turn = access::turn(state, caller, &doc).await?;
@@ -78,7 +78,7 @@ pub async fn prepare_token_signature(
     let mut signer = signing::SignAs::user(caller, comment.as_deref());
     signer.key = signing::Key::Token(signing::TokenSignature {
         chain,
-        value: Vec::new(),
+        values: Vec::new(),
         time,
     });
     Ok((signing::data_to_sign(state, &signer, &doc).await?, time))

@@ -107,9 +107,45 @@ pub enum Key {
 #[derive(Debug, Clone)]
 pub struct TokenSignature {
     pub chain: Vec<openssl::x509::X509>,
-    /// Empty when only the data to sign is asked for.
-    pub value: Vec<u8>,
+    /// The card's values, one per data to sign (a PES has one per Bordereau); empty when only
+    /// the data to sign is asked for.
+    pub values: Vec<Vec<u8>>,
     pub time: chrono::DateTime<chrono::Utc>,
+}
+
+/// How a detached XAdES signature by `key` is made. With the signer's card, its signing time
+/// and its Id come from the preparation (the Id from the time and the certificate), so that
+/// the two phases prepare the same data.
+fn xml_options(key: &Key) -> XmlOptions {
+    let mut opts = XmlOptions {
+        mime_type: Some("text/xml".into()),
+        ..XmlOptions::default()
+    };
+    if let Key::Token(t) = key {
+        opts.signing_time = Some(t.time);
+        let cert = t
+            .chain
+            .first()
+            .and_then(|c| c.to_der().ok())
+            .unwrap_or_default();
+        let seed = [t.time.to_rfc3339().as_bytes(), &cert].concat();
+        opts.signature_id = Some(format!(
+            "xades-{}",
+            hex::encode(&openssl::sha::sha256(&seed)[..12])
+        ));
+    }
+    opts
+}
+
+/// How a PES signature by `key` is made (with the signer's card: the prepared signing time).
+fn pes_options(key: &Key) -> PesOptions {
+    PesOptions {
+        signing_time: match key {
+            Key::Token(t) => Some(t.time),
+            Key::User(_) | Key::Seal => None,
+        },
+        ..PesOptions::default()
+    }
 }
 
 /// What a signature shows: the signer's name on the stamp, and the reason.
@@ -152,8 +188,10 @@ async fn credential(
             .seal(siren, if org.is_empty() { siren } else { org })
             .await
             .map_err(|e| ApiError::Internal(e.into())),
-        Key::Token(t) => parapheur_sign::Credential::external(t.chain.clone(), t.value.clone())
-            .map_err(|e| ApiError::Internal(e.into())),
+        Key::Token(t) => {
+            parapheur_sign::Credential::external_values(t.chain.clone(), t.values.clone())
+                .map_err(|e| ApiError::Internal(e.into()))
+        }
     }
 }
 
@@ -189,23 +227,19 @@ async fn pdf_options(
         opts.timestamped = state.cfg.signing.level >= crate::config::SignatureLevel::BT;
     }
     if let Key::Token(t) = &signer.key {
-        if ctype != CircuitType::BureautiquePdf {
-            return Err(ApiError::BadParameter(
-                "signing with one's own card is available for PDF circuits".into(),
-            ));
-        }
         opts.time = t.time;
     }
     Ok(opts)
 }
 
-/// The data the signer's card must sign for `doc` (PAdES: the DER of the signed attributes),
-/// with the chain and time of `signer`'s [`Key::Token`].
+/// The data the signer's card must sign for `doc`, with the chain and time of `signer`'s
+/// [`Key::Token`]: PAdES, the DER of the signed attributes; XAdES, the canonical `SignedInfo`;
+/// PES, one `SignedInfo` per Bordereau.
 pub async fn data_to_sign(
     state: &AppState,
     signer: &SignAs,
     doc: &DocumentRow,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Vec<Vec<u8>>, ApiError> {
     let Key::Token(t) = &signer.key else {
         return Err(ApiError::BadParameter("no certificate given".into()));
     };
@@ -218,24 +252,50 @@ pub async fn data_to_sign(
     let original = state.blobs.get(&doc.blob_key).await?;
     let digest_state = doc.digest_state.clone();
     let chain = t.chain.clone();
-    tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
+    let (ctype, filename) = (doc.circuit_type, doc.filename.clone());
+    let (xml_opts, pes_opts) = (xml_options(&signer.key), pes_options(&signer.key));
+    tokio::task::spawn_blocking(move || -> Result<Vec<Vec<u8>>, ApiError> {
         let cred = parapheur_sign::Credential::external(chain, Vec::new()).map_err(sign_error)?;
-        let der: Vec<Vec<u8>> = cred
-            .chain
-            .iter()
-            .map(|c| c.to_der())
-            .collect::<Result<_, _>>()
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        let known = kept_digest(digest_state.as_deref(), &original);
-        let prepared = parapheur_sign::pades::prepare_continuing(
-            &original,
-            known.as_ref().map(FileDigest::hasher),
-            &der,
-            cred.algorithm(),
-            &opts,
-        )
-        .map_err(sign_error)?;
-        Ok(prepared.data_to_sign().to_vec())
+        match ctype {
+            CircuitType::BureautiquePdf => {
+                let der: Vec<Vec<u8>> = cred
+                    .chain
+                    .iter()
+                    .map(|c| c.to_der())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| ApiError::Internal(e.into()))?;
+                let known = kept_digest(digest_state.as_deref(), &original);
+                let prepared = parapheur_sign::pades::prepare_continuing(
+                    &original,
+                    known.as_ref().map(FileDigest::hasher),
+                    &der,
+                    cred.algorithm(),
+                    &opts,
+                )
+                .map_err(sign_error)?;
+                Ok(vec![prepared.data_to_sign().to_vec()])
+            }
+            CircuitType::BureautiqueXml => {
+                let prepared = xades::prepare(
+                    &filename,
+                    &original,
+                    &cred.chain,
+                    cred.algorithm(),
+                    &xml_opts,
+                )
+                .map_err(sign_error)?;
+                Ok(vec![prepared.data_to_sign().to_vec()])
+            }
+            CircuitType::HeliosAvecTeletransmission | CircuitType::HeliosSansTeletransmission => {
+                let prepared = pes::prepare(&original, &cred.chain, cred.algorithm(), &pes_opts)
+                    .map_err(sign_error)?;
+                Ok(prepared
+                    .data_to_sign()
+                    .into_iter()
+                    .map(<[u8]>::to_vec)
+                    .collect())
+            }
+        }
     })
     .await
     .map_err(|e| ApiError::Internal(e.into()))?
@@ -287,6 +347,7 @@ pub async fn sign_document(
         ));
     }
     let cred = credential(&st, &key, &org, &siren).await?;
+    let (xml_opts, pes_opts) = (xml_options(&key), pes_options(&key));
     let produced = tokio::task::spawn_blocking(move || -> Result<Produced, ApiError> {
         Ok(match ctype {
             CircuitType::BureautiquePdf => {
@@ -307,17 +368,12 @@ pub async fn sign_document(
                 }
             }
             CircuitType::BureautiqueXml => {
-                let xml_opts = XmlOptions {
-                    mime_type: Some("text/xml".into()),
-                    ..XmlOptions::default()
-                };
                 let sig = xades::sign_detached(&filename, &original, &cred, &xml_opts)
                     .map_err(sign_error)?;
                 Produced::Detached(sig)
             }
             CircuitType::HeliosAvecTeletransmission | CircuitType::HeliosSansTeletransmission => {
-                let signed =
-                    pes::sign_pes(&original, &cred, &PesOptions::default()).map_err(sign_error)?;
+                let signed = pes::sign_pes(&original, &cred, &pes_opts).map_err(sign_error)?;
                 Produced::Whole(signed)
             }
         })
@@ -489,10 +545,7 @@ async fn sign_xml_timestamped(
 ) -> Result<Vec<u8>, ApiError> {
     let cred = credential(state, &key, &org, &siren).await?;
     let (prepared, value, request) = tokio::task::spawn_blocking(move || {
-        let opts = XmlOptions {
-            mime_type: Some("text/xml".into()),
-            ..XmlOptions::default()
-        };
+        let opts = xml_options(&key);
         let signed = || -> Result<_, SignError> {
             let prepared =
                 xades::prepare(&filename, &original, &cred.chain, cred.algorithm(), &opts)?;

@@ -106,7 +106,8 @@ struct PrepareBody {
 }
 
 /// `POST /api/v1/documents/{id}/sign/prepare` `{"certificates": [...], "comment"?}`: the first
-/// phase of a signature with the caller's own card. Answers the data to sign (base64), the
+/// phase of a signature with the caller's own card. Answers the data to sign (base64:
+/// `data_to_sign`, and `data_to_sign_all`, the list — a PES has one per Bordereau), the
 /// signing time to send back, and how to sign (SHA-256 with the key's RSA PKCS#1 v1.5 or
 /// ECDSA, DER-encoded).
 pub async fn sign_prepare(
@@ -126,8 +127,10 @@ pub async fn sign_prepare(
         .map(|k| k.id() == openssl::pkey::Id::EC)
         .unwrap_or(false);
     let (data, time) = documents::prepare_token_signature(&s, &c, id, chain, body.comment).await?;
+    let b64 = |d: &Vec<u8>| base64::engine::general_purpose::STANDARD.encode(d);
     Ok(Json(json!({
-        "data_to_sign": base64::engine::general_purpose::STANDARD.encode(data),
+        "data_to_sign": data.first().map(b64).unwrap_or_default(),
+        "data_to_sign_all": data.iter().map(b64).collect::<Vec<_>>(),
         "signing_time": time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "digest_algorithm": "SHA-256",
         "signature_algorithm": if ec { "ECDSA_SHA256" } else { "RSA_PKCS1_SHA256" },
@@ -139,13 +142,14 @@ pub async fn sign_prepare(
 struct CompleteBody {
     certificates: Vec<String>,
     signing_time: String,
-    signature: String,
+    signature: Option<String>,
+    signatures: Option<Vec<String>>,
     comment: Option<String>,
 }
 
-/// `POST /api/v1/documents/{id}/sign/complete` `{"certificates", "signing_time", "signature",
-/// "comment"?}`: the second phase. The value must verify over the data of the first phase;
-/// the server embeds it and signs the step.
+/// `POST /api/v1/documents/{id}/sign/complete` `{"certificates", "signing_time", "signature"
+/// (or "signatures", one per data to sign), "comment"?}`: the second phase. Each value must
+/// verify over a data of the first phase; the server embeds them and signs the step.
 pub async fn sign_complete(
     State(s): State<AppState>,
     c: Caller,
@@ -163,10 +167,30 @@ pub async fn sign_complete(
     let time = chrono::DateTime::parse_from_rfc3339(&body.signing_time)
         .map_err(|e| ApiError::BadParameter(format!("signing_time: RFC 3339 expected ({e})")))?
         .with_timezone(&chrono::Utc);
-    let value = base64::engine::general_purpose::STANDARD
-        .decode(body.signature.trim())
-        .map_err(|e| ApiError::BadParameter(format!("signature: base64 ({e})")))?;
-    let token = crate::service::signing::TokenSignature { chain, value, time };
+    let given: Vec<String> = body
+        .signatures
+        .unwrap_or_default()
+        .into_iter()
+        .chain(body.signature)
+        .collect();
+    if given.is_empty() || given.len() > 1000 {
+        return Err(ApiError::BadParameter(
+            "signature or signatures (1 to 1000 base64 values) expected".into(),
+        ));
+    }
+    let values = given
+        .iter()
+        .map(|v| {
+            base64::engine::general_purpose::STANDARD
+                .decode(v.trim())
+                .map_err(|e| ApiError::BadParameter(format!("signature: base64 ({e})")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let token = crate::service::signing::TokenSignature {
+        chain,
+        values,
+        time,
+    };
     documents::sign_with_token(&s, &c, id, body.comment, token).await?;
     let doc = access::load(&s, &c, id).await?;
     Ok(Json(

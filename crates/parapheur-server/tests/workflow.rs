@@ -372,14 +372,21 @@ fn xml_signatures_reach_xades_t_with_the_internal_authority() {
         ],
     );
     assert!(!ok, "another digest: {out}");
-    // Our own verifier accepts it too (the unsigned properties are outside what is signed).
+    // Our own verifier accepts it too, and checks the timestamp against the authority's root
+    // (the chain is then checked at the timestamp's time).
     let anchor = openssl::x509::X509::from_pem(&ca).unwrap();
-    let report = parapheur_sign::xmlverify::verify_xades_detached(
-        &entries[1].1,
-        xml.as_bytes(),
-        &parapheur_sign::policy::ValidationContext::new(vec![anchor]),
+    let mut ctx = parapheur_sign::policy::ValidationContext::new(vec![anchor.clone()]);
+    let report =
+        parapheur_sign::xmlverify::verify_xades_detached(&entries[1].1, xml.as_bytes(), &ctx);
+    assert!(
+        !report.valid && report.signatures[0].errors[0].contains("signature timestamp"),
+        "without a trusted timestamp authority: {report:?}"
     );
+    ctx.tsa_anchors = vec![anchor];
+    let report =
+        parapheur_sign::xmlverify::verify_xades_detached(&entries[1].1, xml.as_bytes(), &ctx);
     assert!(report.valid, "{report:?}");
+    assert!(report.signatures[0].timestamp_time.is_some(), "{report:?}");
 }
 
 #[test]

@@ -303,6 +303,7 @@ impl XmlFailure {
             Self::BadSignatureValue | Self::KeyMismatch => Verdict::failed(S::SigCryptoFailure),
             Self::Policy(r) | Self::ReferenceDigest(_, r) => r.verdict(false),
             Self::Chain(r) => r.verdict(false),
+            Self::Timestamp(_) | Self::TimestampAfterValidation => Verdict::indeterminate(S::NoPoe),
             Self::NoSigningCertificate
             | Self::SigningCertificateMismatch
             | Self::Certificate(_) => Verdict::indeterminate(S::NoSigningCertificateFound),

@@ -270,6 +270,10 @@ pub(crate) enum XmlFailure {
     NoSignature,
     #[error("Bordereau {0} is not covered by a valid signature")]
     BordereauNotCovered(String),
+    #[error("signature timestamp: {0}")]
+    Timestamp(crate::failure::CmsFailure),
+    #[error("the signature timestamp is after the validation time")]
+    TimestampAfterValidation,
 }
 
 /// `object N G`, as the reports name PDF objects.

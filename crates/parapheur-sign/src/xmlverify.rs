@@ -34,6 +34,10 @@ pub struct XmlSignatureReport {
     pub indication: Indication,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subindication: Option<SubIndication>,
+    /// The time of the verified XAdES signature timestamp (RFC 3339): the chain is checked
+    /// at that time (XAdES baseline T).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp_time: Option<String>,
     /// Where the signer's CA publishes its CRL, when the signer chains to a trust anchor but
     /// no CRL of its issuer was given. Not part of the report.
     #[serde(skip)]
@@ -54,7 +58,8 @@ impl XmlSignatureReport {
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct XmlReport {
-    /// At least one signature, and every one intact and trusted.
+    /// At least one signature, and every one intact, trusted and without error (a signature
+    /// timestamp that does not verify is one).
     pub valid: bool,
     /// The worst indication of the signatures (`INDETERMINATE` without any, `TOTAL_FAILED`
     /// when a `Bordereau` is not covered).
@@ -69,7 +74,9 @@ impl XmlReport {
     fn new(signatures: Vec<XmlSignatureReport>, errors: Vec<String>) -> Self {
         let valid = !signatures.is_empty()
             && errors.is_empty()
-            && signatures.iter().all(|s| s.integrity && s.trusted);
+            && signatures
+                .iter()
+                .all(|s| s.integrity && s.trusted && s.errors.is_empty());
         let indication = if errors.is_empty() || signatures.is_empty() {
             crate::verify::overall(signatures.iter().map(|s| &s.indication))
         } else {
@@ -258,6 +265,7 @@ fn verify_one(
         errors: Vec::new(),
         indication: Indication::TotalPassed,
         subindication: None,
+        timestamp_time: None,
         revocation_urls: Vec::new(),
     };
     let mut parent = None;
@@ -266,13 +274,27 @@ fn verify_one(
             r.signer = common_name(&signer);
             r.integrity = r.errors.is_empty();
             parent = signed_parent;
+            // A verified signature timestamp proves the signature existed at its time: the
+            // chain is checked then (EN 319 102-1 §5.5, best signature time).
+            let best = match signature_timestamp(doc, sig, ctx) {
+                Ok(Some(t)) => {
+                    r.timestamp_time = chrono::DateTime::from_timestamp(t, 0)
+                        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                    Some(t)
+                }
+                Ok(None) => None,
+                Err(e) => {
+                    r.fail(e);
+                    None
+                }
+            };
             match check_path(
                 &signer,
                 &others,
                 &ctx.anchors,
                 &ctx.crls,
                 &crate::policy::Evidence::default(),
-                ctx.now(),
+                best.unwrap_or(ctx.now()),
                 false,
             ) {
                 Ok(status) => {
@@ -280,15 +302,62 @@ fn verify_one(
                     r.revocation_checked = status.revocation_checked;
                     if !status.revocation_checked && !status.anchored {
                         r.revocation_urls = crate::policy::crl_urls(&signer);
-                        r.mark(Rejection::NoRevocationData.verdict(false));
+                        r.mark(Rejection::NoRevocationData.verdict(best.is_some()));
                     }
                 }
-                Err(e) => r.fail(XmlFailure::Chain(e)),
+                Err(e) => {
+                    // A revocation after a proven time is not a failure of this signature;
+                    // without a proof, the verdict says so (REVOKED_NO_POE).
+                    let v = e.verdict(best.is_some());
+                    r.errors.push(XmlFailure::Chain(e).to_string());
+                    r.mark(v);
+                }
             }
         }
         Err(e) => r.fail(e),
     }
     (r, parent)
+}
+
+/// The time of the signature's XAdES `SignatureTimeStamp`, verified (its authority chains to
+/// `ctx.tsa_anchors` now, its imprint is the SHA-256 of the canonical `ds:SignatureValue`
+/// element), or `None` when it has none.
+fn signature_timestamp(
+    doc: &Document<'_>,
+    sig: NodeId,
+    ctx: &ValidationContext,
+) -> Result<Option<i64>, XmlFailure> {
+    use base64::Engine;
+    use der::Decode;
+    let Some(stamp) = descendant_local(doc, sig, "SignatureTimeStamp") else {
+        return Ok(None);
+    };
+    let encoded = descendant_local(doc, stamp, "EncapsulatedTimeStamp")
+        .ok_or(XmlFailure::Missing("EncapsulatedTimeStamp"))?;
+    let b64: String = text(doc, encoded)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(b64.as_bytes())
+        .map_err(|_| XmlFailure::Missing("a base64 EncapsulatedTimeStamp"))?;
+    let token = der::Any::from_der(&der)
+        .map_err(|e| XmlFailure::Timestamp(crate::failure::CmsFailure::MalformedToken(e)))?;
+    let value =
+        child(doc, sig, DS_NS, "SignatureValue").ok_or(XmlFailure::Missing("SignatureValue"))?;
+    let canonical = crate::xmlcore::c14n_subtree(doc, value, None, C14nMode::Exclusive)?;
+    let t = crate::cmsverify::verify_timestamp(
+        &token,
+        &canonical,
+        ctx,
+        &crate::policy::Evidence::default(),
+        ctx.now(),
+    )
+    .map_err(XmlFailure::Timestamp)?;
+    if t > ctx.now() {
+        return Err(XmlFailure::TimestampAfterValidation);
+    }
+    Ok(Some(t))
 }
 
 /// Checks integrity; returns the signer certificate, the other embedded certificates, and the

@@ -162,10 +162,13 @@ fn from_xml(r: XmlReport, level: &str) -> (Vec<PublicSignature>, Vec<String>) {
         .map(|s| PublicSignature {
             signer: s.signer,
             signing_time: s.signing_time,
-            timestamped: false,
+            timestamped: s.timestamp_time.is_some(),
             indication: s.indication,
             subindication: s.subindication,
-            level: Some(level.to_owned()),
+            level: Some(match (&s.timestamp_time, level) {
+                (Some(_), "XAdES-BASELINE-B") => "XAdES-BASELINE-T".to_owned(),
+                _ => level.to_owned(),
+            }),
             details: s.errors,
         })
         .collect();

@@ -5,13 +5,22 @@
 use crate::{Db, StoreError};
 
 impl Db {
-    /// The document's code: the one it has, or `fresh` recorded as its code (one statement, so
-    /// two instances asking at once agree on the first one written).
+    /// The document's code: the one it has (read without touching the writer, as every
+    /// signature after the first asks again), or `fresh` recorded as its code (one statement,
+    /// so two instances asking at once agree on the first one written).
     pub async fn verification_code(
         &self,
         document_id: i64,
         fresh: &str,
     ) -> Result<String, StoreError> {
+        let known: Option<(String,)> =
+            sqlx::query_as("SELECT code FROM verification_codes WHERE document_id = $1")
+                .bind(document_id)
+                .fetch_optional(&self.read)
+                .await?;
+        if let Some((code,)) = known {
+            return Ok(code);
+        }
         sqlx::query(
             "INSERT INTO verification_codes (code, document_id) VALUES ($1, $2) \
              ON CONFLICT (document_id) DO NOTHING",

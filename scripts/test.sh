@@ -21,6 +21,8 @@ command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 # PKCS#11 seals are tested against SoftHSM2.
 command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
+# A real reverse proxy in front of the server (deploy/nginx/parapheur.conf).
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 # A PDF/A made by another tool (Ghostscript) is signed in the PAdES tests.
 command -v gs >/dev/null 2>&1 || missing+=(ghostscript)
 if ((${#missing[@]})); then

@@ -9,6 +9,8 @@ pub mod files;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod jobs;
+pub mod metrics;
+pub mod observe;
 pub mod pdfgen;
 pub mod pki;
 pub mod provision;

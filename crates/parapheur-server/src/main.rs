@@ -43,13 +43,22 @@ enum Command {
     GenConfig,
 }
 
-fn init_tracing(filter: &str) {
+fn init_tracing(filter: &str, format: parapheur_server::config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        parapheur_server::config::LogFormat::Text => builder.try_init(),
+        // One JSON object a line, with the fields of the current span (the request id).
+        parapheur_server::config::LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .flatten_event(true)
+            .try_init(),
+    };
 }
 
 fn load(config: Option<&std::path::Path>) -> Result<Config, String> {
@@ -64,7 +73,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Serve { config } => {
             let mut cfg = load(config.as_deref())?;
-            init_tracing(&cfg.log);
+            init_tracing(&cfg.log, cfg.log_format);
             let listener = bind_early(&mut cfg).map_err(|e| format!("{e:#}"))?;
             let provision_file = cfg.provision.clone();
             let state = open_state(cfg).await.map_err(|e| format!("{e:#}"))?;
@@ -111,7 +120,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 file.signing.tsa_url = "internal".into();
             }
             let mut cfg = file.parse().map_err(|e| format!("demo: {e}"))?;
-            init_tracing(&cfg.log);
+            init_tracing(&cfg.log, cfg.log_format);
             // Bind first so that the printed URLs carry the real port (e.g. with --listen :0).
             let listener = bind_early(&mut cfg).map_err(|e| format!("{e:#}"))?;
             let state = open_state(cfg).await.map_err(|e| format!("{e:#}"))?;
@@ -127,7 +136,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Provision { file, config } => {
             let cfg = load(config.as_deref())?;
-            init_tracing(&cfg.log);
+            init_tracing(&cfg.log, cfg.log_format);
             let state = open_state(cfg).await.map_err(|e| format!("{e:#}"))?;
             provision::apply_file(&state.db, &state.pki, &file)
                 .await

@@ -8,7 +8,6 @@ use crate::connectors::sms::SmsSender;
 use crate::pki::Pki;
 use parapheur_store::{Blobs, Db};
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 #[derive(Clone, Debug)]
 pub struct AppState(Arc<Inner>);
@@ -42,16 +41,7 @@ impl std::fmt::Debug for CaStore {
     }
 }
 
-/// Counters exported on `/metrics`.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    pub requests: AtomicU64,
-    pub uploads: AtomicU64,
-    pub fast_errors: AtomicU64,
-    pub mails_sent: AtomicU64,
-    pub sms_sent: AtomicU64,
-    pub job_failures: AtomicU64,
-}
+pub use crate::metrics::Metrics;
 
 impl AppState {
     pub fn new(cfg: Config, db: Db, blobs: Blobs, pki: Pki) -> anyhow::Result<Self> {

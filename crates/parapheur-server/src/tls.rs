@@ -212,11 +212,13 @@ pub fn certificate_email(der: &[u8]) -> Option<String> {
         .map(|s| s.trim().to_lowercase())
 }
 
-/// Accepts socket addresses listed as trusted proxies (IP only).
-pub fn trusted(proxies: &[String], peer: SocketAddr) -> bool {
-    proxies.iter().any(|p| {
-        p.parse::<std::net::IpAddr>()
-            .map(|ip| ip == peer.ip())
-            .unwrap_or(false)
-    })
+/// Whether `peer` is one of the trusted proxies (an address or in a network listed).
+pub fn trusted(proxies: &[ipnet::IpNet], peer: SocketAddr) -> bool {
+    let ip = match peer.ip() {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
+        v4 => v4,
+    };
+    proxies.iter().any(|net| net.contains(&ip))
 }

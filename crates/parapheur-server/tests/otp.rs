@@ -533,3 +533,39 @@ fn the_signer_may_refuse_with_a_reason() {
     // A refused document can be deleted by its depositor, as after any refusal.
     assert_eq!(c.delete(&format!("{V1}/documents/v2/{id}")).status, 200);
 }
+
+/// Issue 21: the OTP evidence (legal weight) names the signer's address, not the proxy's: a
+/// real nginx in front, trusted (`trusted_proxies`), forwards the address the signer's browser
+/// connects from (127.0.0.2 here).
+#[test]
+fn the_otp_evidence_names_the_address_a_trusted_proxy_forwards() {
+    let app = TestApp::start(BIN, "trusted_proxies = [\"127.0.0.1\"]\n");
+    let c = app.as_user("depot@a.fr");
+    let out = upload_otp(
+        &c,
+        "OTP",
+        "mandat.pdf",
+        meta("06 12 34 56 78", "jeanne@exemple.fr"),
+        REFERER,
+    );
+    let id = out["id"].as_i64().expect("integer id");
+    let page = path_of(out["url"].as_str().unwrap(), &app);
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = app.base.trim_start_matches("http://").to_owned();
+    let nginx = crate::observability::Nginx::start(dir.path(), &upstream)
+        .expect("nginx is required by this test (apt install nginx-light; scripts/test.sh does)");
+    let b = Browser::from_address(
+        &format!("http://127.0.0.1:{}", nginx.port),
+        Some([127, 0, 0, 2].into()),
+    );
+    let code = request_code(&app, &b, &page);
+    let r = submit(&b, &page, &code);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let evidence = app.query(&format!(
+        "SELECT comment FROM history WHERE document_id = {id} AND state_name = 'OTP signé'"
+    ));
+    assert!(
+        evidence.contains("depuis l'adresse IP 127.0.0.2"),
+        "{evidence}"
+    );
+}

@@ -31,6 +31,8 @@ mod identity;
 mod lifecycle;
 #[path = "messages.rs"]
 mod messages;
+#[path = "observability.rs"]
+mod observability;
 #[path = "otp.rs"]
 mod otp;
 #[path = "pki.rs"]

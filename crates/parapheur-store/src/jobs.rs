@@ -174,4 +174,21 @@ impl Db {
         }
         Ok(c)
     }
+
+    /// The pending jobs by kind: how many, and how long the oldest due one has waited past its
+    /// due time (ms, 0 when none is due yet).
+    pub async fn job_queue(&self) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        let now = crate::now_ms();
+        let rows: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT kind, COUNT(*), MIN(CASE WHEN run_at <= $1 THEN run_at END) \
+             FROM jobs WHERE status = 'pending' GROUP BY kind ORDER BY kind",
+        )
+        .bind(now)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(kind, n, oldest)| (kind, n, oldest.map_or(0, |t| (now - t).max(0))))
+            .collect())
+    }
 }

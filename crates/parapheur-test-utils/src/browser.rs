@@ -42,12 +42,19 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(base: &str) -> Self {
+        Self::from_address(base, None)
+    }
+
+    /// A browser whose connections come from `local` (a loopback address such as 127.0.0.2:
+    /// another machine, as a proxy in front sees it).
+    pub fn from_address(base: &str, local: Option<std::net::IpAddr>) -> Self {
         Self {
             http: reqwest::blocking::Client::builder()
                 // Plain HTTP to the test app: no system roots to parse for every browser.
                 .tls_built_in_root_certs(false)
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(60))
+                .local_address(local)
                 .build()
                 .expect("client"),
             base: base.to_owned(),

@@ -80,26 +80,61 @@ fn parse_basic(parts: &Parts) -> BasicHeader {
     BasicHeader::Credentials(u.trim().to_lowercase(), p)
 }
 
-/// The client's address: the peer, or the address a trusted proxy (`[tls] trusted_proxies`)
-/// puts last in `X-Forwarded-For`.
+/// The client's address: the peer, or, when the peer is a trusted proxy (`trusted_proxies`),
+/// the address it puts last in `Forwarded` (RFC 7239, `for=`) or `X-Forwarded-For`.
 pub fn client_ip(state: &AppState, parts: &Parts) -> Option<IpAddr> {
-    let peer = parts
-        .extensions
+    client_ip_of(state, &parts.headers, &parts.extensions)
+}
+
+/// [`client_ip`] from a request's headers and extensions.
+pub fn client_ip_of(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> Option<IpAddr> {
+    let peer = extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?
         .0;
-    if crate::tls::trusted(&state.cfg.tls.trusted_proxies, peer)
-        && let Some(ip) = parts
-            .headers
+    if crate::tls::trusted(&state.cfg.trusted_proxies, peer)
+        && let Some(ip) = forwarded_for(headers)
+    {
+        return Some(ip);
+    }
+    Some(peer.ip())
+}
+
+/// The last client address a proxy recorded: `Forwarded`'s last `for=` (quoted, bracketed
+/// IPv6, with or without a port), else `X-Forwarded-For`'s last entry.
+fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<IpAddr> {
+    let from_forwarded = headers
+        .get_all("forwarded")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|element| {
+            element.split(';').find_map(|pair| {
+                let (k, v) = pair.split_once('=')?;
+                if !k.trim().eq_ignore_ascii_case("for") {
+                    return None;
+                }
+                let v = v.trim().trim_matches('"');
+                let host = match v.strip_prefix('[') {
+                    Some(rest) => rest.split(']').next()?,
+                    None => v.split(':').next()?,
+                };
+                host.parse::<IpAddr>().ok()
+            })
+        })
+        .next_back();
+    from_forwarded.or_else(|| {
+        headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .filter_map(|a| a.trim().parse::<IpAddr>().ok())
             .next_back()
-    {
-        return Some(ip);
-    }
-    Some(peer.ip())
+    })
 }
 
 /// The subjects an authentication attempt counts against.
@@ -182,7 +217,7 @@ fn proxied_certificate(state: &AppState, parts: &Parts) -> Option<Vec<u8>> {
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?
         .0;
-    if !crate::tls::trusted(&state.cfg.tls.trusted_proxies, peer) {
+    if !crate::tls::trusted(&state.cfg.trusted_proxies, peer) {
         return None;
     }
     let raw = parts.headers.get(header.as_str())?.to_str().ok()?;
@@ -352,7 +387,9 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        authenticate(state, parts).await
+        let caller = authenticate(state, parts).await?;
+        crate::observe::set_user(caller.user_id);
+        Ok(caller)
     }
 }
 
@@ -366,6 +403,8 @@ impl FromRequestParts<AppState> for FastCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self(authenticate(state, parts).await?))
+        let caller = authenticate(state, parts).await?;
+        crate::observe::set_user(caller.user_id);
+        Ok(Self(caller))
     }
 }

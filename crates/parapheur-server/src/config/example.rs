@@ -17,7 +17,12 @@ blob_url     = "file://data/blobs"            # document bytes (fsynced before a
                                               # s3://bucket/prefix with the standard AWS_* variables
 provision    = ""                             # a provisioning file applied at start-up
 max_upload_bytes = 104857600                  # largest accepted upload body (100 MiB)
-log          = "info"                         # tracing filter
+log          = "info"                         # tracing filter (RUST_LOG overrides it)
+log_format   = "text"                         # or "json": one object a line; every request
+                                              # also logs an access line (target parapheur::access)
+trusted_proxies = []                          # reverse proxies whose X-Forwarded-For/Forwarded
+                                              # gives the client's address (logs, throttling, OTP
+                                              # evidence), e.g. ["127.0.0.1/32", "10.0.0.0/8"]
 
 [fast]
 error_status = 200        # HTTP status of business errors on FAST routes (clients expect 200)
@@ -131,5 +136,5 @@ key  = ""
 client_ca = ""            # PEM bundle: client certificates are requested and verified (mTLS)
 crl = ""                  # PEM CRLs checked for client certificates
 proxy_cert_header = ""    # e.g. "X-SSL-Client-Cert": a trusted proxy forwards the certificate
-trusted_proxies = []      # e.g. ["127.0.0.1"]: the only addresses whose header is believed
+trusted_proxies = []      # also believed for proxy_cert_header (same as the top-level key)
 "#;

@@ -57,6 +57,11 @@ pub struct ConfigFile {
     pub provision: String,
     pub max_upload_bytes: u64,
     pub log: String,
+    /// `text` (default) or `json` (one JSON object a line).
+    pub log_format: String,
+    /// Addresses or networks (`127.0.0.1`, `10.0.0.0/8`) of the reverse proxies whose
+    /// `X-Forwarded-For`/`Forwarded` header gives the client's address.
+    pub trusted_proxies: Vec<String>,
     pub fast: FastConfig,
     pub mail: MailFile,
     pub sms: SmsFile,
@@ -198,6 +203,8 @@ impl Default for ConfigFile {
             provision: String::new(),
             max_upload_bytes: 100 * 1024 * 1024,
             log: "info".into(),
+            log_format: String::new(),
+            trusted_proxies: Vec::new(),
             fast: FastConfig::default(),
             mail: MailFile::default(),
             sms: SmsFile::default(),

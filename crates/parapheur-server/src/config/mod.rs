@@ -48,6 +48,10 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// `tracing` filter, e.g. `info` or `parapheur=debug`.
     pub log: String,
+    pub log_format: LogFormat,
+    /// The reverse proxies believed about the client's address: the top-level
+    /// `trusted_proxies` and `[tls] trusted_proxies` together.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub fast: FastConfig,
     pub mail: MailConfig,
     pub sms: SmsProvider,
@@ -253,6 +257,34 @@ impl ConfigFile {
         self.jobs.check()?;
         self.limits.check()?;
         self.tls.check()?;
+        let log_format = match self.log_format.as_str() {
+            "" | "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(KeyError::new(
+                    "log_format",
+                    Problem::Invalid {
+                        value: other.to_owned(),
+                        expected: "\"text\" or \"json\"",
+                    },
+                ));
+            }
+        };
+        let mut trusted_proxies = Vec::new();
+        for (key, list) in [
+            ("trusted_proxies", &self.trusted_proxies),
+            ("tls.trusted_proxies", &self.tls.trusted_proxies),
+        ] {
+            for p in list {
+                trusted_proxies.push(proxy_net(key, p)?);
+            }
+        }
+        if !self.tls.proxy_cert_header.is_empty() && trusted_proxies.is_empty() {
+            return Err(KeyError::new(
+                "tls.proxy_cert_header",
+                Problem::Rule("needs `client_ca` and `trusted_proxies`"),
+            ));
+        }
         Ok(Config {
             listen: self.listen,
             public_url,
@@ -261,6 +293,8 @@ impl ConfigFile {
             provision: secret::path(&self.provision),
             max_upload_bytes: self.max_upload_bytes,
             log: self.log,
+            log_format,
+            trusted_proxies,
             fast: self.fast,
             mail: self.mail.parse(&dd)?,
             sms: self.sms.parse(&dd)?,
@@ -278,6 +312,31 @@ impl ConfigFile {
             data_dir: self.data_dir,
         })
     }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    /// One JSON object a line (for log platforms).
+    Json,
+}
+
+/// A trusted proxy: an address, or a network in CIDR notation.
+pub(super) fn proxy_net(key: &str, p: &str) -> Result<ipnet::IpNet, KeyError> {
+    let p = p.trim();
+    p.parse::<ipnet::IpNet>()
+        .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| {
+            KeyError::new(
+                key,
+                Problem::Invalid {
+                    value: p.to_owned(),
+                    expected: "an IP address or a network (10.0.0.0/8)",
+                },
+            )
+        })
 }
 
 impl SigningFile {

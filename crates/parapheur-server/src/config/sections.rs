@@ -214,24 +214,14 @@ impl TlsConfig {
                 Problem::Rule("`cert` and `key` go together"),
             ));
         }
-        if !self.proxy_cert_header.is_empty()
-            && (self.client_ca.is_empty() || self.trusted_proxies.is_empty())
-        {
+        if !self.proxy_cert_header.is_empty() && self.client_ca.is_empty() {
             return Err(KeyError::new(
                 "tls.proxy_cert_header",
                 Problem::Rule("needs `client_ca` and `trusted_proxies`"),
             ));
         }
         for p in &self.trusted_proxies {
-            if p.parse::<std::net::IpAddr>().is_err() {
-                return Err(KeyError::new(
-                    "tls.trusted_proxies",
-                    Problem::Invalid {
-                        value: p.clone(),
-                        expected: "an IP address",
-                    },
-                ));
-            }
+            super::proxy_net("tls.trusted_proxies", p)?;
         }
         Ok(())
     }

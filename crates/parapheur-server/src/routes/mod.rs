@@ -20,7 +20,6 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::Uri;
 use axum::middleware::Next;
 use axum::response::Response;
-use std::sync::atomic::Ordering;
 
 /// The body limit of every route that does not take a file: forms, JSON actions, searches.
 /// Upload routes read their body as a stream with `max_upload_bytes`; the few larger JSON
@@ -42,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(verifier::router())
         .route("/healthz", axum::routing::get(api::health::healthz))
         .route("/metrics", axum::routing::get(api::health::metrics))
+        .route_layer(axum::middleware::from_fn(crate::observe::record_route))
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
@@ -49,18 +49,9 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            count_requests,
+            crate::observe::observe,
         ))
         .with_state(state)
-}
-
-async fn count_requests(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
-    state.metrics.requests.fetch_add(1, Ordering::Relaxed);
-    next.run(req).await
 }
 
 /// Collapses repeated slashes in the path (`/v1//documents` → `/v1/documents`) before routing;

@@ -10,13 +10,12 @@ use crate::service::otp::{self, Page};
 use crate::state::AppState;
 use askama::Template;
 use axum::Router;
-use axum::extract::{ConnectInfo, Extension, Form, Path, Query, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use parapheur_domain::otp::CodeProblem;
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -183,13 +182,14 @@ async fn otp_code(
 async fn otp_sign(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    extensions: axum::http::Extensions,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     require_csrf(&headers, &form)?;
-    let ip = peer
-        .map(|Extension(ConnectInfo(a))| a.ip().to_string())
+    // The evidence names the signer's address: behind a trusted proxy, the one it forwards.
+    let ip = crate::auth::client_ip_of(&state, &headers, &extensions)
+        .map(|a| a.to_string())
         .unwrap_or_else(|| "inconnue".into());
     let code = form.get("code").map(String::as_str).unwrap_or_default();
     let outcome = otp::submit_code(&state, &token, code, &ip).await;

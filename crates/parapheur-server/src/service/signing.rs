@@ -308,6 +308,34 @@ pub async fn sign_document(
     signer: &SignAs,
     doc: &DocumentRow,
 ) -> Result<Signed, ApiError> {
+    let signed = sign_stored(state, signer, doc).await?;
+    use crate::config::SignatureLevel as L;
+    let level = state.cfg.signing.level;
+    let (format, level) = match doc.circuit_type {
+        CircuitType::BureautiquePdf => (
+            "PAdES",
+            match level {
+                L::BB => "B-B",
+                L::BT => "B-T",
+                L::BLT => "B-LT",
+                L::BLTA => "B-LTA",
+            },
+        ),
+        CircuitType::BureautiqueXml => ("XAdES", if level >= L::BT { "B-T" } else { "B-B" }),
+        CircuitType::HeliosAvecTeletransmission | CircuitType::HeliosSansTeletransmission => {
+            ("XAdES-EPES", "B-B")
+        }
+    };
+    state.metrics.signature(format, level);
+    Ok(signed)
+}
+
+/// [`sign_document`] without counting it.
+async fn sign_stored(
+    state: &AppState,
+    signer: &SignAs,
+    doc: &DocumentRow,
+) -> Result<Signed, ApiError> {
     let ctype = doc.circuit_type;
     let org = state
         .db

@@ -140,6 +140,9 @@ pub async fn run(state: &AppState, id: i64) -> Result<Outcome, SendError> {
             Ok(Outcome::Done)
         }
         Err(e) if d.attempts + 1 >= max => {
+            state
+                .metrics
+                .delivery_failed(crate::metrics::Channel::Webhook);
             tracing::warn!(delivery.id = d.id, error = %e, attempts = d.attempts + 1, "webhook delivery failed for good");
             state
                 .metrics
@@ -147,7 +150,12 @@ pub async fn run(state: &AppState, id: i64) -> Result<Outcome, SendError> {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             Ok(Outcome::Done)
         }
-        Err(e) => Err(SendError::transient(e)),
+        Err(e) => {
+            state
+                .metrics
+                .delivery_failed(crate::metrics::Channel::Webhook);
+            Err(SendError::transient(e))
+        }
     }
 }
 

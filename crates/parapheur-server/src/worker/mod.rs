@@ -72,12 +72,18 @@ async fn run_one(state: &AppState, claimed: &ClaimedJob) -> Result<Outcome, Send
     let transient = |e: &dyn std::fmt::Display| SendError::transient(e.to_string());
     match job {
         Job::Mail(m) => {
-            state.mailer.send(&m).await?;
+            state.mailer.send(&m).await.inspect_err(|_| {
+                state.metrics.delivery_failed(crate::metrics::Channel::Mail);
+            })?;
             state.metrics.mails_sent.fetch_add(1, Ordering::Relaxed);
             Ok(Outcome::Done)
         }
         Job::Sms(s) => {
-            state.sms.send(&s, &format!("sms-{}", claimed.id)).await?;
+            state
+                .sms
+                .send(&s, &format!("sms-{}", claimed.id))
+                .await
+                .inspect_err(|_| state.metrics.delivery_failed(crate::metrics::Channel::Sms))?;
             state.metrics.sms_sent.fetch_add(1, Ordering::Relaxed);
             Ok(Outcome::Done)
         }

@@ -65,6 +65,26 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             let _ = writeln!(s, "parapheur_documents{{status=\"{status}\"}} {n}");
         }
     }
+    if let Ok(queue) = state.db.job_queue().await {
+        let _ = writeln!(s, "# HELP parapheur_job_queue_depth Pending jobs by kind");
+        let _ = writeln!(s, "# TYPE parapheur_job_queue_depth gauge");
+        for (kind, n, _) in &queue {
+            let _ = writeln!(s, "parapheur_job_queue_depth{{kind=\"{kind}\"}} {n}");
+        }
+        let _ = writeln!(
+            s,
+            "# HELP parapheur_job_oldest_due_seconds How long the oldest due pending job of a kind has waited"
+        );
+        let _ = writeln!(s, "# TYPE parapheur_job_oldest_due_seconds gauge");
+        for (kind, _, age_ms) in &queue {
+            let _ = writeln!(
+                s,
+                "parapheur_job_oldest_due_seconds{{kind=\"{kind}\"}} {:.3}",
+                *age_ms as f64 / 1000.0
+            );
+        }
+    }
+    s.push_str(&m.render());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s).into_response()
 }
 

@@ -85,7 +85,11 @@ pub fn router() -> Router<AppState> {
 /// The signed-in user of the request, with the hash of the session token.
 pub(crate) async fn session(state: &AppState, headers: &HeaderMap) -> Option<(Caller, String)> {
     let token = cookie(headers, SESSION_COOKIE)?;
-    sessions::caller(state, &token).await
+    let found = sessions::caller(state, &token).await;
+    if let Some((caller, _)) = &found {
+        crate::observe::set_user(caller.user_id);
+    }
+    found
 }
 
 /// The signed-in user of the request, or the way to the login page coming back to `next`.

@@ -39,11 +39,7 @@ pub fn set_user(id: i64) {
 
 /// The current request's id, when called within a request.
 pub fn request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
-}
-
-tokio::task_local! {
-    static REQUEST_ID: String;
+    parapheur_store::context::request_id()
 }
 
 /// An id a client may choose: 1 to 64 characters of `[A-Za-z0-9._:-]`.
@@ -82,7 +78,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let client = crate::auth::client_ip_of(&state, req.headers(), req.extensions());
     let observed = Arc::new(Observed::default());
     let span = tracing::info_span!("request", request_id = %id);
-    let mut response = REQUEST_ID
+    let mut response = parapheur_store::context::REQUEST_ID
         .scope(
             id.clone(),
             CURRENT.scope(observed.clone(), next.run(req).instrument(span)),

@@ -43,10 +43,26 @@ fn start() -> TestApp {
 fn every_request_gets_an_id_and_an_access_line_and_counts_in_the_histogram() {
     let app = start();
     let http = reqwest::blocking::Client::new();
-    let depot = app.as_user("depot@a.fr");
-    let id = depot
-        .upload(SIREN_A, "S", "observe.pdf", pdf::small("observe"), "")
-        .id();
+    // A deposit with a request id: the e-mail job it enqueued logs under that id.
+    let form = reqwest::blocking::multipart::Form::new().part(
+        "doc",
+        reqwest::blocking::multipart::Part::bytes(pdf::small("observe"))
+            .file_name("observe.pdf")
+            .mime_str("application/pdf")
+            .unwrap(),
+    );
+    let r = http
+        .post(format!(
+            "{}/parapheur-ws/rest/v1/documents/v2/{SIREN_A}/S/upload",
+            app.base
+        ))
+        .basic_auth("depot@a.fr", Some("password-depot"))
+        .header("x-request-id", "deposit-request-1")
+        .multipart(form)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let id: i64 = r.text().unwrap().trim().parse().unwrap();
 
     // An id the client chose comes back, and names the access line.
     let r = http
@@ -128,6 +144,22 @@ fn every_request_gets_an_id_and_an_access_line_and_counts_in_the_histogram() {
     // A signature counts by format and level.
     let r = app.as_user("s1@a.fr").act(id, "sign", None);
     assert_eq!(r.status, 200, "{}", r.text());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let job_line = loop {
+        let found = json_lines(&app).into_iter().find(|l| {
+            l["message"] == "job delivered" && l["span"]["request_id"] == "deposit-request-1"
+        });
+        if let Some(l) = found {
+            break l;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no job delivered under the request's id:\n{}",
+            app.server_log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(job_line["span"]["job.kind"].is_string(), "{job_line}");
     let metrics = http
         .get(format!("{}/metrics", app.base))
         .send()

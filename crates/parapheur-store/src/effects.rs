@@ -152,12 +152,14 @@ pub(crate) async fn write_effects_for(
     let now = now_ms();
     for j in &e.jobs {
         sqlx::query(
-            "INSERT INTO jobs (kind, payload, status, run_at, created_at) VALUES ($1, $2, 'pending', $3, $4)",
+            "INSERT INTO jobs (kind, payload, status, run_at, created_at, request_id) \
+             VALUES ($1, $2, 'pending', $3, $4, $5)",
         )
         .bind(&j.kind)
         .bind(&j.payload)
         .bind(now + j.delay_ms.max(0))
         .bind(now)
+        .bind(crate::context::request_id())
         .execute(&mut **tx)
         .await?;
     }

@@ -10,7 +10,12 @@ use tokio::sync::{mpsc, oneshot};
 /// Most deposits written in one transaction.
 const MAX_BATCH: usize = 64;
 
-type Job = (NewDocument, oneshot::Sender<Result<i64, StoreError>>);
+/// A deposit, the id of the request that made it (its jobs record it), and where to answer.
+type Job = (
+    NewDocument,
+    Option<String>,
+    oneshot::Sender<Result<i64, StoreError>>,
+);
 
 #[derive(Debug, Clone)]
 pub(crate) struct Batcher {
@@ -27,7 +32,7 @@ impl Batcher {
     pub(crate) async fn submit(&self, d: NewDocument) -> Result<i64, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send((d, reply))
+            .send((d, crate::context::request_id(), reply))
             .await
             .map_err(|_| StoreError::Unavailable("the writer stopped".into()))?;
         answer
@@ -46,7 +51,7 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
             }
         }
         let results = write(&pool, &jobs).await;
-        for ((_, reply), r) in jobs.into_iter().zip(results) {
+        for ((_, _, reply), r) in jobs.into_iter().zip(results) {
             let _ = reply.send(r);
         }
     }
@@ -63,12 +68,16 @@ async fn write(pool: &AnyPool, jobs: &[Job]) -> Vec<Result<i64, StoreError>> {
         Err(e) => return all_failed(&e),
     };
     let mut out = Vec::with_capacity(jobs.len());
-    for (d, _) in jobs {
+    for (d, request_id, _) in jobs {
         let mut sp = match tx.begin().await {
             Ok(sp) => sp,
             Err(e) => return all_failed(&e),
         };
-        match insert_document_in(&mut sp, d).await {
+        let inserted = crate::context::REQUEST_ID.scope(
+            request_id.clone().unwrap_or_default(),
+            insert_document_in(&mut sp, d),
+        );
+        match inserted.await {
             Ok(id) => match sp.commit().await {
                 Ok(()) => out.push(Ok(id)),
                 Err(e) => return all_failed(&e),

@@ -14,6 +14,8 @@ pub struct ClaimedJob {
     pub kind: String,
     pub payload: String,
     pub attempts: i64,
+    /// The request whose change enqueued it, when known.
+    pub request_id: Option<String>,
 }
 
 /// Counts by status, for `/metrics`.
@@ -53,7 +55,7 @@ impl Db {
             "UPDATE jobs SET locked_until = $1, attempts = attempts + 1 WHERE id IN (\
                SELECT id FROM jobs WHERE status = 'pending' AND run_at <= $2 AND locked_until <= $2 \
                ORDER BY run_at, id LIMIT $3{lock}) \
-             RETURNING id, kind, payload, attempts"
+             RETURNING id, kind, payload, attempts, request_id"
         );
         let mut jobs: Vec<ClaimedJob> = sqlx::query_as(&sql)
             .bind(now + lease_ms)

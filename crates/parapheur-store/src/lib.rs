@@ -28,6 +28,22 @@ pub use db::{Db, Engine};
 pub use error::StoreError;
 
 /// Milliseconds since the Unix epoch, the unit of every stored instant.
+/// The id of the request being served, set by the server around each request (a task-local
+/// value: the request's database calls run in its task). Jobs enqueued then record it.
+pub mod context {
+    tokio::task_local! {
+        pub static REQUEST_ID: String;
+    }
+
+    /// The current request's id, if any.
+    pub fn request_id() -> Option<String> {
+        REQUEST_ID
+            .try_with(Clone::clone)
+            .ok()
+            .filter(|id| !id.is_empty())
+    }
+}
+
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

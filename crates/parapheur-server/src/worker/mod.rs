@@ -128,7 +128,26 @@ fn forget_payload(job: &ClaimedJob) -> bool {
 /// Delivers a batch concurrently, then records the deliveries in one transaction (failures and
 /// reschedules one by one).
 async fn run_batch(state: &AppState, jobs: Vec<ClaimedJob>) {
-    let outcomes = futures_util::future::join_all(jobs.iter().map(|j| run_one(state, j))).await;
+    // Each job's log lines carry its id, its kind, and the request that caused it.
+    let outcomes = futures_util::future::join_all(jobs.iter().map(|j| {
+        let span = tracing::info_span!(
+            "job",
+            job.id = j.id,
+            job.kind = %j.kind,
+            request_id = j.request_id.as_deref().unwrap_or_default()
+        );
+        tracing::Instrument::instrument(
+            async move {
+                let outcome = run_one(state, j).await;
+                if matches!(outcome, Ok(Outcome::Done)) {
+                    tracing::info!("job delivered");
+                }
+                outcome
+            },
+            span,
+        )
+    }))
+    .await;
     let mut done = Vec::new();
     for (job, outcome) in jobs.iter().zip(outcomes) {
         match outcome {

@@ -41,6 +41,13 @@ enum Command {
     },
     /// Print a commented example configuration.
     GenConfig,
+    /// Check the configuration, the files it names and the provisioning (applied to a
+    /// throwaway database), and print the effective configuration, secrets redacted. Exits 1
+    /// when something is wrong.
+    CheckConfig {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 fn init_tracing(filter: &str, format: parapheur_server::config::LogFormat) {
@@ -70,6 +77,21 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::GenConfig => {
             print!("{EXAMPLE}");
             Ok(())
+        }
+        Command::CheckConfig { config } => {
+            let cfg = load(config.as_deref())?;
+            println!("# effective configuration (secrets redacted)\n{cfg:#?}\n");
+            let checked = parapheur_server::check::check(&cfg).await;
+            println!("# checks");
+            for l in &checked.lines {
+                println!("{l}");
+            }
+            if checked.ok {
+                println!("configuration OK");
+                Ok(())
+            } else {
+                Err("the configuration has errors (above)".into())
+            }
         }
         Command::Serve { config } => {
             let mut cfg = load(config.as_deref())?;

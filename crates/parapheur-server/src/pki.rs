@@ -572,7 +572,9 @@ impl Pki {
 }
 
 /// The trusted list at `path`, within the reader's budgets (its size checked before reading).
-fn read_trusted_list(path: &Path) -> Result<parapheur_sign::trusted_list::TrustedList, SignError> {
+pub(crate) fn read_trusted_list(
+    path: &Path,
+) -> Result<parapheur_sign::trusted_list::TrustedList, SignError> {
     use std::io::Read;
     let limits = parapheur_sign::trusted_list::Limits::default();
     let io = |e| SignError::Io {

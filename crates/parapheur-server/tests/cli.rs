@@ -226,3 +226,96 @@ fn demo_prints_a_curl_example_that_works_as_printed() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Issue 21: `check-config` prints the effective configuration with its secrets redacted,
+/// checks the files it names and applies the provisioning to a throwaway database (nothing
+/// written in `data_dir`); errors name the key or the file and exit non-zero.
+#[test]
+fn check_config_reports_the_effective_configuration_and_each_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let prov = dir.path().join("provision.toml");
+    std::fs::write(&prov, parapheur_test_utils::PROVISIONING).unwrap();
+    let anchors = dir.path().join("anchors.pem");
+    let ca = parapheur_sign::ca::InternalCa::open_or_create(&dir.path().join("ca"), "AC").unwrap();
+    std::fs::write(&anchors, ca.certificate().to_pem().unwrap()).unwrap();
+    let config = |extra: &str| {
+        let p = dir.path().join("parapheur.toml");
+        std::fs::write(
+            &p,
+            format!(
+                "data_dir = \"{}\"\nprovision = \"{}\"\nlog_format = \"json\"\n\
+                 [mail]\ntransport = \"smtp\"\nsmtp_url = \"smtp://127.0.0.1:2525\"\n\
+                 smtp_user = \"robot\"\nsmtp_password = \"mot-de-passe-secret\"\n\
+                 [signing]\ntrust_anchors = \"{}\"\n{extra}",
+                data.display(),
+                prov.display(),
+                anchors.display()
+            ),
+        )
+        .unwrap();
+        let out = Command::new(BIN)
+            .args(["check-config", "--config"])
+            .arg(&p)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (ok, out) = config("");
+    assert!(ok, "{out}");
+    assert!(out.contains("configuration OK"), "{out}");
+    assert!(out.contains("log_format: Json"), "{out}");
+    assert!(
+        !out.contains("mot-de-passe-secret"),
+        "a secret printed: {out}"
+    );
+    assert!(
+        out.contains("ok      signing.trust_anchors: 1 certificate(s)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ok      provision:") && out.contains("user(s)"),
+        "{out}"
+    );
+    assert!(
+        !data.join("parapheur.db").exists(),
+        "nothing written in data_dir"
+    );
+
+    // A provisioning that `provision` would refuse: a circuit member who is no user.
+    std::fs::write(
+        &prov,
+        format!(
+            "{}\n[[circuits]]\nsiren = \"200000001\"\nid = \"FAUX\"\ntype = \"BUREAUTIQUE_PDF\"\n\
+             steps = [ {{ step = \"signature\", members = [\"personne@nulle-part.fr\"] }} ]\n",
+            parapheur_test_utils::PROVISIONING
+        ),
+    )
+    .unwrap();
+    let (ok, out) = config("");
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("ERROR   provision:") && out.contains("personne@nulle-part.fr"),
+        "{out}"
+    );
+    // A trusted list that is not one, a missing TLS key.
+    std::fs::write(&prov, parapheur_test_utils::PROVISIONING).unwrap();
+    let tl = dir.path().join("tl.xml");
+    std::fs::write(&tl, "<html/>").unwrap();
+    let (ok, out) = config(&format!("trusted_list = \"{}\"\n", tl.display()));
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("ERROR   signing.trusted_list:") && out.contains("tl.xml"),
+        "{out}"
+    );
+    // A key that does not parse stops before any check, naming it.
+    let (ok, out) = config("level = \"B-Z\"\n");
+    assert!(!ok && out.contains("signing.level"), "{out}");
+}

@@ -129,13 +129,14 @@ pub async fn serve_until(
         "listening on {}://{addr}",
         if tls.is_some() { "https" } else { "http" }
     );
-    worker::spawn(state.clone());
+    let worker = worker::spawn(state.clone());
     auth::spawn_epoch_watch(state.clone());
     service::lifecycle::spawn_purge(state.clone());
     service::lifecycle::spawn_housekeeping(state.clone());
     service::helios::spawn_pes_retour_poll(state.clone());
     service::reminders::spawn(state.clone());
     let limits = state.cfg.limits.clone();
+    let stopping = state.clone();
     let app = routes::router(state);
     let app = tower::Layer::layer(&axum::middleware::from_fn(routes::collapse_slashes), app);
     tls::serve(
@@ -146,6 +147,18 @@ pub async fn serve_until(
         shutdown,
     )
     .await;
+    // No more requests: the job worker finishes the batch it holds (its jobs are leased: a
+    // batch cut short is taken up again by another instance, or at the next start, once the
+    // lease expires).
+    stopping.stopping.send_replace(true);
+    let grace = std::time::Duration::from_secs(limits.shutdown_grace_s);
+    if tokio::time::timeout(grace, worker).await.is_err() {
+        tracing::warn!(
+            grace_s = limits.shutdown_grace_s,
+            "the job worker did not finish its batch within the grace period"
+        );
+    }
+    tracing::info!("stopped");
     Ok(())
 }
 

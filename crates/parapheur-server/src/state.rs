@@ -30,6 +30,8 @@ pub struct Inner {
     pub client_ca: Option<CaStore>,
     /// Wakes the job worker after a commit that enqueued messages.
     pub jobs_wake: tokio::sync::Notify,
+    /// Set once the server stops: the job worker finishes its batch and claims no more.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// An OpenSSL certificate store (`Debug` without its contents).
@@ -89,6 +91,7 @@ impl AppState {
             delivery,
             client_ca,
             jobs_wake: tokio::sync::Notify::new(),
+            stopping: tokio::sync::watch::Sender::new(false),
         })))
     }
 

@@ -101,6 +101,48 @@ pub async fn serve(
         .keep_alive_timeout(header_timeout);
     let builder = Arc::new(builder);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let serve_connection =
+        |stream: tokio::net::TcpStream,
+         peer: SocketAddr,
+         permit: Option<tokio::sync::OwnedSemaphorePermit>| {
+            let (acceptor, app, builder) = (acceptor.clone(), app.clone(), builder.clone());
+            let watcher = graceful.watcher();
+            tokio::spawn(async move {
+                let _permit = permit;
+                let Some(acceptor) = acceptor else {
+                    let service = connection_service(app, peer, None);
+                    let conn = builder.serve_connection_with_upgrades(
+                        hyper_util::rt::TokioIo::new(stream),
+                        service,
+                    );
+                    if let Err(e) = watcher.watch(conn.into_owned()).await {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                    return;
+                };
+                let tls = match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await
+                {
+                    Ok(Ok(t)) => t,
+                    Ok(Err(e)) => {
+                        tracing::info!(%peer, error = %e, "TLS handshake refused");
+                        return;
+                    }
+                    Err(_) => return,
+                };
+                let cert = tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                    .map(|c| ClientCertificate(Arc::new(c.to_vec())));
+                let service = connection_service(app, peer, cert);
+                let conn = builder
+                    .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(tls), service);
+                if let Err(e) = watcher.watch(conn.into_owned()).await {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                }
+            });
+        };
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -120,46 +162,22 @@ pub async fn serve(
                 }
             },
         };
-        let (acceptor, app, builder) = (acceptor.clone(), app.clone(), builder.clone());
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let _permit = permit;
-            let Some(acceptor) = acceptor else {
-                let service = connection_service(app, peer, None);
-                let conn = builder
-                    .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), service);
-                if let Err(e) = watcher.watch(conn.into_owned()).await {
-                    tracing::debug!(%peer, error = %e, "connection ended with an error");
-                }
-                return;
-            };
-            let tls = match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
-                Ok(Ok(t)) => t,
-                Ok(Err(e)) => {
-                    tracing::info!(%peer, error = %e, "TLS handshake refused");
-                    return;
-                }
-                Err(_) => return,
-            };
-            let cert = tls
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|c| c.first())
-                .map(|c| ClientCertificate(Arc::new(c.to_vec())));
-            let service = connection_service(app, peer, cert);
-            let conn =
-                builder.serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(tls), service);
-            if let Err(e) = watcher.watch(conn.into_owned()).await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
-            }
-        });
+        serve_connection(stream, peer, Some(permit));
+    }
+    // Connections the kernel already accepted (the listen backlog) are served rather than
+    // reset when the socket closes: they are taken until none waits, for 200 ms at most
+    // (clients that keep connecting would otherwise hold the door open).
+    let drain_until = tokio::time::Instant::now() + std::time::Duration::from_millis(200);
+    while let Ok(Ok((stream, peer))) = tokio::time::timeout_at(drain_until, listener.accept()).await
+    {
+        serve_connection(stream, peer, None);
     }
     drop(listener);
+    let grace = std::time::Duration::from_secs(limits.shutdown_grace_s);
     tokio::select! {
         () = graceful.shutdown() => {}
-        () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {
-            tracing::warn!("connections still open 30 s after the shutdown signal: closing them");
+        () = tokio::time::sleep(grace) => {
+            tracing::warn!(grace_s = limits.shutdown_grace_s, "connections still open after the grace period: closing them");
         }
     }
 }

@@ -138,3 +138,131 @@ fn an_automatic_step_without_a_job_runs_at_start_up() {
     });
     assert_eq!(c.states(id).last().map(String::as_str), Some("Classé"));
 }
+
+/// A request body that trickles: at most 8 KiB at a time, each after `pause`.
+struct Trickle {
+    pause: Duration,
+    data: std::io::Cursor<Vec<u8>>,
+}
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        std::thread::sleep(self.pause);
+        let n = buf.len().min(8 * 1024);
+        self.data.read(&mut buf[..n])
+    }
+}
+
+/// Issue 21: SIGTERM under load. The server stops accepting, lets every request in progress
+/// finish — a slow upload included — and the job worker finish its batch, then exits 0. Of the
+/// requests that reached it (its access log names their ids), none fails; the others are
+/// refused at connection, or reset before the server read them (what a load balancer retries
+/// elsewhere).
+#[test]
+fn sigterm_under_load_lets_every_request_in_progress_finish() {
+    let mut app = TestApp::start_env(
+        BIN,
+        "[limits]\nshutdown_grace_s = 20\n",
+        "",
+        &[],
+        &[("RUST_LOG".into(), "info".into())],
+    );
+    let base = app.base.clone();
+    let slow = std::thread::spawn({
+        let base = base.clone();
+        move || {
+            // About 1.5 s to send: the signal arrives in the middle.
+            let pdf = pdf::sample("lent", 40, 0);
+            let pause = Duration::from_millis(1500 / (pdf.len() as u64 / 8192 + 1));
+            let reader = Trickle {
+                pause,
+                data: std::io::Cursor::new(pdf),
+            };
+            let form = reqwest::blocking::multipart::Form::new().part(
+                "doc",
+                reqwest::blocking::multipart::Part::reader(reader)
+                    .file_name("lent.pdf")
+                    .mime_str("application/pdf")
+                    .unwrap(),
+            );
+            let r = reqwest::blocking::Client::new()
+                .post(format!(
+                    "{base}/parapheur-ws/rest/v1/documents/v2/{SIREN_A}/S/upload"
+                ))
+                .basic_auth("depot@a.fr", Some("password-depot"))
+                .multipart(form)
+                .send();
+            r.map(|r| (r.status().as_u16(), r.text().unwrap_or_default()))
+                .map_err(|e| e.to_string())
+        }
+    });
+    let load: Vec<_> = (0..4)
+        .map(|t| {
+            let base = base.clone();
+            std::thread::spawn(move || {
+                let c = reqwest::blocking::Client::builder()
+                    .pool_max_idle_per_host(0)
+                    .build()
+                    .unwrap();
+                let (mut ok, mut failed) = (0usize, Vec::new());
+                for n in 0.. {
+                    let id = format!("load-{t}-{n}");
+                    match c
+                        .get(format!("{base}/api/v1/tasks"))
+                        .basic_auth("s1@a.fr", Some("password-s1"))
+                        .header("x-request-id", &id)
+                        .send()
+                    {
+                        Ok(r) if r.status() == 200 => ok += 1,
+                        Ok(r) => failed.push((id, format!("HTTP {}", r.status()))),
+                        // Refused at connection: the server no longer accepts.
+                        Err(e) if e.is_connect() => break,
+                        Err(e) => {
+                            failed.push((id, format!("{e:?}")));
+                            // The listener may be gone: the next connection tells.
+                        }
+                    }
+                }
+                (ok, failed)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(600));
+    let status = app.terminate(Duration::from_secs(30));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{status:?}\n{}",
+        app.server_log()
+    );
+    let log = app.server_log();
+    let mut served = 0;
+    for t in load {
+        let (ok, failed) = t.join().unwrap();
+        // A failure is allowed only for a request the server never read.
+        for (id, e) in &failed {
+            assert!(
+                !log.contains(&format!("request_id={id} ")),
+                "{id} reached the server and failed: {e}"
+            );
+        }
+        assert!(failed.len() <= 4, "{failed:?}");
+        served += ok;
+    }
+    assert!(served > 10, "the load ran: {served} requests");
+    let (code, body) = slow.join().unwrap().expect("the slow upload completed");
+    assert_eq!(code, 200, "{body}");
+    let id: i64 = body
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("not an id: {body}"));
+    assert!(
+        log.contains("job worker stopped") && log.contains("stopped"),
+        "{log}"
+    );
+    // Acknowledged, hence kept.
+    app.restart();
+    assert_eq!(
+        app.as_user("depot@a.fr").states(id),
+        ["Préparé", "Envoyé pour signature"]
+    );
+}

@@ -341,6 +341,28 @@ impl TestApp {
     }
 
     /// Starts again on the same data directory.
+    /// Sends SIGTERM to the server process (`TestApp::start_process`) and waits for it to exit
+    /// (at most `timeout`); its exit status, `None` when it had not exited by then (it is then
+    /// killed).
+    pub fn terminate(&mut self, timeout: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let Some(Server::Process(mut c)) = self.server.take() else {
+            panic!("terminate needs a server process (TestApp::start_process)");
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = c.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = c.kill();
+        let _ = c.wait();
+        None
+    }
+
     pub fn restart(&mut self) {
         self.kill9();
         self.launch();

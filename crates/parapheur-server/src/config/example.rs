@@ -78,6 +78,7 @@ password_hash_concurrency = 0  # argon2 verifications at once (0 = number of CPU
 max_connections = 1024         # open connections at once (plain and TLS)
 header_timeout_s = 30          # headers, and an idle keep-alive connection's next request
 body_timeout_s = 300           # a whole request body
+shutdown_grace_s = 30          # after SIGTERM: requests in progress and the job worker finish
 
 [deliver]                 # `deliver` steps: hand the signed document to its recipients
 connector  = "outbox"     # a directory per delivery (plus an e-mail with a download link)

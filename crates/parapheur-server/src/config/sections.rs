@@ -26,6 +26,9 @@ pub struct LimitsConfig {
     pub header_timeout_s: u64,
     /// A request's body must arrive within this many seconds.
     pub body_timeout_s: u64,
+    /// After SIGTERM: how long requests in progress and the job worker's current batch may
+    /// take to finish before the process exits anyway.
+    pub shutdown_grace_s: u64,
 }
 
 impl Default for LimitsConfig {
@@ -39,6 +42,7 @@ impl Default for LimitsConfig {
             max_connections: 1024,
             header_timeout_s: 30,
             body_timeout_s: 300,
+            shutdown_grace_s: 30,
         }
     }
 }

@@ -22,9 +22,15 @@ pub fn backoff_ms(attempts: i64, base: u64, max: u64) -> u64 {
 }
 
 /// Starts the worker on the current runtime.
-pub fn spawn(state: AppState) {
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut stopping = state.stopping.subscribe();
         loop {
+            // Stopping: the batch in hand was finished; claim nothing more.
+            if *stopping.borrow() {
+                tracing::info!("job worker stopped");
+                return;
+            }
             match state.db.claim_jobs(LEASE_MS, BATCH).await {
                 Ok(jobs) if !jobs.is_empty() => {
                     run_batch(&state, jobs).await;
@@ -41,9 +47,10 @@ pub fn spawn(state: AppState) {
             tokio::select! {
                 () = state.jobs_wake.notified() => {}
                 () = tokio::time::sleep(Duration::from_millis(wait)) => {}
+                _ = stopping.changed() => {}
             }
         }
-    });
+    })
 }
 
 /// Runs every job due now, batch after batch (jobs they enqueue included), until none is due;

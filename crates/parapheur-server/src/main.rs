@@ -41,6 +41,19 @@ enum Command {
     },
     /// Print a commented example configuration.
     GenConfig,
+    /// Back up the embedded setup (SQLite, the blob directory, a local archive vault) into a
+    /// new directory, consistently, while the server runs.
+    Backup {
+        dir: PathBuf,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Restore a backup into the (empty) database and directories the configuration names.
+    Restore {
+        dir: PathBuf,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Check the configuration, the files it names and the provisioning (applied to a
     /// throwaway database), and print the effective configuration, secrets redacted. Exits 1
     /// when something is wrong.
@@ -78,6 +91,38 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::GenConfig => {
             print!("{EXAMPLE}");
+            Ok(())
+        }
+        Command::Backup { dir, config } => {
+            let cfg = load(config.as_deref())?;
+            init_tracing(&cfg.log, cfg.log_format);
+            let m = parapheur_server::backup::backup(&cfg, &dir)
+                .await
+                .map_err(|e| format!("backup: {e}"))?;
+            println!(
+                "backup written to {}: {} document(s), {} file(s), {} bytes{}",
+                dir.display(),
+                m.documents,
+                m.files,
+                m.bytes,
+                if m.vault { ", the archive vault" } else { "" }
+            );
+            Ok(())
+        }
+        Command::Restore { dir, config } => {
+            let cfg = load(config.as_deref())?;
+            init_tracing(&cfg.log, cfg.log_format);
+            let m = parapheur_server::backup::restore(&cfg, &dir)
+                .await
+                .map_err(|e| format!("restore: {e}"))?;
+            println!(
+                "restored {} (made by parapheur {} at {}): {} document(s), {} file(s)",
+                dir.display(),
+                m.version,
+                m.created_at,
+                m.documents,
+                m.files
+            );
             Ok(())
         }
         Command::CheckConfig { config } => {

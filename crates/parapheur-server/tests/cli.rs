@@ -319,3 +319,104 @@ fn check_config_reports_the_effective_configuration_and_each_problem() {
     let (ok, out) = config("level = \"B-Z\"\n");
     assert!(!ok && out.contains("signing.level"), "{out}");
 }
+
+fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(b))
+}
+
+/// Issue 21: the restore drill. A backup taken while the server runs, the data directory lost,
+/// the backup restored into it: every document downloads with the same SHA-256, every history
+/// is the same, the annexes and the internal CA too; a restore never writes over data, and a
+/// backup never goes into a directory that holds something.
+#[test]
+fn the_restore_drill_gives_back_every_document_and_history() {
+    use parapheur_test_utils::{Part, SIREN_A, TestApp, pdf};
+    const V1: &str = "/parapheur-ws/rest/v1";
+    let mut app = TestApp::start_process(BIN, "", "", &[]);
+    let depot = app.as_user("depot@a.fr");
+    let ids: Vec<i64> = (0..3)
+        .map(|i| {
+            depot
+                .upload(
+                    SIREN_A,
+                    "S",
+                    &format!("acte-{i}.pdf"),
+                    pdf::small(&format!("acte {i}")),
+                    "",
+                )
+                .id()
+        })
+        .collect();
+    assert_eq!(app.as_user("s1@a.fr").act(ids[0], "sign", None).status, 200);
+    let r = depot.multipart(
+        reqwest::Method::POST,
+        &format!("/api/v1/documents/{}/annexes", ids[1]),
+        vec![Part::File(
+            "file",
+            "annexe.pdf".into(),
+            pdf::small("annexe"),
+        )],
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let state = |app: &TestApp| -> Vec<(String, String, String)> {
+        let c = app.as_user("depot@a.fr");
+        ids.iter()
+            .map(|id| {
+                (
+                    sha256_hex(&c.get(&format!("{V1}/documents/v2/{id}/download")).body),
+                    c.get(&format!("{V1}/documents/v2/{id}/history")).text(),
+                    c.get(&format!("/api/v1/documents/{id}/annexes")).text(),
+                )
+            })
+            .collect()
+    };
+    let before = state(&app);
+    let ca = |app: &TestApp| {
+        parapheur_test_utils::Client::new(&app.base, None)
+            .get("/api/v1/pki/ca.pem")
+            .body
+    };
+    let ca_before = ca(&app);
+    let config = app.dir.path().join("parapheur.toml");
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let backup = dir.path().join("sauvegarde");
+    let backup = backup.to_str().unwrap();
+    // Taken while the server runs.
+    let (ok, out) = run(&["backup", backup]);
+    assert!(ok, "{out}");
+    assert!(out.contains("3 document(s)"), "{out}");
+    let (ok, out) = run(&["backup", backup]);
+    assert!(!ok && out.contains("not empty"), "{out}");
+    // A restore never writes over data.
+    let (ok, out) = run(&["restore", backup]);
+    assert!(!ok && out.contains("never writes over data"), "{out}");
+
+    // The data directory is lost; the backup is restored into it.
+    app.kill9();
+    std::fs::remove_dir_all(app.data_dir()).unwrap();
+    let (ok, out) = run(&["restore", backup]);
+    assert!(ok, "{out}");
+    assert!(out.contains("3 document(s)"), "{out}");
+    app.restart();
+    assert_eq!(state(&app), before);
+    assert_eq!(ca(&app), ca_before);
+    // And it works on: the second document can still be signed.
+    assert_eq!(app.as_user("s1@a.fr").act(ids[1], "sign", None).status, 200);
+}

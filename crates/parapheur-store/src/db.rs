@@ -96,4 +96,25 @@ impl Db {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
     }
+
+    /// Writes a consistent copy of an SQLite database to the new file `path` (`VACUUM INTO`:
+    /// one transaction's snapshot, while others keep writing).
+    pub async fn snapshot_into(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        if self.engine != Engine::Sqlite {
+            return Err(StoreError::Unavailable(
+                "a file snapshot is for SQLite only".into(),
+            ));
+        }
+        let target = path.display().to_string().replace('\'', "''");
+        sqlx::query(&format!("VACUUM INTO '{target}'"))
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Closes both pools (every connection), e.g. before the file is copied or removed.
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
 }

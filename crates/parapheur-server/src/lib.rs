@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod backup;
 pub mod check;
+pub mod clock;
 pub mod config;
 pub mod connectors;
 pub mod demo;
@@ -30,6 +31,7 @@ use tokio::net::TcpListener;
 
 /// Opens the database (running migrations) and the blob store described by the configuration.
 pub async fn open_state(cfg: Config) -> anyhow::Result<AppState> {
+    clock::set_zone(cfg.time_zone);
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating data_dir {}", cfg.data_dir.display()))?;
     if let Some(parent) = cfg

@@ -288,3 +288,44 @@ fn behind_nginx_the_client_address_is_the_forwarded_one() {
     let line = access_line(&app, "direct-1");
     assert_eq!(line["client_ip"], "127.0.0.4", "{line}");
 }
+
+/// Issue 21: dates are shown in the configured zone (Europe/Paris by default), whatever the
+/// host's `TZ`: the FAST history keeps its format (ISO 8601, milliseconds, an offset), with
+/// that zone's offset.
+#[test]
+fn dates_are_in_the_configured_zone_whatever_the_hosts() {
+    let offset_of = |app: &TestApp| {
+        let c = app.as_user("depot@a.fr");
+        let id = c.upload(SIREN_A, "S", "tz.pdf", pdf::small("tz"), "").id();
+        let h = c
+            .get(&format!("/parapheur-ws/rest/v1/documents/v2/{id}/history"))
+            .json();
+        let date = h[0]["date"].as_str().unwrap().to_owned();
+        // 2026-12-06T16:41:10.123+01:00
+        assert_eq!(date.len(), 29, "{date}");
+        assert_eq!(&date[19..20], ".", "{date}");
+        date[23..].to_owned()
+    };
+    let kiribati = [("TZ".to_owned(), "Pacific/Kiritimati".to_owned())];
+    let paris = TestApp::start_env(BIN, "", "", &[], &kiribati);
+    let expected = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .format("%:z")
+        .to_string();
+    assert_eq!(offset_of(&paris), expected);
+    let guyane = TestApp::start_env(BIN, "time_zone = \"America/Cayenne\"\n", "", &[], &kiribati);
+    assert_eq!(offset_of(&guyane), "-03:00");
+    // A zone that does not exist stops the start, naming the key.
+    let out = Command::new(BIN)
+        .args(["check-config", "--config"])
+        .arg({
+            let dir = tempfile::tempdir().unwrap().keep();
+            let p = dir.join("p.toml");
+            std::fs::write(&p, "time_zone = \"Europe/Pariss\"\n").unwrap();
+            p
+        })
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("time_zone"), "{err}");
+}

@@ -18,6 +18,8 @@ blob_url     = "file://data/blobs"            # document bytes (fsynced before a
 provision    = ""                             # a provisioning file applied at start-up
 max_upload_bytes = 104857600                  # largest accepted upload body (100 MiB)
 log          = "info"                         # tracing filter (RUST_LOG overrides it)
+time_zone    = "Europe/Paris"                 # dates shown (portal, e-mails, PDFs, history) in
+                                              # this zone, whatever the host's TZ
 log_format   = "text"                         # or "json": one object a line; every request
                                               # also logs an access line (target parapheur::access)
 trusted_proxies = []                          # reverse proxies whose X-Forwarded-For/Forwarded

@@ -62,6 +62,8 @@ pub struct ConfigFile {
     /// Addresses or networks (`127.0.0.1`, `10.0.0.0/8`) of the reverse proxies whose
     /// `X-Forwarded-For`/`Forwarded` header gives the client's address.
     pub trusted_proxies: Vec<String>,
+    /// The zone dates are shown in (IANA name); Europe/Paris when empty.
+    pub time_zone: String,
     pub fast: FastConfig,
     pub mail: MailFile,
     pub sms: SmsFile,
@@ -205,6 +207,7 @@ impl Default for ConfigFile {
             log: "info".into(),
             log_format: String::new(),
             trusted_proxies: Vec::new(),
+            time_zone: String::new(),
             fast: FastConfig::default(),
             mail: MailFile::default(),
             sms: SmsFile::default(),

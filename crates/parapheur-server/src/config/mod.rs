@@ -52,6 +52,8 @@ pub struct Config {
     /// The reverse proxies believed about the client's address: the top-level
     /// `trusted_proxies` and `[tls] trusted_proxies` together.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The zone dates are shown in, whatever the host's `TZ`.
+    pub time_zone: chrono_tz::Tz,
     pub fast: FastConfig,
     pub mail: MailConfig,
     pub sms: SmsProvider,
@@ -285,6 +287,22 @@ impl ConfigFile {
                 Problem::Rule("needs `client_ca` and `trusted_proxies`"),
             ));
         }
+        let time_zone = if self.time_zone.trim().is_empty() {
+            crate::clock::DEFAULT_ZONE
+        } else {
+            self.time_zone
+                .trim()
+                .parse::<chrono_tz::Tz>()
+                .map_err(|_| {
+                    KeyError::new(
+                        "time_zone",
+                        Problem::Invalid {
+                            value: self.time_zone.clone(),
+                            expected: "an IANA time zone name, e.g. \"Europe/Paris\"",
+                        },
+                    )
+                })?
+        };
         Ok(Config {
             listen: self.listen,
             public_url,
@@ -295,6 +313,7 @@ impl ConfigFile {
             log: self.log,
             log_format,
             trusted_proxies,
+            time_zone,
             fast: self.fast,
             mail: self.mail.parse(&dd)?,
             sms: self.sms.parse(&dd)?,

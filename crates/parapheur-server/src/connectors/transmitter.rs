@@ -141,7 +141,7 @@ impl Transmitter for Simulator {
                 .ok_or_else(|| SendError::permanent("bad simulator transaction name"))?;
             let elapsed = u64::try_from(parapheur_store::now_ms() - at).unwrap_or(0);
             Ok(if elapsed >= self.ack_delay_ms {
-                let date = chrono::Local::now().format("%Y-%m-%d").to_string();
+                let date = crate::clock::now().format("%Y-%m-%d").to_string();
                 RemoteStatus::Acknowledged(pes_acquit(&nomfic, &date))
             } else if elapsed >= self.ack_delay_ms / 2 {
                 RemoteStatus::TransmittedToHelios

@@ -13,7 +13,7 @@ use parapheur_store::documents::DocumentRow;
 
 /// Today in the server's time zone, as absences store their days (`YYYY-MM-DD`).
 pub fn today() -> String {
-    chrono::Local::now().format("%Y-%m-%d").to_string()
+    crate::clock::now().format("%Y-%m-%d").to_string()
 }
 
 /// Whether the caller may read a document of `siren` given what the store says of their part

@@ -228,7 +228,7 @@ fn package_files(
     items: Vec<Item>,
     seda: bool,
 ) -> Result<Vec<(String, Vec<u8>)>, ApiError> {
-    let now = chrono::Local::now();
+    let now = crate::clock::now();
     let mut files = Vec::new();
     for it in &items {
         files.push(json!({

@@ -47,7 +47,7 @@ pub fn parse_deadline(raw: &str) -> Result<Option<chrono::NaiveDate>, ApiError> 
     }
     let day = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
         .map_err(|_| ApiError::BadParameter("date_limite: a date YYYY-MM-DD is expected".into()))?;
-    if day < chrono::Local::now().date_naive() {
+    if day < crate::clock::now().date_naive() {
         return Err(ApiError::BadParameter(
             "date_limite: the date is in the past".into(),
         ));
@@ -176,7 +176,7 @@ pub async fn deposit_with(
             .deadline_days
             .and_then(|n| u64::try_from(n).ok())
             .and_then(|n| {
-                chrono::Local::now()
+                crate::clock::now()
                     .date_naive()
                     .checked_add_days(chrono::Days::new(n))
             }),

@@ -270,7 +270,7 @@ pub fn spawn_housekeeping(state: AppState) {
             }
             // Delivered webhook events and past digest claims (failed deliveries stay until an
             // administrator replays them or they age out with the same delay times four).
-            let digest_day = (chrono::Local::now().date_naive() - chrono::Duration::days(days + 1))
+            let digest_day = (crate::clock::now().date_naive() - chrono::Duration::days(days + 1))
                 .format("%Y-%m-%d")
                 .to_string();
             if let Err(e) = state

@@ -73,20 +73,17 @@ pub async fn put_blob(
     Ok(state.blobs.put(bytes.into()).await?)
 }
 
-/// ISO-8601 with milliseconds and the server's UTC offset, as history dates are rendered.
+/// ISO-8601 with milliseconds and the configured zone's UTC offset, as history dates are
+/// rendered.
 pub fn iso_date(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .with_timezone(&chrono::Local)
+    crate::clock::at_ms(ms)
         .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
         .to_string()
 }
 
-/// Day and time for people: `27/11/2026 09:41:10`.
+/// Day and time for people, in the configured zone: `27/11/2026 09:41:10`.
 pub fn human_date(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .with_timezone(&chrono::Local)
+    crate::clock::at_ms(ms)
         .format("%d/%m/%Y %H:%M:%S")
         .to_string()
 }

@@ -102,7 +102,7 @@ pub async fn run_due(state: &AppState) -> Result<usize, ApiError> {
             }
         }
     }
-    if chrono::Local::now().hour() >= cfg.digest_hour {
+    if crate::clock::now().hour() >= cfg.digest_hour {
         queued += digests(state, &today_s).await?;
     }
     if queued > 0 {

@@ -59,7 +59,7 @@ fn month_days(today: NaiveDate) -> Vec<NaiveDate> {
 /// Local midnight of a day, in milliseconds.
 fn start_ms(day: NaiveDate) -> i64 {
     let midnight = day.and_time(chrono::NaiveTime::MIN);
-    chrono::Local
+    crate::clock::zone()
         .from_local_datetime(&midnight)
         .earliest()
         .map_or_else(
@@ -104,7 +104,7 @@ pub(super) async fn statistics_page(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let (_, siren, f) = admin(&state, &headers, &siren, "statistiques").await?;
-    let today = chrono::Local::now().date_naive();
+    let today = crate::clock::now().date_naive();
     let days = month_days(today);
     let starts: Vec<i64> = days.iter().copied().map(start_ms).collect();
     let labels: Vec<String> = days

@@ -79,9 +79,7 @@ impl ListRow {
             state: state_fr(d.status),
             overdue: open && !deadline.is_empty() && deadline.as_str() < today,
             deadline: day_fr(&deadline),
-            deposited: chrono::DateTime::from_timestamp_millis(d.created_at)
-                .unwrap_or_default()
-                .with_timezone(&chrono::Local)
+            deposited: crate::clock::at_ms(d.created_at)
                 .format("%d/%m/%Y")
                 .to_string(),
             depositor: e.depositor,

@@ -64,6 +64,10 @@ impl Metrics {
         m.registry.register(Box::new(m.http_duration.clone()))?;
         m.registry.register(Box::new(m.signatures.clone()))?;
         m.registry.register(Box::new(m.delivery_failures.clone()))?;
+        // Zero rather than absent before the first failure (alerts compare rates).
+        for channel in [Channel::Mail, Channel::Sms, Channel::Webhook] {
+            m.delivery_failures.with_label_values(&[channel.as_str()]);
+        }
         let build = IntGaugeVec::new(
             Opts::new("parapheur_build_info", "The running version (always 1)"),
             &["version"],

@@ -170,6 +170,38 @@ fn every_request_gets_an_id_and_an_access_line_and_counts_in_the_histogram() {
         metrics.contains("parapheur_signatures_total{format=\"PAdES\",level=\"B-B\"} 1"),
         "{metrics}"
     );
+    // Every series the Grafana dashboard in deploy/ plots is one the server exports.
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/grafana-dashboard.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut plotted = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for (at, _) in expr.match_indices("parapheur_") {
+                let name: String = expr[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                // A histogram's series are its name with _bucket, _count or _sum.
+                let name = ["_bucket", "_count", "_sum"]
+                    .iter()
+                    .find_map(|s| name.strip_suffix(s))
+                    .unwrap_or(&name)
+                    .to_owned();
+                assert!(
+                    metrics.contains(&format!("# TYPE {name} ")),
+                    "the dashboard plots {name}, which /metrics does not export"
+                );
+                plotted += 1;
+            }
+        }
+    }
+    assert!(plotted >= 9, "{plotted}");
     assert!(
         metrics.contains("# TYPE parapheur_job_queue_depth gauge")
             && metrics.contains("# TYPE parapheur_job_oldest_due_seconds gauge"),

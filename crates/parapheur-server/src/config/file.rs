@@ -12,8 +12,11 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// Top-level keys, used to keep unrelated `PARAPHEUR_*` variables out of the configuration.
-const TOP_KEYS: [&str; 23] = [
+pub(super) const TOP_KEYS: [&str; 26] = [
     "listen",
+    "log_format",
+    "trusted_proxies",
+    "time_zone",
     "public_url",
     "data_dir",
     "database_url",

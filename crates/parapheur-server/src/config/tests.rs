@@ -331,3 +331,16 @@ fn the_signature_level_follows_the_timestamp_authority_and_says_what_is_missing(
     let e = refusal("[signing]\ntsa_url = \"tsa.example\"\n");
     assert!(e.contains("signing.tsa_url"), "{e}");
 }
+
+#[test]
+fn every_top_level_key_of_the_example_can_come_from_the_environment() {
+    let table: toml::Table = toml::from_str(EXAMPLE).unwrap_or_default();
+    assert!(table.len() > 20, "{table:?}");
+    for key in table.keys() {
+        assert!(
+            super::file::TOP_KEYS.contains(&key.as_str()),
+            "{key} is not overridable by PARAPHEUR_{}",
+            key.to_uppercase()
+        );
+    }
+}

@@ -205,7 +205,7 @@ pub fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
             let mut f = z.by_index(i).expect("entry");
             let mut b = Vec::new();
             f.read_to_end(&mut b).expect("read entry");
-            (f.name().to_owned(), b)
+            (f.name().expect("an entry name").into_owned(), b)
         })
         .collect()
 }

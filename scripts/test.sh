@@ -23,14 +23,18 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
 # A real reverse proxy in front of the server (deploy/nginx/parapheur.conf).
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+# A real directory for the LDAP synchronisation.
+{ [ -x /usr/sbin/slapd ] && command -v ldapadd >/dev/null 2>&1; } || missing+=(slapd ldap-utils)
 # A PDF/A made by another tool (Ghostscript) is signed in the PAdES tests.
 command -v gs >/dev/null 2>&1 || missing+=(ghostscript)
 if ((${#missing[@]})); then
   echo "installing ${missing[*]}"
   sudo_cmd=""
   [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
-    { $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq "${missing[@]}"; }
+  # slapd asks for an administrator password unless installed non-interactively.
+  apt=(env DEBIAN_FRONTEND=noninteractive apt-get)
+  $sudo_cmd "${apt[@]}" install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
+    { $sudo_cmd "${apt[@]}" update -qq && $sudo_cmd "${apt[@]}" install -y -qq "${missing[@]}"; }
 fi
 if ! command -v pyhanko >/dev/null 2>&1 || ! command -v moto_server >/dev/null 2>&1 ||
   ! python3 -c "import signxml, lxml, aiosmtpd, boto3, standardwebhooks" 2>/dev/null; then

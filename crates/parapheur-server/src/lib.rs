@@ -132,6 +132,21 @@ pub async fn serve_until(
         "listening on {}://{addr}",
         if tls.is_some() { "https" } else { "http" }
     );
+    // One row per `[[ldap]]` directory, rescheduled by the worker after each run.
+    for (i, l) in state.cfg.ldap.iter().enumerate() {
+        let job = jobs::Job::LdapSync(jobs::LdapJob {
+            directory: i,
+            siren: l.siren.as_str().to_owned(),
+        });
+        match job.to_new(0) {
+            Ok(new) => {
+                if let Err(e) = state.db.ensure_job(&new.kind, &new.payload).await {
+                    tracing::error!(error = %e, "cannot schedule the directory synchronisation");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot schedule the directory synchronisation"),
+        }
+    }
     let worker = worker::spawn(state.clone());
     auth::spawn_epoch_watch(state.clone());
     service::lifecycle::spawn_purge(state.clone());

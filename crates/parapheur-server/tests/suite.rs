@@ -15,6 +15,8 @@ mod crash;
 mod deadlines;
 #[path = "delegation.rs"]
 mod delegation;
+#[path = "directory.rs"]
+mod directory;
 #[path = "fast_clients.rs"]
 mod fast_clients;
 #[path = "fast_documents.rs"]

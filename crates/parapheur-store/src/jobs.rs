@@ -193,4 +193,39 @@ impl Db {
             .map(|(kind, n, oldest)| (kind, n, oldest.map_or(0, |t| (now - t).max(0))))
             .collect())
     }
+
+    /// Whether another pending job of `kind` with the same `payload` has a smaller id than `id`.
+    pub async fn earlier_pending_job(
+        &self,
+        kind: &str,
+        payload: &str,
+        id: i64,
+    ) -> Result<bool, StoreError> {
+        let r: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM jobs WHERE kind = $1 AND payload = $2 AND status = 'pending' \
+             AND id < $3 LIMIT 1",
+        )
+        .bind(kind)
+        .bind(payload)
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(r.is_some())
+    }
+
+    /// Enqueues a job of `kind` with `payload`, due now, unless one is pending already.
+    pub async fn ensure_job(&self, kind: &str, payload: &str) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let r = sqlx::query(
+            "INSERT INTO jobs (kind, payload, status, run_at, created_at) \
+             SELECT $1, $2, 'pending', $3, $3 WHERE NOT EXISTS \
+             (SELECT 1 FROM jobs WHERE kind = $1 AND payload = $2 AND status = 'pending')",
+        )
+        .bind(kind)
+        .bind(payload)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
 }

@@ -140,4 +140,13 @@ client_ca = ""            # PEM bundle: client certificates are requested and ve
 crl = ""                  # PEM CRLs checked for client certificates
 proxy_cert_header = ""    # e.g. "X-SSL-Client-Cert": a trusted proxy forwards the certificate
 trusted_proxies = []      # also believed for proxy_cert_header (same as the top-level key)
+
+# [[ldap]]                # a directory (LDAP, Active Directory) synchronised into a subscriber,
+# url = "ldaps://annuaire.example.fr"     # through the job queue, one instance at a time
+# bind_dn = "cn=parapheur,ou=services,dc=example,dc=fr"
+# bind_password = ""      # or bind_password_file
+# base_dn = "ou=agents,dc=example,dc=fr"
+# user_filter = "(objectClass=inetOrgPerson)"   # users need a mail attribute
+# siren = "123456789"
+# interval_s = 3600
 "#;

@@ -12,8 +12,9 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// Top-level keys, used to keep unrelated `PARAPHEUR_*` variables out of the configuration.
-pub(super) const TOP_KEYS: [&str; 26] = [
+pub(super) const TOP_KEYS: [&str; 27] = [
     "listen",
+    "ldap",
     "log_format",
     "trusted_proxies",
     "time_zone",
@@ -81,6 +82,22 @@ pub struct ConfigFile {
     pub limits: LimitsConfig,
     pub reminders: RemindersConfig,
     pub webhooks: WebhooksConfig,
+    /// Directories whose users are synchronised into a subscriber (CONTRACT §13).
+    pub ldap: Vec<LdapFile>,
+}
+
+/// `[[ldap]]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LdapFile {
+    pub url: String,
+    pub bind_dn: String,
+    pub bind_password: Option<SecretString>,
+    pub bind_password_file: Option<PathBuf>,
+    pub base_dn: String,
+    pub user_filter: String,
+    pub siren: String,
+    pub interval_s: u64,
 }
 
 /// `[mail]` as written.
@@ -225,6 +242,7 @@ impl Default for ConfigFile {
             limits: LimitsConfig::default(),
             reminders: RemindersConfig::default(),
             webhooks: WebhooksConfig::default(),
+            ldap: Vec::new(),
         }
     }
 }

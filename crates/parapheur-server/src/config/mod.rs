@@ -68,6 +68,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub reminders: RemindersConfig,
     pub webhooks: WebhooksConfig,
+    /// `[[ldap]]`: directories synchronised into subscribers.
+    pub ldap: Vec<LdapConfig>,
 }
 
 /// `[signing] level`: the PAdES baseline level of the signatures the server makes (CONTRACT §12).
@@ -328,9 +330,73 @@ impl ConfigFile {
             limits: self.limits,
             reminders: self.reminders,
             webhooks: self.webhooks,
+            ldap: ldap_configs(self.ldap)?,
             data_dir: self.data_dir,
         })
     }
+}
+
+/// One `[[ldap]]` directory: its users are synchronised into `siren` every `interval_s`.
+#[derive(Debug, Clone)]
+pub struct LdapConfig {
+    pub url: String,
+    pub bind_dn: String,
+    pub bind_password: Option<SecretString>,
+    pub base_dn: String,
+    pub user_filter: String,
+    pub siren: parapheur_domain::Siren,
+    pub interval_s: u64,
+}
+
+fn ldap_configs(list: Vec<file::LdapFile>) -> Result<Vec<LdapConfig>, KeyError> {
+    let mut out = Vec::with_capacity(list.len());
+    for (i, l) in list.into_iter().enumerate() {
+        let at = |k: &str| format!("ldap[{i}].{k}");
+        if !(l.url.starts_with("ldap://") || l.url.starts_with("ldaps://")) {
+            return Err(KeyError::new(
+                at("url"),
+                Problem::Invalid {
+                    value: l.url,
+                    expected: "ldap://host:port or ldaps://host:port",
+                },
+            ));
+        }
+        if l.base_dn.trim().is_empty() {
+            return Err(KeyError::new(at("base_dn"), Problem::Rule("required")));
+        }
+        let siren = parapheur_domain::Siren::parse(&l.siren).map_err(|_| {
+            KeyError::new(
+                at("siren"),
+                Problem::Invalid {
+                    value: l.siren.clone(),
+                    expected: "a SIREN (9 digits)",
+                },
+            )
+        })?;
+        let bind_password = secret::secret(
+            &at("bind_password"),
+            l.bind_password,
+            l.bind_password_file.as_deref(),
+        )?;
+        out.push(LdapConfig {
+            url: l.url,
+            bind_dn: l.bind_dn,
+            bind_password,
+            base_dn: l.base_dn,
+            user_filter: if l.user_filter.trim().is_empty() {
+                "(objectClass=inetOrgPerson)".into()
+            } else {
+                l.user_filter
+            },
+            siren,
+            interval_s: if l.interval_s == 0 {
+                3600
+            } else {
+                l.interval_s
+            },
+        });
+    }
+    Ok(out)
 }
 
 /// How log lines are written.

@@ -2,6 +2,7 @@
 //! delivery, each behind a trait chosen from the configuration at start-up.
 
 pub mod delivery;
+pub mod ldap;
 pub mod mail;
 pub mod s2low_answers;
 pub mod sms;

@@ -25,10 +25,13 @@ pub enum JobKind {
     BatchSign,
     /// One webhook delivery (queued by the store with the history entry it tells).
     Webhook,
+    /// The periodic synchronisation of an `[[ldap]]` directory (one row, run again every
+    /// `interval_s`).
+    LdapSync,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 8] = [
+    pub const ALL: [JobKind; 9] = [
         Self::Mail,
         Self::Sms,
         Self::HeliosSend,
@@ -37,6 +40,7 @@ impl JobKind {
         Self::Automatic,
         Self::BatchSign,
         Self::Webhook,
+        Self::LdapSync,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +53,7 @@ impl JobKind {
             Self::Automatic => "automatic",
             Self::BatchSign => "batch_sign",
             Self::Webhook => parapheur_store::webhooks::JOB_KIND,
+            Self::LdapSync => "ldap_sync",
         }
     }
 
@@ -66,7 +71,8 @@ impl JobKind {
             | Self::Deliver
             | Self::Automatic
             | Self::BatchSign
-            | Self::Webhook => false,
+            | Self::Webhook
+            | Self::LdapSync => false,
         }
     }
 }
@@ -82,6 +88,7 @@ pub enum Job {
     Automatic(DocumentJob),
     BatchSign(BatchJob),
     Webhook(WebhookJob),
+    LdapSync(LdapJob),
 }
 
 /// A job's payload could not be encoded or decoded.
@@ -108,6 +115,7 @@ impl Job {
             Self::Automatic(_) => JobKind::Automatic,
             Self::BatchSign(_) => JobKind::BatchSign,
             Self::Webhook(_) => JobKind::Webhook,
+            Self::LdapSync(_) => JobKind::LdapSync,
         }
     }
 
@@ -122,6 +130,7 @@ impl Job {
             Self::Automatic(j) => serde_json::to_string(j),
             Self::BatchSign(j) => serde_json::to_string(j),
             Self::Webhook(j) => serde_json::to_string(j),
+            Self::LdapSync(j) => serde_json::to_string(j),
         }
         .map_err(|source| JobError::Payload { kind, source })?;
         Ok(NewJob {
@@ -147,6 +156,7 @@ impl Job {
             JobKind::Automatic => Self::Automatic(serde_json::from_str(payload).map_err(bad)?),
             JobKind::BatchSign => Self::BatchSign(serde_json::from_str(payload).map_err(bad)?),
             JobKind::Webhook => Self::Webhook(serde_json::from_str(payload).map_err(bad)?),
+            JobKind::LdapSync => Self::LdapSync(serde_json::from_str(payload).map_err(bad)?),
         })
     }
 }
@@ -188,6 +198,14 @@ impl DocumentJob {
     pub fn id(&self) -> Option<i64> {
         self.document_id.parse().ok()
     }
+}
+
+/// The synchronisation of `[[ldap]]` directory number `directory` (in configuration order) into
+/// `siren` (kept to tell the row of each directory apart).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LdapJob {
+    pub directory: usize,
+    pub siren: String,
 }
 
 /// A webhook delivery (`webhook_deliveries.id`).

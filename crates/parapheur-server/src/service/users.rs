@@ -197,6 +197,17 @@ pub async fn synchronize_entries(
     entries: &[Value],
 ) -> Result<Vec<Value>, ApiError> {
     authorize_admin(state, caller, siren).await?;
+    apply_entries(state, Some(caller.user_id), siren, entries).await
+}
+
+/// The synchronisation of `siren`'s users to `entries`, for an authorised caller (`keep`: the
+/// user who asked, who never loses their own membership) or the directory synchronisation.
+pub async fn apply_entries(
+    state: &AppState,
+    keep: Option<i64>,
+    siren: &Siren,
+    entries: &[Value],
+) -> Result<Vec<Value>, ApiError> {
     if entries.len() > 10_000 {
         return Err(ApiError::BadParameter("at most 10 000 users".into()));
     }
@@ -229,7 +240,7 @@ pub async fn synchronize_entries(
         if seen.contains(&u.email) || invalid.contains(&u.email) {
             continue;
         }
-        if u.id == caller.user_id {
+        if Some(u.id) == keep {
             problems.push(json!({
                 "email": u.email,
                 "errors": ["the caller is not listed but keeps their membership (they would lose access)"]
@@ -496,4 +507,50 @@ pub async fn request_reset(state: &AppState, email: &str) -> Result<(), ApiError
     state.db.enqueue(&effects).await?;
     state.wake_jobs();
     Ok(())
+}
+
+/// One run of the synchronisation of `[[ldap]]` directory `cfg` (CONTRACT §13): the users it
+/// lists become exactly the subscriber's users, through the same path as
+/// `synchronization/{siren}/users`. A user's groups and authentication type stay what they are
+/// (the directory does not carry them; new users are BASIC and get an invitation). Returns the
+/// problems, as the route reports them.
+pub async fn sync_directory(
+    state: &AppState,
+    cfg: &crate::config::LdapConfig,
+) -> Result<Vec<Value>, ApiError> {
+    let listed = crate::connectors::ldap::users(cfg)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    // An empty answer is more likely a wrong filter or base than a subscriber without staff:
+    // nobody is removed on its account.
+    if listed.is_empty() {
+        return Err(ApiError::BadParameter(format!(
+            "the directory lists no user with an e-mail under {} matching {}: nothing changed",
+            cfg.base_dn, cfg.user_filter
+        )));
+    }
+    let current: BTreeMap<String, Value> = current_entries(state, &cfg.siren)
+        .await?
+        .into_iter()
+        .filter_map(|e| {
+            let email = e["email"].as_str()?.to_lowercase();
+            Some((email, e))
+        })
+        .collect();
+    let entries: Vec<Value> = listed
+        .into_iter()
+        .map(|u| {
+            let known = current.get(&u.email.to_lowercase());
+            json!({
+                "email": u.email,
+                "firstName": u.first_name,
+                "lastName": u.last_name,
+                "authenticationType": known
+                    .and_then(|k| k["authenticationType"].as_str())
+                    .unwrap_or("BASIC"),
+                "groups": known.map(|k| k["groups"].clone()).unwrap_or_else(|| json!([])),
+            })
+        })
+        .collect();
+    apply_entries(state, None, &cfg.siren, &entries).await
 }

@@ -120,6 +120,41 @@ async fn run_one(state: &AppState, claimed: &ClaimedJob) -> Result<Outcome, Send
                 .map_err(|e| transient(&e))?;
             Ok(Outcome::Done)
         }
+        Job::LdapSync(l) => {
+            // A directory removed from the configuration: its row ends.
+            let Some(cfg) = state
+                .cfg
+                .ldap
+                .get(l.directory)
+                .filter(|c| c.siren.as_str() == l.siren)
+            else {
+                return Ok(Outcome::Done);
+            };
+            // Two rows for one directory (instances starting together): the later one ends.
+            if state
+                .db
+                .earlier_pending_job(&claimed.kind, &claimed.payload, claimed.id)
+                .await
+                .map_err(|e| transient(&e))?
+            {
+                return Ok(Outcome::Done);
+            }
+            match crate::service::users::sync_directory(state, cfg).await {
+                Ok(problems) => tracing::info!(
+                    siren = %cfg.siren,
+                    url = %cfg.url,
+                    problems = problems.len(),
+                    "directory synchronised"
+                ),
+                Err(e) => tracing::error!(
+                    siren = %cfg.siren,
+                    url = %cfg.url,
+                    error = %e,
+                    "directory synchronisation failed; next attempt at the next interval"
+                ),
+            }
+            Ok(Outcome::Later(cfg.interval_s.saturating_mul(1000)))
+        }
         Job::BatchSign(b) => crate::service::batch_sign::run(state, &b.batch_id)
             .await
             .map_err(|e| transient(&e)),

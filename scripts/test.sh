@@ -54,6 +54,13 @@ if [ ! -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ]; then
 fi
 export PARAPHEUR_AXE_JS=$PWD/$AXE_DIR/node_modules/axe-core/axe.min.js
 
+# oidc-provider (npm, OpenID Certified) is the real provider of the portal's single sign-on test.
+OIDC_DIR=target/oidc-provider
+if [ ! -f "$OIDC_DIR/node_modules/oidc-provider/lib/index.js" ]; then
+  echo "installing oidc-provider (npm) into $OIDC_DIR"
+  mkdir -p "$OIDC_DIR" && npm install --prefix "$OIDC_DIR" --no-audit --no-fund -q oidc-provider@9
+fi
+
 # The SEDA 2.1 schema the archive tests validate against, from the PyPI package that ships it.
 SEDA_DIR=target/seda-xsd
 if [ ! -f "$SEDA_DIR/cubicweb_seda/xsd/seda-2.1-main.xsd" ]; then

@@ -166,5 +166,4 @@ fn a_directory_is_synchronised_into_its_subscriber_on_its_interval() {
     // One row in the queue for the directory, rescheduled (not one per run).
     let rows = app.query("SELECT COUNT(*) FROM jobs WHERE kind = 'ldap_sync'");
     assert_eq!(rows, "1");
-
 }

@@ -51,6 +51,8 @@ mod security;
 mod snapshots;
 #[path = "soap.rs"]
 mod soap;
+#[path = "sso.rs"]
+mod sso;
 #[path = "visibility.rs"]
 mod visibility;
 #[path = "webhooks.rs"]

@@ -542,3 +542,55 @@ impl Db {
         .await?)
     }
 }
+
+/// An OpenID Connect sign-in in progress.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OidcLogin {
+    pub verifier: String,
+    pub nonce: String,
+    pub next: String,
+}
+
+impl crate::Db {
+    /// Records a sign-in begun with the `state` whose SHA-256 is `state_hash`, valid `ttl_ms`.
+    pub async fn begin_oidc_login(
+        &self,
+        state_hash: &str,
+        login: &OidcLogin,
+        ttl_ms: i64,
+    ) -> Result<(), crate::StoreError> {
+        let now = crate::now_ms();
+        sqlx::query("DELETE FROM oidc_logins WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.write)
+            .await?;
+        sqlx::query(
+            "INSERT INTO oidc_logins (state_hash, verifier, nonce, next, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(state_hash)
+        .bind(&login.verifier)
+        .bind(&login.nonce)
+        .bind(&login.next)
+        .bind(now + ttl_ms)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes the sign-in of `state_hash` (once: a replayed callback finds nothing), if it has
+    /// not expired.
+    pub async fn take_oidc_login(
+        &self,
+        state_hash: &str,
+    ) -> Result<Option<OidcLogin>, crate::StoreError> {
+        Ok(sqlx::query_as(
+            "DELETE FROM oidc_logins WHERE state_hash = $1 AND expires_at >= $2 \
+             RETURNING verifier, nonce, next",
+        )
+        .bind(state_hash)
+        .bind(crate::now_ms())
+        .fetch_optional(&self.write)
+        .await?)
+    }
+}

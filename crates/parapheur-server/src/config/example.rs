@@ -141,6 +141,11 @@ crl = ""                  # PEM CRLs checked for client certificates
 proxy_cert_header = ""    # e.g. "X-SSL-Client-Cert": a trusted proxy forwards the certificate
 trusted_proxies = []      # also believed for proxy_cert_header (same as the top-level key)
 
+# [oidc]                  # single sign-on for the portal (OpenID Connect, code flow with PKCE)
+# issuer = "https://auth.example.fr/realms/collectivite"   # discovered at each sign-in
+# client_id = "parapheur"
+# client_secret = ""      # or client_secret_file
+# redirect_url = ""       # empty: <public_url>/parapheur/oidc/callback
 # [[ldap]]                # a directory (LDAP, Active Directory) synchronised into a subscriber,
 # url = "ldaps://annuaire.example.fr"     # through the job queue, one instance at a time
 # bind_dn = "cn=parapheur,ou=services,dc=example,dc=fr"

@@ -12,8 +12,9 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// Top-level keys, used to keep unrelated `PARAPHEUR_*` variables out of the configuration.
-pub(super) const TOP_KEYS: [&str; 27] = [
+pub(super) const TOP_KEYS: [&str; 28] = [
     "listen",
+    "oidc",
     "ldap",
     "log_format",
     "trusted_proxies",
@@ -84,6 +85,19 @@ pub struct ConfigFile {
     pub webhooks: WebhooksConfig,
     /// Directories whose users are synchronised into a subscriber (CONTRACT §13).
     pub ldap: Vec<LdapFile>,
+    /// OpenID Connect sign-in for the portal (CONTRACT §13).
+    pub oidc: OidcFile,
+}
+
+/// `[oidc]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcFile {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<SecretString>,
+    pub client_secret_file: Option<PathBuf>,
+    pub redirect_url: String,
 }
 
 /// `[[ldap]]` as written.
@@ -243,6 +257,7 @@ impl Default for ConfigFile {
             reminders: RemindersConfig::default(),
             webhooks: WebhooksConfig::default(),
             ldap: Vec::new(),
+            oidc: OidcFile::default(),
         }
     }
 }

@@ -70,6 +70,8 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     /// `[[ldap]]`: directories synchronised into subscribers.
     pub ldap: Vec<LdapConfig>,
+    /// `[oidc]`: OpenID Connect sign-in for the portal, when configured.
+    pub oidc: Option<OidcConfig>,
 }
 
 /// `[signing] level`: the PAdES baseline level of the signatures the server makes (CONTRACT §12).
@@ -331,6 +333,7 @@ impl ConfigFile {
             reminders: self.reminders,
             webhooks: self.webhooks,
             ldap: ldap_configs(self.ldap)?,
+            oidc: oidc_config(self.oidc)?,
             data_dir: self.data_dir,
         })
     }
@@ -397,6 +400,54 @@ fn ldap_configs(list: Vec<file::LdapFile>) -> Result<Vec<LdapConfig>, KeyError> 
         });
     }
     Ok(out)
+}
+
+/// `[oidc]`: the provider (discovered from `issuer`), this client, and its callback
+/// (`redirect_url`, normally `<public_url>/parapheur/oidc/callback`).
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<SecretString>,
+    /// Empty: `<public_url>/parapheur/oidc/callback`.
+    pub redirect_url: String,
+}
+
+fn oidc_config(f: file::OidcFile) -> Result<Option<OidcConfig>, KeyError> {
+    if f.issuer.trim().is_empty() {
+        return Ok(None);
+    }
+    for (key, value) in [
+        ("oidc.issuer", &f.issuer),
+        ("oidc.redirect_url", &f.redirect_url),
+    ] {
+        if key == "oidc.redirect_url" && value.is_empty() {
+            continue;
+        }
+        if !(value.starts_with("https://") || value.starts_with("http://")) {
+            return Err(KeyError::new(
+                key,
+                Problem::Invalid {
+                    value: value.clone(),
+                    expected: "an http(s) URL",
+                },
+            ));
+        }
+    }
+    if f.client_id.trim().is_empty() {
+        return Err(KeyError::new("oidc.client_id", Problem::Rule("required")));
+    }
+    let client_secret = secret::secret(
+        "oidc.client_secret",
+        f.client_secret,
+        f.client_secret_file.as_deref(),
+    )?;
+    Ok(Some(OidcConfig {
+        issuer: f.issuer.trim().to_owned(),
+        client_id: f.client_id,
+        client_secret,
+        redirect_url: f.redirect_url,
+    }))
 }
 
 /// How log lines are written.

@@ -16,6 +16,7 @@ pub mod helios;
 pub mod lifecycle;
 pub mod links;
 pub mod notify;
+pub mod oidc;
 pub mod online_revocation;
 pub mod otp;
 pub mod preview;

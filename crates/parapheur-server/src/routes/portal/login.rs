@@ -23,6 +23,8 @@ struct LoginPage<'a> {
     error: Option<&'a str>,
     /// Offer "Se connecter avec mon certificat" (client certificates are configured).
     certificates: bool,
+    /// Offer the OpenID Connect sign-in (`[oidc]` is configured).
+    sso: bool,
 }
 
 /// Only local paths are followed after login.
@@ -58,6 +60,7 @@ fn login_form(
                 email,
                 error,
                 certificates: certificates_offered(state),
+                sso: state.cfg.oidc.is_some(),
             }
             .render(),
             status,
@@ -151,6 +154,68 @@ pub(super) async fn login_certificate(
 /// Whether client certificates can reach the portal (direct mTLS or a trusted proxy).
 fn certificates_offered(state: &AppState) -> bool {
     !state.cfg.tls.client_ca.is_empty()
+}
+
+/// `GET /parapheur/oidc/login?next=`: to the provider's sign-in page.
+pub(super) async fn oidc_login(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let next = safe_next(q.get("next"));
+    match crate::service::oidc::begin(&state, &next).await {
+        Ok(url) => Ok(redirect(&url)),
+        Err(e) => {
+            tracing::warn!(error = %e, "OpenID Connect sign-in could not begin");
+            login_form(
+                &state,
+                &headers,
+                &next,
+                "",
+                Some(
+                    "L'authentification unique ne répond pas : réessayez, ou connectez-vous avec votre mot de passe.",
+                ),
+                StatusCode::BAD_GATEWAY,
+            )
+        }
+    }
+}
+
+/// `GET /parapheur/oidc/callback?code=&state=`: the provider sends the user back.
+pub(super) async fn oidc_callback(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let csrf = q.get("state").map(String::as_str).unwrap_or_default();
+    match crate::service::oidc::finish(
+        &state,
+        q.get("code").map(String::as_str),
+        csrf,
+        q.get("error").map(String::as_str),
+    )
+    .await
+    {
+        Ok((user_id, next)) => start_session(&state, user_id, &next).await,
+        Err(e) => {
+            tracing::info!(error = %e, "OpenID Connect sign-in refused");
+            let message = match e {
+                crate::service::oidc::OidcError::UnknownUser(_)
+                | crate::service::oidc::OidcError::NoEmail => {
+                    "Aucun compte du parapheur ne correspond à votre identité : demandez à votre administrateur de vous inscrire."
+                }
+                _ => "La connexion par l'authentification unique a échoué : réessayez.",
+            };
+            login_form(
+                &state,
+                &headers,
+                "/parapheur/",
+                "",
+                Some(message),
+                StatusCode::UNAUTHORIZED,
+            )
+        }
+    }
 }
 
 /// Opens a session for `user_id` and goes to `next`.

@@ -43,6 +43,8 @@ pub fn router() -> Router<AppState> {
             post(login::login_certificate),
         )
         .route("/parapheur/logout", post(login::logout))
+        .route("/parapheur/oidc/login", get(login::oidc_login))
+        .route("/parapheur/oidc/callback", get(login::oidc_callback))
         .route("/parapheur/showDoc.action", get(dashboard::show_doc))
         .route("/parapheur/documents/{id}", get(document::document_page))
         .route("/parapheur/documents/{id}/action", post(document::act))

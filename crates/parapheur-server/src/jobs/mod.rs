@@ -300,6 +300,10 @@ mod tests {
                 batch_id: "b".into(),
             }),
             Job::Webhook(WebhookJob { delivery_id: 7 }),
+            Job::LdapSync(LdapJob {
+                directory: 0,
+                siren: "123456789".into(),
+            }),
         ];
         let mut kinds = Vec::new();
         for job in jobs {

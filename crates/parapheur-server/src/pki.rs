@@ -474,14 +474,30 @@ impl Pki {
 
     /// The CRL of the internal CA listing `revoked` (`(serial, revoked at in ms)`), valid a day.
     pub fn crl(&self, revoked: &[(String, i64)]) -> Result<Vec<u8>, SignError> {
-        let list: Vec<(String, i64)> = revoked
+        let list: Vec<_> = revoked
             .iter()
-            .map(|(s, ms)| (s.clone(), ms / 1000))
+            .map(|(s, ms)| (s.clone(), *ms, None))
+            .collect();
+        self.crl_with_reasons(&list)
+    }
+
+    /// [`Pki::crl`] with each revocation's reason code (`(serial, revoked at in ms, reason)`).
+    pub fn crl_with_reasons(
+        &self,
+        revoked: &[(String, i64, Option<parapheur_sign::ocsp::CrlReason>)],
+    ) -> Result<Vec<u8>, SignError> {
+        let list: Vec<_> = revoked
+            .iter()
+            .map(|(s, ms, r)| (s.clone(), ms / 1000, *r))
             .collect();
         // The number grows with every revocation and with time (two instances building the
         // CRL at once give the same list).
-        let number = revoked.iter().map(|(_, ms)| ms / 1000).max().unwrap_or(0);
-        self.ca.crl(&list, number, 86_400)
+        let number = revoked
+            .iter()
+            .map(|(_, ms, _)| ms / 1000)
+            .max()
+            .unwrap_or(0);
+        self.ca.crl_with_reasons(&list, number, 86_400)
     }
 
     /// The OCSP response (DER) to the DER request `request`, given what is known of the

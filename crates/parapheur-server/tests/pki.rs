@@ -247,6 +247,11 @@ fn a_user_who_leaves_has_their_certificate_revoked_in_the_published_crl() {
         text.to_uppercase().contains(&serial.to_uppercase()),
         "{serial} not in {text}"
     );
+    // With the reason RFC 5280 §5.3.1 codes.
+    assert!(
+        text.contains("X509v3 CRL Reason Code") && text.contains("Affiliation Changed"),
+        "{text}"
+    );
     let (ok, out) = verify(dir.path());
     assert!(!ok && out.contains("revoked"), "{out}");
     let status = ocsp(&app, dir.path());

@@ -520,56 +520,117 @@ impl InternalCa {
         number: i64,
         next_update_s: i64,
     ) -> Result<Vec<u8>, SignError> {
-        use openssl::x509::{X509CrlBuilder, X509Extension, X509RevokedBuilder};
+        let entries: Vec<(String, i64, Option<x509_cert::ext::pkix::CrlReason>)> = revoked
+            .iter()
+            .map(|(serial, at)| (serial.clone(), *at, None))
+            .collect();
+        self.crl_with_reasons(&entries, number, next_update_s)
+    }
+
+    /// [`InternalCa::crl`], each entry with its reason code when one is known (RFC 5280
+    /// §5.3.1). The list is built with RustCrypto's `x509-cert` (OpenSSL's builder, through the
+    /// `openssl` crate, sets no entry extension) and signed with the CA's key by OpenSSL.
+    pub fn crl_with_reasons(
+        &self,
+        revoked: &[(String, i64, Option<x509_cert::ext::pkix::CrlReason>)],
+        number: i64,
+        next_update_s: i64,
+    ) -> Result<Vec<u8>, SignError> {
+        use der::asn1::{BitString, OctetString};
+        use der::{Decode, Encode};
+        use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
+        use x509_cert::ext::Extension;
+        use x509_cert::serial_number::SerialNumber;
+        let bad = |what: &'static str| {
+            move |e: der::Error| SignError::Invalid(format!("CRL {what}: {e}"))
+        };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        let mut b = X509CrlBuilder::new()?;
-        b.set_issuer_name(self.cert.subject_name())?;
-        b.set_last_update(&*Asn1Time::from_unix(now)?)?;
-        b.set_next_update(&*Asn1Time::from_unix(now + next_update_s)?)?;
-        for (serial, at) in revoked {
-            let bn = BigNum::from_hex_str(serial)?;
-            let mut r = X509RevokedBuilder::new()?;
-            r.set_serial_number(&*bn.to_asn1_integer()?)?;
-            r.set_revocation_date(&*Asn1Time::from_unix(*at)?)?;
-            b.add_revoked(r.build())?;
+        let time = |unix: i64| -> Result<x509_cert::time::Time, SignError> {
+            // RFC 5280 §5.1.2.4: UTCTime through 2049, GeneralizedTime after (x509-cert picks).
+            let at = std::time::UNIX_EPOCH
+                + std::time::Duration::from_secs(u64::try_from(unix).unwrap_or(0));
+            x509_cert::time::Time::try_from(at).map_err(bad("time"))
+        };
+        let mut entries = Vec::with_capacity(revoked.len());
+        for (serial, at, reason) in revoked {
+            let bytes = BigNum::from_hex_str(serial)?.to_vec();
+            let extensions = match reason {
+                Some(r) => Some(vec![Extension {
+                    extn_id: der::asn1::ObjectIdentifier::new_unwrap("2.5.29.21"),
+                    critical: false,
+                    extn_value: OctetString::new(r.to_der().map_err(bad("reason"))?)
+                        .map_err(bad("reason"))?,
+                }]),
+                None => None,
+            };
+            entries.push(RevokedCert {
+                serial_number: SerialNumber::new(&bytes).map_err(bad("serial"))?,
+                revocation_date: time(*at)?,
+                crl_entry_extensions: extensions,
+            });
         }
-        // cRLNumber (2.5.29.20): INTEGER, encoded by the der crate.
-        let number_der = {
-            use der::Encode;
-            der::asn1::Uint::new(&number.max(0).to_be_bytes())
-                .and_then(|u| u.to_der())
-                .map_err(|e| SignError::Invalid(format!("CRL number: {e}")))?
-        };
-        let oid = openssl::asn1::Asn1Object::from_str("2.5.29.20")?;
-        let value = openssl::asn1::Asn1OctetString::new_from_bytes(&number_der)?;
-        b.append_extension(X509Extension::new_from_der(&oid, false, &value)?)?;
-        // authorityKeyIdentifier (2.5.29.35): the CA's subject key identifier.
-        let aki_der = {
-            use der::Encode;
-            let ski = self
-                .cert
-                .subject_key_id()
-                .ok_or_else(|| SignError::Invalid("the CA has no subject key identifier".into()))?;
-            x509_cert::ext::pkix::AuthorityKeyIdentifier {
-                key_identifier: Some(
-                    der::asn1::OctetString::new(ski.as_slice())
-                        .map_err(|e| SignError::Invalid(format!("key identifier: {e}")))?,
-                ),
-                authority_cert_issuer: None,
-                authority_cert_serial_number: None,
+        // Ascending serials, as OpenSSL's builder sorted them.
+        entries.sort_by(|a, b| a.serial_number.as_bytes().cmp(b.serial_number.as_bytes()));
+        let ski = self
+            .cert
+            .subject_key_id()
+            .ok_or_else(|| SignError::Invalid("the CA has no subject key identifier".into()))?;
+        let aki = x509_cert::ext::pkix::AuthorityKeyIdentifier {
+            key_identifier: Some(OctetString::new(ski.as_slice()).map_err(bad("key id"))?),
+            authority_cert_issuer: None,
+            authority_cert_serial_number: None,
+        }
+        .to_der()
+        .map_err(bad("authority key identifier"))?;
+        let number = der::asn1::Uint::new(&number.max(0).to_be_bytes())
+            .and_then(|u| u.to_der())
+            .map_err(bad("number"))?;
+        let algorithm = if self.key.ec_key().is_ok() {
+            x509_cert::spki::AlgorithmIdentifierOwned {
+                oid: der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2"),
+                parameters: None,
             }
-            .to_der()
-            .map_err(|e| SignError::Invalid(format!("authority key identifier: {e}")))?
+        } else {
+            x509_cert::spki::AlgorithmIdentifierOwned {
+                oid: der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11"),
+                parameters: Some(der::asn1::Null.into()),
+            }
         };
-        let oid = openssl::asn1::Asn1Object::from_str("2.5.29.35")?;
-        let value = openssl::asn1::Asn1OctetString::new_from_bytes(&aki_der)?;
-        b.append_extension(X509Extension::new_from_der(&oid, false, &value)?)?;
-        b.sort()?;
-        b.sign(&self.key, MessageDigest::sha256())?;
-        Ok(b.build()?.to_der()?)
+        let tbs = TbsCertList {
+            version: x509_cert::Version::V2,
+            signature: algorithm.clone(),
+            issuer: x509_cert::name::Name::from_der(&self.cert.subject_name().to_der()?)
+                .map_err(bad("issuer"))?,
+            this_update: time(now)?,
+            next_update: Some(time(now + next_update_s)?),
+            revoked_certificates: (!entries.is_empty()).then_some(entries),
+            crl_extensions: Some(vec![
+                Extension {
+                    extn_id: der::asn1::ObjectIdentifier::new_unwrap("2.5.29.20"),
+                    critical: false,
+                    extn_value: OctetString::new(number).map_err(bad("number"))?,
+                },
+                Extension {
+                    extn_id: der::asn1::ObjectIdentifier::new_unwrap("2.5.29.35"),
+                    critical: false,
+                    extn_value: OctetString::new(aki).map_err(bad("authority key identifier"))?,
+                },
+            ]),
+        };
+        let to_sign = tbs.to_der().map_err(bad("to be signed"))?;
+        let mut signer = openssl::sign::Signer::new(MessageDigest::sha256(), &self.key)?;
+        signer.update(&to_sign)?;
+        let signature = signer.sign_to_vec()?;
+        CertificateList {
+            tbs_cert_list: tbs,
+            signature_algorithm: algorithm,
+            signature: BitString::from_bytes(&signature).map_err(bad("signature"))?,
+        }
+        .to_der()
+        .map_err(bad("encoding"))
     }
 
     pub fn dir(&self) -> &Path {

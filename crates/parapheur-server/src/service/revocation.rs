@@ -83,9 +83,15 @@ pub async fn ocsp(state: &AppState, request: &[u8]) -> Result<Vec<u8>, ApiError>
 
 /// The CRL of the internal CA (DER).
 pub async fn crl(state: &AppState) -> Result<Vec<u8>, ApiError> {
-    let revoked = state.db.revocations().await?;
+    let revoked: Vec<_> = state
+        .db
+        .revocations_with_reasons()
+        .await?
+        .into_iter()
+        .map(|(serial, at, why)| (serial, at, reason(&why)))
+        .collect();
     state
         .pki
-        .crl(&revoked)
+        .crl_with_reasons(&revoked)
         .map_err(|e| ApiError::Internal(e.into()))
 }

@@ -38,11 +38,7 @@ impl Slapd {
             dir = dir.display()
         );
         std::fs::write(dir.join("slapd.conf"), conf).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = parapheur_test_utils::wait::free_port();
         let url = format!("ldap://127.0.0.1:{port}");
         let child = Command::new(slapd)
             .arg("-f")
@@ -52,11 +48,7 @@ impl Slapd {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let up = (0..100).any(|_| {
-            std::thread::sleep(Duration::from_millis(50));
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        assert!(up, "slapd did not start");
+        parapheur_test_utils::wait::wait_for_port(port, "slapd");
         Self { child, url }
     }
 

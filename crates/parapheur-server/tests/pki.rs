@@ -900,11 +900,7 @@ struct Served {
 
 impl Served {
     fn start(dir: &std::path::Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = parapheur_test_utils::wait::free_port();
         let child = std::process::Command::new("python3")
             .args([
                 "-m",
@@ -919,11 +915,7 @@ impl Served {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let up = (0..100).any(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        assert!(up, "python3 -m http.server did not start");
+        parapheur_test_utils::wait::wait_for_port(port, "python3 -m http.server");
         Self { child, port }
     }
 }

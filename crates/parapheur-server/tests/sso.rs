@@ -9,7 +9,6 @@ use parapheur_test_utils::TestApp;
 use parapheur_test_utils::browser::{Browser, Page};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_parapheur");
 
@@ -63,11 +62,7 @@ impl OpenIdProvider {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("node (apt install nodejs)");
-        let up = (0..200).any(|_| {
-            std::thread::sleep(Duration::from_millis(50));
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        assert!(up, "oidc-provider did not start");
+        parapheur_test_utils::wait::wait_for_port(port, "oidc-provider");
         Self { child }
     }
 }
@@ -161,11 +156,7 @@ fn sign_in(b: &Browser, provider: &str, login: &str) -> (Page, String) {
 #[test]
 fn the_portal_signs_in_through_a_real_openid_provider() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = parapheur_test_utils::wait::free_port();
     let issuer = format!("http://127.0.0.1:{port}");
     let app = TestApp::start(
         BIN,

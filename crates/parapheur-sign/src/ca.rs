@@ -264,6 +264,24 @@ fn half_written(kp: &Path) -> bool {
         .is_some_and(|age| age > HALF_WRITTEN)
 }
 
+/// The algorithm of what the CA signs with `key` over SHA-256 (CRLs, OCSP answers): ECDSA, or
+/// RSA PKCS#1 v1.5.
+pub(crate) fn signature_algorithm(
+    key: &PKey<Private>,
+) -> x509_cert::spki::AlgorithmIdentifierOwned {
+    if key.ec_key().is_ok() {
+        x509_cert::spki::AlgorithmIdentifierOwned {
+            oid: der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2"),
+            parameters: None,
+        }
+    } else {
+        x509_cert::spki::AlgorithmIdentifierOwned {
+            oid: der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11"),
+            parameters: Some(der::asn1::Null.into()),
+        }
+    }
+}
+
 /// Who the built-in time-stamping authority is.
 fn tsa_subject() -> Subject {
     Subject {
@@ -588,17 +606,7 @@ impl InternalCa {
         let number = der::asn1::Uint::new(&number.max(0).to_be_bytes())
             .and_then(|u| u.to_der())
             .map_err(bad("number"))?;
-        let algorithm = if self.key.ec_key().is_ok() {
-            x509_cert::spki::AlgorithmIdentifierOwned {
-                oid: der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2"),
-                parameters: None,
-            }
-        } else {
-            x509_cert::spki::AlgorithmIdentifierOwned {
-                oid: der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11"),
-                parameters: Some(der::asn1::Null.into()),
-            }
-        };
+        let algorithm = signature_algorithm(&self.key);
         let tbs = TbsCertList {
             version: x509_cert::Version::V2,
             signature: algorithm.clone(),

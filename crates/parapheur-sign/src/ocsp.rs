@@ -9,7 +9,6 @@ use crate::ca::InternalCa;
 use der::asn1::{BitString, GeneralizedTime, ObjectIdentifier, OctetString};
 use der::{Decode, Encode};
 use openssl::hash::{MessageDigest, hash};
-use x509_cert::spki::AlgorithmIdentifierOwned;
 use x509_ocsp::{
     BasicOcspResponse, CertStatus, OcspGeneralizedTime, OcspRequest, OcspResponse,
     OcspResponseStatus, ResponderId, ResponseBytes, ResponseData, RevokedInfo, SingleResponse,
@@ -22,8 +21,6 @@ const ID_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
 const ID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
 const ID_PKIX_OCSP_BASIC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.1");
 const ID_PKIX_OCSP_NONCE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.2");
-const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
 
 /// The hashes of the CA's name and key a certificate id names it by.
 type IssuerHashes = (Vec<u8>, Vec<u8>);
@@ -205,17 +202,7 @@ fn signed_response(
     let mut signer = openssl::sign::Signer::new(MessageDigest::sha256(), key)?;
     signer.update(&tbs)?;
     let signature = signer.sign_to_vec()?;
-    let algorithm = if key.ec_key().is_ok() {
-        AlgorithmIdentifierOwned {
-            oid: ECDSA_WITH_SHA256,
-            parameters: None,
-        }
-    } else {
-        AlgorithmIdentifierOwned {
-            oid: SHA256_WITH_RSA,
-            parameters: Some(der::asn1::Null.into()),
-        }
-    };
+    let algorithm = crate::ca::signature_algorithm(key);
     let basic = BasicOcspResponse {
         tbs_response_data: data,
         signature_algorithm: algorithm,

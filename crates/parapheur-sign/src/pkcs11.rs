@@ -61,6 +61,21 @@ fn find_token(module: &str, token: Option<&str>) -> Result<(Pkcs11, Slot, String
     })
 }
 
+/// A session on `slot` (read-write when `rw`), logged in as the user with `pin`.
+fn logged_in(ctx: &Pkcs11, slot: Slot, pin: &str, rw: bool) -> Result<Session, SignError> {
+    let session = if rw {
+        ctx.open_rw_session(slot)
+    } else {
+        ctx.open_ro_session(slot)
+    }
+    .map_err(|e| err("opening a session", e))?;
+    let pin = AuthPin::new(pin.to_owned().into());
+    match session.login(UserType::User, Some(&pin)) {
+        Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(session),
+        Err(e) => Err(err("logging in to the token (PIN?)", e)),
+    }
+}
+
 /// The signing keys of a token that have a certificate beside them (same label): what a
 /// signer's card holds. `token`: the token's label, or the first token present.
 pub fn signing_keys(
@@ -69,14 +84,7 @@ pub fn signing_keys(
     pin: &str,
 ) -> Result<(String, Vec<(String, X509)>), SignError> {
     let (ctx, slot, label) = find_token(module, token)?;
-    let session = ctx
-        .open_ro_session(slot)
-        .map_err(|e| err("opening a session", e))?;
-    let pin = AuthPin::new(pin.to_owned().into());
-    match session.login(UserType::User, Some(&pin)) {
-        Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
-        Err(e) => return Err(err("logging in to the token (PIN?)", e)),
-    }
+    let session = logged_in(&ctx, slot, pin, false)?;
     let label_of = |h: ObjectHandle| -> Result<Option<Vec<u8>>, SignError> {
         let attrs = session
             .get_attributes(h, &[AttributeType::Label])
@@ -124,14 +132,7 @@ pub fn token_certificates(
     pin: &str,
 ) -> Result<Vec<X509>, SignError> {
     let (ctx, slot, _) = find_token(module, token)?;
-    let session = ctx
-        .open_ro_session(slot)
-        .map_err(|e| err("opening a session", e))?;
-    let pin = AuthPin::new(pin.to_owned().into());
-    match session.login(UserType::User, Some(&pin)) {
-        Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
-        Err(e) => return Err(err("logging in to the token (PIN?)", e)),
-    }
+    let session = logged_in(&ctx, slot, pin, false)?;
     let handles = session
         .find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE)])
         .map_err(|e| err("listing the certificates", e))?;
@@ -195,14 +196,7 @@ pub fn store_certificate(
 ) -> Result<(), SignError> {
     let cert = X509::from_der(der)?;
     let (ctx, slot, _) = find_token(module, token)?;
-    let session = ctx
-        .open_rw_session(slot)
-        .map_err(|e| err("opening a session", e))?;
-    let pin = AuthPin::new(pin.to_owned().into());
-    match session.login(UserType::User, Some(&pin)) {
-        Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
-        Err(e) => return Err(err("logging in to the token (PIN?)", e)),
-    }
+    let session = logged_in(&ctx, slot, pin, true)?;
     let keys = session
         .find_objects(&[
             Attribute::Class(ObjectClass::PRIVATE_KEY),
@@ -326,15 +320,7 @@ impl HsmKey {
             .map_err(|_| SignError::Hsm("the session lock is poisoned".into()))?;
         for attempt in 0..2 {
             if guard.is_none() {
-                let s = self
-                    .ctx
-                    .open_ro_session(self.slot)
-                    .map_err(|e| err("opening a session", e))?;
-                let pin = AuthPin::new(self.reference.pin.clone().into());
-                match s.login(UserType::User, Some(&pin)) {
-                    Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
-                    Err(e) => return Err(err("logging in to the token (PIN?)", e)),
-                }
+                let s = logged_in(&self.ctx, self.slot, &self.reference.pin, false)?;
                 *guard = Some(s);
             }
             let Some(s) = guard.as_ref() else {

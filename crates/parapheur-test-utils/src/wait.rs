@@ -13,3 +13,18 @@ pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A local TCP port nothing listens on now, for a server a test starts itself.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free local port")
+}
+
+/// Waits until something accepts connections on 127.0.0.1:`port` (10 s at most).
+pub fn wait_for_port(port: u16, what: &str) {
+    wait_for(Duration::from_secs(10), what, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+}

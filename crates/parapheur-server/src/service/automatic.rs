@@ -32,17 +32,10 @@ async fn verify_document(state: &AppState, doc: &DocumentRow) -> Result<(bool, S
     }
     let crl = crate::service::revocation::crl(state).await?;
     let signed = std::sync::Arc::new((file, signatures));
-    let (verdict, urls) = judge(state, doc.circuit_type, signed.clone(), &crl, Vec::new()).await?;
-    if urls.is_empty() {
-        return Ok(verdict);
-    }
-    let fetched = crate::service::online_revocation::fetch_crls(state, urls).await;
-    if fetched.is_empty() {
-        return Ok(verdict);
-    }
-    Ok(judge(state, doc.circuit_type, signed, &crl, fetched)
-        .await?
-        .0)
+    crate::service::online_revocation::judged(state, |others| {
+        judge(state, doc.circuit_type, signed.clone(), &crl, others)
+    })
+    .await
 }
 
 /// The verdict on the file and its detached signatures (`signed`) with the internal CA's CRL

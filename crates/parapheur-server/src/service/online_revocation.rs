@@ -20,6 +20,25 @@ pub const TIMEOUT: Duration = Duration::from_secs(5);
 /// The size of one CRL (a large CA's full CRL is a few megabytes).
 pub const MAX_CRL_BYTES: usize = 16 << 20;
 
+/// Runs `judge` (a verification given other CAs' CRLs, DER, and answering its verdict and the
+/// CRL URLs of the trusted signers nothing was known about) without any, then, when it names
+/// URLs and some can be fetched, again with those CRLs. The last verdict.
+pub async fn judged<T, F, Fut>(state: &AppState, judge: F) -> Result<T, crate::error::ApiError>
+where
+    F: Fn(Vec<Vec<u8>>) -> Fut,
+    Fut: std::future::Future<Output = Result<(T, Vec<String>), crate::error::ApiError>>,
+{
+    let (verdict, urls) = judge(Vec::new()).await?;
+    if urls.is_empty() {
+        return Ok(verdict);
+    }
+    let fetched = fetch_crls(state, urls).await;
+    if fetched.is_empty() {
+        return Ok(verdict);
+    }
+    Ok(judge(fetched).await?.0)
+}
+
 /// The CRLs (DER) at `urls` that could be fetched and parsed; those that could not are logged.
 pub async fn fetch_crls(state: &AppState, mut urls: Vec<String>) -> Vec<Vec<u8>> {
     if !state.cfg.signing.online_revocation {

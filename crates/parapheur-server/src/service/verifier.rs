@@ -192,15 +192,10 @@ fn is_pdf(bytes: &[u8]) -> bool {
 pub async fn verify(state: &AppState, what: Submitted) -> Result<PublicReport, ApiError> {
     let crl = crate::service::revocation::crl(state).await?;
     let what = std::sync::Arc::new(what);
-    let (report, urls) = judge(state, what.clone(), crl.clone(), Vec::new()).await?;
-    if urls.is_empty() {
-        return Ok(report);
-    }
-    let fetched = crate::service::online_revocation::fetch_crls(state, urls).await;
-    if fetched.is_empty() {
-        return Ok(report);
-    }
-    Ok(judge(state, what, crl, fetched).await?.0)
+    crate::service::online_revocation::judged(state, |others| {
+        judge(state, what.clone(), crl.clone(), others)
+    })
+    .await
 }
 
 /// The report on `what` with the internal CA's CRL and `others`, and the CRL URLs of trusted

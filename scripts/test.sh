@@ -61,6 +61,15 @@ if [ ! -f "$OIDC_DIR/node_modules/oidc-provider/lib/index.js" ]; then
   mkdir -p "$OIDC_DIR" && npm install --prefix "$OIDC_DIR" --no-audit --no-fund -q oidc-provider@9
 fi
 
+# Schemathesis (PyPI) runs generated requests against the OpenAPI description of a live server;
+# in its own virtual environment under target/ (its dependencies stay apart from pyHanko's).
+ST_DIR=target/schemathesis
+if [ ! -x "$ST_DIR/bin/st" ]; then
+  echo "installing Schemathesis (PyPI) into $ST_DIR"
+  rm -rf "$ST_DIR" && python3 -m venv "$ST_DIR" && "$ST_DIR/bin/pip" install -q 'schemathesis>=4.32,<5'
+fi
+export PARAPHEUR_SCHEMATHESIS=$PWD/$ST_DIR/bin/st
+
 # The SEDA 2.1 schema the archive tests validate against, from the PyPI package that ships it.
 SEDA_DIR=target/seda-xsd
 if [ ! -f "$SEDA_DIR/cubicweb_seda/xsd/seda-2.1-main.xsd" ]; then

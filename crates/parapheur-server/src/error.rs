@@ -6,7 +6,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use parapheur_domain::DomainError;
 use parapheur_store::StoreError;
-use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -241,14 +240,49 @@ impl ApiError {
     }
 
     /// The FAST body `{"generation", "developerMessage", "userFriendlyMessage", "errorCode"}`.
-    pub fn fast_body(&self) -> serde_json::Value {
-        json!({
-            "generation": parapheur_store::now_ms(),
-            "developerMessage": self.developer_message(),
-            "userFriendlyMessage": self.user_message(),
-            "errorCode": self.error_code(),
-        })
+    pub fn fast_body(&self) -> FastErrorBody {
+        FastErrorBody {
+            generation: parapheur_store::now_ms(),
+            developer_message: self.developer_message(),
+            user_friendly_message: self.user_message().to_owned(),
+            error_code: self.error_code(),
+        }
     }
+}
+
+/// The error body of the FAST routes, as FAST Parapheur sends it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = FastError)]
+pub struct FastErrorBody {
+    /// When the error was produced, in milliseconds since the Unix epoch.
+    pub generation: i64,
+    /// What went wrong, in English, for the client's developers.
+    pub developer_message: String,
+    /// What went wrong, in French, for the person using the client.
+    pub user_friendly_message: String,
+    /// The stable FAST error code (100–128).
+    #[schema(minimum = 100, maximum = 199)]
+    pub error_code: u32,
+}
+
+/// The error body of the native API: RFC 9457 problem details with the FAST error code.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    /// Always `about:blank`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The HTTP status's reason phrase.
+    pub title: &'static str,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong, in English.
+    pub detail: String,
+    /// What went wrong, in French.
+    pub user_friendly_message: String,
+    /// The stable error code, as on the FAST routes.
+    pub error_code: u32,
 }
 
 impl From<DomainError> for ApiError {
@@ -334,14 +368,14 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         self.log();
         let status = self.status();
-        let body = json!({
-            "type": "about:blank",
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "status": status.as_u16(),
-            "detail": self.developer_message(),
-            "userFriendlyMessage": self.user_message(),
-            "errorCode": self.error_code(),
-        });
+        let body = Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail: self.developer_message(),
+            user_friendly_message: self.user_message().to_owned(),
+            error_code: self.error_code(),
+        };
         let mut r = (status, Json(body)).into_response();
         r.headers_mut().insert(
             header::CONTENT_TYPE,

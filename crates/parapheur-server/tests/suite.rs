@@ -35,6 +35,8 @@ mod lifecycle;
 mod messages;
 #[path = "observability.rs"]
 mod observability;
+#[path = "openapi.rs"]
+mod openapi;
 #[path = "otp.rs"]
 mod otp;
 #[path = "pki.rs"]

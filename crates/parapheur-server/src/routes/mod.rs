@@ -6,6 +6,7 @@ pub mod api;
 pub mod fast;
 pub mod form;
 pub mod html;
+pub mod openapi;
 pub mod otp_page;
 pub mod password;
 pub mod portal;
@@ -20,6 +21,8 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::Uri;
 use axum::middleware::Next;
 use axum::response::Response;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The body limit of every route that does not take a file: forms, JSON actions, searches.
 /// Upload routes read their body as a stream with `max_upload_bytes`; the few larger JSON
@@ -29,9 +32,20 @@ pub const FORM_BODY_LIMIT: usize = 64 * 1024;
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     let body_timeout = std::time::Duration::from_secs(state.cfg.limits.body_timeout_s);
+    let (described, description) = described(state.clone());
+    let description = openapi_json(&openapi::finish(description, &state.cfg));
     Router::new()
-        .nest("/parapheur-ws/rest/v1", fast::router(state.clone()))
-        .nest("/api/v1", api::router())
+        .merge(described)
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let json = description.clone();
+                std::future::ready((
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    json,
+                ))
+            }),
+        )
         .merge(html::router())
         .merge(otp_page::router())
         .merge(password::router())
@@ -39,8 +53,6 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(soap::router())
         .merge(verifier::router())
-        .route("/healthz", axum::routing::get(api::health::healthz))
-        .route("/metrics", axum::routing::get(api::health::metrics))
         .route_layer(axum::middleware::from_fn(crate::observe::record_route))
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
@@ -52,6 +64,23 @@ pub fn router(state: AppState) -> Router {
             crate::observe::observe,
         ))
         .with_state(state)
+}
+
+/// The routes the OpenAPI description covers, and that description (before
+/// [`openapi::finish`]).
+pub fn described(state: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::new()
+        .nest(openapi::FAST_PREFIX, fast::router(state))
+        .nest("/api/v1", api::router())
+        .routes(routes!(api::health::healthz))
+        .routes(routes!(api::health::metrics))
+        .split_for_parts()
+}
+
+/// The description, serialised once for `GET /api/v1/openapi.json`.
+fn openapi_json(api: &utoipa::openapi::OpenApi) -> bytes::Bytes {
+    // Serialising plain data structures cannot fail; an empty body would show it if it did.
+    bytes::Bytes::from(serde_json::to_vec(api).unwrap_or_default())
 }
 
 /// Collapses repeated slashes in the path (`/v1//documents` → `/v1/documents`) before routing;

@@ -9,16 +9,22 @@ use parapheur_domain::{DocumentId, Email, Siren, StepKind};
 use parapheur_store::absences::Absence;
 
 /// An absence period as submitted: days `YYYY-MM-DD` and the delegate's e-mail.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AbsenceInput {
+    /// The first day, `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub from: String,
+    /// The last day, `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub until: String,
+    /// The delegate's e-mail address.
+    #[schema(format = Email)]
     pub delegate: String,
 }
 
 /// An absence period as answered.
-#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct AbsenceView {
     pub from: String,
     pub until: String,

@@ -2,14 +2,14 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::routes::openapi::ActionDone;
 use crate::service::{access, documents};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use bytes::Bytes;
 use parapheur_domain::{Action, DocumentId};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -23,7 +23,7 @@ async fn run(
     id: String,
     body: Bytes,
     action: Action,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ActionDone>, ApiError> {
     let id = DocumentId::parse(&id).map_err(|_| ApiError::NotFound)?;
     let b: ActionBody = if body.iter().all(u8::is_ascii_whitespace) {
         ActionBody::default()
@@ -39,41 +39,63 @@ async fn run(
     }
     documents::act(&state, &caller, id, action, b.comment).await?;
     let doc = access::load(&state, &caller, id).await?;
-    Ok(Json(
-        json!({ "id": doc.id, "status": doc.status.as_str(), "currentStep": doc.current_step }),
-    ))
+    Ok(Json(ActionDone {
+        id: doc.id,
+        status: doc.status.as_str().to_owned(),
+        current_step: doc.current_step,
+    }))
 }
 
+/// Approves the current visa step.
+#[utoipa::path(post, path = "/documents/{id}/visa", operation_id = "visa", tag = "native",
+    params(("id" = i64, Path, description = "The document identifier")),
+    request_body(content = Option<crate::routes::openapi::ActionComment>, content_type = "application/json"),
+    responses((status = 200, description = "The document after the action", body = crate::routes::openapi::ActionDone)))]
 pub async fn visa(
     State(s): State<AppState>,
     c: Caller,
     Path(id): Path<String>,
     b: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ActionDone>, ApiError> {
     run(s, c, id, b, Action::Visa).await
 }
+/// Refuses the current visa step (a comment is required).
+#[utoipa::path(post, path = "/documents/{id}/reject", operation_id = "reject", tag = "native",
+    params(("id" = i64, Path, description = "The document identifier")),
+    request_body(content = Option<crate::routes::openapi::ActionComment>, content_type = "application/json"),
+    responses((status = 200, description = "The document after the action", body = crate::routes::openapi::ActionDone)))]
 pub async fn reject(
     State(s): State<AppState>,
     c: Caller,
     Path(id): Path<String>,
     b: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ActionDone>, ApiError> {
     run(s, c, id, b, Action::Reject).await
 }
+/// Signs the current signature step with the caller's key held by the server.
+#[utoipa::path(post, path = "/documents/{id}/sign", operation_id = "sign", tag = "native",
+    params(("id" = i64, Path, description = "The document identifier")),
+    request_body(content = Option<crate::routes::openapi::ActionComment>, content_type = "application/json"),
+    responses((status = 200, description = "The document after the action", body = crate::routes::openapi::ActionDone)))]
 pub async fn sign(
     State(s): State<AppState>,
     c: Caller,
     Path(id): Path<String>,
     b: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ActionDone>, ApiError> {
     run(s, c, id, b, Action::Sign).await
 }
+/// Refuses the current signature step (a comment is required).
+#[utoipa::path(post, path = "/documents/{id}/refuse", operation_id = "refuse", tag = "native",
+    params(("id" = i64, Path, description = "The document identifier")),
+    request_body(content = Option<crate::routes::openapi::ActionComment>, content_type = "application/json"),
+    responses((status = 200, description = "The document after the action", body = crate::routes::openapi::ActionDone)))]
 pub async fn refuse(
     State(s): State<AppState>,
     c: Caller,
     Path(id): Path<String>,
     b: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ActionDone>, ApiError> {
     run(s, c, id, b, Action::Refuse).await
 }
 
@@ -98,7 +120,7 @@ fn chain_of(certificates: &[String]) -> Result<Vec<openssl::x509::X509>, ApiErro
         .collect()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PrepareBody {
     certificates: Vec<String>,
@@ -110,12 +132,16 @@ struct PrepareBody {
 /// `data_to_sign`, and `data_to_sign_all`, the list — a PES has one per Bordereau), the
 /// signing time to send back, and how to sign (SHA-256 with the key's RSA PKCS#1 v1.5 or
 /// ECDSA, DER-encoded).
+#[utoipa::path(post, path = "/documents/{id}/sign/prepare", operation_id = "signPrepare", tag = "native",
+    params(("id" = i64, Path, description = "The document identifier")),
+    request_body(content = inline(PrepareBody), content_type = "application/json"),
+    responses((status = 200, description = "The data to sign", body = Prepared)))]
 pub async fn sign_prepare(
     State(s): State<AppState>,
     c: Caller,
     Path(id): Path<String>,
     b: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Prepared>, ApiError> {
     use base64::Engine;
     let id = DocumentId::parse(&id).map_err(|_| ApiError::NotFound)?;
     let body: PrepareBody = serde_json::from_slice(&b).map_err(|e| {
@@ -128,16 +154,35 @@ pub async fn sign_prepare(
         .unwrap_or(false);
     let (data, time) = documents::prepare_token_signature(&s, &c, id, chain, body.comment).await?;
     let b64 = |d: &Vec<u8>| base64::engine::general_purpose::STANDARD.encode(d);
-    Ok(Json(json!({
-        "data_to_sign": data.first().map(b64).unwrap_or_default(),
-        "data_to_sign_all": data.iter().map(b64).collect::<Vec<_>>(),
-        "signing_time": time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "digest_algorithm": "SHA-256",
-        "signature_algorithm": if ec { "ECDSA_SHA256" } else { "RSA_PKCS1_SHA256" },
-    })))
+    Ok(Json(Prepared {
+        data_to_sign: data.first().map(b64).unwrap_or_default(),
+        data_to_sign_all: data.iter().map(b64).collect(),
+        signing_time: time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        digest_algorithm: "SHA-256",
+        signature_algorithm: if ec {
+            "ECDSA_SHA256"
+        } else {
+            "RSA_PKCS1_SHA256"
+        },
+    }))
 }
 
-#[derive(Deserialize)]
+/// The first phase's answer: what the card signs, and how.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Prepared {
+    /// The first (often only) data to sign, base64.
+    data_to_sign: String,
+    /// Every data to sign, base64 (a PES has one per Bordereau).
+    data_to_sign_all: Vec<String>,
+    /// To send back with the signatures, RFC 3339.
+    signing_time: String,
+    /// `SHA-256`.
+    digest_algorithm: &'static str,
+    /// `RSA_PKCS1_SHA256` or `ECDSA_SHA256` (DER-encoded).
+    signature_algorithm: &'static str,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CompleteBody {
     certificates: Vec<String>,
@@ -150,12 +195,16 @@ struct CompleteBody {
 /// `POST /api/v1/documents/{id}/sign/complete` `{"certificates", "signing_time", "signature"
 /// (or "signatures", one per data to sign), "comment"?}`: the second phase. Each value must
 /// verify over a data of the first phase; the server embeds them and signs the step.
+#[utoipa::path(post, path = "/documents/{id}/sign/complete", operation_id = "signComplete", tag = "native",
+    params(("id" = i64, Path, description = "The document identifier")),
+    request_body(content = inline(CompleteBody), content_type = "application/json"),
+    responses((status = 200, description = "The document after the signature", body = crate::routes::openapi::ActionDone)))]
 pub async fn sign_complete(
     State(s): State<AppState>,
     c: Caller,
     Path(id): Path<String>,
     b: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ActionDone>, ApiError> {
     use base64::Engine;
     let id = DocumentId::parse(&id).map_err(|_| ApiError::NotFound)?;
     let body: CompleteBody = serde_json::from_slice(&b).map_err(|e| {
@@ -193,7 +242,9 @@ pub async fn sign_complete(
     };
     documents::sign_with_token(&s, &c, id, body.comment, token).await?;
     let doc = access::load(&s, &c, id).await?;
-    Ok(Json(
-        json!({ "id": doc.id, "status": doc.status.as_str(), "currentStep": doc.current_step }),
-    ))
+    Ok(Json(ActionDone {
+        id: doc.id,
+        status: doc.status.as_str().to_owned(),
+        current_step: doc.current_step,
+    }))
 }

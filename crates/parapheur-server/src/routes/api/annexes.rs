@@ -15,6 +15,8 @@ fn id(raw: &str) -> Result<DocumentId, ApiError> {
     DocumentId::parse(raw).map_err(|_| ApiError::NotFound)
 }
 
+#[utoipa::path(get, path = "/documents/{id}/annexes", operation_id = "listAnnexes", tag = "native", params(("id" = i64, Path, description = "The document identifier")),
+    responses((status = 200, description = "The annexes, each with its SHA-256", body = Vec<Annex>)))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -23,6 +25,10 @@ pub async fn list(
     Ok(Json(annexes::list(&state, &caller, id(&raw)?).await?))
 }
 
+#[utoipa::path(get, path = "/documents/{id}/annexes/{annex_id}", operation_id = "downloadAnnex", tag = "native",
+    params(("id" = i64, Path, description = "The document identifier"), ("annex_id" = i64, Path, description = "The annex identifier")),
+    responses((status = 200, description = "The annex, always as an attachment",
+        content(("application/pdf"), ("application/xml"), ("application/zip"), ("application/octet-stream")))))]
 pub async fn download(
     State(state): State<AppState>,
     caller: Caller,

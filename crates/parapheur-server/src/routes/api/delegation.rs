@@ -20,6 +20,10 @@ fn body<T: DeserializeOwned>(raw: &Bytes, expected: &str) -> Result<T, ApiError>
 
 const ABSENCE: &str = r#"{"from": "YYYY-MM-DD", "until": "YYYY-MM-DD", "delegate": "<email>"}"#;
 
+/// Declares the caller's absence and delegate.
+#[utoipa::path(put, path = "/me/absence", operation_id = "setMyAbsence", tag = "native",
+    request_body(content = AbsenceInput, content_type = "application/json"),
+    responses((status = 200, description = "The absence", body = AbsenceView)))]
 pub async fn put_mine(
     State(state): State<AppState>,
     caller: Caller,
@@ -29,6 +33,8 @@ pub async fn put_mine(
     Ok(Json(delegation::set_mine(&state, &caller, &input).await?))
 }
 
+#[utoipa::path(get, path = "/me/absence", operation_id = "getMyAbsence", tag = "native",
+    responses((status = 200, description = "The caller's absence (404 when none)", body = AbsenceView)))]
 pub async fn get_mine(
     State(state): State<AppState>,
     caller: Caller,
@@ -39,6 +45,8 @@ pub async fn get_mine(
         .ok_or(ApiError::NotFound)
 }
 
+#[utoipa::path(delete, path = "/me/absence", operation_id = "endMyAbsence", tag = "native",
+    responses((status = 204, description = "Ended")))]
 pub async fn delete_mine(
     State(state): State<AppState>,
     caller: Caller,
@@ -47,6 +55,11 @@ pub async fn delete_mine(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// An administrator declares a user's absence.
+#[utoipa::path(put, path = "/subscribers/{siren}/users/{email}/absence", operation_id = "setAbsence", tag = "native",
+    params(("siren" = String, Path, description = "The subscriber's SIREN (nine digits)"), ("email" = String, Path, description = "The absent user's e-mail")),
+    request_body(content = AbsenceInput, content_type = "application/json"),
+    responses((status = 200, description = "The absence", body = AbsenceView)))]
 pub async fn put_for(
     State(state): State<AppState>,
     caller: Caller,
@@ -60,12 +73,17 @@ pub async fn put_for(
     ))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Members {
     members: Vec<String>,
 }
 
+/// An administrator replaces the members of the current step.
+#[utoipa::path(put, path = "/documents/{id}/steps/current/members", operation_id = "reassign", tag = "native",
+    params(("id" = i64, Path, description = "The document identifier")),
+    request_body(content = inline(Members), content_type = "application/json"),
+    responses((status = 204, description = "Reassigned")))]
 pub async fn reassign(
     State(state): State<AppState>,
     caller: Caller,
@@ -80,12 +98,14 @@ pub async fn reassign(
 
 /// `GET|PUT /api/v1/me/notifications` (CONTRACT §11): `{"daily_digest": bool}` — one e-mail a
 /// day listing what waits for the caller instead of one e-mail per document.
-#[derive(serde::Deserialize, serde::Serialize)]
+#[derive(serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Notifications {
     daily_digest: bool,
 }
 
+#[utoipa::path(get, path = "/me/notifications", operation_id = "getNotifications", tag = "native",
+    responses((status = 200, description = "The caller's notification settings", body = Notifications)))]
 pub async fn get_notifications(
     State(state): State<AppState>,
     caller: Caller,
@@ -95,6 +115,9 @@ pub async fn get_notifications(
     }))
 }
 
+#[utoipa::path(put, path = "/me/notifications", operation_id = "setNotifications", tag = "native",
+    request_body(content = Notifications, content_type = "application/json"),
+    responses((status = 200, description = "The new settings", body = Notifications)))]
 pub async fn put_notifications(
     State(state): State<AppState>,
     caller: Caller,

@@ -7,6 +7,10 @@ use axum::response::{IntoResponse, Response};
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
+/// `ok` when the database and the blob store answer.
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "operations",
+    responses((status = 200, description = "Ready", body = String, content_type = "text/plain"),
+        (status = 503, description = "The database or the blob store does not answer", body = String, content_type = "text/plain")))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
     let db = state.db.ping().await;
     let blobs = state.blobs.check().await;
@@ -19,6 +23,9 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// Prometheus text format.
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
+    responses((status = 200, description = "The metrics", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let m = &state.metrics;
     let mut s = String::new();
@@ -89,6 +96,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /api/v1/pki/ca.pem`: the trust anchors of the signatures made with keys this server issued.
+#[utoipa::path(get, path = "/pki/ca.pem", operation_id = "caPem", tag = "operations",
+    responses((status = 200, description = "The trust anchors of the signatures made with keys this server issued", body = String, content_type = "application/x-pem-file")))]
 pub async fn ca_pem(State(state): State<AppState>) -> Response {
     match state.pki.ca_pem() {
         Ok(pem) => ([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response(),
@@ -98,6 +107,8 @@ pub async fn ca_pem(State(state): State<AppState>) -> Response {
 
 /// `GET /api/v1/pki/crl`: the internal CA's certificate revocation list (DER, a day's validity),
 /// the distribution point written in the certificates it issues.
+#[utoipa::path(get, path = "/pki/crl", operation_id = "crl", tag = "operations",
+    responses((status = 200, description = "The internal authority's CRL, DER", content(("application/pkix-crl")))))]
 pub async fn crl(State(state): State<AppState>) -> Response {
     match crate::service::revocation::crl(&state).await {
         Ok(der) => (
@@ -115,6 +126,10 @@ pub async fn crl(State(state): State<AppState>) -> Response {
 /// `POST /api/v1/pki/ocsp` (`application/ocsp-request`): the internal CA's OCSP responder
 /// (RFC 6960), named in the certificates it issues. A malformed request gets the
 /// `malformedRequest` OCSP status, as the protocol says, not an HTTP error.
+/// The internal authority's OCSP responder (RFC 6960, POST).
+#[utoipa::path(post, path = "/pki/ocsp", operation_id = "ocsp", tag = "operations",
+    request_body(content = Vec<u8>, content_type = "application/ocsp-request"),
+    responses((status = 200, description = "The OCSP response, DER", content(("application/ocsp-response")))))]
 pub async fn ocsp(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
     match crate::service::revocation::ocsp(&state, &body).await {
         Ok(der) => ([(header::CONTENT_TYPE, "application/ocsp-response")], der).into_response(),

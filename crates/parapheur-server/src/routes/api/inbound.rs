@@ -4,6 +4,7 @@
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::form::Form;
+use crate::routes::openapi::Inbound;
 use crate::service::helios;
 use crate::state::AppState;
 use axum::Json;
@@ -11,15 +12,18 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use parapheur_domain::{DocumentId, Siren};
-use serde_json::{Value, json};
 
+#[utoipa::path(post, path = "/subscribers/{siren}/inbound/{kind}", operation_id = "recordInbound", tag = "native",
+    params(("siren" = String, Path, description = "The subscriber's SIREN (nine digits)"), ("kind" = String, Path, description = "`ack`, `pes-retour` or `chorus`")),
+    request_body(content = crate::routes::openapi::InboundForm, content_type = "multipart/form-data"),
+    responses((status = 201, description = "Recorded", body = crate::routes::openapi::Inbound)))]
 pub async fn inbound(
     State(state): State<AppState>,
     caller: Caller,
     Path((siren, kind)): Path<(String, String)>,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Inbound>), ApiError> {
     let form = Form::read(&headers, body, state.cfg.max_upload_bytes).await?;
     let siren = Siren::parse(&siren).map_err(|_| ApiError::SubscriberNotFound)?;
     let file = form
@@ -30,5 +34,5 @@ pub async fn inbound(
         v => Some(DocumentId::parse(v).map_err(|_| ApiError::InvalidDocId)?),
     };
     let id = helios::inbound(&state, &caller, &siren, &kind, file, document_id).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": id, "kind": kind }))))
+    Ok((StatusCode::CREATED, Json(Inbound { id, kind })))
 }

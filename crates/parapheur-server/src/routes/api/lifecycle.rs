@@ -4,6 +4,7 @@
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::form::Form;
+use crate::routes::openapi::{Created, Interrupted};
 use crate::service::lifecycle;
 use crate::state::AppState;
 use axum::Json;
@@ -11,7 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use parapheur_domain::DocumentId;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 fn id(raw: &str) -> Result<DocumentId, ApiError> {
     DocumentId::parse(raw).map_err(|_| ApiError::NotFound)
@@ -37,30 +38,39 @@ fn field(body: &Bytes, name: &str) -> Result<Option<String>, ApiError> {
     Ok(v.get(name).and_then(Value::as_str).map(str::to_owned))
 }
 
+/// Replaces the main file (allowed states only); the circuit restarts.
+#[utoipa::path(post, path = "/documents/{id}/replace", operation_id = "replace", tag = "native", params(("id" = i64, Path, description = "The document identifier")),
+    request_body(content = crate::routes::openapi::FileForm, content_type = "multipart/form-data"),
+    responses((status = 200, description = "Replaced", body = crate::routes::openapi::Created)))]
 pub async fn replace(
     State(state): State<AppState>,
     caller: Caller,
     Path(raw): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Created>, ApiError> {
     let id = id(&raw)?;
     let f = file(&state, &headers, body).await?;
     lifecycle::replace(&state, &caller, id, f).await?;
-    Ok(Json(json!({"id": id.get()})))
+    Ok(Json(Created { id: id.get() }))
 }
 
+#[utoipa::path(post, path = "/documents/{id}/comments", operation_id = "addComment", tag = "native", params(("id" = i64, Path, description = "The document identifier")),
+    request_body(content = crate::routes::openapi::CommentText, content_type = "application/json"),
+    responses((status = 201, description = "The comment's identifier", body = crate::routes::openapi::Created)))]
 pub async fn add_comment(
     State(state): State<AppState>,
     caller: Caller,
     Path(raw): Path<String>,
     body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Created>), ApiError> {
     let text = field(&body, "text")?.unwrap_or_default();
     let cid = lifecycle::comment(&state, &caller, id(&raw)?, &text).await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": cid}))))
+    Ok((StatusCode::CREATED, Json(Created { id: cid })))
 }
 
+#[utoipa::path(get, path = "/documents/{id}/comments", operation_id = "listComments", tag = "native", params(("id" = i64, Path, description = "The document identifier")),
+    responses((status = 200, description = "The comments, oldest first", body = Vec<crate::routes::openapi::CommentView>)))]
 pub async fn list_comments(
     State(state): State<AppState>,
     caller: Caller,
@@ -69,29 +79,37 @@ pub async fn list_comments(
     Ok(Json(lifecycle::comments(&state, &caller, id(&raw)?).await?))
 }
 
+#[utoipa::path(post, path = "/documents/{id}/annexes", operation_id = "addAnnex", tag = "native", params(("id" = i64, Path, description = "The document identifier")),
+    request_body(content = crate::routes::openapi::FileForm, content_type = "multipart/form-data"),
+    responses((status = 201, description = "The annex's identifier", body = crate::routes::openapi::Created)))]
 pub async fn add_annex(
     State(state): State<AppState>,
     caller: Caller,
     Path(raw): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Created>), ApiError> {
     let id = id(&raw)?;
     let f = file(&state, &headers, body).await?;
     let aid = lifecycle::annex(&state, &caller, id, f).await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": aid}))))
+    Ok((StatusCode::CREATED, Json(Created { id: aid })))
 }
 
+/// An administrator stops the circuit: "Classé (interrompu)".
+#[utoipa::path(post, path = "/documents/{id}/interrupt", operation_id = "interrupt", tag = "native", params(("id" = i64, Path, description = "The document identifier")),
+    request_body(content = Option<crate::routes::openapi::ActionComment>, content_type = "application/json"),
+    responses((status = 200, description = "Stopped", body = crate::routes::openapi::Interrupted)))]
 pub async fn interrupt(
     State(state): State<AppState>,
     caller: Caller,
     Path(raw): Path<String>,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Interrupted>, ApiError> {
     let comment = field(&body, "comment")?;
     let id = id(&raw)?;
     lifecycle::interrupt(&state, &caller, id, comment).await?;
-    Ok(Json(
-        json!({"id": id.get(), "state": "Classé (interrompu)"}),
-    ))
+    Ok(Json(Interrupted {
+        id: id.get(),
+        state: "Classé (interrompu)",
+    }))
 }

@@ -7,7 +7,8 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
-#[derive(Serialize)]
+/// A document waiting for the caller.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Task {
     id: i64,
     name: String,
@@ -20,6 +21,9 @@ pub struct Task {
     overdue: bool,
 }
 
+/// The documents waiting for the caller's action.
+#[utoipa::path(get, path = "/tasks", operation_id = "tasks", tag = "native",
+    responses((status = 200, description = "Documents waiting for the caller", body = Vec<Task>)))]
 pub async fn tasks(
     State(state): State<AppState>,
     caller: Caller,

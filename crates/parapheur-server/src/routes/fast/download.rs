@@ -23,6 +23,13 @@ pub fn attachment(name: &str, bytes: Vec<u8>) -> Response {
     stored_file(name, bytes, Disposition::Attachment)
 }
 
+/// The document as delivered: its file, or a ZIP with the signature sheet (`FdC=true`) or the
+/// Helios acknowledgement (`acquit=true`).
+#[utoipa::path(get, path = "/documents/v2/{id}/download", operation_id = "download", tag = "FAST",
+    params(("id" = i64, Path, description = "The document identifier returned by the deposit"),
+        ("FdC" = Option<bool>, Query, description = "Add the signature sheet (a ZIP is answered)"),
+        ("acquit" = Option<bool>, Query, description = "Add the Helios acknowledgement (a ZIP is answered)")),
+    responses((status = 200, description = "The file, as an attachment", content(("application/pdf"), ("application/zip"), ("application/xml"), ("application/octet-stream")))))]
 pub async fn download(
     State(state): State<AppState>,
     FastCaller(caller): FastCaller,
@@ -47,6 +54,10 @@ pub async fn package(
     Ok(attachment(&name, bytes))
 }
 
+/// The signature sheet (fiche de circulation) of a document, PDF.
+#[utoipa::path(get, path = "/documents/v2/{id}/getFdc", operation_id = "getFdc", tag = "FAST",
+    params(("id" = i64, Path, description = "The document identifier returned by the deposit")),
+    responses((status = 200, description = "The signature sheet", content(("application/pdf")))))]
 pub async fn get_fdc(
     State(state): State<AppState>,
     FastCaller(caller): FastCaller,

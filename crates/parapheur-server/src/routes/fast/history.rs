@@ -9,7 +9,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde::Serialize;
 
-#[derive(Serialize)]
+/// One event of a document's history.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {
     user_fullname: String,
@@ -17,6 +18,9 @@ pub struct HistoryEntry {
     state_name: String,
 }
 
+#[utoipa::path(get, path = "/documents/v2/{id}/history", operation_id = "history", tag = "FAST",
+    params(("id" = i64, Path, description = "The document identifier returned by the deposit")),
+    responses((status = 200, description = "The history, oldest first", body = Vec<HistoryEntry>)))]
 pub async fn history(
     State(state): State<AppState>,
     FastCaller(caller): FastCaller,

@@ -16,6 +16,10 @@ use parapheur_domain::metadata::{MetaData, render_metadata_list};
 /// Metadata files are small; anything larger is refused before parsing.
 const MAX_METADATA_BYTES: usize = 1024 * 1024;
 
+#[utoipa::path(put, path = "/documents/v2/{id}/metadata/define", operation_id = "defineMetadata", tag = "FAST",
+    params(("id" = i64, Path, description = "The document identifier returned by the deposit")),
+    request_body(content = crate::routes::openapi::MetadataForm, content_type = "multipart/form-data"),
+    responses((status = 200, description = "Recorded.")))]
 pub async fn define(
     State(state): State<AppState>,
     caller: Result<FastCaller, FastError>,
@@ -42,6 +46,9 @@ pub async fn define(
     Ok(())
 }
 
+#[utoipa::path(get, path = "/documents/{id}/metas", operation_id = "getMetas", tag = "FAST",
+    params(("id" = i64, Path, description = "The document identifier returned by the deposit")),
+    responses((status = 200, description = "The metadata, XML", body = String, content_type = "application/xml")))]
 pub async fn metas(
     State(state): State<AppState>,
     FastCaller(caller): FastCaller,

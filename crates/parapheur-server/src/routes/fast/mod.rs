@@ -14,58 +14,40 @@ mod users;
 
 use crate::error::FastErrorMarker;
 use crate::state::AppState;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{delete as del, get, post, put};
 use std::sync::atomic::Ordering;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
-pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/documents/v2/{id}/{circuit}/upload", post(upload::upload))
-        .route("/documents/ondemand/{siren}/upload", post(ondemand::upload))
-        .route("/documents/v2/{id}/download", get(download::download))
-        .route("/documents/v2/{id}/getFdc", get(download::get_fdc))
-        .route("/documents/v2/{id}/history", get(history::history))
-        .route("/documents/v2/{id}", del(delete::delete))
-        .route("/documents/v2/{id}/metadata/define", put(metadata::define))
-        .route("/documents/{id}/metas", get(metadata::metas))
-        .route("/documents/v2/{id}/comments/refusal", get(refusal::refusal))
-        .route("/documents/search", post(search::search))
-        .route("/documents/v2/otp/{id}/{circuit}/upload", post(otp::upload))
-        .route("/documents/v2/otp/{id}/metadata/define", put(otp::define))
-        .route("/documents/v2/otp/url", get(otp::url))
-        .route("/exportUsersData", get(users::export))
-        .route(
-            "/synchronization/{siren}/users",
-            put(users::synchronize)
+/// The FAST routes, each registered through its handler's OpenAPI description.
+pub fn router(state: AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(upload::upload))
+        .routes(routes!(ondemand::upload))
+        .routes(routes!(download::download))
+        .routes(routes!(download::get_fdc))
+        .routes(routes!(history::history))
+        .routes(routes!(delete::delete))
+        .routes(routes!(metadata::define))
+        .routes(routes!(metadata::metas))
+        .routes(routes!(refusal::refusal))
+        .routes(routes!(search::search))
+        .routes(routes!(otp::upload))
+        .routes(routes!(otp::define))
+        .routes(routes!(otp::url))
+        .routes(routes!(users::export))
+        .routes(
+            routes!(users::synchronize)
                 .layer(axum::extract::DefaultBodyLimit::max(users::SYNC_BODY_LIMIT)),
         )
-        .route(
-            "/documents/v2/{id}/ack/remaining",
-            get(returns::ack_remaining),
-        )
-        .route(
-            "/documents/v2/{id}/pes-retour/remaining",
-            get(returns::pes_retour_remaining),
-        )
-        .route(
-            "/documents/v2/{id}/chorus/remaining",
-            get(returns::chorus_remaining),
-        )
-        .route(
-            "/documents/v2/{id}/ack/download",
-            get(returns::ack_download),
-        )
-        .route(
-            "/documents/v2/{id}/pes-retour/download",
-            get(returns::pes_retour_download),
-        )
-        .route(
-            "/documents/v2/{id}/chorus/download",
-            get(returns::chorus_download),
-        )
+        .routes(routes!(returns::ack_remaining))
+        .routes(routes!(returns::pes_retour_remaining))
+        .routes(routes!(returns::chorus_remaining))
+        .routes(routes!(returns::ack_download))
+        .routes(routes!(returns::pes_retour_download))
+        .routes(routes!(returns::chorus_download))
         .layer(axum::middleware::map_response_with_state(
             state,
             fast_status,

@@ -13,6 +13,10 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use parapheur_domain::{CircuitId, Email, OnDemandCircuit, Siren};
 
+#[utoipa::path(post, path = "/documents/ondemand/{siren}/upload", operation_id = "uploadOnDemand", tag = "FAST",
+    params(("siren" = String, Path, description = "The subscriber's SIREN (nine digits)")),
+    request_body(content = crate::routes::openapi::OnDemandForm, content_type = "multipart/form-data"),
+    responses((status = 200, description = "The new document's identifier", body = i64, content_type = "application/json")))]
 pub async fn upload(
     State(state): State<AppState>,
     caller: Result<FastCaller, FastError>,

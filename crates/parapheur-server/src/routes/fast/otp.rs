@@ -6,6 +6,7 @@ use super::doc_id;
 use crate::auth::FastCaller;
 use crate::error::{ApiError, FastError};
 use crate::routes::form::Form;
+use crate::routes::openapi::{OtpDeposited, OtpUrl};
 use crate::service::deposit::{CircuitSource, DepositRequest, OtpDeposit, deposit_with};
 use crate::service::otp;
 use crate::state::AppState;
@@ -14,7 +15,6 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use parapheur_domain::{CircuitId, Email, Siren};
-use serde_json::{Value, json};
 
 /// The OTP information part, size-checked.
 fn information(form: &Form, names: &[&str]) -> Result<Vec<u8>, ApiError> {
@@ -31,13 +31,18 @@ fn information(form: &Form, names: &[&str]) -> Result<Vec<u8>, ApiError> {
     Ok(part.bytes.to_vec())
 }
 
+/// Deposits a document for an OTP signature (`uploadOTP`).
+#[utoipa::path(post, path = "/documents/v2/otp/{id}/{circuit}/upload", operation_id = "uploadOTP", tag = "FAST",
+    params(("id" = String, Path, description = "The subscriber's SIREN (nine digits)"), ("circuit" = String, Path, description = "The circuit identifier")),
+    request_body(content = crate::routes::openapi::OtpUploadForm, content_type = "multipart/form-data"),
+    responses((status = 200, description = "The document and its signing page", body = crate::routes::openapi::OtpDeposited)))]
 pub async fn upload(
     State(state): State<AppState>,
     caller: Result<FastCaller, FastError>,
     Path((siren, circuit)): Path<(String, String)>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, FastError> {
+) -> Result<Json<OtpDeposited>, FastError> {
     let (caller, form) =
         Form::read_authenticated(caller, &headers, body, state.cfg.max_upload_bytes).await?;
     let siren = Siren::parse(&siren)?;
@@ -68,9 +73,17 @@ pub async fn upload(
         }),
     };
     let d = deposit_with(&state, &caller, req).await?;
-    Ok(Json(json!({"id": d.id.get(), "url": d.otp_url})))
+    Ok(Json(OtpDeposited {
+        id: d.id.get(),
+        url: d.otp_url,
+    }))
 }
 
+/// Replaces the OTP information of a document (`uploadOTPInformation`).
+#[utoipa::path(put, path = "/documents/v2/otp/{id}/metadata/define", operation_id = "uploadOTPInformation", tag = "FAST",
+    params(("id" = i64, Path, description = "The document identifier returned by the deposit")),
+    request_body(content = crate::routes::openapi::OtpInformationForm, content_type = "multipart/form-data"),
+    responses((status = 200, description = "Recorded.")))]
 pub async fn define(
     State(state): State<AppState>,
     caller: Result<FastCaller, FastError>,
@@ -86,11 +99,15 @@ pub async fn define(
     Ok(())
 }
 
+/// The signing page for several OTP documents of one signer (`getSMSURL`).
+#[utoipa::path(get, path = "/documents/v2/otp/url", operation_id = "getSMSURL", tag = "FAST",
+    params(("id" = Vec<i64>, Query, description = "Document identifiers (repeated, or comma-separated)", explode)),
+    responses((status = 200, description = "The signing page's address", body = crate::routes::openapi::OtpUrl)))]
 pub async fn url(
     State(state): State<AppState>,
     FastCaller(caller): FastCaller,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, FastError> {
+) -> Result<Json<OtpUrl>, FastError> {
     let mut ids = Vec::new();
     for pair in query.unwrap_or_default().split('&') {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -101,5 +118,5 @@ pub async fn url(
         }
     }
     let url = otp::url_for(&state, &caller, &ids).await?;
-    Ok(Json(json!({ "url": url })))
+    Ok(Json(OtpUrl { url }))
 }

@@ -25,6 +25,10 @@ async fn remaining(
     ))
 }
 
+/// The identifiers of the Helios acknowledgements not fetched yet.
+#[utoipa::path(get, path = "/documents/v2/{id}/ack/remaining", operation_id = "listRemainingAcknowledgements", tag = "FAST",
+    params(("id" = String, Path, description = "The subscriber's SIREN (nine digits)")),
+    responses((status = 200, description = "Identifiers to download", body = Vec<i64>)))]
 pub async fn ack_remaining(
     State(state): State<AppState>,
     caller: FastCaller,
@@ -32,6 +36,10 @@ pub async fn ack_remaining(
 ) -> Result<Json<Vec<i64>>, FastError> {
     remaining(&state, caller, &siren, ACK).await
 }
+/// The identifiers of the PES Retour not fetched yet.
+#[utoipa::path(get, path = "/documents/v2/{id}/pes-retour/remaining", operation_id = "listRemainingPesRetour", tag = "FAST",
+    params(("id" = String, Path, description = "The subscriber's SIREN (nine digits)")),
+    responses((status = 200, description = "Identifiers to download", body = Vec<i64>)))]
 pub async fn pes_retour_remaining(
     State(state): State<AppState>,
     caller: FastCaller,
@@ -39,6 +47,10 @@ pub async fn pes_retour_remaining(
 ) -> Result<Json<Vec<i64>>, FastError> {
     remaining(&state, caller, &siren, PES_RETOUR).await
 }
+/// The identifiers of the Chorus Pro flows not fetched yet.
+#[utoipa::path(get, path = "/documents/v2/{id}/chorus/remaining", operation_id = "listRemainingChorus", tag = "FAST",
+    params(("id" = String, Path, description = "The subscriber's SIREN (nine digits)")),
+    responses((status = 200, description = "Identifiers to download", body = Vec<i64>)))]
 pub async fn chorus_remaining(
     State(state): State<AppState>,
     caller: FastCaller,
@@ -47,6 +59,10 @@ pub async fn chorus_remaining(
     remaining(&state, caller, &siren, CHORUS).await
 }
 
+/// The Helios acknowledgement of a document, XML; fetched once, it leaves the remaining list.
+#[utoipa::path(get, path = "/documents/v2/{id}/ack/download", operation_id = "downloadAcknowledgement", tag = "FAST",
+    params(("id" = i64, Path, description = "An identifier from the remaining list")),
+    responses((status = 200, description = "The flow, as an attachment", content(("application/xml"), ("application/octet-stream")))))]
 pub async fn ack_download(
     State(state): State<AppState>,
     FastCaller(caller): FastCaller,
@@ -55,6 +71,10 @@ pub async fn ack_download(
     let (name, bytes) = helios::download_ack(&state, &caller, doc_id(&id)?).await?;
     Ok(attachment(&name, bytes))
 }
+/// The PES Retour, XML; fetched once, it leaves the remaining list.
+#[utoipa::path(get, path = "/documents/v2/{id}/pes-retour/download", operation_id = "downloadPesRetour", tag = "FAST",
+    params(("id" = i64, Path, description = "An identifier from the remaining list")),
+    responses((status = 200, description = "The flow, as an attachment", content(("application/xml"), ("application/octet-stream")))))]
 pub async fn pes_retour_download(
     State(state): State<AppState>,
     FastCaller(caller): FastCaller,
@@ -63,6 +83,10 @@ pub async fn pes_retour_download(
     let (name, bytes) = helios::download_flow(&state, &caller, &id, PES_RETOUR).await?;
     Ok(attachment(&name, bytes))
 }
+/// The Chorus Pro flow, XML; fetched once, it leaves the remaining list.
+#[utoipa::path(get, path = "/documents/v2/{id}/chorus/download", operation_id = "downloadChorus", tag = "FAST",
+    params(("id" = i64, Path, description = "An identifier from the remaining list")),
+    responses((status = 200, description = "The flow, as an attachment", content(("application/xml"), ("application/octet-stream")))))]
 pub async fn chorus_download(
     State(state): State<AppState>,
     FastCaller(caller): FastCaller,

@@ -224,3 +224,32 @@ fn the_portal_signs_in_through_a_real_openid_provider() {
     assert_eq!(r.status, 401, "{}", r.body);
     assert_eq!(replay.get("/parapheur/").status, 303);
 }
+
+#[test]
+fn sign_on_starts_are_throttled_per_client_address() {
+    // Each start asks the provider for its configuration and stores a row: past
+    // `[limits] sign_ons_per_ip` a minute, the login page answers 429 without doing either.
+    let port = parapheur_test_utils::wait::free_port();
+    let app = TestApp::start(
+        BIN,
+        &format!(
+            "[oidc]\nissuer = \"http://127.0.0.1:{port}\"\nclient_id = \"parapheur\"\n\
+             client_secret = \"secret-oidc-de-test\"\n[limits]\nsign_ons_per_ip = 3\n"
+        ),
+    );
+    let browser = Browser::new(&app.base);
+    for _ in 0..3 {
+        // No provider listens: the start is refused as unreachable (502), and counted.
+        let page = browser.get("/parapheur/oidc/login");
+        assert_eq!(page.status, 502, "{}", page.body);
+    }
+    let page = browser.get("/parapheur/oidc/login");
+    assert_eq!(page.status, 429, "{}", page.body);
+    assert!(page.body.contains("Trop de tentatives"), "{}", page.body);
+    assert_eq!(
+        app.query("SELECT COUNT(*) FROM auth_failures WHERE kind = 'sign-on-ip'"),
+        "1"
+    );
+    // Password sign-in from the same address is not affected.
+    assert_ne!(browser.get("/parapheur/login").status, 429);
+}

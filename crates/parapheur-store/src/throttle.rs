@@ -14,6 +14,9 @@ pub enum Subject {
     Ip(IpAddr),
     /// A client address using the public verification service (every request counts).
     VerifierIp(IpAddr),
+    /// A client address starting single sign-ons (each start is a provider discovery and a
+    /// stored row, so every start counts).
+    SignOnIp(IpAddr),
 }
 
 impl Subject {
@@ -22,12 +25,13 @@ impl Subject {
             Self::Account(_) => "account",
             Self::Ip(_) => "ip",
             Self::VerifierIp(_) => "verifier-ip",
+            Self::SignOnIp(_) => "sign-on-ip",
         }
     }
     fn key(&self) -> String {
         match self {
             Self::Account(e) => e.clone(),
-            Self::Ip(ip) | Self::VerifierIp(ip) => ip.to_string(),
+            Self::Ip(ip) | Self::VerifierIp(ip) | Self::SignOnIp(ip) => ip.to_string(),
         }
     }
 }

@@ -169,6 +169,7 @@ pub async fn check(
             Subject::Account(_) => state.cfg.limits.auth_failures_per_account,
             Subject::Ip(_) => state.cfg.limits.auth_failures_per_ip,
             Subject::VerifierIp(_) => state.cfg.limits.verifications_per_ip,
+            Subject::SignOnIp(_) => state.cfg.limits.sign_ons_per_ip,
         };
         if let Some(a) = state.db.auth_failures(&s, window).await?
             && a.count >= limit

@@ -76,6 +76,7 @@ auth_failures_per_account = 5  # failed authentications of an account per window
 auth_failures_per_ip = 50      # failed authentications from one client address per window
 auth_window_s = 900
 verifications_per_ip = 30      # public /verifier requests from one client address per minute
+sign_ons_per_ip = 20           # single sign-on starts from one client address per minute
 password_hash_concurrency = 0  # argon2 verifications at once (0 = number of CPUs)
 max_connections = 1024         # open connections at once (plain and TLS)
 header_timeout_s = 30          # headers, and an idle keep-alive connection's next request

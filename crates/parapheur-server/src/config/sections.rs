@@ -17,6 +17,9 @@ pub struct LimitsConfig {
     /// Requests to the public verification service (`/verifier`) from one client address per
     /// minute before HTTP 429.
     pub verifications_per_ip: i64,
+    /// Single sign-on starts (`/parapheur/oidc/login`) from one client address per minute
+    /// before HTTP 429.
+    pub sign_ons_per_ip: i64,
     /// Password hashes computed at once (argon2id takes 19 MiB each); 0 = the number of CPUs.
     pub password_hash_concurrency: usize,
     /// Open connections at once; further clients wait in the listen backlog.
@@ -38,6 +41,7 @@ impl Default for LimitsConfig {
             auth_failures_per_ip: 50,
             auth_window_s: 900,
             verifications_per_ip: 30,
+            sign_ons_per_ip: 20,
             password_hash_concurrency: 0,
             max_connections: 1024,
             header_timeout_s: 30,

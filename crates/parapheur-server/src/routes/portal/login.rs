@@ -10,6 +10,7 @@ use axum::extract::{Form, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use parapheur_store::throttle::Subject;
 use std::collections::HashMap;
 
 const THROTTLED: &str = "Trop de tentatives : réessayez dans un quart d'heure.";
@@ -161,8 +162,33 @@ pub(super) async fn oidc_login(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    parts: Parts,
 ) -> Result<Response, PageError> {
     let next = safe_next(q.get("next"));
+    // Each start asks the provider for its configuration and stores a row: counted per client
+    // address across instances.
+    if let Some(ip) = crate::auth::client_ip(&state, &parts)
+        && let starts = state
+            .db
+            .auth_failed(&Subject::SignOnIp(ip), 60_000)
+            .await
+            .map_err(ApiError::from)?
+        && starts.count > state.cfg.limits.sign_ons_per_ip
+    {
+        tracing::info!(ip = %ip, "single sign-on starts throttled");
+        let secs = (starts.window_end - parapheur_store::now_ms()).max(1000) / 1000;
+        let mut r = login_form(
+            &state,
+            &headers,
+            &next,
+            "",
+            Some("Trop de tentatives de connexion : réessayez dans une minute."),
+            StatusCode::TOO_MANY_REQUESTS,
+        )?;
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        return Ok(r);
+    }
     match crate::service::oidc::begin(&state, &next).await {
         Ok(url) => Ok(redirect(&url)),
         Err(e) => {

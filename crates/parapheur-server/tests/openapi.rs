@@ -259,3 +259,40 @@ fn schemathesis_pass(st: &Path, dir: &Path, base: &str, filter: &str) -> String 
     );
     report
 }
+
+#[test]
+fn text_with_a_nul_character_is_a_bad_parameter_on_every_engine() {
+    // Found by Schemathesis on PostgreSQL (which cannot store NUL in text): a 500 before.
+    let app = TestApp::start(BIN, "");
+    let depot = app.client("depot@a.fr", "password-depot");
+    let id = depot
+        .upload(
+            SIREN_A,
+            "VVS",
+            "contrat.pdf",
+            pdf::small("Contrat"),
+            "contrat",
+        )
+        .id();
+    let r = depot.post_json(
+        &format!("/api/v1/documents/{id}/comments"),
+        serde_json::json!({ "text": "avant\u{0}après" }),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.error_code(), Some(112));
+    let r = app
+        .client("v1@a.fr", "password-v1")
+        .act(id, "visa", Some("vu\u{0}"));
+    assert_eq!(r.status, 400, "{}", r.text());
+    // Nothing was recorded: the document still waits for the first visa.
+    let comments = depot
+        .get(&format!("/api/v1/documents/{id}/comments"))
+        .json();
+    assert_eq!(comments.as_array().map(Vec::len), Some(0), "{comments}");
+    assert_eq!(
+        app.client("v1@a.fr", "password-v1")
+            .act(id, "visa", None)
+            .status,
+        200
+    );
+}

@@ -139,9 +139,12 @@ impl Form {
     pub fn text(&self, name: &str) -> Result<String, ApiError> {
         let name = name.to_ascii_lowercase();
         match self.parts.iter().find(|p| p.name == name) {
-            Some(p) => String::from_utf8(p.bytes.to_vec())
-                .map(|s| s.trim().to_owned())
-                .map_err(|_| ApiError::BadParameter(format!("{name} is not UTF-8 text"))),
+            Some(p) => {
+                let s = String::from_utf8(p.bytes.to_vec())
+                    .map_err(|_| ApiError::BadParameter(format!("{name} is not UTF-8 text")))?;
+                crate::routes::no_nul(&name, &s)?;
+                Ok(s.trim().to_owned())
+            }
             None => Ok(String::new()),
         }
     }

@@ -83,6 +83,17 @@ fn openapi_json(api: &utoipa::openapi::OpenApi) -> bytes::Bytes {
     bytes::Bytes::from(serde_json::to_vec(api).unwrap_or_default())
 }
 
+/// Refuses text holding a NUL character: PostgreSQL cannot store it in a text column, and no
+/// name, label or comment needs one.
+pub fn no_nul(field: &str, text: &str) -> Result<(), ApiError> {
+    if text.contains('\0') {
+        return Err(ApiError::BadParameter(format!(
+            "{field} contains a NUL character"
+        )));
+    }
+    Ok(())
+}
+
 /// Collapses repeated slashes in the path (`/v1//documents` → `/v1/documents`) before routing;
 /// some clients build such URLs and do not follow redirects.
 pub async fn collapse_slashes(mut req: Request, next: Next) -> Response {

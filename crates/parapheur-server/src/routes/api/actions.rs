@@ -32,6 +32,9 @@ async fn run(
             ApiError::BadParameter(format!("JSON body {{\"comment\"}} expected ({e})"))
         })?
     };
+    if let Some(c) = &b.comment {
+        crate::routes::no_nul("comment", c)?;
+    }
     if b.comment.as_ref().is_some_and(|c| c.chars().count() > 4000) {
         return Err(ApiError::BadParameter(
             "comment longer than 4000 characters".into(),
@@ -152,6 +155,9 @@ pub async fn sign_prepare(
         .public_key()
         .map(|k| k.id() == openssl::pkey::Id::EC)
         .unwrap_or(false);
+    if let Some(comment) = &body.comment {
+        crate::routes::no_nul("comment", comment)?;
+    }
     let (data, time) = documents::prepare_token_signature(&s, &c, id, chain, body.comment).await?;
     let b64 = |d: &Vec<u8>| base64::engine::general_purpose::STANDARD.encode(d);
     Ok(Json(Prepared {
@@ -240,6 +246,9 @@ pub async fn sign_complete(
         values,
         time,
     };
+    if let Some(comment) = &body.comment {
+        crate::routes::no_nul("comment", comment)?;
+    }
     documents::sign_with_token(&s, &c, id, body.comment, token).await?;
     let doc = access::load(&s, &c, id).await?;
     Ok(Json(ActionDone {

@@ -35,7 +35,11 @@ fn field(body: &Bytes, name: &str) -> Result<Option<String>, ApiError> {
     }
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::BadParameter(format!("JSON body {{\"{name}\"}} expected ({e})")))?;
-    Ok(v.get(name).and_then(Value::as_str).map(str::to_owned))
+    let text = v.get(name).and_then(Value::as_str).map(str::to_owned);
+    if let Some(t) = &text {
+        crate::routes::no_nul(name, t)?;
+    }
+    Ok(text)
 }
 
 /// Replaces the main file (allowed states only); the circuit restarts.

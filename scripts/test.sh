@@ -37,9 +37,9 @@ if ((${#missing[@]})); then
     { $sudo_cmd "${apt[@]}" update -qq && $sudo_cmd "${apt[@]}" install -y -qq "${missing[@]}"; }
 fi
 if ! command -v pyhanko >/dev/null 2>&1 || ! command -v moto_server >/dev/null 2>&1 ||
-  ! python3 -c "import signxml, lxml, aiosmtpd, boto3, standardwebhooks" 2>/dev/null; then
-  echo "installing pyhanko, signxml, lxml, aiosmtpd, standardwebhooks, moto (S3-compatible server) from PyPI"
-  python3 -m pip install -q pyhanko pyhanko-cli pyhanko-certvalidator signxml lxml aiosmtpd standardwebhooks 'moto[server]'
+  ! python3 -c "import signxml, lxml, aiosmtpd, boto3, standardwebhooks, opentelemetry.proto" 2>/dev/null; then
+  echo "installing pyhanko, signxml, lxml, aiosmtpd, standardwebhooks, moto (S3-compatible server), opentelemetry-proto from PyPI"
+  python3 -m pip install -q pyhanko pyhanko-cli pyhanko-certvalidator signxml lxml aiosmtpd standardwebhooks 'moto[server]' opentelemetry-proto
   if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi # pyenv needs a shim for new commands
   hash -r
   command -v pyhanko >/dev/null 2>&1 || { echo "pyhanko is still not on PATH after pip install" >&2; exit 1; }

@@ -20,6 +20,7 @@ pub mod provision;
 pub mod routes;
 pub mod service;
 pub mod state;
+pub mod telemetry;
 pub mod tls;
 pub mod worker;
 

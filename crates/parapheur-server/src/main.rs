@@ -63,24 +63,61 @@ enum Command {
     },
 }
 
+use parapheur_server::telemetry::Telemetry;
+
 fn init_tracing(filter: &str, format: parapheur_server::config::LogFormat) {
+    let _ = init_tracing_with(filter, format, None);
+}
+
+/// Logs to stderr (text or JSON) and, when `telemetry` names an OTLP endpoint, spans to it.
+fn init_tracing_with(
+    filter: &str,
+    format: parapheur_server::config::LogFormat,
+    telemetry: Option<&parapheur_server::config::TelemetryConfig>,
+) -> Result<Option<Telemetry>, String> {
+    use parapheur_server::config::LogFormat;
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
-    // Colours only for a terminal: a log file or a journal gets plain text.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        parapheur_server::config::LogFormat::Text => builder.try_init(),
+    let logs = match format {
+        // Colours only for a terminal: a log file or a journal gets plain text.
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(std::io::stderr)
+            .boxed(),
         // One JSON object a line, with the fields of the current span (the request id).
-        parapheur_server::config::LogFormat::Json => builder
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
             .json()
             .with_current_span(true)
             .with_span_list(false)
             .flatten_event(true)
-            .try_init(),
+            .boxed(),
     };
+    let started = match telemetry {
+        Some(t) => parapheur_server::telemetry::start(t)?,
+        None => None,
+    };
+    let (provider, handle) = started.unzip();
+    // `log` filters the logs only: the spans of requests and jobs (info) are exported whatever
+    // it says.
+    let _ = tracing_subscriber::registry()
+        .with(logs.with_filter(filter))
+        .with(provider.as_ref().map(|p| {
+            parapheur_server::telemetry::layer(p)
+                .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
+        }))
+        .try_init();
+    Ok(handle)
+}
+
+/// Sends the spans still queued before the process exits.
+async fn flush(telemetry: Option<Telemetry>) {
+    if let Some(t) = telemetry {
+        let _ = tokio::task::spawn_blocking(move || t.shutdown()).await;
+    }
 }
 
 fn load(config: Option<&std::path::Path>) -> Result<Config, String> {
@@ -142,7 +179,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Serve { config } => {
             let mut cfg = load(config.as_deref())?;
-            init_tracing(&cfg.log, cfg.log_format);
+            let telemetry = init_tracing_with(&cfg.log, cfg.log_format, Some(&cfg.telemetry))?;
             let listener = bind_early(&mut cfg).map_err(|e| format!("{e:#}"))?;
             let provision_file = cfg.provision.clone();
             let state = open_state(cfg).await.map_err(|e| format!("{e:#}"))?;
@@ -159,9 +196,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             });
             let listener =
                 tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
-            serve_on(state, listener)
-                .await
-                .map_err(|e| format!("{e:#}"))
+            let served = serve_on(state, listener).await;
+            flush(telemetry).await;
+            served.map_err(|e| format!("{e:#}"))
         }
         Command::Demo {
             listen,
@@ -189,7 +226,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 file.signing.tsa_url = "internal".into();
             }
             let mut cfg = file.parse().map_err(|e| format!("demo: {e}"))?;
-            init_tracing(&cfg.log, cfg.log_format);
+            let telemetry = init_tracing_with(&cfg.log, cfg.log_format, Some(&cfg.telemetry))?;
             // Bind first so that the printed URLs carry the real port (e.g. with --listen :0).
             let listener = bind_early(&mut cfg).map_err(|e| format!("{e:#}"))?;
             let state = open_state(cfg).await.map_err(|e| format!("{e:#}"))?;
@@ -199,9 +236,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{text}");
             let listener =
                 tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
-            serve_on(state, listener)
-                .await
-                .map_err(|e| format!("{e:#}"))
+            let served = serve_on(state, listener).await;
+            flush(telemetry).await;
+            served.map_err(|e| format!("{e:#}"))
         }
         Command::Provision { file, config } => {
             let cfg = load(config.as_deref())?;

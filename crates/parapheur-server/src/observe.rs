@@ -77,11 +77,21 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let method = req.method().clone();
     let client = crate::auth::client_ip_of(&state, req.headers(), req.extensions());
     let observed = Arc::new(Observed::default());
-    let span = tracing::info_span!("request", request_id = %id);
+    // The OpenTelemetry attributes (`http.*`) are filled once the route is known; plain logs
+    // show the request id.
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        otel.kind = "server",
+        http.request.method = %method,
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+    );
+    crate::telemetry::adopt_caller_trace(&span, req.headers());
     let mut response = parapheur_store::context::REQUEST_ID
         .scope(
             id.clone(),
-            CURRENT.scope(observed.clone(), next.run(req).instrument(span)),
+            CURRENT.scope(observed.clone(), next.run(req).instrument(span.clone())),
         )
         .await;
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -89,6 +99,9 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     }
     let route = observed.route.get().map_or("unmatched", String::as_str);
     let status = response.status().as_u16();
+    crate::telemetry::rename(&span, format!("{method} {route}"));
+    span.record("http.route", route);
+    span.record("http.response.status_code", i64::from(status));
     let elapsed = started.elapsed();
     state.metrics.request(route, status, elapsed.as_secs_f64());
     tracing::info!(

@@ -55,6 +55,8 @@ mod snapshots;
 mod soap;
 #[path = "sso.rs"]
 mod sso;
+#[path = "telemetry.rs"]
+mod telemetry;
 #[path = "visibility.rs"]
 mod visibility;
 #[path = "webhooks.rs"]

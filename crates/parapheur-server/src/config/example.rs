@@ -83,6 +83,11 @@ header_timeout_s = 30          # headers, and an idle keep-alive connection's ne
 body_timeout_s = 300           # a whole request body
 shutdown_grace_s = 30          # after SIGTERM: requests in progress and the job worker finish
 
+[telemetry]               # OpenTelemetry traces over OTLP/HTTP (protobuf); off while the endpoint is empty
+otlp_endpoint = ""        # e.g. "http://otel-collector:4318/v1/traces"
+service_name = "parapheur"
+sample_ratio = 1.0        # share of traces kept when no `traceparent` decided
+
 [deliver]                 # `deliver` steps: hand the signed document to its recipients
 connector  = "outbox"     # a directory per delivery (plus an e-mail with a download link)
 outbox_dir = "data/outbox/deliveries"

@@ -1,8 +1,8 @@
 //! The configuration as written (TOML file and `PARAPHEUR_*` variables), before parsing.
 
 use super::sections::{
-    FastConfig, JobsConfig, LimitsConfig, OtpConfig, RemindersConfig, RetentionConfig, TlsConfig,
-    WebhooksConfig,
+    FastConfig, JobsConfig, LimitsConfig, OtpConfig, RemindersConfig, RetentionConfig,
+    TelemetryConfig, TlsConfig, WebhooksConfig,
 };
 use super::{ConfigError, KeyError, Problem};
 use figment::Figment;
@@ -12,7 +12,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// Top-level keys, used to keep unrelated `PARAPHEUR_*` variables out of the configuration.
-pub(super) const TOP_KEYS: [&str; 28] = [
+pub(super) const TOP_KEYS: [&str; 29] = [
     "listen",
     "oidc",
     "ldap",
@@ -39,6 +39,7 @@ pub(super) const TOP_KEYS: [&str; 28] = [
     "otp",
     "deliver",
     "limits",
+    "telemetry",
     "reminders",
     "webhooks",
 ];
@@ -81,6 +82,7 @@ pub struct ConfigFile {
     pub otp: OtpConfig,
     pub deliver: DeliverFile,
     pub limits: LimitsConfig,
+    pub telemetry: TelemetryConfig,
     pub reminders: RemindersConfig,
     pub webhooks: WebhooksConfig,
     /// Directories whose users are synchronised into a subscriber (CONTRACT §13).
@@ -254,6 +256,7 @@ impl Default for ConfigFile {
             otp: OtpConfig::default(),
             deliver: DeliverFile::default(),
             limits: LimitsConfig::default(),
+            telemetry: TelemetryConfig::default(),
             reminders: RemindersConfig::default(),
             webhooks: WebhooksConfig::default(),
             ldap: Vec::new(),

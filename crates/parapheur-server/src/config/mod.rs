@@ -20,8 +20,8 @@ pub use file::{
 };
 pub use secret::DatabaseUrl;
 pub use sections::{
-    FastConfig, JobsConfig, LimitsConfig, OtpConfig, RemindersConfig, RetentionConfig, TlsConfig,
-    WebhooksConfig,
+    FastConfig, JobsConfig, LimitsConfig, OtpConfig, RemindersConfig, RetentionConfig,
+    TelemetryConfig, TlsConfig, WebhooksConfig,
 };
 pub use transports::{
     ArchiveConfig, ArchiveFormat, DeliverConnector, HeliosConfig, HeliosTransmitter, MailConfig,
@@ -66,6 +66,8 @@ pub struct Config {
     pub otp: OtpConfig,
     pub deliver: DeliverConnector,
     pub limits: LimitsConfig,
+    /// `[telemetry]`: OpenTelemetry traces, when an OTLP endpoint is set.
+    pub telemetry: TelemetryConfig,
     pub reminders: RemindersConfig,
     pub webhooks: WebhooksConfig,
     /// `[[ldap]]`: directories synchronised into subscribers.
@@ -262,6 +264,7 @@ impl ConfigFile {
         self.fast.check()?;
         self.jobs.check()?;
         self.limits.check()?;
+        self.telemetry.check()?;
         self.tls.check()?;
         let log_format = match self.log_format.as_str() {
             "" | "text" => LogFormat::Text,
@@ -330,6 +333,7 @@ impl ConfigFile {
             otp: self.otp,
             deliver: self.deliver.parse(&dd)?,
             limits: self.limits,
+            telemetry: self.telemetry,
             reminders: self.reminders,
             webhooks: self.webhooks,
             ldap: ldap_configs(self.ldap)?,

@@ -107,6 +107,52 @@ pub struct FastConfig {
     pub history_cache_ms: u64,
 }
 
+/// `[telemetry]`: OpenTelemetry traces (OTLP over HTTP, protobuf). Off while `otlp_endpoint` is
+/// empty.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// The collector's traces URL, e.g. `http://otel-collector:4318/v1/traces`.
+    pub otlp_endpoint: String,
+    /// `service.name` of the spans.
+    pub service_name: String,
+    /// The share of traces kept (0.0–1.0) when the caller did not decide (a `traceparent`
+    /// header's sampled flag is followed).
+    pub sample_ratio: f64,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: String::new(),
+            service_name: "parapheur".into(),
+            sample_ratio: 1.0,
+        }
+    }
+}
+
+impl TelemetryConfig {
+    pub(super) fn check(&self) -> Result<(), KeyError> {
+        let e = &self.otlp_endpoint;
+        if !(e.is_empty() || e.starts_with("http://") || e.starts_with("https://")) {
+            return Err(KeyError::new(
+                "telemetry.otlp_endpoint",
+                Problem::Invalid {
+                    value: e.clone(),
+                    expected: "an http:// or https:// URL",
+                },
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.sample_ratio) {
+            return Err(KeyError::new(
+                "telemetry.sample_ratio",
+                Problem::Rule("between 0.0 and 1.0"),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// `[retention]`: purge of classified documents and of orphan files.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -174,6 +174,7 @@ async fn run_batch(state: &AppState, jobs: Vec<ClaimedJob>) {
     let outcomes = futures_util::future::join_all(jobs.iter().map(|j| {
         let span = tracing::info_span!(
             "job",
+            otel.name = %format_args!("job {}", j.kind),
             job.id = j.id,
             job.kind = %j.kind,
             request_id = j.request_id.as_deref().unwrap_or_default()

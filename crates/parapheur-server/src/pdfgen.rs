@@ -238,7 +238,7 @@ mod qr_tests {
         let pages: Vec<_> = doc.get_pages().into_values().collect();
         assert!(pages.len() >= 2);
         let ops = |id| {
-            lopdf::content::Content::decode(&doc.get_page_content(id).unwrap())
+            lopdf::content::Content::decode(&doc.get_page_content(id))
                 .unwrap()
                 .operations
                 .iter()

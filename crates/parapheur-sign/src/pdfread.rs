@@ -17,9 +17,7 @@ pub use budget::Limits;
 use crate::SignError;
 use budget::{Budget, budget_error};
 use lopdf::xref::{Xref, XrefEntry, XrefType};
-use lopdf::{
-    Dictionary, Document, EncryptionState, Object, ObjectId, ObjectStream, Reader, Stream,
-};
+use lopdf::{Dictionary, Document, EncryptionState, Object, ObjectId, ObjectStream, Stream};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -102,33 +100,9 @@ fn parse_direct(bytes: &[u8]) -> Option<Object> {
     let mut dict = Dictionary::new();
     dict.set("N", 1);
     dict.set("First", 4);
-    let mut stream = Stream::new(dict, content);
-    let mut objects = ObjectStream::new(&mut stream).ok()?.objects;
+    let stream = Stream::new(dict, content);
+    let mut objects = ObjectStream::new(&stream).ok()?.objects;
     objects.remove(&(0, 0))
-}
-
-/// Object `id` at `offset`, read by lopdf's reader knowing of this object only: it decodes
-/// nothing and follows no reference (an indirect `/Length` leaves a stream without content).
-fn lone_object(buf: &[u8], id: ObjectId, offset: u32) -> Result<Object, SignError> {
-    let mut table = Xref::new(id.0.saturating_add(1), XrefType::CrossReferenceTable);
-    table.insert(
-        id.0,
-        XrefEntry::Normal {
-            offset,
-            generation: id.1,
-        },
-    );
-    let mut document = Document::new();
-    document.reference_table = table;
-    let reader = Reader {
-        buffer: buf,
-        document,
-        encryption_state: None,
-        raw_objects: Default::default(),
-        password: None,
-        strict: false,
-    };
-    Ok(reader.get_object(id, &mut HashSet::new())?)
 }
 
 /// The offset given by the last `startxref` of the file.
@@ -554,15 +528,17 @@ impl<'a> PdfFile<'a> {
             }
             Some(XrefEntry::Normal { offset, generation }) if *generation == id.1 => {
                 let at = *offset as usize;
-                // Our parsers for plain objects and streams; lopdf's for anything unusual.
                 if let Some(o) = syntax::indirect_object(self.buf, at, id) {
                     return Ok(o);
                 }
-                match syntax::direct_stream(self.buf, at, |l| self.plain_integer(l)) {
-                    Some((found, dict, raw)) if found == id => {
-                        Ok(Object::Stream(Stream::new(dict, raw.to_vec())))
-                    }
-                    _ => lone_object(self.buf, id, *offset),
+                let stream = syntax::direct_stream(self.buf, at, |l| self.plain_integer(l))
+                    .filter(|(found, ..)| *found == id)
+                    .or_else(|| {
+                        syntax::delimited_stream(self.buf, at).filter(|(found, ..)| *found == id)
+                    });
+                match stream {
+                    Some((_, dict, raw)) => Ok(Object::Stream(Stream::new(dict, raw.to_vec()))),
+                    None => Err(err(format!("object {} {} is unreadable", id.0, id.1))),
                 }
             }
             _ => Err(missing()),

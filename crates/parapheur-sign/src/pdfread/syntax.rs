@@ -1,7 +1,7 @@
 //! The PDF object syntax (ISO 32000-1 §7.3) for the few dictionaries and arrays a signature
-//! reads: a small recursive-descent parser producing lopdf's `Object`. It handles no streams:
-//! a stream object is left to lopdf's reader (it needs `/Length` and filters). Anything it does
-//! not understand gives `None`, and the caller falls back to lopdf.
+//! reads: a small recursive-descent parser producing lopdf's `Object`, and the frame of stream
+//! objects (dictionary and raw content; decoding is the budgeted reader's). Anything it does not
+//! understand gives `None`, and the caller reports the object unreadable.
 
 use lopdf::{Dictionary, Object, ObjectId, StringFormat};
 
@@ -317,6 +317,31 @@ pub(crate) fn direct_stream(
     at: usize,
     length: impl FnOnce(&Object) -> Option<i64>,
 ) -> Option<(ObjectId, Dictionary, &[u8])> {
+    let (id, dict, start) = stream_start(buf, at)?;
+    let len = usize::try_from(length(dict.get(b"Length").ok()?)?).ok()?;
+    let content = buf.get(start..start.checked_add(len)?)?;
+    Some((id, dict, content))
+}
+
+/// The stream object at `at` whose `/Length` cannot be used (missing, wrong, or stored where
+/// it cannot be read without the object itself): its content runs to the first `endstream`,
+/// less the end-of-line before it, as readers of damaged files do.
+pub(crate) fn delimited_stream(buf: &[u8], at: usize) -> Option<(ObjectId, Dictionary, &[u8])> {
+    const END: &[u8] = b"endstream";
+    let (id, dict, start) = stream_start(buf, at)?;
+    let rest = buf.get(start..)?;
+    let mut end = rest.windows(END.len()).position(|w| w == END)?;
+    if rest[..end].ends_with(b"\r\n") {
+        end -= 2;
+    } else if rest[..end].ends_with(b"\n") || rest[..end].ends_with(b"\r") {
+        end -= 1;
+    }
+    Some((id, dict, &rest[..end]))
+}
+
+/// `N G obj << … >> stream` and its end of line at `at`: the id, the dictionary and where the
+/// content starts.
+fn stream_start(buf: &[u8], at: usize) -> Option<(ObjectId, Dictionary, usize)> {
     let mut p = Parser::new(buf, at);
     p.skip_space();
     let n = u32::try_from(p.uint()?).ok()?;
@@ -339,9 +364,7 @@ pub(crate) fn direct_stream(
         (Some(b'\n' | b'\r'), _) => p.i += 1,
         _ => return None,
     }
-    let len = usize::try_from(length(dict.get(b"Length").ok()?)?).ok()?;
-    let content = buf.get(p.i..p.i.checked_add(len)?)?;
-    Some(((n, g), dict, content))
+    Some(((n, g), dict, p.i))
 }
 
 /// The object at `offset` of `buf`, when it is `id` and not a stream.
@@ -392,5 +415,22 @@ mod tests {
         assert!(
             indirect_object(b"3 0 obj <</Length 1>> stream\nx\nendstream", 0, (3, 0)).is_none()
         );
+    }
+
+    #[test]
+    fn a_stream_without_a_usable_length_ends_at_endstream() {
+        let buf = b"7 0 obj <</Length 99 0 R /Filter /FlateDecode>> stream\r\nabc\ndef\r\nendstream\nendobj";
+        // The length cannot be read: the stream runs to `endstream`, less the end of line.
+        assert!(direct_stream(buf, 0, |_| None).is_none());
+        let (id, dict, content) = delimited_stream(buf, 0).unwrap();
+        assert_eq!(id, (7, 0));
+        assert_eq!(content, b"abc\ndef");
+        assert!(dict.get(b"Filter").is_ok());
+        // With a usable length, that length decides.
+        let (_, _, content) = direct_stream(buf, 0, |_| Some(3)).unwrap();
+        assert_eq!(content, b"abc");
+        // No `endstream`, or not a stream: nothing.
+        assert!(delimited_stream(b"7 0 obj <<>> stream\nabc", 0).is_none());
+        assert!(delimited_stream(b"7 0 obj <<>> endobj", 0).is_none());
     }
 }

@@ -1,5 +1,7 @@
-//! `make-pdf OUT [--size BYTES]`: writes a valid multi-page text PDF of at least BYTES (default
-//! 100 KiB) with the server's own generator, so that the upload check (`lopdf` parse) accepts it.
+//! `make-pdf OUT [--size BYTES] [--pages N]`: writes a valid multi-page text PDF of at least
+//! BYTES (default 100 KiB) with the server's own generator, so that the upload check accepts it;
+//! with `--pages`, exactly N pages of one line each (the tests' lopdf generator), padded to BYTES
+//! — many small pages, as a scanned or merged deliberation has.
 
 use anyhow::Context;
 use clap::Parser;
@@ -10,6 +12,9 @@ struct Args {
     out: PathBuf,
     #[arg(long, default_value_t = 100 * 1024)]
     size: usize,
+    /// Exactly this many pages (else as many as the text of BYTES fills).
+    #[arg(long)]
+    pages: Option<usize>,
 }
 
 /// Lines of pseudo-random words: the content streams are deflated, so plain repeated text would
@@ -54,14 +59,19 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let title = "Délibération de test (benchmark)";
     let mut n = 64;
-    let pdf = loop {
-        let body = lines(n);
-        let refs: Vec<&str> = body.iter().map(String::as_str).collect();
-        let pdf = parapheur_server::pdfgen::text_pdf(title, &refs)?;
-        if pdf.len() >= args.size {
-            break pdf;
+    let pdf = if let Some(pages) = args.pages {
+        let bare = parapheur_test_utils::pdf::sample(title, pages, 0).len();
+        parapheur_test_utils::pdf::sample(title, pages, args.size.saturating_sub(bare))
+    } else {
+        loop {
+            let body = lines(n);
+            let refs: Vec<&str> = body.iter().map(String::as_str).collect();
+            let pdf = parapheur_server::pdfgen::text_pdf(title, &refs)?;
+            if pdf.len() >= args.size {
+                break pdf;
+            }
+            n = n * args.size / pdf.len().max(1) + 8;
         }
-        n = n * args.size / pdf.len().max(1) + 8;
     };
     // The server parses every uploaded PDF: report what that costs for this one.
     let runs = 20;

@@ -101,15 +101,23 @@ fn init_tracing_with(
         None => None,
     };
     let (provider, handle) = started.unzip();
-    // `log` filters the logs only: the spans of requests and jobs (info) are exported whatever
-    // it says.
-    let _ = tracing_subscriber::registry()
-        .with(logs.with_filter(filter))
-        .with(provider.as_ref().map(|p| {
-            parapheur_server::telemetry::layer(p)
-                .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
-        }))
-        .try_init();
+    let _ = match provider {
+        // `log` filters the logs only: the spans of requests and jobs (info) are exported
+        // whatever it says.
+        Some(p) => tracing_subscriber::registry()
+            .with(logs.with_filter(filter))
+            .with(
+                parapheur_server::telemetry::layer(&p)
+                    .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
+            )
+            .try_init(),
+        // Without export, `log` is the global filter: what it disables is never even built
+        // (an absent layer beside a filtered one would enable every callsite).
+        None => tracing_subscriber::registry()
+            .with(logs)
+            .with(filter)
+            .try_init(),
+    };
     Ok(handle)
 }
 

@@ -99,7 +99,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     }
     let route = observed.route.get().map_or("unmatched", String::as_str);
     let status = response.status().as_u16();
-    crate::telemetry::rename(&span, format!("{method} {route}"));
+    crate::telemetry::rename(&span, || format!("{method} {route}"));
     span.record("http.route", route);
     span.record("http.response.status_code", i64::from(status));
     let elapsed = started.elapsed();

@@ -17,6 +17,10 @@ use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use std::io::Read;
 use std::time::Duration;
 
+/// Whether spans are exported (set once by [`start`]): the per-request work of naming spans is
+/// skipped otherwise.
+static EXPORTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// The largest collector answer read (answers are a few bytes of protobuf).
 const MAX_ANSWER: u64 = 64 * 1024;
 
@@ -98,6 +102,7 @@ pub fn start(cfg: &TelemetryConfig) -> Result<Option<(SdkTracerProvider, Telemet
         )
         .build();
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    EXPORTING.store(true, std::sync::atomic::Ordering::Relaxed);
     Ok(Some((provider.clone(), Telemetry { provider })))
 }
 
@@ -115,7 +120,8 @@ where
 /// telemetry is off or the header is absent or malformed.
 pub fn adopt_caller_trace(span: &tracing::Span, headers: &axum::http::HeaderMap) {
     use tracing_opentelemetry::OpenTelemetrySpanExt;
-    if !headers.contains_key("traceparent") {
+    if !EXPORTING.load(std::sync::atomic::Ordering::Relaxed) || !headers.contains_key("traceparent")
+    {
         return;
     }
     let cx = opentelemetry::global::get_text_map_propagator(|p| {
@@ -124,9 +130,12 @@ pub fn adopt_caller_trace(span: &tracing::Span, headers: &axum::http::HeaderMap)
     let _ = span.set_parent(cx);
 }
 
-/// Names the OpenTelemetry span of `span` (a request's, once its route is known).
-pub fn rename(span: &tracing::Span, name: String) {
+/// Names the OpenTelemetry span of `span` (a request's, once its route is known); `name` is
+/// only built when spans are exported.
+pub fn rename(span: &tracing::Span, name: impl FnOnce() -> String) {
     use opentelemetry::trace::TraceContextExt;
     use tracing_opentelemetry::OpenTelemetrySpanExt;
-    span.context().span().update_name(name);
+    if EXPORTING.load(std::sync::atomic::Ordering::Relaxed) {
+        span.context().span().update_name(name());
+    }
 }

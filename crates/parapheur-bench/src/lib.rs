@@ -11,6 +11,41 @@
 use lopdf::content::{Content, Operation};
 use lopdf::{Document, Object, Stream, dictionary};
 
+/// The durable write of the upload references: `bytes` under `root/tmp/name`, fsync, rename
+/// into `root/blobs`, fsync of that directory (what the server's local blob store does).
+pub fn write_durably(root: &std::path::Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = root.join("tmp").join(name);
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    let dir = root.join("blobs");
+    std::fs::rename(&tmp, dir.join(name))?;
+    std::fs::File::open(&dir)?.sync_all()
+}
+
+/// The upload references' database, configured as the server's: SQLite in WAL mode with
+/// `synchronous=FULL` (a commit is on disk), `connections` writers.
+pub async fn open_reference_db(
+    path: &std::path::Path,
+    connections: u32,
+) -> Result<sqlx::SqlitePool, sqlx::Error> {
+    use sqlx::sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+    };
+    let opts = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(std::time::Duration::from_secs(10));
+    SqlitePoolOptions::new()
+        .max_connections(connections)
+        .connect_with(opts)
+        .await
+}
+
 /// The median of a non-empty list of samples (the mean of the two middle ones when even).
 pub fn median(samples: &mut [f64]) -> Option<f64> {
     if samples.is_empty() {

@@ -5,7 +5,7 @@
 //! body as described.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use parapheur_test_utils::{SIREN_A, TestApp, pdf};
+use parapheur_test_utils::{Client, SIREN_A, TestApp, pdf};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -144,6 +144,21 @@ fn with_errors_on_their_own_status_a_200_is_success_only() {
     assert_eq!(ok["type"], "array");
 }
 
+/// A document deposited into the standard `VVS` circuit, and its depositor's client.
+fn a_document(app: &TestApp) -> (Client, i64) {
+    let depot = app.client("depot@a.fr", "password-depot");
+    let id = depot
+        .upload(
+            SIREN_A,
+            "VVS",
+            "contrat.pdf",
+            pdf::small("Contrat"),
+            "contrat",
+        )
+        .id();
+    (depot, id)
+}
+
 /// Schemathesis's command line (`PARAPHEUR_SCHEMATHESIS`, else where scripts/test.sh puts it).
 fn schemathesis() -> PathBuf {
     let st = std::env::var_os("PARAPHEUR_SCHEMATHESIS").map_or_else(
@@ -172,16 +187,7 @@ fn schemathesis_finds_no_server_error_and_no_answer_outside_the_description() {
     let app = TestApp::start(BIN, "");
     // Real identifiers, so that generated requests reach the handlers' logic (not only 404s):
     // a document in a circuit, its subscriber, circuit and a member.
-    let depot = app.client("depot@a.fr", "password-depot");
-    let id = depot
-        .upload(
-            SIREN_A,
-            "VVS",
-            "contrat.pdf",
-            pdf::small("Contrat"),
-            "contrat",
-        )
-        .id();
+    let (_, id) = a_document(&app);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hooks.py"), HOOKS).unwrap();
     std::fs::write(
@@ -264,16 +270,7 @@ fn schemathesis_pass(st: &Path, dir: &Path, base: &str, filter: &str) -> String 
 fn text_with_a_nul_character_is_a_bad_parameter_on_every_engine() {
     // Found by Schemathesis on PostgreSQL (which cannot store NUL in text): a 500 before.
     let app = TestApp::start(BIN, "");
-    let depot = app.client("depot@a.fr", "password-depot");
-    let id = depot
-        .upload(
-            SIREN_A,
-            "VVS",
-            "contrat.pdf",
-            pdf::small("Contrat"),
-            "contrat",
-        )
-        .id();
+    let (depot, id) = a_document(&app);
     let r = depot.post_json(
         &format!("/api/v1/documents/{id}/comments"),
         serde_json::json!({ "text": "avant\u{0}après" }),

@@ -11,14 +11,11 @@ use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use clap::Parser;
+use parapheur_bench::{open_reference_db, write_durably};
 use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use std::fs::File;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 #[derive(Parser)]
 struct Args {
@@ -36,17 +33,6 @@ struct App {
     pool: SqlitePool,
     next: Arc<AtomicU64>,
     run: Arc<str>,
-}
-
-fn write_durably(root: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = root.join("tmp").join(name);
-    let mut f = File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    let dir = root.join("blobs");
-    std::fs::rename(&tmp, dir.join(name))?;
-    File::open(&dir)?.sync_all()
 }
 
 fn failed(e: impl std::fmt::Display) -> (StatusCode, String) {
@@ -95,16 +81,8 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     std::fs::create_dir_all(args.dir.join("tmp"))?;
     std::fs::create_dir_all(args.dir.join("blobs"))?;
-    let opts = SqliteConnectOptions::new()
-        .filename(args.dir.join("reference.db"))
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full)
-        .busy_timeout(Duration::from_secs(10));
     // One writer, as SQLite serialises writers anyway (and as the server's write pool).
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(opts)
+    let pool = open_reference_db(&args.dir.join("reference.db"), 1)
         .await
         .context("opening the database")?;
     sqlx::query(

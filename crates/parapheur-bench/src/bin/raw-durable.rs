@@ -5,13 +5,11 @@
 
 use anyhow::Context;
 use clap::Parser;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use std::fs::File;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use parapheur_bench::{open_reference_db, write_durably};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(Parser)]
 struct Args {
@@ -39,32 +37,13 @@ struct Args {
     quiet: bool,
 }
 
-fn write_durably(root: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = root.join("tmp").join(name);
-    let mut f = File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    let dir = root.join("blobs");
-    std::fs::rename(&tmp, dir.join(name))?;
-    File::open(&dir)?.sync_all()
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let root = args.dir.clone();
     std::fs::create_dir_all(root.join("tmp"))?;
     std::fs::create_dir_all(root.join("blobs"))?;
-    let opts = SqliteConnectOptions::new()
-        .filename(root.join("raw.db"))
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full)
-        .busy_timeout(Duration::from_secs(10));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(args.db_conns)
-        .connect_with(opts)
+    let pool = open_reference_db(&root.join("raw.db"), args.db_conns)
         .await
         .context("opening the database")?;
     sqlx::query(

@@ -1,9 +1,12 @@
 //! Reference binaries and helpers for `bench/run.sh`; the figures are in `BENCHMARKS.md`.
 //!
-//! - `bare-axum`: an axum server with one static GET handler (reference for history reads);
+//! - `bare-axum`: an axum server with one GET handler answering fixed bytes (reference for
+//!   history and tasks reads);
+//! - `durable-axum`: an axum server storing each multipart upload durably (reference for
+//!   durable uploads over HTTP);
 //! - `raw-durable`: file write + fsync + rename + directory fsync + one committed SQLite
-//!   insert per operation (reference for durable uploads);
-//! - `make-pdf`: writes a valid PDF of about the requested size;
+//!   insert per operation (the same work without HTTP);
+//! - `make-pdf`: writes a valid PDF of about the requested size (or of N pages);
 //! - `cold-start`: launches a command repeatedly and times its first successful `/healthz`;
 //! - `seal-file`: seals one PDF with an RSA-2048 seal (peak memory of large files);
 //! - `benches/seal.rs`: criterion benchmarks of PAdES sealing (see `bench/signing.sh`).

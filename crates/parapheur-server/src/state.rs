@@ -19,6 +19,8 @@ pub struct Inner {
     pub blobs: Blobs,
     pub auth: AuthCache,
     pub metrics: Metrics,
+    /// Serialised task lists (`service::tasks`).
+    pub tasks: crate::service::tasks::TasksCache,
     pub pki: Pki,
     /// Outgoing HTTP (timestamp authority, SMS gateways), built once.
     pub http: reqwest::Client,
@@ -83,6 +85,7 @@ impl AppState {
             blobs,
             auth: AuthCache::default(),
             metrics: Metrics::default(),
+            tasks: Default::default(),
             pki,
             http,
             mailer,

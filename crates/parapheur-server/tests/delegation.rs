@@ -290,6 +290,15 @@ fn a_delegate_acts_for_an_absent_signer_during_the_period_only() {
         .id();
     assert!(!task_ids(&v1).contains(&id));
     assert_eq!(v1.act(id, "sign", None).status, 404, "v1 takes no part yet");
+    let reads = |c: &Client, id: i64| {
+        c.get(&format!("{V1}/documents/v2/{id}/history"))
+            .error_code()
+            .is_none()
+    };
+    assert!(
+        !reads(&v1, id) && !reads(&v1, id),
+        "twice: the decision is kept"
+    );
 
     // From today: v1 sees s1's task, reads the document, and is told by e-mail.
     let r = s1.put_json(
@@ -297,11 +306,14 @@ fn a_delegate_acts_for_an_absent_signer_during_the_period_only() {
         json!({"from": day(0), "until": day(5), "delegate": "v1@a.fr"}),
     );
     assert_eq!(r.json()["active"], true, "{}", r.text());
+    assert!(reads(&v1, id), "the delegate reads at once");
+    assert_eq!(task_ids(&v1), [id], "and has the task at once");
     assert_eq!(s1.get("/api/v1/me/absence").json()["delegate"], "v1@a.fr");
     let second = depot
         .upload(SIREN_A, "S", "second.pdf", pdf::small("b"), "")
         .id();
     assert_eq!(task_ids(&v1), [id, second]);
+    assert!(reads(&v1, second));
     let b = portal(&app, "v1@a.fr");
     let to_sign = b.get("/parapheur/?bannette=a-signer").body;
     assert!(to_sign.contains("arrete.pdf"), "{to_sign}");
@@ -331,6 +343,9 @@ fn a_delegate_acts_for_an_absent_signer_during_the_period_only() {
     // Back: the delegate no longer acts.
     assert_eq!(s1.delete("/api/v1/me/absence").status, 204);
     assert_eq!(s1.get("/api/v1/me/absence").status, 404);
+    // v1 signed `id` for s1, as s1: the delegation over, neither document is theirs to read.
+    assert!(!reads(&v1, id), "no longer the delegate: gone at once");
+    assert!(!reads(&v1, second));
     assert!(task_ids(&v1).is_empty());
     assert_eq!(v1.act(second, "sign", None).status, 404);
     assert_eq!(s1.act(second, "sign", None).status, 200);

@@ -276,3 +276,63 @@ fn agents_and_administrators_read_and_a_user_of_another_subscriber_never_does() 
     assert!(search(&app.as_user("admin@a.fr")).contains(&id));
     assert!(!search(&app.as_user("v2@a.fr")).contains(&id));
 }
+
+/// Reads are decided once per user and document and kept a moment (`[fast] history_cache_ms`):
+/// a change of the rule on this instance must still be seen by the very next request.
+#[test]
+fn closing_and_reopening_a_circuit_changes_who_reads_its_documents_at_once() {
+    let app = TestApp::start_with(BIN, "", OPEN_CIRCUIT, &[]);
+    let open = app
+        .as_user("depot@a.fr")
+        .upload(SIREN_A, "OPEN", "public.pdf", pdf::small("pub"), "")
+        .id();
+    let outsider = app.as_user("s1@a.fr");
+    let history = format!("{V1}/documents/v2/{open}/history");
+    let reads = || {
+        let r = outsider.get(&history);
+        match r.error_code() {
+            None => {
+                assert_eq!(r.status, 200, "{}", r.text());
+                true
+            }
+            Some(code) => {
+                assert_eq!(code, 103, "{}", r.text());
+                false
+            }
+        }
+    };
+    assert!(reads() && reads(), "open to the subscriber, twice (cached)");
+
+    let admin = portal(&app, "admin@a.fr");
+    let edit = |open: bool| {
+        let form = "/parapheur/admin/200000001/circuits/OPEN";
+        let page = admin.get(form);
+        assert_eq!(page.status, 200, "{}", page.body);
+        let csrf = page.csrf();
+        let mut fields = vec![
+            ("csrf", csrf.as_str()),
+            ("existing", "1"),
+            ("id", "OPEN"),
+            ("type", "BUREAUTIQUE_PDF"),
+            ("step_0", "visa"),
+            ("members_0", "v1@a.fr"),
+        ];
+        if open {
+            fields.push(("open", "1"));
+        }
+        let r = admin.post_form("/parapheur/admin/200000001/circuits", &fields);
+        assert_eq!(r.status, 303, "{}", r.body);
+    };
+    edit(false);
+    assert!(
+        !reads(),
+        "closed to the members: the outsider's cached answer is gone"
+    );
+    assert!(!reads());
+    edit(true);
+    assert!(reads(), "reopened");
+    // A member of the step reads it whatever the circuit says.
+    let r = app.as_user("v1@a.fr").get(&history);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.error_code(), None, "{}", r.text());
+}

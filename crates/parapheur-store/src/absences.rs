@@ -37,6 +37,8 @@ impl Db {
         .bind(now_ms())
         .execute(&self.write)
         .await?;
+        // Delegations decide who may read the absent user's documents.
+        self.history_cache.invalidate_all();
         Ok(())
     }
 
@@ -46,6 +48,7 @@ impl Db {
             .bind(user_id)
             .execute(&self.write)
             .await?;
+        self.history_cache.invalidate_all();
         Ok(r.rows_affected() > 0)
     }
 

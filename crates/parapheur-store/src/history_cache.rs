@@ -1,7 +1,15 @@
-//! A short-lived cache of document histories: FAST clients poll history far more often than it
-//! changes. Writes through this `Db` invalidate at once; a write made by another instance (on
-//! PostgreSQL) is seen within the time to live (`[fast] history_cache_ms`, 0 disables).
+//! A short-lived cache of what document reads ask most: the history (FAST clients poll it far
+//! more often than it changes) and the access decision of each user who read the document
+//! recently (CONTRACT §8, `visibility::involved`).
+//!
+//! Both are kept per document and dropped together: every write through this `Db` that changes
+//! a document's history, steps, members or agents invalidates that document at once; writes that
+//! can change the decision on many documents (absences and their delegations, a circuit's
+//! visibility, memberships) clear the whole cache. A write made by another instance (on
+//! PostgreSQL) is seen within the time to live (`[fast] history_cache_ms`, 0 disables both).
+//! Only positive lookups are cached: an unknown document id always reaches the database.
 
+use crate::visibility::DocumentAccess;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,7 +27,10 @@ pub struct HistoryRow {
 
 /// How long a cached history is served without asking the database, by default.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(1);
-const MAX_ENTRIES: usize = 50_000;
+/// Documents kept at most.
+const MAX_DOCUMENTS: usize = 50_000;
+/// Access decisions kept at most per document (readers beyond it push the older ones out).
+const MAX_READERS: usize = 64;
 
 /// A document's subscriber and its history entries, in order.
 #[derive(Debug)]
@@ -28,10 +39,24 @@ pub struct HistorySnapshot {
     pub entries: Vec<HistoryRow>,
 }
 
+/// The key of a cached access decision: a user on a day (absences, hence delegations, are
+/// whole days, so the same user may be decided differently tomorrow).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Reader {
+    user_id: i64,
+    day: String,
+}
+
+#[derive(Debug, Default)]
+struct Entry {
+    history: Option<(Instant, Arc<HistorySnapshot>)>,
+    access: HashMap<Reader, (Instant, DocumentAccess)>,
+}
+
 #[derive(Debug)]
 pub(crate) struct HistoryCache {
     ttl: Duration,
-    map: Mutex<HashMap<i64, (Instant, Arc<HistorySnapshot>)>>,
+    map: Mutex<HashMap<i64, Entry>>,
     /// Bumped by every invalidation, so a read that raced a write never caches stale rows.
     generation: AtomicU64,
 }
@@ -51,6 +76,10 @@ impl HistoryCache {
         }
     }
 
+    pub(crate) fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
@@ -61,12 +90,56 @@ impl HistoryCache {
         }
         let map = self.map.lock().ok()?;
         map.get(&id)
+            .and_then(|e| e.history.as_ref())
             .filter(|(at, _)| at.elapsed() < self.ttl)
             .map(|(_, s)| s.clone())
     }
 
+    /// The cached decision on whether `user_id` may read document `id` on `day`.
+    pub(crate) fn access(&self, id: i64, user_id: i64, day: &str) -> Option<DocumentAccess> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let map = self.map.lock().ok()?;
+        let key = Reader {
+            user_id,
+            day: day.to_owned(),
+        };
+        map.get(&id)
+            .and_then(|e| e.access.get(&key))
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, a)| a.clone())
+    }
+
     /// Caches `snap` unless a write happened since `generation` was read.
     pub(crate) fn put(&self, id: i64, snap: Arc<HistorySnapshot>, generation: u64) {
+        self.update(id, generation, |e| {
+            e.history = Some((Instant::now(), snap));
+        });
+    }
+
+    /// Caches an access decision unless a write happened since `generation` was read.
+    pub(crate) fn put_access(
+        &self,
+        id: i64,
+        user_id: i64,
+        day: &str,
+        access: DocumentAccess,
+        generation: u64,
+    ) {
+        self.update(id, generation, |e| {
+            if e.access.len() >= MAX_READERS {
+                e.access.clear();
+            }
+            let key = Reader {
+                user_id,
+                day: day.to_owned(),
+            };
+            e.access.insert(key, (Instant::now(), access));
+        });
+    }
+
+    fn update(&self, id: i64, generation: u64, f: impl FnOnce(&mut Entry)) {
         if self.ttl.is_zero() {
             return;
         }
@@ -74,21 +147,117 @@ impl HistoryCache {
             if self.generation() != generation {
                 return;
             }
-            if map.len() >= MAX_ENTRIES {
+            if map.len() >= MAX_DOCUMENTS && !map.contains_key(&id) {
                 let ttl = self.ttl;
-                map.retain(|_, (at, _)| at.elapsed() < ttl);
-                if map.len() >= MAX_ENTRIES {
+                map.retain(|_, e| {
+                    e.history.as_ref().is_some_and(|(at, _)| at.elapsed() < ttl)
+                        || e.access.values().any(|(at, _)| at.elapsed() < ttl)
+                });
+                if map.len() >= MAX_DOCUMENTS {
                     map.clear();
                 }
             }
-            map.insert(id, (Instant::now(), snap));
+            f(map.entry(id).or_default());
         }
     }
 
+    /// Forgets what is cached of document `id` (its history and every access decision on it).
     pub(crate) fn invalidate(&self, id: i64) {
         if let Ok(mut map) = self.map.lock() {
             self.generation.fetch_add(1, Ordering::AcqRel);
             map.remove(&id);
         }
+    }
+
+    /// Forgets everything: for writes that may change access decisions on many documents.
+    pub(crate) fn invalidate_all(&self) {
+        if let Ok(mut map) = self.map.lock() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            map.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn access(involved: bool) -> DocumentAccess {
+        DocumentAccess {
+            siren: "123456789".into(),
+            involved,
+        }
+    }
+
+    #[test]
+    fn decisions_are_per_user_and_day_and_dropped_with_the_document() {
+        let c = HistoryCache::new(Duration::from_secs(60));
+        let g = c.generation();
+        c.put_access(1, 10, "2026-12-06", access(true), g);
+        c.put_access(1, 11, "2026-12-06", access(false), g);
+        assert_eq!(c.access(1, 10, "2026-12-06"), Some(access(true)));
+        assert_eq!(c.access(1, 11, "2026-12-06"), Some(access(false)));
+        assert_eq!(c.access(1, 10, "2026-12-07"), None, "another day");
+        assert_eq!(c.access(2, 10, "2026-12-06"), None, "another document");
+        c.invalidate(2);
+        assert_eq!(c.access(1, 10, "2026-12-06"), Some(access(true)));
+        c.invalidate(1);
+        assert_eq!(c.access(1, 10, "2026-12-06"), None);
+        assert_eq!(c.access(1, 11, "2026-12-06"), None);
+    }
+
+    #[test]
+    fn a_write_during_a_read_keeps_the_read_out_of_the_cache() {
+        let c = HistoryCache::new(Duration::from_secs(60));
+        let before = c.generation();
+        c.invalidate(7); // a write lands while the read was at the database
+        c.put_access(7, 10, "2026-12-06", access(true), before);
+        c.put(
+            7,
+            Arc::new(HistorySnapshot {
+                siren: "123456789".into(),
+                entries: Vec::new(),
+            }),
+            before,
+        );
+        assert_eq!(c.access(7, 10, "2026-12-06"), None);
+        assert!(c.get(7).is_none());
+    }
+
+    #[test]
+    fn invalidate_all_forgets_every_document() {
+        let c = HistoryCache::new(Duration::from_secs(60));
+        let g = c.generation();
+        c.put_access(1, 10, "d", access(true), g);
+        c.put_access(2, 10, "d", access(true), g);
+        c.invalidate_all();
+        assert_eq!(c.access(1, 10, "d"), None);
+        assert_eq!(c.access(2, 10, "d"), None);
+    }
+
+    #[test]
+    fn decisions_expire_and_a_zero_ttl_caches_nothing() {
+        let c = HistoryCache::new(Duration::from_millis(1));
+        c.put_access(1, 10, "d", access(true), c.generation());
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(c.access(1, 10, "d"), None);
+        let off = HistoryCache::new(Duration::ZERO);
+        off.put_access(1, 10, "d", access(true), off.generation());
+        assert_eq!(off.access(1, 10, "d"), None);
+    }
+
+    #[test]
+    fn readers_per_document_are_bounded() {
+        let c = HistoryCache::new(Duration::from_secs(60));
+        let g = c.generation();
+        for u in 0..(MAX_READERS as i64 + 1) {
+            c.put_access(1, u, "d", access(true), g);
+        }
+        let map = c.map.lock().unwrap();
+        assert!(map[&1].access.len() <= MAX_READERS);
+        assert!(map[&1].access.contains_key(&Reader {
+            user_id: MAX_READERS as i64,
+            day: "d".into()
+        }));
     }
 }

@@ -431,6 +431,7 @@ impl Db {
             .bind(id)
             .execute(&self.write)
             .await?;
+        self.history_cache.invalidate_all();
         Ok(r.rows_affected() > 0)
     }
 }

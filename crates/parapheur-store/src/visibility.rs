@@ -19,7 +19,8 @@ fn absent_for(u: &str, t: &str) -> String {
 /// The condition on `d` (a `documents` row) that user `u` takes part in the document on day
 /// `t`: its depositor, one of its agents, a member of one of its steps (past, current or future)
 /// or the active delegate of one, or the document's circuit is open to the whole subscriber.
-/// Subscriber membership and administrators are checked beside it.
+/// Subscriber membership and administrators are checked beside it. For one document (it is
+/// evaluated row by row); lists use [`involved_ids`].
 pub(crate) fn involved(u: &str, t: &str) -> String {
     format!(
         "(d.depositor_id = {u} \
@@ -32,32 +33,62 @@ pub(crate) fn involved(u: &str, t: &str) -> String {
     )
 }
 
+/// The user `u` and those they stand in for on day `t`.
+fn self_and_absent(u: &str, t: &str) -> String {
+    format!("SELECT CAST({u} AS BIGINT) UNION {}", absent_for(u, t))
+}
+
+/// The ids of the documents of the subscribers `u` belongs to whose circuit is open to them.
+fn open_circuit_ids(u: &str) -> String {
+    format!(
+        "SELECT x.id FROM documents x JOIN circuits c ON c.siren = x.siren AND c.id = x.circuit_id \
+         WHERE c.visibility = 'subscriber' \
+         AND x.siren IN (SELECT siren FROM memberships WHERE user_id = {u})"
+    )
+}
+
+/// [`involved`] as a set of document ids (`SELECT …`), built from the user's own rows (their
+/// step memberships and delegations, deposits, agent roles) and the open circuits, so that a
+/// list over it costs what the user takes part in, not what the database holds.
+pub(crate) fn involved_ids(u: &str, t: &str) -> String {
+    format!(
+        "SELECT m.document_id FROM document_step_members m WHERE m.user_id IN ({me}) \
+         UNION SELECT x.id FROM documents x WHERE x.depositor_id = {u} \
+         UNION SELECT g.document_id FROM document_agents g WHERE g.user_id = {u} \
+         UNION {open}",
+        me = self_and_absent(u, t),
+        open = open_circuit_ids(u),
+    )
+}
+
 /// The whole rule of CONTRACT §8 on `d`: a current member of the document's subscriber who
-/// administers it or takes part in the document.
+/// administers it or takes part in the document. Driven by the user's rows (see
+/// [`involved_ids`]); an administrator's lists hold every document of their subscribers.
 pub(crate) fn visible(u: &str, t: &str) -> String {
     format!(
-        "(d.siren IN (SELECT siren FROM memberships WHERE user_id = {u}) AND \
-         (EXISTS (SELECT 1 FROM memberships a WHERE a.user_id = {u} AND a.siren = d.siren \
-                  AND a.is_admin <> 0) \
-          OR {involved}))",
-        involved = involved(u, t)
+        "(d.siren IN (SELECT siren FROM memberships WHERE user_id = {u}) AND d.id IN (\
+         {involved} \
+         UNION SELECT x.id FROM documents x JOIN memberships a ON a.siren = x.siren \
+         WHERE a.user_id = {u} AND a.is_admin <> 0))",
+        involved = involved_ids(u, t)
     )
 }
 
 /// The condition on `d` that user `u` may act now on the step `d` waits at (of kind `kind`
 /// when given): a member of it who has not acted yet, or the active delegate of one, and a
-/// member of the subscriber.
+/// member of the subscriber. Driven by the user's memberships not acted on yet (a partial
+/// index holds only those).
 pub(crate) fn acts_now(u: &str, t: &str, kind: Option<&str>) -> String {
     let kind = kind
         .map(|k| format!(" AND s.kind = '{k}'"))
         .unwrap_or_default();
     format!(
-        "(d.siren IN (SELECT siren FROM memberships WHERE user_id = {u}) AND EXISTS (\
-         SELECT 1 FROM document_steps s JOIN document_step_members m \
-         ON m.document_id = s.document_id AND m.idx = s.idx \
-         WHERE s.document_id = d.id AND s.idx = d.current_step{kind} AND m.acted_at IS NULL \
-         AND (m.user_id = {u} OR m.user_id IN ({absent}))))",
-        absent = absent_for(u, t)
+        "(d.siren IN (SELECT siren FROM memberships WHERE user_id = {u}) AND d.id IN (\
+         SELECT m.document_id FROM document_step_members m \
+         JOIN documents x ON x.id = m.document_id AND x.current_step = m.idx \
+         JOIN document_steps s ON s.document_id = m.document_id AND s.idx = m.idx \
+         WHERE m.acted_at IS NULL AND m.user_id IN ({me}){kind}))",
+        me = self_and_absent(u, t)
     )
 }
 
@@ -83,13 +114,18 @@ pub struct StepMember {
 
 impl Db {
     /// The subscriber of document `id` and whether user `user_id` takes part in it on day
-    /// `today` (`None`: no such document).
+    /// `today` (`None`: no such document). Served from the short-lived cache of the document's
+    /// reads when the same user read it recently (see `history_cache` for its invalidation).
     pub async fn document_access(
         &self,
         id: i64,
         user_id: i64,
         today: &str,
     ) -> Result<Option<DocumentAccess>, StoreError> {
+        if let Some(a) = self.history_cache.access(id, user_id, today) {
+            return Ok(Some(a));
+        }
+        let generation = self.history_cache.generation();
         let sql = format!(
             "SELECT d.siren, CAST(CASE WHEN {} THEN 1 ELSE 0 END AS BIGINT) FROM documents d \
              WHERE d.id = $1",
@@ -101,10 +137,15 @@ impl Db {
             .bind(today)
             .fetch_optional(&self.read)
             .await?;
-        Ok(r.map(|(siren, involved)| DocumentAccess {
+        let access = r.map(|(siren, involved)| DocumentAccess {
             siren,
             involved: involved != 0,
-        }))
+        });
+        if let Some(a) = &access {
+            self.history_cache
+                .put_access(id, user_id, today, a.clone(), generation);
+        }
+        Ok(access)
     }
 
     /// The rule and the members of step `idx` of document `id`, with whether `user_id` acts for

@@ -24,6 +24,7 @@ pub mod reminders;
 pub mod revocation;
 pub mod sessions;
 pub mod signing;
+pub mod tasks;
 pub mod transition;
 pub mod users;
 pub mod verifier;

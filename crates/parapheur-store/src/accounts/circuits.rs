@@ -125,6 +125,8 @@ impl Db {
         .bind(c.deadline_days)
         .execute(&self.write)
         .await?;
+        // A circuit's visibility decides who may read its documents.
+        self.history_cache.invalidate_all();
         Ok(())
     }
 

@@ -116,6 +116,7 @@ impl Db {
         .bind(i64::from(admin))
         .execute(&self.write)
         .await?;
+        self.history_cache.invalidate_all();
         Ok(())
     }
 
@@ -367,6 +368,8 @@ impl Db {
             .await?;
         }
         tx.commit().await?;
+        // Memberships decide who sees and acts on the subscriber's documents.
+        self.history_cache.invalidate_all();
         Ok(out)
     }
 

@@ -274,15 +274,31 @@ impl Db {
     /// be durable. Returns the new id, or `Duplicate` when the FAST triplet is taken.
     /// On SQLite, concurrent deposits share one transaction and one fsync (group commit).
     pub async fn insert_document(&self, d: NewDocument) -> Result<i64, StoreError> {
-        match &self.batcher {
-            Some(b) => b.submit(d).await,
+        let id = match &self.batcher {
+            Some(b) => b.submit(d).await?,
             None => {
                 let mut tx = self.write.begin().await?;
                 let id = insert_document_in(&mut tx, &d).await?;
                 tx.commit().await?;
-                Ok(id)
+                id
             }
-        }
+        };
+        // A new document is a new task for the members of its first step.
+        self.history_cache.invalidate(id);
+        Ok(id)
+    }
+
+    /// A counter that every write through this `Db` able to change what a document read or a
+    /// task list shows (deposits, transitions, members, deletions, absences, circuits,
+    /// memberships) moves forward: an answer computed while it kept one value may be served
+    /// again while it still has it (other instances' writes: see `history_cache`).
+    pub fn reads_generation(&self) -> u64 {
+        self.history_cache.generation()
+    }
+
+    /// How long reads may be served from memory (`[fast] history_cache_ms`; zero: never).
+    pub fn reads_ttl(&self) -> std::time::Duration {
+        self.history_cache.ttl()
     }
 
     pub async fn document(&self, id: i64) -> Result<Option<DocumentRow>, StoreError> {

@@ -20,7 +20,10 @@ impl Db {
         let mut sql = String::from("SELECT d.id FROM documents d WHERE d.siren = $1");
         let mut n = 1;
         if viewer.is_some() {
-            sql.push_str(&format!(" AND {}", crate::visibility::involved("$2", "$3")));
+            sql.push_str(&format!(
+                " AND d.id IN ({})",
+                crate::visibility::involved_ids("$2", "$3")
+            ));
             n = 3;
         }
         if let Some(st) = statuses {

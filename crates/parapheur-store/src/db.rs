@@ -26,6 +26,11 @@ pub struct Db {
     pub(crate) history_cache: Arc<HistoryCache>,
 }
 
+/// Every SQLite connection: WAL, a commit is on disk before it returns, foreign keys, and a
+/// wait rather than an error when the writer holds the lock.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
+     PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -46,18 +51,26 @@ impl Db {
                     .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
-                                 PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;",
-                            )
-                            .await?;
+                            conn.execute(SQLITE_PRAGMAS).await?;
                             Ok(())
                         })
                     })
             };
             let write = opts().max_connections(1).connect(&url).await?;
             SQLITE_MIGRATIONS.run(&write).await?;
-            let read = opts().max_connections(4).connect(&url).await?;
+            // Readers keep more pages than SQLite's 2 MB default: lists over a large database
+            // revisit the same index and table pages (32 MB each, allocated as used).
+            let read = opts()
+                .max_connections(4)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(SQLITE_PRAGMAS).await?;
+                        conn.execute("PRAGMA cache_size=-32768;").await?;
+                        Ok(())
+                    })
+                })
+                .connect(&url)
+                .await?;
             let batcher = Some(Batcher::start(write.clone()));
             Ok(Self {
                 engine: Engine::Sqlite,

@@ -53,10 +53,15 @@ struct Entry {
     access: HashMap<Reader, (Instant, DocumentAccess)>,
 }
 
+/// A user's bannette counts, valid under one reads generation.
+type Counts = Vec<(crate::portal::Bannette, i64)>;
+
 #[derive(Debug)]
 pub(crate) struct HistoryCache {
     ttl: Duration,
     map: Mutex<HashMap<i64, Entry>>,
+    /// Per user and day: the bannette counts and the generation they were counted under.
+    counts: Mutex<HashMap<Reader, (u64, Instant, Counts)>>,
     /// Bumped by every invalidation, so a read that raced a write never caches stale rows.
     generation: AtomicU64,
 }
@@ -72,6 +77,7 @@ impl HistoryCache {
         Self {
             ttl,
             map: Mutex::default(),
+            counts: Mutex::default(),
             generation: AtomicU64::new(0),
         }
     }
@@ -137,6 +143,39 @@ impl HistoryCache {
             };
             e.access.insert(key, (Instant::now(), access));
         });
+    }
+
+    /// A user's bannette counts on `day`, if counted under `generation` (the current one)
+    /// within the time to live.
+    pub(crate) fn counts(&self, user_id: i64, day: &str, generation: u64) -> Option<Counts> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let map = self.counts.lock().ok()?;
+        let key = Reader {
+            user_id,
+            day: day.to_owned(),
+        };
+        map.get(&key)
+            .filter(|(g, at, _)| *g == generation && at.elapsed() < self.ttl)
+            .map(|(_, _, c)| c.clone())
+    }
+
+    /// Keeps counts made under `generation` (read before counting).
+    pub(crate) fn put_counts(&self, user_id: i64, day: &str, generation: u64, counts: Counts) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut map) = self.counts.lock() {
+            if map.len() >= MAX_DOCUMENTS {
+                map.clear();
+            }
+            let key = Reader {
+                user_id,
+                day: day.to_owned(),
+            };
+            map.insert(key, (generation, Instant::now(), counts));
+        }
     }
 
     fn update(&self, id: i64, generation: u64, f: impl FnOnce(&mut Entry)) {
@@ -244,6 +283,19 @@ mod tests {
         let off = HistoryCache::new(Duration::ZERO);
         off.put_access(1, 10, "d", access(true), off.generation());
         assert_eq!(off.access(1, 10, "d"), None);
+    }
+
+    #[test]
+    fn counts_are_served_only_under_the_generation_they_were_made_in() {
+        use crate::portal::Bannette;
+        let c = HistoryCache::new(Duration::from_secs(60));
+        let g = c.generation();
+        c.put_counts(10, "d", g, vec![(Bannette::ToSign, 3)]);
+        assert_eq!(c.counts(10, "d", g), Some(vec![(Bannette::ToSign, 3)]));
+        assert_eq!(c.counts(11, "d", g), None, "another user");
+        assert_eq!(c.counts(10, "e", g), None, "another day");
+        c.invalidate(99); // any write
+        assert_eq!(c.counts(10, "d", c.generation()), None);
     }
 
     #[test]

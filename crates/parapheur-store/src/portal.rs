@@ -50,6 +50,18 @@ impl Bannette {
     /// user who left it no longer sees its documents, even those they deposited or were a step
     /// member of) and the visibility rule of CONTRACT §8; the two task bannettes hold what the
     /// user (or a user they stand in for) has still to act on.
+    /// The statuses of the bannettes listed under the visibility rule (`None`: the task
+    /// bannettes and the user's deposits, which have their own condition).
+    fn visible_statuses(self) -> Option<&'static [DocumentStatus]> {
+        use DocumentStatus as S;
+        match self {
+            Self::ToApprove | Self::ToSign | Self::MyDeposits => None,
+            Self::InProgress => Some(&[S::InProgress, S::AwaitingMetadata]),
+            Self::Done => Some(&[S::Classified]),
+            Self::Refused => Some(&[S::VisaDisapproved, S::Refused, S::SignatureRejected]),
+        }
+    }
+
     fn condition(self) -> String {
         use DocumentStatus as S;
         let visible = crate::visibility::visible("$1", "$2");
@@ -67,14 +79,9 @@ impl Bannette {
                 "d.depositor_id = $1 AND d.siren IN (SELECT siren FROM memberships WHERE user_id = $1)"
                     .to_owned()
             }
-            Self::InProgress => format!(
+            Self::InProgress | Self::Done | Self::Refused => format!(
                 "d.status IN ({}) AND {visible}",
-                sql_in(&[S::InProgress, S::AwaitingMetadata])
-            ),
-            Self::Done => format!("d.status IN ({}) AND {visible}", sql_in(&[S::Classified])),
-            Self::Refused => format!(
-                "d.status IN ({}) AND {visible}",
-                sql_in(&[S::VisaDisapproved, S::Refused, S::SignatureRejected])
+                sql_in(self.visible_statuses().unwrap_or_default())
             ),
         }
     }
@@ -175,6 +182,22 @@ impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for BannetteEntry {
     }
 }
 
+/// A row of a bannette page: the entry and the length of the whole list.
+struct Paged {
+    entry: BannetteEntry,
+    total: i64,
+}
+
+impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for Paged {
+    fn from_row(row: &'r sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row;
+        Ok(Self {
+            entry: BannetteEntry::from_row(row)?,
+            total: row.try_get("list_total")?,
+        })
+    }
+}
+
 impl Db {
     pub async fn create_session(
         &self,
@@ -224,25 +247,48 @@ impl Db {
         Ok(())
     }
 
-    /// How many documents each bannette holds for a user on day `today` (`YYYY-MM-DD`).
+    /// How many documents each bannette holds for a user on day `today` (`YYYY-MM-DD`), in
+    /// [`Bannette::ALL`]'s order. One statement: the three lists under the visibility rule are
+    /// counted in one pass over the user's documents. Kept a moment per user and day while no
+    /// local write moves the reads generation (see `history_cache`).
     pub async fn bannette_counts(
         &self,
         user_id: i64,
         today: &str,
     ) -> Result<Vec<(Bannette, i64)>, StoreError> {
-        let mut out = Vec::with_capacity(6);
-        for b in Bannette::ALL {
-            let (n,): (i64,) = sqlx::query_as(&format!(
-                "SELECT COUNT(*) FROM documents d WHERE {}",
-                b.condition()
-            ))
+        let generation = self.history_cache.generation();
+        if let Some(counts) = self.history_cache.counts(user_id, today, generation) {
+            return Ok(counts);
+        }
+        let columns: Vec<String> = Bannette::ALL
+            .into_iter()
+            .map(|b| match b.visible_statuses() {
+                Some(st) => format!(
+                    "COALESCE(SUM(CASE WHEN d.status IN ({}) THEN 1 ELSE 0 END), 0)",
+                    sql_in(st)
+                ),
+                None => format!("(SELECT COUNT(*) FROM documents d WHERE {})", b.condition()),
+            })
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM documents d WHERE {}",
+            columns
+                .iter()
+                .map(|c| format!("CAST({c} AS BIGINT)"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            crate::visibility::visible("$1", "$2")
+        );
+        let row: (i64, i64, i64, i64, i64, i64) = sqlx::query_as(&sql)
             .bind(user_id)
             .bind(today)
             .fetch_one(&self.read)
             .await?;
-            out.push((b, n));
-        }
-        Ok(out)
+        let n = [row.0, row.1, row.2, row.3, row.4, row.5];
+        let counts: Vec<(Bannette, i64)> = Bannette::ALL.into_iter().zip(n).collect();
+        self.history_cache
+            .put_counts(user_id, today, generation, counts.clone());
+        Ok(counts)
     }
 
     /// A page of a bannette in the filter's order, with the total.
@@ -273,34 +319,43 @@ impl Db {
                  OR LOWER(COALESCE(d.circuit_id, '')) LIKE ${n})"
             ));
         }
-        let count_sql = format!("SELECT COUNT(*) FROM documents d WHERE {cond}");
-        let mut q = sqlx::query_as::<_, (i64,)>(&count_sql)
-            .bind(user_id)
-            .bind(today);
-        for v in &binds {
-            q = q.bind(v);
-        }
-        let (total,) = q.fetch_one(&self.read).await?;
         let cols = DOC_COLS
             .split(',')
             .map(|c| format!("d.{}", c.trim()))
             .collect::<Vec<_>>()
             .join(", ");
+        // The total comes with the page (a window over the whole list, before LIMIT): the
+        // list's condition is evaluated once.
         let sql = format!(
-            "SELECT {cols}, dep.first_name AS dep_first_name, dep.last_name AS dep_last_name \
+            "SELECT {cols}, dep.first_name AS dep_first_name, dep.last_name AS dep_last_name, \
+             COUNT(*) OVER () AS list_total \
              FROM documents d LEFT JOIN users dep ON dep.id = d.depositor_id \
              WHERE {cond} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
             order = f.sort.order_by(f.descending),
             limit = limit.clamp(1, 200),
             offset = offset.max(0)
         );
-        let mut q = sqlx::query_as::<_, BannetteEntry>(&sql)
-            .bind(user_id)
-            .bind(today);
+        let mut q = sqlx::query_as::<_, Paged>(&sql).bind(user_id).bind(today);
         for v in &binds {
             q = q.bind(v);
         }
-        Ok((q.fetch_all(&self.read).await?, total))
+        let rows = q.fetch_all(&self.read).await?;
+        let total = match rows.first() {
+            Some(r) => r.total,
+            None if offset <= 0 => 0,
+            // A page past the end: the total still has to be told.
+            None => {
+                let count_sql = format!("SELECT COUNT(*) FROM documents d WHERE {cond}");
+                let mut q = sqlx::query_as::<_, (i64,)>(&count_sql)
+                    .bind(user_id)
+                    .bind(today);
+                for v in &binds {
+                    q = q.bind(v);
+                }
+                q.fetch_one(&self.read).await?.0
+            }
+        };
+        Ok((rows.into_iter().map(|r| r.entry).collect(), total))
     }
 }
 

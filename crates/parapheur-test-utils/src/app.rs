@@ -455,6 +455,12 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// Kills the process with SIGKILL (no shutdown of any kind) and reaps it.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// A client of this instance.
     pub fn client(&self, email: &str, password: &str) -> Client {
         Client::new(&self.base, Some((email.to_owned(), password.to_owned())))

@@ -57,6 +57,7 @@ retry_base_ms = 2000      # first retry delay, doubled at each failure...
 retry_max_ms = 900000     # ...up to this; deliveries are retried until they succeed
 keep_done_days = 7        # delivered jobs and finished portal batches are deleted after (0: kept)
 automatic_retry_ms = 30000 # an automatic step whose immediate run failed is run again by a job
+lease_ms = 300000         # a claimed job is taken over by another instance after this (a crash)
 
 [otp]
 link_ttl_hours = 720      # how long an OTP signing link works

@@ -67,6 +67,9 @@ pub struct JobsConfig {
     /// long after the transition that enters it; it does the step if the immediate run failed
     /// (a timestamp authority down...) and is then retried with the backoff above.
     pub automatic_retry_ms: u64,
+    /// A claimed job belongs to its worker this long; past it another instance takes it over
+    /// (an instance that died mid-job). Longer than any transport timeout.
+    pub lease_ms: u64,
 }
 
 impl Default for JobsConfig {
@@ -77,6 +80,7 @@ impl Default for JobsConfig {
             retry_max_ms: 15 * 60 * 1000,
             keep_done_days: 7,
             automatic_retry_ms: 30_000,
+            lease_ms: 5 * 60 * 1000,
         }
     }
 }
@@ -227,6 +231,12 @@ impl JobsConfig {
             return Err(KeyError::new(
                 "jobs.retry_base_ms",
                 Problem::Rule("must be > 0 and <= jobs.retry_max_ms"),
+            ));
+        }
+        if self.lease_ms < 1000 {
+            return Err(KeyError::new(
+                "jobs.lease_ms",
+                Problem::Rule("must be at least 1000"),
             ));
         }
         Ok(())

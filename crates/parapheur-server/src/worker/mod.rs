@@ -10,8 +10,10 @@ use parapheur_store::now_ms;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-/// A claimed job is another worker's after this long (longer than any transport timeout).
-const LEASE_MS: i64 = 5 * 60 * 1000;
+/// How long a claimed job is ours (`[jobs] lease_ms`): another worker takes it over after.
+fn lease_ms(state: &AppState) -> i64 {
+    i64::try_from(state.cfg.jobs.lease_ms).unwrap_or(i64::MAX)
+}
 /// Jobs claimed, delivered concurrently and completed together.
 const BATCH: i64 = 16;
 
@@ -31,7 +33,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                 tracing::info!("job worker stopped");
                 return;
             }
-            match state.db.claim_jobs(LEASE_MS, BATCH).await {
+            match state.db.claim_jobs(lease_ms(&state), BATCH).await {
                 Ok(jobs) if !jobs.is_empty() => {
                     run_batch(&state, jobs).await;
                     continue;
@@ -58,7 +60,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
 pub async fn run_due(state: &AppState) -> usize {
     let mut ran = 0;
     loop {
-        match state.db.claim_jobs(LEASE_MS, BATCH).await {
+        match state.db.claim_jobs(lease_ms(state), BATCH).await {
             Ok(jobs) if !jobs.is_empty() => {
                 ran += jobs.len();
                 run_batch(state, jobs).await;

@@ -6,6 +6,12 @@ use parapheur_server::{bind_early, demo, open_state, provision, serve_on};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// mimalloc instead of the system allocator: a request allocates and frees many small
+/// objects (headers, the caller, the answer), and glibc's malloc took about a tenth of the
+/// history route's samples under load (BENCHMARKS.md, issue 22).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "parapheur",

@@ -37,6 +37,19 @@ const MAX_READERS: usize = 64;
 pub struct HistorySnapshot {
     pub siren: String,
     pub entries: Vec<HistoryRow>,
+    /// The server's encoding of these entries (the FAST answer), made by the first read that
+    /// needs it and shared by the next ones while the snapshot is cached.
+    pub encoded: std::sync::OnceLock<Arc<[u8]>>,
+}
+
+impl HistorySnapshot {
+    pub fn new(siren: String, entries: Vec<HistoryRow>) -> Self {
+        Self {
+            siren,
+            entries,
+            encoded: std::sync::OnceLock::new(),
+        }
+    }
 }
 
 /// The key of a cached access decision: a user on a day (absences, hence delegations, are
@@ -253,10 +266,7 @@ mod tests {
         c.put_access(7, 10, "2026-12-06", access(true), before);
         c.put(
             7,
-            Arc::new(HistorySnapshot {
-                siren: "123456789".into(),
-                entries: Vec::new(),
-            }),
+            Arc::new(HistorySnapshot::new("123456789".into(), Vec::new())),
             before,
         );
         assert_eq!(c.access(7, 10, "2026-12-06"), None);

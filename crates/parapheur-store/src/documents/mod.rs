@@ -361,7 +361,7 @@ impl Db {
                 })
             })
             .collect();
-        let snap = Arc::new(HistorySnapshot { siren, entries });
+        let snap = Arc::new(HistorySnapshot::new(siren, entries));
         self.history_cache.put(id, snap.clone(), generation);
         Ok(Some(snap))
     }

@@ -2,12 +2,16 @@
 
 use super::doc_id;
 use crate::auth::FastCaller;
+use crate::error::ApiError;
 use crate::error::FastError;
 use crate::service::{documents, iso_date};
 use crate::state::AppState;
-use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// One event of a document's history.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -25,16 +29,30 @@ pub async fn history(
     State(state): State<AppState>,
     FastCaller(caller): FastCaller,
     Path(id): Path<String>,
-) -> Result<Json<Vec<HistoryEntry>>, FastError> {
+) -> Result<Response, FastError> {
     let snap = documents::history(&state, &caller, doc_id(&id)?).await?;
-    Ok(Json(
-        snap.entries
-            .iter()
-            .map(|h| HistoryEntry {
-                user_fullname: h.user_fullname.clone(),
-                date: iso_date(h.at_ms),
-                state_name: h.state_name.clone(),
-            })
-            .collect(),
-    ))
+    // Encoded once per cached snapshot: clients poll the history far more than it changes.
+    let body = match snap.encoded.get() {
+        Some(b) => b.clone(),
+        None => {
+            let entries: Vec<HistoryEntry> = snap
+                .entries
+                .iter()
+                .map(|h| HistoryEntry {
+                    user_fullname: h.user_fullname.clone(),
+                    date: iso_date(h.at_ms),
+                    state_name: h.state_name.clone(),
+                })
+                .collect();
+            let json: Arc<[u8]> = serde_json::to_vec(&entries)
+                .map_err(|e| ApiError::Internal(e.into()))?
+                .into();
+            snap.encoded.get_or_init(|| json).clone()
+        }
+    };
+    Ok((
+        [(CONTENT_TYPE, "application/json")],
+        Bytes::from_owner(body),
+    )
+        .into_response())
 }

@@ -275,6 +275,15 @@ fn agents_and_administrators_read_and_a_user_of_another_subscriber_never_does() 
     // The administrator's search lists every document of the subscriber.
     assert!(search(&app.as_user("admin@a.fr")).contains(&id));
     assert!(!search(&app.as_user("v2@a.fr")).contains(&id));
+    // So do their portal lists and counts, though they take no part in it; not another user's.
+    let en_cours = portal(&app, "admin@a.fr")
+        .get("/parapheur/?bannette=en-cours")
+        .body;
+    assert!(en_cours.contains("ag.pdf"), "{en_cours}");
+    let theirs = portal(&app, "v2@a.fr")
+        .get("/parapheur/?bannette=en-cours")
+        .body;
+    assert!(!theirs.contains("ag.pdf"), "{theirs}");
 }
 
 /// Reads are decided once per user and document and kept a moment (`[fast] history_cache_ms`):

@@ -62,9 +62,9 @@ impl Bannette {
         }
     }
 
-    fn condition(self) -> String {
+    fn condition(self, administers: bool) -> String {
         use DocumentStatus as S;
-        let visible = crate::visibility::visible("$1", "$2");
+        let visible = crate::visibility::visible("$1", "$2", administers);
         let waiting_at = |kind: StepKind| {
             format!(
                 "d.status = {} AND {}",
@@ -94,6 +94,15 @@ fn sql_in(statuses: &[DocumentStatus]) -> String {
         .map(|s| format!("'{}'", s.as_str()))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Whose lists: the user, the day (absences, hence delegations, are whole days) and whether
+/// they administer any subscriber (their lists then hold every document of it).
+#[derive(Debug, Clone, Copy)]
+pub struct Viewer<'a> {
+    pub user_id: i64,
+    pub today: &'a str,
+    pub administers: bool,
 }
 
 /// Filters and order of a bannette list.
@@ -253,9 +262,9 @@ impl Db {
     /// local write moves the reads generation (see `history_cache`).
     pub async fn bannette_counts(
         &self,
-        user_id: i64,
-        today: &str,
+        v: &Viewer<'_>,
     ) -> Result<Vec<(Bannette, i64)>, StoreError> {
+        let (user_id, today) = (v.user_id, v.today);
         let generation = self.history_cache.generation();
         if let Some(counts) = self.history_cache.counts(user_id, today, generation) {
             return Ok(counts);
@@ -267,7 +276,10 @@ impl Db {
                     "COALESCE(SUM(CASE WHEN d.status IN ({}) THEN 1 ELSE 0 END), 0)",
                     sql_in(st)
                 ),
-                None => format!("(SELECT COUNT(*) FROM documents d WHERE {})", b.condition()),
+                None => format!(
+                    "(SELECT COUNT(*) FROM documents d WHERE {})",
+                    b.condition(v.administers)
+                ),
             })
             .collect();
         let sql = format!(
@@ -277,7 +289,7 @@ impl Db {
                 .map(|c| format!("CAST({c} AS BIGINT)"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            crate::visibility::visible("$1", "$2")
+            crate::visibility::visible("$1", "$2", v.administers)
         );
         let row: (i64, i64, i64, i64, i64, i64) = sqlx::query_as(&sql)
             .bind(user_id)
@@ -294,14 +306,14 @@ impl Db {
     /// A page of a bannette in the filter's order, with the total.
     pub async fn bannette(
         &self,
-        user_id: i64,
-        today: &str,
+        v: &Viewer<'_>,
         b: Bannette,
         f: &ListFilter,
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<BannetteEntry>, i64), StoreError> {
-        let mut cond = b.condition();
+        let (user_id, today) = (v.user_id, v.today);
+        let mut cond = b.condition(v.administers);
         let mut binds: Vec<String> = Vec::new();
         if let Some(c) = &f.circuit {
             binds.push(c.clone());

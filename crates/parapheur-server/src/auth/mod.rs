@@ -45,6 +45,14 @@ impl Caller {
     pub fn is_admin(&self, siren: &str) -> bool {
         self.memberships.iter().any(|(s, a)| s == siren && *a)
     }
+    /// The caller as the store's lists see them on `today`.
+    pub fn viewer<'a>(&self, today: &'a str) -> parapheur_store::portal::Viewer<'a> {
+        parapheur_store::portal::Viewer {
+            user_id: self.user_id,
+            today,
+            administers: self.memberships.iter().any(|(_, a)| *a),
+        }
+    }
 }
 
 /// What the `Authorization` header holds.

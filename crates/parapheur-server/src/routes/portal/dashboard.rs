@@ -145,7 +145,8 @@ pub(super) async fn dashboard(
 ) -> Result<Response, PageError> {
     let caller = signed_in(&state, &headers, "/parapheur/").await?;
     let today = crate::service::access::today();
-    let counts = state.db.bannette_counts(caller.user_id, &today).await?;
+    let viewer = caller.viewer(&today);
+    let counts = state.db.bannette_counts(&viewer).await?;
     let current = q
         .get("bannette")
         .and_then(|s| Bannette::from_slug(s))
@@ -155,14 +156,7 @@ pub(super) async fn dashboard(
     let page = page_number(&q);
     let (docs, total) = state
         .db
-        .bannette(
-            caller.user_id,
-            &today,
-            current,
-            &filter,
-            (page - 1) * PAGE,
-            PAGE,
-        )
+        .bannette(&viewer, current, &filter, (page - 1) * PAGE, PAGE)
         .await?;
     let all = q.get("tout").is_some_and(|v| v == "1");
     let columns = SortKey::ALL

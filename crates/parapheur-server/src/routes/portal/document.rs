@@ -195,16 +195,10 @@ async fn next_in(
     list: &ListContext,
     id: i64,
 ) -> Result<Option<i64>, ApiError> {
+    let today = access::today();
     let (docs, _) = state
         .db
-        .bannette(
-            caller.user_id,
-            &access::today(),
-            list.bannette,
-            &list.filter,
-            0,
-            2,
-        )
+        .bannette(&caller.viewer(&today), list.bannette, &list.filter, 0, 2)
         .await?;
     Ok(docs.into_iter().map(|e| e.doc.id).find(|d| *d != id))
 }

@@ -45,11 +45,6 @@ impl Bannette {
     pub fn from_slug(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|b| b.slug() == s)
     }
-    /// The SQL condition (on `d`, with `$1` the user id and `$2` today's date) selecting the
-    /// bannette. Every bannette requires a current membership of the document's subscriber (a
-    /// user who left it no longer sees its documents, even those they deposited or were a step
-    /// member of) and the visibility rule of CONTRACT §8; the two task bannettes hold what the
-    /// user (or a user they stand in for) has still to act on.
     /// The statuses of the bannettes listed under the visibility rule (`None`: the task
     /// bannettes and the user's deposits, which have their own condition).
     fn visible_statuses(self) -> Option<&'static [DocumentStatus]> {
@@ -62,6 +57,12 @@ impl Bannette {
         }
     }
 
+    /// The SQL condition (on `d`, with `$1` the user id and `$2` today's date) selecting the
+    /// bannette. Every bannette requires a current membership of the document's subscriber (a
+    /// user who left it no longer sees its documents, even those they deposited or were a step
+    /// member of) and the visibility rule of CONTRACT §8; the two task bannettes hold what the
+    /// user (or a user they stand in for) has still to act on. `administers`: see
+    /// [`Viewer::administers`].
     fn condition(self, administers: bool) -> String {
         use DocumentStatus as S;
         let visible = crate::visibility::visible("$1", "$2", administers);
@@ -102,6 +103,9 @@ fn sql_in(statuses: &[DocumentStatus]) -> String {
 pub struct Viewer<'a> {
     pub user_id: i64,
     pub today: &'a str,
+    /// Whether the user administers any subscriber: when not, the lists leave out the
+    /// administrators' part of the visibility rule, which would select nothing (and which
+    /// PostgreSQL's estimates turned into a scan of the subscriber's documents).
     pub administers: bool,
 }
 

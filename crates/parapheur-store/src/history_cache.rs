@@ -60,6 +60,15 @@ struct Reader {
     day: String,
 }
 
+impl Reader {
+    fn new(user_id: i64, day: &str) -> Self {
+        Self {
+            user_id,
+            day: day.to_owned(),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Entry {
     history: Option<(Instant, Arc<HistorySnapshot>)>,
@@ -120,10 +129,7 @@ impl HistoryCache {
             return None;
         }
         let map = self.map.lock().ok()?;
-        let key = Reader {
-            user_id,
-            day: day.to_owned(),
-        };
+        let key = Reader::new(user_id, day);
         map.get(&id)
             .and_then(|e| e.access.get(&key))
             .filter(|(at, _)| at.elapsed() < self.ttl)
@@ -150,10 +156,7 @@ impl HistoryCache {
             if e.access.len() >= MAX_READERS {
                 e.access.clear();
             }
-            let key = Reader {
-                user_id,
-                day: day.to_owned(),
-            };
+            let key = Reader::new(user_id, day);
             e.access.insert(key, (Instant::now(), access));
         });
     }
@@ -165,10 +168,7 @@ impl HistoryCache {
             return None;
         }
         let map = self.counts.lock().ok()?;
-        let key = Reader {
-            user_id,
-            day: day.to_owned(),
-        };
+        let key = Reader::new(user_id, day);
         map.get(&key)
             .filter(|(g, at, _)| *g == generation && at.elapsed() < self.ttl)
             .map(|(_, _, c)| c.clone())
@@ -183,10 +183,7 @@ impl HistoryCache {
             if map.len() >= MAX_DOCUMENTS {
                 map.clear();
             }
-            let key = Reader {
-                user_id,
-                day: day.to_owned(),
-            };
+            let key = Reader::new(user_id, day);
             map.insert(key, (generation, Instant::now(), counts));
         }
     }

@@ -21,7 +21,7 @@ steps = [ { step = "visa", members = ["v2@a.fr"] } ]
 "#;
 
 fn day(offset: i64) -> String {
-    (chrono::Local::now().date_naive() + chrono::Duration::days(offset))
+    (parapheur_server::clock::now().date_naive() + chrono::Duration::days(offset))
         .format("%Y-%m-%d")
         .to_string()
 }

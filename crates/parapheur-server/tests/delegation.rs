@@ -248,7 +248,7 @@ fn a_delegate_acts_for_an_absent_signer_during_the_period_only() {
     let app = TestApp::start(BIN, "");
     let depot = app.as_user("depot@a.fr");
     let (s1, v1) = (app.as_user("s1@a.fr"), app.as_user("v1@a.fr"));
-    let today = chrono::Local::now().date_naive();
+    let today = parapheur_server::clock::now().date_naive();
     let day = |d: i64| {
         (today + chrono::Duration::days(d))
             .format("%Y-%m-%d")
@@ -424,7 +424,7 @@ fn an_administrator_reassigns_the_current_step() {
 fn the_portal_sets_absences_and_administrators_unblock_documents_whose_signer_left() {
     let app = TestApp::start(BIN, "");
     let depot = app.as_user("depot@a.fr");
-    let today = chrono::Local::now()
+    let today = parapheur_server::clock::now()
         .date_naive()
         .format("%Y-%m-%d")
         .to_string();

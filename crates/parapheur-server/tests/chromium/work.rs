@@ -18,7 +18,7 @@ use reqwest::Method;
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 fn day(offset: i64) -> String {
-    (chrono::Local::now().date_naive() + chrono::Duration::days(offset))
+    (parapheur_server::clock::now().date_naive() + chrono::Duration::days(offset))
         .format("%Y-%m-%d")
         .to_string()
 }

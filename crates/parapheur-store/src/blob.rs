@@ -138,8 +138,15 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     ) -> Result<StoredBlob, StoreError>;
     fn get(&self, key: &str) -> Result<Vec<u8>, StoreError>;
     fn delete(&self, key: &str) -> Result<(), StoreError>;
-    /// The keys of the blobs last written before `cutoff` (for the orphan sweep).
-    fn keys_older_than(&self, cutoff: std::time::SystemTime) -> Result<Vec<String>, StoreError>;
+    /// The keys of the blobs last written before `cutoff` (for the orphan sweep), handed to
+    /// `each` in chunks of at most `chunk` keys as the store is walked, never all at once; the
+    /// walk stops early when `each` returns `false`.
+    fn scan_older(
+        &self,
+        cutoff: std::time::SystemTime,
+        chunk: usize,
+        each: &mut dyn FnMut(Vec<String>) -> bool,
+    ) -> Result<(), StoreError>;
     /// A cheap check that the store answers (used by `/healthz`).
     fn check(&self) -> Result<(), StoreError>;
 }
@@ -262,8 +269,15 @@ impl BlobStore for LocalBlobStore {
         }
     }
 
-    fn keys_older_than(&self, cutoff: std::time::SystemTime) -> Result<Vec<String>, StoreError> {
-        let mut keys = Vec::new();
+    fn scan_older(
+        &self,
+        cutoff: std::time::SystemTime,
+        chunk: usize,
+        each: &mut dyn FnMut(Vec<String>) -> bool,
+    ) -> Result<(), StoreError> {
+        let chunk = chunk.max(1);
+        let mut keys = Vec::with_capacity(chunk);
+        // One prefix directory at a time, each read as a stream: what is held is one chunk.
         for dir in fs::read_dir(&self.root).map_err(io("."))?.flatten() {
             let prefix = dir.file_name().to_string_lossy().into_owned();
             if prefix.len() != 2 || !dir.path().is_dir() {
@@ -277,10 +291,18 @@ impl BlobStore for LocalBlobStore {
                     .is_ok_and(|t| t < cutoff);
                 if old && valid_key(&key) {
                     keys.push(key);
+                    if keys.len() == chunk
+                        && !each(std::mem::replace(&mut keys, Vec::with_capacity(chunk)))
+                    {
+                        return Ok(());
+                    }
                 }
             }
         }
-        Ok(keys)
+        if !keys.is_empty() {
+            each(keys);
+        }
+        Ok(())
     }
 
     fn check(&self) -> Result<(), StoreError> {
@@ -433,18 +455,34 @@ impl Blobs {
         failed
     }
 
-    /// The keys of the blobs last written before `cutoff` (for the orphan sweep).
-    pub async fn keys_older_than(
+    /// The keys of the blobs last written before `cutoff` (for the orphan sweep), in chunks of
+    /// at most `chunk` keys produced as the store is walked: the walk waits while a chunk is
+    /// being handled, so memory holds two chunks whatever the size of the store. An error ends
+    /// the stream.
+    pub fn old_keys(
         &self,
         cutoff: std::time::SystemTime,
-    ) -> Result<Vec<String>, StoreError> {
+        chunk: usize,
+    ) -> tokio::sync::mpsc::Receiver<Result<Vec<String>, StoreError>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
         match &self.0 {
             Backend::Local(l) => {
                 let l = l.clone();
-                blocking(move || l.keys_older_than(cutoff)).await
+                tokio::task::spawn_blocking(move || {
+                    let walked = l.scan_older(cutoff, chunk, &mut |keys| {
+                        tx.blocking_send(Ok(keys)).is_ok()
+                    });
+                    if let Err(e) = walked {
+                        let _ = tx.blocking_send(Err(e));
+                    }
+                });
             }
-            Backend::S3(s) => s.keys_older_than(cutoff).await,
+            Backend::S3(s) => {
+                let s = s.clone();
+                tokio::spawn(async move { s.scan_older(cutoff, chunk, tx).await });
+            }
         }
+        rx
     }
 
     /// A cheap check that the store answers (used by `/healthz` and at start).

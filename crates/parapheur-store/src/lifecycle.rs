@@ -154,6 +154,41 @@ impl Db {
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
+    /// The keys of `keys` no row refers to (documents, annexes, detached signatures, earlier
+    /// versions, return flows), so that the orphan sweep checks a chunk of the store at a time
+    /// instead of loading every reference: each key is looked up in each table's `blob_key`
+    /// index (migration 0024) and the orphans come back from the statement itself.
+    pub async fn unreferenced_blob_keys(&self, keys: &[String]) -> Result<Vec<String>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values = (1..=keys.len())
+            .map(|i| format!("(${i})"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let absent = [
+            "documents",
+            "annexes",
+            "document_signatures",
+            "document_versions",
+            "return_flows",
+        ]
+        .iter()
+        .map(|t| format!("NOT EXISTS (SELECT 1 FROM {t} r WHERE r.blob_key = v.k)"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+        let sql = format!("WITH v(k) AS (VALUES {values}) SELECT v.k FROM v WHERE {absent}");
+        let mut q = sqlx::query_as::<_, (String,)>(&sql);
+        for k in keys {
+            q = q.bind(k);
+        }
+        Ok(q.fetch_all(&self.read)
+            .await?
+            .into_iter()
+            .map(|r| r.0)
+            .collect())
+    }
+
     /// Classified documents whose content is older than `cutoff_ms` and not purged yet.
     pub async fn documents_to_purge(&self, cutoff_ms: i64) -> Result<Vec<i64>, StoreError> {
         let rows: Vec<(i64,)> = sqlx::query_as(

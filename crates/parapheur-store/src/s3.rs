@@ -89,34 +89,56 @@ impl S3Objects {
         }
     }
 
-    /// Keys under the prefix (relative to it) last modified before `cutoff`.
-    pub async fn keys_older_than(
+    /// Keys under the prefix (relative to it) last modified before `cutoff` and accepted by
+    /// `keep`, sent in chunks of at most `chunk` as the listing's pages arrive (the listing is
+    /// a stream of pages of 1,000: nothing is collected whole). Stops when the receiver is gone;
+    /// an error is sent and ends the walk.
+    pub async fn scan_older(
         &self,
         cutoff: std::time::SystemTime,
-    ) -> Result<Vec<String>, StoreError> {
-        use futures_util::TryStreamExt;
+        chunk: usize,
+        keep: impl Fn(&str) -> bool,
+        tx: tokio::sync::mpsc::Sender<Result<Vec<String>, StoreError>>,
+    ) {
+        use futures_util::StreamExt;
+        let chunk = chunk.max(1);
         let prefix = (!self.prefix.is_empty()).then(|| Path::from(self.prefix.as_str()));
-        let metas: Vec<object_store::ObjectMeta> = self
-            .store
-            .list(prefix.as_ref())
-            .try_collect()
-            .await
-            .map_err(unavailable)?;
         let strip = if self.prefix.is_empty() {
             String::new()
         } else {
             format!("{}/", self.prefix)
         };
-        Ok(metas
-            .into_iter()
-            .filter(|m| std::time::SystemTime::from(m.last_modified) < cutoff)
-            .filter_map(|m| {
-                m.location
-                    .as_ref()
-                    .strip_prefix(strip.as_str())
-                    .map(str::to_owned)
-            })
-            .collect())
+        let mut listing = self.store.list(prefix.as_ref());
+        let mut keys = Vec::with_capacity(chunk);
+        while let Some(meta) = listing.next().await {
+            let meta = match meta {
+                Ok(m) => m,
+                Err(e) => {
+                    let _ = tx.send(Err(unavailable(e))).await;
+                    return;
+                }
+            };
+            if std::time::SystemTime::from(meta.last_modified) >= cutoff {
+                continue;
+            }
+            let Some(key) = meta.location.as_ref().strip_prefix(strip.as_str()) else {
+                continue;
+            };
+            if keep(key) {
+                keys.push(key.to_owned());
+            }
+            if keys.len() == chunk
+                && tx
+                    .send(Ok(std::mem::replace(&mut keys, Vec::with_capacity(chunk))))
+                    .await
+                    .is_err()
+            {
+                return;
+            }
+        }
+        if !keys.is_empty() {
+            let _ = tx.send(Ok(keys)).await;
+        }
     }
 
     /// The bucket answers (a missing object is an answer).
@@ -168,17 +190,14 @@ impl S3BlobStore {
             .ok_or_else(|| StoreError::BlobNotFound(key.to_owned()))
     }
 
-    pub async fn keys_older_than(
+    /// See [`S3Objects::scan_older`]: only keys of the blob store's form.
+    pub async fn scan_older(
         &self,
         cutoff: std::time::SystemTime,
-    ) -> Result<Vec<String>, StoreError> {
-        Ok(self
-            .objects
-            .keys_older_than(cutoff)
-            .await?
-            .into_iter()
-            .filter(|k| valid_key(k))
-            .collect())
+        chunk: usize,
+        tx: tokio::sync::mpsc::Sender<Result<Vec<String>, StoreError>>,
+    ) {
+        self.objects.scan_older(cutoff, chunk, valid_key, tx).await;
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {

@@ -198,26 +198,22 @@ pub async fn sweep_orphan_blobs(state: &AppState) -> Result<usize, ApiError> {
         return Ok(0);
     }
     let cutoff = std::time::SystemTime::now() - std::time::Duration::from_secs(age);
-    // Candidates first, references second: a file old enough is never newly referenced (rows
-    // only ever point at files written just before them), so nothing referenced is missed.
-    let candidates = state.blobs.keys_older_than(cutoff).await?;
-    if candidates.is_empty() {
-        return Ok(0);
-    }
-    let referenced = state.db.referenced_blob_keys().await?;
-    let orphans: Vec<String> = candidates
-        .into_iter()
-        .filter(|k| !referenced.contains(k))
-        .collect();
-    let failed = state.blobs.delete_all(&orphans).await;
-    for (k, e) in &failed {
-        tracing::warn!(blob = %k, error = %e, "orphan file could not be deleted");
-    }
-    let deleted = orphans.len() - failed.len();
-    if deleted > 0 {
-        tracing::info!(deleted, "orphan files deleted (no row refers to them)");
-    }
-    Ok(deleted)
+    let started = std::time::Instant::now();
+    let r = parapheur_store::sweep::sweep_orphans(
+        &state.db,
+        &state.blobs,
+        cutoff,
+        parapheur_store::sweep::CHUNK,
+    )
+    .await?;
+    tracing::info!(
+        candidates = r.candidates,
+        deleted = r.deleted,
+        failed = r.failed,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "orphan sweep done"
+    );
+    Ok(r.deleted as usize)
 }
 
 /// Runs the purge (when a retention is configured) every `[retention] check_interval_s`, and

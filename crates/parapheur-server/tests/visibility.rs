@@ -128,7 +128,17 @@ fn portal_reads(b: &Browser, id: i64, annex: i64) -> Vec<(String, u16, String)> 
 }
 
 fn search(c: &Client) -> Vec<i64> {
-    let r = c.post_json(&format!("{V1}/documents/search"), json!({"siren": SIREN_A}));
+    search_in(c, json!({"siren": SIREN_A}))
+}
+
+/// The search for documents in progress: the store tests each in-progress document of the
+/// subscriber against the rule instead of building the user's set (same answers expected).
+fn search_in_progress(c: &Client) -> Vec<i64> {
+    search_in(c, json!({"siren": SIREN_A, "state": "En cours"}))
+}
+
+fn search_in(c: &Client, body: serde_json::Value) -> Vec<i64> {
+    let r = c.post_json(&format!("{V1}/documents/search"), body);
     assert_eq!(r.status, 200, "{}", r.text());
     r.json()
         .as_array()
@@ -176,6 +186,7 @@ fn a_user_of_the_subscriber_who_takes_no_part_sees_an_unknown_id_everywhere() {
     );
     assert_eq!(theirs[9].1.status, 404, "{}", theirs[9].1.text());
     assert!(!search(&outsider).contains(&id));
+    assert!(!search_in_progress(&outsider).contains(&id));
     assert_eq!(outsider.get("/api/v1/tasks").json(), json!([]));
     // SOAP: the same fault as for an unknown id.
     for op in [
@@ -215,6 +226,7 @@ fn a_user_of_the_subscriber_who_takes_no_part_sees_an_unknown_id_everywhere() {
         let r = c.get(&format!("{V1}/documents/v2/{id}/history"));
         assert_eq!(r.status, 200, "{email}: {}", r.text());
         assert!(search(&c).contains(&id), "{email}");
+        assert!(search_in_progress(&c).contains(&id), "{email}");
         let r = c.get(&format!("/api/v1/documents/{id}/annexes/{annex}"));
         assert_eq!(r.status, 200, "{email}: {}", r.text());
         let b = portal(&app, email);
@@ -239,6 +251,8 @@ fn a_user_of_the_subscriber_who_takes_no_part_sees_an_unknown_id_everywhere() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(search(&outsider).contains(&open));
     assert!(!search(&outsider).contains(&id));
+    assert!(search_in_progress(&outsider).contains(&open));
+    assert!(!search_in_progress(&outsider).contains(&id));
     // ...but acting stays for the step's members.
     assert_eq!(outsider.act(open, "visa", None).status, 403);
 }

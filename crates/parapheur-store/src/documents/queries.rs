@@ -20,10 +20,20 @@ impl Db {
         let mut sql = String::from("SELECT d.id FROM documents d WHERE d.siren = $1");
         let mut n = 1;
         if viewer.is_some() {
-            sql.push_str(&format!(
-                " AND d.id IN ({})",
-                crate::visibility::involved_ids("$2", "$3")
-            ));
+            // Documents not finished are a working set that does not grow with the archive:
+            // when only those are asked for, the subscriber's documents in those statuses
+            // (index `documents_siren_status`) are each tested against the rule. Otherwise the
+            // user's own documents are the smaller side, and the set of them is built first.
+            let unfinished_only =
+                statuses.is_some_and(|st| !st.is_empty() && st.iter().all(|s| s.holds_triplet()));
+            if unfinished_only {
+                sql.push_str(&format!(" AND {}", crate::visibility::involved("$2", "$3")));
+            } else {
+                sql.push_str(&format!(
+                    " AND d.id IN ({})",
+                    crate::visibility::involved_ids("$2", "$3")
+                ));
+            }
             n = 3;
         }
         if let Some(st) = statuses {

@@ -12,7 +12,7 @@ use crate::state::AppState;
 use bytes::Bytes;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// A document waiting for the caller.
@@ -47,6 +47,9 @@ struct Kept {
 #[derive(Debug, Default)]
 pub struct TasksCache {
     map: Mutex<HashMap<ListKey, Kept>>,
+    /// One computation at a time per list: callers missing the same list together wait for
+    /// the first one's answer instead of each running the query (a poll wave after a write).
+    in_flight: Mutex<HashMap<ListKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// Lists kept at most (one per user who polled recently).
@@ -58,6 +61,50 @@ impl TasksCache {
         map.get(key)
             .filter(|k| k.generation == generation && k.at.elapsed() < ttl)
             .map(|k| k.json.clone())
+    }
+
+    /// The list under `key`: kept, or computed by `compute` — by one caller at a time per
+    /// key; the others waiting for it take its answer when it is still valid for them.
+    async fn get_or_compute<F>(
+        &self,
+        key: &ListKey,
+        generation: u64,
+        ttl: std::time::Duration,
+        compute: F,
+    ) -> Result<Bytes, ApiError>
+    where
+        F: Future<Output = Result<Bytes, ApiError>>,
+    {
+        if ttl.is_zero() {
+            return compute.await;
+        }
+        if let Some(json) = self.get(key, generation, ttl) {
+            return Ok(json);
+        }
+        let gate = match self.in_flight.lock() {
+            Ok(mut m) => m.entry(key.clone()).or_default().clone(),
+            // A poisoned map: no coordination, still a correct answer.
+            Err(_) => Arc::default(),
+        };
+        let turn = gate.lock().await;
+        let result = match self.get(key, generation, ttl) {
+            Some(json) => Ok(json),
+            None => {
+                let r = compute.await;
+                if let Ok(json) = &r {
+                    self.put(key.clone(), generation, json.clone());
+                }
+                r
+            }
+        };
+        drop(turn);
+        if let Ok(mut m) = self.in_flight.lock()
+            // Nobody else holds the gate (the map and this caller): it can go.
+            && m.get(key).is_some_and(|g| Arc::strong_count(g) <= 2)
+        {
+            m.remove(key);
+        }
+        result
     }
 
     fn put(&self, key: ListKey, generation: u64, json: Bytes) {
@@ -88,29 +135,27 @@ pub async fn tasks_json(state: &AppState, caller: &Caller) -> Result<Bytes, ApiE
     // Read before the query: a write landing during it moves the generation on, and the
     // answer computed here is then never served again.
     let generation = state.db.reads_generation();
-    if !ttl.is_zero()
-        && let Some(json) = state.tasks.get(&key, generation, ttl)
-    {
-        return Ok(json);
-    }
-    let rows = state.db.tasks(caller.user_id, &today).await?;
-    let tasks: Vec<Task> = rows
-        .into_iter()
-        .map(|r| Task {
-            id: r.id,
-            name: r.filename,
-            siren: r.siren,
-            circuit: r.circuit_id,
-            step: r.kind.as_str().to_owned(),
-            overdue: r.deadline.as_deref().is_some_and(|d| d < today.as_str()),
-            deadline: r.deadline,
+    state
+        .tasks
+        .get_or_compute(&key, generation, ttl, async {
+            let rows = state.db.tasks(caller.user_id, &today).await?;
+            let tasks: Vec<Task> = rows
+                .into_iter()
+                .map(|r| Task {
+                    id: r.id,
+                    name: r.filename,
+                    siren: r.siren,
+                    circuit: r.circuit_id,
+                    step: r.kind.as_str().to_owned(),
+                    overdue: r.deadline.as_deref().is_some_and(|d| d < today.as_str()),
+                    deadline: r.deadline,
+                })
+                .collect();
+            Ok(Bytes::from(
+                serde_json::to_vec(&tasks).map_err(|e| ApiError::Internal(e.into()))?,
+            ))
         })
-        .collect();
-    let json = Bytes::from(serde_json::to_vec(&tasks).map_err(|e| ApiError::Internal(e.into()))?);
-    if !ttl.is_zero() {
-        state.tasks.put(key, generation, json.clone());
-    }
-    Ok(json)
+        .await
 }
 
 #[cfg(test)]
@@ -123,6 +168,43 @@ mod tests {
             user_id,
             day: day.into(),
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn callers_missing_the_same_list_together_compute_it_once() {
+        let c = Arc::new(TasksCache::default());
+        let computed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let ttl = Duration::from_secs(60);
+        let calls = (0..16).map(|_| {
+            let (c, computed) = (c.clone(), computed.clone());
+            tokio::spawn(async move {
+                c.get_or_compute(&key(1, "2026-12-06"), 7, ttl, async {
+                    computed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Ok(Bytes::from_static(b"[7]"))
+                })
+                .await
+            })
+        });
+        for call in calls.collect::<Vec<_>>() {
+            let json = call.await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(json.ok().as_deref(), Some(&b"[7]"[..]));
+        }
+        assert_eq!(computed.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(c.in_flight.lock().map(|m| m.is_empty()).unwrap_or(false));
+        // Another generation (a write since) is computed again; a failure is not kept.
+        let again = c
+            .get_or_compute(&key(1, "2026-12-06"), 8, ttl, async {
+                Err(ApiError::Forbidden)
+            })
+            .await;
+        assert!(again.is_err());
+        let after = c
+            .get_or_compute(&key(1, "2026-12-06"), 8, ttl, async {
+                Ok(Bytes::from_static(b"[8]"))
+            })
+            .await;
+        assert_eq!(after.ok().as_deref(), Some(&b"[8]"[..]));
     }
 
     #[test]

@@ -144,6 +144,33 @@ fn the_dashboard_opens_on_work_sorts_searches_and_approves_in_batch() {
     assert_eq!(sorted("q=urba"), ["beta.pdf"]);
     assert_eq!(sorted("q=GAMMA"), ["gamma.pdf"]);
     assert_eq!(sorted("q=vvs"), ["beta.pdf", "alpha.pdf"]);
+    // The list's total: the bannette's count without a search, counted with the page with one.
+    let caption = |q: &str| {
+        let body = v1.get(&format!("/parapheur/?bannette=a-viser&{q}")).body;
+        match body.find("<caption") {
+            Some(at) => body[at..]
+                .split("</caption>")
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            None => body,
+        }
+    };
+    assert!(
+        caption("tri=date").contains(">3 document(s)"),
+        "{}",
+        caption("tri=date")
+    );
+    assert!(
+        caption("q=vvs").contains(">2 document(s)"),
+        "{}",
+        caption("q=vvs")
+    );
+    assert!(
+        caption("q=zzz").contains("Aucun document."),
+        "{}",
+        caption("q=zzz")
+    );
 
     // Select all: the page again with every box checked.
     let dash = v1.get("/parapheur/");

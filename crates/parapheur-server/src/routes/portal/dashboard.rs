@@ -10,7 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use parapheur_domain::{DocumentId, DocumentStatus};
-use parapheur_store::portal::{Bannette, BannetteEntry, SortKey};
+use parapheur_store::portal::{Bannette, BannetteEntry, Page, SortKey, Total};
 use std::collections::HashMap;
 
 /// A bannette's name on the dashboard.
@@ -154,9 +154,25 @@ pub(super) async fn dashboard(
     let filter = filter_of(|k| q.get(k).cloned());
     let (sort, descending) = (filter.sort, filter.descending);
     let page = page_number(&q);
+    // Without a filter, the list's total is the bannette's count (same condition, same
+    // reads generation): the page need not count it again.
+    let unfiltered = filter.circuit.is_none() && filter.label.is_none() && filter.name.is_none();
+    let total = match counts.iter().find(|(b, _)| *b == current) {
+        Some((_, n)) if unfiltered => Total::Known(*n),
+        _ => Total::Count,
+    };
     let (docs, total) = state
         .db
-        .bannette(&viewer, current, &filter, (page - 1) * PAGE, PAGE)
+        .bannette(
+            &viewer,
+            current,
+            &filter,
+            Page {
+                offset: (page - 1) * PAGE,
+                limit: PAGE,
+                total,
+            },
+        )
         .await?;
     let all = q.get("tout").is_some_and(|v| v == "1");
     let columns = SortKey::ALL

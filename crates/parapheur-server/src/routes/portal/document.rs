@@ -198,7 +198,17 @@ async fn next_in(
     let today = access::today();
     let (docs, _) = state
         .db
-        .bannette(&caller.viewer(&today), list.bannette, &list.filter, 0, 2)
+        .bannette(
+            &caller.viewer(&today),
+            list.bannette,
+            &list.filter,
+            parapheur_store::portal::Page {
+                offset: 0,
+                limit: 2,
+                // Not used.
+                total: parapheur_store::portal::Total::Known(0),
+            },
+        )
         .await?;
     Ok(docs.into_iter().map(|e| e.doc.id).find(|d| *d != id))
 }

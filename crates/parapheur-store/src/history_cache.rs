@@ -9,6 +9,7 @@
 //! PostgreSQL) is seen within the time to live (`[fast] history_cache_ms`, 0 disables both).
 //! Only positive lookups are cached: an unknown document id always reaches the database.
 
+use crate::single_flight::SingleFlight;
 use crate::visibility::DocumentAccess;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -84,6 +85,8 @@ pub(crate) struct HistoryCache {
     map: Mutex<HashMap<i64, Entry>>,
     /// Per user and day: the bannette counts and the generation they were counted under.
     counts: Mutex<HashMap<Reader, (u64, Instant, Counts)>>,
+    /// One count at a time per user and day (see [`SingleFlight`]).
+    counting: SingleFlight<Reader>,
     /// Bumped by every invalidation, so a read that raced a write never caches stale rows.
     generation: AtomicU64,
 }
@@ -100,6 +103,7 @@ impl HistoryCache {
             ttl,
             map: Mutex::default(),
             counts: Mutex::default(),
+            counting: SingleFlight::default(),
             generation: AtomicU64::new(0),
         }
     }
@@ -172,6 +176,29 @@ impl HistoryCache {
         map.get(&key)
             .filter(|(g, at, _)| *g == generation && at.elapsed() < self.ttl)
             .map(|(_, _, c)| c.clone())
+    }
+
+    /// The counts kept for the user and day under `generation`, or those `count` makes (then
+    /// kept): callers missing the same counts together wait for one count (the first poll after
+    /// a write or after the time to live would otherwise count once per open page).
+    pub(crate) async fn counts_or(
+        &self,
+        user_id: i64,
+        day: &str,
+        generation: u64,
+        count: impl Future<Output = Result<Counts, crate::StoreError>>,
+    ) -> Result<Counts, crate::StoreError> {
+        if self.ttl.is_zero() {
+            return count.await;
+        }
+        let key = Reader::new(user_id, day);
+        self.counting
+            .run(&key, || self.counts(user_id, day, generation), async {
+                let counts = count.await?;
+                self.put_counts(user_id, day, generation, counts.clone());
+                Ok(counts)
+            })
+            .await
     }
 
     /// Keeps counts made under `generation` (read before counting).

@@ -18,6 +18,7 @@ pub mod pki;
 pub mod portal;
 pub mod reminders;
 pub mod s3;
+pub mod single_flight;
 pub mod sweep;
 pub mod throttle;
 pub mod verification;

@@ -289,9 +289,14 @@ impl Db {
     ) -> Result<Vec<(Bannette, i64)>, StoreError> {
         let (user_id, today) = (v.user_id, v.today);
         let generation = self.history_cache.generation();
-        if let Some(counts) = self.history_cache.counts(user_id, today, generation) {
-            return Ok(counts);
-        }
+        self.history_cache
+            .counts_or(user_id, today, generation, self.count_bannettes(v))
+            .await
+    }
+
+    /// The statement behind [`Self::bannette_counts`].
+    async fn count_bannettes(&self, v: &Viewer<'_>) -> Result<Vec<(Bannette, i64)>, StoreError> {
+        let (user_id, today) = (v.user_id, v.today);
         let columns: Vec<String> = Bannette::ALL
             .into_iter()
             .map(|b| match b.visible_statuses() {
@@ -320,10 +325,7 @@ impl Db {
             .fetch_one(&self.read)
             .await?;
         let n = [row.0, row.1, row.2, row.3, row.4, row.5];
-        let counts: Vec<(Bannette, i64)> = Bannette::ALL.into_iter().zip(n).collect();
-        self.history_cache
-            .put_counts(user_id, today, generation, counts.clone());
-        Ok(counts)
+        Ok(Bannette::ALL.into_iter().zip(n).collect())
     }
 
     /// A page of a bannette in the filter's order, with the total (see [`Total`]).

@@ -10,9 +10,10 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
 use bytes::Bytes;
+use parapheur_store::single_flight::SingleFlight;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// A document waiting for the caller.
@@ -49,7 +50,7 @@ pub struct TasksCache {
     map: Mutex<HashMap<ListKey, Kept>>,
     /// One computation at a time per list: callers missing the same list together wait for
     /// the first one's answer instead of each running the query (a poll wave after a write).
-    in_flight: Mutex<HashMap<ListKey, Arc<tokio::sync::Mutex<()>>>>,
+    in_flight: SingleFlight<ListKey>,
 }
 
 /// Lists kept at most (one per user who polled recently).
@@ -78,33 +79,13 @@ impl TasksCache {
         if ttl.is_zero() {
             return compute.await;
         }
-        if let Some(json) = self.get(key, generation, ttl) {
-            return Ok(json);
-        }
-        let gate = match self.in_flight.lock() {
-            Ok(mut m) => m.entry(key.clone()).or_default().clone(),
-            // A poisoned map: no coordination, still a correct answer.
-            Err(_) => Arc::default(),
-        };
-        let turn = gate.lock().await;
-        let result = match self.get(key, generation, ttl) {
-            Some(json) => Ok(json),
-            None => {
-                let r = compute.await;
-                if let Ok(json) = &r {
-                    self.put(key.clone(), generation, json.clone());
-                }
-                r
-            }
-        };
-        drop(turn);
-        if let Ok(mut m) = self.in_flight.lock()
-            // Nobody else holds the gate (the map and this caller): it can go.
-            && m.get(key).is_some_and(|g| Arc::strong_count(g) <= 2)
-        {
-            m.remove(key);
-        }
-        result
+        self.in_flight
+            .run(key, || self.get(key, generation, ttl), async {
+                let json = compute.await?;
+                self.put(key.clone(), generation, json.clone());
+                Ok(json)
+            })
+            .await
     }
 
     fn put(&self, key: ListKey, generation: u64, json: Bytes) {
@@ -161,6 +142,7 @@ pub async fn tasks_json(state: &AppState, caller: &Caller) -> Result<Bytes, ApiE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
     use std::time::Duration;
 
     fn key(user_id: i64, day: &str) -> ListKey {
@@ -191,7 +173,7 @@ mod tests {
             assert_eq!(json.ok().as_deref(), Some(&b"[7]"[..]));
         }
         assert_eq!(computed.load(std::sync::atomic::Ordering::SeqCst), 1);
-        assert!(c.in_flight.lock().map(|m| m.is_empty()).unwrap_or(false));
+        assert_eq!(c.in_flight.in_flight(), 0);
         // Another generation (a write since) is computed again; a failure is not kept.
         let again = c
             .get_or_compute(&key(1, "2026-12-06"), 8, ttl, async {

@@ -457,8 +457,8 @@ impl Blobs {
 
     /// The keys of the blobs last written before `cutoff` (for the orphan sweep), in chunks of
     /// at most `chunk` keys produced as the store is walked: the walk waits while a chunk is
-    /// being handled, so memory holds two chunks whatever the size of the store. An error ends
-    /// the stream.
+    /// being handled, so memory holds three chunks at most (handled, queued, being filled)
+    /// whatever the size of the store. An error ends the stream.
     pub fn old_keys(
         &self,
         cutoff: std::time::SystemTime,

@@ -135,7 +135,8 @@ impl Db {
         .await?;
         for m in members {
             sqlx::query(
-                "INSERT INTO document_step_members (document_id, idx, user_id) VALUES ($1, $2, $3) \
+                "INSERT INTO document_step_members (document_id, idx, user_id, doc_created_at) \
+                 SELECT $1, $2, $3, created_at FROM documents WHERE id = $1 \
                  ON CONFLICT (document_id, idx, user_id) DO NOTHING",
             )
             .bind(id)

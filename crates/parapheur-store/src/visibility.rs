@@ -9,7 +9,7 @@ use crate::{Db, StoreError};
 use parapheur_domain::StepRule;
 
 /// Users `u` acts for on `t`: the users whose absence period covers `t` with `u` as delegate.
-fn absent_for(u: &str, t: &str) -> String {
+pub(crate) fn absent_for(u: &str, t: &str) -> String {
     format!(
         "SELECT a.user_id FROM absences a WHERE a.delegate_id = {u} \
          AND a.from_day <= {t} AND a.until_day >= {t}"
@@ -80,6 +80,24 @@ pub(crate) fn visible(u: &str, t: &str, administers: bool) -> String {
         "(d.siren IN (SELECT siren FROM memberships WHERE user_id = {u}) AND d.id IN (\
          {involved}{admin}))",
         involved = involved_ids(u, t)
+    )
+}
+
+/// [`visible`] tested on `d` row by row: for lists driven by something else than the user's
+/// own rows (the subscriber's documents in progress, walked by date: a working set that does
+/// not grow with the archive).
+pub(crate) fn visible_row(u: &str, t: &str, administers: bool) -> String {
+    let admin = if administers {
+        format!(
+            " OR d.siren IN (SELECT a.siren FROM memberships a WHERE a.user_id = {u} \
+             AND a.is_admin <> 0)"
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "(d.siren IN (SELECT siren FROM memberships WHERE user_id = {u}) AND ({involved}{admin}))",
+        involved = involved(u, t)
     )
 }
 

@@ -1084,3 +1084,220 @@ async fn sweep_on_postgres() {
     };
     sweep_suite(&db).await;
 }
+
+/// The bannettes of finished and running documents read by deposit date (walked on the
+/// date-ordered indexes, `Total::Known`) give exactly the pages of the reference statement
+/// (every visible document filtered and sorted, `Total::Count`), for every part of the
+/// visibility rule: step member (of two steps of one document), depositor, agent, delegate of
+/// an absent member, open circuit, administrator, and a subscriber the user left.
+async fn by_date_suite(db: &Db) {
+    use parapheur_domain::Visibility;
+    use parapheur_store::portal::{Bannette, ListFilter, Page, SortKey, Total, Viewer};
+    let sirens = ["200000001", "200000002"];
+    for s in sirens {
+        db.upsert_subscriber(s, "Commune").await.unwrap();
+    }
+    let mut ids = Vec::new();
+    for email in [
+        "depot@a.fr",
+        "m@a.fr",
+        "other@a.fr",
+        "delegate@a.fr",
+        "admin@a.fr",
+    ] {
+        let u = db
+            .upsert_user(&UserUpsert {
+                email,
+                first_name: "Prénom",
+                last_name: "Nom",
+                auth_type: "BASIC",
+                password_hash: Some("h"),
+                certificate: None,
+            })
+            .await
+            .unwrap();
+        db.set_membership(u, sirens[0], email == "admin@a.fr")
+            .await
+            .unwrap();
+        ids.push(u);
+    }
+    let [depot, member, other, delegate, admin] = ids[..] else {
+        unreachable!()
+    };
+    // The depositor also belongs to the second subscriber, the others do not: its documents,
+    // steps included, stay out of their lists.
+    db.set_membership(depot, sirens[1], false).await.unwrap();
+    db.upsert_circuit(&CircuitRow {
+        siren: sirens[0].into(),
+        id: "OUVERT".into(),
+        circuit_type: CircuitType::BureautiquePdf,
+        formats: vec!["pdf".into()],
+        metadata_required: false,
+        steps: Vec::new(),
+        depositors: Vec::new(),
+        visibility: Visibility::Subscriber,
+        deadline_days: None,
+    })
+    .await
+    .unwrap();
+    let statuses = [
+        DocumentStatus::Classified,
+        DocumentStatus::InProgress,
+        DocumentStatus::Refused,
+        DocumentStatus::VisaDisapproved,
+        DocumentStatus::Classified,
+    ];
+    for i in 0..60i64 {
+        let mut d = doc(&format!("Acte {i}"), (i % 9 == 0).then_some("OUVERT"));
+        d.siren = sirens[usize::from(i % 13 == 0)].into();
+        d.depositor_id = if i % 7 == 0 { member } else { depot };
+        d.steps = match i % 4 {
+            // Member of both steps: two membership rows for one document.
+            0 => vec![
+                step(StepKind::Visa, vec![member]),
+                step(StepKind::Signature, vec![member, other]),
+            ],
+            1 => vec![step(StepKind::Signature, vec![member])],
+            2 => vec![step(StepKind::Visa, vec![other])],
+            _ => vec![step(StepKind::Signature, vec![other, member])],
+        };
+        if i % 11 == 0 {
+            d.agents = vec!["m@a.fr".into()];
+        }
+        let id = db.insert_document(d).await.unwrap();
+        // Deposit dates out of id order, with ties (broken by the id).
+        let at = 1_700_000_000_000 + (i * 7919) % 23 * 1000;
+        let status = statuses[(i as usize) % statuses.len()];
+        sqlx::query("UPDATE documents SET created_at = $1, status = $2 WHERE id = $3")
+            .bind(at)
+            .bind(status.as_str())
+            .bind(id)
+            .execute(&db.write)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE document_step_members SET doc_created_at = $1 WHERE document_id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(&db.write)
+            .await
+            .unwrap();
+    }
+    let today = "2030-01-15";
+    db.set_absence(other, "2030-01-01", "2030-01-31", delegate)
+        .await
+        .unwrap();
+    let viewers = [
+        (member, false),
+        (depot, false),
+        (other, false),
+        (delegate, false),
+        (admin, true),
+    ];
+    let mut compared = 0;
+    let mut longest = 0;
+    for (user_id, administers) in viewers {
+        let v = Viewer {
+            user_id,
+            today,
+            administers,
+        };
+        for b in [Bannette::InProgress, Bannette::Done, Bannette::Refused] {
+            for descending in [true, false] {
+                let f = ListFilter {
+                    sort: SortKey::Deposit,
+                    descending,
+                    ..ListFilter::default()
+                };
+                for (offset, limit) in [(0, 5), (5, 5), (3, 7), (10, 4), (0, 200), (40, 10)] {
+                    let page = |total| Page {
+                        offset,
+                        limit,
+                        total,
+                    };
+                    let (want, total) = db.bannette(&v, b, &f, page(Total::Count)).await.unwrap();
+                    let (got, told) = db
+                        .bannette(&v, b, &f, page(Total::Known(total)))
+                        .await
+                        .unwrap();
+                    let ids = |rows: &[parapheur_store::portal::BannetteEntry]| {
+                        rows.iter().map(|r| r.doc.id).collect::<Vec<_>>()
+                    };
+                    assert_eq!(
+                        ids(&got),
+                        ids(&want),
+                        "user {user_id} {b:?} desc={descending} offset {offset} limit {limit}"
+                    );
+                    assert_eq!(told, total);
+                    compared += usize::from(!want.is_empty());
+                    longest = longest.max(total);
+                }
+            }
+        }
+    }
+    // The comparison covered real lists: most pages hold documents, some lists span pages.
+    assert!(compared > 100, "{compared} non-empty pages compared");
+    assert!(longest > 20, "the longest list holds {longest} documents");
+    // The member's own list, checked without the reference: 60 documents of which the 4 of the
+    // second subscriber are out; "terminés" holds the classified ones the member takes part in.
+    let v = Viewer {
+        user_id: member,
+        today,
+        administers: false,
+    };
+    let f = ListFilter {
+        sort: SortKey::Deposit,
+        descending: true,
+        ..ListFilter::default()
+    };
+    // Document i has status `statuses[i % 5]`; the member takes part unless only `other` is on
+    // its steps (i % 4 == 2) and it is neither the member's deposit, an agent's nor open.
+    for (b, residues) in [
+        (Bannette::Done, &[0, 4][..]),
+        (Bannette::InProgress, &[1][..]),
+        (Bannette::Refused, &[2, 3][..]),
+    ] {
+        let (rows, _) = db
+            .bannette(
+                &v,
+                b,
+                &f,
+                Page {
+                    offset: 0,
+                    limit: 200,
+                    total: Total::Known(0),
+                },
+            )
+            .await
+            .unwrap();
+        let dates: Vec<(i64, i64)> = rows.iter().map(|r| (r.doc.created_at, r.doc.id)).collect();
+        let mut sorted = dates.clone();
+        sorted.sort_by(|a, b| b.cmp(a));
+        assert_eq!(
+            dates, sorted,
+            "{b:?}: newest deposit first, ties by the newest id"
+        );
+        let expected = (0..60i64)
+            .filter(|i| i % 13 != 0 && residues.contains(&(i % 5)))
+            .filter(|i| i % 4 != 2 || i % 7 == 0 || i % 11 == 0 || i % 9 == 0)
+            .count();
+        assert!(expected > 3);
+        assert_eq!(rows.len(), expected, "{b:?}");
+    }
+}
+
+#[tokio::test]
+async fn bannettes_by_date_on_sqlite() {
+    let (db, _dir) = sqlite().await;
+    by_date_suite(&db).await;
+}
+
+#[tokio::test]
+async fn bannettes_by_date_on_postgres() {
+    let Some(db) = postgres().await else {
+        eprintln!(
+            "PARAPHEUR_TEST_DATABASE_URL is not set: the PostgreSQL run is skipped (CI sets it)"
+        );
+        return;
+    };
+    by_date_suite(&db).await;
+}

@@ -134,12 +134,13 @@ pub(crate) async fn insert_document_in(
     members.dedup();
     if !members.is_empty() {
         let sql = format!(
-            "INSERT INTO document_step_members (document_id, idx, user_id) VALUES {}",
-            values(members.len(), 3, 1)
+            "INSERT INTO document_step_members (document_id, idx, user_id, doc_created_at) \
+             VALUES {}",
+            values(members.len(), 4, 1)
         );
         let mut q = sqlx::query(&sql);
         for (idx, user) in &members {
-            q = q.bind(id).bind(*idx).bind(*user);
+            q = q.bind(id).bind(*idx).bind(*user).bind(now);
         }
         q.execute(&mut **tx).await?;
     }

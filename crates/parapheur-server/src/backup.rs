@@ -146,6 +146,28 @@ fn key_path(root: &Path, key: &str) -> Result<PathBuf, BackupError> {
     Ok(root.join(p))
 }
 
+/// How many stored files' keys a backup or a restore holds at once.
+const KEYS_PER_PAGE: i64 = 1000;
+
+/// Calls `f` on every blob key the rows of `db` refer to, in key order, a page at a time: the
+/// memory held does not grow with the number of files.
+async fn for_each_referenced_key(
+    db: &Db,
+    mut f: impl FnMut(&str) -> Result<(), BackupError>,
+) -> Result<(), BackupError> {
+    let mut after = String::new();
+    loop {
+        let page = db.referenced_blob_keys_after(&after, KEYS_PER_PAGE).await?;
+        for key in &page {
+            f(key)?;
+        }
+        match page.into_iter().last() {
+            Some(last) => after = last,
+            None => return Ok(()),
+        }
+    }
+}
+
 fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}", path.display())
 }
@@ -164,19 +186,20 @@ pub async fn backup(cfg: &Config, dir: &Path) -> Result<Manifest, BackupError> {
     live.close().await;
     // 2. Exactly the files its rows refer to.
     let copy = Db::connect(&sqlite_url(&snapshot)).await?;
-    let keys = copy.referenced_blob_keys().await?;
     let documents = copy.count_by_status().await?.iter().map(|(_, n)| n).sum();
-    copy.close().await;
-    let mut bytes = 0;
-    let mut keys: Vec<String> = keys.into_iter().collect();
-    keys.sort();
-    for key in &keys {
+    let (mut files, mut bytes) = (0, 0);
+    let walked = for_each_referenced_key(&copy, |key| {
         let from = key_path(&blob_root, key)?;
         if !from.exists() {
-            return Err(BackupError::MissingFile(key.clone()));
+            return Err(BackupError::MissingFile(key.to_owned()));
         }
         bytes += copy_file(&from, &key_path(&dir.join("blobs"), key)?)?;
-    }
+        files += 1;
+        Ok(())
+    })
+    .await;
+    copy.close().await;
+    walked?;
     // 3. The archive vault (its packages are never rewritten).
     let vault = match vault_dir(cfg) {
         Some(v) if v.exists() => {
@@ -191,7 +214,7 @@ pub async fn backup(cfg: &Config, dir: &Path) -> Result<Manifest, BackupError> {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         created_at: chrono::Utc::now().to_rfc3339(),
         documents,
-        files: keys.len(),
+        files,
         bytes,
         vault,
     };
@@ -245,11 +268,15 @@ pub async fn restore(cfg: &Config, dir: &Path) -> Result<Manifest, BackupError> 
     }
     // Opened once (a newer version migrates it) and checked: every file a row names is there.
     let db = Db::connect(cfg.database_url.expose()).await?;
-    for key in db.referenced_blob_keys().await? {
-        if !key_path(&blob_root, &key)?.exists() {
-            return Err(BackupError::MissingFile(key));
+    let checked = for_each_referenced_key(&db, |key| {
+        if key_path(&blob_root, key)?.exists() {
+            Ok(())
+        } else {
+            Err(BackupError::MissingFile(key.to_owned()))
         }
-    }
+    })
+    .await;
     db.close().await;
+    checked?;
     Ok(manifest)
 }

@@ -135,8 +135,9 @@ impl Db {
         .await?;
         for m in members {
             sqlx::query(
-                "INSERT INTO document_step_members (document_id, idx, user_id, doc_created_at) \
-                 SELECT $1, $2, $3, created_at FROM documents WHERE id = $1 \
+                "INSERT INTO document_step_members \
+                 (document_id, idx, user_id, doc_created_at, doc_status) \
+                 SELECT $1, $2, $3, created_at, status FROM documents WHERE id = $1 \
                  ON CONFLICT (document_id, idx, user_id) DO NOTHING",
             )
             .bind(id)

@@ -139,7 +139,9 @@ impl Db {
     }
 
     /// Every blob key a row refers to (documents, annexes, detached signatures, earlier versions,
-    /// return flows), read in one statement: one consistent snapshot.
+    /// return flows), read in one statement: one consistent snapshot. It holds them all in
+    /// memory: the server walks them with [`Self::referenced_blob_keys_after`] instead; this one
+    /// is the reference the housekeeping bench measures against.
     pub async fn referenced_blob_keys(
         &self,
     ) -> Result<std::collections::HashSet<String>, StoreError> {
@@ -152,6 +154,40 @@ impl Db {
         .fetch_all(&self.read)
         .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Up to `limit` blob keys a row refers to (the tables of [`Self::referenced_blob_keys`]),
+    /// the first ones after `after` in key order, each once: a caller walks every reference a
+    /// page at a time (the next page starts after the last key of this one) in memory bounded
+    /// by the page, whatever the base holds. Each table's `blob_key` index (migration 0024) is
+    /// walked in order and the walk stops at the page.
+    pub async fn referenced_blob_keys_after(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let sql = format!(
+            "{} ORDER BY 1 LIMIT {}",
+            [
+                "documents",
+                "annexes",
+                "document_signatures",
+                "document_versions",
+                "return_flows",
+            ]
+            .iter()
+            .map(|t| format!("SELECT blob_key FROM {t} WHERE blob_key > $1"))
+            .collect::<Vec<_>>()
+            .join(" UNION "),
+            limit.max(1)
+        );
+        Ok(sqlx::query_as::<_, (String,)>(&sql)
+            .bind(after)
+            .fetch_all(&self.read)
+            .await?
+            .into_iter()
+            .map(|r| r.0)
+            .collect())
     }
 
     /// The keys of `keys` no row refers to (documents, annexes, detached signatures, earlier

@@ -98,8 +98,8 @@ impl Bannette {
 /// The ids (`SELECT …`) of a page of the documents in `statuses` that user `$1` sees on day
 /// `$2` (the rule of [`crate::visibility::visible`]), in deposit date order, `filters` (`AND …`
 /// on `d`) applied. Each part of the rule is walked in date order on its own index (a member's
-/// step memberships carry the deposit date, deposits and a subscriber's documents by status are
-/// indexed by it) and stops at `offset + limit` documents; the page is cut from their union. The
+/// step memberships carry the document's deposit date and status, deposits and a subscriber's
+/// documents by status are indexed by date) and stops at `offset + limit` documents; the page is cut from their union. The
 /// cost follows the page, not the number of documents the user ever took part in.
 fn by_date(
     statuses: &[DocumentStatus],
@@ -111,16 +111,22 @@ fn by_date(
 ) -> String {
     let dir = if descending { "DESC" } else { "ASC" };
     let n = offset + limit;
+    let st = sql_in(statuses);
     let keep = format!(
         "d.status IN ({}) AND d.siren IN (SELECT siren FROM memberships WHERE user_id = $1){filters}",
         sql_in(statuses)
     );
-    // (A member of two steps of a document has two rows: DISTINCT keeps the page whole.)
+    // The member's rows in those statuses (their copy of the document's status), walked in
+    // date order; each document's subscriber (and the filters) tested on its own row. (A member
+    // of two steps of a document has two rows: DISTINCT keeps the page whole.) `OFFSET 0`
+    // keeps PostgreSQL from turning that test into a join, for which it would read every
+    // document of the subscriber in those statuses.
     let members = |who: &str| {
         format!(
             "SELECT DISTINCT m.doc_created_at AS at, m.document_id AS id \
-             FROM document_step_members m JOIN documents d ON d.id = m.document_id \
-             WHERE m.user_id {who} AND {keep} ORDER BY at {dir}, id {dir} LIMIT {n}"
+             FROM document_step_members m WHERE m.user_id {who} AND m.doc_status IN ({st}) \
+             AND EXISTS (SELECT 1 FROM documents d WHERE d.id = m.document_id AND {keep} \
+             LIMIT 1 OFFSET 0) ORDER BY at {dir}, id {dir} LIMIT {n}"
         )
     };
     let documents = |from: &str, cond: &str| {

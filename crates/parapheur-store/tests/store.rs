@@ -1066,6 +1066,34 @@ async fn sweep_suite(db: &Db) {
             .unwrap(),
         vec!["00/not-a-row".to_owned()]
     );
+    // The same references walked a page at a time (as backups do): each key once, in order,
+    // with a key shared by two rows counted once.
+    let mut shared = doc("Partage", None);
+    shared.file.blob_key = keys[2].clone();
+    shared.annexes.clear();
+    db.insert_document(shared).await.unwrap();
+    let mut walked = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = db.referenced_blob_keys_after(&after, 2).await.unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last().cloned() else {
+            break;
+        };
+        walked.extend(page);
+        after = last;
+    }
+    let mut all: Vec<String> = db
+        .referenced_blob_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    all.sort();
+    assert_eq!(walked, all);
+    let mut first_three = keys[..3].to_vec();
+    first_three.sort();
+    assert_eq!(walked, first_three);
 }
 
 #[tokio::test]
@@ -1175,12 +1203,16 @@ async fn by_date_suite(db: &Db) {
             .execute(&db.write)
             .await
             .unwrap();
-        sqlx::query("UPDATE document_step_members SET doc_created_at = $1 WHERE document_id = $2")
-            .bind(at)
-            .bind(id)
-            .execute(&db.write)
-            .await
-            .unwrap();
+        sqlx::query(
+            "UPDATE document_step_members SET doc_created_at = $1, doc_status = $2 \
+             WHERE document_id = $3",
+        )
+        .bind(at)
+        .bind(status.as_str())
+        .bind(id)
+        .execute(&db.write)
+        .await
+        .unwrap();
     }
     let today = "2030-01-15";
     db.set_absence(other, "2030-01-01", "2030-01-31", delegate)
@@ -1283,6 +1315,48 @@ async fn by_date_suite(db: &Db) {
         assert!(expected > 3);
         assert_eq!(rows.len(), expected, "{b:?}");
     }
+    // A document deposited then refused by a transition moves from "en cours" to "refusés"
+    // (the members' copy of its status follows the transition).
+    let mut d = doc("Refusé ensuite", None);
+    d.steps = vec![step(StepKind::Signature, vec![member])];
+    let id = db.insert_document(d).await.unwrap();
+    let first = |b| {
+        let (v, f) = (&v, &f);
+        async move {
+            let page = Page {
+                offset: 0,
+                limit: 200,
+                total: Total::Known(0),
+            };
+            let (rows, _) = db.bannette(v, b, f, page).await.unwrap();
+            rows.iter().any(|r| r.doc.id == id)
+        }
+    };
+    assert!(first(Bannette::InProgress).await);
+    assert!(!first(Bannette::Refused).await);
+    let version = db.document(id).await.unwrap().unwrap().version;
+    db.apply_transition(
+        id,
+        &TransitionWrite {
+            expected_version: version,
+            file: None,
+            detached: None,
+            status: DocumentStatus::Refused,
+            current_step: 0,
+            human_action: true,
+            acted_member: Some((0, member)),
+            entered_step: None,
+            entries: Vec::new(),
+            effects: Effects::default(),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(!first(Bannette::InProgress).await);
+    assert!(
+        first(Bannette::Refused).await,
+        "refused: in the member's list"
+    );
 }
 
 #[tokio::test]

@@ -231,11 +231,12 @@ async fn main() -> anyhow::Result<()> {
             .to_owned(),
         format!(
             "INSERT INTO document_step_members (document_id, idx, user_id, acted_at, \
-             doc_created_at) \
+             doc_created_at, doc_status) \
              SELECT i + 1, 0, {visa}, CASE WHEN {current} >= 1 THEN {created} + 3600000 END, \
-             {created} FROM n \
+             {created}, {status} FROM n \
              UNION ALL SELECT i + 1, 1, {signer}, \
-             CASE WHEN i < {in_progress_from} THEN {created} + 7200000 END, {created} FROM n"
+             CASE WHEN i < {in_progress_from} THEN {created} + 7200000 END, {created}, {status} \
+             FROM n"
         ),
         // Préparé, Envoyé pour visa; then Visa approuvé, Envoyé pour signature once the visa
         // is given; then Signé + Classé, or Refusé.

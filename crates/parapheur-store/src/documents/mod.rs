@@ -134,13 +134,18 @@ pub(crate) async fn insert_document_in(
     members.dedup();
     if !members.is_empty() {
         let sql = format!(
-            "INSERT INTO document_step_members (document_id, idx, user_id, doc_created_at) \
-             VALUES {}",
-            values(members.len(), 4, 1)
+            "INSERT INTO document_step_members (document_id, idx, user_id, doc_created_at, \
+             doc_status) VALUES {}",
+            values(members.len(), 5, 1)
         );
         let mut q = sqlx::query(&sql);
         for (idx, user) in &members {
-            q = q.bind(id).bind(*idx).bind(*user).bind(now);
+            q = q
+                .bind(id)
+                .bind(*idx)
+                .bind(*user)
+                .bind(now)
+                .bind(d.status.as_str());
         }
         q.execute(&mut **tx).await?;
     }
@@ -217,6 +222,15 @@ pub(crate) async fn write_transition(
     if r.rows_affected() != 1 {
         return Err(StoreError::Conflict);
     }
+    // The copy the member lists walk (migration 0025).
+    sqlx::query(
+        "UPDATE document_step_members SET doc_status = $1 \
+         WHERE document_id = $2 AND doc_status <> $1",
+    )
+    .bind(t.status.as_str())
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
     if let Some(f) = &t.file {
         sqlx::query(
             "UPDATE documents SET blob_key = $1, size = $2, sha256 = $3, digest_state = $4 \

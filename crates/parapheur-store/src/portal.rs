@@ -99,8 +99,9 @@ impl Bannette {
 /// `$2` (the rule of [`crate::visibility::visible`]), in deposit date order, `filters` (`AND …`
 /// on `d`) applied. Each part of the rule is walked in date order on its own index (a member's
 /// step memberships carry the document's deposit date and status, deposits and a subscriber's
-/// documents by status are indexed by date) and stops at `offset + limit` documents; the page is cut from their union. The
-/// cost follows the page, not the number of documents the user ever took part in.
+/// documents by status are indexed by date) and stops at `offset + limit` documents; the page
+/// is cut from their union. The cost follows the page, not the number of documents the user
+/// ever took part in.
 fn by_date(
     statuses: &[DocumentStatus],
     filters: &str,
@@ -113,8 +114,7 @@ fn by_date(
     let n = offset + limit;
     let st = sql_in(statuses);
     let keep = format!(
-        "d.status IN ({}) AND d.siren IN (SELECT siren FROM memberships WHERE user_id = $1){filters}",
-        sql_in(statuses)
+        "d.status IN ({st}) AND d.siren IN (SELECT siren FROM memberships WHERE user_id = $1){filters}"
     );
     // The member's rows in those statuses (their copy of the document's status), walked in
     // date order; each document's subscriber (and the filters) tested on its own row. (A member

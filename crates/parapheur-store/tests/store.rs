@@ -1234,11 +1234,31 @@ async fn by_date_suite(db: &Db) {
             administers,
         };
         for b in [Bannette::InProgress, Bannette::Done, Bannette::Refused] {
-            for descending in [true, false] {
+            // Without a filter, and with each kind of filter (the next document of a filtered
+            // list is read by date too).
+            let filters = [
+                ListFilter::default(),
+                ListFilter {
+                    name: Some("acte 1".into()),
+                    ..ListFilter::default()
+                },
+                ListFilter {
+                    circuit: Some("OUVERT".into()),
+                    ..ListFilter::default()
+                },
+                ListFilter {
+                    label: Some("Acte 20".into()),
+                    ..ListFilter::default()
+                },
+            ];
+            for (descending, filter) in [true, false]
+                .into_iter()
+                .flat_map(|d| filters.iter().map(move |f| (d, f)))
+            {
                 let f = ListFilter {
                     sort: SortKey::Deposit,
                     descending,
-                    ..ListFilter::default()
+                    ..filter.clone()
                 };
                 for (offset, limit) in [(0, 5), (5, 5), (3, 7), (10, 4), (0, 200), (40, 10)] {
                     let page = |total| Page {
@@ -1257,7 +1277,7 @@ async fn by_date_suite(db: &Db) {
                     assert_eq!(
                         ids(&got),
                         ids(&want),
-                        "user {user_id} {b:?} desc={descending} offset {offset} limit {limit}"
+                        "user {user_id} {b:?} desc={descending} {filter:?} offset {offset} limit {limit}"
                     );
                     assert_eq!(told, total);
                     compared += usize::from(!want.is_empty());

@@ -26,6 +26,16 @@ pub struct VersionRow {
     pub replaced_at: i64,
 }
 
+/// The tables whose rows name a stored file (column `blob_key`, each indexed by it: migration
+/// 0024): what the orphan sweep, the backup and the references' listings look at.
+const FILE_TABLES: [&str; 5] = [
+    "documents",
+    "annexes",
+    "document_signatures",
+    "document_versions",
+    "return_flows",
+];
+
 impl Db {
     /// Replaces the main file: the current one becomes a version, the new one is the document,
     /// nobody has acted any more, and the transition (the circuit starting again) is written.
@@ -138,21 +148,19 @@ impl Db {
         }))
     }
 
-    /// Every blob key a row refers to (documents, annexes, detached signatures, earlier versions,
-    /// return flows), read in one statement: one consistent snapshot. It holds them all in
+    /// Every blob key a row of [`FILE_TABLES`] refers to, read in one statement: one
+    /// consistent snapshot. It holds them all in
     /// memory: the server walks them with [`Self::referenced_blob_keys_after`] instead; this one
     /// is the reference the housekeeping bench measures against.
     pub async fn referenced_blob_keys(
         &self,
     ) -> Result<std::collections::HashSet<String>, StoreError> {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT blob_key FROM documents UNION SELECT blob_key FROM annexes \
-             UNION SELECT blob_key FROM document_signatures \
-             UNION SELECT blob_key FROM document_versions \
-             UNION SELECT blob_key FROM return_flows",
-        )
-        .fetch_all(&self.read)
-        .await?;
+        let sql = FILE_TABLES
+            .iter()
+            .map(|t| format!("SELECT blob_key FROM {t}"))
+            .collect::<Vec<_>>()
+            .join(" UNION ");
+        let rows: Vec<(String,)> = sqlx::query_as(&sql).fetch_all(&self.read).await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
@@ -168,17 +176,11 @@ impl Db {
     ) -> Result<Vec<String>, StoreError> {
         let sql = format!(
             "{} ORDER BY 1 LIMIT {}",
-            [
-                "documents",
-                "annexes",
-                "document_signatures",
-                "document_versions",
-                "return_flows",
-            ]
-            .iter()
-            .map(|t| format!("SELECT blob_key FROM {t} WHERE blob_key > $1"))
-            .collect::<Vec<_>>()
-            .join(" UNION "),
+            FILE_TABLES
+                .iter()
+                .map(|t| format!("SELECT blob_key FROM {t} WHERE blob_key > $1"))
+                .collect::<Vec<_>>()
+                .join(" UNION "),
             limit.max(1)
         );
         Ok(sqlx::query_as::<_, (String,)>(&sql)
@@ -202,17 +204,11 @@ impl Db {
             .map(|i| format!("(${i})"))
             .collect::<Vec<_>>()
             .join(", ");
-        let absent = [
-            "documents",
-            "annexes",
-            "document_signatures",
-            "document_versions",
-            "return_flows",
-        ]
-        .iter()
-        .map(|t| format!("NOT EXISTS (SELECT 1 FROM {t} r WHERE r.blob_key = v.k)"))
-        .collect::<Vec<_>>()
-        .join(" AND ");
+        let absent = FILE_TABLES
+            .iter()
+            .map(|t| format!("NOT EXISTS (SELECT 1 FROM {t} r WHERE r.blob_key = v.k)"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
         let sql = format!("WITH v(k) AS (VALUES {values}) SELECT v.k FROM v WHERE {absent}");
         let mut q = sqlx::query_as::<_, (String,)>(&sql);
         for k in keys {

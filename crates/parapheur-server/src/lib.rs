@@ -156,16 +156,7 @@ pub async fn serve_until(
     service::reminders::spawn(state.clone());
     let limits = state.cfg.limits.clone();
     let stopping = state.clone();
-    let app = routes::router(state);
-    let app = tower::Layer::layer(&axum::middleware::from_fn(routes::collapse_slashes), app);
-    tls::serve(
-        listener,
-        tls,
-        axum::Router::new().fallback_service(app),
-        &limits,
-        shutdown,
-    )
-    .await;
+    tls::serve(listener, tls, routes::router(state), &limits, shutdown).await;
     // No more requests: the job worker finishes the batch it holds (its jobs are leased: a
     // batch cut short is taken up again by another instance, or at the next start, once the
     // lease expires).

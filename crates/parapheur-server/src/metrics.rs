@@ -115,9 +115,9 @@ impl Metrics {
     }
 
     /// One request served: `route` is the route template (bounded), never the raw path.
-    pub fn request(&self, route: &str, status: u16, seconds: f64) {
+    pub fn request(&self, route: &str, status: axum::http::StatusCode, seconds: f64) {
         self.http_duration
-            .with_label_values(&[route, &status.to_string()])
+            .with_label_values(&[route, status.as_str()])
             .observe(seconds);
     }
 
@@ -148,7 +148,7 @@ mod tests {
     #[test]
     fn the_series_are_registered_and_rendered() {
         let m = Metrics::new().unwrap_or_else(|e| panic!("{e}"));
-        m.request("/api/v1/tasks", 200, 0.003);
+        m.request("/api/v1/tasks", axum::http::StatusCode::OK, 0.003);
         m.signature("PAdES", "B-T");
         m.delivery_failed(Channel::Webhook);
         let text = m.render();

@@ -78,13 +78,23 @@ pub fn server_config(cfg: &TlsConfig) -> anyhow::Result<Option<Arc<rustls::Serve
 /// timeout (also the idle time allowed between keep-alive requests), the body of every request
 /// a timeout between reads (`[limits] body_timeout_s`, set on the router), and at most
 /// `[limits] max_connections` are open at once: further clients wait in the listen backlog.
-pub async fn serve(
+pub async fn serve<A>(
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
-    app: axum::Router,
+    app: A,
     limits: &crate::config::LimitsConfig,
     shutdown: impl std::future::Future<Output = ()>,
-) {
+) where
+    A: tower::Service<
+            axum::extract::Request,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+{
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let header_timeout = std::time::Duration::from_secs(limits.header_timeout_s);
@@ -184,25 +194,32 @@ pub async fn serve(
 
 /// The service of one connection: the router, with the peer address and the verified client
 /// certificate as request extensions.
-fn connection_service(
-    app: axum::Router,
+fn connection_service<A>(
+    app: A,
     peer: SocketAddr,
     cert: Option<ClientCertificate>,
-) -> ConnectionService {
+) -> ConnectionService<A> {
     ConnectionService { app, peer, cert }
 }
 
 #[derive(Clone)]
-struct ConnectionService {
-    app: axum::Router,
+struct ConnectionService<A> {
+    app: A,
     peer: SocketAddr,
     cert: Option<ClientCertificate>,
 }
 
-impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for ConnectionService {
+impl<A> hyper::service::Service<hyper::Request<hyper::body::Incoming>> for ConnectionService<A>
+where
+    A: tower::Service<
+            axum::extract::Request,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone,
+{
     type Response = axum::response::Response;
     type Error = std::convert::Infallible;
-    type Future = tower::util::Oneshot<axum::Router, axum::extract::Request>;
+    type Future = tower::util::Oneshot<A, axum::extract::Request>;
 
     fn call(&self, mut req: hyper::Request<hyper::body::Incoming>) -> Self::Future {
         req.extensions_mut().insert(ConnectInfo(self.peer));

@@ -13,7 +13,7 @@ pub(super) const REFRESH_BEFORE: Duration = Duration::from_secs(5);
 /// no value of one kind (a Basic user name, say) can ever be taken for another (a certificate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum CredentialKey {
-    /// A keyed hash of a Basic e-mail and password (never the password itself).
+    /// A keyed hash of a Basic `Authorization` header (never the password itself).
     Basic([u8; 32]),
     /// The SHA-256 of a verified client certificate (DER).
     Certificate([u8; 32]),
@@ -60,14 +60,13 @@ impl Default for AuthCache {
 }
 
 impl AuthCache {
-    pub(super) fn basic_key(&self, email: &str, password: &str) -> CredentialKey {
+    /// The key of Basic credentials: a keyed hash of the `Authorization` header's bytes as the
+    /// client sent them, so that a cached request is recognised before its header is decoded.
+    /// (Two spellings of the same credentials are two entries, each verified once.)
+    pub(super) fn basic_key(&self, authorization: &[u8]) -> CredentialKey {
         let mut h = Sha256::new();
         h.update(self.key);
-        // Lengths first: no split of one string into two can give another pair's bytes.
-        h.update((email.len() as u64).to_be_bytes());
-        h.update(email.as_bytes());
-        h.update((password.len() as u64).to_be_bytes());
-        h.update(password.as_bytes());
+        h.update(authorization);
         CredentialKey::Basic(h.finalize().into())
     }
     pub(super) fn certificate_key(der: &[u8]) -> CredentialKey {

@@ -28,9 +28,14 @@ pub use password::{check_password, hash_password, hash_password_limited};
 #[cfg(test)]
 use {cache::CACHE_TTL, password::verify_password};
 
-/// The authenticated user and the subscribers they belong to.
+/// The authenticated user and the subscribers they belong to: shared, so that the credential
+/// cache hands it to each request without copying its strings.
 #[derive(Debug, Clone)]
-pub struct Caller {
+pub struct Caller(Arc<CallerData>);
+
+/// What [`Caller`] holds.
+#[derive(Debug)]
+pub struct CallerData {
     pub user_id: i64,
     pub email: String,
     pub full_name: String,
@@ -38,7 +43,20 @@ pub struct Caller {
     pub memberships: Vec<(String, bool)>,
 }
 
-impl Caller {
+impl From<CallerData> for Caller {
+    fn from(data: CallerData) -> Self {
+        Self(Arc::new(data))
+    }
+}
+
+impl std::ops::Deref for Caller {
+    type Target = CallerData;
+    fn deref(&self) -> &CallerData {
+        &self.0
+    }
+}
+
+impl CallerData {
     pub fn is_member(&self, siren: &str) -> bool {
         self.memberships.iter().any(|(s, _)| s == siren)
     }
@@ -278,12 +296,13 @@ pub async fn caller_of(
         .into_iter()
         .map(|m| (m.siren, m.is_admin != 0))
         .collect();
-    Ok(Caller {
+    Ok(CallerData {
         user_id: user.id,
         email: user.email.clone(),
         full_name: user.full_name(),
         memberships,
-    })
+    }
+    .into())
 }
 
 /// The CERTIFICAT user of a verified client certificate: the one whose registered certificate
@@ -345,6 +364,17 @@ pub async fn certificate_caller(
 /// certificate (or the one a trusted proxy forwards); otherwise `Unauthenticated`. Failed
 /// attempts are counted per account and per client address ([`check`], [`failed`]).
 pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, ApiError> {
+    // The header bytes verified a moment ago are recognised before they are decoded.
+    let lookup = parts.headers.get(AUTHORIZATION).map(|h| {
+        let k = state.auth.basic_key(h.as_bytes());
+        let l = state.auth.get(&k);
+        (k, l)
+    });
+    let (k, refresh) = match lookup {
+        Some((_, Lookup::Hit(c))) => return Ok(c),
+        Some((k, l)) => (Some(k), matches!(l, Lookup::Refresh)),
+        None => (None, false),
+    };
     let (email, password) = match parse_basic(parts) {
         BasicHeader::Invalid => return Err(ApiError::Unauthenticated),
         // An empty Basic user (PHP's SoapClient sends `Basic Og==` beside a client certificate
@@ -358,11 +388,9 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Caller, Api
             None => Err(ApiError::Unauthenticated),
         };
     }
-    let k = state.auth.basic_key(&email, &password);
-    let refresh = match state.auth.get(&k) {
-        Lookup::Hit(c) => return Ok(c),
-        Lookup::Refresh => true,
-        Lookup::Miss => false,
+    // Credentials were parsed from the header: it is there.
+    let Some(k) = k else {
+        return Err(ApiError::Unauthenticated);
     };
     let _turn = state.auth.turn(&email).await;
     if !refresh && let Lookup::Hit(c) = state.auth.get(&k) {

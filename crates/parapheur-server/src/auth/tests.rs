@@ -3,18 +3,19 @@
 use super::*;
 
 fn caller() -> Caller {
-    Caller {
+    CallerData {
         user_id: 1,
         email: "a@b.fr".into(),
         full_name: "A B".into(),
         memberships: vec![],
     }
+    .into()
 }
 
 #[test]
 fn a_busy_credential_is_refreshed_by_one_request_only() {
     let cache = AuthCache::default();
-    let k = cache.basic_key("a@b.fr", "pw");
+    let k = cache.basic_key(b"Basic YUBiLmZyOnB3");
     assert!(matches!(cache.get(&k), Lookup::Miss));
     cache.put(k, caller());
     assert!(matches!(cache.get(&k), Lookup::Hit(_)));
@@ -35,12 +36,12 @@ fn a_busy_credential_is_refreshed_by_one_request_only() {
     cache.remove(&k);
     assert!(matches!(cache.get(&k), Lookup::Miss));
     assert_ne!(
-        cache.basic_key("a@b.fr", "pw"),
-        cache.basic_key("a@b.fr", "pw2")
+        cache.basic_key(b"Basic YUBiLmZyOnB3"),
+        cache.basic_key(b"Basic YUBiLmZyOnB3Mg==")
     );
     assert_ne!(
-        cache.basic_key("a@b.fr", "pw"),
-        cache.basic_key("a@b.fr:", "pw")
+        cache.basic_key(b"Basic YUBiLmZyOnB3"),
+        cache.basic_key(b"basic YUBiLmZyOnB3")
     );
 }
 
@@ -52,7 +53,16 @@ fn a_basic_credential_never_reaches_a_certificate_entry() {
     cache.put(k, caller());
     // The credentials of the reported attack: the NUL-prefixed namespace and the public
     // certificate's SHA-256 as the password.
-    let forged = cache.basic_key("\u{0}certificate", &hex::encode(Sha256::digest(der)));
+    let forged = cache.basic_key(
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!(
+                "\u{0}certificate:{}",
+                hex::encode(Sha256::digest(der))
+            ))
+        )
+        .as_bytes(),
+    );
     assert!(matches!(cache.get(&forged), Lookup::Miss));
     assert!(matches!(cache.get(&k), Lookup::Hit(_)));
 }
@@ -60,7 +70,7 @@ fn a_basic_credential_never_reaches_a_certificate_entry() {
 #[test]
 fn the_epoch_clears_the_cache_when_it_moves() {
     let cache = AuthCache::default();
-    let k = cache.basic_key("a@b.fr", "pw");
+    let k = cache.basic_key(b"Basic YUBiLmZyOnB3");
     cache.sync_epoch(3);
     cache.put(k, caller());
     cache.sync_epoch(3);

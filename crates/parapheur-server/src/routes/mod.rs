@@ -18,9 +18,8 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::Uri;
-use axum::middleware::Next;
 use axum::response::Response;
+use std::convert::Infallible;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -29,12 +28,20 @@ use utoipa_axum::routes;
 /// bodies (a user synchronisation) set their own limit.
 pub const FORM_BODY_LIMIT: usize = 64 * 1024;
 
-/// The whole application router.
-pub fn router(state: AppState) -> Router {
+/// The whole application: the router, and around it, once, the layers every request goes
+/// through (outermost first): observation ([`crate::observe::Observe`]: slashes, request id,
+/// access log, metrics, FAST error status), the body read timeout, the default body limit.
+pub fn router(
+    state: AppState,
+) -> impl tower::Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
++ Clone
++ Send
++ Sync
++ 'static {
     let body_timeout = std::time::Duration::from_secs(state.cfg.limits.body_timeout_s);
-    let (described, description) = described(state.clone());
+    let (described, description) = described();
     let description = openapi_json(&openapi::finish(description, &state.cfg));
-    Router::new()
+    let routes = Router::new()
         .merge(described)
         .route(
             "/api/v1/openapi.json",
@@ -53,25 +60,26 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(soap::router())
         .merge(verifier::router())
-        .route_layer(axum::middleware::from_fn(crate::observe::record_route))
+        .route_layer(crate::observe::RecordRouteLayer)
         .fallback(|| async { ApiError::NotFound })
-        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+        .with_state(state.clone());
+    tower::ServiceBuilder::new()
+        .layer(crate::observe::ObserveLayer::new(state))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             body_timeout,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::observe::observe,
-        ))
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+        .service(routes)
 }
 
 /// The routes the OpenAPI description covers, and that description (before
 /// [`openapi::finish`]).
-pub fn described(state: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+pub fn described() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::new()
-        .nest(openapi::FAST_PREFIX, fast::router(state))
-        .nest("/api/v1", api::router())
+        // Merged with their full paths rather than nested under a prefix: a nested route
+        // pays a URI rewrite and one more boxed layer on every request.
+        .merge(fast::router())
+        .merge(api::router())
         .routes(routes!(api::health::healthz))
         .routes(routes!(api::health::metrics))
         .split_for_parts()
@@ -92,30 +100,4 @@ pub fn no_nul(field: &str, text: &str) -> Result<(), ApiError> {
         )));
     }
     Ok(())
-}
-
-/// Collapses repeated slashes in the path (`/v1//documents` → `/v1/documents`) before routing;
-/// some clients build such URLs and do not follow redirects.
-pub async fn collapse_slashes(mut req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    if path.contains("//") {
-        let mut collapsed = String::with_capacity(path.len());
-        for c in path.chars() {
-            if !(c == '/' && collapsed.ends_with('/')) {
-                collapsed.push(c);
-            }
-        }
-        let pq = match req.uri().query() {
-            Some(q) => format!("{collapsed}?{q}"),
-            None => collapsed,
-        };
-        let mut parts = req.uri().clone().into_parts();
-        if let Ok(p) = pq.parse() {
-            parts.path_and_query = Some(p);
-            if let Ok(u) = Uri::from_parts(parts) {
-                *req.uri_mut() = u;
-            }
-        }
-    }
-    next.run(req).await
 }

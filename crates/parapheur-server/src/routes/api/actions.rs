@@ -50,7 +50,7 @@ async fn run(
 }
 
 /// Approves the current visa step.
-#[utoipa::path(post, path = "/documents/{id}/visa", operation_id = "visa", tag = "native",
+#[utoipa::path(post, path = "/api/v1/documents/{id}/visa", operation_id = "visa", tag = "native",
     params(("id" = i64, Path, description = "The document identifier")),
     request_body(content = Option<crate::routes::openapi::ActionComment>, content_type = "application/json"),
     responses((status = 200, description = "The document after the action", body = crate::routes::openapi::ActionDone)))]
@@ -63,7 +63,7 @@ pub async fn visa(
     run(s, c, id, b, Action::Visa).await
 }
 /// Refuses the current visa step (a comment is required).
-#[utoipa::path(post, path = "/documents/{id}/reject", operation_id = "reject", tag = "native",
+#[utoipa::path(post, path = "/api/v1/documents/{id}/reject", operation_id = "reject", tag = "native",
     params(("id" = i64, Path, description = "The document identifier")),
     request_body(content = Option<crate::routes::openapi::ActionComment>, content_type = "application/json"),
     responses((status = 200, description = "The document after the action", body = crate::routes::openapi::ActionDone)))]
@@ -76,7 +76,7 @@ pub async fn reject(
     run(s, c, id, b, Action::Reject).await
 }
 /// Signs the current signature step with the caller's key held by the server.
-#[utoipa::path(post, path = "/documents/{id}/sign", operation_id = "sign", tag = "native",
+#[utoipa::path(post, path = "/api/v1/documents/{id}/sign", operation_id = "sign", tag = "native",
     params(("id" = i64, Path, description = "The document identifier")),
     request_body(content = Option<crate::routes::openapi::ActionComment>, content_type = "application/json"),
     responses((status = 200, description = "The document after the action", body = crate::routes::openapi::ActionDone)))]
@@ -89,7 +89,7 @@ pub async fn sign(
     run(s, c, id, b, Action::Sign).await
 }
 /// Refuses the current signature step (a comment is required).
-#[utoipa::path(post, path = "/documents/{id}/refuse", operation_id = "refuse", tag = "native",
+#[utoipa::path(post, path = "/api/v1/documents/{id}/refuse", operation_id = "refuse", tag = "native",
     params(("id" = i64, Path, description = "The document identifier")),
     request_body(content = Option<crate::routes::openapi::ActionComment>, content_type = "application/json"),
     responses((status = 200, description = "The document after the action", body = crate::routes::openapi::ActionDone)))]
@@ -135,7 +135,7 @@ struct PrepareBody {
 /// `data_to_sign`, and `data_to_sign_all`, the list — a PES has one per Bordereau), the
 /// signing time to send back, and how to sign (SHA-256 with the key's RSA PKCS#1 v1.5 or
 /// ECDSA, DER-encoded).
-#[utoipa::path(post, path = "/documents/{id}/sign/prepare", operation_id = "signPrepare", tag = "native",
+#[utoipa::path(post, path = "/api/v1/documents/{id}/sign/prepare", operation_id = "signPrepare", tag = "native",
     params(("id" = i64, Path, description = "The document identifier")),
     request_body(content = inline(PrepareBody), content_type = "application/json"),
     responses((status = 200, description = "The data to sign", body = Prepared)))]
@@ -201,7 +201,7 @@ struct CompleteBody {
 /// `POST /api/v1/documents/{id}/sign/complete` `{"certificates", "signing_time", "signature"
 /// (or "signatures", one per data to sign), "comment"?}`: the second phase. Each value must
 /// verify over a data of the first phase; the server embeds them and signs the step.
-#[utoipa::path(post, path = "/documents/{id}/sign/complete", operation_id = "signComplete", tag = "native",
+#[utoipa::path(post, path = "/api/v1/documents/{id}/sign/complete", operation_id = "signComplete", tag = "native",
     params(("id" = i64, Path, description = "The document identifier")),
     request_body(content = inline(CompleteBody), content_type = "application/json"),
     responses((status = 200, description = "The document after the signature", body = crate::routes::openapi::ActionDone)))]

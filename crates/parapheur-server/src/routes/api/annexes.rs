@@ -15,7 +15,7 @@ fn id(raw: &str) -> Result<DocumentId, ApiError> {
     DocumentId::parse(raw).map_err(|_| ApiError::NotFound)
 }
 
-#[utoipa::path(get, path = "/documents/{id}/annexes", operation_id = "listAnnexes", tag = "native", params(("id" = i64, Path, description = "The document identifier")),
+#[utoipa::path(get, path = "/api/v1/documents/{id}/annexes", operation_id = "listAnnexes", tag = "native", params(("id" = i64, Path, description = "The document identifier")),
     responses((status = 200, description = "The annexes, each with its SHA-256", body = Vec<Annex>)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -25,7 +25,7 @@ pub async fn list(
     Ok(Json(annexes::list(&state, &caller, id(&raw)?).await?))
 }
 
-#[utoipa::path(get, path = "/documents/{id}/annexes/{annex_id}", operation_id = "downloadAnnex", tag = "native",
+#[utoipa::path(get, path = "/api/v1/documents/{id}/annexes/{annex_id}", operation_id = "downloadAnnex", tag = "native",
     params(("id" = i64, Path, description = "The document identifier"), ("annex_id" = i64, Path, description = "The annex identifier")),
     responses((status = 200, description = "The annex, always as an attachment",
         content(("application/pdf"), ("application/xml"), ("application/zip"), ("application/octet-stream")))))]

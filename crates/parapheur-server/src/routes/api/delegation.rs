@@ -21,7 +21,7 @@ fn body<T: DeserializeOwned>(raw: &Bytes, expected: &str) -> Result<T, ApiError>
 const ABSENCE: &str = r#"{"from": "YYYY-MM-DD", "until": "YYYY-MM-DD", "delegate": "<email>"}"#;
 
 /// Declares the caller's absence and delegate.
-#[utoipa::path(put, path = "/me/absence", operation_id = "setMyAbsence", tag = "native",
+#[utoipa::path(put, path = "/api/v1/me/absence", operation_id = "setMyAbsence", tag = "native",
     request_body(content = AbsenceInput, content_type = "application/json"),
     responses((status = 200, description = "The absence", body = AbsenceView)))]
 pub async fn put_mine(
@@ -33,7 +33,7 @@ pub async fn put_mine(
     Ok(Json(delegation::set_mine(&state, &caller, &input).await?))
 }
 
-#[utoipa::path(get, path = "/me/absence", operation_id = "getMyAbsence", tag = "native",
+#[utoipa::path(get, path = "/api/v1/me/absence", operation_id = "getMyAbsence", tag = "native",
     responses((status = 200, description = "The caller's absence (404 when none)", body = AbsenceView)))]
 pub async fn get_mine(
     State(state): State<AppState>,
@@ -45,7 +45,7 @@ pub async fn get_mine(
         .ok_or(ApiError::NotFound)
 }
 
-#[utoipa::path(delete, path = "/me/absence", operation_id = "endMyAbsence", tag = "native",
+#[utoipa::path(delete, path = "/api/v1/me/absence", operation_id = "endMyAbsence", tag = "native",
     responses((status = 204, description = "Ended")))]
 pub async fn delete_mine(
     State(state): State<AppState>,
@@ -56,7 +56,7 @@ pub async fn delete_mine(
 }
 
 /// An administrator declares a user's absence.
-#[utoipa::path(put, path = "/subscribers/{siren}/users/{email}/absence", operation_id = "setAbsence", tag = "native",
+#[utoipa::path(put, path = "/api/v1/subscribers/{siren}/users/{email}/absence", operation_id = "setAbsence", tag = "native",
     params(("siren" = String, Path, description = "The subscriber's SIREN (nine digits)"), ("email" = String, Path, description = "The absent user's e-mail")),
     request_body(content = AbsenceInput, content_type = "application/json"),
     responses((status = 200, description = "The absence", body = AbsenceView)))]
@@ -80,7 +80,7 @@ struct Members {
 }
 
 /// An administrator replaces the members of the current step.
-#[utoipa::path(put, path = "/documents/{id}/steps/current/members", operation_id = "reassign", tag = "native",
+#[utoipa::path(put, path = "/api/v1/documents/{id}/steps/current/members", operation_id = "reassign", tag = "native",
     params(("id" = i64, Path, description = "The document identifier")),
     request_body(content = inline(Members), content_type = "application/json"),
     responses((status = 204, description = "Reassigned")))]
@@ -104,7 +104,7 @@ pub struct Notifications {
     daily_digest: bool,
 }
 
-#[utoipa::path(get, path = "/me/notifications", operation_id = "getNotifications", tag = "native",
+#[utoipa::path(get, path = "/api/v1/me/notifications", operation_id = "getNotifications", tag = "native",
     responses((status = 200, description = "The caller's notification settings", body = Notifications)))]
 pub async fn get_notifications(
     State(state): State<AppState>,
@@ -115,7 +115,7 @@ pub async fn get_notifications(
     }))
 }
 
-#[utoipa::path(put, path = "/me/notifications", operation_id = "setNotifications", tag = "native",
+#[utoipa::path(put, path = "/api/v1/me/notifications", operation_id = "setNotifications", tag = "native",
     request_body(content = Notifications, content_type = "application/json"),
     responses((status = 200, description = "The new settings", body = Notifications)))]
 pub async fn put_notifications(

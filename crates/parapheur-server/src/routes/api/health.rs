@@ -96,7 +96,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /api/v1/pki/ca.pem`: the trust anchors of the signatures made with keys this server issued.
-#[utoipa::path(get, path = "/pki/ca.pem", operation_id = "caPem", tag = "operations",
+#[utoipa::path(get, path = "/api/v1/pki/ca.pem", operation_id = "caPem", tag = "operations",
     responses((status = 200, description = "The trust anchors of the signatures made with keys this server issued", body = String, content_type = "application/x-pem-file")))]
 pub async fn ca_pem(State(state): State<AppState>) -> Response {
     match state.pki.ca_pem() {
@@ -107,7 +107,7 @@ pub async fn ca_pem(State(state): State<AppState>) -> Response {
 
 /// `GET /api/v1/pki/crl`: the internal CA's certificate revocation list (DER, a day's validity),
 /// the distribution point written in the certificates it issues.
-#[utoipa::path(get, path = "/pki/crl", operation_id = "crl", tag = "operations",
+#[utoipa::path(get, path = "/api/v1/pki/crl", operation_id = "crl", tag = "operations",
     responses((status = 200, description = "The internal authority's CRL, DER", content(("application/pkix-crl")))))]
 pub async fn crl(State(state): State<AppState>) -> Response {
     match crate::service::revocation::crl(&state).await {
@@ -127,7 +127,7 @@ pub async fn crl(State(state): State<AppState>) -> Response {
 /// (RFC 6960), named in the certificates it issues. A malformed request gets the
 /// `malformedRequest` OCSP status, as the protocol says, not an HTTP error.
 /// The internal authority's OCSP responder (RFC 6960, POST).
-#[utoipa::path(post, path = "/pki/ocsp", operation_id = "ocsp", tag = "operations",
+#[utoipa::path(post, path = "/api/v1/pki/ocsp", operation_id = "ocsp", tag = "operations",
     request_body(content = Vec<u8>, content_type = "application/ocsp-request"),
     responses((status = 200, description = "The OCSP response, DER", content(("application/ocsp-response")))))]
 pub async fn ocsp(State(state): State<AppState>, body: axum::body::Bytes) -> Response {

@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use parapheur_domain::{DocumentId, Siren};
 
-#[utoipa::path(post, path = "/subscribers/{siren}/inbound/{kind}", operation_id = "recordInbound", tag = "native",
+#[utoipa::path(post, path = "/api/v1/subscribers/{siren}/inbound/{kind}", operation_id = "recordInbound", tag = "native",
     params(("siren" = String, Path, description = "The subscriber's SIREN (nine digits)"), ("kind" = String, Path, description = "`ack`, `pes-retour` or `chorus`")),
     request_body(content = crate::routes::openapi::InboundForm, content_type = "multipart/form-data"),
     responses((status = 201, description = "Recorded", body = crate::routes::openapi::Inbound)))]

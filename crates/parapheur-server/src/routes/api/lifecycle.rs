@@ -43,7 +43,7 @@ fn field(body: &Bytes, name: &str) -> Result<Option<String>, ApiError> {
 }
 
 /// Replaces the main file (allowed states only); the circuit restarts.
-#[utoipa::path(post, path = "/documents/{id}/replace", operation_id = "replace", tag = "native", params(("id" = i64, Path, description = "The document identifier")),
+#[utoipa::path(post, path = "/api/v1/documents/{id}/replace", operation_id = "replace", tag = "native", params(("id" = i64, Path, description = "The document identifier")),
     request_body(content = crate::routes::openapi::FileForm, content_type = "multipart/form-data"),
     responses((status = 200, description = "Replaced", body = crate::routes::openapi::Created)))]
 pub async fn replace(
@@ -59,7 +59,7 @@ pub async fn replace(
     Ok(Json(Created { id: id.get() }))
 }
 
-#[utoipa::path(post, path = "/documents/{id}/comments", operation_id = "addComment", tag = "native", params(("id" = i64, Path, description = "The document identifier")),
+#[utoipa::path(post, path = "/api/v1/documents/{id}/comments", operation_id = "addComment", tag = "native", params(("id" = i64, Path, description = "The document identifier")),
     request_body(content = crate::routes::openapi::CommentText, content_type = "application/json"),
     responses((status = 201, description = "The comment's identifier", body = crate::routes::openapi::Created)))]
 pub async fn add_comment(
@@ -73,7 +73,7 @@ pub async fn add_comment(
     Ok((StatusCode::CREATED, Json(Created { id: cid })))
 }
 
-#[utoipa::path(get, path = "/documents/{id}/comments", operation_id = "listComments", tag = "native", params(("id" = i64, Path, description = "The document identifier")),
+#[utoipa::path(get, path = "/api/v1/documents/{id}/comments", operation_id = "listComments", tag = "native", params(("id" = i64, Path, description = "The document identifier")),
     responses((status = 200, description = "The comments, oldest first", body = Vec<crate::routes::openapi::CommentView>)))]
 pub async fn list_comments(
     State(state): State<AppState>,
@@ -83,7 +83,7 @@ pub async fn list_comments(
     Ok(Json(lifecycle::comments(&state, &caller, id(&raw)?).await?))
 }
 
-#[utoipa::path(post, path = "/documents/{id}/annexes", operation_id = "addAnnex", tag = "native", params(("id" = i64, Path, description = "The document identifier")),
+#[utoipa::path(post, path = "/api/v1/documents/{id}/annexes", operation_id = "addAnnex", tag = "native", params(("id" = i64, Path, description = "The document identifier")),
     request_body(content = crate::routes::openapi::FileForm, content_type = "multipart/form-data"),
     responses((status = 201, description = "The annex's identifier", body = crate::routes::openapi::Created)))]
 pub async fn add_annex(
@@ -100,7 +100,7 @@ pub async fn add_annex(
 }
 
 /// An administrator stops the circuit: "Classé (interrompu)".
-#[utoipa::path(post, path = "/documents/{id}/interrupt", operation_id = "interrupt", tag = "native", params(("id" = i64, Path, description = "The document identifier")),
+#[utoipa::path(post, path = "/api/v1/documents/{id}/interrupt", operation_id = "interrupt", tag = "native", params(("id" = i64, Path, description = "The document identifier")),
     request_body(content = Option<crate::routes::openapi::ActionComment>, content_type = "application/json"),
     responses((status = 200, description = "Stopped", body = crate::routes::openapi::Interrupted)))]
 pub async fn interrupt(

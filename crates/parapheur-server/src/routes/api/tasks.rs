@@ -9,7 +9,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 
 /// The documents waiting for the caller's action.
-#[utoipa::path(get, path = "/tasks", operation_id = "tasks", tag = "native",
+#[utoipa::path(get, path = "/api/v1/tasks", operation_id = "tasks", tag = "native",
     responses((status = 200, description = "Documents waiting for the caller", body = Vec<Task>)))]
 pub async fn tasks(
     State(state): State<AppState>,

@@ -8,7 +8,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 
 /// Deletes a document that is not in a circuit any more (or refused).
-#[utoipa::path(delete, path = "/documents/v2/{id}", operation_id = "delete", tag = "FAST",
+#[utoipa::path(delete, path = "/parapheur-ws/rest/v1/documents/v2/{id}", operation_id = "delete", tag = "FAST",
     params(("id" = i64, Path, description = "The document identifier returned by the deposit")),
     responses((status = 200, description = "Deleted.")))]
 pub async fn delete(

@@ -25,7 +25,7 @@ pub fn attachment(name: &str, bytes: Vec<u8>) -> Response {
 
 /// The document as delivered: its file, or a ZIP with the signature sheet (`FdC=true`) or the
 /// Helios acknowledgement (`acquit=true`).
-#[utoipa::path(get, path = "/documents/v2/{id}/download", operation_id = "download", tag = "FAST",
+#[utoipa::path(get, path = "/parapheur-ws/rest/v1/documents/v2/{id}/download", operation_id = "download", tag = "FAST",
     params(("id" = i64, Path, description = "The document identifier returned by the deposit"),
         ("FdC" = Option<bool>, Query, description = "Add the signature sheet (a ZIP is answered)"),
         ("acquit" = Option<bool>, Query, description = "Add the Helios acknowledgement (a ZIP is answered)")),
@@ -55,7 +55,7 @@ pub async fn package(
 }
 
 /// The signature sheet (fiche de circulation) of a document, PDF.
-#[utoipa::path(get, path = "/documents/v2/{id}/getFdc", operation_id = "getFdc", tag = "FAST",
+#[utoipa::path(get, path = "/parapheur-ws/rest/v1/documents/v2/{id}/getFdc", operation_id = "getFdc", tag = "FAST",
     params(("id" = i64, Path, description = "The document identifier returned by the deposit")),
     responses((status = 200, description = "The signature sheet", content(("application/pdf")))))]
 pub async fn get_fdc(

@@ -22,7 +22,7 @@ pub struct HistoryEntry {
     state_name: String,
 }
 
-#[utoipa::path(get, path = "/documents/v2/{id}/history", operation_id = "history", tag = "FAST",
+#[utoipa::path(get, path = "/parapheur-ws/rest/v1/documents/v2/{id}/history", operation_id = "history", tag = "FAST",
     params(("id" = i64, Path, description = "The document identifier returned by the deposit")),
     responses((status = 200, description = "The history, oldest first", body = Vec<HistoryEntry>)))]
 pub async fn history(

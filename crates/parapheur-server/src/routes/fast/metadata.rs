@@ -16,7 +16,7 @@ use parapheur_domain::metadata::{MetaData, render_metadata_list};
 /// Metadata files are small; anything larger is refused before parsing.
 const MAX_METADATA_BYTES: usize = 1024 * 1024;
 
-#[utoipa::path(put, path = "/documents/v2/{id}/metadata/define", operation_id = "defineMetadata", tag = "FAST",
+#[utoipa::path(put, path = "/parapheur-ws/rest/v1/documents/v2/{id}/metadata/define", operation_id = "defineMetadata", tag = "FAST",
     params(("id" = i64, Path, description = "The document identifier returned by the deposit")),
     request_body(content = crate::routes::openapi::MetadataForm, content_type = "multipart/form-data"),
     responses((status = 200, description = "Recorded.")))]
@@ -46,7 +46,7 @@ pub async fn define(
     Ok(())
 }
 
-#[utoipa::path(get, path = "/documents/{id}/metas", operation_id = "getMetas", tag = "FAST",
+#[utoipa::path(get, path = "/parapheur-ws/rest/v1/documents/{id}/metas", operation_id = "getMetas", tag = "FAST",
     params(("id" = i64, Path, description = "The document identifier returned by the deposit")),
     responses((status = 200, description = "The metadata, XML", body = String, content_type = "application/xml")))]
 pub async fn metas(

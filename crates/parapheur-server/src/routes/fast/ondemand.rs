@@ -13,7 +13,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use parapheur_domain::{CircuitId, Email, OnDemandCircuit, Siren};
 
-#[utoipa::path(post, path = "/documents/ondemand/{siren}/upload", operation_id = "uploadOnDemand", tag = "FAST",
+#[utoipa::path(post, path = "/parapheur-ws/rest/v1/documents/ondemand/{siren}/upload", operation_id = "uploadOnDemand", tag = "FAST",
     params(("siren" = String, Path, description = "The subscriber's SIREN (nine digits)")),
     request_body(content = crate::routes::openapi::OnDemandForm, content_type = "multipart/form-data"),
     responses((status = 200, description = "The new document's identifier", body = i64, content_type = "application/json")))]

@@ -32,7 +32,7 @@ fn information(form: &Form, names: &[&str]) -> Result<Vec<u8>, ApiError> {
 }
 
 /// Deposits a document for an OTP signature (`uploadOTP`).
-#[utoipa::path(post, path = "/documents/v2/otp/{id}/{circuit}/upload", operation_id = "uploadOTP", tag = "FAST",
+#[utoipa::path(post, path = "/parapheur-ws/rest/v1/documents/v2/otp/{id}/{circuit}/upload", operation_id = "uploadOTP", tag = "FAST",
     params(("id" = String, Path, description = "The subscriber's SIREN (nine digits)"), ("circuit" = String, Path, description = "The circuit identifier")),
     request_body(content = crate::routes::openapi::OtpUploadForm, content_type = "multipart/form-data"),
     responses((status = 200, description = "The document and its signing page", body = crate::routes::openapi::OtpDeposited)))]
@@ -80,7 +80,7 @@ pub async fn upload(
 }
 
 /// Replaces the OTP information of a document (`uploadOTPInformation`).
-#[utoipa::path(put, path = "/documents/v2/otp/{id}/metadata/define", operation_id = "uploadOTPInformation", tag = "FAST",
+#[utoipa::path(put, path = "/parapheur-ws/rest/v1/documents/v2/otp/{id}/metadata/define", operation_id = "uploadOTPInformation", tag = "FAST",
     params(("id" = i64, Path, description = "The document identifier returned by the deposit")),
     request_body(content = crate::routes::openapi::OtpInformationForm, content_type = "multipart/form-data"),
     responses((status = 200, description = "Recorded.")))]
@@ -100,7 +100,7 @@ pub async fn define(
 }
 
 /// The signing page for several OTP documents of one signer (`getSMSURL`).
-#[utoipa::path(get, path = "/documents/v2/otp/url", operation_id = "getSMSURL", tag = "FAST",
+#[utoipa::path(get, path = "/parapheur-ws/rest/v1/documents/v2/otp/url", operation_id = "getSMSURL", tag = "FAST",
     params(("id" = Vec<i64>, Query, description = "Document identifiers (repeated, or comma-separated)", explode)),
     responses((status = 200, description = "The signing page's address", body = crate::routes::openapi::OtpUrl)))]
 pub async fn url(

@@ -9,7 +9,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 
-#[utoipa::path(get, path = "/documents/v2/{id}/comments/refusal", operation_id = "getRefusalComment", tag = "FAST",
+#[utoipa::path(get, path = "/parapheur-ws/rest/v1/documents/v2/{id}/comments/refusal", operation_id = "getRefusalComment", tag = "FAST",
     params(("id" = i64, Path, description = "The document identifier returned by the deposit")),
     responses((status = 200, description = "The refusal comment", body = crate::routes::openapi::RefusalComment)))]
 pub async fn refusal(

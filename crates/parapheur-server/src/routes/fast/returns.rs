@@ -26,7 +26,7 @@ async fn remaining(
 }
 
 /// The identifiers of the Helios acknowledgements not fetched yet.
-#[utoipa::path(get, path = "/documents/v2/{id}/ack/remaining", operation_id = "listRemainingAcknowledgements", tag = "FAST",
+#[utoipa::path(get, path = "/parapheur-ws/rest/v1/documents/v2/{id}/ack/remaining", operation_id = "listRemainingAcknowledgements", tag = "FAST",
     params(("id" = String, Path, description = "The subscriber's SIREN (nine digits)")),
     responses((status = 200, description = "Identifiers to download", body = Vec<i64>)))]
 pub async fn ack_remaining(
@@ -37,7 +37,7 @@ pub async fn ack_remaining(
     remaining(&state, caller, &siren, ACK).await
 }
 /// The identifiers of the PES Retour not fetched yet.
-#[utoipa::path(get, path = "/documents/v2/{id}/pes-retour/remaining", operation_id = "listRemainingPesRetour", tag = "FAST",
+#[utoipa::path(get, path = "/parapheur-ws/rest/v1/documents/v2/{id}/pes-retour/remaining", operation_id = "listRemainingPesRetour", tag = "FAST",
     params(("id" = String, Path, description = "The subscriber's SIREN (nine digits)")),
     responses((status = 200, description = "Identifiers to download", body = Vec<i64>)))]
 pub async fn pes_retour_remaining(
@@ -48,7 +48,7 @@ pub async fn pes_retour_remaining(
     remaining(&state, caller, &siren, PES_RETOUR).await
 }
 /// The identifiers of the Chorus Pro flows not fetched yet.
-#[utoipa::path(get, path = "/documents/v2/{id}/chorus/remaining", operation_id = "listRemainingChorus", tag = "FAST",
+#[utoipa::path(get, path = "/parapheur-ws/rest/v1/documents/v2/{id}/chorus/remaining", operation_id = "listRemainingChorus", tag = "FAST",
     params(("id" = String, Path, description = "The subscriber's SIREN (nine digits)")),
     responses((status = 200, description = "Identifiers to download", body = Vec<i64>)))]
 pub async fn chorus_remaining(
@@ -60,7 +60,7 @@ pub async fn chorus_remaining(
 }
 
 /// The Helios acknowledgement of a document, XML; fetched once, it leaves the remaining list.
-#[utoipa::path(get, path = "/documents/v2/{id}/ack/download", operation_id = "downloadAcknowledgement", tag = "FAST",
+#[utoipa::path(get, path = "/parapheur-ws/rest/v1/documents/v2/{id}/ack/download", operation_id = "downloadAcknowledgement", tag = "FAST",
     params(("id" = i64, Path, description = "An identifier from the remaining list")),
     responses((status = 200, description = "The flow, as an attachment", content(("application/xml"), ("application/octet-stream")))))]
 pub async fn ack_download(
@@ -72,7 +72,7 @@ pub async fn ack_download(
     Ok(attachment(&name, bytes))
 }
 /// The PES Retour, XML; fetched once, it leaves the remaining list.
-#[utoipa::path(get, path = "/documents/v2/{id}/pes-retour/download", operation_id = "downloadPesRetour", tag = "FAST",
+#[utoipa::path(get, path = "/parapheur-ws/rest/v1/documents/v2/{id}/pes-retour/download", operation_id = "downloadPesRetour", tag = "FAST",
     params(("id" = i64, Path, description = "An identifier from the remaining list")),
     responses((status = 200, description = "The flow, as an attachment", content(("application/xml"), ("application/octet-stream")))))]
 pub async fn pes_retour_download(
@@ -84,7 +84,7 @@ pub async fn pes_retour_download(
     Ok(attachment(&name, bytes))
 }
 /// The Chorus Pro flow, XML; fetched once, it leaves the remaining list.
-#[utoipa::path(get, path = "/documents/v2/{id}/chorus/download", operation_id = "downloadChorus", tag = "FAST",
+#[utoipa::path(get, path = "/parapheur-ws/rest/v1/documents/v2/{id}/chorus/download", operation_id = "downloadChorus", tag = "FAST",
     params(("id" = i64, Path, description = "An identifier from the remaining list")),
     responses((status = 200, description = "The flow, as an attachment", content(("application/xml"), ("application/octet-stream")))))]
 pub async fn chorus_download(

@@ -16,7 +16,7 @@ struct SearchBody {
     circuit: Option<String>,
 }
 
-#[utoipa::path(post, path = "/documents/search", operation_id = "search", tag = "FAST",
+#[utoipa::path(post, path = "/parapheur-ws/rest/v1/documents/search", operation_id = "search", tag = "FAST",
     request_body(content = crate::routes::openapi::SearchQuery, content_type = "application/json"),
     responses((status = 200, description = "The identifiers of the matching documents", body = Vec<i64>)))]
 pub async fn search(

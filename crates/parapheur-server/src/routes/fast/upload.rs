@@ -13,7 +13,7 @@ use axum::response::Response;
 use parapheur_domain::{CircuitId, Email, Siren};
 
 /// Deposits a document into a provisioned circuit; answers its identifier.
-#[utoipa::path(post, path = "/documents/v2/{id}/{circuit}/upload", operation_id = "upload", tag = "FAST",
+#[utoipa::path(post, path = "/parapheur-ws/rest/v1/documents/v2/{id}/{circuit}/upload", operation_id = "upload", tag = "FAST",
     params(("id" = String, Path, description = "The subscriber's SIREN (nine digits)"), ("circuit" = String, Path, description = "The circuit identifier")),
     request_body(content = crate::routes::openapi::UploadForm, content_type = "multipart/form-data"),
     responses((status = 200, description = "The new document's identifier", body = i64, content_type = "application/json")))]

@@ -14,7 +14,7 @@ use parapheur_domain::Siren;
 use serde_json::Value;
 use std::collections::HashMap;
 
-#[utoipa::path(get, path = "/exportUsersData", operation_id = "exportUsersData", tag = "FAST",
+#[utoipa::path(get, path = "/parapheur-ws/rest/v1/exportUsersData", operation_id = "exportUsersData", tag = "FAST",
     params(("siren" = String, Query, description = "The subscriber's SIREN")),
     responses((status = 200, description = "The subscriber's users, groups and circuit roles", body = crate::routes::openapi::UsersExport)))]
 pub async fn export(
@@ -33,7 +33,7 @@ pub async fn export(
 pub const SYNC_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Nothing when everything applied; otherwise the problems, as JSON.
-#[utoipa::path(put, path = "/synchronization/{siren}/users", operation_id = "synchronizeUsers", tag = "FAST",
+#[utoipa::path(put, path = "/parapheur-ws/rest/v1/synchronization/{siren}/users", operation_id = "synchronizeUsers", tag = "FAST",
     params(("siren" = String, Path, description = "The subscriber's SIREN (nine digits)")),
     request_body(content = Vec<crate::routes::openapi::SyncUser>, content_type = "application/json"),
     responses((status = 200, description = "Empty when every user was applied, else the users that were not, and why",

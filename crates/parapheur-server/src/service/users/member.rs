@@ -193,12 +193,13 @@ mod tests {
     use super::*;
 
     fn caller() -> Caller {
-        Caller {
+        crate::auth::CallerData {
             user_id: 7,
             email: "admin@example.org".into(),
             full_name: "Ada Min".into(),
             memberships: vec![("123456789".into(), true)],
         }
+        .into()
     }
 
     fn form() -> MemberForm {

@@ -7,7 +7,8 @@ use crate::service::access::authorize_subscriber;
 use crate::service::commit::By;
 use crate::state::AppState;
 use parapheur_domain::{
-    CircuitId, CircuitType, DocumentId, Email, OnDemandCircuit, Siren, StepKind, StepRule, Workflow,
+    CircuitId, CircuitType, DocumentId, DocumentStatus, Email, OnDemandCircuit, Siren, StepKind,
+    StepRule, Workflow,
 };
 use parapheur_store::documents::{NewDocument, NewFile, NewStep};
 use std::collections::HashMap;
@@ -278,6 +279,11 @@ pub async fn deposit_with(
     let kinds: Vec<StepKind> = circuit.steps.iter().map(|(k, _, _)| *k).collect();
     let comment = (!req.comment.trim().is_empty()).then(|| req.comment.clone());
     let mut t = Workflow::deposit(&kinds, circuit.metadata_required, comment);
+    // Whether the document starts at an automatic step (verification, server seal, archive,
+    // delivery), which runs right after the commit; otherwise nothing is to run (and nothing
+    // is read again).
+    let starts_automatic = t.status == DocumentStatus::InProgress
+        && kinds.get(t.current_step).is_some_and(|k| k.is_automatic());
     let mut otp_signers = Vec::new();
     let mut otp_link = None;
     if let Some(otp) = &req.otp {
@@ -383,7 +389,9 @@ pub async fn deposit_with(
                 .metrics
                 .uploads
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            crate::service::automatic::run_logged(state, id).await;
+            if starts_automatic {
+                crate::service::automatic::run_logged(state, id).await;
+            }
             Ok(Deposited {
                 id: DocumentId::new(id),
                 otp_url: otp_link.map(|(url, _)| url),

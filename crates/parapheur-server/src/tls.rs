@@ -76,7 +76,7 @@ pub fn server_config(cfg: &TlsConfig) -> anyhow::Result<Option<Arc<rustls::Serve
 /// Accepts connections (TLS when `tls` is set) and serves `app` on each until `shutdown`
 /// completes, then lets the open requests finish (up to 30 s). Every connection has a header
 /// timeout (also the idle time allowed between keep-alive requests), the body of every request
-/// a timeout between reads (`[limits] body_timeout_s`, set on the router), and at most
+/// a timeout between reads (`[limits] body_timeout_s`, a layer around the router), and at most
 /// `[limits] max_connections` are open at once: further clients wait in the listen backlog.
 pub async fn serve<A>(
     listener: TcpListener,

@@ -1,9 +1,17 @@
 //! Group commit for SQLite deposits: concurrent deposits are written by one task in a single
-//! transaction (each in its own savepoint, so a duplicate fails alone) and share one fsync.
-//! Every caller is answered only after the commit.
+//! transaction and share one fsync. Every caller is answered only after the commit.
+//!
+//! A deposit refused by its first statement (a taken FAST triplet) fails alone: SQLite undoes
+//! the failed statement and nothing else, and the others go on. Any other failure rolls the
+//! whole transaction back and writes the group again, each deposit in its own savepoint, so
+//! that only the deposit at fault fails. Savepoints cost two round trips to the database
+//! thread per deposit; the common case does without them.
 
 use crate::StoreError;
-use crate::documents::{NewDocument, insert_document_in};
+use crate::documents::{
+    NewDocument, insert_document_in, insert_document_parts, insert_document_row,
+};
+use crate::webhooks::SirenEndpoints;
 use sqlx::{Acquire, AnyPool};
 use tokio::sync::{mpsc, oneshot};
 
@@ -58,6 +66,45 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
 }
 
 async fn write(pool: &AnyPool, jobs: &[Job]) -> Vec<Result<i64, StoreError>> {
+    match write_together(pool, jobs).await {
+        Ok(out) => out,
+        Err(e) => {
+            tracing::debug!(error = %e, deposits = jobs.len(), "group commit: writing each deposit in its own savepoint");
+            write_isolated(pool, jobs).await
+        }
+    }
+}
+
+/// Every deposit of the group in one transaction without savepoints; `Err` (and nothing
+/// written) when anything but a deposit's first statement failed.
+async fn write_together(
+    pool: &AnyPool,
+    jobs: &[Job],
+) -> Result<Vec<Result<i64, StoreError>>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let mut endpoints = SirenEndpoints::default();
+    let mut out = Vec::with_capacity(jobs.len());
+    for (d, request_id, _) in jobs {
+        let inserted =
+            crate::context::REQUEST_ID.scope(request_id.clone().unwrap_or_default(), async {
+                let id = match insert_document_row(&mut tx, d).await {
+                    Ok(id) => id,
+                    // Refused by its own row: the statement is undone, the transaction goes on.
+                    Err(StoreError::Duplicate) => return Ok(Err(StoreError::Duplicate)),
+                    Err(e) => return Err(e),
+                };
+                insert_document_parts(&mut tx, id, d, &mut endpoints).await?;
+                Ok(Ok(id))
+            });
+        // On `Err` the transaction is dropped, which rolls it back.
+        out.push(inserted.await?);
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Each deposit in its own savepoint of one transaction: a failing deposit fails alone.
+async fn write_isolated(pool: &AnyPool, jobs: &[Job]) -> Vec<Result<i64, StoreError>> {
     let all_failed = |e: &dyn std::fmt::Display| {
         jobs.iter()
             .map(|_| Err(StoreError::Unavailable(format!("database: {e}"))))
@@ -67,6 +114,7 @@ async fn write(pool: &AnyPool, jobs: &[Job]) -> Vec<Result<i64, StoreError>> {
         Ok(t) => t,
         Err(e) => return all_failed(&e),
     };
+    let mut endpoints = SirenEndpoints::default();
     let mut out = Vec::with_capacity(jobs.len());
     for (d, request_id, _) in jobs {
         let mut sp = match tx.begin().await {
@@ -75,7 +123,7 @@ async fn write(pool: &AnyPool, jobs: &[Job]) -> Vec<Result<i64, StoreError>> {
         };
         let inserted = crate::context::REQUEST_ID.scope(
             request_id.clone().unwrap_or_default(),
-            insert_document_in(&mut sp, d),
+            insert_document_in(&mut sp, d, &mut endpoints),
         );
         match inserted.await {
             Ok(id) => match sp.commit().await {

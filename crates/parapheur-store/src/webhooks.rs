@@ -28,6 +28,29 @@ pub(crate) async fn before_entries(
     Ok((endpoints > 0).then_some(last))
 }
 
+/// Whether subscribers have webhook endpoints, as read in one transaction (a deposit's, or a
+/// group commit's: each subscriber is looked up once).
+#[derive(Debug, Default)]
+pub(crate) struct SirenEndpoints(std::collections::HashMap<String, bool>);
+
+impl SirenEndpoints {
+    pub(crate) async fn has(
+        &mut self,
+        tx: &mut Transaction<'_, Any>,
+        siren: &str,
+    ) -> Result<bool, StoreError> {
+        if let Some(known) = self.0.get(siren) {
+            return Ok(*known);
+        }
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhooks WHERE siren = $1")
+            .bind(siren)
+            .fetch_one(&mut **tx)
+            .await?;
+        self.0.insert(siren.to_owned(), n > 0);
+        Ok(n > 0)
+    }
+}
+
 /// After writing them: one delivery per new entry and endpoint listening to the event, and a
 /// job for each.
 pub(crate) async fn queue_deliveries(

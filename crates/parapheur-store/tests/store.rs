@@ -416,11 +416,25 @@ async fn migrations_give_the_same_schema_on_both_engines() {
 }
 
 /// Concurrent deposits share transactions (group commit on SQLite): a duplicate fails alone and
-/// every acknowledged id is there.
+/// every acknowledged id is there. A duplicate triplet is refused by the deposit's first
+/// statement; a duplicate PES name by a later one (on SQLite the group is then written again,
+/// a savepoint per deposit): neither leaves anything behind. Deposits of a subscriber with a
+/// webhook endpoint queue a delivery per entry, those of another subscriber none.
 async fn concurrent_deposits(db: &Db) {
     db.upsert_subscriber("200000001", "Commune A")
         .await
         .unwrap();
+    db.upsert_subscriber("200000002", "Commune B")
+        .await
+        .unwrap();
+    db.upsert_webhook(&parapheur_store::webhooks::NewWebhook {
+        siren: "200000002".into(),
+        url: "https://hooks.example/b".into(),
+        secret: "whsec_AAAA".into(),
+        events: vec![],
+    })
+    .await
+    .unwrap();
     let depot = db
         .upsert_user(&UserUpsert {
             email: "d@a.fr",
@@ -445,22 +459,58 @@ async fn concurrent_deposits(db: &Db) {
         d.depositor_id = depot;
         d.steps = vec![];
         d.entries[0].user_id = Some(depot);
+        // Four deposits (none with the shared label) name the same PES file.
+        if i % 10 == 1 {
+            d.pes_nomfic = Some("PES_1.xml".into());
+        }
+        // Eight others are of the subscriber with a webhook endpoint.
+        if i % 5 == 3 {
+            d.siren = "200000002".into();
+        }
         handles.push(tokio::spawn(async move { db.insert_document(d).await }));
     }
     let mut ok = Vec::new();
-    let mut dup = 0;
+    let (mut dup, mut dup_pes) = (0, 0);
     for h in handles {
         match h.await.unwrap() {
             Ok(id) => ok.push(id),
             Err(StoreError::Duplicate) => dup += 1,
+            Err(StoreError::DuplicatePes(n)) => {
+                assert_eq!(n, "PES_1.xml");
+                dup_pes += 1
+            }
             Err(e) => panic!("{e}"),
         }
     }
-    assert_eq!((ok.len(), dup), (33, 7));
+    assert_eq!((ok.len(), dup, dup_pes), (30, 7, 3));
+    let count = |sql: &'static str| async move {
+        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&db.read).await.unwrap();
+        n
+    };
+    // Nothing of a refused deposit is left: no row, no step, no history, no PES name.
+    assert_eq!(count("SELECT COUNT(*) FROM documents").await, 30);
+    assert_eq!(count("SELECT COUNT(*) FROM annexes").await, 30);
+    assert_eq!(count("SELECT COUNT(*) FROM history").await, 30);
+    assert_eq!(count("SELECT COUNT(*) FROM pes_files").await, 1);
+    let mut with_endpoint = 0;
     for id in ok {
         assert_eq!(db.history(id).await.unwrap().len(), 1);
-        assert!(db.document(id).await.unwrap().is_some());
+        let row = db.document(id).await.unwrap().unwrap();
+        let (deliveries,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM webhook_deliveries WHERE document_id = $1")
+                .bind(id)
+                .fetch_one(&db.read)
+                .await
+                .unwrap();
+        let expected = i64::from(row.siren == "200000002");
+        assert_eq!(deliveries, expected, "deliveries of document {id}");
+        with_endpoint += expected;
     }
+    assert_eq!(with_endpoint, 8);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM jobs WHERE kind = 'webhook'").await,
+        with_endpoint
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

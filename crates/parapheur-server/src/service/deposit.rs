@@ -83,6 +83,8 @@ struct Resolved {
     metadata_required: bool,
     steps: Vec<(StepKind, StepRule, Vec<Email>)>,
     deadline_days: Option<i64>,
+    /// The subscriber's name, when read with the circuit.
+    org: Option<String>,
 }
 
 const MAX_LABEL: usize = 255;
@@ -95,9 +97,9 @@ async fn resolve(
 ) -> Result<Resolved, ApiError> {
     match &req.circuit {
         CircuitSource::Provisioned(id) => {
-            let row = state
+            let (row, org) = state
                 .db
-                .circuit(req.siren.as_str(), id.as_str())
+                .circuit_for_deposit(req.siren.as_str(), id.as_str())
                 .await?
                 .ok_or_else(|| ApiError::CircuitNotFound(id.to_string()))?;
             if !crate::service::circuits::may_deposit(&row.depositors, &caller.email) {
@@ -120,6 +122,7 @@ async fn resolve(
                 metadata_required: row.metadata_required,
                 steps,
                 deadline_days: row.deadline_days,
+                org: Some(org),
             })
         }
         CircuitSource::OnDemand(c, named) => Ok(Resolved {
@@ -134,6 +137,7 @@ async fn resolve(
                 .collect(),
             metadata_required: false,
             deadline_days: None,
+            org: None,
             steps: c
                 .steps
                 .iter()
@@ -191,7 +195,9 @@ pub async fn deposit_with(
     }
     let siren = req.siren.as_str();
 
-    // Members and agents must be users of this subscriber; the depositor acts on no step.
+    // Members and agents must be users of this subscriber; the depositor acts on no step. One
+    // read gives their ids, their delegates of the day and their digest choices (for the
+    // message announcing the document).
     let mut wanted: Vec<String> = circuit
         .steps
         .iter()
@@ -200,11 +206,13 @@ pub async fn deposit_with(
         .collect();
     wanted.sort();
     wanted.dedup();
-    let known: HashMap<String, i64> = state
+    let people = state
         .db
-        .members_by_email(siren, &wanted)
-        .await?
-        .into_iter()
+        .deposit_people(siren, &wanted, &crate::service::access::today())
+        .await?;
+    let known: HashMap<&str, i64> = people
+        .iter()
+        .filter_map(|p| p.member_id.map(|id| (p.email.as_str(), id)))
         .collect();
     let mut steps = Vec::with_capacity(circuit.steps.len());
     for (kind, rule, members) in &circuit.steps {
@@ -315,9 +323,11 @@ pub async fn deposit_with(
         .and_then(|idx| circuit.steps.get(idx))
         .map(|(_, _, m)| m.iter().map(|e| e.as_str().to_owned()).collect())
         .unwrap_or_default();
-    crate::service::notify::add_delegates(state, &mut members).await?;
-    crate::service::notify::without_digest_users(state, &mut members).await?;
-    let org = state.db.subscriber_name(siren).await?.unwrap_or_default();
+    crate::service::notify::announce_to(&people, &mut members);
+    let org = match circuit.org.take() {
+        Some(org) => org,
+        None => state.db.subscriber_name(siren).await?.unwrap_or_default(),
+    };
 
     // Durable bytes first (fsynced), then one committed transaction.
     let mut stored = Vec::with_capacity(1 + annexes.len());

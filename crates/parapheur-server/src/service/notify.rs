@@ -344,6 +344,28 @@ pub async fn add_delegates(state: &AppState, members: &mut Vec<String>) -> Resul
     Ok(())
 }
 
+/// `add_delegates` then `without_digest_users`, from what a deposit read of its people (see
+/// `Db::deposit_people`): no further read.
+pub fn announce_to(people: &[parapheur_store::accounts::DepositPerson], members: &mut Vec<String>) {
+    for i in 0..members.len() {
+        let delegate = people
+            .iter()
+            .find(|p| p.email == members[i])
+            .and_then(|p| p.delegate.as_ref());
+        if let Some((d, _)) = delegate
+            && !members.contains(d)
+        {
+            members.push(d.clone());
+        }
+    }
+    let digest = |e: &str| {
+        people.iter().any(|p| {
+            (p.email == e && p.digest) || p.delegate.as_ref().is_some_and(|(d, dg)| d == e && *dg)
+        })
+    };
+    members.retain(|m| !digest(m));
+}
+
 /// Removes the users who chose the daily digest (CONTRACT §11): their documents come in it.
 pub async fn without_digest_users(
     state: &AppState,
@@ -414,4 +436,54 @@ pub async fn reassigned(
         jobs: vec![waiting_mail(&state.cfg, &d, kind, &members)?],
         ..Default::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::announce_to;
+    use parapheur_store::accounts::DepositPerson;
+
+    fn person(email: &str, digest: bool, delegate: Option<(&str, bool)>) -> DepositPerson {
+        DepositPerson {
+            email: email.into(),
+            member_id: Some(1),
+            digest,
+            delegate: delegate.map(|(d, g)| (d.into(), g)),
+        }
+    }
+
+    #[test]
+    fn a_deposit_announces_to_delegates_and_leaves_out_the_digest_readers() {
+        let people = [
+            person("absent@a.fr", false, Some(("delegate@a.fr", false))),
+            person("digest@a.fr", true, None),
+            person("away@a.fr", false, Some(("digest-delegate@a.fr", true))),
+            person("shared@a.fr", false, Some(("plain@a.fr", false))),
+            person("plain@a.fr", false, None),
+            // Not among the step's members: its delegate is nobody's business here.
+            person("other@a.fr", false, Some(("nobody@a.fr", false))),
+        ];
+        let mut members: Vec<String> = [
+            "absent@a.fr",
+            "digest@a.fr",
+            "away@a.fr",
+            "shared@a.fr",
+            "plain@a.fr",
+            "outsider@b.fr",
+        ]
+        .map(String::from)
+        .to_vec();
+        announce_to(&people, &mut members);
+        assert_eq!(
+            members,
+            [
+                "absent@a.fr",
+                "away@a.fr",
+                "shared@a.fr",
+                "plain@a.fr",
+                "outsider@b.fr",
+                "delegate@a.fr",
+            ]
+        );
+    }
 }

@@ -32,6 +32,20 @@ async fn insert_entries(
     }
     // Webhook deliveries of the new entries (CONTRACT §11), when the subscriber has endpoints.
     let webhooks_after = crate::webhooks::before_entries(tx, id).await?;
+    insert_entries_after(tx, id, entries, webhooks_after).await
+}
+
+/// `insert_entries` once the last history id before them is known (`None`: the subscriber has
+/// no webhook endpoint, nothing to queue).
+async fn insert_entries_after(
+    tx: &mut Transaction<'_, Any>,
+    id: i64,
+    entries: &[NewEntry],
+    webhooks_after: Option<i64>,
+) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
     let now = now_ms();
     let sql = format!(
         "INSERT INTO history (document_id, at_ms, user_id, user_fullname, state_name, comment) VALUES {}",
@@ -71,6 +85,19 @@ fn values(rows: usize, cols: usize, first: usize) -> String {
 pub(crate) async fn insert_document_in(
     tx: &mut Transaction<'_, Any>,
     d: &NewDocument,
+    endpoints: &mut crate::webhooks::SirenEndpoints,
+) -> Result<i64, StoreError> {
+    let id = insert_document_row(tx, d).await?;
+    insert_document_parts(tx, id, d, endpoints).await?;
+    Ok(id)
+}
+
+/// The first statement of a deposit, the document's row: `Duplicate` when the FAST triplet is
+/// taken. It writes nothing else, so a failure leaves the transaction as it found it (SQLite
+/// undoes the failed statement alone).
+pub(crate) async fn insert_document_row(
+    tx: &mut Transaction<'_, Any>,
+    d: &NewDocument,
 ) -> Result<i64, StoreError> {
     let now = now_ms();
     let res: Result<(i64,), sqlx::Error> = sqlx::query_as(
@@ -104,11 +131,22 @@ pub(crate) async fn insert_document_in(
     .bind(&d.deadline)
     .fetch_one(&mut **tx)
     .await;
-    let (id,) = match res {
-        Ok(r) => r,
-        Err(e) if StoreError::is_unique_violation(&e) => return Err(StoreError::Duplicate),
-        Err(e) => return Err(e.into()),
-    };
+    match res {
+        Ok((id,)) => Ok(id),
+        Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::Duplicate),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The rest of a deposit after its row `id`: steps, members, agents, annexes, history (and its
+/// webhook deliveries), PES name, OTP signers and effects.
+pub(crate) async fn insert_document_parts(
+    tx: &mut Transaction<'_, Any>,
+    id: i64,
+    d: &NewDocument,
+    endpoints: &mut crate::webhooks::SirenEndpoints,
+) -> Result<(), StoreError> {
+    let now = now_ms();
     if !d.steps.is_empty() {
         let sql = format!(
             "INSERT INTO document_steps (document_id, idx, kind, rule) VALUES {}",
@@ -179,7 +217,10 @@ pub(crate) async fn insert_document_in(
         }
         q.execute(&mut **tx).await?;
     }
-    insert_entries(tx, id, &d.entries).await?;
+    // A new document has no history yet: deliveries follow every entry if its subscriber has
+    // endpoints (looked up once per subscriber and transaction).
+    let webhooks_after = endpoints.has(tx, &d.siren).await?.then_some(0);
+    insert_entries_after(tx, id, &d.entries, webhooks_after).await?;
     if let Some(n) = &d.pes_nomfic {
         crate::helios::write_pes_name(tx, &d.siren, n, id).await?;
     }
@@ -189,7 +230,7 @@ pub(crate) async fn insert_document_in(
     if !d.effects.is_empty() {
         crate::effects::write_effects_for(tx, id, &d.effects.for_new_document(id)).await?;
     }
-    Ok(id)
+    Ok(())
 }
 
 /// The versioned update of a transition (status, step, new file or detached signature, history)
@@ -293,7 +334,8 @@ impl Db {
             Some(b) => b.submit(d).await?,
             None => {
                 let mut tx = self.write.begin().await?;
-                let id = insert_document_in(&mut tx, &d).await?;
+                let mut endpoints = crate::webhooks::SirenEndpoints::default();
+                let id = insert_document_in(&mut tx, &d, &mut endpoints).await?;
                 tx.commit().await?;
                 id
             }

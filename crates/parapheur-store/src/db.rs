@@ -21,8 +21,8 @@ pub struct Db {
     pub engine: Engine,
     pub read: AnyPool,
     pub write: AnyPool,
-    /// Group commit of deposits (SQLite, where writes are serialized anyway).
-    pub(crate) batcher: Option<Batcher>,
+    /// Group commit of deposits: concurrent deposits share a transaction and its flush.
+    pub(crate) batcher: Batcher,
     pub(crate) history_cache: Arc<HistoryCache>,
 }
 
@@ -71,7 +71,7 @@ impl Db {
                 })
                 .connect(&url)
                 .await?;
-            let batcher = Some(Batcher::start(write.clone()));
+            let batcher = Batcher::start(write.clone());
             Ok(Self {
                 engine: Engine::Sqlite,
                 read,
@@ -89,8 +89,8 @@ impl Db {
             Ok(Self {
                 engine: Engine::Postgres,
                 read: pool.clone(),
+                batcher: Batcher::start(pool.clone()),
                 write: pool,
-                batcher: None,
                 history_cache: Arc::default(),
             })
         } else {

@@ -1,11 +1,15 @@
-//! Group commit for SQLite deposits: concurrent deposits are written by one task in a single
-//! transaction and share one fsync. Every caller is answered only after the commit.
+//! Group commit of deposits, on both engines: concurrent deposits are written by one task in a
+//! single transaction and share its `BEGIN`, its `COMMIT` and one flush of the log. Every
+//! caller is answered only after the commit.
 //!
-//! A deposit refused by its first statement (a taken FAST triplet) fails alone: SQLite undoes
-//! the failed statement and nothing else, and the others go on. Any other failure rolls the
-//! whole transaction back and writes the group again, each deposit in its own savepoint, so
-//! that only the deposit at fault fails. Savepoints cost two round trips to the database
-//! thread per deposit; the common case does without them.
+//! A deposit whose FAST triplet is taken inserts no row (`ON CONFLICT DO NOTHING`) and fails
+//! alone; the others go on. Any other failure rolls the whole transaction back and writes the
+//! group again, each deposit in its own savepoint, so that only the deposit at fault fails.
+//! Savepoints cost two round trips to the database per deposit; the common case does without.
+//!
+//! Deposits are written in the order of their triplets, so that two instances writing groups
+//! on one PostgreSQL database take the locks of the unique index in the same order (two
+//! groups holding the same triplets in opposite orders would deadlock).
 
 use crate::StoreError;
 use crate::documents::{
@@ -58,6 +62,14 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        jobs.sort_by(|(a, _, _), (b, _, _)| {
+            (&a.siren, &a.triplet_circuit, &a.label, &a.file.filename).cmp(&(
+                &b.siren,
+                &b.triplet_circuit,
+                &b.label,
+                &b.file.filename,
+            ))
+        });
         let results = write(&pool, &jobs).await;
         for ((_, _, reply), r) in jobs.into_iter().zip(results) {
             let _ = reply.send(r);

@@ -93,20 +93,20 @@ pub(crate) async fn insert_document_in(
 }
 
 /// The first statement of a deposit, the document's row: `Duplicate` when the FAST triplet is
-/// taken. It writes nothing else, so a failure leaves the transaction as it found it (SQLite
-/// undoes the failed statement alone).
+/// taken, told by no row inserted (`ON CONFLICT DO NOTHING`), so that the transaction goes on
+/// on both engines (PostgreSQL aborts a transaction at its first failed statement).
 pub(crate) async fn insert_document_row(
     tx: &mut Transaction<'_, Any>,
     d: &NewDocument,
 ) -> Result<i64, StoreError> {
     let now = now_ms();
-    let res: Result<(i64,), sqlx::Error> = sqlx::query_as(
+    let res: Result<Option<(i64,)>, sqlx::Error> = sqlx::query_as(
         "INSERT INTO documents (siren, circuit_id, circuit_type, label, filename, blob_key, size, \
          sha256, depositor_id, status, current_step, metadata_required, comment, email_to, \
          email_cc, agents, pictograms, created_at, updated_at, digest_state, triplet_circuit, \
          deadline) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20, $21) \
-         RETURNING id",
+         ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(&d.siren)
     .bind(&d.circuit_id)
@@ -129,10 +129,11 @@ pub(crate) async fn insert_document_row(
     .bind(&d.file.digest_state)
     .bind(&d.triplet_circuit)
     .bind(&d.deadline)
-    .fetch_one(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await;
     match res {
-        Ok((id,)) => Ok(id),
+        Ok(Some((id,))) => Ok(id),
+        Ok(None) => Err(StoreError::Duplicate),
         Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::Duplicate),
         Err(e) => Err(e.into()),
     }
@@ -330,16 +331,7 @@ impl Db {
     /// be durable. Returns the new id, or `Duplicate` when the FAST triplet is taken.
     /// On SQLite, concurrent deposits share one transaction and one fsync (group commit).
     pub async fn insert_document(&self, d: NewDocument) -> Result<i64, StoreError> {
-        let id = match &self.batcher {
-            Some(b) => b.submit(d).await?,
-            None => {
-                let mut tx = self.write.begin().await?;
-                let mut endpoints = crate::webhooks::SirenEndpoints::default();
-                let id = insert_document_in(&mut tx, &d, &mut endpoints).await?;
-                tx.commit().await?;
-                id
-            }
-        };
+        let id = self.batcher.submit(d).await?;
         // A new document is a new task for the members of its first step.
         self.history_cache.invalidate(id);
         Ok(id)

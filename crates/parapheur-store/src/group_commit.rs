@@ -78,60 +78,71 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
 }
 
 async fn write(pool: &AnyPool, jobs: &[Job]) -> Vec<Result<i64, StoreError>> {
-    match write_together(pool, jobs).await {
-        Ok(out) => out,
+    let mut tx = match pool.begin().await {
+        Ok(t) => t,
+        Err(e) => return all_failed(jobs, &e),
+    };
+    match write_together(&mut tx, jobs).await {
+        Ok(out) => match tx.commit().await {
+            Ok(()) => out,
+            // The commit may have happened: no second attempt, which would find the group's
+            // triplets taken and have its files deleted. The callers keep their files.
+            Err(e) => all_failed(jobs, &e),
+        },
         Err(e) => {
+            // No COMMIT was sent: dropping the transaction rolls it back.
+            drop(tx);
             tracing::debug!(error = %e, deposits = jobs.len(), "group commit: writing each deposit in its own savepoint");
             write_isolated(pool, jobs).await
         }
     }
 }
 
-/// Every deposit of the group in one transaction without savepoints; `Err` (and nothing
-/// written) when anything but a deposit's first statement failed.
+/// Every answer `Unavailable`, the state of the group unknown.
+fn all_failed(jobs: &[Job], e: &dyn std::fmt::Display) -> Vec<Result<i64, StoreError>> {
+    jobs.iter()
+        .map(|_| Err(StoreError::Unavailable(format!("database: {e}"))))
+        .collect()
+}
+
+/// Every deposit of the group in the open transaction, without savepoints; `Err` when anything
+/// but a taken triplet failed (the transaction must then be rolled back).
 async fn write_together(
-    pool: &AnyPool,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     jobs: &[Job],
 ) -> Result<Vec<Result<i64, StoreError>>, StoreError> {
-    let mut tx = pool.begin().await?;
     let mut endpoints = SirenEndpoints::default();
     let mut out = Vec::with_capacity(jobs.len());
     for (d, request_id, _) in jobs {
         let inserted =
             crate::context::REQUEST_ID.scope(request_id.clone().unwrap_or_default(), async {
-                let id = match insert_document_row(&mut tx, d).await {
+                let id = match insert_document_row(tx, d).await {
                     Ok(id) => id,
-                    // Refused by its own row: the statement is undone, the transaction goes on.
+                    // No row inserted: the transaction goes on.
                     Err(StoreError::Duplicate) => return Ok(Err(StoreError::Duplicate)),
                     Err(e) => return Err(e),
                 };
-                insert_document_parts(&mut tx, id, d, &mut endpoints).await?;
+                insert_document_parts(tx, id, d, &mut endpoints).await?;
                 Ok(Ok(id))
             });
-        // On `Err` the transaction is dropped, which rolls it back.
         out.push(inserted.await?);
     }
-    tx.commit().await?;
     Ok(out)
 }
 
 /// Each deposit in its own savepoint of one transaction: a failing deposit fails alone.
 async fn write_isolated(pool: &AnyPool, jobs: &[Job]) -> Vec<Result<i64, StoreError>> {
-    let all_failed = |e: &dyn std::fmt::Display| {
-        jobs.iter()
-            .map(|_| Err(StoreError::Unavailable(format!("database: {e}"))))
-            .collect()
-    };
+    let failed = |e: &dyn std::fmt::Display| all_failed(jobs, e);
     let mut tx = match pool.begin().await {
         Ok(t) => t,
-        Err(e) => return all_failed(&e),
+        Err(e) => return failed(&e),
     };
     let mut endpoints = SirenEndpoints::default();
     let mut out = Vec::with_capacity(jobs.len());
     for (d, request_id, _) in jobs {
         let mut sp = match tx.begin().await {
             Ok(sp) => sp,
-            Err(e) => return all_failed(&e),
+            Err(e) => return failed(&e),
         };
         let inserted = crate::context::REQUEST_ID.scope(
             request_id.clone().unwrap_or_default(),
@@ -140,11 +151,11 @@ async fn write_isolated(pool: &AnyPool, jobs: &[Job]) -> Vec<Result<i64, StoreEr
         match inserted.await {
             Ok(id) => match sp.commit().await {
                 Ok(()) => out.push(Ok(id)),
-                Err(e) => return all_failed(&e),
+                Err(e) => return failed(&e),
             },
             Err(e) => {
                 if let Err(e) = sp.rollback().await {
-                    return all_failed(&e);
+                    return failed(&e);
                 }
                 out.push(Err(e));
             }
@@ -152,6 +163,6 @@ async fn write_isolated(pool: &AnyPool, jobs: &[Job]) -> Vec<Result<i64, StoreEr
     }
     match tx.commit().await {
         Ok(()) => out,
-        Err(e) => all_failed(&e),
+        Err(e) => failed(&e),
     }
 }

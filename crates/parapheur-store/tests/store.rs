@@ -1445,3 +1445,76 @@ async fn bannettes_by_date_on_postgres() {
     };
     by_date_suite(&db).await;
 }
+
+/// The worker completes a batch in one statement: each job kept by its own lease (a job taken
+/// over since counts for nothing and stays pending), payloads erased only where asked.
+async fn completing_a_batch_of_jobs(db: &Db) {
+    let jobs: Vec<NewJob> = (0..5)
+        .map(|i| NewJob {
+            kind: "mail".into(),
+            payload: format!("{{\"n\":{i}}}"),
+            delay_ms: 0,
+        })
+        .collect();
+    db.enqueue(&Effects {
+        jobs,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let claimed = db.claim_jobs(0, 16).await.unwrap();
+    assert_eq!(claimed.len(), 5);
+    // A zero lease: the fifth job is claimed again by another worker before the batch ends.
+    let taken_over = db.claim_jobs(60_000, 16).await.unwrap();
+    assert_eq!(taken_over.len(), 5);
+    let done: Vec<_> = claimed[..4]
+        .iter()
+        .enumerate()
+        .map(|(i, j)| (j, i % 2 == 0))
+        .collect();
+    // Four of the first attempts: every one lost its lease to the second claim.
+    assert_eq!(db.complete_jobs(&done).await.unwrap(), 0);
+    let done: Vec<_> = taken_over[..4]
+        .iter()
+        .enumerate()
+        .map(|(i, j)| (j, i % 2 == 0))
+        .collect();
+    assert_eq!(db.complete_jobs(&done).await.unwrap(), 4);
+    assert_eq!(db.complete_jobs(&done).await.unwrap(), 0, "done already");
+    assert_eq!(db.complete_jobs(&[]).await.unwrap(), 0);
+    let rows: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT id, status, payload FROM jobs ORDER BY id")
+            .fetch_all(&db.read)
+            .await
+            .unwrap();
+    let expect: Vec<(i64, String, String)> = taken_over
+        .iter()
+        .enumerate()
+        .map(|(i, j)| {
+            let (status, payload) = match i {
+                4 => ("pending", j.payload.clone()),
+                _ if i % 2 == 0 => ("done", "{}".to_owned()),
+                _ => ("done", j.payload.clone()),
+            };
+            (j.id, status.to_owned(), payload)
+        })
+        .collect();
+    assert_eq!(rows, expect);
+}
+
+#[tokio::test]
+async fn completing_a_batch_of_jobs_on_sqlite() {
+    let (db, _dir) = sqlite().await;
+    completing_a_batch_of_jobs(&db).await;
+}
+
+#[tokio::test]
+async fn completing_a_batch_of_jobs_on_postgres() {
+    let Some(db) = postgres().await else {
+        eprintln!(
+            "PARAPHEUR_TEST_DATABASE_URL is not set: the PostgreSQL run is skipped (CI sets it)"
+        );
+        return;
+    };
+    completing_a_batch_of_jobs(&db).await;
+}

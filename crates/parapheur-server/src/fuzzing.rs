@@ -89,9 +89,12 @@ pub fn pdf_reader(data: &[u8]) {
     }
 }
 
-/// The check of a deposited PDF (header, `%%EOF`, a full lopdf load, at least one page).
+/// The check of a deposited PDF (header, `%%EOF`, the cross-reference chain, the page tree and
+/// the form's fields through the lazy reader), and the page walk's partial reading of a
+/// dictionary against the full one on the same bytes.
 pub fn pdf_deposit_check(data: &[u8]) {
     let _ = check_pdf(data);
+    parapheur_sign::fuzzing::pdf_object_skim(data);
 }
 
 /// The `meta-data-list` XML: what parses must render and parse back to the same list.

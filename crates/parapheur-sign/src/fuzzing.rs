@@ -28,3 +28,24 @@ pub fn pdf_reader(data: &[u8]) {
         let _ = file.signature_fields(&fields);
     }
 }
+
+/// The page-tree walk's reading of a dictionary with only some of its entries kept
+/// (`indirect_keeping`) against the full reading (`indirect`) of `1 0 obj` followed by `data`:
+/// both accept the same inputs, and the entries kept are the full reading's. Panics otherwise.
+pub fn pdf_object_skim(data: &[u8]) {
+    use crate::pdfread::syntax_for_fuzzing::{full, keeping};
+    const KEEP: [&[u8]; 3] = [b"Type", b"Kids", b"Count"];
+    let mut buf = b"1 0 obj ".to_vec();
+    buf.extend_from_slice(data);
+    let kept = keeping(&buf, &KEEP);
+    match full(&buf) {
+        Some(Object::Dictionary(d)) => {
+            let kept = kept.unwrap_or_else(|| panic!("a dictionary read in full was refused"));
+            for k in KEEP {
+                assert_eq!(d.get(k).ok(), kept.get(k).ok(), "entry {k:?}");
+            }
+            assert!(kept.iter().all(|(k, _)| KEEP.contains(&k.as_slice())));
+        }
+        _ => assert!(kept.is_none(), "accepted what the full reading refuses"),
+    }
+}

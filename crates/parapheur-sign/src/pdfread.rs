@@ -12,6 +12,19 @@ mod budget;
 mod syntax;
 mod tree;
 
+/// The two readings of a dictionary object, for the fuzz target that compares them.
+pub(crate) mod syntax_for_fuzzing {
+    use lopdf::{Dictionary, Object};
+
+    pub(crate) fn full(buf: &[u8]) -> Option<Object> {
+        super::syntax::indirect_object(buf, 0, (1, 0))
+    }
+
+    pub(crate) fn keeping(buf: &[u8], keep: &[&[u8]]) -> Option<Dictionary> {
+        super::syntax::indirect_dictionary_keeping(buf, 0, (1, 0), keep)
+    }
+}
+
 pub use budget::Limits;
 
 use crate::SignError;
@@ -464,6 +477,26 @@ impl<'a> PdfFile<'a> {
             Object::Dictionary(_) | Object::Stream(_) => Ok(SharedDict(o)),
             _ => Err(err(format!("object {} {} is not a dictionary", id.0, id.1))),
         }
+    }
+
+    /// The entries `keys` of the dictionary `id`, for walks that visit many nodes and read few
+    /// entries of each: a plain object is read through once, its other values checked but not
+    /// built; anything else (a kept, compressed or stream object) as `passing_dictionary`.
+    pub(crate) fn passing_entries(
+        &self,
+        id: ObjectId,
+        keys: &[&[u8]],
+    ) -> Result<SharedDict, SignError> {
+        if !self.parsed.borrow().contains_key(&id)
+            && let Some(XrefEntry::Normal { offset, generation }) = self.table.get(id.0)
+            && *generation == id.1
+            && let Some(d) =
+                syntax::indirect_dictionary_keeping(self.buf, *offset as usize, id, keys)
+        {
+            self.budget.object()?;
+            return Ok(SharedDict(Rc::new(Object::Dictionary(d))));
+        }
+        self.passing_dictionary(id)
     }
 
     /// The object stream `container`, decoded once within the limits.

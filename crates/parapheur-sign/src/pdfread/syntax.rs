@@ -112,6 +112,156 @@ impl<'a> Parser<'a> {
         Some(o)
     }
 
+    /// `N G obj << … >>` (not a stream) with only the entries named in `keep`; every other
+    /// value is read by the same grammar as [`Self::object`] but not built. Where `indirect`
+    /// would give `None`, this gives `None` too.
+    pub(crate) fn indirect_keeping(
+        &mut self,
+        expected: ObjectId,
+        keep: &[&[u8]],
+    ) -> Option<Dictionary> {
+        self.skip_space();
+        let n = u32::try_from(self.uint()?).ok()?;
+        self.skip_space();
+        let g = u16::try_from(self.uint()?).ok()?;
+        self.skip_space();
+        if (n, g) != expected || !self.keyword(b"obj") {
+            return None;
+        }
+        self.skip_space();
+        if self.b.get(self.i..self.i + 2)? != b"<<" {
+            return None;
+        }
+        self.i += 2;
+        let mut d = Dictionary::new();
+        loop {
+            self.skip_space();
+            if self.b.get(self.i..self.i + 2)? == b">>" {
+                self.i += 2;
+                break;
+            }
+            if self.peek()? != b'/' {
+                return None;
+            }
+            let key = self.name()?;
+            if keep.contains(&key.as_slice()) {
+                let value = self.object(1)?;
+                d.set(key, value);
+            } else {
+                self.skip(1)?;
+            }
+        }
+        self.skip_space();
+        if self.keyword(b"stream") {
+            return None;
+        }
+        Some(d)
+    }
+
+    /// Reads one direct object as [`Self::object`] does, without building it.
+    fn skip(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.skip_space();
+        match self.peek()? {
+            b'/' => self.skip_name(),
+            b'<' if self.b.get(self.i + 1) == Some(&b'<') => {
+                self.i += 2;
+                loop {
+                    self.skip_space();
+                    if self.b.get(self.i..self.i + 2)? == b">>" {
+                        self.i += 2;
+                        return Some(());
+                    }
+                    if self.peek()? != b'/' {
+                        return None;
+                    }
+                    self.skip_name()?;
+                    self.skip(depth + 1)?;
+                }
+            }
+            b'<' => {
+                self.i += 1;
+                loop {
+                    let c = self.peek()?;
+                    self.i += 1;
+                    if c == b'>' {
+                        return Some(());
+                    }
+                    if !is_space(c) {
+                        hex_value(c)?;
+                    }
+                }
+            }
+            b'(' => self.skip_literal_string(),
+            b'[' => {
+                self.i += 1;
+                loop {
+                    self.skip_space();
+                    if self.peek()? == b']' {
+                        self.i += 1;
+                        return Some(());
+                    }
+                    self.skip(depth + 1)?;
+                }
+            }
+            b't' if self.keyword(b"true") => Some(()),
+            b'f' if self.keyword(b"false") => Some(()),
+            b'n' if self.keyword(b"null") => Some(()),
+            // Numbers and references build nothing on the heap.
+            b'0'..=b'9' | b'+' | b'-' | b'.' => self.number_or_reference().map(|_| ()),
+            _ => None,
+        }
+    }
+
+    /// [`Self::name`] without building it.
+    fn skip_name(&mut self) -> Option<()> {
+        self.i += 1;
+        while let Some(c) = self.peek() {
+            if !is_regular(c) {
+                break;
+            }
+            if c == b'#' {
+                hex_value(*self.b.get(self.i + 1)?)?;
+                hex_value(*self.b.get(self.i + 2)?)?;
+                self.i += 3;
+            } else {
+                self.i += 1;
+            }
+        }
+        Some(())
+    }
+
+    /// [`Self::literal_string`] without building it: balanced parentheses, escapes.
+    fn skip_literal_string(&mut self) -> Option<()> {
+        self.i += 1;
+        let mut nesting = 0usize;
+        loop {
+            let c = self.peek()?;
+            self.i += 1;
+            match c {
+                b'(' => nesting += 1,
+                b')' if nesting == 0 => return Some(()),
+                b')' => nesting -= 1,
+                b'\\' => {
+                    // The escaped byte must exist; octal digits after it are part of it.
+                    let e = self.peek()?;
+                    self.i += 1;
+                    if matches!(e, b'0'..=b'7') {
+                        for _ in 0..2 {
+                            match self.peek() {
+                                Some(b'0'..=b'7') => self.i += 1,
+                                _ => break,
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// One direct object.
     pub(crate) fn object(&mut self, depth: usize) -> Option<Object> {
         if depth > MAX_DEPTH {
@@ -372,6 +522,16 @@ pub(crate) fn indirect_object(buf: &[u8], offset: usize, id: ObjectId) -> Option
     Parser::new(buf, offset).indirect(id)
 }
 
+/// The dictionary object at `offset` (not a stream) with only the entries `keep`.
+pub(crate) fn indirect_dictionary_keeping(
+    buf: &[u8],
+    offset: usize,
+    id: ObjectId,
+    keep: &[&[u8]],
+) -> Option<Dictionary> {
+    Parser::new(buf, offset).indirect_keeping(id, keep)
+}
+
 /// One direct object starting at `at`.
 pub(crate) fn direct_object(buf: &[u8], at: usize) -> Option<Object> {
     Parser::new(buf, at).object(0)
@@ -380,6 +540,69 @@ pub(crate) fn direct_object(buf: &[u8], at: usize) -> Option<Object> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The partial reading of a dictionary accepts what the full reading accepts, no more, and
+    /// keeps the same values of the entries asked for.
+    #[test]
+    fn a_dictionary_read_for_some_entries_agrees_with_the_full_reading() {
+        const KEEP: [&[u8]; 2] = [b"Type", b"Kids"];
+        let cases: &[&str] = &[
+            "<< /Type /Page /Parent 3 0 R /Resources << /Font << /F1 4 0 R >> >> >>",
+            "<</Type/Pages/Kids[5 0 R 6 0 R]/Count 2>>",
+            "<< /Kids [1 0 R] /T (a \\) (nested) \\053 \\0 end) /Type /Pages >>",
+            "<< /A <48 65 6c 6C 6f> /B [true false null -1.5 +3 .5] /Type /P#61ge >>",
+            "<< % a comment\n /Type /Page /X [[[]]] /Y <<>> >>",
+            "<< /Type /Page /Type /Pages >>",
+            "<< /Type /Page >> stream\nabc\nendstream",
+            "<< /Type /Page /S (unbalanced >>",
+            "<< /Type /Page /H <4g> >>",
+            "<< /Type /Page /N /bad#zz >>",
+            "<< /Type /Page /X ) >>",
+            "<< /Type /Page 12 /Y >>",
+            "<< /Type /Page /X [1 2",
+            "[ /Type /Page ]",
+            "<< /Type /Page /E (x\\",
+            "<< /Type /Page /O (\\1234) >>",
+        ];
+        let deep = format!("<< /Type /Page /X {}{} >>", "[".repeat(70), "]".repeat(70));
+        let mut all: Vec<String> = cases.iter().map(|c| (*c).to_owned()).collect();
+        all.push(deep);
+        for case in &all {
+            let buf = format!("1 0 obj {case}");
+            let full = indirect_object(buf.as_bytes(), 0, (1, 0));
+            let kept = indirect_dictionary_keeping(buf.as_bytes(), 0, (1, 0), &KEEP);
+            match full {
+                Some(Object::Dictionary(d)) => {
+                    let kept = kept.unwrap_or_else(|| panic!("{case}: refused"));
+                    for k in KEEP {
+                        assert_eq!(d.get(k).ok(), kept.get(k).ok(), "{case}");
+                    }
+                    assert!(kept.len() <= KEEP.len(), "{case}");
+                }
+                _ => assert!(kept.is_none(), "{case}: accepted"),
+            }
+        }
+        // Some cases must be read, and some refused, for the comparison to mean anything.
+        let read = |c: &str| {
+            indirect_dictionary_keeping(format!("1 0 obj {c}").as_bytes(), 0, (1, 0), &KEEP)
+        };
+        let kids = read(cases[2]).unwrap();
+        assert_eq!(kids.get(b"Type").unwrap().as_name().unwrap(), b"Pages");
+        assert_eq!(kids.get(b"Kids").unwrap().as_array().unwrap().len(), 1);
+        assert_eq!(
+            read(cases[3])
+                .unwrap()
+                .get(b"Type")
+                .unwrap()
+                .as_name()
+                .unwrap(),
+            b"Page"
+        );
+        for refused in [6, 7, 8, 9, 10, 11, 12, 13, 14] {
+            assert!(read(cases[refused]).is_none(), "{}", cases[refused]);
+        }
+        assert!(read(&all[all.len() - 1]).is_none(), "too deep");
+    }
 
     fn one(s: &str) -> Object {
         direct_object(s.as_bytes(), 0).unwrap_or_else(|| panic!("{s}"))

@@ -189,7 +189,8 @@ impl PdfFile<'_> {
                 return Err(not_a_tree());
             }
             self.check_walk(seen.len(), depth)?;
-            let node = self.passing_dictionary(id)?;
+            // Only these entries are read: a page's resources and the rest are not built.
+            let node = self.passing_entries(id, &[b"Type", b"Kids", b"Count"])?;
             if !is_pages_node(&node) {
                 if node
                     .get(b"Type")

@@ -116,11 +116,10 @@ async fn write_together(
     for (d, request_id, _) in jobs {
         let inserted =
             crate::context::REQUEST_ID.scope(request_id.clone().unwrap_or_default(), async {
-                let id = match insert_document_row(tx, d).await {
-                    Ok(id) => id,
-                    // No row inserted: the transaction goes on.
-                    Err(StoreError::Duplicate) => return Ok(Err(StoreError::Duplicate)),
-                    Err(e) => return Err(e),
+                // No row inserted (a taken triplet): the transaction goes on. Any error,
+                // even a duplicate key, sends the group to the savepoints.
+                let Some(id) = insert_document_row(tx, d).await? else {
+                    return Ok::<_, StoreError>(Err(StoreError::Duplicate));
                 };
                 insert_document_parts(tx, id, d, &mut endpoints).await?;
                 Ok(Ok(id))

@@ -87,18 +87,27 @@ pub(crate) async fn insert_document_in(
     d: &NewDocument,
     endpoints: &mut crate::webhooks::SirenEndpoints,
 ) -> Result<i64, StoreError> {
-    let id = insert_document_row(tx, d).await?;
+    let id = match insert_document_row(tx, d).await {
+        Ok(Some(id)) => id,
+        Ok(None) => return Err(StoreError::Duplicate),
+        Err(StoreError::Database(e)) if StoreError::is_unique_violation(&e) => {
+            return Err(StoreError::Duplicate);
+        }
+        Err(e) => return Err(e),
+    };
     insert_document_parts(tx, id, d, endpoints).await?;
     Ok(id)
 }
 
-/// The first statement of a deposit, the document's row: `Duplicate` when the FAST triplet is
-/// taken, told by no row inserted (`ON CONFLICT DO NOTHING`), so that the transaction goes on
-/// on both engines (PostgreSQL aborts a transaction at its first failed statement).
+/// The first statement of a deposit, the document's row: its id, or `None` when the FAST
+/// triplet is taken, told by no row inserted (`ON CONFLICT DO NOTHING`) so that the
+/// transaction goes on on both engines (PostgreSQL aborts a transaction at its first failed
+/// statement). An error is an error of the statement (the transaction is then unusable on
+/// PostgreSQL).
 pub(crate) async fn insert_document_row(
     tx: &mut Transaction<'_, Any>,
     d: &NewDocument,
-) -> Result<i64, StoreError> {
+) -> Result<Option<i64>, StoreError> {
     let now = now_ms();
     let res: Result<Option<(i64,)>, sqlx::Error> = sqlx::query_as(
         "INSERT INTO documents (siren, circuit_id, circuit_type, label, filename, blob_key, size, \
@@ -131,12 +140,7 @@ pub(crate) async fn insert_document_row(
     .bind(&d.deadline)
     .fetch_optional(&mut **tx)
     .await;
-    match res {
-        Ok(Some((id,))) => Ok(id),
-        Ok(None) => Err(StoreError::Duplicate),
-        Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::Duplicate),
-        Err(e) => Err(e.into()),
-    }
+    Ok(res?.map(|(id,)| id))
 }
 
 /// The rest of a deposit after its row `id`: steps, members, agents, annexes, history (and its

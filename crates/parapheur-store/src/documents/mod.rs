@@ -333,7 +333,7 @@ pub(crate) async fn write_transition(
 impl Db {
     /// Records a deposit: document, steps, members, annexes, history. The blobs must already
     /// be durable. Returns the new id, or `Duplicate` when the FAST triplet is taken.
-    /// On SQLite, concurrent deposits share one transaction and one fsync (group commit).
+    /// Concurrent deposits share one transaction and one flush of the log (group commit).
     pub async fn insert_document(&self, d: NewDocument) -> Result<i64, StoreError> {
         let id = self.batcher.submit(d).await?;
         // A new document is a new task for the members of its first step.

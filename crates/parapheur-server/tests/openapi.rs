@@ -249,8 +249,11 @@ fn schemathesis_pass(st: &Path, dir: &Path, base: &str, filter: &str) -> String 
             "20261206",
             "--request-timeout",
             "30",
+            // One worker: with two threads, CPython 3.11 before 3.11.8 (Debian 12's, this
+            // machine's 3.11.7) can raise a spurious "AST constructor recursion depth mismatch"
+            // inside Hypothesis (cpython gh-106905), reported as a Schemathesis runtime error.
             "--workers",
-            "2",
+            "1",
         ])
         .output()
         .expect("run schemathesis");

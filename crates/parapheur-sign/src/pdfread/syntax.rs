@@ -94,14 +94,19 @@ impl<'a> Parser<'a> {
         Some(v)
     }
 
-    /// `N G obj` followed by a direct object that is not a stream.
-    pub(crate) fn indirect(&mut self, expected: ObjectId) -> Option<Object> {
+    /// `N G obj`: the object's number and generation.
+    fn object_header(&mut self) -> Option<ObjectId> {
         self.skip_space();
         let n = u32::try_from(self.uint()?).ok()?;
         self.skip_space();
         let g = u16::try_from(self.uint()?).ok()?;
         self.skip_space();
-        if (n, g) != expected || !self.keyword(b"obj") {
+        self.keyword(b"obj").then_some((n, g))
+    }
+
+    /// `N G obj` followed by a direct object that is not a stream.
+    pub(crate) fn indirect(&mut self, expected: ObjectId) -> Option<Object> {
+        if self.object_header()? != expected {
             return None;
         }
         let o = self.object(0)?;
@@ -120,12 +125,7 @@ impl<'a> Parser<'a> {
         expected: ObjectId,
         keep: &[&[u8]],
     ) -> Option<Dictionary> {
-        self.skip_space();
-        let n = u32::try_from(self.uint()?).ok()?;
-        self.skip_space();
-        let g = u16::try_from(self.uint()?).ok()?;
-        self.skip_space();
-        if (n, g) != expected || !self.keyword(b"obj") {
+        if self.object_header()? != expected {
             return None;
         }
         self.skip_space();
@@ -493,14 +493,7 @@ pub(crate) fn delimited_stream(buf: &[u8], at: usize) -> Option<(ObjectId, Dicti
 /// content starts.
 fn stream_start(buf: &[u8], at: usize) -> Option<(ObjectId, Dictionary, usize)> {
     let mut p = Parser::new(buf, at);
-    p.skip_space();
-    let n = u32::try_from(p.uint()?).ok()?;
-    p.skip_space();
-    let g = u16::try_from(p.uint()?).ok()?;
-    p.skip_space();
-    if !p.keyword(b"obj") {
-        return None;
-    }
+    let (n, g) = p.object_header()?;
     let Object::Dictionary(dict) = p.object(0)? else {
         return None;
     };

@@ -1,6 +1,8 @@
 //! Group commit of deposits, on both engines: concurrent deposits are written by one task in a
-//! single transaction and share its `BEGIN`, its `COMMIT` and one flush of the log. Every
-//! caller is answered only after the commit.
+//! single transaction and share its `BEGIN`, its `COMMIT` and one flush of the log, and the
+//! multi-row statements that write them (`documents::insert_documents`: one statement per
+//! table for the whole group, rather than per deposit). Every caller is answered only after
+//! the commit.
 //!
 //! A deposit whose FAST triplet is taken inserts no row (`ON CONFLICT DO NOTHING`) and fails
 //! alone; the others go on. Any other failure rolls the whole transaction back and writes the
@@ -12,9 +14,7 @@
 //! groups holding the same triplets in opposite orders would deadlock).
 
 use crate::StoreError;
-use crate::documents::{
-    NewDocument, insert_document_in, insert_document_parts, insert_document_row,
-};
+use crate::documents::{Deposit, NewDocument, insert_document_in, insert_documents};
 use crate::webhooks::SirenEndpoints;
 use sqlx::{Acquire, AnyPool};
 use tokio::sync::{mpsc, oneshot};
@@ -111,22 +111,14 @@ async fn write_together(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     jobs: &[Job],
 ) -> Result<Vec<Result<i64, StoreError>>, StoreError> {
-    let mut endpoints = SirenEndpoints::default();
-    let mut out = Vec::with_capacity(jobs.len());
-    for (d, request_id, _) in jobs {
-        let inserted =
-            crate::context::REQUEST_ID.scope(request_id.clone().unwrap_or_default(), async {
-                // No row inserted (a taken triplet): the transaction goes on. Any error,
-                // even a duplicate key, sends the group to the savepoints.
-                let Some(id) = insert_document_row(tx, d).await? else {
-                    return Ok::<_, StoreError>(Err(StoreError::Duplicate));
-                };
-                insert_document_parts(tx, id, d, &mut endpoints).await?;
-                Ok(Ok(id))
-            });
-        out.push(inserted.await?);
-    }
-    Ok(out)
+    let deposits: Vec<Deposit<'_>> = jobs.iter().map(|(d, r, _)| (d, r.as_deref())).collect();
+    // No row inserted (a taken triplet): that deposit fails alone. Any error, even a
+    // duplicate key, sends the group to the savepoints.
+    let ids = insert_documents(tx, &deposits, &mut SirenEndpoints::default()).await?;
+    Ok(ids
+        .into_iter()
+        .map(|id| id.ok_or(StoreError::Duplicate))
+        .collect())
 }
 
 /// Each deposit in its own savepoint of one transaction: a failing deposit fails alone.
@@ -143,11 +135,7 @@ async fn write_isolated(pool: &AnyPool, jobs: &[Job]) -> Vec<Result<i64, StoreEr
             Ok(sp) => sp,
             Err(e) => return failed(&e),
         };
-        let inserted = crate::context::REQUEST_ID.scope(
-            request_id.clone().unwrap_or_default(),
-            insert_document_in(&mut sp, d, &mut endpoints),
-        );
-        match inserted.await {
+        match insert_document_in(&mut sp, d, request_id.as_deref(), &mut endpoints).await {
             Ok(id) => match sp.commit().await {
                 Ok(()) => out.push(Ok(id)),
                 Err(e) => return failed(&e),

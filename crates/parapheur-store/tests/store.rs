@@ -446,9 +446,23 @@ async fn concurrent_deposits(db: &Db) {
         })
         .await
         .unwrap();
-    let mut handles = Vec::new();
+    let signer = db
+        .upsert_user(&UserUpsert {
+            email: "s@a.fr",
+            first_name: "S",
+            last_name: "S",
+            auth_type: "BASIC",
+            password_hash: Some("h"),
+            certificate: None,
+        })
+        .await
+        .unwrap();
+    // Three waves, each sent at once so that the group commit writes it in few groups: the
+    // deposits written by multi-row statements (a taken triplet among them), those sharing a
+    // blob (written one by one in their group), and those naming the same PES file (a failure
+    // of a later statement: the savepoint path).
+    let mut waves: [Vec<_>; 3] = Default::default();
     for i in 0..40 {
-        let db = db.clone();
         // Every fifth label is used twice.
         let label = if i % 5 == 0 {
             "same".to_owned()
@@ -457,8 +471,27 @@ async fn concurrent_deposits(db: &Db) {
         };
         let mut d = doc(&label, Some("C"));
         d.depositor_id = depot;
-        d.steps = vec![];
+        // Each deposit has its own files (as deposits do), but a few share one: the rows a
+        // group's statement returns are told apart by blob key, these are written one by one.
+        d.file.blob_key = if i % 7 == 6 {
+            "shared/main".into()
+        } else {
+            format!("main/{i}")
+        };
+        d.annexes[0].blob_key = format!("annex/{i}");
+        d.steps = vec![
+            step(StepKind::Visa, vec![signer]),
+            step(StepKind::Signature, vec![signer, depot]),
+        ];
         d.entries[0].user_id = Some(depot);
+        d.effects.jobs = vec![NewJob {
+            kind: "mail".into(),
+            payload: format!(
+                "{{\"document\":{}}}",
+                parapheur_store::jobs::NEW_DOCUMENT_ID
+            ),
+            delay_ms: 0,
+        }];
         // Four deposits (none with the shared label) name the same PES file.
         if i % 10 == 1 {
             d.pes_nomfic = Some("PES_1.xml".into());
@@ -467,13 +500,54 @@ async fn concurrent_deposits(db: &Db) {
         if i % 5 == 3 {
             d.siren = "200000002".into();
         }
-        handles.push(tokio::spawn(async move { db.insert_document(d).await }));
+        let submitted = (
+            d.label.clone(),
+            d.file.blob_key.clone(),
+            d.annexes[0].blob_key.clone(),
+            d.siren.clone(),
+        );
+        let wave = if d.pes_nomfic.is_some() {
+            2
+        } else if d.file.blob_key == "shared/main" {
+            1
+        } else {
+            0
+        };
+        waves[wave].push((submitted, d));
+    }
+    let mut answers = Vec::new();
+    for wave in waves {
+        let handles: Vec<_> = wave
+            .into_iter()
+            .map(|(submitted, d)| {
+                let db = db.clone();
+                (
+                    submitted,
+                    tokio::spawn(async move { db.insert_document(d).await }),
+                )
+            })
+            .collect();
+        for (submitted, h) in handles {
+            answers.push((submitted, h.await.unwrap()));
+        }
     }
     let mut ok = Vec::new();
     let (mut dup, mut dup_pes) = (0, 0);
-    for h in handles {
-        match h.await.unwrap() {
-            Ok(id) => ok.push(id),
+    for ((label, blob_key, annex_key, siren), answer) in answers {
+        match answer {
+            Ok(id) => {
+                // Each caller gets the id of its own document.
+                let row = db.document(id).await.unwrap().unwrap();
+                assert_eq!(
+                    (row.label, row.blob_key, row.siren),
+                    (label, blob_key, siren),
+                    "document {id}"
+                );
+                let annexes = db.annexes(id).await.unwrap();
+                assert_eq!(annexes.len(), 1);
+                assert_eq!(annexes[0].blob_key, annex_key, "annex of document {id}");
+                ok.push(id)
+            }
             Err(StoreError::Duplicate) => dup += 1,
             Err(StoreError::DuplicatePes(n)) => {
                 assert_eq!(n, "PES_1.xml");
@@ -493,7 +567,7 @@ async fn concurrent_deposits(db: &Db) {
     assert_eq!(count("SELECT COUNT(*) FROM history").await, 30);
     assert_eq!(count("SELECT COUNT(*) FROM pes_files").await, 1);
     let mut with_endpoint = 0;
-    for id in ok {
+    for &id in &ok {
         assert_eq!(db.history(id).await.unwrap().len(), 1);
         let row = db.document(id).await.unwrap().unwrap();
         let (deliveries,): (i64,) =
@@ -511,6 +585,40 @@ async fn concurrent_deposits(db: &Db) {
         count("SELECT COUNT(*) FROM jobs WHERE kind = 'webhook'").await,
         with_endpoint
     );
+    // Steps, members and the deposit's own job, each of its own document.
+    assert_eq!(count("SELECT COUNT(*) FROM document_steps").await, 60);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM document_step_members").await,
+        90
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM jobs WHERE kind = 'mail'").await,
+        30
+    );
+    for id in &ok {
+        assert_eq!(
+            db.document_steps(*id).await.unwrap(),
+            vec![StepKind::Visa, StepKind::Signature]
+        );
+        let members: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT idx, user_id FROM document_step_members WHERE document_id = $1 \
+             ORDER BY idx, user_id",
+        )
+        .bind(id)
+        .fetch_all(&db.read)
+        .await
+        .unwrap();
+        let mut expected = vec![(0, signer), (1, signer), (1, depot)];
+        expected.sort_unstable();
+        assert_eq!(members, expected, "members of document {id}");
+        let (jobs,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM jobs WHERE kind = 'mail' AND payload = $1")
+                .bind(format!("{{\"document\":{id}}}"))
+                .fetch_one(&db.read)
+                .await
+                .unwrap();
+        assert_eq!(jobs, 1, "the job of document {id}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

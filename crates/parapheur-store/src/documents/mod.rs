@@ -7,10 +7,12 @@ use parapheur_domain::{StepKind, StepRule};
 use sqlx::{Any, Transaction};
 use std::sync::Arc;
 
+mod insert;
 mod otp_signers;
 mod queries;
 mod rows;
 
+pub(crate) use insert::{Deposit, insert_documents};
 pub use otp_signers::OtpSigner;
 pub(crate) use otp_signers::write_signers;
 pub use rows::*;
@@ -81,161 +83,18 @@ fn values(rows: usize, cols: usize, first: usize) -> String {
         .join(", ")
 }
 
-/// Inserts a deposit inside an open transaction (multi-row statements: few round trips).
+/// Inserts one deposit inside an open transaction (a savepoint of the group commit's second
+/// path): its id, or `Duplicate` when its FAST triplet is taken.
 pub(crate) async fn insert_document_in(
     tx: &mut Transaction<'_, Any>,
     d: &NewDocument,
+    request_id: Option<&str>,
     endpoints: &mut crate::webhooks::SirenEndpoints,
 ) -> Result<i64, StoreError> {
-    let id = match insert_document_row(tx, d).await {
-        Ok(Some(id)) => id,
-        Ok(None) => return Err(StoreError::Duplicate),
-        Err(StoreError::Database(e)) if StoreError::is_unique_violation(&e) => {
-            return Err(StoreError::Duplicate);
-        }
-        Err(e) => return Err(e),
-    };
-    insert_document_parts(tx, id, d, endpoints).await?;
-    Ok(id)
-}
-
-/// The first statement of a deposit, the document's row: its id, or `None` when the FAST
-/// triplet is taken, told by no row inserted (`ON CONFLICT DO NOTHING`) so that the
-/// transaction goes on on both engines (PostgreSQL aborts a transaction at its first failed
-/// statement). An error is an error of the statement (the transaction is then unusable on
-/// PostgreSQL).
-pub(crate) async fn insert_document_row(
-    tx: &mut Transaction<'_, Any>,
-    d: &NewDocument,
-) -> Result<Option<i64>, StoreError> {
-    let now = now_ms();
-    let res: Result<Option<(i64,)>, sqlx::Error> = sqlx::query_as(
-        "INSERT INTO documents (siren, circuit_id, circuit_type, label, filename, blob_key, size, \
-         sha256, depositor_id, status, current_step, metadata_required, comment, email_to, \
-         email_cc, agents, pictograms, created_at, updated_at, digest_state, triplet_circuit, \
-         deadline) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20, $21) \
-         ON CONFLICT DO NOTHING RETURNING id",
-    )
-    .bind(&d.siren)
-    .bind(&d.circuit_id)
-    .bind(d.circuit_type.as_str())
-    .bind(&d.label)
-    .bind(&d.file.filename)
-    .bind(&d.file.blob_key)
-    .bind(d.file.size)
-    .bind(&d.file.sha256)
-    .bind(d.depositor_id)
-    .bind(d.status.as_str())
-    .bind(d.current_step)
-    .bind(i64::from(d.metadata_required))
-    .bind(&d.comment)
-    .bind(&d.email_to)
-    .bind(&d.email_cc)
-    .bind(serde_json::to_string(&d.agents).map_err(|e| StoreError::Encoding(e.to_string()))?)
-    .bind(&d.pictograms)
-    .bind(now)
-    .bind(&d.file.digest_state)
-    .bind(&d.triplet_circuit)
-    .bind(&d.deadline)
-    .fetch_optional(&mut **tx)
-    .await;
-    Ok(res?.map(|(id,)| id))
-}
-
-/// The rest of a deposit after its row `id`: steps, members, agents, annexes, history (and its
-/// webhook deliveries), PES name, OTP signers and effects.
-pub(crate) async fn insert_document_parts(
-    tx: &mut Transaction<'_, Any>,
-    id: i64,
-    d: &NewDocument,
-    endpoints: &mut crate::webhooks::SirenEndpoints,
-) -> Result<(), StoreError> {
-    let now = now_ms();
-    if !d.steps.is_empty() {
-        let sql = format!(
-            "INSERT INTO document_steps (document_id, idx, kind, rule) VALUES {}",
-            values(d.steps.len(), 4, 1)
-        );
-        let mut q = sqlx::query(&sql);
-        for (idx, step) in d.steps.iter().enumerate() {
-            q = q
-                .bind(id)
-                .bind(idx as i64)
-                .bind(step.kind.as_str())
-                .bind(step.rule.as_str());
-        }
-        q.execute(&mut **tx).await?;
+    match insert_documents(tx, &[(d, request_id)], endpoints).await?[..] {
+        [Some(id)] => Ok(id),
+        _ => Err(StoreError::Duplicate),
     }
-    let mut members: Vec<(i64, i64)> = d
-        .steps
-        .iter()
-        .enumerate()
-        .flat_map(|(idx, step)| step.members.iter().map(move |u| (idx as i64, *u)))
-        .collect();
-    members.sort_unstable();
-    members.dedup();
-    if !members.is_empty() {
-        let sql = format!(
-            "INSERT INTO document_step_members (document_id, idx, user_id, doc_created_at, \
-             doc_status) VALUES {}",
-            values(members.len(), 5, 1)
-        );
-        let mut q = sqlx::query(&sql);
-        for (idx, user) in &members {
-            q = q
-                .bind(id)
-                .bind(*idx)
-                .bind(*user)
-                .bind(now)
-                .bind(d.status.as_str());
-        }
-        q.execute(&mut **tx).await?;
-    }
-    if !d.agents.is_empty() {
-        // Agents are users of the subscriber (checked at deposit); kept by id for visibility.
-        let list: Vec<String> = (0..d.agents.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!(
-            "INSERT INTO document_agents (document_id, user_id) SELECT $1, id FROM users \
-             WHERE email IN ({})",
-            list.join(", ")
-        );
-        let mut q = sqlx::query(&sql).bind(id);
-        for a in &d.agents {
-            q = q.bind(a.to_lowercase());
-        }
-        q.execute(&mut **tx).await?;
-    }
-    if !d.annexes.is_empty() {
-        let sql = format!(
-            "INSERT INTO annexes (document_id, filename, blob_key, size, sha256) VALUES {}",
-            values(d.annexes.len(), 5, 1)
-        );
-        let mut q = sqlx::query(&sql);
-        for a in &d.annexes {
-            q = q
-                .bind(id)
-                .bind(&a.filename)
-                .bind(&a.blob_key)
-                .bind(a.size)
-                .bind(&a.sha256);
-        }
-        q.execute(&mut **tx).await?;
-    }
-    // A new document has no history yet: deliveries follow every entry if its subscriber has
-    // endpoints (looked up once per subscriber and transaction).
-    let webhooks_after = endpoints.has(tx, &d.siren).await?.then_some(0);
-    insert_entries_after(tx, id, &d.entries, webhooks_after).await?;
-    if let Some(n) = &d.pes_nomfic {
-        crate::helios::write_pes_name(tx, &d.siren, n, id).await?;
-    }
-    if !d.otp_signers.is_empty() {
-        write_signers(tx, id, &d.otp_signers).await?;
-    }
-    if !d.effects.is_empty() {
-        crate::effects::write_effects_for(tx, id, &d.effects.for_new_document(id)).await?;
-    }
-    Ok(())
 }
 
 /// The versioned update of a transition (status, step, new file or detached signature, history)

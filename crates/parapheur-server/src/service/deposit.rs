@@ -10,6 +10,7 @@ use parapheur_domain::{
     CircuitId, CircuitType, DocumentId, DocumentStatus, Email, OnDemandCircuit, Siren, StepKind,
     StepRule, Workflow,
 };
+use parapheur_store::accounts::DepositReads;
 use parapheur_store::documents::{NewDocument, NewFile, NewStep};
 use std::collections::HashMap;
 
@@ -91,14 +92,13 @@ const MAX_LABEL: usize = 255;
 const MAX_COMMENT: usize = 4000;
 
 async fn resolve(
-    state: &AppState,
+    reads: &mut DepositReads,
     caller: &Caller,
     req: &DepositRequest,
 ) -> Result<Resolved, ApiError> {
     match &req.circuit {
         CircuitSource::Provisioned(id) => {
-            let (row, org) = state
-                .db
+            let (row, org) = reads
                 .circuit_for_deposit(req.siren.as_str(), id.as_str())
                 .await?
                 .ok_or_else(|| ApiError::CircuitNotFound(id.to_string()))?;
@@ -174,7 +174,9 @@ pub async fn deposit_with(
             "comment longer than {MAX_COMMENT} characters"
         )));
     }
-    let mut circuit = resolve(state, caller, &req).await?;
+    // The circuit and the people it names are read on one connection, given back at once.
+    let mut reads = state.db.deposit_reads().await?;
+    let mut circuit = resolve(&mut reads, caller, &req).await?;
     let deadline = match parse_deadline(&req.deadline)? {
         Some(day) => Some(day),
         None => circuit
@@ -206,10 +208,10 @@ pub async fn deposit_with(
         .collect();
     wanted.sort();
     wanted.dedup();
-    let people = state
-        .db
+    let people = reads
         .deposit_people(siren, &wanted, &crate::service::access::today())
         .await?;
+    drop(reads);
     let known: HashMap<&str, i64> = people
         .iter()
         .filter_map(|p| p.member_id.map(|id| (p.email.as_str(), id)))

@@ -345,7 +345,7 @@ pub async fn add_delegates(state: &AppState, members: &mut Vec<String>) -> Resul
 }
 
 /// `add_delegates` then `without_digest_users`, from what a deposit read of its people (see
-/// `Db::deposit_people`): no further read.
+/// `DepositReads::deposit_people`): no further read.
 pub fn announce_to(people: &[parapheur_store::accounts::DepositPerson], members: &mut Vec<String>) {
     for i in 0..members.len() {
         let delegate = people

@@ -142,29 +142,6 @@ impl Db {
         .await?)
     }
 
-    /// A circuit to deposit into, with its subscriber's name (empty if it has none), in one
-    /// read.
-    pub async fn circuit_for_deposit(
-        &self,
-        siren: &str,
-        id: &str,
-    ) -> Result<Option<(CircuitRow, String)>, StoreError> {
-        let row = sqlx::query(
-            "SELECT c.siren, c.id, c.circuit_type, c.formats, c.metadata_required, c.steps, \
-             c.depositors, c.visibility, c.deadline_days, \
-             COALESCE((SELECT s.name FROM subscribers s WHERE s.siren = c.siren), '') AS org \
-             FROM circuits c WHERE c.siren = $1 AND c.id = $2",
-        )
-        .bind(siren)
-        .bind(id)
-        .fetch_optional(&self.read)
-        .await?;
-        match row {
-            None => Ok(None),
-            Some(r) => Ok(Some((CircuitRow::from_row(&r)?, r.try_get("org")?))),
-        }
-    }
-
     /// The provisioned circuits of a subscriber.
     pub async fn circuits(&self, siren: &str) -> Result<Vec<CircuitRow>, StoreError> {
         Ok(sqlx::query_as(

@@ -4,9 +4,11 @@ use crate::{Db, StoreError};
 use sqlx::FromRow;
 
 mod circuits;
+mod deposit_reads;
 
 use circuits::json;
 pub use circuits::{CircuitRow, CircuitStep};
+pub use deposit_reads::DepositReads;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct UserRow {
@@ -202,48 +204,6 @@ pub struct DepositPerson {
 }
 
 impl Db {
-    /// The users among `emails` (lower-case), for a deposit into `siren` on `today`
-    /// (`YYYY-MM-DD`): membership, digest choice and delegate, in one read. Addresses of no
-    /// user are left out.
-    pub async fn deposit_people(
-        &self,
-        siren: &str,
-        emails: &[String],
-        today: &str,
-    ) -> Result<Vec<DepositPerson>, StoreError> {
-        if emails.is_empty() {
-            return Ok(Vec::new());
-        }
-        let list: Vec<String> = (0..emails.len()).map(|i| format!("${}", i + 3)).collect();
-        let sql = format!(
-            "SELECT u.email, m.user_id, u.daily_digest, d.email AS delegate, \
-             d.daily_digest AS delegate_digest \
-             FROM users u \
-             LEFT JOIN memberships m ON m.user_id = u.id AND m.siren = $1 \
-             LEFT JOIN absences a ON a.user_id = u.id AND a.from_day <= $2 AND a.until_day >= $2 \
-             LEFT JOIN users d ON d.id = a.delegate_id \
-             WHERE u.email IN ({}) ORDER BY u.email",
-            list.join(", ")
-        );
-        type Row = (String, Option<i64>, i64, Option<String>, Option<i64>);
-        let mut q = sqlx::query_as::<_, Row>(&sql).bind(siren).bind(today);
-        for e in emails {
-            q = q.bind(e);
-        }
-        Ok(q.fetch_all(&self.read)
-            .await?
-            .into_iter()
-            .map(
-                |(email, member_id, digest, delegate, delegate_digest)| DepositPerson {
-                    email,
-                    member_id,
-                    digest: digest != 0,
-                    delegate: delegate.map(|d| (d, delegate_digest.unwrap_or(0) != 0)),
-                },
-            )
-            .collect())
-    }
-
     /// CERTIFICAT users: `(id, email, registered certificate PEM)`.
     pub async fn certificate_users(
         &self,

@@ -1,7 +1,7 @@
 //! E-mail transports: `outbox` (one RFC 5322 `.eml` file per message, the embedded default)
 //! and `smtp` (lettre).
 
-use super::{SendError, write_durably};
+use super::{SendError, SharedDirSync};
 use crate::config::{MailConfig, MailTransport, SmtpSettings};
 use crate::jobs::MailJob;
 use futures_util::future::BoxFuture;
@@ -39,11 +39,21 @@ pub fn build_message(from: &Mailbox, mail: &MailJob) -> Result<Message, SendErro
     .map_err(|e| SendError::permanent(format!("building the message: {e}")))
 }
 
-/// Writes each message to `<dir>/<message-id>.eml` (a retry rewrites the same file).
+/// Writes each message to `<dir>/<message-id>.eml` (a retry rewrites the same file), durably;
+/// messages written together share their directory fsyncs.
 #[derive(Debug)]
 pub struct OutboxMail {
-    pub dir: PathBuf,
-    pub from: Mailbox,
+    files: SharedDirSync,
+    from: Mailbox,
+}
+
+impl OutboxMail {
+    pub fn new(dir: PathBuf, from: Mailbox) -> Self {
+        Self {
+            files: SharedDirSync::new(dir),
+            from,
+        }
+    }
 }
 
 impl Mailer for OutboxMail {
@@ -55,11 +65,9 @@ impl Mailer for OutboxMail {
                 .chars()
                 .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
                 .collect();
-            let path = self.dir.join(format!("{name}.eml"));
-            let bytes = msg.formatted();
-            tokio::task::spawn_blocking(move || write_durably(&path, &bytes))
+            self.files
+                .write(&format!("{name}.eml"), msg.formatted())
                 .await
-                .map_err(|e| SendError::transient(e.to_string()))?
                 .map_err(|e| SendError::transient(format!("writing the mail outbox: {e}")))
         })
     }
@@ -109,10 +117,7 @@ impl Mailer for SmtpMail {
 pub fn from_config(cfg: &MailConfig) -> anyhow::Result<Box<dyn Mailer>> {
     Ok(match &cfg.transport {
         MailTransport::Smtp(smtp) => Box::new(SmtpMail::new(smtp, &cfg.from)?),
-        MailTransport::Outbox { dir } => Box::new(OutboxMail {
-            dir: dir.clone(),
-            from: cfg.from.clone(),
-        }),
+        MailTransport::Outbox { dir } => Box::new(OutboxMail::new(dir.clone(), cfg.from.clone())),
     })
 }
 

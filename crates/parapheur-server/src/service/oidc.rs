@@ -10,8 +10,9 @@ use crate::config::OidcConfig;
 use crate::state::AppState;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, Scope, TokenResponse,
 };
 use parapheur_store::portal::OidcLogin;
 use secrecy::ExposeSecret;
@@ -80,19 +81,38 @@ async fn metadata(
         .map_err(|e| OidcError::Discovery(e.to_string()))
 }
 
-/// Where to send the browser to sign in, coming back to `next` (a portal path).
-pub async fn begin(state: &AppState, next: &str) -> Result<String, OidcError> {
-    let cfg = state.cfg.oidc.as_ref().ok_or(OidcError::NotConfigured)?;
-    let http = http()?;
-    let meta = metadata(cfg, &http).await?;
-    let client = CoreClient::from_provider_metadata(
+/// The client of the configured provider, as its discovery document describes it.
+type ProviderClient = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+/// Discovers the provider and builds its client, coming back to our callback.
+async fn client(
+    state: &AppState,
+    cfg: &OidcConfig,
+    http: &openidconnect::reqwest::Client,
+) -> Result<ProviderClient, OidcError> {
+    let meta = metadata(cfg, http).await?;
+    Ok(CoreClient::from_provider_metadata(
         meta,
         ClientId::new(cfg.client_id.clone()),
         cfg.client_secret
             .as_ref()
             .map(|s| ClientSecret::new(s.expose_secret().to_owned())),
     )
-    .set_redirect_uri(redirect_url(state, cfg)?);
+    .set_redirect_uri(redirect_url(state, cfg)?))
+}
+
+/// Where to send the browser to sign in, coming back to `next` (a portal path).
+pub async fn begin(state: &AppState, next: &str) -> Result<String, OidcError> {
+    let cfg = state.cfg.oidc.as_ref().ok_or(OidcError::NotConfigured)?;
+    let http = http()?;
+    let client = client(state, cfg, &http).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, csrf, nonce) = client
         .authorize_url(
@@ -137,15 +157,7 @@ pub async fn finish(
     }
     let code = code.ok_or_else(|| OidcError::Refused("no code".into()))?;
     let http = http()?;
-    let meta = metadata(cfg, &http).await?;
-    let client = CoreClient::from_provider_metadata(
-        meta,
-        ClientId::new(cfg.client_id.clone()),
-        cfg.client_secret
-            .as_ref()
-            .map(|s| ClientSecret::new(s.expose_secret().to_owned())),
-    )
-    .set_redirect_uri(redirect_url(state, cfg)?);
+    let client = client(state, cfg, &http).await?;
     let token = client
         .exchange_code(AuthorizationCode::new(code.to_owned()))
         .map_err(|e| OidcError::Exchange(e.to_string()))?

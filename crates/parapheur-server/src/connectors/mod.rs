@@ -96,7 +96,7 @@ pub(crate) struct SharedDirSync {
     renamed: std::sync::atomic::AtomicU64,
     /// How many of them an fsync of the directory covered.
     synced: tokio::sync::Mutex<u64>,
-    /// Directory fsyncs run (for tests and metrics).
+    /// Directory fsyncs run (read by the tests).
     fsyncs: std::sync::atomic::AtomicU64,
 }
 

@@ -132,25 +132,7 @@ impl<'a> Parser<'a> {
         if self.b.get(self.i..self.i + 2)? != b"<<" {
             return None;
         }
-        self.i += 2;
-        let mut d = Dictionary::new();
-        loop {
-            self.skip_space();
-            if self.b.get(self.i..self.i + 2)? == b">>" {
-                self.i += 2;
-                break;
-            }
-            if self.peek()? != b'/' {
-                return None;
-            }
-            let key = self.name()?;
-            if keep.contains(&key.as_slice()) {
-                let value = self.object(1)?;
-                d.set(key, value);
-            } else {
-                self.skip(1)?;
-            }
-        }
+        let d = self.entries(0, Some(keep))?;
         self.skip_space();
         if self.keyword(b"stream") {
             return None;
@@ -294,20 +276,30 @@ impl<'a> Parser<'a> {
     }
 
     fn dictionary(&mut self, depth: usize) -> Option<Object> {
+        self.entries(depth, None).map(Object::Dictionary)
+    }
+
+    /// `<< … >>` at the cursor: its entries, all of them or only those named in `keep` (the
+    /// other values read by the same grammar but not built).
+    fn entries(&mut self, depth: usize, keep: Option<&[&[u8]]>) -> Option<Dictionary> {
         self.i += 2;
         let mut d = Dictionary::new();
         loop {
             self.skip_space();
             if self.b.get(self.i..self.i + 2)? == b">>" {
                 self.i += 2;
-                return Some(Object::Dictionary(d));
+                return Some(d);
             }
             if self.peek()? != b'/' {
                 return None;
             }
             let key = self.name()?;
-            let value = self.object(depth + 1)?;
-            d.set(key, value);
+            if keep.is_none_or(|k| k.contains(&key.as_slice())) {
+                let value = self.object(depth + 1)?;
+                d.set(key, value);
+            } else {
+                self.skip(depth + 1)?;
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 use crate::auth::hash_password;
 use crate::pki::Pki;
 use crate::service::circuits::{self, CircuitError, CircuitInput, StepInput};
+use futures_util::StreamExt;
 use parapheur_domain::{Email, Siren};
 use parapheur_store::Db;
 use parapheur_store::accounts::UserUpsert;
@@ -190,6 +191,55 @@ struct Pkcs12Error {
     reason: String,
 }
 
+/// The argon2 outcome of a user's provisioned password.
+enum PasswordWork {
+    /// No password to apply (none given, too short, or the e-mail is invalid: the loop of
+    /// [`apply`] reports those).
+    None,
+    /// The stored hash already matches the password.
+    Unchanged,
+    /// The new hash to store.
+    Hashed(String),
+    Failed(String),
+}
+
+/// Checks `u`'s password against the stored hash, or hashes it, on a blocking thread.
+async fn password_work(db: &Db, u: &UserDef) -> PasswordWork {
+    let Some(pw) = u.password.clone().filter(|pw| pw.chars().count() >= 8) else {
+        return PasswordWork::None;
+    };
+    let Ok(email) = Email::parse(&u.email) else {
+        return PasswordWork::None;
+    };
+    let stored = match db.user_by_email(email.as_str()).await {
+        Ok(user) => user.and_then(|x| x.password_hash),
+        Err(e) => return PasswordWork::Failed(format!("database: {e}")),
+    };
+    let work = move || {
+        let unchanged = stored.as_deref().is_some_and(|h| {
+            argon2::password_hash::PasswordHash::new(h).is_ok_and(|ph| {
+                argon2::password_hash::PasswordVerifier::verify_password(
+                    &argon2::Argon2::default(),
+                    pw.as_bytes(),
+                    &ph,
+                )
+                .is_ok()
+            })
+        });
+        if unchanged {
+            PasswordWork::Unchanged
+        } else {
+            hash_password(&pw).map_or_else(
+                |e| PasswordWork::Failed(e.to_string()),
+                PasswordWork::Hashed,
+            )
+        }
+    };
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| PasswordWork::Failed(format!("argon2 task: {e}")))
+}
+
 /// Applies a provisioning: creates or updates by key, never deletes.
 pub async fn apply(
     db: &Db,
@@ -221,8 +271,17 @@ pub async fn apply(
             }
         }
     }
+    // The argon2 work of the users' passwords (a check of the stored hash, else a new hash)
+    // runs ahead of the loop below on blocking threads, one per core: re-applying a file whose
+    // passwords did not change (`parapheur demo` at each start) costs one argon2 round per
+    // core instead of one per user in a row. Results come in the users' order.
+    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    let mut passwords = std::pin::pin!(
+        futures_util::stream::iter(p.users.iter().map(|u| password_work(db, u))).buffered(workers)
+    );
     for (i, u) in p.users.iter().enumerate() {
         let at = |k: &str| format!("users[{i}].{k}");
+        let password = passwords.next().await.unwrap_or(PasswordWork::None);
         let email = Email::parse(&u.email).map_err(|e| perr(at("email"), e))?;
         let auth = u.authentication.trim().to_ascii_uppercase();
         if auth != "BASIC" && auth != "CERTIFICAT" {
@@ -233,26 +292,13 @@ pub async fn apply(
             (Some(pw), _) if pw.chars().count() < 8 => {
                 return Err(perr(at("password"), "at least 8 characters"));
             }
-            (Some(pw), _) => {
-                let unchanged = existing
-                    .as_ref()
-                    .and_then(|x| x.password_hash.as_deref())
-                    .is_some_and(|h| {
-                        argon2::password_hash::PasswordHash::new(h).is_ok_and(|ph| {
-                            argon2::password_hash::PasswordVerifier::verify_password(
-                                &argon2::Argon2::default(),
-                                pw.as_bytes(),
-                                &ph,
-                            )
-                            .is_ok()
-                        })
-                    });
-                if unchanged {
-                    None
-                } else {
-                    Some(hash_password(pw).map_err(|e| perr(at("password"), e))?)
-                }
-            }
+            (Some(_), _) => match password {
+                PasswordWork::Unchanged => None,
+                PasswordWork::Hashed(h) => Some(h),
+                PasswordWork::Failed(e) => return Err(perr(at("password"), e)),
+                // Not reached: a password of 8 characters or more always gets its work.
+                PasswordWork::None => return Err(perr(at("password"), "not checked")),
+            },
             (None, "BASIC")
                 if existing
                     .as_ref()
@@ -414,4 +460,98 @@ pub async fn apply(
         .map_err(dberr)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verifies(hash: &str, password: &str) -> bool {
+        argon2::password_hash::PasswordHash::new(hash).is_ok_and(|h| {
+            argon2::password_hash::PasswordVerifier::verify_password(
+                &argon2::Argon2::default(),
+                password.as_bytes(),
+                &h,
+            )
+            .is_ok()
+        })
+    }
+
+    /// The passwords' argon2 work runs ahead of the users' loop, several at once: each user
+    /// still gets their own password, unchanged ones keep their hash, and a bad one is refused
+    /// under its own key.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_user_gets_their_own_password_and_unchanged_ones_keep_their_hash() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let cfg_path = dir.path().join("c.toml");
+        let data = dir.path().join("data");
+        std::fs::write(
+            &cfg_path,
+            format!("data_dir = {:?}\n", data.display().to_string()),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let cfg =
+            crate::config::Config::load(Some(cfg_path.as_path())).unwrap_or_else(|e| panic!("{e}"));
+        let state = crate::open_state(cfg)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let file = |passwords: &[String]| {
+            let mut t = String::from("[[subscribers]]\nsiren = \"200000001\"\nname = \"C\"\n");
+            for (i, pw) in passwords.iter().enumerate() {
+                t.push_str(&format!(
+                    "[[users]]\nemail = \"u{i}@a.fr\"\nfirst_name = \"U\"\nlast_name = \"{i}\"\n\
+                     authentication = \"BASIC\"\npassword = \"{pw}\"\nsubscribers = [\"200000001\"]\n"
+                ));
+            }
+            parse(&t).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let hashes = || async {
+            let mut out = Vec::new();
+            for i in 0..5 {
+                let u = state.db.user_by_email(&format!("u{i}@a.fr")).await;
+                let u = u
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .unwrap_or_else(|| panic!("u{i}"));
+                out.push(
+                    u.password_hash
+                        .unwrap_or_else(|| panic!("u{i} has no hash")),
+                );
+            }
+            out
+        };
+        let mut passwords: Vec<String> = (0..5).map(|i| format!("secret-{i}-pw")).collect();
+        apply(&state.db, &state.pki, &file(&passwords), Path::new("."))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let first = hashes().await;
+        for (i, h) in first.iter().enumerate() {
+            assert!(verifies(h, &passwords[i]), "u{i} has their own password");
+            assert!(
+                !verifies(h, &passwords[(i + 1) % 5]),
+                "u{i} has not the next one's"
+            );
+        }
+        // The same file again: every stored hash is kept as it is.
+        apply(&state.db, &state.pki, &file(&passwords), Path::new("."))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(hashes().await, first);
+        // One password changes: only that user's hash does.
+        passwords[3] = "another-secret".into();
+        apply(&state.db, &state.pki, &file(&passwords), Path::new("."))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let third = hashes().await;
+        for (i, (now, before)) in third.iter().zip(&first).enumerate() {
+            assert_eq!(now == before, i != 3, "u{i}");
+        }
+        assert!(verifies(&third[3], "another-secret"));
+        // A password too short is refused under its user's key.
+        passwords[4] = "short".into();
+        let e = apply(&state.db, &state.pki, &file(&passwords), Path::new("."))
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("a 5-character password was accepted"));
+        assert!(e.to_string().contains("users[4].password"), "{e}");
+    }
 }

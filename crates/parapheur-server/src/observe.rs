@@ -161,8 +161,14 @@ where
         .and_then(|v| v.to_str().ok())
         .filter(|v| sane(v))
         .map_or_else(fresh_id, str::to_owned);
+    // The response carries the id; the task-local value below takes the `String` itself.
+    let id_header = HeaderValue::from_str(&id).ok();
     let method = req.method().clone();
-    let client = crate::auth::client_ip_of(&state, req.headers(), req.extensions());
+    // The client's address is only needed for the access log line.
+    let access_log = tracing::enabled!(target: "parapheur::access", tracing::Level::INFO);
+    let client = access_log
+        .then(|| crate::auth::client_ip_of(&state, req.headers(), req.extensions()))
+        .flatten();
     let observed = Arc::new(Observed::default());
     // The OpenTelemetry attributes (`http.*`) are filled once the route is known; plain logs
     // show the request id.
@@ -177,7 +183,7 @@ where
     crate::telemetry::adopt_caller_trace(&span, req.headers());
     let mut response = parapheur_store::context::REQUEST_ID
         .scope(
-            id.clone(),
+            id,
             CURRENT.scope(
                 observed.clone(),
                 tower::ServiceExt::oneshot(inner, req).instrument(span.clone()),
@@ -194,7 +200,7 @@ where
         *response.status_mut() =
             StatusCode::from_u16(state.cfg.fast.error_status).unwrap_or(StatusCode::OK);
     }
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    if let Some(v) = id_header {
         response.headers_mut().insert(X_REQUEST_ID.clone(), v);
     }
     let route = observed
@@ -207,6 +213,14 @@ where
     span.record("http.response.status_code", i64::from(status.as_u16()));
     let elapsed = started.elapsed();
     state.metrics.request(route, status, elapsed.as_secs_f64());
+    if !access_log {
+        return Ok(response);
+    }
+    let id = response
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     tracing::info!(
         target: "parapheur::access",
         request_id = %id,

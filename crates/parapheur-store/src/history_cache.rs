@@ -54,19 +54,32 @@ impl HistorySnapshot {
 }
 
 /// The key of a cached access decision: a user on a day (absences, hence delegations, are
-/// whole days, so the same user may be decided differently tomorrow).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// whole days, so the same user may be decided differently tomorrow). The day is kept as the
+/// number `yyyymmdd`: a lookup, made on every document read, allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Reader {
     user_id: i64,
-    day: String,
+    day: u32,
 }
 
 impl Reader {
-    fn new(user_id: i64, day: &str) -> Self {
-        Self {
-            user_id,
-            day: day.to_owned(),
+    /// `None` unless `day` is a `YYYY-MM-DD` date (then nothing is cached or looked up).
+    fn new(user_id: i64, day: &str) -> Option<Self> {
+        let b = day.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return None;
         }
+        let mut n = 0u32;
+        for (i, c) in b.iter().enumerate() {
+            if i == 4 || i == 7 {
+                continue;
+            }
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + u32::from(c - b'0');
+        }
+        Some(Self { user_id, day: n })
     }
 }
 
@@ -129,15 +142,30 @@ impl HistoryCache {
 
     /// The cached decision on whether `user_id` may read document `id` on `day`.
     pub(crate) fn access(&self, id: i64, user_id: i64, day: &str) -> Option<DocumentAccess> {
+        self.with_access(id, user_id, day, DocumentAccess::clone)
+    }
+
+    /// Whether `user_id` takes part in document `id` on `day`, when cached (nothing copied).
+    pub(crate) fn involved(&self, id: i64, user_id: i64, day: &str) -> Option<bool> {
+        self.with_access(id, user_id, day, |a| a.involved)
+    }
+
+    fn with_access<T>(
+        &self,
+        id: i64,
+        user_id: i64,
+        day: &str,
+        f: impl FnOnce(&DocumentAccess) -> T,
+    ) -> Option<T> {
         if self.ttl.is_zero() {
             return None;
         }
+        let key = Reader::new(user_id, day)?;
         let map = self.map.lock().ok()?;
-        let key = Reader::new(user_id, day);
         map.get(&id)
             .and_then(|e| e.access.get(&key))
             .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, a)| a.clone())
+            .map(|(_, a)| f(a))
     }
 
     /// Caches `snap` unless a write happened since `generation` was read.
@@ -156,11 +184,13 @@ impl HistoryCache {
         access: DocumentAccess,
         generation: u64,
     ) {
+        let Some(key) = Reader::new(user_id, day) else {
+            return;
+        };
         self.update(id, generation, |e| {
             if e.access.len() >= MAX_READERS {
                 e.access.clear();
             }
-            let key = Reader::new(user_id, day);
             e.access.insert(key, (Instant::now(), access));
         });
     }
@@ -171,8 +201,8 @@ impl HistoryCache {
         if self.ttl.is_zero() {
             return None;
         }
+        let key = Reader::new(user_id, day)?;
         let map = self.counts.lock().ok()?;
-        let key = Reader::new(user_id, day);
         map.get(&key)
             .filter(|(g, at, _)| *g == generation && at.elapsed() < self.ttl)
             .map(|(_, _, c)| c.clone())
@@ -188,10 +218,9 @@ impl HistoryCache {
         generation: u64,
         count: impl Future<Output = Result<Counts, crate::StoreError>>,
     ) -> Result<Counts, crate::StoreError> {
-        if self.ttl.is_zero() {
+        let Some(key) = Reader::new(user_id, day).filter(|_| !self.ttl.is_zero()) else {
             return count.await;
-        }
-        let key = Reader::new(user_id, day);
+        };
         self.counting
             .run(&key, || self.counts(user_id, day, generation), async {
                 let counts = count.await?;
@@ -210,8 +239,9 @@ impl HistoryCache {
             if map.len() >= MAX_DOCUMENTS {
                 map.clear();
             }
-            let key = Reader::new(user_id, day);
-            map.insert(key, (generation, Instant::now(), counts));
+            if let Some(key) = Reader::new(user_id, day) {
+                map.insert(key, (generation, Instant::now(), counts));
+            }
         }
     }
 
@@ -301,22 +331,22 @@ mod tests {
     fn invalidate_all_forgets_every_document() {
         let c = HistoryCache::new(Duration::from_secs(60));
         let g = c.generation();
-        c.put_access(1, 10, "d", access(true), g);
-        c.put_access(2, 10, "d", access(true), g);
+        c.put_access(1, 10, "2026-12-06", access(true), g);
+        c.put_access(2, 10, "2026-12-06", access(true), g);
         c.invalidate_all();
-        assert_eq!(c.access(1, 10, "d"), None);
-        assert_eq!(c.access(2, 10, "d"), None);
+        assert_eq!(c.access(1, 10, "2026-12-06"), None);
+        assert_eq!(c.access(2, 10, "2026-12-06"), None);
     }
 
     #[test]
     fn decisions_expire_and_a_zero_ttl_caches_nothing() {
         let c = HistoryCache::new(Duration::from_millis(1));
-        c.put_access(1, 10, "d", access(true), c.generation());
+        c.put_access(1, 10, "2026-12-06", access(true), c.generation());
         std::thread::sleep(Duration::from_millis(5));
-        assert_eq!(c.access(1, 10, "d"), None);
+        assert_eq!(c.access(1, 10, "2026-12-06"), None);
         let off = HistoryCache::new(Duration::ZERO);
-        off.put_access(1, 10, "d", access(true), off.generation());
-        assert_eq!(off.access(1, 10, "d"), None);
+        off.put_access(1, 10, "2026-12-06", access(true), off.generation());
+        assert_eq!(off.access(1, 10, "2026-12-06"), None);
     }
 
     #[test]
@@ -324,12 +354,15 @@ mod tests {
         use crate::portal::Bannette;
         let c = HistoryCache::new(Duration::from_secs(60));
         let g = c.generation();
-        c.put_counts(10, "d", g, vec![(Bannette::ToSign, 3)]);
-        assert_eq!(c.counts(10, "d", g), Some(vec![(Bannette::ToSign, 3)]));
-        assert_eq!(c.counts(11, "d", g), None, "another user");
-        assert_eq!(c.counts(10, "e", g), None, "another day");
+        c.put_counts(10, "2026-12-06", g, vec![(Bannette::ToSign, 3)]);
+        assert_eq!(
+            c.counts(10, "2026-12-06", g),
+            Some(vec![(Bannette::ToSign, 3)])
+        );
+        assert_eq!(c.counts(11, "2026-12-06", g), None, "another user");
+        assert_eq!(c.counts(10, "2026-12-07", g), None, "another day");
         c.invalidate(99); // any write
-        assert_eq!(c.counts(10, "d", c.generation()), None);
+        assert_eq!(c.counts(10, "2026-12-06", c.generation()), None);
     }
 
     #[test]
@@ -337,13 +370,39 @@ mod tests {
         let c = HistoryCache::new(Duration::from_secs(60));
         let g = c.generation();
         for u in 0..(MAX_READERS as i64 + 1) {
-            c.put_access(1, u, "d", access(true), g);
+            c.put_access(1, u, "2026-12-06", access(true), g);
         }
         let map = c.map.lock().unwrap();
         assert!(map[&1].access.len() <= MAX_READERS);
         assert!(map[&1].access.contains_key(&Reader {
             user_id: MAX_READERS as i64,
-            day: "d".into()
+            day: 20261206
         }));
+    }
+
+    #[test]
+    fn days_are_keyed_only_when_they_are_dates() {
+        assert_eq!(Reader::new(3, "2026-12-06").map(|r| r.day), Some(20261206));
+        assert_ne!(Reader::new(3, "2026-12-06"), Reader::new(3, "2026-06-12"));
+        for bad in [
+            "",
+            "d",
+            "2026-12-6",
+            "2026/12/06",
+            "2026-1a-06",
+            "20261206xx",
+            "2026-12-061",
+        ] {
+            assert_eq!(Reader::new(3, bad), None, "{bad}");
+        }
+        // A day that is not a date is never cached, nor found.
+        let c = HistoryCache::new(Duration::from_secs(60));
+        let g = c.generation();
+        c.put_access(1, 10, "today", access(true), g);
+        assert_eq!(c.access(1, 10, "today"), None);
+        assert_eq!(c.involved(1, 10, "today"), None);
+        c.put_access(1, 10, "2026-12-06", access(true), g);
+        assert_eq!(c.involved(1, 10, "2026-12-06"), Some(true));
+        assert_eq!(c.involved(1, 10, "2026-12-07"), None);
     }
 }

@@ -140,6 +140,24 @@ pub struct StepMember {
 }
 
 impl Db {
+    /// Whether user `user_id` takes part in document `id` on day `today` (`None`: no such
+    /// document): [`Db::document_access`] without the subscriber, copying nothing when the
+    /// decision is cached (the check of every read of a non-administrator).
+    pub async fn document_involved(
+        &self,
+        id: i64,
+        user_id: i64,
+        today: &str,
+    ) -> Result<Option<bool>, StoreError> {
+        if let Some(involved) = self.history_cache.involved(id, user_id, today) {
+            return Ok(Some(involved));
+        }
+        Ok(self
+            .document_access(id, user_id, today)
+            .await?
+            .map(|a| a.involved))
+    }
+
     /// The subscriber of document `id` and whether user `user_id` takes part in it on day
     /// `today` (`None`: no such document). Served from the short-lived cache of the document's
     /// reads when the same user read it recently (see `history_cache` for its invalidation).

@@ -14,22 +14,72 @@ use parapheur_store::documents::DocumentRow;
 /// Today in the server's time zone, as absences store their days (`YYYY-MM-DD`). Formatted
 /// once a minute per thread (every read route asks: chrono's formatting was 2 % of a history
 /// read's cycles); zone offsets are whole minutes, so the day cannot change within one.
-pub fn today() -> String {
+pub fn today() -> Day {
     thread_local! {
-        static DAY: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((-1, String::new())) };
+        static DAY: std::cell::Cell<(i64, Day)> = const { std::cell::Cell::new((-1, Day::EMPTY)) };
     }
     let now = chrono::Utc::now();
     let minute = now.timestamp().div_euclid(60);
-    DAY.with_borrow_mut(|(at, day)| {
-        if *at != minute {
-            *day = now
-                .with_timezone(&crate::clock::zone())
-                .format("%Y-%m-%d")
-                .to_string();
-            *at = minute;
+    DAY.with(|cell| {
+        let (at, day) = cell.get();
+        if at == minute {
+            return day;
         }
-        day.clone()
+        let day = Day::new(
+            &now.with_timezone(&crate::clock::zone())
+                .format("%Y-%m-%d")
+                .to_string(),
+        );
+        cell.set((minute, day));
+        day
     })
+}
+
+/// A day as `YYYY-MM-DD`, held inline (copying it allocates nothing); reads as a `&str`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Day {
+    bytes: [u8; 16],
+    len: u8,
+}
+
+impl Day {
+    const EMPTY: Self = Self {
+        bytes: [0; 16],
+        len: 0,
+    };
+
+    /// `text` cut to 16 bytes at a character boundary (a formatted date is 10).
+    fn new(text: &str) -> Self {
+        let mut end = text.len().min(16);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut bytes = [0; 16];
+        bytes[..end].copy_from_slice(&text.as_bytes()[..end]);
+        Self {
+            bytes,
+            len: end as u8,
+        }
+    }
+}
+
+impl Day {
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl std::ops::Deref for Day {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for Day {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
 }
 
 /// Whether the caller may read a document of `siren` given what the store says of their part
@@ -48,9 +98,9 @@ async fn may_read(
     }
     Ok(state
         .db
-        .document_access(id, caller.user_id, &today())
+        .document_involved(id, caller.user_id, &today())
         .await?
-        .is_some_and(|a| a.involved))
+        .unwrap_or(false))
 }
 
 /// Loads a document the caller may see. Unknown ids, documents of another subscriber and

@@ -38,7 +38,7 @@ impl From<Absence> for AbsenceView {
     fn from(a: Absence) -> Self {
         let today = access::today();
         Self {
-            active: a.from <= today && today <= a.until,
+            active: a.from.as_str() <= today.as_str() && today.as_str() <= a.until.as_str(),
             from: a.from,
             until: a.until,
             delegate: a.delegate_email,

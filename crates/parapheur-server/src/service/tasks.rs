@@ -111,7 +111,7 @@ pub async fn tasks_json(state: &AppState, caller: &Caller) -> Result<Bytes, ApiE
     let ttl = state.db.reads_ttl();
     let key = ListKey {
         user_id: caller.user_id,
-        day: today.clone(),
+        day: today.to_string(),
     };
     // Read before the query: a write landing during it moves the generation on, and the
     // answer computed here is then never served again.

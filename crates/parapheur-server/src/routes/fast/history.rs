@@ -7,6 +7,7 @@ use crate::error::FastError;
 use crate::service::{documents, iso_date};
 use crate::state::AppState;
 use axum::extract::{Path, State};
+use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -51,7 +52,7 @@ pub async fn history(
         }
     };
     Ok((
-        [(CONTENT_TYPE, "application/json")],
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
         Bytes::from_owner(body),
     )
         .into_response())

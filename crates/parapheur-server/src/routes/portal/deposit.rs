@@ -63,7 +63,7 @@ async fn render_deposit(
                 circuits,
                 on_demand,
                 step_lines: (0..ON_DEMAND_LINES).collect(),
-                today: crate::service::access::today(),
+                today: crate::service::access::today().to_string(),
                 error,
             }
             .render(),

@@ -61,9 +61,7 @@ impl Day {
             len: end as u8,
         }
     }
-}
 
-impl Day {
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
     }

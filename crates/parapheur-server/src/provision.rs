@@ -216,16 +216,9 @@ async fn password_work(db: &Db, u: &UserDef) -> PasswordWork {
         Err(e) => return PasswordWork::Failed(format!("database: {e}")),
     };
     let work = move || {
-        let unchanged = stored.as_deref().is_some_and(|h| {
-            argon2::password_hash::PasswordHash::new(h).is_ok_and(|ph| {
-                argon2::password_hash::PasswordVerifier::verify_password(
-                    &argon2::Argon2::default(),
-                    pw.as_bytes(),
-                    &ph,
-                )
-                .is_ok()
-            })
-        });
+        let unchanged = stored
+            .as_deref()
+            .is_some_and(|h| crate::auth::verify_password(h, &pw));
         if unchanged {
             PasswordWork::Unchanged
         } else {
@@ -466,16 +459,7 @@ pub async fn apply(
 mod tests {
     use super::*;
 
-    fn verifies(hash: &str, password: &str) -> bool {
-        argon2::password_hash::PasswordHash::new(hash).is_ok_and(|h| {
-            argon2::password_hash::PasswordVerifier::verify_password(
-                &argon2::Argon2::default(),
-                password.as_bytes(),
-                &h,
-            )
-            .is_ok()
-        })
-    }
+    use crate::auth::verify_password as verifies;
 
     /// The passwords' argon2 work runs ahead of the users' loop, several at once: each user
     /// still gets their own password, unchanged ones keep their hash, and a bad one is refused

@@ -22,11 +22,11 @@ mod password;
 #[cfg(test)]
 mod tests;
 
+use cache::CACHE_TTL;
 use cache::Lookup;
 pub use cache::{AuthCache, EPOCH_POLL, spawn_epoch_watch};
+pub(crate) use password::verify_password;
 pub use password::{check_password, hash_password, hash_password_limited};
-#[cfg(test)]
-use {cache::CACHE_TTL, password::verify_password};
 
 /// The authenticated user and the subscribers they belong to: shared, so that the credential
 /// cache hands it to each request without copying its strings.

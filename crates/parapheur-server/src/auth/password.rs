@@ -54,7 +54,7 @@ pub async fn check_password(state: &AppState, hash: Option<String>, password: St
         && real
 }
 
-pub(super) fn verify_password(hash: &str, password: &str) -> bool {
+pub(crate) fn verify_password(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash)
         .map(|h| {
             Argon2::default()

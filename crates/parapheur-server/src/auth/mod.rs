@@ -22,6 +22,7 @@ mod password;
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
 use cache::CACHE_TTL;
 use cache::Lookup;
 pub use cache::{AuthCache, EPOCH_POLL, spawn_epoch_watch};

@@ -94,25 +94,43 @@ async fn session(
 /// Waits until the page's text contains `needle` (a navigation may be under way).
 async fn wait_text(c: &Client, needle: &str) -> String {
     let started = Instant::now();
+    let mut seen = String::new();
     loop {
         if let Ok(body) = c.find(Locator::Css("body")).await
             && let Ok(t) = body.text().await
-            && t.contains(needle)
         {
-            return t;
+            if t.contains(needle) {
+                return t;
+            }
+            seen = t;
         }
         // Generous: the browser, the server and other tests share two cores.
         assert!(
             started.elapsed() < Duration::from_secs(60),
-            "never saw {needle:?}"
+            "never saw {needle:?} in {:?}; the page said: {seen}",
+            c.current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-/// A script true when every image of the page has loaded.
-const IMAGES_LOADED: &str =
-    "return Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)";
+/// A script true when every image in the window has loaded (the preview's pages load lazily:
+/// those further down are fetched only when scrolled to).
+const IMAGES_LOADED: &str = "return Array.from(document.images)
+     .filter(i => { const r = i.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight; })
+     .every(i => i.complete && i.naturalWidth > 0)";
+
+/// A script true when every preview image has its box reserved by `width` and `height` before
+/// it loads, and each one loaded is drawn at that size (nothing below moves while the pages
+/// load: a click aimed at "Rejeter" cannot land elsewhere).
+const PAGES_SIZED: &str = "const imgs = Array.from(document.querySelectorAll('section.pages img'));
+     const loaded = imgs.filter(i => i.complete && i.naturalWidth > 0);
+     return loaded.length > 0 && imgs.every(i => i.hasAttribute('width') && i.hasAttribute('height'))
+       && loaded.every(i => Math.abs(Number(i.getAttribute('width')) - i.naturalWidth) <= 1
+         && Math.abs(Number(i.getAttribute('height')) - i.naturalHeight) <= 1)";
 
 /// Waits until `script` returns true in the page.
 async fn wait_js(c: &Client, script: &str, what: &str) {
@@ -467,6 +485,11 @@ fn the_portal_in_headless_chromium() {
         wait_text(&c, "(étape en cours)").await;
         // Let the page images of the preview load before the pictures.
         wait_js(&c, IMAGES_LOADED, "the preview images").await;
+        assert_eq!(
+            c.execute(PAGES_SIZED, vec![]).await.ok(),
+            Some(json!(true)),
+            "the preview's images reserve their drawn size"
+        );
         audit(&c, axe, "the document page at a signature step").await;
         screenshot(&c, "document-bureau").await;
         c.set_window_size(820, 1180).await.unwrap();

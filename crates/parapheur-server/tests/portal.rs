@@ -652,6 +652,13 @@ fn the_preview_shows_the_pages_as_images() {
         (600..700).contains(&w) && (900..1000).contains(&h),
         "{w}×{h}"
     );
+    // The page reserves each image's box at the size drawn: nothing moves while they load.
+    assert!(
+        page.contains(&format!(
+            "src=\"/parapheur/documents/{id}/pages/2\" width=\"{w}\" height=\"{h}\""
+        )),
+        "drawn {w}×{h}: {page}"
+    );
     for bad in ["0", "4", "x"] {
         let (status, _) = v1.get_bytes(&format!("/parapheur/documents/{id}/pages/{bad}"));
         assert_eq!(status, 404, "page {bad}");

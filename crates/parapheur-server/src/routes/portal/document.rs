@@ -32,8 +32,9 @@ struct DocumentPage<'a> {
     circuit: String,
     state: &'static str,
     pdf: bool,
-    /// Pages rendered as images (empty: the browser's own viewer is used).
-    pages: Vec<u32>,
+    /// Pages rendered as images, with the size of each (number, width, height in pixels); empty:
+    /// the browser's own viewer is used.
+    pages: Vec<(u32, u32, u32)>,
     /// Pages beyond those shown.
     more_pages: u32,
     steps: Vec<StepView>,
@@ -233,12 +234,16 @@ pub(super) async fn render_document(
     };
     let d = details(state, caller, &doc).await?;
     let pdf = shows_pdf(&doc);
-    let total = if pdf && preview::available() {
-        preview::page_total(state, &doc.blob_key).await
+    let layout = if pdf && preview::available() {
+        preview::stored_layout(state, &doc.blob_key).await
     } else {
-        0
+        std::sync::Arc::default()
     };
-    let shown = total.min(preview::MAX_PAGES);
+    let pages: Vec<(u32, u32, u32)> = (1..)
+        .zip(&layout.sizes)
+        .map(|(n, &(w, h))| (n, w, h))
+        .collect();
+    let shown = u32::try_from(pages.len()).unwrap_or(u32::MAX);
     with_csrf(state, headers, |csrf| {
         let page = DocumentPage {
             user_name: &caller.full_name,
@@ -249,8 +254,8 @@ pub(super) async fn render_document(
                 .unwrap_or_else(|| "à la demande".into()),
             state: state_fr(doc.status),
             pdf,
-            pages: (1..=shown).collect(),
-            more_pages: total - shown,
+            pages,
+            more_pages: layout.total.saturating_sub(shown),
             d: &doc,
             steps: d.steps,
             actions: d.actions,

@@ -122,7 +122,7 @@ pub(super) async fn page_image(
     if !shows_pdf(&doc)
         || !preview::available()
         || n == 0
-        || n > preview::page_total(&state, &doc.blob_key).await
+        || n > preview::stored_layout(&state, &doc.blob_key).await.total
     {
         return Err(PageError::NotFound);
     }

@@ -4,7 +4,7 @@ use crate::StoreError;
 use crate::group_commit::Batcher;
 use crate::history_cache::HistoryCache;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +28,10 @@ pub struct Db {
 
 /// Every SQLite connection: WAL, a commit is on disk before it returns, foreign keys, and a
 /// wait rather than an error when the writer holds the lock.
+/// A pooled PostgreSQL connection idle for this long is pinged before it is handed out
+/// (HikariCP skips its alive check within 500 ms of a use in the same way).
+pub const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
      PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
 
@@ -83,6 +87,19 @@ impl Db {
             let pool = AnyPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(30))
+                // sqlx pings every connection as it goes back to the pool; pinging it again as
+                // it is handed out costs a round trip per checkout. Only a connection idle for
+                // a while (the server may have cut it since) is pinged again; a dead one is
+                // closed and another taken.
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= PING_IF_IDLE_FOR {
+                            conn.ping().await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect(url)
                 .await?;
             POSTGRES_MIGRATIONS.run(&pool).await?;

@@ -1626,3 +1626,39 @@ async fn completing_a_batch_of_jobs_on_postgres() {
     };
     completing_a_batch_of_jobs(&db).await;
 }
+
+/// PostgreSQL connections cut while idle in the pool (a server restart, a proxy's idle
+/// timeout) are noticed before use and replaced: the next statement succeeds.
+#[tokio::test]
+async fn idle_connections_cut_by_the_server_are_replaced() {
+    let Ok(base) = std::env::var("PARAPHEUR_TEST_DATABASE_URL") else {
+        eprintln!(
+            "PARAPHEUR_TEST_DATABASE_URL is not set: the PostgreSQL run is skipped (CI sets it)"
+        );
+        return;
+    };
+    let db = postgres().await.unwrap();
+    let (name,): (String,) = sqlx::query_as("SELECT current_database()::text")
+        .fetch_one(&db.read)
+        .await
+        .unwrap();
+    let admin = sqlx::AnyPool::connect(&base).await.unwrap();
+    let cut: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(&name)
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    assert!(!cut.is_empty(), "the pool had connections to cut");
+    tokio::time::sleep(
+        parapheur_store::db::PING_IF_IDLE_FOR + std::time::Duration::from_millis(200),
+    )
+    .await;
+    for _ in 0..4 {
+        db.ping()
+            .await
+            .expect("a live connection replaces the cut one");
+    }
+}

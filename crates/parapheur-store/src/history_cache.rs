@@ -86,8 +86,12 @@ impl Reader {
 #[derive(Debug, Default)]
 struct Entry {
     history: Option<(Instant, Arc<HistorySnapshot>)>,
-    access: HashMap<Reader, (Instant, DocumentAccess)>,
+    access: FastMap<Reader, (Instant, DocumentAccess)>,
 }
+
+/// The cache's maps: hashed with foldhash, seeded at random per map (std's SipHash cost about
+/// a thousand instructions per history read across the lookups; issue 22).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// A user's bannette counts, valid under one reads generation.
 type Counts = Vec<(crate::portal::Bannette, i64)>;
@@ -95,9 +99,9 @@ type Counts = Vec<(crate::portal::Bannette, i64)>;
 #[derive(Debug)]
 pub(crate) struct HistoryCache {
     ttl: Duration,
-    map: Mutex<HashMap<i64, Entry>>,
+    map: Mutex<FastMap<i64, Entry>>,
     /// Per user and day: the bannette counts and the generation they were counted under.
-    counts: Mutex<HashMap<Reader, (u64, Instant, Counts)>>,
+    counts: Mutex<FastMap<Reader, (u64, Instant, Counts)>>,
     /// One count at a time per user and day (see [`SingleFlight`]).
     counting: SingleFlight<Reader>,
     /// Bumped by every invalidation, so a read that raced a write never caches stale rows.

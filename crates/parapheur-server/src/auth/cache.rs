@@ -23,7 +23,9 @@ pub(super) enum CredentialKey {
 #[derive(Debug)]
 pub struct AuthCache {
     key: [u8; 32],
-    pub(super) entries: Mutex<HashMap<CredentialKey, Entry>>,
+    /// Hashed with foldhash, seeded at random: the keys are already digests, and std's SipHash
+    /// was a visible part of a cached request (issue 22).
+    pub(super) entries: Mutex<HashMap<CredentialKey, Entry, foldhash::fast::RandomState>>,
     /// The credentials epoch the entries were verified under (see [`AuthCache::sync_epoch`]).
     epoch: Mutex<Option<i64>>,
     /// One turn per account (lower-case e-mail): its verifications run one at a time.
@@ -52,7 +54,7 @@ impl Default for AuthCache {
     fn default() -> Self {
         Self {
             key: rand::random(),
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::default(),
             epoch: Mutex::new(None),
             turns: Mutex::new(HashMap::new()),
         }

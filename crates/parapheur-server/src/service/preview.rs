@@ -168,7 +168,7 @@ fn parse_layout(info: &str) -> Option<Layout> {
 }
 
 /// The preview layout of a stored PDF (no pages when it cannot be read), remembered per blob
-/// key (a blob never changes).
+/// key (a blob never changes); a failure to run `pdfinfo` is not remembered.
 pub async fn stored_layout(state: &crate::state::AppState, blob_key: &str) -> Arc<Layout> {
     static LAYOUTS: OnceLock<Mutex<HashMap<String, Arc<Layout>>>> = OnceLock::new();
     let layouts = LAYOUTS.get_or_init(|| Mutex::new(HashMap::new()));
@@ -178,7 +178,16 @@ pub async fn stored_layout(state: &crate::state::AppState, blob_key: &str) -> Ar
     let Ok(bytes) = crate::service::get_blob(state, blob_key).await else {
         return Arc::default();
     };
-    let l = Arc::new(layout(&bytes).await.unwrap_or_default());
+    let l = match layout(&bytes).await {
+        Ok(l) => Arc::new(l),
+        // A PDF poppler cannot read stays without preview pages.
+        Err(ApiError::InvalidFile(_)) => Arc::default(),
+        // A timeout or a failure to run pdfinfo is not remembered: the next view tries again.
+        Err(e) => {
+            tracing::warn!(error = ?e, "the preview's page sizes could not be read");
+            return Arc::default();
+        }
+    };
     if let Ok(mut m) = layouts.lock() {
         if m.len() > 10_000 {
             m.clear();

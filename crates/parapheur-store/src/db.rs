@@ -26,12 +26,12 @@ pub struct Db {
     pub(crate) history_cache: Arc<HistoryCache>,
 }
 
-/// Every SQLite connection: WAL, a commit is on disk before it returns, foreign keys, and a
-/// wait rather than an error when the writer holds the lock.
 /// A pooled PostgreSQL connection idle for this long is pinged before it is handed out
 /// (HikariCP skips its alive check within 500 ms of a use in the same way).
 pub const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
+/// Every SQLite connection: WAL, a commit is on disk before it returns, foreign keys, and a
+/// wait rather than an error when the writer holds the lock.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
      PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
 

@@ -90,7 +90,7 @@ struct Entry {
 }
 
 /// The cache's maps: hashed with foldhash, seeded at random per map (std's SipHash cost about
-/// a thousand instructions per history read across the lookups; issue 22).
+/// 800 instructions per history read across the lookups; issue 22).
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// A user's bannette counts, valid under one reads generation.

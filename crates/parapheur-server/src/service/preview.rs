@@ -125,7 +125,8 @@ fn parse_layout(info: &str) -> Option<Layout> {
     let total: u32 = info
         .lines()
         .find_map(|l| l.strip_prefix("Pages:").and_then(|n| n.trim().parse().ok()))?;
-    let mut sizes: Vec<(u32, u32)> = Vec::new();
+    let shown = usize::try_from(total.min(MAX_PAGES)).unwrap_or(0);
+    let mut sizes: Vec<(u32, u32)> = Vec::with_capacity(shown);
     for line in info.lines() {
         let Some(rest) = line.strip_prefix("Page ") else {
             continue;
@@ -147,7 +148,8 @@ fn parse_layout(info: &str) -> Option<Layout> {
                 };
                 // As poppler sizes its bitmap: rounded up.
                 let px = |pts: f64| (pts * dpi / 72.0 - 1e-6).ceil().clamp(1.0, 100_000.0) as u32;
-                if n == sizes.len() + 1 {
+                // Only the pages shown, whatever else the output holds (a title may hold lines).
+                if n == sizes.len() + 1 && sizes.len() < shown {
                     sizes.push((px(w), px(h)));
                 }
             }
@@ -163,7 +165,6 @@ fn parse_layout(info: &str) -> Option<Layout> {
             _ => {}
         }
     }
-    sizes.truncate(usize::try_from(total.min(MAX_PAGES)).unwrap_or(0));
     Some(Layout { total, sizes })
 }
 

@@ -76,7 +76,7 @@ pub fn server_config(cfg: &TlsConfig) -> anyhow::Result<Option<Arc<rustls::Serve
 /// Accepts connections (TLS when `tls` is set) and serves `app` on each until `shutdown`
 /// completes, then lets the open requests finish (up to 30 s). Every connection has a header
 /// timeout (also the idle time allowed between keep-alive requests), the body of every request
-/// a timeout between reads (`[limits] body_timeout_s`, a layer around the router), and at most
+/// a timeout between reads (`[limits] body_timeout_s`, see [`ConnectionService`]), and at most
 /// `[limits] max_connections` are open at once: further clients wait in the listen backlog.
 pub async fn serve<A>(
     listener: TcpListener,
@@ -98,6 +98,7 @@ pub async fn serve<A>(
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let header_timeout = std::time::Duration::from_secs(limits.header_timeout_s);
+    let body_timeout = std::time::Duration::from_secs(limits.body_timeout_s);
     let mut builder =
         hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
     builder
@@ -120,7 +121,7 @@ pub async fn serve<A>(
             tokio::spawn(async move {
                 let _permit = permit;
                 let Some(acceptor) = acceptor else {
-                    let service = connection_service(app, peer, None);
+                    let service = connection_service(app, peer, None, body_timeout);
                     let conn = builder.serve_connection_with_upgrades(
                         hyper_util::rt::TokioIo::new(stream),
                         service,
@@ -145,7 +146,7 @@ pub async fn serve<A>(
                     .peer_certificates()
                     .and_then(|c| c.first())
                     .map(|c| ClientCertificate(Arc::new(c.to_vec())));
-                let service = connection_service(app, peer, cert);
+                let service = connection_service(app, peer, cert, body_timeout);
                 let conn = builder
                     .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(tls), service);
                 if let Err(e) = watcher.watch(conn.into_owned()).await {
@@ -198,15 +199,27 @@ fn connection_service<A>(
     app: A,
     peer: SocketAddr,
     cert: Option<ClientCertificate>,
+    body_timeout: std::time::Duration,
 ) -> ConnectionService<A> {
-    ConnectionService { app, peer, cert }
+    ConnectionService {
+        app,
+        peer,
+        cert,
+        body_timeout,
+    }
 }
 
+/// Hands each request of a connection to the application, with the peer address and the
+/// client certificate as extensions, and its body under the read timeout (no frame for
+/// `body_timeout` ends the read with an error). A request without a body (every GET, a
+/// `Content-Length: 0`) gets the empty body, which costs no allocation: the polled reads
+/// pay neither the timer's wrapper nor a boxed body.
 #[derive(Clone)]
 struct ConnectionService<A> {
     app: A,
     peer: SocketAddr,
     cert: Option<ClientCertificate>,
+    body_timeout: std::time::Duration,
 }
 
 impl<A> hyper::service::Service<hyper::Request<hyper::body::Incoming>> for ConnectionService<A>
@@ -226,7 +239,15 @@ where
         if let Some(c) = &self.cert {
             req.extensions_mut().insert(c.clone());
         }
-        self.app.clone().oneshot(req.map(axum::body::Body::new))
+        let body_timeout = self.body_timeout;
+        let req = req.map(|body| {
+            if axum::body::HttpBody::is_end_stream(&body) {
+                axum::body::Body::empty()
+            } else {
+                axum::body::Body::new(tower_http::timeout::TimeoutBody::new(body_timeout, body))
+            }
+        });
+        self.app.clone().oneshot(req)
     }
 }
 

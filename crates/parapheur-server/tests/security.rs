@@ -410,6 +410,34 @@ fn slow_clients_are_cut_and_connections_are_capped() {
 }
 
 #[test]
+fn slow_bodies_are_cut() {
+    let app = TestApp::start(BIN, "[limits]\nbody_timeout_s = 1\n");
+    // A form announces 100 bytes and sends 6, then nothing: the read of its body ends after
+    // the body timeout (1 s) with an error answer, long before the header timeout (30 s) or
+    // the client's patience (15 s).
+    let t = Instant::now();
+    let (_s, answer) = raw(
+        &app,
+        b"POST /otp/abc/code HTTP/1.1\r\nHost: x\r\n\
+          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ncsrf=a",
+        Duration::from_secs(15),
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(8),
+        "held {:?}: {answer:?}",
+        t.elapsed()
+    );
+    assert!(answer.starts_with("HTTP/1.1 4"), "{answer:?}");
+    // A request without a body is served as before.
+    let (_s, answer) = raw(
+        &app,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(10),
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+}
+
+#[test]
 fn delivered_messages_do_not_keep_their_links() {
     let app = TestApp::start(BIN, "");
     let admin = app.as_user("admin@a.fr");

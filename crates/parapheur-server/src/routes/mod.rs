@@ -30,7 +30,8 @@ pub const FORM_BODY_LIMIT: usize = 64 * 1024;
 
 /// The whole application: the router, and around it, once, the layers every request goes
 /// through (outermost first): observation ([`crate::observe::Observe`]: slashes, request id,
-/// access log, metrics, FAST error status), the body read timeout, the default body limit.
+/// access log, metrics, FAST error status) and the default body limit. The body read timeout
+/// is set on the body itself, by the connection ([`crate::tls`]).
 pub fn router(
     state: AppState,
 ) -> impl tower::Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
@@ -38,7 +39,6 @@ pub fn router(
 + Send
 + Sync
 + 'static {
-    let body_timeout = std::time::Duration::from_secs(state.cfg.limits.body_timeout_s);
     let (described, description) = described();
     let description = openapi_json(&openapi::finish(description, &state.cfg));
     let routes = Router::new()
@@ -65,9 +65,6 @@ pub fn router(
         .with_state(state.clone());
     tower::ServiceBuilder::new()
         .layer(crate::observe::ObserveLayer::new(state))
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-            body_timeout,
-        ))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .service(routes)
 }

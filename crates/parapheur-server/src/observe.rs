@@ -8,6 +8,12 @@
 //! once authentication ran, inside too. Both are written into a per-request slot (a task-local
 //! value, the request's future running in one task) that the outer layer reads afterwards.
 //!
+//! One request is answered here, ahead of the router: the FAST history of a document, which
+//! clients poll for every document they wait for ([`crate::routes::fast::history::hot`]). It
+//! goes through the same observation, caller extraction and answer as through the router, and
+//! is recorded under the router's template; the router's matching, path parameters and boxed
+//! route layers cost about a fifth of such a read (BENCHMARKS.md, issue 22).
+//!
 //! Both layers are plain `tower` services rather than `axum::middleware::from_fn`: the outer
 //! one ([`ObserveLayer`]) wraps the whole router once, and the inner one ([`RecordRouteLayer`])
 //! forwards the call without a future of its own. axum boxes every layer given to
@@ -28,8 +34,32 @@ use tracing::Instrument;
 /// What the inner layers learn about a request.
 #[derive(Debug, Default)]
 struct Observed {
-    route: OnceLock<MatchedPath>,
+    route: OnceLock<Template>,
     user: OnceLock<i64>,
+}
+
+/// The route template a request was answered under.
+#[derive(Debug)]
+enum Template {
+    /// Matched by the router.
+    Matched(MatchedPath),
+    /// Answered by the hot lane, under the router's template of the same route.
+    Hot(&'static str),
+}
+
+impl Template {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Matched(p) => p.as_str(),
+            Self::Hot(t) => t,
+        }
+    }
+}
+
+/// Who answers a request: the router, or the hot lane for a history read.
+enum Lane<S> {
+    Router(S),
+    History(parapheur_domain::DocumentId),
 }
 
 tokio::task_local! {
@@ -112,10 +142,15 @@ where
 
     fn call(&mut self, mut req: Request) -> Self::Future {
         // The service polled ready is the one called; a clone stays for the next request.
-        let fresh = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, fresh);
         collapse_slashes(&mut req);
-        Box::pin(observe(self.state.clone(), req, inner))
+        let lane = match crate::routes::fast::history::hot_target(&req) {
+            Some(id) => Lane::History(id),
+            None => {
+                let fresh = self.inner.clone();
+                Lane::Router(std::mem::replace(&mut self.inner, fresh))
+            }
+        };
+        Box::pin(observe(self.state.clone(), req, lane))
     }
 }
 
@@ -146,7 +181,7 @@ fn collapse_slashes(req: &mut Request) {
 }
 
 /// The outer layer's work: id, span, access log line, histogram, FAST error status.
-async fn observe<S>(state: AppState, req: Request, inner: S) -> Result<Response, Infallible>
+async fn observe<S>(state: AppState, req: Request, lane: Lane<S>) -> Result<Response, Infallible>
 where
     S: tower::Service<Request, Response = Response, Error = Infallible>,
 {
@@ -181,16 +216,29 @@ where
         http.response.status_code = tracing::field::Empty,
     );
     crate::telemetry::adopt_caller_trace(&span, req.headers());
+    let answer = match lane {
+        Lane::Router(inner) => futures_util::future::Either::Left(async {
+            tower::ServiceExt::oneshot(inner, req)
+                .await
+                .unwrap_or_else(|never| match never {})
+        }),
+        Lane::History(doc) => {
+            let _ = observed
+                .route
+                .set(Template::Hot(crate::routes::fast::history::TEMPLATE));
+            futures_util::future::Either::Right(crate::routes::fast::history::hot(
+                state.clone(),
+                req,
+                doc,
+            ))
+        }
+    };
     let mut response = parapheur_store::context::REQUEST_ID
         .scope(
             id,
-            CURRENT.scope(
-                observed.clone(),
-                tower::ServiceExt::oneshot(inner, req).instrument(span.clone()),
-            ),
+            CURRENT.scope(observed.clone(), answer.instrument(span.clone())),
         )
-        .await
-        .unwrap_or_else(|never| match never {});
+        .await;
     if response.extensions().get::<FastErrorMarker>().is_some() {
         // Business errors of FAST routes answer with `[fast] error_status` (200 by default).
         state
@@ -203,10 +251,7 @@ where
     if let Some(v) = id_header {
         response.headers_mut().insert(X_REQUEST_ID.clone(), v);
     }
-    let route = observed
-        .route
-        .get()
-        .map_or("unmatched", MatchedPath::as_str);
+    let route = observed.route.get().map_or("unmatched", Template::as_str);
     let status = response.status();
     crate::telemetry::rename(&span, || format!("{method} {route}"));
     span.record("http.route", route);
@@ -265,7 +310,7 @@ where
     fn call(&mut self, req: axum::http::Request<B>) -> S::Future {
         if let Some(p) = req.extensions().get::<MatchedPath>() {
             let p = p.clone();
-            let _ = CURRENT.try_with(|o| o.route.set(p));
+            let _ = CURRENT.try_with(|o| o.route.set(Template::Matched(p)));
         }
         self.0.call(req)
     }

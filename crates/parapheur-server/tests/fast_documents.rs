@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use base64::Engine;
-use parapheur_test_utils::{Part, SIREN_A, SIREN_B, TestApp, pdf};
+use parapheur_test_utils::{Client, Part, SIREN_A, SIREN_B, TestApp, pdf};
 use reqwest::Method;
 use serde_json::json;
 use std::io::{Read, Write};
@@ -42,6 +42,89 @@ fn history_entries_have_the_fast_shape() {
         bad.json()["developerMessage"],
         "Internal error: Invalid docId"
     );
+}
+
+/// The history of a document is answered ahead of the router when its path is plain (the hot
+/// lane); a percent-encoded digit in the id takes the router. Both must give the same answer
+/// to every caller, and count under the same route in the metrics.
+#[test]
+fn the_polled_history_answers_as_the_router_does() {
+    let app = TestApp::start(BIN, "");
+    let depot = app.as_user("depot@a.fr");
+    let id = depot
+        .upload(SIREN_A, "VV", "p.pdf", pdf::small("p"), "")
+        .id();
+    app.as_user("v1@a.fr").act(id, "visa", None);
+    let callers = [
+        ("the depositor", app.as_user("depot@a.fr")),
+        ("a member of the circuit", app.as_user("v1@a.fr")),
+        ("another subscriber", app.as_user("depot@b.fr")),
+        // Four failures at most: a fifth would lock the account and change the answer.
+        (
+            "a wrong password",
+            app.client("personne@a.fr", "mauvais-secret"),
+        ),
+        ("no credentials", Client::new(&app.base, None)),
+    ];
+    let ids = [id.to_string(), "999999".to_owned()];
+    let mut asked = 0;
+    for (who, c) in &callers {
+        for plain in &ids {
+            // "%3" + a digit is that digit, percent-encoded.
+            let encoded = format!("%3{}{}", &plain[..1], &plain[1..]);
+            let hot = c.get(&format!("{V1}/documents/v2/{plain}/history"));
+            let routed = c.get(&format!("{V1}/documents/v2/{encoded}/history"));
+            asked += 2;
+            assert_eq!(hot.status, routed.status, "{who}, {plain}");
+            assert_eq!(hot.content_type, routed.content_type, "{who}, {plain}");
+            assert_eq!(comparable(&hot), comparable(&routed), "{who}, {plain}");
+        }
+    }
+    // The depositor reads the four entries; the other subscriber gets the FAST error.
+    let own = depot.get(&format!("{V1}/documents/v2/{id}/history")).json();
+    assert_eq!(own.as_array().map(Vec::len), Some(4), "{own}");
+    let other = app
+        .as_user("depot@b.fr")
+        .get(&format!("{V1}/documents/v2/{id}/history"));
+    assert!(other.error_code().is_some(), "{}", other.text());
+    asked += 2;
+    // Both lanes count under the router's template, and only under it.
+    let metrics = reqwest::blocking::get(format!("{}/metrics", app.base))
+        .unwrap()
+        .text()
+        .unwrap();
+    let mut counted = 0;
+    for line in metrics.lines() {
+        let Some(rest) =
+            line.strip_prefix("parapheur_http_request_duration_seconds_count{route=\"")
+        else {
+            continue;
+        };
+        if !rest.contains("/history\"") {
+            continue;
+        }
+        assert!(
+            rest.starts_with("/parapheur-ws/rest/v1/documents/v2/{id}/history\","),
+            "{line}"
+        );
+        counted += line
+            .rsplit(' ')
+            .next()
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or_default();
+    }
+    assert_eq!(counted, asked, "{metrics}");
+}
+
+/// A body to compare: a FAST error's `generation` (the instant it was made) left out.
+fn comparable(r: &parapheur_test_utils::Resp) -> String {
+    match serde_json::from_slice::<serde_json::Value>(&r.body) {
+        Ok(serde_json::Value::Object(mut o)) => {
+            assert!(o.remove("generation").is_some(), "{o:?}");
+            serde_json::Value::Object(o).to_string()
+        }
+        _ => r.text(),
+    }
 }
 
 #[test]

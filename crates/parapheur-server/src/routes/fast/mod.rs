@@ -2,7 +2,7 @@
 
 mod delete;
 pub mod download;
-mod history;
+pub mod history;
 mod metadata;
 mod ondemand;
 mod otp;

@@ -11,7 +11,9 @@
 # Settings (environment): SIZES ("10000 1000000"), DURATION (s, 10), CONNS (16), WRK_THREADS
 # (2), ENGINE (sqlite | postgres), PG_URL (postgres://postgres@127.0.0.1/postgres: a server
 # where throw-away databases may be created), COLD_RUNS (5), PORT (18095), BENCH_DIR,
-# EXTRA_CONFIG (lines appended to the server's configuration, e.g. "[fast]\nhistory_cache_ms = 0").
+# EXTRA_CONFIG (lines appended to the server's configuration, e.g. "[fast]\nhistory_cache_ms = 0"),
+# WARMUP (s, 3: the same load, unmeasured, before each measured one, so that the figures are the
+# steady state and not the first seconds after a start; 0 measures from the start).
 # Prints a markdown table on stdout; raw outputs stay in $BENCH_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +28,7 @@ PG_URL=${PG_URL:-postgres://postgres@127.0.0.1/postgres}
 COLD_RUNS=${COLD_RUNS:-5}
 PORT=${PORT:-18095}
 EXTRA_CONFIG=${EXTRA_CONFIG:-}
+WARMUP=${WARMUP:-3}
 BENCH_DIR=${BENCH_DIR:-$(mktemp -d /tmp/parapheur-size.XXXXXX)}
 mkdir -p "$BENCH_DIR"
 say() { echo "[size] $*" >&2; }
@@ -112,6 +115,12 @@ for size in $SIZES; do
     measure() {
         local name=$1 out=$dir/wrk-$1.txt
         [ "$size" = "${SIZES%% *}" ] && NAMES+=("$name")
+        if [ "$WARMUP" != 0 ]; then
+            BENCH_PATH=$2 BENCH_ID_FIRST=1 BENCH_ID_STEP=$subscribers BENCH_ID_COUNT=$count \
+                BENCH_AUTH=$3 BENCH_COOKIE=$4 BENCH_METHOD=${5:-GET} BENCH_BODY=${6:-} \
+                wrk -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" -s "$ROOT/bench/reads.lua" \
+                "$base" >/dev/null
+        fi
         BENCH_PATH=$2 BENCH_ID_FIRST=1 BENCH_ID_STEP=$subscribers BENCH_ID_COUNT=$count \
             BENCH_AUTH=$3 BENCH_COOKIE=$4 BENCH_METHOD=${5:-GET} BENCH_BODY=${6:-} \
             wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$ROOT/bench/reads.lua" \
@@ -144,7 +153,7 @@ done
 first=${SIZES%% *}
 last=${SIZES##* }
 echo
-echo "ENGINE=$ENGINE SIZES=\"$SIZES\" DURATION=$DURATION CONNS=$CONNS (wrk -t$WRK_THREADS --latency)"
+echo "ENGINE=$ENGINE SIZES=\"$SIZES\" DURATION=$DURATION CONNS=$CONNS WARMUP=$WARMUP (wrk -t$WRK_THREADS --latency)"
 echo
 echo "| request | p99 at $first (ms) | p99 at $last (ms) | ratio (target <= 2) | req/s at $first / $last | bad answers |"
 echo "|---|---:|---:|---:|---:|---:|"

@@ -211,9 +211,9 @@ fn connection_service<A>(
 
 /// Hands each request of a connection to the application, with the peer address and the
 /// client certificate as extensions, and its body under the read timeout (no frame for
-/// `body_timeout` ends the read with an error). A request without a body (every GET, a
-/// `Content-Length: 0`) gets the empty body, which costs no allocation: the polled reads
-/// pay neither the timer's wrapper nor a boxed body.
+/// `body_timeout` ends the read with an error). A request without a body (a GET as clients
+/// send it, a `Content-Length: 0`) gets the empty body, which costs no allocation: the polled
+/// reads pay neither the timer's wrapper nor a boxed body.
 #[derive(Clone)]
 struct ConnectionService<A> {
     app: A,

@@ -64,7 +64,7 @@ pub fn hot_target(req: &Request) -> Option<DocumentId> {
 /// The route's answer ahead of the router (the hot lane, see [`crate::observe`]): the same
 /// caller extraction and the same [`answer`] as [`history`], without the router's matching,
 /// path parameters and boxed layers. Clients poll the history of every document they wait
-/// for, so this is the most frequent request a parapheur serves.
+/// for, again and again (CLIENTS.md: "history must be cheap").
 pub async fn hot(state: AppState, req: Request, id: DocumentId) -> Response {
     let (mut parts, _body) = req.into_parts();
     let answered = async {

@@ -111,20 +111,20 @@ for size in $SIZES; do
     api=$base/parapheur-ws/rest/v1
     # Subscriber 0's documents: ids 1, 1 + subscribers, ...; the visa member's own share.
     count=$(( (documents + subscribers - 1) / subscribers ))
+    # load SECONDS WRK_FLAG NAME PATH AUTH COOKIE [METHOD BODY]: one load of the server
+    load() {
+        local secs=$1 flag=$2
+        shift 2
+        BENCH_PATH=$2 BENCH_ID_FIRST=1 BENCH_ID_STEP=$subscribers BENCH_ID_COUNT=$count \
+            BENCH_AUTH=$3 BENCH_COOKIE=$4 BENCH_METHOD=${5:-GET} BENCH_BODY=${6:-} \
+            wrk -t"$WRK_THREADS" -c"$CONNS" -d"${secs}s" ${flag:+"$flag"} -s "$ROOT/bench/reads.lua" "$base"
+    }
     # measure NAME PATH AUTH COOKIE [METHOD BODY]
     measure() {
         local name=$1 out=$dir/wrk-$1.txt
         [ "$size" = "${SIZES%% *}" ] && NAMES+=("$name")
-        if [ "$WARMUP" != 0 ]; then
-            BENCH_PATH=$2 BENCH_ID_FIRST=1 BENCH_ID_STEP=$subscribers BENCH_ID_COUNT=$count \
-                BENCH_AUTH=$3 BENCH_COOKIE=$4 BENCH_METHOD=${5:-GET} BENCH_BODY=${6:-} \
-                wrk -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" -s "$ROOT/bench/reads.lua" \
-                "$base" >/dev/null
-        fi
-        BENCH_PATH=$2 BENCH_ID_FIRST=1 BENCH_ID_STEP=$subscribers BENCH_ID_COUNT=$count \
-            BENCH_AUTH=$3 BENCH_COOKIE=$4 BENCH_METHOD=${5:-GET} BENCH_BODY=${6:-} \
-            wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$ROOT/bench/reads.lua" \
-            "$base" >"$out"
+        if [ "$WARMUP" != 0 ]; then load "$WARMUP" "" "$@" >/dev/null; fi
+        load "$DURATION" --latency "$@" >"$out"
         P99[$name,$size]=$(p99 "$out")
         RPS[$name,$size]=$(rps "$out")
         BAD[$name,$size]=$(sed -n 's/.*READ_BAD=\([0-9]*\).*/\1/p' "$out")

@@ -134,7 +134,7 @@ mod tests {
             format!("{v2}/42/history/"),
             format!("{v2}/42/historyx"),
             format!("{v2}/99999999999999999999999/history"),
-            format!("/parapheur-ws/rest/v1/documents/v1/42/history"),
+            "/parapheur-ws/rest/v1/documents/v1/42/history".to_owned(),
         ] {
             assert_eq!(target(Method::GET, &uri), None, "{uri}");
         }

@@ -2,9 +2,11 @@
 //! and bad input that must change nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use parapheur_test_utils::browser::wait_for;
 use parapheur_test_utils::{Part, SIREN_A, SIREN_B, TestApp, make_zip, pdf, unzip};
 use reqwest::Method;
 use serde_json::json;
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_parapheur");
 
@@ -475,4 +477,58 @@ fn download_zip_with_fiche_de_circulation() {
     ] {
         assert!(text.contains(needle), "fiche lacks {needle:?}:\n{text}");
     }
+}
+
+/// Deposits take their circuit and the people it names from a cache (issue 22). A change made
+/// elsewhere — here SQL on the database, as another instance, a command-line provisioning or an
+/// operator makes it — moves the deposit epoch, and every instance sees the change within its
+/// epoch poll (half a second). (Changes made through the instance itself are seen by the very
+/// next deposit: `delegation::a_delegate_acts_for_an_absent_signer_during_the_period_only`.)
+#[test]
+fn deposits_see_circuit_and_membership_changes_made_elsewhere() {
+    let app = TestApp::start(BIN, "");
+    let c = app.as_user("depot@a.fr");
+    // A new name each time (the FAST triplet rule refuses a second deposit of the same one).
+    let n = std::cell::Cell::new(0);
+    let code = |circuit: &str| {
+        n.set(n.get() + 1);
+        let name = format!("a{}.pdf", n.get());
+        let r = c.upload(SIREN_A, circuit, &name, pdf::small("x"), "");
+        (r.status, r.error_code())
+    };
+    let epoch = || {
+        app.query("SELECT n FROM deposit_epoch WHERE id = 1")
+            .trim()
+            .to_owned()
+    };
+    // Twice each: the second deposit is answered from the cache.
+    for _ in 0..2 {
+        assert_eq!(code("S"), (200, None));
+        assert_eq!(code("VVS"), (200, None));
+    }
+    let before = epoch();
+
+    // The circuit S now admits one depositor, who is not this caller.
+    app.sql(&format!(
+        "UPDATE circuits SET depositors = '[\"admin@a.fr\"]' WHERE siren = '{SIREN_A}' AND id = 'S'"
+    ));
+    let moved = epoch();
+    assert_ne!(moved, before, "the trigger moves the epoch");
+    wait_for(Duration::from_secs(5), "the new depositors seen", || {
+        (code("S") == (200, Some(100))).then_some(())
+    });
+
+    // v2, a member of VVS's second step, leaves the subscriber.
+    app.sql(&format!(
+        "DELETE FROM memberships WHERE siren = '{SIREN_A}' AND user_id = \
+         (SELECT id FROM users WHERE email = 'v2@a.fr')"
+    ));
+    assert_ne!(epoch(), moved);
+    let refused = wait_for(Duration::from_secs(5), "the membership change seen", || {
+        let r = code("VVS");
+        (r != (200, None)).then_some(r)
+    });
+    assert_eq!(refused, (200, Some(119)), "not a member of the subscriber");
+    // Unrelated circuits keep working.
+    assert_eq!(code("SV"), (200, None));
 }

@@ -39,6 +39,7 @@ impl Db {
         .await?;
         // Delegations decide who may read the absent user's documents.
         self.history_cache.invalidate_all();
+        self.deposit_cache.invalidate();
         Ok(())
     }
 
@@ -49,6 +50,7 @@ impl Db {
             .execute(&self.write)
             .await?;
         self.history_cache.invalidate_all();
+        self.deposit_cache.invalidate();
         Ok(r.rows_affected() > 0)
     }
 

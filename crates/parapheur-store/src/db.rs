@@ -24,6 +24,8 @@ pub struct Db {
     /// Group commit of deposits: concurrent deposits share a transaction and its flush.
     pub(crate) batcher: Batcher,
     pub(crate) history_cache: Arc<HistoryCache>,
+    /// The reads of deposits (circuits, people), emptied when the deposit epoch moves.
+    pub deposit_cache: Arc<crate::deposit_cache::DepositCache>,
 }
 
 /// A pooled PostgreSQL connection idle for this long is pinged before it is handed out
@@ -82,6 +84,7 @@ impl Db {
                 write,
                 batcher,
                 history_cache: Arc::default(),
+                deposit_cache: Arc::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = AnyPoolOptions::new()
@@ -109,6 +112,7 @@ impl Db {
                 batcher: Batcher::start(pool.clone()),
                 write: pool,
                 history_cache: Arc::default(),
+                deposit_cache: Arc::default(),
             })
         } else {
             Err(StoreError::UnsupportedUrl(url.to_owned()))

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod blob;
 pub mod db;
 pub mod decode;
+pub mod deposit_cache;
 pub mod documents;
 pub mod effects;
 pub mod error;

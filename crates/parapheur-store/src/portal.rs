@@ -643,6 +643,7 @@ impl Db {
             .execute(&self.write)
             .await?;
         self.history_cache.invalidate_all();
+        self.deposit_cache.invalidate();
         Ok(r.rows_affected() > 0)
     }
 }

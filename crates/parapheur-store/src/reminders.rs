@@ -88,6 +88,7 @@ impl Db {
             .bind(user_id)
             .execute(&self.write)
             .await?;
+        self.deposit_cache.invalidate();
         Ok(())
     }
 

@@ -104,12 +104,28 @@ impl Db {
         Ok(())
     }
 
-    /// The credentials epoch: it changes (by database triggers) with any change of a user's
-    /// credentials, authentication type or memberships, and with a user's removal.
-    pub async fn auth_epoch(&self) -> Result<i64, StoreError> {
-        let (n,): (i64,) = sqlx::query_as("SELECT n FROM auth_epoch WHERE id = 1")
-            .fetch_one(&self.read)
-            .await?;
-        Ok(n)
+    /// The credentials epoch and the deposit epoch, in one read. Both change by database
+    /// triggers: the first with any change of a user's credentials, authentication type or
+    /// memberships, a user's removal or a revocation; the second with any change of what a
+    /// deposit reads (`crate::deposit_cache`).
+    pub async fn epochs(&self) -> Result<Epochs, StoreError> {
+        let (credentials, deposits): (i64, i64) = sqlx::query_as(
+            "SELECT a.n, d.n FROM auth_epoch a, deposit_epoch d WHERE a.id = 1 AND d.id = 1",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(Epochs {
+            credentials,
+            deposits,
+        })
     }
+}
+
+/// The epochs each instance watches (see [`Db::epochs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Epochs {
+    /// Moves with credentials, authentication types, memberships and revocations.
+    pub credentials: i64,
+    /// Moves with what deposits read: circuits, subscribers, users, memberships, absences.
+    pub deposits: i64,
 }

@@ -161,24 +161,27 @@ impl AuthCache {
 /// stops cached credentials within this delay.
 pub const EPOCH_POLL: Duration = Duration::from_millis(500);
 
-/// Keeps the cache in step with the database's credentials epoch (see [`AuthCache::sync_epoch`]).
+/// Keeps the cache in step with the database's credentials epoch (see [`AuthCache::sync_epoch`]),
+/// and the deposit cache with the deposit epoch (`parapheur_store::deposit_cache`).
 pub fn spawn_epoch_watch(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(EPOCH_POLL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match state.db.auth_epoch().await {
+            match state.db.epochs().await {
                 // A membership or credential change elsewhere may have revoked a signing key
                 // this instance keeps in memory.
-                Ok(n) => {
-                    if state.auth.sync_epoch(n) {
+                Ok(epochs) => {
+                    if state.auth.sync_epoch(epochs.credentials) {
                         state.pki.clear_cache();
                     }
+                    state.db.deposit_cache.sync_epoch(epochs.deposits);
                 }
                 Err(e) => {
-                    // Unknown epoch: nothing cached can be trusted.
+                    // Unknown epochs: nothing cached can be trusted.
                     state.auth.clear();
+                    state.db.deposit_cache.distrust();
                     tracing::warn!(error = %e, "cannot read the credentials epoch");
                 }
             }

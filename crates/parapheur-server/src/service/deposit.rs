@@ -92,7 +92,7 @@ const MAX_LABEL: usize = 255;
 const MAX_COMMENT: usize = 4000;
 
 async fn resolve(
-    reads: &mut DepositReads,
+    reads: &mut DepositReads<'_>,
     caller: &Caller,
     req: &DepositRequest,
 ) -> Result<Resolved, ApiError> {
@@ -174,8 +174,9 @@ pub async fn deposit_with(
             "comment longer than {MAX_COMMENT} characters"
         )));
     }
-    // The circuit and the people it names are read on one connection, given back at once.
-    let mut reads = state.db.deposit_reads().await?;
+    // The circuit and the people it names: from the deposit cache, or read on one
+    // connection, given back at once.
+    let mut reads = state.db.deposit_reads();
     let mut circuit = resolve(&mut reads, caller, &req).await?;
     let deadline = match parse_deadline(&req.deadline)? {
         Some(day) => Some(day),

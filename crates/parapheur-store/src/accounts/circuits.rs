@@ -127,6 +127,7 @@ impl Db {
         .await?;
         // A circuit's visibility decides who may read its documents.
         self.history_cache.invalidate_all();
+        self.deposit_cache.invalidate();
         Ok(())
     }
 

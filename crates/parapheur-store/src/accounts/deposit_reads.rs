@@ -1,28 +1,40 @@
-//! The reads of a deposit, made one after the other on one connection of the read pool: sqlx
-//! tests a connection each time it is given back to its pool (a round trip to PostgreSQL, a
-//! trip to a SQLite thread), once per deposit rather than once per read.
+//! The reads of a deposit: first from the deposit cache (`crate::deposit_cache`), then, for
+//! what it does not hold, one after the other on one connection of the read pool, taken at the
+//! first of them: sqlx tests a connection each time it is given back to its pool (a round trip
+//! to PostgreSQL, a trip to a SQLite thread), once per deposit rather than once per read, and
+//! not at all when the cache answers both.
 
 use super::{CircuitRow, DepositPerson};
 use crate::{Db, StoreError};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, FromRow, Row};
 
-/// A connection of the read pool, held for the reads of one deposit: drop it before anything
-/// slow (it is one of the pool's few).
-pub struct DepositReads {
-    conn: PoolConnection<Any>,
+/// The reads of one deposit, holding a connection of the read pool once one was needed: drop
+/// it before anything slow (it is one of the pool's few).
+pub struct DepositReads<'a> {
+    db: &'a Db,
+    conn: Option<PoolConnection<Any>>,
 }
 
 impl Db {
-    /// Takes a connection of the read pool for the reads of one deposit.
-    pub async fn deposit_reads(&self) -> Result<DepositReads, StoreError> {
-        Ok(DepositReads {
-            conn: self.read.acquire().await?,
-        })
+    /// The reads of one deposit (no connection is taken yet).
+    pub fn deposit_reads(&self) -> DepositReads<'_> {
+        DepositReads {
+            db: self,
+            conn: None,
+        }
     }
 }
 
-impl DepositReads {
+impl DepositReads<'_> {
+    async fn conn(&mut self) -> Result<&mut PoolConnection<Any>, StoreError> {
+        let conn = match self.conn.take() {
+            Some(c) => c,
+            None => self.db.read.acquire().await?,
+        };
+        Ok(self.conn.insert(conn))
+    }
+
     /// A circuit to deposit into, with its subscriber's name (empty if it has none), in one
     /// read.
     pub async fn circuit_for_deposit(
@@ -30,6 +42,10 @@ impl DepositReads {
         siren: &str,
         id: &str,
     ) -> Result<Option<(CircuitRow, String)>, StoreError> {
+        let (hit, ticket) = self.db.deposit_cache.circuit(siren, id);
+        if hit.is_some() {
+            return Ok(hit);
+        }
         let row = sqlx::query(
             "SELECT c.siren, c.id, c.circuit_type, c.formats, c.metadata_required, c.steps, \
              c.depositors, c.visibility, c.deadline_days, \
@@ -38,12 +54,16 @@ impl DepositReads {
         )
         .bind(siren)
         .bind(id)
-        .fetch_optional(&mut *self.conn)
+        .fetch_optional(&mut **self.conn().await?)
         .await?;
-        match row {
-            None => Ok(None),
-            Some(r) => Ok(Some((CircuitRow::from_row(&r)?, r.try_get("org")?))),
-        }
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        let found = (CircuitRow::from_row(&r)?, r.try_get("org")?);
+        self.db
+            .deposit_cache
+            .keep_circuit(ticket, siren, id, &found);
+        Ok(Some(found))
     }
 
     /// The users among `emails` (lower-case), for a deposit into `siren` on `today`
@@ -57,6 +77,10 @@ impl DepositReads {
     ) -> Result<Vec<DepositPerson>, StoreError> {
         if emails.is_empty() {
             return Ok(Vec::new());
+        }
+        let (hit, ticket) = self.db.deposit_cache.people(siren, today, emails);
+        if let Some(people) = hit {
+            return Ok(people);
         }
         let list: Vec<String> = (0..emails.len()).map(|i| format!("${}", i + 3)).collect();
         let sql = format!(
@@ -74,7 +98,8 @@ impl DepositReads {
         for e in emails {
             q = q.bind(e);
         }
-        Ok(q.fetch_all(&mut *self.conn)
+        let people: Vec<DepositPerson> = q
+            .fetch_all(&mut **self.conn().await?)
             .await?
             .into_iter()
             .map(
@@ -85,6 +110,10 @@ impl DepositReads {
                     delegate: delegate.map(|d| (d, delegate_digest.unwrap_or(0) != 0)),
                 },
             )
-            .collect())
+            .collect();
+        self.db
+            .deposit_cache
+            .keep_people(ticket, siren, today, emails, &people);
+        Ok(people)
     }
 }

@@ -61,6 +61,7 @@ impl Db {
         .bind(name)
         .execute(&self.write)
         .await?;
+        self.deposit_cache.invalidate();
         Ok(())
     }
 
@@ -100,6 +101,7 @@ impl Db {
         .bind(u.certificate)
         .fetch_one(&self.write)
         .await?;
+        self.deposit_cache.invalidate();
         Ok(id)
     }
 
@@ -119,6 +121,7 @@ impl Db {
         .execute(&self.write)
         .await?;
         self.history_cache.invalidate_all();
+        self.deposit_cache.invalidate();
         Ok(())
     }
 
@@ -385,6 +388,7 @@ impl Db {
         tx.commit().await?;
         // Memberships decide who sees and acts on the subscriber's documents.
         self.history_cache.invalidate_all();
+        self.deposit_cache.invalidate();
         Ok(out)
     }
 

@@ -6,7 +6,8 @@
 #
 #   OLD=/path/to/old/parapheur NEW=target/release/parapheur bash bench/ab-upload.sh
 #
-# Settings: ROUNDS (6), DUR (seconds per load, 5), CONNS (16), PAGES (310), ENGINE (sqlite, or
+# Settings: ROUNDS (6), DUR (seconds per load, 5), CONNS (16), PAGES (310), WARMUP (1: one
+# unmeasured load of each server before the rounds; 0: none), ENGINE (sqlite, or
 # postgres: each server on a new database of PG_URL's server, dropped at the end; the blobs stay
 # in a local directory), PG_URL (postgres://postgres@127.0.0.1/postgres). Builds nothing but
 # the bench helpers; only loopback addresses are used; the data is removed at the end.
@@ -74,6 +75,15 @@ drain() { # PORT: wait until the server's e-mail backlog is sent (60 s at most)
     done
 }
 API=/parapheur-ws/rest/v1/documents/v2/123456789/DELIBERATIONS/upload
+# One unmeasured load of each server first (WARMUP=0 skips it): the first seconds after a start
+# open the pool's database connections and create the blob directories.
+if [ "${WARMUP:-1}" != 0 ]; then
+    load "http://127.0.0.1:18111$API" "$AUTH" old-warm >/dev/null
+    drain 18111
+    load "http://127.0.0.1:18112$API" "$AUTH" new-warm >/dev/null
+    drain 18112
+    load http://127.0.0.1:18113/upload none ref-warm >/dev/null
+fi
 echo "| round | OLD uploads/s | NEW uploads/s | durable-axum uploads/s | OLD / ref | NEW / ref |"
 echo "|---|---:|---:|---:|---:|---:|"
 for r in $(seq 1 "$ROUNDS"); do

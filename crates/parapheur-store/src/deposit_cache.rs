@@ -17,7 +17,11 @@ use std::sync::Mutex;
 
 /// Entries kept at most per map: beyond it the map is emptied and fills again with what is
 /// deposited into.
-const MAX_ENTRIES: usize = 10_000;
+const MAX_ENTRIES: usize = 4_096;
+/// The people of a deposit are kept only when their addresses take at most this many bytes: a
+/// depositor naming agents at will cannot make the map large (4 096 entries of 2 KiB, about
+/// twice that with their answers).
+const MAX_PEOPLE_KEY_BYTES: usize = 2_048;
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
@@ -158,6 +162,9 @@ impl DepositCache {
         emails: &[String],
         v: &[DepositPerson],
     ) {
+        if emails.iter().map(String::len).sum::<usize>() > MAX_PEOPLE_KEY_BYTES {
+            return;
+        }
         self.keep(t, |m| {
             if m.people.len() >= MAX_ENTRIES {
                 m.people.clear();
@@ -272,6 +279,20 @@ mod tests {
                 .0
                 .is_none()
         );
+    }
+
+    #[test]
+    fn long_lists_of_people_are_not_kept() {
+        let c = DepositCache::default();
+        c.sync_epoch(1);
+        let many: Vec<String> = (0..200).map(|i| format!("agent{i:03}@x.fr")).collect();
+        let (_, t) = c.people("123456789", "2026-12-07", &many);
+        c.keep_people(t, "123456789", "2026-12-07", &many, &[]);
+        assert_eq!(c.len(), (0, 0));
+        let few = &many[..10];
+        let (_, t) = c.people("123456789", "2026-12-07", few);
+        c.keep_people(t, "123456789", "2026-12-07", few, &[]);
+        assert_eq!(c.len(), (0, 1));
     }
 
     #[test]

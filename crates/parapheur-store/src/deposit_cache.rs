@@ -61,6 +61,14 @@ impl Maps {
     }
 }
 
+/// Inserts, first emptying a map that reached `MAX_ENTRIES`.
+fn bounded_insert<K: std::hash::Hash + Eq, V>(map: &mut FastMap<K, V>, k: K, v: V) {
+    if map.len() >= MAX_ENTRIES {
+        map.clear();
+    }
+    map.insert(k, v);
+}
+
 /// The cache of deposit reads (see the module).
 #[derive(Debug, Default)]
 pub struct DepositCache {
@@ -103,33 +111,29 @@ impl DepositCache {
         }
     }
 
-    pub(crate) fn circuit(&self, siren: &str, id: &str) -> (Option<(CircuitRow, String)>, Ticket) {
-        let Ok(m) = self.maps.lock() else {
-            return (None, Ticket(None));
-        };
-        if !m.trusted {
-            return (None, Ticket(None));
+    /// What `get` finds while the cache is trusted, and the ticket of a read to keep.
+    fn lookup<T>(&self, get: impl FnOnce(&Maps) -> Option<T>) -> (Option<T>, Ticket) {
+        match self.maps.lock() {
+            Ok(m) if m.trusted => (get(&m), Ticket(Some(m.generation))),
+            _ => (None, Ticket(None)),
         }
+    }
+
+    pub(crate) fn circuit(&self, siren: &str, id: &str) -> (Option<(CircuitRow, String)>, Ticket) {
         let key = CircuitKey {
             siren: siren.to_owned(),
             id: id.to_owned(),
         };
-        let hit = m.circuits.get(&key).map(|v| (**v).clone());
-        (hit, Ticket(Some(m.generation)))
+        self.lookup(|m| m.circuits.get(&key).map(|v| (**v).clone()))
     }
 
     pub(crate) fn keep_circuit(&self, t: Ticket, siren: &str, id: &str, v: &(CircuitRow, String)) {
+        let key = CircuitKey {
+            siren: siren.to_owned(),
+            id: id.to_owned(),
+        };
         self.keep(t, |m| {
-            if m.circuits.len() >= MAX_ENTRIES {
-                m.circuits.clear();
-            }
-            m.circuits.insert(
-                CircuitKey {
-                    siren: siren.to_owned(),
-                    id: id.to_owned(),
-                },
-                Arc::new(v.clone()),
-            );
+            bounded_insert(&mut m.circuits, key, Arc::new(v.clone()))
         });
     }
 
@@ -139,19 +143,12 @@ impl DepositCache {
         day: &str,
         emails: &[String],
     ) -> (Option<Vec<DepositPerson>>, Ticket) {
-        let Ok(m) = self.maps.lock() else {
-            return (None, Ticket(None));
-        };
-        if !m.trusted {
-            return (None, Ticket(None));
-        }
         let key = PeopleKey {
             siren: siren.to_owned(),
             day: day.to_owned(),
             emails: emails.to_vec(),
         };
-        let hit = m.people.get(&key).map(|v| v.to_vec());
-        (hit, Ticket(Some(m.generation)))
+        self.lookup(|m| m.people.get(&key).map(|v| v.to_vec()))
     }
 
     pub(crate) fn keep_people(
@@ -165,19 +162,12 @@ impl DepositCache {
         if emails.iter().map(String::len).sum::<usize>() > MAX_PEOPLE_KEY_BYTES {
             return;
         }
-        self.keep(t, |m| {
-            if m.people.len() >= MAX_ENTRIES {
-                m.people.clear();
-            }
-            m.people.insert(
-                PeopleKey {
-                    siren: siren.to_owned(),
-                    day: day.to_owned(),
-                    emails: emails.to_vec(),
-                },
-                v.into(),
-            );
-        });
+        let key = PeopleKey {
+            siren: siren.to_owned(),
+            day: day.to_owned(),
+            emails: emails.to_vec(),
+        };
+        self.keep(t, |m| bounded_insert(&mut m.people, key, v.into()));
     }
 
     /// Keeps a read if nothing emptied the cache since its ticket was taken.

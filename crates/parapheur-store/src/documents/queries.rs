@@ -37,14 +37,7 @@ impl Db {
             n = 3;
         }
         if let Some(st) = statuses {
-            let list: Vec<String> = st
-                .iter()
-                .map(|_| {
-                    n += 1;
-                    format!("${n}")
-                })
-                .collect();
-            sql.push_str(&format!(" AND d.status IN ({})", list.join(", ")));
+            sql.push_str(&format!(" AND d.status IN ({})", crate::portal::sql_in(st)));
         }
         match circuit {
             // FAST's name for on-demand circuits.
@@ -60,9 +53,6 @@ impl Db {
         let mut q = sqlx::query_as::<_, (i64,)>(&sql).bind(siren);
         if let Some((user, today)) = viewer {
             q = q.bind(user).bind(today);
-        }
-        for s in statuses.unwrap_or_default() {
-            q = q.bind(s.as_str());
         }
         if let Some(c) = circuit.filter(|c| *c != ONDEMAND_CIRCUIT) {
             q = q.bind(c);

@@ -45,9 +45,8 @@ struct PeopleKey {
 struct Maps {
     /// Bumped by every emptying: a read that started under another generation is not kept.
     generation: u64,
-    /// Whether the database's epoch has been read, and was read last time (see the module).
-    trusted: bool,
-    /// The deposit epoch the entries were read under.
+    /// The deposit epoch the entries were read under; `None` before it was first read and
+    /// after a failed read, when the cache answers nothing (see the module).
     epoch: Option<i64>,
     circuits: FastMap<CircuitKey, Arc<(CircuitRow, String)>>,
     people: FastMap<PeopleKey, Arc<[DepositPerson]>>,
@@ -98,7 +97,6 @@ impl DepositCache {
             m.empty();
             m.epoch = Some(epoch);
         }
-        m.trusted = true;
         moved
     }
 
@@ -106,7 +104,6 @@ impl DepositCache {
     pub fn distrust(&self) {
         if let Ok(mut m) = self.maps.lock() {
             m.empty();
-            m.trusted = false;
             m.epoch = None;
         }
     }
@@ -114,7 +111,7 @@ impl DepositCache {
     /// What `get` finds while the cache is trusted, and the ticket of a read to keep.
     fn lookup<T>(&self, get: impl FnOnce(&Maps) -> Option<T>) -> (Option<T>, Ticket) {
         match self.maps.lock() {
-            Ok(m) if m.trusted => (get(&m), Ticket(Some(m.generation))),
+            Ok(m) if m.epoch.is_some() => (get(&m), Ticket(Some(m.generation))),
             _ => (None, Ticket(None)),
         }
     }
@@ -176,7 +173,7 @@ impl DepositCache {
             return;
         };
         if let Ok(mut m) = self.maps.lock()
-            && m.trusted
+            && m.epoch.is_some()
             && m.generation == generation
         {
             put(&mut m);

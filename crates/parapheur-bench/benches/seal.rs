@@ -13,6 +13,11 @@ use parapheur_sign::pades::{self, SignOptions};
 use sha2_11::Digest;
 use std::hint::black_box;
 
+/// The server's allocator (`parapheur` sets mimalloc as its global allocator): the seal is
+/// measured with the allocator it runs with there.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let ca = InternalCa::open_or_create(dir.path(), "bench CA").unwrap();

@@ -5,8 +5,8 @@
 #
 # Requests (subscriber 0, documents drawn at random among its own): FAST history, download,
 # search and exportUsersData (its administrator), GET /api/v1/tasks (a visa member), every portal
-# bannette with its counts (the visa member's session) and the document page (the
-# administrator's session).
+# bannette with its counts (the visa member's session), the document page and the statistics
+# page (the administrator's session).
 #
 # Settings (environment): SIZES ("10000 1000000"), DURATION (s, 10), CONNS (16), WRK_THREADS
 # (2), ENGINE (sqlite | postgres), PG_URL (postgres://postgres@127.0.0.1/postgres: a server
@@ -146,6 +146,7 @@ for size in $SIZES; do
         measure "bannette $b" "/parapheur/?bannette=$b" "" "$COOKIE"
     done
     measure "document page" "/parapheur/documents/{id}" "" "$ADMIN_COOKIE"
+    measure "statistics page" "/parapheur/admin/$siren/statistiques" "" "$ADMIN_COOKIE"
     kill -TERM "$server"; wait "$server" 2>/dev/null || true
     if [ "$ENGINE" = postgres ]; then psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $dbname" >/dev/null || true; fi
 done

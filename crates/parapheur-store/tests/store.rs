@@ -1662,3 +1662,119 @@ async fn idle_connections_cut_by_the_server_are_replaced() {
             .expect("a live connection replaces the cut one");
     }
 }
+
+/// The statistics page's signature delays and refusals: each document of the window counts once
+/// with its first signature (by a person or by OTP), the refusals of every kind in the window
+/// count (the OTP one has a quote in its name), another subscriber's rows never do.
+async fn statistics_suite(db: &Db) {
+    for siren in ["200000001", "200000002"] {
+        db.upsert_subscriber(siren, "Commune").await.unwrap();
+    }
+    let depot = db
+        .upsert_user(&UserUpsert {
+            email: "depot@a.fr",
+            first_name: "Prénom",
+            last_name: "Nom",
+            auth_type: "BASIC",
+            password_hash: Some("h"),
+            certificate: None,
+        })
+        .await
+        .unwrap();
+    let hour = 3_600_000_i64;
+    // Three months from t0; a document of each month, one before the window, one elsewhere.
+    let t0 = 1_700_000_000_000_i64;
+    let months = [t0, t0 + 720 * hour, t0 + 1440 * hour];
+    let mut ids = Vec::new();
+    for (siren, created) in [
+        ("200000001", t0 + hour),        // month 0
+        ("200000001", t0 + 721 * hour),  // month 1
+        ("200000001", t0 + 1500 * hour), // month 2
+        ("200000001", t0 - 10 * hour),   // before the window
+        ("200000002", t0 + 2 * hour),    // another subscriber
+    ] {
+        let mut d = doc("Statistiques", None);
+        d.siren = siren.into();
+        d.depositor_id = depot;
+        d.steps = vec![step(StepKind::Signature, vec![depot])];
+        let id = db.insert_document(d).await.unwrap();
+        sqlx::query("UPDATE documents SET created_at = $1 WHERE id = $2")
+            .bind(created)
+            .bind(id)
+            .execute(&db.write)
+            .await
+            .unwrap();
+        ids.push((id, created));
+    }
+    let history = |id: i64, at: i64, state: HistoryState| async move {
+        sqlx::query(
+            "INSERT INTO history (document_id, at_ms, user_id, user_fullname, state_name, comment) \
+             VALUES ($1, $2, NULL, 'X', $3, NULL)",
+        )
+        .bind(id)
+        .bind(at)
+        .bind(state.as_str())
+        .execute(&db.write)
+        .await
+        .unwrap();
+    };
+    use parapheur_domain::HistoryState;
+    let [(a, ca), (b, cb), (c, _), (old, cold), (other, cother)] = ids[..] else {
+        unreachable!()
+    };
+    // a: signed after 5 h, then again after 9 h (the first counts).
+    history(a, ca + 9 * hour, HistoryState::Signed).await;
+    history(a, ca + 5 * hour, HistoryState::Signed).await;
+    history(a, ca + 6 * hour, HistoryState::Classified).await;
+    // b: signed by OTP after 3 h, refused at the OTP step before that.
+    history(b, cb + 3 * hour, HistoryState::OtpSigned).await;
+    history(b, cb + hour, HistoryState::RefusedAtOtp).await;
+    // c: a visa disapproved, a refusal, a rejected signature; never signed.
+    history(c, t0 + 1500 * hour + 1, HistoryState::VisaDisapproved).await;
+    history(c, t0 + 1500 * hour + 2, HistoryState::Refused).await;
+    history(c, t0 + 1500 * hour + 3, HistoryState::SignatureRejected).await;
+    // Before the window: signed (not in the delays), refused in month 0 (counted).
+    history(old, cold + hour, HistoryState::Signed).await;
+    history(old, t0 + 2 * hour, HistoryState::Refused).await;
+    // Another subscriber: signed and refused, never counted here.
+    history(other, cother + hour, HistoryState::Signed).await;
+    history(other, cother + 2 * hour, HistoryState::Refused).await;
+
+    let mut delays = db
+        .stats_signature_delays("200000001", &months)
+        .await
+        .unwrap();
+    delays.sort_unstable();
+    assert_eq!(delays, vec![(0, 5 * hour), (1, 3 * hour)]);
+    assert_eq!(
+        db.stats_refusals("200000001", &months).await.unwrap(),
+        vec![(0, 1), (1, 1), (2, 3)]
+    );
+    assert_eq!(
+        db.stats_signature_delays("200000002", &months)
+            .await
+            .unwrap(),
+        vec![(0, hour)]
+    );
+    assert_eq!(
+        db.stats_refusals("200000002", &months).await.unwrap(),
+        vec![(0, 1)]
+    );
+}
+
+#[tokio::test]
+async fn statistics_on_sqlite() {
+    let (db, _dir) = sqlite().await;
+    statistics_suite(&db).await;
+}
+
+#[tokio::test]
+async fn statistics_on_postgres() {
+    let Some(db) = postgres().await else {
+        eprintln!(
+            "PARAPHEUR_TEST_DATABASE_URL is not set: the PostgreSQL run is skipped (CI sets it)"
+        );
+        return;
+    };
+    statistics_suite(&db).await;
+}

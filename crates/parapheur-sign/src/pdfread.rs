@@ -29,10 +29,10 @@ pub use budget::Limits;
 
 use crate::SignError;
 use budget::{Budget, budget_error};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use lopdf::xref::{Xref, XrefEntry, XrefType};
 use lopdf::{Dictionary, Document, EncryptionState, Object, ObjectId, ObjectStream, Stream};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use syntax::{read_uint, skip_space};
 

@@ -7,8 +7,8 @@
 use super::budget::budget_error;
 use super::{PdfFile, SharedDict, err};
 use crate::SignError;
+use foldhash::{HashMap, HashSet, HashSetExt};
 use lopdf::{Dictionary, Object, ObjectId};
-use std::collections::{HashMap, HashSet};
 
 fn not_a_tree() -> SignError {
     err("the page tree is not a tree")

@@ -2,7 +2,7 @@
 //! reason, in Helvetica with WinAnsi encoding).
 
 use super::SignOptions;
-use super::write::real;
+use super::write::{real, stamp_date};
 use crate::pdf_text::{literal, win_ansi};
 use crate::pdfread::PdfFile;
 use lopdf::{Object, ObjectId};
@@ -37,7 +37,6 @@ pub(super) fn media_box(file: &PdfFile, page: ObjectId) -> [f32; 4] {
 
 /// The appearance stream of the visible stamp.
 pub(super) fn appearance(opts: &SignOptions, w: f32, h: f32) -> Vec<u8> {
-    let local = opts.time.with_timezone(&chrono::Local);
     let mut lines = vec![
         "Signé électroniquement par".to_owned(),
         opts.signer_name.clone(),
@@ -45,10 +44,7 @@ pub(super) fn appearance(opts: &SignOptions, w: f32, h: f32) -> Vec<u8> {
     if let Some(r) = opts.role.as_deref().filter(|r| !r.is_empty()) {
         lines.push(r.to_owned());
     }
-    lines.push(format!(
-        "le {}",
-        local.format("%d/%m/%Y à %H:%M:%S (UTC%:z)")
-    ));
+    lines.push(stamp_date(&opts.time));
     if let Some(r) = opts.reason.as_deref().filter(|r| !r.is_empty()) {
         lines.push(format!("Motif : {r}"));
     }

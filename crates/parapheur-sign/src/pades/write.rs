@@ -3,7 +3,7 @@
 
 use super::err;
 use crate::SignError;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Offset, Timelike, Utc};
 use lopdf::{Dictionary, Object};
 
 /// Serializes a lopdf object (no streams: they are never rewritten here).
@@ -76,12 +76,61 @@ pub(super) fn real(r: f32) -> String {
 }
 
 pub(super) fn pdf_date(t: &DateTime<Utc>) -> String {
-    t.format("D:%Y%m%d%H%M%S+00'00'").to_string()
+    // Field by field: chrono's `format` parses its pattern again at every call.
+    format!(
+        "D:{:04}{:02}{:02}{:02}{:02}{:02}+00'00'",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// The stamp's date line in the server's time zone: `le 05/12/2026 à 14:03:09 (UTC+01:00)`.
+pub(super) fn stamp_date(t: &DateTime<Utc>) -> String {
+    let local = t.with_timezone(&chrono::Local);
+    let offset = local.offset().fix().local_minus_utc();
+    let sign = if offset < 0 { '-' } else { '+' };
+    let minutes = offset.unsigned_abs() / 60;
+    format!(
+        "le {:02}/{:02}/{:04} à {:02}:{:02}:{:02} (UTC{sign}{:02}:{:02})",
+        local.day(),
+        local.month(),
+        local.year(),
+        local.hour(),
+        local.minute(),
+        local.second(),
+        minutes / 60,
+        minutes % 60
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::real;
+    use super::{pdf_date, real, stamp_date};
+    use chrono::TimeZone;
+
+    /// The dates written field by field are chrono's formats of before, to the character.
+    #[test]
+    fn dates_are_chronos_formats() {
+        for ms in [
+            0_i64,
+            1_765_000_000_123,
+            1_751_328_000_000,
+            4_102_444_799_000,
+        ] {
+            let t = chrono::Utc.timestamp_millis_opt(ms).unwrap();
+            assert_eq!(pdf_date(&t), t.format("D:%Y%m%d%H%M%S+00'00'").to_string());
+            assert_eq!(
+                stamp_date(&t),
+                t.with_timezone(&chrono::Local)
+                    .format("le %d/%m/%Y à %H:%M:%S (UTC%:z)")
+                    .to_string()
+            );
+        }
+    }
 
     #[test]
     fn reals_are_short_and_exact_to_a_thousandth() {

@@ -26,9 +26,12 @@ pub fn win_ansi(s: &str) -> Vec<u8> {
 
 /// A PDF text string as a hex literal: UTF-16BE with its byte-order mark (`<FEFF...>`).
 pub fn text_string_hex(s: &str) -> String {
-    let mut out = String::from("<FEFF");
+    use std::fmt::Write;
+    let mut out = String::with_capacity(6 + 4 * s.len());
+    out.push_str("<FEFF");
     for u in s.encode_utf16() {
-        out.push_str(&format!("{u:04X}"));
+        // Into the string itself: no string of its own for each character.
+        let _ = write!(out, "{u:04X}");
     }
     out.push('>');
     out

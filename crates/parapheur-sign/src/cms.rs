@@ -77,9 +77,8 @@ pub struct SignedAttrs {
     /// decoded from it if a general assembly needs it).
     set: Option<Attributes>,
     pub der: Vec<u8>,
-    /// The content type and message digest they were built for.
+    /// The content type they were built for.
     content_type: ObjectIdentifier,
-    message_digest: Vec<u8>,
 }
 
 /// A DER encoding made once, whose only bytes that change from one signature to the next are
@@ -258,7 +257,6 @@ pub fn signed_attributes_of(
             set: None,
             der: t.fill(&[message_digest]),
             content_type,
-            message_digest: message_digest.to_vec(),
         });
     }
     encode_attributes(content_type, message_digest, signer)
@@ -284,7 +282,6 @@ fn encode_attributes(
         set: Some(set),
         der,
         content_type,
-        message_digest: message_digest.to_vec(),
     })
 }
 
@@ -313,7 +310,7 @@ pub fn assemble_encapsulated(
 ) -> Result<Vec<u8>, SignError> {
     // A detached RSA signature with its certificates and nothing unsigned (a PAdES B-B seal):
     // the signer's template, when the attributes are this signer's (its template's bytes
-    // around the digest).
+    // around the digest), with the digest of the very bytes that were signed.
     if algorithm == Algorithm::RsaSha256
         && unsigned.is_none()
         && content.is_none()
@@ -321,13 +318,12 @@ pub fn assemble_encapsulated(
         && attrs.content_type == ID_DATA
         && let Some(a) = &signer.data_attrs
         && let [(at, len)] = a.holes[..]
-        && attrs.message_digest.len() == len
         && attrs.der.len() == a.der.len()
         && attrs.der[..at] == a.der[..at]
         && attrs.der[at + len..] == a.der[at + len..]
         && let Some(t) = signer.detached_rsa(signature.len())
     {
-        return Ok(t.fill(&[&attrs.message_digest, signature]));
+        return Ok(t.fill(&[&attrs.der[at..at + len], signature]));
     }
     assemble_general(
         attrs,
